@@ -1,0 +1,44 @@
+# udlms / tokenpad — every target sets itself up on first use (stamp file), see README.md.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench mpy deploy soak fuzz lint clean setup
+
+setup: $(STAMP)
+
+$(STAMP): requirements-dev.txt pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v WARNING || true
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python tools/demo.py
+
+test: $(STAMP)
+	$(BIN)/python tools/run_tests.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check lib firmware host_tests tools
+
+bench: $(STAMP)
+	$(BIN)/python tools/bench.py
+
+mpy: $(STAMP)
+	$(BIN)/python tools/build_mpy.py
+
+# make deploy BOARD=rpi_pico PORT=/dev/ttyACM0 [DRY=1]
+deploy: $(STAMP)
+	$(BIN)/python tools/deploy.py --board $(BOARD) --port $(PORT) $(if $(DRY),--dry-run,)
+
+soak: $(STAMP)
+	$(BIN)/python tools/soak.py --sessions 1000
+
+fuzz: $(STAMP)
+	$(BIN)/python tools/fuzz.py --long
+
+clean:
+	rm -rf build .pytest_cache .hypothesis

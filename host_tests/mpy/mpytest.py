@@ -1,0 +1,56 @@
+"""Tiny test harness for the MicroPython lane (micropython-lib style: plain scripts).
+
+Usage in a test script::
+
+    from mpytest import test, main
+    @test
+    def roundtrip():
+        assert ...
+    main()
+
+Prints one line per test and a closing ``N passed, N failed`` line; exits 1 on failure.
+The same scripts run unchanged under CPython (the lane runner does both).
+"""
+
+import sys
+
+_tests = []
+
+
+def test(f):
+    _tests.append(f)
+    return f
+
+
+def eq(a, b, what=""):
+    if a != b:
+        raise AssertionError("%s: %r != %r" % (what, a, b))
+
+
+def raises(exc, f, *args, **kw):
+    try:
+        f(*args, **kw)
+    except exc as e:
+        return e
+    raise AssertionError("did not raise %s" % exc.__name__)
+
+
+def main():
+    passed = failed = 0
+    for f in _tests:
+        try:
+            f()
+            passed += 1
+            print("PASS", f.__name__)
+        except Exception as e:  # noqa: BLE001
+            failed += 1
+            print("FAIL", f.__name__, repr(e))
+            try:
+                sys.print_exception(e)
+            except AttributeError:
+                import traceback
+
+                traceback.print_exc()
+    print("%d passed, %d failed" % (passed, failed))
+    if failed or not passed:
+        sys.exit(1)

@@ -1,0 +1,474 @@
+"""The ``udlms`` host command line: decode, enter-token, get, resync, sim.
+
+Host only (CPython): argparse, json and pyserial are imported inside ``main`` so the
+module still imports on MicroPython. Exit status of ``enter-token``: 0 the meter accepted
+the token; 1 the meter refused it; 2 bad input (nothing sent); 3 no answer / link
+failure; 4 association or security failure; 5 outcome unknown.
+"""
+
+EXIT_ACCEPTED = 0
+EXIT_REFUSED = 1
+EXIT_INPUT = 2
+EXIT_LINK = 3
+EXIT_AUTH = 4
+EXIT_UNKNOWN = 5
+
+_CONN_KEYS = ("port", "baud", "client", "server_logical", "server_physical", "address_size",
+              "ek", "ak", "system_title", "encoding", "ctos", "invocation_counter",
+              "max_pdu", "conformance", "max_info", "timeout", "retries", "mechanism",
+              "password", "frame_counter", "gateway", "counter_file", "window")
+
+
+def _add_conn(p):
+    g = p.add_argument_group("connection")
+    g.add_argument("--profile", help="JSON file with any of these settings (flags override)")
+    g.add_argument("--port", help="serial device, pty path or tcp://HOST:PORT")
+    g.add_argument("--baud", type=int)
+    g.add_argument("--client", type=int, help="client SAP (1 management, 16 public)")
+    g.add_argument("--server-logical", type=int)
+    g.add_argument("--server-physical", type=int)
+    g.add_argument("--address-size", type=int, choices=(1, 2, 4))
+    g.add_argument("--mechanism", type=int, choices=(0, 1, 5),
+                   help="authentication: 0 none, 1 LLS (password), 5 HLS-GMAC")
+    g.add_argument("--password", help="LLS password")
+    g.add_argument("--ek", help="block cipher key EK (32 hex digits)")
+    g.add_argument("--ak", help="authentication key AK (32 hex digits)")
+    g.add_argument("--system-title", help="our system title (16 hex digits)")
+    g.add_argument("--encoding", choices=("ascii", "bcd", "digits", "hex"),
+                   help="how the meter wants the token octets (default ascii)")
+    g.add_argument("--ctos", help="fixed client challenge (hex), for reproducible runs")
+    g.add_argument("--invocation-counter", type=lambda s: int(s, 0),
+                   help="invocation counter for the AARQ (then +1 per ciphered APDU)")
+    g.add_argument("--counter-file", help="where the host keeps invocation counters "
+                   "(default ~/.config/udlms/counters.json)")
+    g.add_argument("--max-pdu", type=int, help="client max receive PDU size (default 512)")
+    g.add_argument("--conformance", type=lambda s: int(s, 16),
+                   help="proposed conformance block, hex (default 001E1D)")
+    g.add_argument("--max-info", type=int, help="HDLC max information field (default 128)")
+    g.add_argument("--window", type=int)
+    g.add_argument("--timeout", type=float, help="response timeout, seconds (default 3)")
+    g.add_argument("--retries", type=int)
+    g.add_argument("--frame-counter", help="frame counter object (default 0.0.43.1.1.255)")
+    g.add_argument("--gateway", help="Token Gateway object (default 0.0.19.40.0.255)")
+    g.add_argument("--trace", help="write every frame to this file as TX:/RX: hex lines")
+    g.add_argument("--json", action="store_true", help="print the result as JSON")
+    g.add_argument("-v", "--verbose", action="store_true", help="print the decoded exchange")
+
+
+def _settings_dict(args):
+    import json
+
+    d = {}
+    if args.profile:
+        with open(args.profile) as f:
+            for k, v in json.load(f).items():
+                d[k.replace("-", "_")] = v
+    for k in _CONN_KEYS:
+        v = getattr(args, k, None)
+        if v is not None:
+            d[k] = v
+    return d
+
+
+def _session_settings(d):
+    from udlms.session import Settings
+
+    kw = {}
+    for k in ("client", "server_logical", "server_physical", "address_size", "mechanism",
+              "ek", "ak", "system_title", "encoding", "ctos", "max_pdu", "conformance",
+              "retries", "window", "frame_counter", "gateway", "password"):
+        if k in d:
+            kw[k] = d[k]
+    if isinstance(kw.get("conformance"), str):
+        kw["conformance"] = int(kw["conformance"], 16)
+    if "max_info" in d:
+        kw["max_info_tx"] = kw["max_info_rx"] = int(d["max_info"])
+    if "timeout" in d:
+        kw["timeout_ms"] = int(float(d["timeout"]) * 1000)
+    if "ek" not in kw and kw.get("mechanism", 5) == 5:
+        kw["mechanism"] = 0 if kw.get("client") == 16 else 5
+    if kw.get("client") == 16 and "mechanism" not in kw:
+        kw["mechanism"] = 0
+    return Settings(**kw)
+
+
+class FileCounter:
+    """Host invocation counter, persisted with reserve-ahead and an atomic rename.
+
+    ``next()`` never returns a value twice, not even across crashes: a ceiling is written
+    before values below it are used, and a restart resumes at the ceiling.
+    """
+
+    STEP = 64
+
+    def __init__(self, path, key, start=None):
+        self.path = path
+        self.key = key
+        data = self._load()
+        entry = data.get(key)
+        if start is not None:
+            self._next = start
+        elif entry is not None:
+            self._next = int(entry)
+        else:
+            self._next = None
+        self._ceiling = self._next if self._next is not None else 0
+
+    def _load(self):
+        import json
+
+        try:
+            with open(self.path) as f:
+                return json.load(f)
+        except FileNotFoundError:
+            return {}
+        except ValueError:
+            from udlms.errors import SecurityError
+
+            raise SecurityError("counter file %s is corrupt: run `udlms resync` to read the "
+                                "meter's frame counter" % self.path, "counter-unavailable")
+
+    def _store(self, ceiling):
+        import json
+        import os
+
+        data = self._load()
+        data[self.key] = ceiling
+        d = os.path.dirname(self.path)
+        if d:
+            os.makedirs(d, exist_ok=True)
+        tmp = self.path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(data, f, indent=1, sort_keys=True)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+
+    @property
+    def known(self):
+        return self._next is not None
+
+    def resync(self, meter_value):
+        self._next = max(self._next or 0, meter_value + 1)
+        self._ceiling = self._next
+        self._store(self._next)
+
+    @property
+    def value(self):
+        return self._next
+
+    def next(self):
+        if self._next is None:
+            from udlms.errors import SecurityError
+
+            raise SecurityError("no invocation counter stored for this meter: run `udlms "
+                                "resync`", "counter-unavailable")
+        if self._next >= self._ceiling:
+            self._ceiling = self._next + self.STEP
+            self._store(self._ceiling)
+        v = self._next
+        if v > 0xFFFFFFFF:
+            from udlms.errors import SecurityError
+
+            raise SecurityError("invocation counter exhausted: the key must be changed",
+                                "counter-unavailable")
+        self._next += 1
+        return v
+
+
+def _counter_path(d):
+    import os
+
+    return d.get("counter_file") or os.path.join(os.path.expanduser("~"), ".config", "udlms",
+                                                 "counters.json")
+
+
+def _counter_key(d, s):
+    return "%s|%s|%s/%s" % ((s.system_title or b"").hex(), d.get("port", ""),
+                            s.server_logical, s.server_physical)
+
+
+class _Tracer:
+    def __init__(self, path, verbose, out):
+        self.f = open(path, "w") if path else None
+        self.verbose = verbose
+        self.out = out
+        self.lines = []
+
+    def __call__(self, direction, frame):
+        line = "%s: %s" % (direction, " ".join("%02X" % b for b in bytes(frame)))
+        self.lines.append(line)
+        if self.f:
+            self.f.write(line + "\n")
+            self.f.flush()
+
+    def close(self):
+        if self.f:
+            self.f.close()
+
+
+def _open(d, s):
+    from udlms import transport
+
+    port = d.get("port")
+    if not port:
+        from udlms.errors import ConfigError
+
+        raise ConfigError("no --port given (serial device, pty path or tcp://HOST:PORT)",
+                          "config")
+    return transport.open_stream(port, int(d.get("baud") or 9600))
+
+
+def _exit_for(e):
+    from udlms import errors
+
+    if isinstance(e, (errors.TokenError, errors.ConfigError)):
+        return EXIT_INPUT
+    if isinstance(e, (errors.LinkError, errors.FrameError)):
+        return EXIT_LINK
+    if isinstance(e, (errors.SecurityError, errors.AssociationError)):
+        return EXIT_AUTH
+    return EXIT_UNKNOWN
+
+
+def _label(e):
+    from udlms import errors
+
+    if isinstance(e, errors.NoAnswer):
+        return "NO ANSWER"
+    if isinstance(e, (errors.TokenError,)):
+        return "BAD TOKEN"
+    if isinstance(e, errors.ConfigError):
+        return "BAD SETTING"
+    if isinstance(e, (errors.SecurityError, errors.AssociationError)):
+        return "AUTH FAILED"
+    if isinstance(e, (errors.LinkError, errors.FrameError)):
+        return "LINK ERROR"
+    return "ERROR"
+
+
+def _print_exchange(tracer, d, s, out):
+    from udlms import decode
+
+    text = "\n".join(tracer.lines)
+    for line in decode.explain_text(text, ek=s.ek, ak=s.ak, client_title=s.system_title):
+        out.write(line + "\n")
+
+
+def cmd_enter_token(args, out):
+    import json
+
+    from udlms import errors, session, token
+
+    d = _settings_dict(args)
+    result = {"token": None, "accepted": False}
+    tracer = None
+    try:
+        digits = token.parse(args.token)
+        result["token"] = token.format(digits)
+        s = _session_settings(d)
+        counter = None
+        if s.mechanism == 5:
+            from udlms.security import MemoryCounter
+
+            if "invocation_counter" in d:
+                counter = MemoryCounter(int(d["invocation_counter"]))
+            else:
+                counter = FileCounter(_counter_path(d), _counter_key(d, s))
+                if not counter.known:
+                    stream = _open(d, s)
+                    try:
+                        counter.resync(session.read_frame_counter(stream, s))
+                    finally:
+                        stream.close()
+        tracer = _Tracer(getattr(args, "trace", None), args.verbose, out)
+        stream = _open(d, s)
+        try:
+            with session.Session(stream, s, counter, trace=tracer) as sess:
+                r = session.enter_token(sess, digits, s.encoding)
+        finally:
+            stream.close()
+        result.update(accepted=r.accepted, status_code=r.status_code,
+                      status_name=r.status_name, message=r.message, result=r.kind,
+                      action_result=r.action_result)
+        if r.accepted:
+            label, code = "ACCEPTED", EXIT_ACCEPTED
+        elif r.kind == "unknown":
+            label, code = "UNKNOWN", EXIT_UNKNOWN
+        else:
+            label, code = "REJECTED", EXIT_REFUSED
+        text = "%s: %s" % (label, r.message)
+        if r.status_code is not None:
+            text += " [token_status %d %s]" % (r.status_code, r.status_name)
+    except errors.DlmsError as e:
+        code = _exit_for(e)
+        label = _label(e)
+        text = "%s: %s" % (label, e.message)
+        result.update(accepted=False, result=e.kind, message=e.message, code=e.code)
+    finally:
+        if tracer:
+            tracer.close()
+    if args.verbose and tracer:
+        try:
+            _print_exchange(tracer, d, _session_settings(d), out)
+        except Exception as e:  # noqa: BLE001 - decoding is a courtesy
+            out.write("(could not decode the exchange: %s)\n" % e)
+    result["verdict"] = label
+    if args.json:
+        out.write(json.dumps(result) + "\n")
+    else:
+        out.write(text + "\n")
+    return code
+
+
+def _parse_target(text):
+    from udlms import cosem
+
+    parts = text.split(":")
+    if len(parts) == 3:
+        o, c, a = parts
+    elif len(parts) == 4:  # 0-0:1.0.0.255:8:2
+        o, c, a = parts[0] + ":" + parts[1], parts[2], parts[3]
+    else:
+        from udlms.errors import ConfigError
+
+        raise ConfigError("target must be OBIS:CLASS:ATTR, e.g. 0.0.1.0.0.255:8:2", "config")
+    return cosem.obis(o), int(c), int(a)
+
+
+def cmd_get(args, out):
+    import json
+
+    from udlms import axdr, errors, session
+    from udlms.security import MemoryCounter
+
+    d = _settings_dict(args)
+    tracer = None
+    try:
+        obis, cid, attr = _parse_target(args.target)
+        s = _session_settings(d)
+        counter = None
+        if s.mechanism == 5:
+            if "invocation_counter" in d:
+                counter = MemoryCounter(int(d["invocation_counter"]))
+            else:
+                counter = FileCounter(_counter_path(d), _counter_key(d, s))
+        tracer = _Tracer(getattr(args, "trace", None), args.verbose, out)
+        stream = _open(d, s)
+        try:
+            with session.Session(stream, s, counter, trace=tracer) as sess:
+                raw = sess.get(cid, obis, attr)
+        finally:
+            stream.close()
+        value, _ = axdr.decode(raw)
+        text = axdr.to_text(value)
+        if args.json:
+            out.write(json.dumps({"value": text, "raw": raw.hex()}) + "\n")
+        else:
+            out.write(text + "\n")
+        return 0
+    except errors.DlmsError as e:
+        out.write("%s: %s\n" % (_label(e), e.message))
+        return _exit_for(e) if not isinstance(e, errors.ServiceError) else EXIT_REFUSED
+    finally:
+        if tracer:
+            tracer.close()
+
+
+def cmd_resync(args, out):
+    from udlms import errors, session
+
+    d = _settings_dict(args)
+    try:
+        s = _session_settings(d)
+        stream = _open(d, s)
+        try:
+            value = session.read_frame_counter(stream, s)
+        finally:
+            stream.close()
+        c = FileCounter(_counter_path(d), _counter_key(d, s))
+        c.resync(value)
+        out.write("meter frame counter %d; our next invocation counter %d\n" % (value, c.value))
+        return 0
+    except errors.DlmsError as e:
+        out.write("%s: %s\n" % (_label(e), e.message))
+        return _exit_for(e)
+
+
+def cmd_decode(args, out):
+    import sys
+
+    from udlms import decode
+
+    src = sys.stdin if args.file in (None, "-") else open(args.file)
+    text = src.read()
+    ek = bytes.fromhex(args.ek) if args.ek else None
+    ak = bytes.fromhex(args.ak) if args.ak else None
+    ct = bytes.fromhex(args.system_title) if args.system_title else None
+    st = bytes.fromhex(args.server_title) if args.server_title else None
+    if args.json:
+        import json
+
+        for obj in decode.decode_text(text, ek=ek, ak=ak, client_title=ct, server_title=st):
+            out.write(json.dumps(obj) + "\n")
+    else:
+        for line in decode.explain_text(text, ek=ek, ak=ak, client_title=ct, server_title=st):
+            out.write(line + "\n")
+    return 0
+
+
+def build_parser():
+    import argparse
+
+    p = argparse.ArgumentParser(prog="udlms", description="DLMS/COSEM client: deliver STS "
+                                "tokens to a meter's Token Gateway and explain what happened")
+    sub = p.add_subparsers(dest="cmd")
+    e = sub.add_parser("enter-token", help="enter a 20-digit token into the meter")
+    e.add_argument("token", help="20 digits; spaces and dashes allowed")
+    _add_conn(e)
+    g = sub.add_parser("get", help="read OBIS:CLASS:ATTR, e.g. 0.0.1.0.0.255:8:2")
+    g.add_argument("target")
+    _add_conn(g)
+    r = sub.add_parser("resync", help="read the meter's frame counter (public client) and "
+                       "move our invocation counter past it")
+    _add_conn(r)
+    d = sub.add_parser("decode", help="explain a hex trace (one frame per line)")
+    d.add_argument("file", nargs="?", help="trace file, or - for stdin")
+    d.add_argument("--ek")
+    d.add_argument("--ak")
+    d.add_argument("--system-title", help="client system title, if not in the trace's AARQ")
+    d.add_argument("--server-title", help="meter system title, if not in the trace's AARE")
+    d.add_argument("--json", action="store_true", help="one JSON object per frame")
+    s = sub.add_parser("sim", help="run the simulated meter (tools/meter_sim.py)")
+    s.add_argument("sim_args", nargs="*")
+    return p
+
+
+def main(argv=None):
+    import sys
+
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "sim":  # pass every flag through to the simulator
+        here = __import__("os").path
+        tools = here.join(here.dirname(here.dirname(here.dirname(here.abspath(__file__)))),
+                          "tools")
+        sys.path.insert(0, tools)
+        import meter_sim
+
+        meter_sim.main(argv[1:])
+        return 0
+    p = build_parser()
+    args = p.parse_args(argv)
+    out = sys.stdout
+    if args.cmd == "enter-token":
+        code = cmd_enter_token(args, out)
+    elif args.cmd == "get":
+        code = cmd_get(args, out)
+    elif args.cmd == "resync":
+        code = cmd_resync(args, out)
+    elif args.cmd == "decode":
+        code = cmd_decode(args, out)
+    else:
+        p.print_help()
+        code = EXIT_INPUT
+    sys.exit(code)

@@ -1,0 +1,89 @@
+"""udlms error types.
+
+Every failure the library reports is a ``DlmsError`` subclass with a stable short
+``kind`` (for logs, JSON, tests and the soak statistics) and a plain-language message
+that names the cause. ``code`` carries the DLMS numeric code where one exists.
+Keys and other secrets never appear in these messages.
+"""
+
+
+class DlmsError(Exception):
+    """Base of all udlms errors."""
+
+    kind = "dlms"
+
+    def __init__(self, message, kind=None, code=None):
+        super().__init__(message)
+        if kind is not None:
+            self.kind = kind
+        self.code = code
+
+    @property
+    def message(self):
+        return self.args[0] if self.args else self.kind
+
+
+class FrameError(DlmsError):
+    """A received HDLC frame is unusable (IEC 62056-46 clause 8.4).
+
+    kinds: bad-hcs, bad-fcs, truncated, too-long, other-address, bad-format, bad-control.
+    """
+
+    kind = "bad-frame"
+
+
+class LinkError(DlmsError):
+    """The HDLC link failed: no-answer, link-refused (DM), frame-rejected (FRMR), link-lost,
+    sequence (N(S)/N(R) out of order)."""
+
+    kind = "link"
+
+
+class NoAnswer(LinkError):
+    """The meter did not answer within the response timeout after all retries."""
+
+    kind = "no-answer"
+
+
+class SecurityError(DlmsError):
+    """Security suite 0 failure (Green Book 9.2.7).
+
+    kinds: auth-tag (GCM tag mismatch / wrong key / tampered), replay (invocation counter
+    not increasing), meter-proof (HLS f(CtoS) does not verify), counter-unavailable
+    (no usable invocation counter), system-title, key.
+    """
+
+    kind = "security"
+
+
+class ApduError(DlmsError):
+    """A malformed or unexpected APDU: malformed, unexpected, invoke-id, too-long."""
+
+    kind = "malformed"
+
+
+class AssociationError(DlmsError):
+    """The meter refused the association (AARE result/diagnostic) or HLS failed:
+    association-rejected, auth-failed."""
+
+    kind = "association-rejected"
+
+
+class ServiceError(DlmsError):
+    """The meter answered a service with an error: action-result, data-access-result,
+    exception-response, confirmed-service-error. ``code`` is the DLMS code."""
+
+    kind = "service"
+
+
+class TokenError(DlmsError):
+    """A token typed by a person is not a valid STS token (IEC 62055-41): token-format,
+    token-range, encoding."""
+
+    kind = "token-format"
+
+
+class ConfigError(DlmsError):
+    """A setting is missing or invalid; the device refuses to send rather than guess."""
+
+    kind = "config"

@@ -1,0 +1,74 @@
+"""Port layer: the only module that knows MicroPython vs CircuitPython vs CPython.
+
+Gives the rest of udlms monotonic ticks, sleeping, random bytes, SHA-256 and the
+runtime's name. The AES block primitive lives in :mod:`udlms.aes` (also a port module).
+"""
+
+import sys
+
+try:
+    from micropython import const  # noqa: F401  (re-exported for library modules)
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
+IMPL = sys.implementation.name  # 'micropython', 'circuitpython' or 'cpython'
+MICROPYTHON = IMPL == "micropython"
+CIRCUITPYTHON = IMPL == "circuitpython"
+CPYTHON = IMPL == "cpython"
+
+import time as _time  # noqa: E402
+
+if hasattr(_time, "ticks_ms"):  # MicroPython
+    ticks_ms = _time.ticks_ms
+    ticks_diff = _time.ticks_diff
+    sleep_ms = _time.sleep_ms
+elif hasattr(_time, "monotonic_ns"):  # CPython, CircuitPython (supervisor ticks are an option)
+
+    def ticks_ms():
+        return _time.monotonic_ns() // 1000000
+
+    def ticks_diff(a, b):
+        return a - b
+
+    def sleep_ms(ms):
+        _time.sleep(ms / 1000)
+
+else:  # pragma: no cover - very old CircuitPython
+
+    def ticks_ms():
+        return int(_time.monotonic() * 1000)
+
+    def ticks_diff(a, b):
+        return a - b
+
+    def sleep_ms(ms):
+        _time.sleep(ms / 1000)
+
+
+def random_bytes(n):
+    """n bytes from the best random source the runtime has (os.urandom, then random)."""
+    try:
+        import os
+
+        return os.urandom(n)
+    except (ImportError, AttributeError, NotImplementedError):
+        pass
+    try:
+        import random
+
+        return bytes(random.getrandbits(8) for _ in range(n))
+    except ImportError:  # pragma: no cover
+        raise RuntimeError("no random source")
+
+
+def sha256(data=b""):
+    """A SHA-256 object with update()/digest() on every runtime."""
+    import hashlib
+
+    f = getattr(hashlib, "sha256", None)
+    if f is not None:
+        return f(data)
+    return hashlib.new("sha256", data)  # CircuitPython

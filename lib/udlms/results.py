@@ -1,0 +1,304 @@
+"""DLMS result codes in plain words (IEC 62056-5-3 §8: Data-Access-Result,
+Action-Result, ACSE diagnostics, ExceptionResponse, ServiceError).
+
+Each lookup returns ``(name, message, hint)``: the standard's name, what it means for
+the person at the meter, and a short next step ("" when there is none).
+"""
+
+# Tables are single strings (one record a line, fields split by |): on MicroPython a
+# string costs a fraction of the RAM a tuple of tuples does.
+
+
+# code|name|message|hint  (Data-Access-Result and Action-Result share the numbering)
+_RESULTS = (
+    '0|success|the meter did it|\n'
+    "1|hardware-fault|the meter reports a hardware fault or could not handle the"
+    " request|check the keys, invocation counter and meter\n"
+    '2|temporary-failure|the meter is busy or temporarily unable|try again later\n'
+    "3|read-write-denied|this association may not access that item|check the client"
+    " address and its access rights\n"
+    '4|object-undefined|the meter has no such object|check the OBIS code and class\n'
+    '9|object-class-inconsistent|the object exists but with another class|check the class id\n'
+    "11|object-unavailable|the object is not available in this association|check the"
+    " client address and OBIS code\n"
+    "12|type-unmatched|meter rejected the token's encoding or length: check the token"
+    " encoding setting|check token encoding\n"
+    "13|scope-of-access-violated|the request is outside this association's rights|use a"
+    " client with access (e.g. management client)\n"
+    '14|data-block-unavailable|the meter cannot give that data block|retry the read\n'
+    '15|long-action-aborted|the meter aborted a long get/action|retry\n'
+    '16|no-long-action-in-progress|there is no long get/action to continue|retry\n'
+    '17|long-set-aborted|the meter aborted a long set|retry\n'
+    '18|no-long-set-in-progress|there is no long set to continue|retry\n'
+    '19|data-block-number-invalid|the data block number is wrong|retry\n'
+    "250|other-reason|the meter refused without giving a reason|check the token and the"
+    " meter's state\n"
+)
+
+
+# Action-Result 15/16 are long-action-*, Data-Access-Result 15/16 long-get-*
+_DAR_NAMES = (
+    '15|long-get-aborted\n'
+    '16|no-long-get-in-progress\n'
+)
+
+
+_ASSOC_RESULT = (
+    '0|accepted|the meter accepted the association\n'
+    '1|rejected-permanent|the meter refused the association\n'
+    '2|rejected-transient|the meter refused the association for now\n'
+)
+
+
+# acse-service-user diagnostics
+_DIAG_USER = (
+    '0|null|no diagnostic|\n'
+    "1|no-reason-given|the meter refused without a reason|check client address, keys and"
+    " security settings\n"
+    "2|application-context-name-not-supported|the meter does not support this"
+    " application context (ciphered or not)|check the security setting (ciphering"
+    " on/off)\n"
+    "3|calling-AP-title-not-recognized|the meter does not know our system title|check"
+    " the system title\n"
+    '4|calling-AP-invocation-identifier-not-recognized|calling AP invocation id not recognised|\n'
+    "5|calling-AE-qualifier-not-recognized|calling AE qualifier not recognised|check the"
+    " client certificate/system title\n"
+    '6|calling-AE-invocation-identifier-not-recognized|calling AE invocation id not recognised|\n'
+    '7|called-AP-title-not-recognized|called AP title not recognised|\n'
+    '8|called-AP-invocation-identifier-not-recognized|called AP invocation id not recognised|\n'
+    '9|called-AE-qualifier-not-recognized|called AE qualifier not recognised|\n'
+    '10|called-AE-invocation-identifier-not-recognized|called AE invocation id not recognised|\n'
+    "11|authentication-mechanism-name-not-recognised|the meter does not support that"
+    " authentication mechanism|check the authentication setting (none/LLS/HLS-GMAC)\n"
+    "12|authentication-mechanism-name-required|the meter needs authentication|set an"
+    " authentication mechanism\n"
+    "13|authentication-failure|the meter did not accept our credentials|check the"
+    " password or keys (EK/AK) and system title\n"
+    '14|authentication-required|the meter asks for HLS authentication (normal for HLS pass 1/2)|\n'
+)
+
+
+_DIAG_PROVIDER = (
+    '0|null|no diagnostic|\n'
+    "1|no-reason-given|the meter's ACSE refused without a reason|\n"
+    '2|no-common-acse-version|the meter speaks another ACSE version|\n'
+)
+
+
+_STATE_ERRORS = (
+    '1|service-not-allowed\n'
+    '2|service-unknown\n'
+)
+
+
+_EXC_SERVICE = (
+    '1|operation-not-possible|the meter cannot do that now|\n'
+    "2|service-not-supported|the meter does not support that service|check"
+    " ciphering/conformance settings\n"
+    '3|other-reason|the meter refused the request|\n'
+    '4|pdu-too-long|the request is larger than the meter accepts|lower the max PDU size\n'
+    "5|deciphering-error|the meter could not decipher our request|check the keys (EK/AK)"
+    " and system title\n"
+    "6|invocation-counter-error|the meter has seen a higher invocation counter|resync"
+    " the invocation counter from the meter\n"
+)
+
+
+_CSE_SERVICES = (
+    '1|initiate\n'
+    '2|get-status\n'
+    '3|get-name-list\n'
+    '4|get-variable-attribute\n'
+    '5|read\n'
+    '6|write\n'
+    '7|get-data-set-attribute\n'
+    '8|get-ti-attribute\n'
+    '9|change-scope\n'
+    '10|start\n'
+    '11|stop\n'
+    '12|resume\n'
+    '13|make-usable\n'
+    '14|initiate-load\n'
+    '15|load-segment\n'
+    '16|terminate-load\n'
+    '17|initiate-upload\n'
+    '18|upload-segment\n'
+    '19|terminate-upload\n'
+)
+
+
+# ServiceError CHOICE (IEC 62056-5-3): index|name|value names by number
+_CSE_CHOICES = (
+    "0|application-reference|other time-elapsed application-unreachable"
+    " application-reference-invalid application-context-unsupported"
+    " provider-communication-error deciphering-error\n"
+    "1|hardware-resource|other memory-unavailable processor-resource-unavailable"
+    " mass-storage-unavailable other-resource-unavailable\n"
+    '2|vde-state-error|other no-dlms-context loading-data-set status-nochange status-inoperable\n'
+    '3|service|other pdu-size service-unsupported\n'
+    '4|definition|other object-undefined object-class-inconsistent object-attribute-inconsistent\n'
+    "5|access|other scope-of-access-violated object-access-violated hardware-fault"
+    " object-unavailable\n"
+    "6|initiate|other dlms-version-too-low incompatible-conformance pdu-size-too-short"
+    " refused-by-the-VDE-Handler\n"
+    "7|load-data-set|other primitive-out-of-sequence not-loadable dataset-size-too-large"
+    " not-awaited-segment interpretation-failure storage-failure data-set-not-ready\n"
+    '8|change-scope|\n'
+    '9|task|other no-remote-control ti-stopped ti-running ti-unusable\n'
+    '10|other|\n'
+)
+
+
+# choice|value|hint for the confirmed-service-errors people meet
+_CSE_HINTS = (
+    '0|6|check the keys (EK/AK), system title and whether a dedicated key is used\n'
+    '6|1|the meter wants a newer DLMS version\n'
+    '6|2|check the conformance setting\n'
+    '6|3|raise the max PDU size\n'
+    '6|4|check client address, security and conformance settings\n'
+    '5|4|check the client address and its access rights\n'
+    '5|1|use a client with access rights\n'
+)
+
+
+def _row(table, key):
+    """Fields of the record whose first field(s) equal ``key`` (e.g. 12 or "0|6")."""
+    k = "%s|" % (key,)
+    if table.startswith(k):
+        i = 0
+    else:
+        i = table.find("\n" + k) + 1
+        if i == 0:
+            return None
+    return table[i:table.find("\n", i)].split("|")
+
+
+def _lookup(table, code, what):
+    r = _row(table, code)
+    if r is None:
+        return ("%s-%d" % (what, code), "the meter answered with %s %d, which udlms does "
+                "not know" % (what, code), "")
+    return r[1], r[2], r[3]
+
+
+def action_result(code):
+    """Action-Result -> (name, message, hint)."""
+    return _lookup(_RESULTS, code, "action-result")
+
+
+def data_access_result(code):
+    """Data-Access-Result -> (name, message, hint)."""
+    name, msg, hint = _lookup(_RESULTS, code, "data-access-result")
+    r = _row(_DAR_NAMES, code)
+    return (r[1] if r else name), msg, hint
+
+
+def association_result(code):
+    """AARE result -> (name, message)."""
+    r = _row(_ASSOC_RESULT, code)
+    if r is None:
+        return "result-%d" % code, "unknown association result %d" % code
+    return r[1], r[2]
+
+
+def association_diagnostic(source, value):
+    """AARE result-source-diagnostic -> (name, message, hint). ``source`` 1 (or 0, or
+    "user") = acse-service-user, 2 (or "provider") = acse-service-provider."""
+    if source == 2 or source == "provider":
+        return _lookup(_DIAG_PROVIDER, value, "acse-service-provider")
+    return _lookup(_DIAG_USER, value, "acse-service-user")
+
+
+def _name2(table, code, what):
+    r = _row(table, code)
+    return r[1] if r else "%s-%d" % (what, code)
+
+
+def exception_response(state, service):
+    """ExceptionResponse (D8) state-error, service-error -> (name, message, hint)."""
+    sname = _name2(_STATE_ERRORS, state, "state-error")
+    name, msg, hint = _lookup(_EXC_SERVICE, service, "service-error")
+    return "%s/%s" % (sname, name), msg, hint
+
+
+def service_error_name(choice, value):
+    """ServiceError CHOICE -> "application-reference deciphering-error"."""
+    r = _row(_CSE_CHOICES, choice)
+    if r is None:
+        return "service-error-%d %d" % (choice, value)
+    names = r[2].split()
+    return "%s %s" % (r[1], names[value] if 0 <= value < len(names) else "%d" % value)
+
+
+def confirmed_service_error(service, choice, value):
+    """ConfirmedServiceError (0E): service (1 initiate, 5 read, 6 write, ...), the
+    ServiceError choice and its value -> (name, message, hint)."""
+    svc = _name2(_CSE_SERVICES, service, "service")
+    err = service_error_name(choice, value)
+    r = _row(_CSE_HINTS, "%d|%d" % (choice, value))
+    return ("%s: %s" % (svc, err), "the meter refused the %s service: %s" % (svc, err),
+            r[2] if r else "")
+
+
+def response_text(r):
+    """Plain words for an ``apdu.Response`` of kind exception / confirmed-service-error."""
+    if r.kind == "exception":
+        name, msg, hint = exception_response(r.state, r.service)
+        if r.data is not None:
+            hint = "%s (meter expects invocation counter >= %d)" % (
+                hint or msg, int.from_bytes(bytes(r.data), "big"))
+    else:
+        name, msg, hint = confirmed_service_error(r.service, r.choice, r.result)
+    what = "exception-response" if r.kind == "exception" else r.kind
+    return "meter sent %s %s: %s" % (what, name, hint or msg)
+
+
+def _prefix(exc):
+    from udlms import errors as E
+
+    kind = getattr(exc, "kind", "")
+    if isinstance(exc, E.TokenError):
+        return "BAD TOKEN"
+    if isinstance(exc, E.NoAnswer) or kind == "no-answer":
+        return "NO ANSWER"
+    if isinstance(exc, E.FrameError):
+        return "LINE ERROR"
+    if isinstance(exc, E.LinkError):
+        return "LINK FAILED"
+    if isinstance(exc, E.SecurityError):
+        if kind == "replay" or kind == "counter-unavailable":
+            return "COUNTER"
+        return "AUTH FAILED"
+    if isinstance(exc, E.AssociationError):
+        if kind == "auth-failed" or exc.code in (11, 12, 13):
+            return "AUTH FAILED"
+        return "REFUSED"
+    if isinstance(exc, E.ServiceError):
+        if kind in ("action-result", "data-access-result"):
+            return "REJECTED"
+        return "METER ERROR"
+    if isinstance(exc, E.ApduError):
+        return "PROTOCOL"
+    if isinstance(exc, E.ConfigError):
+        return "SETTINGS"
+    return "ERROR"
+
+
+def explain(exc):
+    """One line for a display or REPL, e.g.
+    "REJECTED: meter says type-unmatched (12): check token encoding"."""
+    from udlms.errors import DlmsError
+
+    if not isinstance(exc, DlmsError):
+        return "ERROR: %s" % (exc,)
+    p = _prefix(exc)
+    kind = exc.kind
+    code = exc.code
+    if kind in ("action-result", "data-access-result") and code is not None:
+        f = action_result if kind == "action-result" else data_access_result
+        name, msg, hint = f(code)
+        return "%s: meter says %s (%d): %s" % (p, name, code, hint or msg)
+    msg = exc.message
+    if p == "NO ANSWER" and "check" not in msg:
+        msg += ": check probe/baud"
+    return "%s: %s" % (p, msg)

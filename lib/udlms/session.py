@@ -1,0 +1,390 @@
+"""One association over one link (IEC 62056-5-3 / Green Book §9.3 and §9.4).
+
+``Session.open()`` runs connect (HDLC SNRM/UA) → associate (AARQ/AARE) → authenticate
+(HLS pass 3/4, ACTION on the current Association LN object) and ``close()`` runs
+release (RLRQ/RLRE) → disconnect (DISC/UA). Every error path tears the link down.
+"""
+
+from udlms import apdu, cosem, hdlc, results
+from udlms import token as _token
+from udlms.errors import (
+    ApduError,
+    AssociationError,
+    ConfigError,
+    DlmsError,
+    SecurityError,
+    ServiceError,
+)
+from udlms.port import const, sleep_ms
+
+_MECH_NONE = const(0)
+_MECH_LLS = const(1)
+_MECH_GMAC = const(5)
+_ASSOCIATION_LN = const(15)
+_DIAG_AUTH_REQUIRED = const(14)
+
+ASSOCIATION_OBIS = b"\x00\x00\x28\x00\x00\xff"  # 0.0.40.0.0.255, the current association
+
+_DEFAULTS = (
+    ("client", 1),
+    ("server_logical", 1),
+    ("server_physical", None),
+    ("address_size", 2),
+    ("mechanism", _MECH_GMAC),
+    ("ek", None),
+    ("ak", None),
+    ("password", None),
+    ("system_title", None),
+    ("security", 0x30),
+    ("conformance", 0x001E1D),
+    ("max_pdu", 512),
+    ("invoke", 0xC1),
+    ("max_info_tx", 128),
+    ("max_info_rx", 128),
+    ("window", 1),
+    ("timeout_ms", 3000),
+    ("inter_char_ms", 500),
+    ("retries", 3),
+    ("encoding", "ascii"),
+    ("ctos", None),
+    ("gateway", "0.0.19.40.0.255"),
+    ("frame_counter", "0.0.43.1.1.255"),
+    ("status_polls", 5),
+    ("status_poll_ms", 300),
+)
+
+
+def _hex(v, n, name):
+    if v is None or isinstance(v, (bytes, bytearray)):
+        b = v
+    else:
+        s = str(v).replace(" ", "").replace(":", "")
+        try:
+            b = bytes.fromhex(s)
+        except ValueError:
+            raise ConfigError("%s is not hexadecimal" % name, "config")
+    if b is not None and n and len(b) != n:
+        raise ConfigError("%s must be %d bytes (%d hex digits), got %d bytes"
+                          % (name, n, 2 * n, len(b)), "config")
+    return b
+
+
+class Settings:
+    """Connection and association settings; defaults follow the gurux-dlms client."""
+
+    def __init__(self, **kw):
+        for k, v in _DEFAULTS:
+            setattr(self, k, kw.pop(k, v))
+        if kw:
+            raise ConfigError("unknown setting(s): %s" % ", ".join(sorted(kw)), "config")
+        self.ek = _hex(self.ek, 16, "ek (encryption key)")
+        self.ak = _hex(self.ak, 16, "ak (authentication key)")
+        self.system_title = _hex(self.system_title, 8, "system_title")
+        self.ctos = _hex(self.ctos, 0, "ctos")
+        if isinstance(self.password, str):
+            self.password = self.password.encode()
+        if self.encoding not in _token.ENCODINGS:
+            raise ConfigError("encoding must be one of %s, got %r"
+                              % ("/".join(_token.ENCODINGS), self.encoding), "config")
+        if self.address_size not in (1, 2, 4):
+            raise ConfigError("address_size must be 1, 2 or 4", "config")
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls(**{k.replace("-", "_"): v for k, v in d.items()})
+
+    @property
+    def ciphered(self):
+        return self.mechanism == _MECH_GMAC or (self.ek is not None and self.mechanism != 0)
+
+    def __repr__(self):
+        return "Settings(client=%d, server=%s/%s, mechanism=%d, keys=%s)" % (
+            self.client, self.server_logical, self.server_physical, self.mechanism,
+            "set" if self.ek else "none")
+
+
+class Session:
+    """An association with one meter. Use as a context manager or call open()/close()."""
+
+    def __init__(self, stream, settings, counter=None, trace=None):
+        self.settings = s = settings
+        self.counter = counter
+        self.link = hdlc.Link(
+            stream, client_sap=s.client, server_logical=s.server_logical,
+            server_physical=s.server_physical, address_size=s.address_size,
+            max_info_tx=s.max_info_tx, max_info_rx=s.max_info_rx, window=s.window,
+            timeout_ms=s.timeout_ms, inter_char_ms=s.inter_char_ms, retries=s.retries,
+            trace=trace)
+        self.sec = None
+        self.server_max_pdu = None
+        self.conformance = None
+        self.open_ = False
+        self._associated = False
+
+    # -- life cycle -----------------------------------------------------------------
+    def __enter__(self):
+        self.open()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def open(self):
+        """Connect, associate and (for HLS-GMAC) authenticate; tears down on failure."""
+        try:
+            self.link.connect()
+            self._associate()
+            self.open_ = True
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def close(self):
+        """Release the association and disconnect. Never raises."""
+        if self._associated:
+            self._associated = False
+            try:
+                self._release()
+            except Exception:  # noqa: BLE001 - teardown must not mask the real error
+                pass
+        self.open_ = False
+        try:
+            self.link.disconnect()
+        except Exception:  # noqa: BLE001
+            pass
+
+    # -- association ------------------------------------------------------------------
+    def _associate(self):
+        s = self.settings
+        init = apdu.initiate_request(conformance=s.conformance, max_pdu=s.max_pdu)
+        auth_value = None
+        title = None
+        if s.mechanism == _MECH_GMAC:
+            from udlms import security
+
+            if s.ek is None or s.ak is None or s.system_title is None:
+                raise ConfigError("HLS-GMAC needs ek, ak and system_title", "config")
+            if self.counter is None:
+                raise SecurityError("no invocation counter: resync from the meter's frame "
+                                    "counter first", "counter-unavailable")
+            self.sec = security.Security(s.ek, s.ak, s.system_title, self.counter,
+                                         sc=s.security)
+            auth_value = s.ctos or security.new_challenge(8)
+            self._ctos = auth_value
+            title = s.system_title
+            user_info = self.sec.protect(init, 0x21)
+        elif s.mechanism == _MECH_LLS:
+            if not s.password:
+                raise ConfigError("LLS needs a password", "config")
+            auth_value = s.password
+            user_info = init
+        else:
+            user_info = init
+        req = apdu.aarq(ciphered=self.sec is not None, mechanism=s.mechanism,
+                        calling_title=title, auth_value=auth_value, user_info=user_info)
+        aare = apdu.parse_aare(self.link.request(req))
+        if aare.result != 0:
+            raise AssociationError(self._aare_reason(aare), "association-rejected",
+                                   aare.diagnostic[1] if aare.diagnostic else None)
+        self._associated = True
+        info = aare.user_info
+        if info is None:
+            raise ApduError("AARE carries no InitiateResponse", "malformed")
+        if self.sec is not None:
+            if aare.responding_title is None:
+                raise SecurityError("AARE has no responding-AP-title: cannot decipher the "
+                                    "meter's responses", "system-title")
+            self.sec.server_title = bytes(aare.responding_title)
+            info = self.sec.unprotect(info)
+        ir = apdu.parse_initiate_response(info)
+        self.server_max_pdu = ir["max_pdu"]
+        self.conformance = ir["conformance"]
+        if s.mechanism == _MECH_GMAC:
+            if aare.auth_value is None:
+                raise AssociationError("meter sent no challenge (StoC) for HLS-GMAC",
+                                       "auth-failed")
+            self._hls(bytes(aare.auth_value))
+
+    def _aare_reason(self, aare):
+        src, val = aare.diagnostic if aare.diagnostic else (0, 0)
+        name, msg, hint = results.association_diagnostic(src, val)
+        text = "meter refused the association: %s (%d)" % (name, val)
+        if aare.user_info:
+            try:
+                r = apdu.parse_response(aare.user_info)
+                if r.kind == "confirmed-service-error":
+                    text += "; %s" % r.text
+            except DlmsError:
+                pass
+        if src == 0 and val in (13, 1) and self.sec is not None:
+            hint = "check the keys (EK/AK), system title and invocation counter"
+        return text + (": " + hint if hint else "")
+
+    def _hls(self, stoc):
+        """HLS pass 3/4 (Green Book §9.2.7.4): send f(StoC), check the meter's f(CtoS)."""
+        from udlms import axdr
+
+        proof = self.sec.f_stoc(stoc)
+        try:
+            data = self.action(_ASSOCIATION_LN, ASSOCIATION_OBIS, 1, axdr.octet_string(proof))
+        except ServiceError as e:
+            raise AssociationError("meter rejected our HLS proof f(StoC) (%s): check the "
+                                   "keys and system title" % e.message, "auth-failed", e.code)
+        if data is None:
+            raise AssociationError("meter returned no f(CtoS): cannot verify it is the "
+                                   "right meter", "auth-failed")
+        value, _ = axdr.decode(data)
+        if not isinstance(value, (bytes, bytearray)):
+            raise AssociationError("meter's f(CtoS) is not an octet-string", "auth-failed")
+        self.sec.verify_ctos(self._ctos, bytes(value))
+
+    def _release(self):
+        req = apdu.rlrq()
+        resp = self.link.request(req)
+        apdu.parse_rlre(resp)
+
+    # -- services -----------------------------------------------------------------------
+    def _exchange(self, req):
+        s = self.settings
+        if self.sec is not None:
+            req = self.sec.protect(req)
+        resp = self.link.request(req)
+        if self.sec is not None and len(resp) and resp[0] not in (0xD8, 0x0E):
+            resp = self.sec.unprotect(resp)
+        r = apdu.parse_response(resp)
+        if r.kind in ("exception", "confirmed-service-error"):
+            raise ServiceError(r.text, r.kind, r.result)
+        if (r.invoke & 0x0F) != (s.invoke & 0x0F):
+            raise ApduError("response invoke-id %d does not match request %d"
+                            % (r.invoke & 0x0F, s.invoke & 0x0F), "invoke-id")
+        return r
+
+    def get(self, class_id, obis, attr):
+        """GET-request-normal, following data blocks; returns A-XDR bytes of the value."""
+        s = self.settings
+        o = cosem.obis(obis)
+        r = self._exchange(apdu.get_request(s.invoke, class_id, o, attr))
+        if r.block is None:
+            self._check(r, "get")
+            return bytes(r.data)
+        buf = bytearray()
+        while True:
+            self._check(r, "get")
+            number, last = r.block
+            buf += r.data
+            if last:
+                return bytes(buf)
+            if len(buf) > 8 * (self.server_max_pdu or 1024):
+                raise ApduError("block transfer larger than expected", "too-long")
+            r = self._exchange(apdu.get_request_next(s.invoke, number))
+            if r.block is None or r.block[0] != number + 1:
+                raise ApduError("block number out of sequence", "unexpected")
+
+    def set(self, class_id, obis, attr, data):
+        r = self._exchange(apdu.set_request(self.settings.invoke, class_id, cosem.obis(obis),
+                                            attr, data))
+        self._check(r, "set")
+
+    def action(self, class_id, obis, method, data=None):
+        """ACTION-request-normal; returns the return-parameters' A-XDR bytes or None."""
+        r = self._exchange(apdu.action_request(self.settings.invoke, class_id,
+                                               cosem.obis(obis), method, data))
+        self._check(r, "action")
+        return bytes(r.data) if r.data is not None else None
+
+    @staticmethod
+    def _check(r, what):
+        if r.result:
+            if what == "action":
+                name, msg, hint = results.action_result(r.result)
+            else:
+                name, msg, hint = results.data_access_result(r.result)
+            raise ServiceError("meter says %s (%d): %s" % (name, r.result, hint or msg),
+                               "action-result" if what == "action" else "data-access-result",
+                               r.result)
+
+
+class TokenResult:
+    """The meter's verdict on a token: ``accepted``, ``status_code`` (token_status, or None),
+    ``status_name``, ``message`` (plain words), ``action_result`` (0 = success)."""
+
+    def __init__(self, accepted, message, status_code=None, status_name=None, action_result=0,
+                 kind=None):
+        self.accepted = accepted
+        self.message = message
+        self.status_code = status_code
+        self.status_name = status_name
+        self.action_result = action_result
+        self.kind = kind or ("accepted" if accepted else "refused")
+
+    def __repr__(self):
+        return "TokenResult(accepted=%s, status=%s, %r)" % (self.accepted, self.status_code,
+                                                           self.message)
+
+
+def read_token_status(session):
+    """Read Token Gateway attribute 6 -> (code, bits)."""
+    from udlms import axdr
+
+    data = session.get(_token.CLASS_ID, session.settings.gateway, _token.TOKEN_STATUS)
+    value, _ = axdr.decode(data)
+    return _token.decode_status(value)
+
+
+def enter_token(session, digits, encoding=None):
+    """Token Gateway ``enter`` (IC 115 method 1), then read ``token_status`` (attribute 6).
+
+    Meter refusals come back as a TokenResult with ``accepted=False``; link, security and
+    association failures raise.
+    """
+    enc = encoding or session.settings.encoding
+    digits = _token.parse(digits)
+    data = _token.octet_string(digits, enc)
+    try:
+        session.action(_token.CLASS_ID, session.settings.gateway, _token.ENTER, data)
+    except ServiceError as e:
+        if e.kind != "action-result":
+            raise
+        name, msg, hint = results.action_result(e.code)
+        return TokenResult(False, "meter says %s (%d): %s" % (name, e.code, hint or msg),
+                           action_result=e.code, kind=name)
+    code = bits = None
+    for i in range(max(1, session.settings.status_polls)):
+        try:
+            code, bits = read_token_status(session)
+        except ServiceError:
+            code = None
+            break
+        if code != 8:  # 8 = token received and not yet processed
+            break
+        sleep_ms(session.settings.status_poll_ms)
+    if code is None:
+        return TokenResult(True, "meter took the token (no token_status to confirm)")
+    name, msg = _token.status_text(code)
+    if code == 3:
+        return TokenResult(True, msg, code, name)
+    if code == 8:
+        return TokenResult(False, "meter still processing the token: check token_status later",
+                           code, name, kind="unknown")
+    return TokenResult(code in (0, 1, 2), msg, code, name)
+
+
+def read_frame_counter(stream, settings, obis=None, trace=None):
+    """Read the meter's invocation/frame counter with the public client (SAP 16, no security).
+
+    Returns the integer value; the caller moves its own counter past it.
+    """
+    from udlms import axdr
+
+    s = settings
+    pub = Settings(client=16, server_logical=s.server_logical, server_physical=s.server_physical,
+                   address_size=s.address_size, mechanism=0, max_info_tx=s.max_info_tx,
+                   max_info_rx=s.max_info_rx, timeout_ms=s.timeout_ms, retries=s.retries,
+                   conformance=s.conformance, max_pdu=s.max_pdu, invoke=s.invoke)
+    sess = Session(stream, pub, trace=trace)
+    with sess:
+        value, _ = axdr.decode(sess.get(1, obis or s.frame_counter, 2))
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ApduError("frame counter object does not hold an integer", "unexpected")
+    return value

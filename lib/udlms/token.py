@@ -1,0 +1,156 @@
+"""STS tokens (IEC 62055-41) and the COSEM Token Gateway (class 115, Blue Book §4.6.x).
+
+A token is 20 decimal digits whose value is below 2^66. It is checked only for what is
+certain (digit count and range): the STS class bits are *not* checked, because real
+credit tokens have been seen that a public bit-layout reading puts in class 2.
+
+On the wire ``enter`` takes an octet-string; meters differ in what they want inside it
+(the per-meter ``encoding`` setting):
+
+- ``ascii``  (default) 20 bytes 0x30..0x39, the digits as text;
+- ``bcd``    10 bytes, two digits per byte (packed BCD);
+- ``digits`` 20 bytes 0..9, one digit per byte;
+- ``hex``    the "raw" option: 9 bytes, the 66-bit value as big-endian binary.
+"""
+
+from udlms.errors import ApduError, TokenError
+from udlms.port import const
+
+ENCODINGS = ("ascii", "bcd", "digits", "hex")
+MAX_VALUE = (1 << 66) - 1  # 73786976294838206463
+
+CLASS_ID = const(115)
+GATEWAY_OBIS = b"\x00\x00\x13\x28\x00\xff"  # 0.0.19.40.0.255
+# attributes
+LOGICAL_NAME = const(1)
+TOKEN = const(2)
+TOKEN_TIME = const(3)
+TOKEN_DESCRIPTION = const(4)
+TOKEN_DELIVERY_METHOD = const(5)
+TOKEN_STATUS = const(6)
+# method
+ENTER = const(1)
+
+DELIVERY_METHODS = ("remote", "local", "manual")
+
+_STATUS = (
+    ("format-ok", "token format OK"),
+    ("authentication-ok", "token authenticated OK"),
+    ("validation-ok", "token validated OK"),
+    ("execution-ok", "token accepted and applied"),
+    ("format-failure", "meter says the token format is wrong: check the digits"),
+    ("authentication-failure", "token is not for this meter or was mistyped"),
+    ("validation-failure", "token refused: already used, expired or out of order"),
+    ("execution-failure", "meter could not apply the token"),
+    ("received", "token received, not yet processed"),
+)
+
+
+def parse(text):
+    """What a person typed -> 20-digit string. Spaces, tabs and dashes are ignored.
+
+    Raises TokenError kind "token-format" (letters, symbols or not 20 digits) or
+    "token-range" (value 2^66 or more)."""
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode()
+    out = []
+    for i, ch in enumerate(str(text)):
+        if ch in " -\t\r\n":
+            continue
+        if "0" <= ch <= "9":
+            out.append(ch)
+        else:
+            raise TokenError("a token has only digits, found %r at position %d: retype "
+                             "the 20 digits" % (ch, i + 1), "token-format")
+    digits = "".join(out)
+    if len(digits) != 20:
+        raise TokenError("a token has 20 digits, found %d: check for a missing or extra "
+                         "digit" % len(digits), "token-format")
+    if int(digits) > MAX_VALUE:
+        raise TokenError("this number is too large to be a token (largest is "
+                         "73786976294838206463): check for a mistyped digit",
+                         "token-range")
+    return digits
+
+
+def format(digits, sep=" "):  # noqa: A001 - the contract's name
+    """"17813034313191558529" -> "1781 3034 3131 9155 8529"."""
+    d = str(digits)
+    return sep.join(d[i:i + 4] for i in range(0, len(d), 4))
+
+
+def encode(digits, encoding="ascii"):
+    """The raw octets of a token in one of ``ENCODINGS`` (the token is validated first)."""
+    d = parse(digits)
+    if encoding == "ascii":
+        return d.encode()
+    if encoding == "digits":
+        return bytes(ord(c) - 48 for c in d)
+    if encoding == "bcd":
+        return bytes(((ord(d[i]) - 48) << 4) | (ord(d[i + 1]) - 48) for i in range(0, 20, 2))
+    if encoding == "hex":
+        return int(d).to_bytes(9, "big")
+    raise TokenError("unknown token encoding %r: use one of %s"
+                     % (encoding, "/".join(ENCODINGS)), "encoding")
+
+
+def octet_string(digits, encoding="ascii"):
+    """A-XDR ``09 len <token octets>``: the argument of Token Gateway ``enter``."""
+    raw = encode(digits, encoding)
+    return bytes((0x09, len(raw))) + raw
+
+
+def decode(raw, encoding):
+    """Token octets in a known encoding -> 20 digits, or raise TokenError "encoding"."""
+    raw = bytes(raw)
+    d = None
+    if encoding == "ascii" and len(raw) == 20 and all(0x30 <= b <= 0x39 for b in raw):
+        d = raw.decode()
+    elif encoding == "digits" and len(raw) == 20 and all(b <= 9 for b in raw):
+        d = "".join(chr(48 + b) for b in raw)
+    elif encoding == "bcd" and len(raw) == 10 and all(b >> 4 <= 9 and b & 15 <= 9
+                                                      for b in raw):
+        d = "".join("%d%d" % (b >> 4, b & 15) for b in raw)
+    elif encoding == "hex" and len(raw) == 9:
+        v = int.from_bytes(raw, "big")
+        if v <= MAX_VALUE:
+            d = ("0" * 20 + str(v))[-20:]
+    if d is None:
+        raise TokenError("these %d bytes are not a token in %s encoding" % (len(raw),
+                         encoding), "encoding")
+    return d
+
+
+def decode_token_bytes(raw):
+    """Guess the encoding of token octets -> ``(digits, encoding)`` or None."""
+    for enc in ENCODINGS:
+        try:
+            return decode(raw, enc), enc
+        except TokenError:
+            pass
+    return None
+
+
+def status_text(code):
+    """token_status status_code (0..8) -> (name, plain message)."""
+    if 0 <= code < len(_STATUS):
+        return _STATUS[code]
+    return "status-%d" % code, "meter reports unknown token status %d" % code
+
+
+def decode_status(value):
+    """Decoded token_status (structure{enum status_code, bit-string data_value}) ->
+    ``(code, bits)``; bits is an ``axdr.BitString`` or None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value, None
+    if isinstance(value, (tuple, list)) and len(value) >= 1 and isinstance(value[0], int):
+        return value[0], (value[1] if len(value) > 1 else None)
+    raise ApduError("token_status is not structure{enum, bit-string}", "unexpected")
+
+
+def enter_request(invoke, digits, encoding="ascii", obis6=GATEWAY_OBIS):
+    """The plain action-request-normal APDU for Token Gateway ``enter`` (the same bytes as
+    ``apdu.action_request(invoke, 115, obis6, 1, octet_string(...))``, without importing
+    apdu)."""
+    return (bytes((0xC3, 1, invoke & 0xFF, 0, CLASS_ID)) + bytes(obis6) + bytes((ENTER, 1))
+            + octet_string(digits, encoding))

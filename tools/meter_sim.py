@@ -1,0 +1,825 @@
+"""Simulated prepayment meter: a DLMS/COSEM server with a Token Gateway (IC 115).
+
+Speaks HDLC (IEC 62056-46) over TCP (``--tcp PORT``, HDLC frames over TCP as simulators
+do) or over a pseudo-terminal (``--pty``, prints the device path). Built on udlms's HDLC
+framer; the security suite 0 side (AES-GCM, HLS-GMAC) uses pyca ``cryptography`` so the
+client's and the server's crypto are independent implementations. The simulator is proven
+by the unmodified gurux-dlms client completing a token session against it
+(host_tests/test_sim_gurux.py). gurux's own server classes are not used (see
+../shared/reference/gurux-server-defects.md).
+
+Clients:
+  SAP 16  public client: LN without ciphering, no authentication; may read the frame
+          counter 0.0.43.1.1.255, the clock and the logical device name.
+  SAP 1   management client: LN with ciphering, HLS-GMAC (mechanism 5), security suite 0,
+          glo-ciphering (authenticated and encrypted, SC 0x30).
+Objects: Association LN 0.0.40.0.0.255 (15), frame counter 0.0.43.1.1.255 (1), logical
+device name 0.0.42.0.0.255 (1), Clock 0.0.1.0.0.255 (8), Disconnect Control
+0.0.96.3.10.255 (70), Token Gateway 0.0.19.40.0.255 (115).
+
+The Token Gateway accepts a token only in its configured encoding (anything else is
+action-result type-unmatched, 12), refuses a token it already accepted (token_status 6,
+validation failure) and reports token_status {code, bits}. The meter remembers the last
+invocation counter per client and refuses a repeated or lower one: an AARQ with a stale
+counter is rejected, a stale glo-APDU gets exception-response D8 01 06 <expected>.
+"""
+
+import argparse
+import os
+import select
+import socket
+import sys
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if os.path.join(ROOT, "lib") not in sys.path:
+    sys.path.insert(0, os.path.join(ROOT, "lib"))
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes  # noqa: E402
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: E402
+
+from udlms import axdr, hdlc  # noqa: E402
+from udlms import token as tok  # noqa: E402
+
+# --- small A-XDR encoders (server side) -----------------------------------------------
+
+
+def _len(n):
+    if n < 0x80:
+        return bytes([n])
+    if n < 0x100:
+        return bytes([0x81, n])
+    return bytes([0x82, n >> 8, n & 0xFF])
+
+
+def octets(b):
+    return b"\x09" + _len(len(b)) + bytes(b)
+
+
+def u32(v):
+    return b"\x06" + (v & 0xFFFFFFFF).to_bytes(4, "big")
+
+
+def enum(v):
+    return bytes([0x16, v])
+
+
+def boolean(v):
+    return bytes([0x03, 1 if v else 0])
+
+
+def structure(*items):
+    return bytes([0x02, len(items)]) + b"".join(items)
+
+
+def array(items):
+    return b"\x01" + _len(len(items)) + b"".join(items)
+
+
+def bitstring(nbits, data):
+    return b"\x04" + _len(nbits) + bytes(data)
+
+
+def datetime_now():
+    t = time.gmtime()
+    return bytes([t.tm_year >> 8, t.tm_year & 0xFF, t.tm_mon, t.tm_mday, t.tm_wday + 1,
+                  t.tm_hour, t.tm_min, t.tm_sec, 0, 0, 0, 0])
+
+
+def obis_bytes(text):
+    return bytes(int(x) for x in text.replace("-", ".").replace(":", ".").split("."))
+
+
+# --- constants ---------------------------------------------------------------------------
+CONTEXT_LN = b"\x60\x85\x74\x05\x08\x01\x01"
+CONTEXT_LN_CIPHERED = b"\x60\x85\x74\x05\x08\x01\x03"
+MECH_PREFIX = b"\x60\x85\x74\x05\x08\x02"
+SERVER_CONFORMANCE = 0x00501F | 0x001E1D  # LN: blocks, get/set/action, selective access...
+ASSOCIATION = obis_bytes("0.0.40.0.0.255")
+FRAME_COUNTER = obis_bytes("0.0.43.1.1.255")
+LDN = obis_bytes("0.0.42.0.0.255")
+CLOCK = obis_bytes("0.0.1.0.0.255")
+DISCONNECT = obis_bytes("0.0.96.3.10.255")
+GATEWAY = obis_bytes("0.0.19.40.0.255")
+PUBLIC_READABLE = {(1, FRAME_COUNTER), (1, LDN), (8, CLOCK)}
+
+GLO = {0xC8: 0xC0, 0xC9: 0xC1, 0xCB: 0xC3}  # glo-request -> plain request tag
+GLO_RESP = {0xC4: 0xCC, 0xC5: 0xCD, 0xC7: 0xCF}
+
+
+class Options:
+    """Simulator settings (the same names as the command-line flags)."""
+
+    def __init__(self, **kw):
+        self.server_logical = kw.get("server_logical", 1)
+        self.server_physical = kw.get("server_physical", 17)
+        self.address_size = kw.get("address_size", 2)
+        self.ek = bytes.fromhex(kw.get("ek", "000102030405060708090A0B0C0D0E0F"))
+        self.ak = bytes.fromhex(kw.get("ak", "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"))
+        self.system_title = bytes.fromhex(kw.get("system_title", "4D4D4D0000BC614E"))
+        self.stoc = bytes.fromhex(kw["stoc"]) if kw.get("stoc") else None
+        self.encoding = kw.get("encoding", "ascii")
+        self.max_info = kw.get("max_info", 128)
+        self.max_pdu = kw.get("max_pdu", 1024)
+        self.server_ic = kw.get("server_ic", 0x01234567)
+        self.client_ic = kw.get("client_ic", None)  # last IC seen from client 1
+        self.delivery_method = kw.get("delivery_method", 0)
+        self.log = kw.get("log", False)
+
+
+class MeterState:
+    """What persists across connections: counters, the gateway, the relay."""
+
+    def __init__(self, o):
+        self.lock = threading.RLock()
+        self.server_ic = o.server_ic
+        self.last_client_ic = {1: o.client_ic} if o.client_ic is not None else {}
+        self.token = b""
+        self.token_time = bytes(12)
+        self.token_status = (8, (8, b"\x00"))
+        self.accepted = []  # digits of every token executed (each must appear once)
+        self.enters = {}  # digits -> number of enter calls that reached the gateway
+        self.relay = True
+        self.credit = 0
+        self.sessions = 0
+        self.refused_ic = 0
+
+    def next_server_ic(self):
+        with self.lock:
+            self.server_ic += 1
+            return self.server_ic
+
+
+class Association:
+    """One application association on one HDLC connection (Green Book §9.3)."""
+
+    def __init__(self, meter, client):
+        self.meter = meter
+        self.client = client
+        self.ciphered = False
+        self.authenticated = False
+        self.client_title = None
+        self.ctos = None
+        self.stoc = None
+        self.client_max_pdu = 0xFFFF
+        self.pending_blocks = None
+
+    # -- crypto (suite 0, pyca) ----------------------------------------------------------
+    def _gmac(self, title, ic, data):
+        o = self.meter.o
+        iv = title + ic.to_bytes(4, "big")
+        return AESGCM(o.ek).encrypt(iv, b"", b"\x10" + o.ak + data)[:12]
+
+    def decipher(self, capdu):
+        """glo-ciphered APDU -> (tag, plain). Raises ValueError(reason)."""
+        o = self.meter.o
+        n, pos = _ber_len(capdu, 1)
+        body = bytes(capdu[pos:pos + n])
+        if len(body) < 5 + 12:
+            raise ValueError("short")
+        sc = body[0]
+        ic = int.from_bytes(body[1:5], "big")
+        if sc & 0xF0 != 0x30:
+            raise ValueError("security")
+        iv = self.client_title + body[1:5]
+        ct, tag = body[5:-12], body[-12:]
+        dec = Cipher(algorithms.AES(o.ek), modes.GCM(iv, tag, min_tag_length=12)).decryptor()
+        dec.authenticate_additional_data(bytes([sc]) + o.ak)
+        try:
+            plain = dec.update(ct) + dec.finalize()
+        except Exception:  # noqa: BLE001 - InvalidTag
+            raise ValueError("decipher")
+        last = self.meter.state.last_client_ic.get(self.client)
+        if last is not None and ic <= last:
+            self.meter.state.refused_ic += 1
+            raise ValueError("ic")
+        self.meter.state.last_client_ic[self.client] = ic
+        return plain
+
+    def cipher(self, tag, plain):
+        o = self.meter.o
+        ic = self.meter.state.next_server_ic()
+        iv = o.system_title + ic.to_bytes(4, "big")
+        ct = AESGCM(o.ek).encrypt(iv, plain, b"\x30" + o.ak)
+        body = b"\x30" + ic.to_bytes(4, "big") + ct[:-16] + ct[-16:-4]
+        return bytes([tag]) + _len(len(body)) + body
+
+    # -- ACSE -------------------------------------------------------------------------------
+    def aarq(self, req):
+        """AARQ -> AARE (IEC 62056-5-3 §7, Green Book §9.3.2)."""
+        o = self.meter.o
+        f = _ber_fields(req)
+        ctx = f.get(0xA1, b"")[2:]
+        mech = f.get(0x8B)
+        title = f.get(0xA6)
+        auth = f.get(0xAC)
+        info = f.get(0xBE)
+        ciphered = ctx == CONTEXT_LN_CIPHERED
+        if ctx not in (CONTEXT_LN, CONTEXT_LN_CIPHERED):
+            return self.aare(1, 0, 2, ctx or CONTEXT_LN)
+        if self.client == 16:
+            if ciphered or mech:
+                return self.aare(1, 0, 2 if ciphered else 11, ctx)
+        elif self.client == 1:
+            if not ciphered:
+                return self.aare(1, 0, 2, ctx)
+            if mech is None:
+                return self.aare(1, 0, 12, ctx)
+            if mech != MECH_PREFIX + b"\x05":
+                return self.aare(1, 0, 11, ctx)
+        else:
+            return self.aare(1, 0, 1, ctx)
+        if info is None or len(info) < 2 or info[0] != 0x04:
+            return self.aare(1, 0, 1, ctx)
+        ui = info[2:] if info[1] < 0x80 else info[2 + (info[1] & 0x7F):]
+        if ciphered:
+            if not title or len(title) < 10 or auth is None:
+                return self.aare(1, 0, 1, ctx)
+            self.client_title = bytes(title[2:10])
+            self.ctos = bytes(auth[2:])
+            if ui[0] != 0x21:
+                return self.aare(1, 0, 1, ctx, b"\x0E\x01\x00\x06")
+            try:
+                ui = self.decipher(ui)
+            except ValueError:
+                # initiateError / application-reference / deciphering-error
+                return self.aare(1, 0, 1, ctx, b"\x0E\x01\x00\x06")
+        if not ui or ui[0] != 0x01:
+            return self.aare(1, 0, 1, ctx, b"\x0E\x01\x06\x00")
+        try:
+            conf = int.from_bytes(ui[-5:-2], "big")
+            self.client_max_pdu = int.from_bytes(ui[-2:], "big") or 0xFFFF
+            version = ui[-9]
+        except IndexError:
+            return self.aare(1, 0, 1, ctx)
+        if version < 6:
+            return self.aare(1, 0, 1, ctx, b"\x0E\x01\x06\x01")
+        neg = conf & SERVER_CONFORMANCE
+        resp = (b"\x08\x00\x06\x5F\x1F\x04\x00" + neg.to_bytes(3, "big")
+                + o.max_pdu.to_bytes(2, "big") + b"\x00\x07")
+        self.ciphered = ciphered
+        if ciphered:
+            self.stoc = o.stoc or os.urandom(16)
+            resp = self.cipher(0x28, resp)
+            self.meter.state.sessions += 1
+            return self.aare(0, 0, 14, ctx, resp, hls=True)
+        self.authenticated = True
+        return self.aare(0, 0, 0, ctx, resp)
+
+    def aare(self, result, source, diag, ctx, user_info=None, hls=False):
+        o = self.meter.o
+        body = b"\xA1\x09\x06\x07" + ctx
+        body += b"\xA2\x03\x02\x01" + bytes([result])
+        body += bytes([0xA3, 0x05, 0xA1 + source, 0x03, 0x02, 0x01, diag])
+        if ctx == CONTEXT_LN_CIPHERED and result == 0:
+            body += b"\xA4\x0A\x04\x08" + o.system_title
+        if hls:
+            body += b"\x88\x02\x07\x80" + b"\x89\x07" + MECH_PREFIX + b"\x05"
+            body += b"\xAA" + _len(len(self.stoc) + 2) + b"\x80" + _len(len(self.stoc)) + self.stoc
+        if user_info is not None:
+            inner = b"\x04" + _len(len(user_info)) + user_info
+            body += b"\xBE" + _len(len(inner)) + inner
+        return b"\x61" + _len(len(body)) + body
+
+    def release(self, req):
+        f = _ber_fields(req)
+        info = f.get(0xBE)
+        body = b"\x80\x01\x00"
+        if info is not None and self.ciphered:
+            resp = (b"\x08\x00\x06\x5F\x1F\x04\x00" + SERVER_CONFORMANCE.to_bytes(3, "big")
+                    + o_max(self).to_bytes(2, "big") + b"\x00\x07")
+            ui = self.cipher(0x28, resp)
+            inner = b"\x04" + _len(len(ui)) + ui
+            body += b"\xBE" + _len(len(inner)) + inner
+        self.authenticated = False
+        return b"\x63" + _len(len(body)) + body
+
+    # -- xDLMS services -----------------------------------------------------------------------
+    def xdlms(self, req):
+        tag = req[0]
+        if self.ciphered:
+            if tag not in GLO:
+                return b"\xD8\x01\x02"  # service-not-allowed / service-unknown... plain refused
+            try:
+                plain = self.decipher(req)
+            except ValueError as e:
+                if str(e) == "ic":
+                    last = self.meter.state.last_client_ic.get(self.client, 0)
+                    return b"\xD8\x01\x06" + (last + 1).to_bytes(4, "big")
+                return b"\xD8\x01\x05"
+            resp = self.service(plain)
+            if resp[0] in GLO_RESP:
+                return self.cipher(GLO_RESP[resp[0]], resp)
+            return resp
+        if tag in GLO:
+            return b"\xD8\x01\x02"
+        return self.service(req)
+
+    def service(self, req):
+        tag = req[0]
+        if len(req) < 3:
+            return b"\xD8\x02\x02"
+        typ, invoke = req[1], req[2]
+        try:
+            if tag == 0xC0 and typ == 1:
+                cid = int.from_bytes(req[3:5], "big")
+                obis, attr = bytes(req[5:11]), req[11]
+                res = self.get(cid, obis, attr)
+                if isinstance(res, int):
+                    return bytes([0xC4, 1, invoke, 1, res])
+                full = bytes([0xC4, 1, invoke, 0]) + res
+                if len(full) > self.client_max_pdu:
+                    return self.first_block(invoke, res)
+                return full
+            if tag == 0xC0 and typ == 2:
+                return self.next_block(invoke, int.from_bytes(req[3:7], "big"))
+            if tag == 0xC1 and typ == 1:
+                cid = int.from_bytes(req[3:5], "big")
+                obis, attr = bytes(req[5:11]), req[11]
+                pos = 12 + (1 if req[12] == 0 else 99)
+                value, _ = axdr.decode(bytes(req), pos)
+                return bytes([0xC5, 1, invoke, self.set(cid, obis, attr, value)])
+            if tag == 0xC3 and typ == 1:
+                cid = int.from_bytes(req[3:5], "big")
+                obis, method = bytes(req[5:11]), req[11]
+                data = bytes(req[13:]) if len(req) > 12 and req[12] else None
+                res, ret = self.action(cid, obis, method, data)
+                if ret is None:
+                    return bytes([0xC7, 1, invoke, res, 0])
+                return bytes([0xC7, 1, invoke, res, 1, 0]) + ret
+        except (IndexError, ValueError):
+            return b"\xD8\x02\x03"
+        return b"\xD8\x01\x02"
+
+    def first_block(self, invoke, data):
+        size = max(16, self.client_max_pdu - 16)
+        self.pending_blocks = [data[i:i + size] for i in range(0, len(data), size)]
+        return self.next_block(invoke, 0)
+
+    def next_block(self, invoke, acked):
+        blocks = self.pending_blocks
+        n = acked + 1
+        if not blocks or n > len(blocks):
+            return bytes([0xC4, 1, invoke, 1, 19])  # no-long-get-in-progress
+        raw = blocks[n - 1]
+        last = 1 if n == len(blocks) else 0
+        if last:
+            self.pending_blocks = None
+        return (bytes([0xC4, 2, invoke, last]) + n.to_bytes(4, "big") + b"\x00"
+                + _len(len(raw)) + raw)
+
+    def allowed(self, cid, obis):
+        if self.client == 16:
+            return (cid, obis) in PUBLIC_READABLE
+        return self.authenticated
+
+    def get(self, cid, obis, attr):
+        st = self.meter.state
+        if not self.allowed(cid, obis):
+            return 3  # read-write-denied
+        if attr == 1:
+            return octets(obis)
+        if cid == 1 and obis == FRAME_COUNTER and attr == 2:
+            return u32(st.last_client_ic.get(1) or 0)
+        if cid == 1 and obis == LDN and attr == 2:
+            return octets(b"UDLMSSIM0000001")
+        if cid == 8 and obis == CLOCK and attr == 2:
+            return octets(datetime_now())
+        if cid == 70 and obis == DISCONNECT:
+            if attr == 2:
+                return boolean(st.relay)
+            if attr == 3:
+                return enum(1 if st.relay else 0)
+        if cid == 115 and obis == GATEWAY:
+            if attr == 2:
+                return octets(st.token)
+            if attr == 3:
+                return octets(st.token_time)
+            if attr == 4:
+                return array([octets(b"credit %d" % st.credit)])
+            if attr == 5:
+                return enum(self.meter.o.delivery_method)
+            if attr == 6:
+                code, (nbits, bits) = st.token_status
+                return structure(enum(code), bitstring(nbits, bits))
+        if cid == 15 and obis == ASSOCIATION and attr == 8:
+            return enum(2 if self.authenticated else 1)
+        return 4  # object-undefined
+
+    def set(self, cid, obis, attr, value):
+        if not self.allowed(cid, obis):
+            return 3
+        if cid == 115 and obis == GATEWAY and attr == 5 and isinstance(value, int):
+            self.meter.o.delivery_method = value
+            return 0
+        return 3
+
+    def action(self, cid, obis, method, data):
+        st = self.meter.state
+        if cid == 15 and obis == ASSOCIATION and method == 1 and self.ciphered:
+            return self.hls(data)
+        if not self.allowed(cid, obis):
+            return 3, None
+        if cid == 70 and obis == DISCONNECT and method in (1, 2):
+            st.relay = method == 2
+            return 0, None
+        if cid == 115 and obis == GATEWAY and method == 1:
+            return self.enter(data), None
+        return 11, None  # object-unavailable
+
+    def hls(self, data):
+        """reply_to_HLS_authentication: check f(StoC), answer f(CtoS) (GB §9.2.7.4)."""
+        if data is None or data[0] != 0x09 or len(data) < 2 + 17:
+            return 250, None
+        proof = bytes(data[2:2 + data[1]])
+        ic = int.from_bytes(proof[1:5], "big")
+        if proof[0] != 0x10 or proof[5:] != self._gmac(self.client_title, ic, self.stoc):
+            return 250, None
+        last = self.meter.state.last_client_ic.get(self.client)
+        if last is not None and ic <= last:
+            return 250, None
+        self.meter.state.last_client_ic[self.client] = ic
+        self.authenticated = True
+        sic = self.meter.state.next_server_ic()
+        reply = b"\x10" + sic.to_bytes(4, "big") + self._gmac(self.meter.o.system_title, sic,
+                                                             self.ctos)
+        return 0, octets(reply)
+
+    def enter(self, data):
+        """Token Gateway method 1 ``enter(octet-string)``."""
+        st = self.meter.state
+        enc = self.meter.o.encoding
+        if data is None or data[0] != 0x09:
+            return 12  # type-unmatched: not an octet-string
+        try:
+            value, _ = axdr.decode(bytes(data))
+        except Exception:  # noqa: BLE001
+            return 12
+        digits = _decode_token(bytes(value), enc)
+        if digits is None:
+            return 12  # wrong encoding or length for this meter
+        with st.lock:
+            st.enters[digits] = st.enters.get(digits, 0) + 1
+            st.token = bytes(value)
+            st.token_time = datetime_now()
+            if int(digits) >= 1 << 66:
+                st.token_status = (4, (8, b"\x80"))  # token format failure
+            elif digits in st.accepted:
+                st.token_status = (6, (8, b"\x40"))  # validation failure: already used
+            else:
+                st.accepted.append(digits)
+                st.credit += 1
+                st.token_status = (3, (8, b"\x00"))  # token execution result OK
+        return 0
+
+
+def o_max(assoc):
+    return assoc.meter.o.max_pdu
+
+
+def _decode_token(raw, enc):
+    if enc == "ascii":
+        if len(raw) == 20 and all(0x30 <= c <= 0x39 for c in raw):
+            return raw.decode()
+    elif enc == "digits":
+        if len(raw) == 20 and all(c <= 9 for c in raw):
+            return "".join(str(c) for c in raw)
+    elif enc == "bcd":
+        if len(raw) == 10 and all((c >> 4) <= 9 and (c & 15) <= 9 for c in raw):
+            return raw.hex()
+    elif enc == "hex":
+        if len(raw) == 9:
+            return "%020d" % int.from_bytes(raw, "big")
+    return None
+
+
+def _ber_len(buf, pos):
+    n = buf[pos]
+    if n < 0x80:
+        return n, pos + 1
+    k = n & 0x7F
+    return int.from_bytes(bytes(buf[pos + 1:pos + 1 + k]), "big"), pos + 1 + k
+
+
+def _ber_fields(apdu):
+    """Top-level BER fields of an AARQ/RLRQ: {tag: value bytes}."""
+    n, pos = _ber_len(apdu, 1)
+    end = min(len(apdu), pos + n)
+    out = {}
+    while pos < end:
+        tag = apdu[pos]
+        ln, p = _ber_len(apdu, pos + 1)
+        out[tag] = bytes(apdu[p:p + ln])
+        pos = p + ln
+    return out
+
+
+# --- the meter and its HDLC side ---------------------------------------------------------------
+
+
+class Meter:
+    def __init__(self, options=None, **kw):
+        self.o = options or Options(**kw)
+        self.state = MeterState(self.o)
+        self.address = hdlc.server_address(self.o.server_logical, self.o.server_physical,
+                                           self.o.address_size)
+
+    def connection(self, write):
+        return HdlcServer(self, write)
+
+
+class HdlcServer:
+    """HDLC secondary station for one connection (IEC 62056-46 §6.4, normal response mode)."""
+
+    def __init__(self, meter, write):
+        self.meter = meter
+        self.write = write
+        self.rx = hdlc.Receiver(2048)
+        self.reset()
+
+    def reset(self):
+        self.connected = False
+        self.vs = self.vr = 0
+        self.assoc = None
+        self.client = None
+        self.segments = bytearray()
+        self.out = []  # pending response segments
+        self.last = None
+        self.max_tx = self.max_rx = 128
+        self.window = 1
+
+    def log(self, d, b):
+        if self.meter.o.log:
+            print("%s %s" % (d, bytes(b).hex(" ").upper()), flush=True)
+
+    def send(self, control, info=b"", segmented=False):
+        f = hdlc.frame(hdlc.client_address(self.client), self.meter.address, control, info,
+                       segmented)
+        self.last = f
+        self.log("SIM TX", f)
+        self.write(f)
+
+    def feed(self, data):
+        self.rx.feed(data)
+        while True:
+            fr = self.rx.next()
+            if fr is None:
+                return
+            self.log("SIM RX", fr.raw)
+            if bytes(fr.dst) != self.meter.address:
+                continue
+            with self.meter.state.lock:
+                self.frame(fr)
+
+    def frame(self, fr):
+        src = bytes(fr.src)
+        client = src[0] >> 1
+        c = fr.control
+        if c & 0xEF == 0x83:  # SNRM
+            self.reset()
+            self.client = client
+            mtx, mrx, wtx, wrx = hdlc.parse_params(bytes(fr.info)) if len(fr.info) else (
+                128, 128, 1, 1)
+            o = self.meter.o
+            # client's tx is our rx and vice versa
+            self.max_tx = min(mrx, o.max_info)
+            self.max_rx = min(mtx, o.max_info)
+            self.window = 1
+            self.connected = True
+            info = (b"\x81\x80\x14\x05\x02" + self.max_tx.to_bytes(2, "big") + b"\x06\x02"
+                    + self.max_rx.to_bytes(2, "big") + b"\x07\x04\x00\x00\x00\x01"
+                    + b"\x08\x04\x00\x00\x00\x01")
+            self.send(hdlc.UA, info)
+            return
+        if self.client is None:
+            self.client = client
+        if c & 0xEF == 0x43:  # DISC
+            was = self.connected
+            self.reset()
+            self.client = client
+            self.send(hdlc.UA if was else hdlc.DM)
+            return
+        if not self.connected or client != self.client:
+            self.client = client
+            self.send(hdlc.DM)
+            return
+        if c & 0x01 == 0:  # I-frame
+            ns = (c >> 1) & 7
+            nr = (c >> 5) & 7
+            if ns != self.vr:
+                # a repeat of the frame we already took: answer again, do not re-run it
+                if self.last is not None:
+                    self.log("SIM TX", self.last)
+                    self.write(self.last)
+                return
+            self.vr = (self.vr + 1) & 7
+            del nr
+            self.segments += fr.info
+            if fr.segmented:
+                self.send(hdlc.rr_control(self.vr))
+                return
+            apdu = bytes(self.segments)
+            self.segments = bytearray()
+            if apdu[:3] in (b"\xE6\xE6\x00",):
+                apdu = apdu[3:]
+            resp = self.apdu(apdu)
+            self.queue(b"\xE6\xE7\x00" + resp)
+            return
+        if c & 0x0F == 0x01:  # RR
+            if self.out:
+                self.next_segment()
+            elif self.last is not None:
+                self.write(self.last)
+            return
+        self.send(hdlc.FRMR, b"")
+
+    def queue(self, info):
+        n = self.max_tx
+        self.out = [info[i:i + n] for i in range(0, len(info), n)]
+        self.next_segment()
+
+    def next_segment(self):
+        part = self.out.pop(0)
+        control = hdlc.i_control(self.vs, self.vr)
+        self.vs = (self.vs + 1) & 7
+        self.send(control, part, segmented=bool(self.out))
+
+    def apdu(self, req):
+        tag = req[0] if req else 0
+        if tag == 0x60:
+            self.assoc = Association(self.meter, self.client)
+            return self.assoc.aarq(req)
+        if tag == 0x62:
+            if self.assoc is None:
+                return b"\x63\x03\x80\x01\x00"
+            r = self.assoc.release(req)
+            self.assoc = None
+            return r
+        if self.assoc is None or not (self.assoc.authenticated or self.assoc.ciphered):
+            return b"\xD8\x01\x01"  # state-error service-not-allowed, no association
+        return self.assoc.xdlms(req)
+
+
+# --- transports ------------------------------------------------------------------------------
+
+
+class TcpServer:
+    """HDLC frames over TCP, one thread per connection."""
+
+    def __init__(self, meter, port=0, host="127.0.0.1", baud=None):
+        self.meter = meter
+        self.baud = baud
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.running = True
+
+    def serve_forever(self):
+        while self.running:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.handle, args=(conn,), daemon=True).start()
+
+    def start(self):
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+        return self
+
+    def handle(self, conn):
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def write(b):
+            if self.baud:
+                time.sleep(len(b) * 10 / self.baud)
+            try:
+                conn.sendall(b)
+            except OSError:
+                pass
+
+        srv = self.meter.connection(write)
+        with conn:
+            while self.running:
+                try:
+                    data = conn.recv(4096)
+                except OSError:
+                    return
+                if not data:
+                    return
+                srv.feed(data)
+
+    def stop(self):
+        self.running = False
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+class PtyServer:
+    """HDLC over a pseudo-terminal: clients open ``self.path`` like a serial port."""
+
+    def __init__(self, meter, baud=None, link=None):
+        import pty
+        import tty
+
+        self.meter = meter
+        self.baud = baud
+        self.master, slave = pty.openpty()
+        tty.setraw(slave)
+        self.slave = slave
+        self.path = os.ttyname(slave)
+        if link:
+            try:
+                os.unlink(link)
+            except OSError:
+                pass
+            os.symlink(self.path, link)
+            self.path = link
+        self.running = True
+
+    def write(self, b):
+        if self.baud:
+            time.sleep(len(b) * 10 / self.baud)
+        os.write(self.master, b)
+
+    def serve_forever(self):
+        srv = self.meter.connection(self.write)
+        while self.running:
+            r, _, _ = select.select([self.master], [], [], 0.2)
+            if not r:
+                continue
+            try:
+                data = os.read(self.master, 4096)
+            except OSError:
+                time.sleep(0.05)
+                continue
+            srv.feed(data)
+
+    def start(self):
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self):
+        self.running = False
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="meter_sim", description=__doc__.split("\n")[0])
+    p.add_argument("--tcp", type=int, metavar="PORT", help="serve HDLC over TCP on PORT")
+    p.add_argument("--pty", action="store_true", help="serve HDLC over a pseudo-terminal")
+    p.add_argument("--pty-link", help="also create this symlink to the pty")
+    p.add_argument("--server-logical", type=int, default=1)
+    p.add_argument("--server-physical", type=int, default=17)
+    p.add_argument("--address-size", type=int, default=2, choices=(1, 2, 4))
+    p.add_argument("--ek", default="000102030405060708090A0B0C0D0E0F")
+    p.add_argument("--ak", default="D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF")
+    p.add_argument("--system-title", default="4D4D4D0000BC614E")
+    p.add_argument("--stoc", help="fixed server challenge (hex) for reproducible traces")
+    p.add_argument("--encoding", default="ascii", choices=tok.ENCODINGS)
+    p.add_argument("--max-info", type=int, default=128)
+    p.add_argument("--max-pdu", type=int, default=1024)
+    p.add_argument("--server-ic", type=lambda s: int(s, 0), default=0x01234567)
+    p.add_argument("--client-ic", type=lambda s: int(s, 0), default=None,
+                   help="last invocation counter already seen from client 1")
+    p.add_argument("--baud", type=int, help="throttle output to this baud rate")
+    p.add_argument("--log", action="store_true", help="print every frame")
+    return p
+
+
+def options_from_args(a):
+    return Options(server_logical=a.server_logical, server_physical=a.server_physical,
+                   address_size=a.address_size, ek=a.ek, ak=a.ak, system_title=a.system_title,
+                   stoc=a.stoc, encoding=a.encoding, max_info=a.max_info, max_pdu=a.max_pdu,
+                   server_ic=a.server_ic, client_ic=a.client_ic, log=a.log)
+
+
+def main(argv=None):
+    a = build_parser().parse_args(argv)
+    meter = Meter(options_from_args(a))
+    servers = []
+    if a.tcp is not None:
+        s = TcpServer(meter, a.tcp, baud=a.baud).start()
+        print("meter_sim: HDLC over TCP on tcp://127.0.0.1:%d" % s.port, flush=True)
+        servers.append(s)
+    if a.pty or a.tcp is None:
+        s = PtyServer(meter, baud=a.baud, link=a.pty_link).start()
+        print("meter_sim: HDLC on pty %s" % s.path, flush=True)
+        servers.append(s)
+    print("meter_sim: server %d/%d (size %d), token encoding %s"
+          % (a.server_logical, a.server_physical, a.address_size, a.encoding), flush=True)
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    st = meter.state
+    print("meter_sim: accepted %d token(s), refused stale counters %d"
+          % (len(st.accepted), st.refused_ic))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""Run every test lane and print one summary line per lane plus the totals.
+
+Lanes (see README.md):
+  lint    ruff check over lib/, firmware/, host_tests/, tools/
+  pytest  CPython tests in host_tests/
+  mpy     host_tests/mpy/test_*.py inside the real MicroPython unix port, -X heapsize=64k,
+          and every module in lib/ imported there
+  cross   mpy-cross compiles every .py under lib/, firmware/, boards/ for xtensawin and armv6m
+
+A lane fails if any of its tests fails or if it ran none. Exit status 0 only if all pass.
+"""
+
+import glob
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, ".venv", "bin")
+MICROPYTHON = os.path.join(BIN, "micropython")
+HEAP = "64k"
+
+
+def run(cmd, env=None, timeout=1200):
+    p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout + p.stderr
+
+
+def lane_lint():
+    rc, out = run([os.path.join(BIN, "ruff"), "check", "lib", "firmware", "host_tests", "tools"])
+    files = [f for d in ("lib", "firmware", "host_tests", "tools")
+             for f in glob.glob(os.path.join(ROOT, d, "**", "*.py"), recursive=True)]
+    if rc:
+        print(out)
+        return 0, 1
+    return len(files), 0
+
+
+def lane_pytest(extra):
+    xml = os.path.join(tempfile.mkdtemp(), "junit.xml")
+    cmd = [os.path.join(BIN, "pytest"), "host_tests", "-q", "-p", "no:cacheprovider",
+           "--junitxml", xml] + extra
+    p = subprocess.run(cmd, cwd=ROOT)
+    passed = failed = 0
+    try:
+        text = open(xml).read()
+        m = re.search(r'<testsuite [^>]*>', text)
+        attrs = dict(re.findall(r'(\w+)="([^"]*)"', m.group(0)))
+        total = int(attrs.get("tests", 0))
+        failed = int(attrs.get("failures", 0)) + int(attrs.get("errors", 0))
+        skipped = int(attrs.get("skipped", 0))
+        passed = total - failed - skipped
+    except (OSError, AttributeError):
+        failed = 1
+    if p.returncode not in (0, 5) and not failed:
+        failed = 1
+    return passed, failed
+
+
+def _mpy_env():
+    env = dict(os.environ)
+    env["MICROPYPATH"] = os.pathsep.join(
+        [os.path.join(ROOT, "lib"), os.path.join(ROOT, "firmware"),
+         os.path.join(ROOT, "host_tests", "mpy"), os.path.join(ROOT, "tools")])
+    return env
+
+
+def lane_mpy():
+    env = _mpy_env()
+    passed = failed = 0
+    # every library and firmware module must import under MicroPython with a small heap
+    mods = sorted(os.path.splitext(os.path.basename(f))[0]
+                  for f in glob.glob(os.path.join(ROOT, "lib", "udlms", "*.py")))
+    for m in mods:
+        if m == "__main__":
+            continue
+        name = "udlms" if m == "__init__" else "udlms." + m
+        rc, out = run([MICROPYTHON, "-X", "heapsize=" + HEAP, "-c", "import " + name], env=env)
+        if rc:
+            failed += 1
+            print("FAIL import %s under MicroPython:\n%s" % (name, out))
+        else:
+            passed += 1
+    for path in sorted(glob.glob(os.path.join(ROOT, "host_tests", "mpy", "test_*.py"))):
+        t0 = time.time()
+        rc, out = run([MICROPYTHON, "-X", "heapsize=" + HEAP, path], env=env)
+        m = re.findall(r"^(\d+) passed, (\d+) failed$", out, re.M)
+        p, f = (int(m[-1][0]), int(m[-1][1])) if m else (0, 0)
+        if rc and not f:
+            f = 1
+        passed += p
+        failed += f
+        name = os.path.relpath(path, ROOT)
+        print("  mpy %-40s %3d passed, %d failed (%.1fs)" % (name, p, f, time.time() - t0))
+        if f or rc:
+            print(out[-4000:])
+    return passed, failed
+
+
+def lane_cross():
+    passed = failed = 0
+    out_dir = tempfile.mkdtemp()
+    files = []
+    for d in ("lib", "firmware", "boards"):
+        files += glob.glob(os.path.join(ROOT, d, "**", "*.py"), recursive=True)
+    for f in sorted(files):
+        for arch in ("xtensawin", "armv6m"):
+            out = os.path.join(out_dir, arch + "_" + os.path.basename(f) + ".mpy")
+            rc, text = run([os.path.join(BIN, "mpy-cross"), "-march=" + arch, "-o", out, f])
+            if rc:
+                failed += 1
+                print("FAIL mpy-cross -march=%s %s\n%s" % (arch, os.path.relpath(f, ROOT), text))
+            else:
+                passed += 1
+    return passed, failed
+
+
+def main():
+    extra = sys.argv[1:]
+    lanes = [("lint", lane_lint), ("pytest", lambda: lane_pytest(extra)),
+             ("micropython", lane_mpy), ("mpy-cross", lane_cross)]
+    results = []
+    for name, fn in lanes:
+        print("=== lane: %s" % name, flush=True)
+        t0 = time.time()
+        p, f = fn()
+        results.append((name, p, f, time.time() - t0))
+    print()
+    ok = True
+    for name, p, f, dt in results:
+        status = "ok" if (f == 0 and p > 0) else "FAILED"
+        if status != "ok":
+            ok = False
+        print("%-12s %s: %d passed, %d failed (%.0fs)" % (name, status, p, f, dt))
+    tp = sum(r[1] for r in results)
+    tf = sum(r[2] for r in results)
+    print("total: %d passed, %d failed" % (tp, tf))
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
