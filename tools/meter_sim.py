@@ -561,7 +561,13 @@ class HdlcServer:
         self.write(f)
 
     def feed(self, data):
-        self.rx.feed(data)
+        data = memoryview(bytes(data))
+        while len(data):
+            n = self.rx.feed(data)
+            data = data[n:]
+            self._drain()
+
+    def _drain(self):
         while True:
             fr = self.rx.next()
             if fr is None:
@@ -587,9 +593,7 @@ class HdlcServer:
             self.max_rx = min(mtx, o.max_info)
             self.window = 1
             self.connected = True
-            info = (b"\x81\x80\x14\x05\x02" + self.max_tx.to_bytes(2, "big") + b"\x06\x02"
-                    + self.max_rx.to_bytes(2, "big") + b"\x07\x04\x00\x00\x00\x01"
-                    + b"\x08\x04\x00\x00\x00\x01")
+            info = hdlc.ua_info(self.max_tx, self.max_rx, 1, 1)
             self.send(hdlc.UA, info)
             return
         if self.client is None:

@@ -1,0 +1,706 @@
+"""HDLC frame format type 3 and the connection-oriented link (IEC 62056-46).
+
+Frame (clause 8.4): 7E · format (A0 | S<<3 | length>>8, length) · destination address ·
+source address · control · HCS (only when an information field follows) · info · FCS · 7E.
+HCS and FCS are CRC-16/X.25 (clause 8.4.6, RFC 1662), sent low byte first.
+
+``Receiver`` parses frames incrementally from whatever the UART delivers, resynchronises on
+garbage and reuses one buffer: no allocation per byte. ``Link`` runs the client side of the
+link layer (clause 6.4): SNRM/UA with parameter negotiation (Annex A / Green Book §8.4.5.3.2),
+I-frames with N(S)/N(R), segmentation in both directions (RR between segments), DISC.
+"""
+
+from udlms.errors import FrameError, LinkError, NoAnswer
+from udlms.port import const, sleep_ms, ticks_diff, ticks_ms
+
+FLAG = const(0x7E)
+SNRM = const(0x93)
+UA = const(0x73)
+DISC = const(0x53)
+DM = const(0x1F)
+FRMR = const(0x97)
+UI = const(0x13)
+
+LLC_REQUEST = b"\xe6\xe6\x00"
+LLC_RESPONSE = b"\xe6\xe7\x00"
+
+DEFAULT_MAX_INFO = const(128)
+DEFAULT_WINDOW = const(1)
+
+_OVERHEAD = const(16)  # flags, format, 4+1 address bytes, control, HCS, FCS (worst case)
+
+
+def _make_table():
+    try:
+        from array import array
+
+        t = array("H", [0] * 256)
+    except ImportError:  # pragma: no cover
+        t = [0] * 256
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x8408 if c & 1 else c >> 1
+        t[i] = c
+    return t
+
+
+_TABLE = _make_table()
+
+
+def fcs16(buf, start=0, end=None):
+    """CRC-16/X.25 of buf[start:end] (final value; append it low byte first)."""
+    if end is None:
+        end = len(buf)
+    t = _TABLE
+    c = 0xFFFF
+    for i in range(start, end):
+        c = (c >> 8) ^ t[(c ^ buf[i]) & 0xFF]
+    return c ^ 0xFFFF
+
+
+# -- addresses (clause 8.4.2.2) -----------------------------------------------------------
+
+
+def client_address(sap):
+    """One-byte client address: SAP 1 (management) -> 03, 16 (public) -> 21."""
+    if not 0 <= sap <= 0x7F:
+        raise LinkError("client SAP %d out of range 0..127" % sap, "config")
+    return bytes(((sap << 1) | 1,))
+
+
+def server_address(logical, physical=None, size=2):
+    """Server address of 1, 2 or 4 bytes: upper = logical device, lower = physical."""
+    if size == 1:
+        if not 0 <= logical <= 0x7F:
+            raise LinkError("server logical address %d does not fit 1 byte" % logical, "config")
+        return bytes(((logical << 1) | 1,))
+    if physical is None:
+        physical = 0
+    if size == 2:
+        if not (0 <= logical <= 0x7F and 0 <= physical <= 0x7F):
+            raise LinkError("server address %d/%d does not fit 2 bytes (use --address-size 4)"
+                            % (logical, physical), "config")
+        return bytes((logical << 1, (physical << 1) | 1))
+    if size == 4:
+        if not (0 <= logical <= 0x3FFF and 0 <= physical <= 0x3FFF):
+            raise LinkError("server address %d/%d out of range" % (logical, physical), "config")
+        return bytes(((logical >> 7) << 1, (logical & 0x7F) << 1,
+                      (physical >> 7) << 1, ((physical & 0x7F) << 1) | 1))
+    raise LinkError("address size must be 1, 2 or 4, not %d" % size, "config")
+
+
+def address_value(raw):
+    """(upper, lower) of an address field; lower is None for a 1-byte address."""
+    n = len(raw)
+    if n == 1:
+        return (raw[0] >> 1, None)
+    if n == 2:
+        return (raw[0] >> 1, raw[1] >> 1)
+    if n == 4:
+        return (((raw[0] >> 1) << 7) | (raw[1] >> 1), ((raw[2] >> 1) << 7) | (raw[3] >> 1))
+    return (None, None)
+
+
+def parse_address(buf, pos):
+    """Read an address field starting at pos: ((upper, lower), newpos). The last byte has
+    its least significant bit set; 1, 2 or 4 bytes are valid."""
+    end = pos
+    n = len(buf)
+    while end < n and end - pos < 4 and not buf[end] & 1:
+        end += 1
+    if end >= n or not buf[end] & 1:
+        raise FrameError("address field has no end bit", "bad-address")
+    end += 1
+    if end - pos == 3:
+        raise FrameError("address field of 3 bytes (only 1, 2 or 4 are valid)", "bad-address")
+    return address_value(buf[pos:end]), end
+
+
+# -- control field (clause 8.4.3) ---------------------------------------------------------
+
+
+def i_control(ns, nr, poll=True):
+    return ((nr & 7) << 5) | (0x10 if poll else 0) | ((ns & 7) << 1)
+
+
+def rr_control(nr, poll=True):
+    return ((nr & 7) << 5) | (0x10 if poll else 0) | 0x01
+
+
+def rnr_control(nr, poll=True):
+    return ((nr & 7) << 5) | (0x10 if poll else 0) | 0x05
+
+
+def control_name(c):
+    """Plain name of a control byte: 'I N(S)=1 N(R)=2 P', 'RR N(R)=1 F', 'SNRM P', ..."""
+    pf = " P/F" if c & 0x10 else ""
+    if not c & 1:
+        return "I N(S)=%d N(R)=%d%s" % ((c >> 1) & 7, c >> 5, pf)
+    if c & 3 == 1:
+        k = (c >> 2) & 3
+        name = ("RR", "RNR", "REJ", "SREJ")[k]
+        return "%s N(R)=%d%s" % (name, c >> 5, pf)
+    base = c & 0xEF
+    for v, name in ((SNRM & 0xEF, "SNRM"), (UA & 0xEF, "UA"), (DISC & 0xEF, "DISC"),
+                    (DM & 0xEF, "DM"), (FRMR & 0xEF, "FRMR"), (UI & 0xEF, "UI")):
+        if base == v:
+            return name + pf
+    return "U-%02X" % c
+
+
+# -- frames --------------------------------------------------------------------------------
+
+
+def encode_frame(out, dst, src, control, info=None, segmented=False):
+    """Write one complete frame into bytearray ``out``; return its length."""
+    ninfo = len(info) if info else 0
+    hdr = 2 + len(dst) + len(src) + 1
+    length = hdr + (2 + ninfo if ninfo else 0) + 2
+    if length > 0x7FF:
+        raise LinkError("frame of %d bytes exceeds the 11-bit length field" % length, "too-long")
+    if len(out) < length + 2:
+        raise LinkError("frame buffer too small", "too-long")
+    out[0] = FLAG
+    out[1] = 0xA0 | (0x08 if segmented else 0) | (length >> 8)
+    out[2] = length & 0xFF
+    p = 3
+    for b in dst:
+        out[p] = b
+        p += 1
+    for b in src:
+        out[p] = b
+        p += 1
+    out[p] = control
+    p += 1
+    if ninfo:
+        c = fcs16(out, 1, p)
+        out[p] = c & 0xFF
+        out[p + 1] = c >> 8
+        p += 2
+        out[p:p + ninfo] = info
+        p += ninfo
+    c = fcs16(out, 1, p)
+    out[p] = c & 0xFF
+    out[p + 1] = c >> 8
+    out[p + 2] = FLAG
+    return p + 3
+
+
+def frame(dst, src, control, info=b"", segmented=False):
+    """A complete frame as bytes (convenience for tools and tests)."""
+    out = bytearray(len(dst) + len(src) + len(info) + _OVERHEAD)
+    n = encode_frame(out, dst, src, control, info, segmented)
+    return bytes(out[:n])
+
+
+def snrm_info(max_tx=DEFAULT_MAX_INFO, max_rx=DEFAULT_MAX_INFO, win_tx=DEFAULT_WINDOW,
+              win_rx=DEFAULT_WINDOW):
+    """SNRM/UA information field (IEC 62056-46 Annex A / Green Book §8.4.5.3.2).
+
+    Only parameters that differ from the defaults are written; empty when all are default
+    (as the gurux-dlms client does)."""
+    body = bytearray()
+    for pid, val, dflt in ((5, max_tx, DEFAULT_MAX_INFO), (6, max_rx, DEFAULT_MAX_INFO)):
+        if val != dflt:
+            if val < 256:
+                body += bytes((pid, 1, val))
+            else:
+                body += bytes((pid, 2, val >> 8, val & 0xFF))
+    for pid, val, dflt in ((7, win_tx, DEFAULT_WINDOW), (8, win_rx, DEFAULT_WINDOW)):
+        if val != dflt:
+            body += bytes((pid, 4, 0, 0, 0, val & 0xFF))
+    if not body:
+        return b""
+    return bytes((0x81, 0x80, len(body))) + bytes(body)
+
+
+def ua_info(max_tx, max_rx, win_tx, win_rx):
+    """UA information field with all four parameters written (as meters answer)."""
+    body = bytearray()
+    for pid, val in ((5, max_tx), (6, max_rx)):
+        if val < 256:
+            body += bytes((pid, 1, val))
+        else:
+            body += bytes((pid, 2, val >> 8, val & 0xFF))
+    for pid, val in ((7, win_tx), (8, win_rx)):
+        body += bytes((pid, 4, 0, 0, 0, val & 0xFF))
+    return bytes((0x81, 0x80, len(body))) + bytes(body)
+
+
+def parse_params(info):
+    """(max_info_tx, max_info_rx, window_tx, window_rx) of an SNRM/UA information field;
+    parameters not present take the defaults."""
+    vals = [DEFAULT_MAX_INFO, DEFAULT_MAX_INFO, DEFAULT_WINDOW, DEFAULT_WINDOW]
+    n = len(info)
+    if n == 0:
+        return tuple(vals)
+    if n < 3 or info[0] != 0x81 or info[1] != 0x80:
+        raise FrameError("SNRM/UA parameters do not start with 81 80", "bad-params")
+    end = 3 + info[2]
+    if end > n:
+        raise FrameError("SNRM/UA parameter group longer than the field", "bad-params")
+    p = 3
+    while p + 2 <= end:
+        pid = info[p]
+        ln = info[p + 1]
+        p += 2
+        if p + ln > end or ln > 4:
+            raise FrameError("SNRM/UA parameter %d has a bad length" % pid, "bad-params")
+        v = 0
+        for i in range(ln):
+            v = (v << 8) | info[p + i]
+        p += ln
+        if 5 <= pid <= 8:
+            vals[pid - 5] = v
+    return tuple(vals)
+
+
+class Frame:
+    """A parsed frame: views into the receiver's buffer, valid until the next feed."""
+
+    def __init__(self):
+        self.raw = None
+        self.dst = None
+        self.src = None
+        self.control = 0
+        self.segmented = False
+        self.info = None
+
+
+class Receiver:
+    """Incremental frame parser (clause 8.4). Feed it bytes or let it ``readinto`` from a
+    stream; ``next()`` returns the next good ``Frame`` or None. Bad frames are dropped and
+    counted by kind in ``errors``; ``last_error`` keeps the most recent as a FrameError."""
+
+    def __init__(self, max_frame=256):
+        self.size = 2 * (max_frame + _OVERHEAD)
+        self.buf = bytearray(self.size)
+        self.mv = memoryview(self.buf)
+        self.start = 0
+        self.end = 0
+        self.errors = {}
+        self.last_error = None
+        self.frame = Frame()
+
+    def reset(self):
+        self.start = self.end = 0
+
+    def pending(self):
+        """Bytes received that do not yet form a frame (ignoring idle flags)."""
+        n = 0
+        for i in range(self.start, self.end):
+            if self.buf[i] != FLAG:
+                n += 1
+        return n
+
+    def _compact(self):
+        s = self.start
+        if s:
+            n = self.end - s
+            if n:
+                self.buf[0:n] = self.mv[s:self.end]
+            self.start = 0
+            self.end = n
+
+    def space(self):
+        """A memoryview of the free tail of the buffer (to ``readinto``)."""
+        if self.end == self.size:
+            self._compact()
+            if self.end == self.size:  # full of garbage with no frame in it
+                self._error("receive buffer overflow: no frame in %d bytes (line noise?)"
+                            % self.size, "overflow")
+                self.start = self.end = 0
+        return self.mv[self.end:]
+
+    def commit(self, n):
+        self.end += n
+
+    def feed(self, data):
+        """Copy data in (tools and tests); returns the number of bytes taken."""
+        taken = 0
+        mv = memoryview(data)
+        while taken < len(mv):
+            sp = self.space()
+            k = min(len(sp), len(mv) - taken)
+            sp[:k] = mv[taken:taken + k]
+            self.end += k
+            taken += k
+            if taken < len(mv):
+                # Caller must drain with next(); if a frame is waiting, stop here.
+                self._compact()
+                if self.end == self.size:
+                    break
+        return taken
+
+    def readinto_from(self, stream):
+        """Read what the stream has into the buffer; returns the byte count (0 if none)."""
+        sp = self.space()
+        n = stream.readinto(sp)
+        if not n:
+            return 0
+        self.end += n
+        return n
+
+    def drop_partial(self):
+        """Discard an incomplete frame (inter-character timeout, clause 6.4.4.2)."""
+        if self.pending():
+            self._error("frame cut off: the line went quiet mid-frame", "truncated")
+        self.start = self.end = 0
+
+    def _error(self, msg, kind, count=1):
+        self.errors[kind] = self.errors.get(kind, 0) + count
+        self.last_error = FrameError(msg, kind)
+
+    def next(self):
+        """The next complete, valid frame, or None when more bytes are needed."""
+        buf = self.buf
+        while True:
+            s = self.start
+            e = self.end
+            # find an opening flag followed by a non-flag byte
+            while s < e and buf[s] != FLAG:
+                s += 1
+            if s > self.start:  # counted in bytes, not in runs
+                self._error("line noise before a frame", "noise", s - self.start)
+            while s + 1 < e and buf[s + 1] == FLAG:
+                s += 1
+            self.start = s
+            if e - s < 3:
+                if s == e:
+                    self.start = self.end = 0
+                return None
+            fmt = buf[s + 1]
+            if fmt & 0xF0 != 0xA0:
+                self._error("not frame format type 3 (format byte %02X)" % fmt, "bad-format")
+                self.start = s + 1
+                continue
+            length = ((fmt & 0x07) << 8) | buf[s + 2]
+            if length < 7 or length + 2 > self.size:
+                self._error("frame length %d impossible" % length, "bad-format")
+                self.start = s + 1
+                continue
+            if e - s < length + 2:
+                if self._header_bad(s, e, length):  # noise that looked like a flag + format
+                    self._error("line noise before a frame", "noise")
+                    self.start = s + 1
+                    continue
+                if self.start and self.end == self.size:
+                    self._compact()
+                return None
+            if buf[s + length + 1] != FLAG:
+                self._error("frame does not end with 7E where its length says", "truncated")
+                self.start = s + 1
+                continue
+            f = self._parse(s, length)
+            if f is None:  # a whole frame, damaged: skip it up to its closing flag
+                self.start = s + length + 1
+                continue
+            self.start = s + length + 1  # keep the closing flag: it may open the next frame
+            return f
+
+    def _header_bad(self, s, e, length):
+        """Check what has arrived of a frame's header (addresses, HCS) before the rest comes,
+        so line noise after a flag does not hold up the receiver until the timeout."""
+        buf = self.buf
+        p = s + 3
+        for _ in range(2):
+            q = p
+            while q < e and q - p < 4 and not buf[q] & 1:
+                q += 1
+            if q >= e:
+                return False  # not all here yet
+            if not buf[q] & 1 or q - p == 2:
+                return True  # no end bit within 4 bytes, or a 3-byte address
+            p = q + 1
+        hp = p + 1  # after the control byte
+        if length + 1 - 2 > hp - s:  # an information field: an HCS follows the control
+            if hp + 2 > e:
+                return False
+            return (buf[hp] | (buf[hp + 1] << 8)) != fcs16(buf, s + 1, hp)
+        return False
+
+    def _parse(self, s, length):
+        buf = self.buf
+        p = s + 3
+        end = s + 1 + length  # index of the FCS end (exclusive), before the closing flag
+        try:
+            _, p2 = parse_address(self.mv[:end], p)
+            _, p3 = parse_address(self.mv[:end], p2)
+        except FrameError as e:
+            self._error(e.message, e.kind)
+            return None
+        if p3 + 1 + 2 > end:
+            self._error("frame too short for its header", "bad-format")
+            return None
+        control = buf[p3]
+        hp = p3 + 1
+        c = fcs16(buf, s + 1, end - 2)
+        if (buf[end - 2] | (buf[end - 1] << 8)) != c:
+            self._error("frame check sequence (FCS) wrong: line noise or wrong baud rate",
+                        "bad-fcs")
+            return None
+        f = self.frame
+        if end - 2 > hp:  # an information field follows: HCS is present
+            if end - 2 - hp < 2:
+                self._error("frame too short for its header check", "bad-format")
+                return None
+            c = fcs16(buf, s + 1, hp)
+            if (buf[hp] | (buf[hp + 1] << 8)) != c:
+                self._error("header check sequence (HCS) wrong", "bad-hcs")
+                return None
+            f.info = self.mv[hp + 2:end - 2]
+        else:
+            f.info = self.mv[hp:hp]
+        f.raw = self.mv[s:end + 1]
+        f.dst = self.mv[p:p2]
+        f.src = self.mv[p2:p3]
+        f.control = control
+        f.segmented = bool(buf[s + 1] & 0x08)
+        return f
+
+
+class Link:
+    """Client side of the HDLC link (IEC 62056-46 clause 6.4, normal response mode).
+
+    ``stream`` has ``write(b)`` and ``readinto(buf) -> int|None``. ``trace(direction,
+    frame_bytes)`` sees every frame. Negotiated sizes are in ``max_info_tx``,
+    ``max_info_rx`` and ``window`` after ``connect()``."""
+
+    def __init__(self, stream, client_sap=1, server_logical=1, server_physical=None,
+                 address_size=2, max_info_tx=DEFAULT_MAX_INFO, max_info_rx=DEFAULT_MAX_INFO,
+                 window=DEFAULT_WINDOW, timeout_ms=3000, inter_char_ms=500, retries=3,
+                 trace=None, max_apdu=1200):
+        self.stream = stream
+        self.client = client_address(client_sap)
+        self.server = server_address(server_logical, server_physical, address_size)
+        self.want_tx = max_info_tx
+        self.want_rx = max_info_rx
+        self.want_window = window
+        self.max_info_tx = max_info_tx
+        self.max_info_rx = max_info_rx
+        self.window = window
+        self.timeout_ms = timeout_ms
+        self.inter_char_ms = inter_char_ms
+        self.retries = retries
+        self.trace = trace
+        self.rx = Receiver(max(max_info_rx, DEFAULT_MAX_INFO) + 16)
+        self.out = bytearray(max(max_info_tx, DEFAULT_MAX_INFO) + 2 * _OVERHEAD)
+        self.apdu = bytearray(max_apdu)
+        self.vs = 0
+        self.vr = 0
+        self.connected = False
+        self._last = None  # (length) of the last frame sent, in self.out, for resending
+        self.stats = {"tx": 0, "rx": 0, "resent": 0}
+
+    # -- frame I/O --------------------------------------------------------------------
+    def _send(self, control, info=None, segmented=False):
+        n = encode_frame(self.out, self.server, self.client, control, info, segmented)
+        self._last = n
+        self._write(n)
+
+    def _write(self, n):
+        mv = memoryview(self.out)[:n]
+        self.stream.write(mv)
+        self.stats["tx"] += 1
+        if self.trace:
+            self.trace("TX", bytes(mv))
+
+    def _resend(self):
+        self.stats["resent"] += 1
+        self._write(self._last)
+
+    def _wait(self, timeout_ms):
+        """The next frame addressed to us, or None after timeout_ms of silence."""
+        rx = self.rx
+        t0 = ticks_ms()
+        last_byte = t0
+        while True:
+            f = rx.next()
+            while f is not None:
+                if bytes(f.dst) == self.client and bytes(f.src) == self.server:
+                    self.stats["rx"] += 1
+                    if self.trace:
+                        self.trace("RX", bytes(f.raw))
+                    return f
+                # an echo of our own frame (RS-485, optical) or another station: ignore
+                f = rx.next()
+            n = rx.readinto_from(self.stream)
+            now = ticks_ms()
+            if n:
+                last_byte = now
+                continue
+            if rx.pending() and ticks_diff(now, last_byte) > self.inter_char_ms:
+                rx.drop_partial()
+            if ticks_diff(now, t0) >= timeout_ms:
+                return None
+            sleep_ms(1)
+
+    def _exchange_u(self, control, info, want):
+        """Send a U-frame and wait for one of the controls in ``want`` (with retries)."""
+        self._send(control, info)
+        tries = 0
+        while True:
+            f = self._wait(self.timeout_ms)
+            if f is None:
+                tries += 1
+                if tries > self.retries:
+                    return None
+                self._resend()
+                continue
+            c = f.control & 0xEF
+            if c in want:
+                return f
+            if c == FRMR & 0xEF:
+                raise LinkError("meter rejected our frame (FRMR): check the server address "
+                                "and frame sizes", "frame-rejected")
+            # anything else (a late I-frame of an earlier session): ignore and keep waiting
+
+    # -- public -------------------------------------------------------------------------
+    def connect(self):
+        """SNRM/UA (clause 6.4.4.4.3.1); the UA's parameters are the meter's answer."""
+        self.rx.reset()
+        info = snrm_info(self.want_tx, self.want_rx, self.want_window, self.want_window)
+        f = self._exchange_u(SNRM, info, (UA & 0xEF, DM & 0xEF))
+        if f is None:
+            raise NoAnswer("no answer to SNRM after %d tries: check the probe, baud rate and "
+                           "server address" % (self.retries + 1), "no-answer")
+        if f.control & 0xEF == DM & 0xEF:
+            raise LinkError("meter refused the connection (DM): it is busy with another client "
+                            "or the server address is wrong", "link-refused")
+        m_tx, m_rx, w_tx, w_rx = parse_params(bytes(f.info))
+        # The UA carries the meter's view: its transmit size is our receive size.
+        self.max_info_tx = min(self.want_tx, m_rx)
+        self.max_info_rx = m_tx
+        if m_tx + 16 > self.rx.size // 2 - _OVERHEAD:
+            self.rx = Receiver(m_tx + 16)  # a meter that sends more than we proposed
+        self.window = max(1, min(self.want_window, w_rx))
+        if self.max_info_tx + 2 * _OVERHEAD > len(self.out):
+            self.out = bytearray(self.max_info_tx + 2 * _OVERHEAD)
+        self.vs = self.vr = 0
+        self.connected = True
+
+    def send(self, apdu):
+        """Send one APDU in I-frames (LLC E6 E6 00 first), segmented by max_info_tx."""
+        if not self.connected:
+            raise LinkError("link not connected", "link-lost")
+        total = len(apdu) + 3
+        mv = memoryview(apdu)
+        first = True
+        pos = 0
+        while True:
+            room = self.max_info_tx
+            if first:
+                # The first segment carries the LLC inside max_info_tx - 3 bytes, as the
+                # gurux-dlms client does (spec.md §4f, segmented enter: 29 then 9 bytes).
+                chunk = bytearray(LLC_REQUEST)
+                take = min(room - 6, len(apdu))
+                chunk += mv[0:take]
+                pos = take
+                sent = take + 3
+                first = False
+            else:
+                take = min(room, len(apdu) - pos)
+                chunk = mv[pos:pos + take]
+                pos += take
+                sent = take
+            total -= sent
+            more = total > 0
+            self._send(i_control(self.vs, self.vr), chunk, more)
+            self.vs = (self.vs + 1) & 7
+            if not more:
+                return
+            self._await_rr()
+
+    def _await_rr(self):
+        tries = 0
+        while True:
+            f = self._wait(self.timeout_ms)
+            if f is None:
+                tries += 1
+                if tries > self.retries:
+                    raise NoAnswer("meter stopped answering while we sent a segmented APDU",
+                                   "no-answer")
+                self._resend()
+                continue
+            c = f.control
+            if c & 0x0F == 0x01:  # RR
+                if c >> 5 == self.vs:
+                    return
+                continue
+            self._check_u(c)
+
+    def _check_u(self, c):
+        if c & 0xEF == DM & 0xEF:
+            self.connected = False
+            raise LinkError("meter dropped the link (DM): it timed out or was reset",
+                            "link-lost")
+        if c & 0xEF == FRMR & 0xEF:
+            raise LinkError("meter rejected our frame (FRMR)", "frame-rejected")
+
+    def receive(self):
+        """Receive one APDU (reassembling segments, answering RR); returns a memoryview
+        of it without the LLC header."""
+        buf = self.apdu
+        n = 0
+        tries = 0
+        first = True
+        while True:
+            f = self._wait(self.timeout_ms)
+            if f is None:
+                tries += 1
+                if tries > self.retries:
+                    raise NoAnswer("no answer from the meter after %d tries: check the probe "
+                                   "and baud rate" % (self.retries + 1), "no-answer")
+                self._resend()
+                continue
+            c = f.control
+            if c & 1:
+                if c & 3 == 1:
+                    if (c >> 2) & 3 == 1:  # RNR: meter busy, ask again later
+                        sleep_ms(50)
+                        self._send(rr_control(self.vr))
+                    continue  # a stray RR: keep waiting
+                self._check_u(c)
+                continue
+            ns = (c >> 1) & 7
+            if ns != self.vr:
+                # a repeat of a frame we already have (our RR was lost): acknowledge again
+                self._send(rr_control(self.vr))
+                continue
+            self.vr = (self.vr + 1) & 7
+            tries = 0
+            info = f.info
+            k = len(info)
+            if first:
+                if k < 3 or info[0] != 0xE6 or info[1] != 0xE7:
+                    raise LinkError("I-frame without the LLC header E6 E7 00", "bad-llc")
+                info = info[3:]
+                k -= 3
+                first = False
+            if n + k > len(buf):
+                raise LinkError("meter sent an APDU longer than %d bytes" % len(buf),
+                                "too-long")
+            buf[n:n + k] = info
+            n += k
+            if f.segmented:
+                self._send(rr_control(self.vr))
+                continue
+            return memoryview(buf)[:n]
+
+    def request(self, apdu):
+        """Send an APDU and return the meter's answer."""
+        self.send(apdu)
+        return self.receive()
+
+    def disconnect(self):
+        """DISC/UA (clause 6.4.4.4.3.3). Never raises: a dead line is already disconnected."""
+        was = self.connected
+        self.connected = False
+        try:
+            self._send(DISC)
+            t = self.timeout_ms if was else min(self.timeout_ms, 500)
+            f = self._wait(t)
+            return f is not None and f.control & 0xEF in (UA & 0xEF, DM & 0xEF)
+        except Exception:  # noqa: BLE001 - teardown must not raise
+            return False

@@ -1,0 +1,102 @@
+"""Byte streams the HDLC link runs over: TCP (simulators, gateways) and serial ports.
+
+A stream has ``write(b)``, ``readinto(buf) -> int`` (0 when nothing arrived within a short
+poll interval) and ``close()``. Boards wrap their UART the same way (firmware port layer).
+"""
+
+from udlms.errors import ConfigError, LinkError, NoAnswer
+
+_POLL_S = 0.02
+
+
+class TcpStream:
+    """HDLC frames over TCP (``tcp://HOST:PORT``), as meter simulators and RS-485 gateways use."""
+
+    def __init__(self, host, port, timeout_ms=3000):
+        import socket
+
+        self.sock = None
+        try:
+            ai = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
+            s = socket.socket(ai[0], socket.SOCK_STREAM)
+            s.settimeout(timeout_ms / 1000)
+            s.connect(ai[-1])
+        except OSError as e:
+            raise NoAnswer("cannot connect to %s:%d (%s): is the meter/simulator running?"
+                           % (host, port, e), "no-answer")
+        s.settimeout(_POLL_S)
+        self.sock = s
+
+    def write(self, b):
+        try:
+            self.sock.sendall(b) if hasattr(self.sock, "sendall") else self.sock.write(b)
+        except OSError as e:
+            raise LinkError("connection lost while sending (%s)" % e, "link-lost")
+
+    def readinto(self, buf):
+        try:
+            n = self.sock.readinto(buf) if hasattr(self.sock, "readinto") else \
+                self.sock.recv_into(buf)
+        except OSError as e:  # timeout (socket.timeout is an OSError) or reset
+            if _is_timeout(e):
+                return 0
+            raise LinkError("connection lost (%s)" % e, "link-lost")
+        if n == 0:
+            raise LinkError("the other side closed the connection", "link-lost")
+        return n or 0
+
+    def close(self):
+        if self.sock is not None:
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+            self.sock = None
+
+
+def _is_timeout(e):
+    name = type(e).__name__
+    if name in ("timeout", "TimeoutError"):
+        return True
+    code = e.args[0] if e.args else None
+    return code in (11, 110, 116, "timed out")  # EAGAIN, ETIMEDOUT
+
+
+class SerialStream:
+    """A serial port or pty on the host (pyserial), 8N1 (IEC 62056-46 / -21 mode E)."""
+
+    def __init__(self, path, baud=9600, parity="N"):
+        try:
+            import serial
+        except ImportError:
+            raise ConfigError("pyserial is not installed (pip install pyserial)", "config")
+        try:
+            self.ser = serial.Serial(path, baud, timeout=_POLL_S, parity=parity)
+        except (OSError, ValueError, serial.SerialException) as e:
+            raise NoAnswer("cannot open %s: %s" % (path, e), "no-answer")
+
+    def write(self, b):
+        self.ser.write(bytes(b))
+
+    def readinto(self, buf):
+        return self.ser.readinto(buf) or 0
+
+    def set_baud(self, baud):
+        self.ser.baudrate = baud
+
+    def close(self):
+        try:
+            self.ser.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def open_stream(url, baud=9600, timeout_ms=3000):
+    """``tcp://HOST:PORT`` -> TcpStream; anything else is a serial device or pty path."""
+    if url.startswith("tcp://"):
+        rest = url[6:]
+        host, _, port = rest.rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError("port must look like tcp://HOST:PORT, not %s" % url, "config")
+        return TcpStream(host.strip("[]"), int(port), timeout_ms)
+    return SerialStream(url, baud)
