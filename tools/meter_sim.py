@@ -164,6 +164,8 @@ class Association:
         self.stoc = None
         self.client_max_pdu = 0xFFFF
         self.pending_blocks = None
+        self.aarq_ic = None
+        self.last_ic = None
 
     # -- crypto (suite 0, pyca) ----------------------------------------------------------
     def _gmac(self, title, ic, data):
@@ -195,6 +197,7 @@ class Association:
             self.meter.state.refused_ic += 1
             raise ValueError("ic")
         self.meter.state.last_client_ic[self.client] = ic
+        self.last_ic = ic
         return plain
 
     def cipher(self, tag, plain):
@@ -242,6 +245,7 @@ class Association:
                 return self.aare(1, 0, 1, ctx, b"\x0E\x01\x00\x06")
             try:
                 ui = self.decipher(ui)
+                self.aarq_ic = self.last_ic
             except ValueError:
                 # initiateError / application-reference / deciphering-error
                 return self.aare(1, 0, 1, ctx, b"\x0E\x01\x00\x06")
@@ -436,10 +440,10 @@ class Association:
         ic = int.from_bytes(proof[1:5], "big")
         if proof[0] != 0x10 or proof[5:] != self._gmac(self.client_title, ic, self.stoc):
             return 250, None
-        last = self.meter.state.last_client_ic.get(self.client)
-        if last is not None and ic <= last:
+        # The proof's counter must be newer than the AARQ's; the glo-action that carries it
+        # (IC n+2) has already been checked against the last counter seen.
+        if self.aarq_ic is not None and ic <= self.aarq_ic:
             return 250, None
-        self.meter.state.last_client_ic[self.client] = ic
         self.authenticated = True
         sic = self.meter.state.next_server_ic()
         reply = b"\x10" + sic.to_bytes(4, "big") + self._gmac(self.meter.o.system_title, sic,
