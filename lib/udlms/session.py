@@ -28,7 +28,7 @@ ASSOCIATION_OBIS = b"\x00\x00\x28\x00\x00\xff"  # 0.0.40.0.0.255, the current as
 _DEFAULTS = (
     ("client", 1),
     ("server_logical", 1),
-    ("server_physical", None),
+    ("server_physical", 17),
     ("address_size", 2),
     ("mechanism", _MECH_GMAC),
     ("ek", None),

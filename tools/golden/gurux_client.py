@@ -17,7 +17,7 @@ from gurux_dlms.secure import GXDLMSSecureClient
 class GuruxSession:
     def __init__(self, host, port, client=1, server_logical=1, server_physical=17,
                  address_size=2, ek=None, ak=None, system_title=None, ctos=None,
-                 invocation_counter=0, timeout=5.0):
+                 invocation_counter=0, timeout=5.0, conformance=None, max_pdu=None):
         server = GXDLMSClient.getServerAddress(server_logical, server_physical)
         if address_size == 4:
             server = (server_logical << 14) | server_physical
@@ -38,6 +38,15 @@ class GuruxSession:
                 self.c.ctoSChallenge = bytes(ctos)
         if address_size == 4:
             self.c.serverAddressSize = 4
+        if conformance is not None:
+            from gurux_dlms.enums import Conformance
+
+            # gurux numbers the conformance bits from the other end (bit 0 = reserved-zero):
+            # reverse the 24 wire bits to get its flag value
+            rev = int("{:024b}".format(conformance)[::-1], 2)
+            self.c.proposedConformance = Conformance(rev)
+        if max_pdu is not None:
+            self.c.maxReceivePDUSize = max_pdu
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.timeout = timeout
         self.frames = []  # ("TX"|"RX", bytes)
