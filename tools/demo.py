@@ -6,7 +6,8 @@ digits), then runs the same ``udlms enter-token`` a technician would run on a PC
 2. the token is entered and accepted (the decoded exchange is printed),
 3. the same token again is refused (token already used),
 4. a token in the wrong encoding is refused with the type-unmatched explanation,
-5. a 19-digit token is refused before any byte is sent.
+5. a 19-digit token is refused before any byte is sent,
+6. a wrong authentication key gives AUTH FAILED.
 Exit status 0 only if every step behaved as described.
 """
 
@@ -68,6 +69,10 @@ def main():
         ok &= udlms(["enter-token", "0571-8854-5901-9721-1241", "--encoding", "bcd"] + conn) == 1
         print("\n== 4. a 19-digit token: refused before anything is sent")
         ok &= udlms(["enter-token", "1781 3034 3131 9155 852"] + conn) == 2
+        print("\n== 5. the wrong authentication key: the meter refuses our proof")
+        bad = list(conn)
+        bad[bad.index("--ak") + 1] = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDE00"
+        ok &= udlms(["enter-token", "0571 8854 5901 9721 1241"] + bad) == 4
     finally:
         sim.terminate()
         sim.wait(5)

@@ -255,6 +255,26 @@ def _print_exchange(tracer, d, s, out):
         out.write(line + "\n")
 
 
+def _counter_for(d, s):
+    """The invocation counter for HLS-GMAC: fixed by --invocation-counter, else the host's
+    counter file, resynchronised from the meter's frame counter on first use."""
+    if s.mechanism != 5:
+        return None
+    from udlms import session
+    from udlms.security import MemoryCounter
+
+    if "invocation_counter" in d:
+        return MemoryCounter(int(d["invocation_counter"]))
+    counter = FileCounter(_counter_path(d), _counter_key(d, s))
+    if not counter.known:
+        stream = _open(d, s)
+        try:
+            counter.resync(session.read_frame_counter(stream, s))
+        finally:
+            stream.close()
+    return counter
+
+
 def cmd_enter_token(args, out):
     import json
 
@@ -267,20 +287,7 @@ def cmd_enter_token(args, out):
         digits = token.parse(args.token)
         result["token"] = token.format(digits)
         s = _session_settings(d)
-        counter = None
-        if s.mechanism == 5:
-            from udlms.security import MemoryCounter
-
-            if "invocation_counter" in d:
-                counter = MemoryCounter(int(d["invocation_counter"]))
-            else:
-                counter = FileCounter(_counter_path(d), _counter_key(d, s))
-                if not counter.known:
-                    stream = _open(d, s)
-                    try:
-                        counter.resync(session.read_frame_counter(stream, s))
-                    finally:
-                        stream.close()
+        counter = _counter_for(d, s)
         tracer = _Tracer(getattr(args, "trace", None), args.verbose, out)
         stream = _open(d, s)
         try:
@@ -340,19 +347,13 @@ def cmd_get(args, out):
     import json
 
     from udlms import axdr, errors, session
-    from udlms.security import MemoryCounter
 
     d = _settings_dict(args)
     tracer = None
     try:
         obis, cid, attr = _parse_target(args.target)
         s = _session_settings(d)
-        counter = None
-        if s.mechanism == 5:
-            if "invocation_counter" in d:
-                counter = MemoryCounter(int(d["invocation_counter"]))
-            else:
-                counter = FileCounter(_counter_path(d), _counter_key(d, s))
+        counter = _counter_for(d, s)
         tracer = _Tracer(getattr(args, "trace", None), args.verbose, out)
         stream = _open(d, s)
         try:

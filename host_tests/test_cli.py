@@ -1,0 +1,140 @@
+"""The host CLI end to end against the simulated meter, over TCP and over a pty
+(issue 5 'Done when'): accepted, reused, wrong encoding, wrong key, bad token, no answer."""
+
+import io
+import json
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+
+import meter_sim  # noqa: E402
+
+from udlms import cli  # noqa: E402
+
+EK = "000102030405060708090A0B0C0D0E0F"
+AK = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"
+TOKEN = "1781 3034 3131 9155 8529"
+TOKEN2 = "0571 8854 5901 9721 1241"
+
+
+def run(argv):
+    out = io.StringIO()
+    old = sys.stdout
+    sys.stdout = out
+    try:
+        cli.main(argv)
+        code = 0
+    except SystemExit as e:
+        code = e.code
+    finally:
+        sys.stdout = old
+    return code, out.getvalue()
+
+
+@pytest.fixture
+def tcp(tmp_path):
+    meter = meter_sim.Meter()
+    srv = meter_sim.TcpServer(meter, 0).start()
+    conn = ["--port", "tcp://127.0.0.1:%d" % srv.port, "--ek", EK, "--ak", AK,
+            "--system-title", "4D4D4D0000000001", "--counter-file",
+            str(tmp_path / "counters.json"), "--timeout", "1"]
+    yield meter, conn
+    srv.stop()
+
+
+@pytest.fixture
+def pty(tmp_path):
+    meter = meter_sim.Meter()
+    srv = meter_sim.PtyServer(meter).start()
+    conn = ["--port", srv.path, "--ek", EK, "--ak", AK, "--system-title", "4D4D4D0000000001",
+            "--counter-file", str(tmp_path / "counters.json"), "--timeout", "1"]
+    yield meter, conn
+    srv.stop()
+
+
+@pytest.mark.parametrize("link", ["tcp", "pty"])
+def test_accept_then_reuse_then_wrong_encoding(link, request):
+    meter, conn = request.getfixturevalue(link)
+    code, out = run(["enter-token", TOKEN] + conn)
+    assert code == 0, out
+    assert out.startswith("ACCEPTED") and "token_status 3" in out
+    code, out = run(["enter-token", TOKEN] + conn)
+    assert code == 1 and out.startswith("REJECTED") and "already used" in out
+    code, out = run(["enter-token", TOKEN2, "--encoding", "bcd"] + conn)
+    assert code == 1 and "type-unmatched (12)" in out and "encoding" in out
+    assert meter.state.accepted == [TOKEN.replace(" ", "")]
+
+
+def test_wrong_key_is_an_authentication_failure(tcp):
+    meter, conn = tcp
+    bad = list(conn)
+    bad[bad.index("--ak") + 1] = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDE00"
+    code, out = run(["enter-token", TOKEN] + bad)
+    assert code == 4, out
+    assert out.startswith("AUTH FAILED") and "key" in out.lower()
+    assert meter.state.accepted == []
+
+
+def test_bad_tokens_refused_before_anything_is_sent(tmp_path):
+    # nothing listens on this port: a link attempt would give exit 3, not 2
+    conn = ["--port", "tcp://127.0.0.1:9", "--ek", EK, "--ak", AK, "--system-title",
+            "4D4D4D0000000001", "--invocation-counter", "5"]
+    code, out = run(["enter-token", "1781 3034 3131 9155 852"] + conn)
+    assert code == 2 and "found 19" in out
+    code, out = run(["enter-token", "99999999999999999999"] + conn)
+    assert code == 2 and out.startswith("BAD TOKEN")
+    code, out = run(["enter-token", "1781 3034 3131 9155 85x9"] + conn)
+    assert code == 2
+
+
+def test_no_answer_from_a_silent_line(tmp_path):
+    import pty as ptymod
+
+    master, slave = ptymod.openpty()
+    path = os.ttyname(slave)
+    code, out = run(["enter-token", TOKEN, "--port", path, "--ek", EK, "--ak", AK,
+                     "--system-title", "4D4D4D0000000001", "--invocation-counter", "1",
+                     "--timeout", "0.2", "--retries", "1"])
+    os.close(master)
+    os.close(slave)
+    assert code == 3 and out.startswith("NO ANSWER")
+
+
+def test_json_and_trace(tcp, tmp_path):
+    meter, conn = tcp
+    trace = tmp_path / "t.txt"
+    code, out = run(["enter-token", TOKEN, "--json", "--trace", str(trace)] + conn)
+    assert code == 0
+    obj = json.loads(out.splitlines()[-1])
+    assert obj["accepted"] is True and obj["status_code"] == 3
+    assert obj["token"] == TOKEN
+    lines = trace.read_text().splitlines()
+    assert lines[0].startswith("TX: 7E A0") and all(x[:4] in ("TX: ", "RX: ") for x in lines)
+
+
+def test_counter_file_resync_and_never_repeats(tcp, tmp_path):
+    meter, conn = tcp
+    code, out = run(["resync"] + conn)
+    assert code == 0 and "next invocation counter" in out
+    for t in (TOKEN, TOKEN2):
+        assert run(["enter-token", t] + conn)[0] == 0
+    # a stale explicit counter is refused by the meter, with a counter message
+    code, out = run(["enter-token", "1234 5678 9012 3456 7890", "--invocation-counter", "0"]
+                    + conn)
+    assert code == 4, out
+    # the file-backed counter keeps working after that
+    assert run(["enter-token", "1234 5678 9012 3456 7890"] + conn)[0] == 0
+
+
+def test_get_with_public_and_management_client(tcp):
+    meter, conn = tcp
+    code, out = run(["get", "0.0.43.1.1.255:1:2", "--client", "16", "--port", conn[1]])
+    assert code == 0 and out.strip().isdigit()
+    code, out = run(["get", "0.0.19.40.0.255:115:6"] + conn)
+    assert code == 0 and out.startswith("{")
+    code, out = run(["get", "0.0.19.40.0.255:115:6", "--client", "16", "--port", conn[1]])
+    assert code == 1 and "read-write-denied" in out
