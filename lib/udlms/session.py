@@ -207,17 +207,23 @@ class Session:
             self._hls(bytes(aare.auth_value))
 
     def _aare_reason(self, aare):
-        src, val = aare.diagnostic if aare.diagnostic else (0, 0)
+        """One plain sentence for a refused association (Green Book §9.3.2, AARE)."""
+        src, val = aare.diagnostic if aare.diagnostic else (1, 1)
         name, msg, hint = results.association_diagnostic(src, val)
-        text = "meter refused the association: %s (%d)" % (name, val)
         if aare.user_info:
             try:
                 r = apdu.parse_response(aare.user_info)
-                if r.kind == "confirmed-service-error":
-                    text += "; %s" % r.text
             except DlmsError:
-                pass
-        if src == 0 and val in (13, 1) and self.sec is not None:
+                r = None
+            if r is not None and r.kind == "confirmed-service-error":
+                cname, cmsg, chint = results.confirmed_service_error(r.service, r.choice,
+                                                                     r.result)
+                if self.sec is not None and r.choice == 0 and r.result == 6:
+                    return ("meter could not decipher our request (%s): check the keys "
+                            "(EK/AK), system title and invocation counter" % cname)
+                return "meter refused the association: %s: %s" % (cname, chint or cmsg)
+        text = "meter refused the association: %s (%d)" % (name, val)
+        if src == 1 and val in (1, 13) and self.sec is not None:
             hint = "check the keys (EK/AK), system title and invocation counter"
         return text + (": " + hint if hint else "")
 
@@ -350,7 +356,7 @@ def enter_token(session, digits, encoding=None):
         return TokenResult(False, "meter says %s (%d): %s" % (name, e.code, hint or msg),
                            action_result=e.code, kind=name)
     code = bits = None
-    for i in range(max(1, session.settings.status_polls)):
+    for _ in range(max(1, session.settings.status_polls)):
         try:
             code, bits = read_token_status(session)
         except ServiceError:
