@@ -22,6 +22,19 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, ".venv", "bin")
 MICROPYTHON = os.path.join(BIN, "micropython")
 HEAP = "64k"
+E2E_HEAP = "128k"
+
+
+def start_sim(*args):
+    """tools/meter_sim.py on a free TCP port; returns (process, "tcp://127.0.0.1:PORT")."""
+    p = subprocess.Popen([sys.executable, os.path.join(ROOT, "tools", "meter_sim.py"),
+                          "--tcp", "0"] + list(args), stdout=subprocess.PIPE, text=True,
+                         cwd=ROOT)
+    line = p.stdout.readline()
+    if "tcp://" not in line:
+        p.kill()
+        raise RuntimeError("simulator did not start: " + line)
+    return p, line.split()[-1]
 
 
 def run(cmd, env=None, timeout=1200):
@@ -112,9 +125,24 @@ def lane_mpy():
         else:
             passed += 1
     print("  mpy imports: %d modules import with -X heapsize=%s" % (passed, HEAP))
-    for path in sorted(glob.glob(os.path.join(ROOT, "host_tests", "mpy", "test_*.py"))):
+    scripts = sorted(glob.glob(os.path.join(ROOT, "host_tests", "mpy", "test_*.py")))
+    scripts += sorted(glob.glob(os.path.join(ROOT, "host_tests", "mpy", "e2e_*.py")))
+    for path in scripts:
         t0 = time.time()
-        rc, out = run([MICROPYTHON, "-X", "heapsize=" + HEAP, path], env=env)
+        heap = HEAP
+        sim = None
+        if os.path.basename(path).startswith("e2e_"):
+            # end to end against the simulator: code loaded from .mpy lives in the heap on
+            # the unix port (64-bit objects), so these run with E2E_HEAP (see README)
+            heap = E2E_HEAP
+            sim, url = start_sim()
+            env = dict(env, SIM_URL=url)
+        try:
+            rc, out = run([MICROPYTHON, "-X", "heapsize=" + heap, path], env=env)
+        finally:
+            if sim is not None:
+                sim.terminate()
+                sim.wait(5)
         m = re.findall(r"^(\d+) passed, (\d+) failed$", out, re.M)
         p, f = (int(m[-1][0]), int(m[-1][1])) if m else (0, 0)
         if rc and not f:
@@ -122,7 +150,8 @@ def lane_mpy():
         passed += p
         failed += f
         name = os.path.relpath(path, ROOT)
-        print("  mpy %-40s %3d passed, %d failed (%.1fs)" % (name, p, f, time.time() - t0))
+        print("  mpy %-40s %3d passed, %d failed (%.1fs, heap %s)"
+              % (name, p, f, time.time() - t0, heap))
         for line in out.splitlines():
             if line.startswith("peak heap") or line.startswith("heap:"):
                 print("      " + line)

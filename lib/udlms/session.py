@@ -5,7 +5,7 @@
 release (RLRQ/RLRE) → disconnect (DISC/UA). Every error path tears the link down.
 """
 
-from udlms import apdu, cosem, hdlc, results
+from udlms import apdu, hdlc
 from udlms import token as _token
 from udlms.errors import (
     ApduError,
@@ -52,6 +52,22 @@ _DEFAULTS = (
     ("status_polls", 5),
     ("status_poll_ms", 300),
 )
+
+
+def _obis(x):
+    """6 OBIS bytes from bytes or "A.B.C.D.E.F" text; other spellings go to cosem.obis
+    (imported only then, to keep a session's heap small)."""
+    if isinstance(x, (bytes, bytearray)) and len(x) == 6:
+        return bytes(x)
+    try:
+        parts = [int(p) for p in x.split(".")]
+        if len(parts) == 6 and max(parts) < 256 and min(parts) >= 0:
+            return bytes(parts)
+    except (AttributeError, ValueError):
+        pass
+    from udlms import cosem
+
+    return cosem.obis(x)
 
 
 def _hex(v, n, name):
@@ -209,6 +225,8 @@ class Session:
     def _aare_reason(self, aare):
         """One plain sentence for a refused association (Green Book §9.3.2, AARE)."""
         src, val = aare.diagnostic if aare.diagnostic else (1, 1)
+        from udlms import results
+
         name, msg, hint = results.association_diagnostic(src, val)
         if aare.user_info:
             try:
@@ -269,7 +287,7 @@ class Session:
     def get(self, class_id, obis, attr):
         """GET-request-normal, following data blocks; returns A-XDR bytes of the value."""
         s = self.settings
-        o = cosem.obis(obis)
+        o = _obis(obis)
         r = self._exchange(apdu.get_request(s.invoke, class_id, o, attr))
         if r.block is None:
             self._check(r, "get")
@@ -288,20 +306,22 @@ class Session:
                 raise ApduError("block number out of sequence", "unexpected")
 
     def set(self, class_id, obis, attr, data):
-        r = self._exchange(apdu.set_request(self.settings.invoke, class_id, cosem.obis(obis),
+        r = self._exchange(apdu.set_request(self.settings.invoke, class_id, _obis(obis),
                                             attr, data))
         self._check(r, "set")
 
     def action(self, class_id, obis, method, data=None):
         """ACTION-request-normal; returns the return-parameters' A-XDR bytes or None."""
         r = self._exchange(apdu.action_request(self.settings.invoke, class_id,
-                                               cosem.obis(obis), method, data))
+                                               _obis(obis), method, data))
         self._check(r, "action")
         return bytes(r.data) if r.data is not None else None
 
     @staticmethod
     def _check(r, what):
         if r.result:
+            from udlms import results
+
             if what == "action":
                 name, msg, hint = results.action_result(r.result)
             else:
@@ -352,6 +372,8 @@ def enter_token(session, digits, encoding=None):
     except ServiceError as e:
         if e.kind != "action-result":
             raise
+        from udlms import results
+
         name, msg, hint = results.action_result(e.code)
         return TokenResult(False, "meter says %s (%d): %s" % (name, e.code, hint or msg),
                            action_result=e.code, kind=name)

@@ -24,19 +24,45 @@ class TcpStream:
         except OSError as e:
             raise NoAnswer("cannot connect to %s:%d (%s): is the meter/simulator running?"
                            % (host, port, e), "no-answer")
-        s.settimeout(_POLL_S)
+        # MicroPython's readinto() waits to fill the whole buffer and, on a timeout, drops
+        # the count of what it did read: run non-blocking there and poll instead.
+        self._mp = not hasattr(s, "recv_into")
+        if self._mp:
+            import select
+
+            s.settimeout(0)
+            self._poll = select.poll()
+            self._poll.register(s, select.POLLIN)
+        else:
+            s.settimeout(_POLL_S)
         self.sock = s
 
     def write(self, b):
         try:
-            self.sock.sendall(b) if hasattr(self.sock, "sendall") else self.sock.write(b)
+            if self._mp:
+                self._write_all(b)
+            else:
+                self.sock.sendall(b)
         except OSError as e:
             raise LinkError("connection lost while sending (%s)" % e, "link-lost")
 
+    def _write_all(self, b):
+        mv = memoryview(b)
+        while len(mv):
+            n = self.sock.write(mv)
+            if n:
+                mv = mv[n:]
+
     def readinto(self, buf):
         try:
-            n = self.sock.readinto(buf) if hasattr(self.sock, "readinto") else \
-                self.sock.recv_into(buf)
+            if self._mp:
+                if not self._poll.poll(int(_POLL_S * 1000)):
+                    return 0
+                n = self.sock.readinto(buf)
+                if n is None:
+                    return 0
+            else:
+                n = self.sock.recv_into(buf)
         except OSError as e:  # timeout (socket.timeout is an OSError) or reset
             if _is_timeout(e):
                 return 0
