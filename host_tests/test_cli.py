@@ -138,3 +138,44 @@ def test_get_with_public_and_management_client(tcp):
     assert code == 0 and out.startswith("{")
     code, out = run(["get", "0.0.19.40.0.255:115:6", "--client", "16", "--port", conn[1]])
     assert code == 1 and "read-write-denied" in out
+
+
+def test_journal_records_every_token_before_and_after(tcp, tmp_path):
+    meter, conn = tcp
+    journal = tmp_path / "journal.jsonl"
+    conn = conn + ["--journal", str(journal)]
+    assert run(["enter-token", TOKEN] + conn)[0] == 0
+    assert run(["enter-token", TOKEN] + conn)[0] == 1
+    lines = [json.loads(x) for x in journal.read_text().splitlines()]
+    assert [x["state"] for x in lines] == ["pending", "accepted", "pending", "refused"]
+    assert lines[0]["token"] == TOKEN.replace(" ", "")
+
+
+def test_journal_marks_unknown_when_the_line_dies_after_the_enter(tmp_path):
+    meter = meter_sim.Meter()
+    srv = meter_sim.TcpServer(meter, 0).start()
+    orig_enter, orig_send = meter_sim.Association.enter, meter_sim.HdlcServer.send
+    dead = []
+
+    def enter_then_die(self, data):
+        dead.append(1)  # the meter takes the token, then the line goes dead
+        return orig_enter(self, data)
+
+    def send(self, *a, **kw):
+        if not dead:
+            orig_send(self, *a, **kw)
+
+    meter_sim.Association.enter = enter_then_die
+    meter_sim.HdlcServer.send = send
+    journal = tmp_path / "j.jsonl"
+    try:
+        code, out = run(["enter-token", TOKEN, "--port", "tcp://127.0.0.1:%d" % srv.port,
+                         "--ek", EK, "--ak", AK, "--system-title", "4D4D4D0000000001",
+                         "--invocation-counter", "1", "--timeout", "0.2", "--retries", "1",
+                         "--journal", str(journal)])
+    finally:
+        meter_sim.Association.enter, meter_sim.HdlcServer.send = orig_enter, orig_send
+        srv.stop()
+    states = [json.loads(x)["state"] for x in journal.read_text().splitlines()]
+    assert states == ["pending", "unknown"]
+    assert code == 3 and "token_status" in out

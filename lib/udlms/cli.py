@@ -1,4 +1,4 @@
-"""The ``udlms`` host command line: decode, enter-token, get, resync, sim.
+"""The ``udlms`` host command line: decode, enter-token, get, resync, probe, sim.
 
 Host only (CPython): argparse, json and pyserial are imported inside ``main`` so the
 module still imports on MicroPython. Exit status of ``enter-token``: 0 the meter accepted
@@ -16,7 +16,8 @@ EXIT_UNKNOWN = 5
 _CONN_KEYS = ("port", "baud", "client", "server_logical", "server_physical", "address_size",
               "ek", "ak", "system_title", "encoding", "ctos", "invocation_counter",
               "max_pdu", "conformance", "max_info", "timeout", "retries", "mechanism",
-              "password", "frame_counter", "gateway", "counter_file", "window")
+              "password", "frame_counter", "gateway", "counter_file", "window", "journal",
+              "transport", "mode_e", "iec_address", "echo")
 
 
 def _add_conn(p):
@@ -41,6 +42,7 @@ def _add_conn(p):
                    help="invocation counter for the AARQ (then +1 per ciphered APDU)")
     g.add_argument("--counter-file", help="where the host keeps invocation counters "
                    "(default ~/.config/udlms/counters.json)")
+    g.add_argument("--journal", help="token journal file (default next to the counter file)")
     g.add_argument("--max-pdu", type=int, help="client max receive PDU size (default 512)")
     g.add_argument("--conformance", type=lambda s: int(s, 16),
                    help="proposed conformance block, hex (default 001E1D)")
@@ -51,6 +53,14 @@ def _add_conn(p):
     g.add_argument("--frame-counter", help="frame counter object (default 0.0.43.1.1.255)")
     g.add_argument("--gateway", help="Token Gateway object (default 0.0.19.40.0.255)")
     g.add_argument("--trace", help="write every frame to this file as TX:/RX: hex lines")
+    g.add_argument("--wrapper", dest="transport", action="store_const", const="wrapper",
+                   help="IEC 62056-47 wrapper (TCP port 4059) instead of HDLC frames")
+    g.add_argument("--mode-e", action="store_const", const=True,
+                   help="IEC 62056-21 mode E sign-on at 300 baud 7E1 before HDLC (optical "
+                   "probes); --baud then caps the baud rate acknowledged")
+    g.add_argument("--iec-address", help="device address in the mode E sign-on /?ADDR!")
+    g.add_argument("--echo", action="store_const", const=True,
+                   help="drop the echo of our own bytes (half-duplex adapters)")
     g.add_argument("--json", action="store_true", help="print the result as JSON")
     g.add_argument("-v", "--verbose", action="store_true", help="print the decoded exchange")
 
@@ -76,9 +86,11 @@ def _session_settings(d):
     kw = {}
     for k in ("client", "server_logical", "server_physical", "address_size", "mechanism",
               "ek", "ak", "system_title", "encoding", "ctos", "max_pdu", "conformance",
-              "retries", "window", "frame_counter", "gateway", "password"):
+              "retries", "window", "frame_counter", "gateway", "password", "transport"):
         if k in d:
             kw[k] = d[k]
+    if d.get("wrapper") is True:  # profile spelling {"wrapper": true}
+        kw["transport"] = "wrapper"
     if isinstance(kw.get("conformance"), str):
         kw["conformance"] = int(kw["conformance"], 16)
     if "max_info" in d:
@@ -216,7 +228,21 @@ def _open(d, s):
 
         raise ConfigError("no --port given (serial device, pty path or tcp://HOST:PORT)",
                           "config")
-    return transport.open_stream(port, int(d.get("baud") or 9600))
+    stream = transport.open_stream(port, int(d.get("baud") or 9600))
+    if d.get("echo"):
+        from udlms.uart import EchoDrop
+
+        stream = EchoDrop(stream)
+    if d.get("mode_e"):
+        from udlms import iec21
+
+        try:
+            iec21.sign_on(stream, address=d.get("iec_address") or "",
+                          max_baud=int(d["baud"]) if d.get("baud") else None)
+        except BaseException:
+            stream.close()
+            raise
+    return stream
 
 
 def _exit_for(e):
@@ -255,6 +281,53 @@ def _print_exchange(tracer, d, s, out):
         out.write(line + "\n")
 
 
+class Journal:
+    """Host token journal: one JSON line per event, appended and fsync'ed. A token is
+    written as ``pending`` before the first byte is sent and gets its final state after
+    (accepted / refused / unknown), so a crash never loses a typed token."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def add(self, digits, state, **extra):
+        import json
+        import os
+        import time
+
+        d = os.path.dirname(self.path)
+        if d:
+            os.makedirs(d, exist_ok=True)
+        rec = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "token": digits, "state": state}
+        rec.update(extra)
+        with open(self.path, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def entries(self):
+        """Latest state per token, in the order tokens were first journaled."""
+        import json
+
+        out = {}
+        try:
+            with open(self.path) as f:
+                for line in f:
+                    try:
+                        rec = json.loads(line)
+                    except ValueError:
+                        continue  # a line cut by power loss: the previous state stands
+                    out.setdefault(rec["token"], {}).update(rec)
+        except FileNotFoundError:
+            pass
+        return list(out.values())
+
+
+def _journal_path(d):
+    import os
+
+    return d.get("journal") or os.path.join(os.path.dirname(_counter_path(d)), "journal.jsonl")
+
+
 def _counter_for(d, s):
     """The invocation counter for HLS-GMAC: fixed by --invocation-counter, else the host's
     counter file, resynchronised from the meter's frame counter on first use."""
@@ -289,12 +362,28 @@ def cmd_enter_token(args, out):
         s = _session_settings(d)
         counter = _counter_for(d, s)
         tracer = _Tracer(getattr(args, "trace", None), args.verbose, out)
-        stream = _open(d, s)
+        journal = Journal(_journal_path(d))
+        journal.add(digits, "pending", port=d.get("port"))
+        stream = sess = None
         try:
-            with session.Session(stream, s, counter, trace=tracer) as sess:
+            stream = _open(d, s)
+            sess = session.Session(stream, s, counter, trace=tracer)
+            with sess:
                 r = session.enter_token(sess, digits, s.encoding)
+        except errors.DlmsError as e:
+            # once the enter request went out, the meter may have taken the token: say so
+            # (resolve by reading token_status), never guess and never re-send blindly
+            sent = sess is not None and sess.token_sent
+            journal.add(digits, "unknown" if sent else "not-sent", error=e.kind)
+            if sent:
+                e.args = (e.message + "; the token may have reached the meter: read its "
+                          "token_status before entering it again",)
+            raise
         finally:
-            stream.close()
+            if stream is not None:
+                stream.close()
+        journal.add(digits, "accepted" if r.accepted else r.kind if r.kind == "unknown"
+                    else "refused", status=r.status_code, message=r.message)
         result.update(accepted=r.accepted, status_code=r.status_code,
                       status_name=r.status_name, message=r.message, result=r.kind,
                       action_result=r.action_result)
@@ -397,25 +486,156 @@ def cmd_resync(args, out):
 
 
 def cmd_decode(args, out):
+    """Explain a hex trace: readable text, or with --json one JSON object per frame."""
     import sys
 
     from udlms import decode
 
-    src = sys.stdin if args.file in (None, "-") else open(args.file)
-    text = src.read()
-    ek = bytes.fromhex(args.ek) if args.ek else None
-    ak = bytes.fromhex(args.ak) if args.ak else None
-    ct = bytes.fromhex(args.system_title) if args.system_title else None
-    st = bytes.fromhex(args.server_title) if args.server_title else None
+    try:
+        if args.file in (None, "-"):
+            text = sys.stdin.read()
+        else:
+            with open(args.file, encoding="utf-8", errors="replace") as f:
+                text = f.read()
+    except OSError as e:
+        out.write("BAD SETTING: cannot read %s: %s\n" % (args.file, e.strerror or e))
+        return EXIT_INPUT
+    keys = {}
+    for name, flag, size in (("ek", "--ek", 16), ("ak", "--ak", 16),
+                             ("system_title", "--system-title", 8),
+                             ("server_title", "--server-title", 8)):
+        v = getattr(args, name, None)
+        if v:
+            try:
+                b = bytes.fromhex(v.replace(" ", "").replace(":", ""))
+            except ValueError:
+                b = None
+            if b is None or len(b) != size:
+                out.write("BAD SETTING: %s wants %d hex digits\n" % (flag, 2 * size))
+                return EXIT_INPUT
+            keys[name] = b
+    kw = dict(ek=keys.get("ek"), ak=keys.get("ak"), client_title=keys.get("system_title"),
+              server_title=keys.get("server_title"))
     if args.json:
         import json
 
-        for obj in decode.decode_text(text, ek=ek, ak=ak, client_title=ct, server_title=st):
+        for obj in decode.decode_text(text, **kw):
             out.write(json.dumps(obj) + "\n")
     else:
-        for line in decode.explain_text(text, ek=ek, ak=ak, client_title=ct, server_title=st):
+        for line in decode.explain_text(text, **kw):
             out.write(line + "\n")
     return 0
+
+
+def cmd_probe(args, out):
+    """Find the meter's connection settings with the public client; never sends a token."""
+    import json
+
+    from udlms import errors, probe, transport
+
+    d = _settings_dict(args)
+    port = d.get("port")
+    if not port:
+        out.write("BAD SETTING: no --port given (serial device, pty path or tcp://HOST:PORT)\n")
+        return EXIT_INPUT
+    tcp = port.startswith("tcp://")
+    timeout_ms = int(float(d["timeout"]) * 1000) if "timeout" in d else 300
+    bauds = tuple(int(b) for b in args.bauds.split(",")) if args.bauds else (
+        (int(d["baud"]),) if d.get("baud") else probe.BAUDS)
+    sizes = (int(d["address_size"]),) if d.get("address_size") else probe.SIZES
+    phys = (int(d["server_physical"]),) if d.get("server_physical") is not None else (
+        probe.PHYSICALS)
+    logical = int(d.get("server_logical") or 1)
+    only_wrapper = d.get("transport") == "wrapper"
+    lines = []
+
+    def report(text):
+        lines.append(text)
+        if not args.json:
+            out.write(text + "\n")
+            out.flush()
+
+    tracer = _Tracer(getattr(args, "trace", None), False, out)
+    found = None
+    stream = None
+    try:
+        if not args.json:
+            out.write("probing %s (public client %d)...\n" % (port, probe.PUBLIC))
+        try:
+            if not only_wrapper:
+                stream = transport.open_stream(port, bauds[0], timeout_ms=max(timeout_ms, 1000))
+                if d.get("echo"):
+                    from udlms.uart import EchoDrop
+
+                    stream = EchoDrop(stream)
+                try:
+                    found = probe.probe(stream, serial=not tcp, bauds=bauds, sizes=sizes,
+                                        physicals=phys, logical=logical,
+                                        mode_e=not tcp and not args.no_mode_e,
+                                        direct=not d.get("mode_e"), timeout_ms=timeout_ms,
+                                        iec_address=d.get("iec_address") or "",
+                                        report=report, trace=tracer)
+                except errors.LinkError as e:
+                    if e.kind != "link-lost":
+                        raise
+                    report("  HDLC: the other side closed the connection (%s)" % e.message)
+            if found is None and tcp:
+                if stream is not None:
+                    stream.close()
+                stream = transport.open_stream(port, timeout_ms=max(timeout_ms, 1000))
+                found = probe.probe_wrapper(stream, logical, max(timeout_ms, 1000), report,
+                                            tracer)
+            if found is not None:
+                probe.identify(stream, found, trace=tracer)
+        finally:
+            if stream is not None:
+                stream.close()
+    except errors.DlmsError as e:
+        report("%s: %s" % (_label(e), e.message))
+    finally:
+        tracer.close()
+    result = {"found": found is not None, "attempts": lines}
+    if found is None:
+        text = ("NOTHING ANSWERED: check the cable/optical head, the port and that the meter "
+                "is powered; try --timeout 1 or --server-physical N")
+        code = EXIT_LINK
+    else:
+        flags = []
+        st = found.settings()
+        if st.get("mode_e"):
+            flags.append("--mode-e")
+        if st.get("transport") == "wrapper":
+            flags.append("--wrapper")
+        for k in ("baud", "server_logical", "server_physical", "address_size"):
+            if k in st:
+                flags.append("--%s %s" % (k.replace("_", "-"), st[k]))
+        how = {"mode-e": "mode E sign-on, then HDLC", "hdlc": "direct HDLC",
+               "wrapper": "IEC 62056-47 wrapper"}[found.mode]
+        text = "FOUND: %s%s, server %s" % (
+            how, " at %d baud" % found.baud if found.baud else "",
+            found.server_logical if found.server_physical is None
+            else "%d/%d" % (found.server_logical, found.server_physical))
+        if found.address_size:
+            text += " (address size %d)" % found.address_size
+        if found.ident is not None:
+            text += "; identification %s %s" % (found.ident.manufacturer, found.ident.ident)
+        text += "\n  logical device name: %s" % (found.ldn if found.ldn is not None
+                                                 else "(not readable)")
+        text += "\n  frame counter: %s" % (found.frame_counter if found.frame_counter
+                                           is not None else "(not readable)")
+        text += "\n  use: " + " ".join(flags)
+        result.update(settings=st, mode=found.mode, ldn=found.ldn if isinstance(
+            found.ldn, (str, type(None))) else found.ldn.hex(),
+            frame_counter=found.frame_counter)
+        if found.ident is not None:
+            result["identification"] = found.ident.manufacturer + found.ident.baud_char + \
+                found.ident.ident
+        code = 0
+    if args.json:
+        out.write(json.dumps(result) + "\n")
+    else:
+        out.write(text + "\n")
+    return code
 
 
 def build_parser():
@@ -440,6 +660,12 @@ def build_parser():
     d.add_argument("--system-title", help="client system title, if not in the trace's AARQ")
     d.add_argument("--server-title", help="meter system title, if not in the trace's AARE")
     d.add_argument("--json", action="store_true", help="one JSON object per frame")
+    pr = sub.add_parser("probe", help="find the meter's mode, baud rate and address with the "
+                        "public client, then read its name and frame counter (sends no token)")
+    _add_conn(pr)
+    pr.add_argument("--bauds", help="comma-separated baud rates to try (default "
+                    "9600,19200,115200)")
+    pr.add_argument("--no-mode-e", action="store_true", help="do not try the mode E sign-on")
     s = sub.add_parser("sim", help="run the simulated meter (tools/meter_sim.py)")
     s.add_argument("sim_args", nargs="*")
     return p
@@ -467,6 +693,8 @@ def main(argv=None):
         code = cmd_get(args, out)
     elif args.cmd == "resync":
         code = cmd_resync(args, out)
+    elif args.cmd == "probe":
+        code = cmd_probe(args, out)
     elif args.cmd == "decode":
         code = cmd_decode(args, out)
     else:

@@ -51,6 +51,7 @@ _DEFAULTS = (
     ("frame_counter", "0.0.43.1.1.255"),
     ("status_polls", 5),
     ("status_poll_ms", 300),
+    ("transport", "hdlc"),
 )
 
 
@@ -104,6 +105,9 @@ class Settings:
                               % ("/".join(_token.ENCODINGS), self.encoding), "config")
         if self.address_size not in (1, 2, 4):
             raise ConfigError("address_size must be 1, 2 or 4", "config")
+        if self.transport not in ("hdlc", "wrapper"):
+            raise ConfigError("transport must be hdlc or wrapper, got %r" % self.transport,
+                              "config")
 
     @classmethod
     def from_dict(cls, d):
@@ -122,20 +126,30 @@ class Settings:
 class Session:
     """An association with one meter. Use as a context manager or call open()/close()."""
 
-    def __init__(self, stream, settings, counter=None, trace=None):
+    def __init__(self, stream, settings, counter=None, trace=None, link=None):
         self.settings = s = settings
         self.counter = counter
-        self.link = hdlc.Link(
-            stream, client_sap=s.client, server_logical=s.server_logical,
-            server_physical=s.server_physical, address_size=s.address_size,
-            max_info_tx=s.max_info_tx, max_info_rx=s.max_info_rx, window=s.window,
-            timeout_ms=s.timeout_ms, inter_char_ms=s.inter_char_ms, retries=s.retries,
-            trace=trace)
+        if link is not None:  # an already built link (the probe hands over its own)
+            self.link = link
+        elif s.transport == "wrapper":  # IEC 62056-47 over TCP/UDP
+            from udlms import wrapper
+
+            self.link = wrapper.WrapperLink(stream, client_sap=s.client,
+                                            server_logical=s.server_logical,
+                                            timeout_ms=s.timeout_ms, trace=trace)
+        else:
+            self.link = hdlc.Link(
+                stream, client_sap=s.client, server_logical=s.server_logical,
+                server_physical=s.server_physical, address_size=s.address_size,
+                max_info_tx=s.max_info_tx, max_info_rx=s.max_info_rx, window=s.window,
+                timeout_ms=s.timeout_ms, inter_char_ms=s.inter_char_ms, retries=s.retries,
+                trace=trace)
         self.sec = None
         self.server_max_pdu = None
         self.conformance = None
         self.open_ = False
         self._associated = False
+        self.token_sent = False  # set once a Token Gateway enter request has gone out
 
     # -- life cycle -----------------------------------------------------------------
     def __enter__(self):
@@ -367,6 +381,7 @@ def enter_token(session, digits, encoding=None):
     enc = encoding or session.settings.encoding
     digits = _token.parse(digits)
     data = _token.octet_string(digits, enc)
+    session.token_sent = True
     try:
         session.action(_token.CLASS_ID, session.settings.gateway, _token.ENTER, data)
     except ServiceError as e:
@@ -409,7 +424,8 @@ def read_frame_counter(stream, settings, obis=None, trace=None):
     pub = Settings(client=16, server_logical=s.server_logical, server_physical=s.server_physical,
                    address_size=s.address_size, mechanism=0, max_info_tx=s.max_info_tx,
                    max_info_rx=s.max_info_rx, timeout_ms=s.timeout_ms, retries=s.retries,
-                   conformance=s.conformance, max_pdu=s.max_pdu, invoke=s.invoke)
+                   conformance=s.conformance, max_pdu=s.max_pdu, invoke=s.invoke,
+                   transport=s.transport)
     sess = Session(stream, pub, trace=trace)
     with sess:
         value, _ = axdr.decode(sess.get(1, obis or s.frame_counter, 2))
