@@ -83,6 +83,9 @@ def build_lane():
 
     arch = {"x86_64": "x64", "AMD64": "x64", "i686": "x86", "aarch64": "arm64"}.get(
         platform.machine())
+    import shutil
+
+    shutil.rmtree(LANE_BUILD, ignore_errors=True)  # no stale modules from renamed files
     errors = []
     for d in ("lib", "firmware"):
         base = os.path.join(ROOT, d)

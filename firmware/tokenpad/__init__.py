@@ -1,0 +1,27 @@
+"""tokenpad: deliver STS tokens to a meter from a keypad, a button or the REPL.
+
+    >>> import tokenpad as tp
+    >>> tp.enter("1781 3034 3131 9155 8529")
+    ACCEPTED: token accepted and applied
+
+``tp.enter``, ``tp.status``, ``tp.history``, ``tp.resync``, ``tp.config``,
+``tp.selftest``, ``tp.resend`` (and ``tp.build``, ``tp.use``, ``tp.current``) live in
+``tokenpad.repl`` and are loaded on first use, so importing one submodule (e.g.
+``tokenpad.store``) stays small.
+"""
+
+_REPL = ("enter", "status", "history", "resync", "config", "selftest", "resend", "build",
+         "use", "current", "BOARD", "CONFIG")
+
+
+def __getattr__(name):
+    import sys
+
+    if name in _REPL:
+        __import__("tokenpad.repl")
+        return getattr(sys.modules["tokenpad.repl"], name)
+    if name.startswith("__"):
+        raise AttributeError(name)
+    # MicroPython's ``from tokenpad import store`` asks here before importing the submodule
+    __import__("tokenpad." + name)
+    return sys.modules["tokenpad." + name]

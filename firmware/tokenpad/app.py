@@ -1,0 +1,324 @@
+"""The tokenpad application: key entry, delivery, outcome; an asyncio loop around it.
+
+Keys: digits are echoed in groups of four (``1781 3034 3131 9155 8529``); ``*`` deletes the
+last digit, a long press (>= 0.8 s) or a double press (< 0.4 s apart) clears; ``#`` sends.
+The resend button ("R") resends the last pending token, otherwise it asks the meter for
+its token_status and settles the journal.
+
+Delivery: validate locally -> journal as pending -> CONNECTING -> AUTH -> SENDING ->
+outcome (ACCEPTED, REJECTED: ..., or ``udlms.results.explain`` for failures) -> journal
+accepted/refused/unknown. A failure before the token was sent leaves it pending.
+"""
+
+from udlms.errors import DlmsError, TokenError
+
+_LONG_MS = 800
+_DOUBLE_MS = 400
+_REFUSED = ("refused", "format-failure", "authentication-failure", "validation-failure",
+            "execution-failure")
+
+
+def _diff(a, b):
+    from udlms.port import ticks_diff
+
+    return ticks_diff(a, b)
+
+
+class App:
+    """``cfg`` a config.Config, ``store`` a store.Store, ``display`` a display.Display,
+    ``inputs`` key sources (keypad.*), ``open_stream()`` returns the meter port stream.
+    ``lib`` provides Session, enter_token, read_token_status and read_frame_counter
+    (default: udlms.session; tests inject a fake)."""
+
+    def __init__(self, cfg, store, display, inputs=(), open_stream=None, lib=None):
+        self.cfg = cfg
+        self.store = store
+        self.display = display
+        self.inputs = list(inputs)
+        self.open_stream = open_stream
+        self._lib = lib
+        self.entry = ""
+        self.star_down = None
+        self.star_last = None
+        self.phase = None
+        self.outcome = None  # (label, message) of the last action
+        self.running = False
+
+    @property
+    def lib(self):
+        if self._lib is None:
+            from udlms import session
+
+            self._lib = session
+        return self._lib
+
+    def _settings(self):
+        return self.cfg.settings(getattr(self.lib, "Settings", None))
+
+    # -- screens ----------------------------------------------------------------------
+    def say(self, label, message=""):
+        self.outcome = (label, message)
+        if message:
+            self.display.show(label, message)
+        else:
+            self.display.show(label)
+        return self.outcome
+
+    def boot(self):
+        """The first screen: problems first, then pending tokens, else ready."""
+        if not self.cfg.ok:
+            return self.say("SETTINGS", self.cfg.errors[0])
+        if self.cfg["mode"] == "hls-gmac" and not self.store.known:
+            return self.say("COUNTER", self.store.problem or "run tp.resync()")
+        pend = self.store.unresolved()
+        if pend:
+            from udlms import token
+
+            e = pend[-1]
+            return self.say("%d PENDING" % len(pend), "%s %s: R resends/checks"
+                            % (token.format(e[1]), e[2]))
+        return self.say("READY", "type token, # sends")
+
+    def echo(self):
+        from udlms import token
+
+        self.display.show(token.format(self.entry) if self.entry else "_",
+                          "%d/20  * del  # send" % len(self.entry))
+
+    # -- keys ---------------------------------------------------------------------------
+    def handle(self, ev):
+        """One key event -> None, or the outcome of an action it triggered."""
+        key, pressed, t = ev
+        if key == "*":
+            if pressed:
+                if self.star_last is not None and _diff(t, self.star_last) < _DOUBLE_MS:
+                    self.entry = ""
+                else:
+                    self.entry = self.entry[:-1]
+                self.star_last = t
+                self.star_down = t
+                self.echo()
+            elif self.star_down is not None:
+                if _diff(t, self.star_down) >= _LONG_MS:
+                    self.entry = ""
+                    self.echo()
+                self.star_down = None
+            return None
+        if not pressed:
+            return None
+        if "0" <= key <= "9":
+            if len(self.entry) < 20:
+                self.entry += key
+            self.echo()
+            return None
+        if key == "#":
+            if not self.entry:
+                return self.boot()
+            text = self.entry
+            out = self.enter(text)
+            if out[0] != "BAD TOKEN":
+                self.entry = ""
+            return out
+        if key == "R":
+            return self.resend()
+        return None
+
+    # -- actions ------------------------------------------------------------------------
+    def _trace(self, direction, frame):
+        if direction == "RX" and self.phase == "CONNECTING":
+            self.phase = "AUTH"
+            self.display.show("AUTH")
+
+    def enter(self, text, jid=None):
+        """Validate, journal, deliver one token; returns (label, message)."""
+        from udlms import results, token
+
+        try:
+            digits = token.parse(text)
+        except TokenError as e:
+            return self.say("BAD TOKEN", e.message)
+        if not self.cfg.ok:
+            return self.say("SETTINGS", "; ".join(self.cfg.errors))
+        if jid is None:
+            try:
+                jid = self.store.add(digits)
+            except Exception as e:  # noqa: BLE001 - never send what we could not journal
+                return self.say("STORE", "cannot journal the token (%s): not sent" % (e,))
+        settings = self._settings()
+        lib = self.lib
+        self.phase = "CONNECTING"
+        self.display.show("CONNECTING", token.format(digits))
+        sent = False
+        stream = sess = None
+        try:
+            stream = self.open_stream()
+            sess = lib.Session(stream, settings, self.store, trace=self._trace)
+            sess.open()
+            self.phase = "SENDING"
+            self.display.show("SENDING", token.format(digits))
+            sent = True
+            r = lib.enter_token(sess, digits, settings.encoding)
+        except Exception as e:  # noqa: BLE001 - every failure becomes a plain outcome
+            self._settle(jid, "unknown" if sent else "pending", getattr(e, "kind", "error"))
+            text = results.explain(e)
+            i = text.find(": ")
+            if i < 0:
+                return self.say(text)
+            return self.say(text[:i], text[i + 2:])
+        finally:
+            self.phase = None
+            if sess is not None:
+                sess.close()
+            if stream is not None and hasattr(stream, "close"):
+                stream.close()
+        if r.accepted:
+            self._settle(jid, "accepted", r.status_name or "")
+            return self.say("ACCEPTED", r.message)
+        if r.kind == "unknown":
+            self._settle(jid, "unknown", r.status_name or "")
+            return self.say("UNKNOWN", r.message)
+        self._settle(jid, "refused", r.status_name or r.kind)
+        return self.say("REJECTED", r.message)
+
+    def _settle(self, jid, state, note):
+        try:
+            e = self.store.get(jid)
+            if e is not None and (e[2] != state or e[3] != note):
+                self.store.set(jid, state, note)
+        except Exception:  # noqa: BLE001 - the outcome is shown even if the flash is full
+            pass
+
+    def resend(self):
+        """Resend the newest pending token; if none, check the meter's token_status."""
+        pend = self.store.pending()
+        if pend:
+            e = pend[-1]
+            return self.enter(e[1], e[0])
+        return self.confirm()
+
+    def _session(self):
+        lib = self.lib
+        stream = self.open_stream()
+        return stream, lib.Session(stream, self._settings(), self.store)
+
+    def confirm(self):
+        """Read the meter's last token and token_status; settle matching journal entries."""
+        from udlms import results, token
+
+        if not self.cfg.ok:
+            return self.say("SETTINGS", "; ".join(self.cfg.errors))
+        self.display.show("CHECKING")
+        stream = sess = None
+        try:
+            stream, sess = self._session()
+            sess.open()
+            code, _ = self.lib.read_token_status(sess)
+            last = None
+            try:
+                last = self._meter_token(sess)
+            except DlmsError:
+                pass
+        except Exception as e:  # noqa: BLE001
+            text = results.explain(e)
+            i = text.find(": ")
+            return self.say(text[:i], text[i + 2:]) if i > 0 else self.say(text)
+        finally:
+            if sess is not None:
+                sess.close()
+            if stream is not None and hasattr(stream, "close"):
+                stream.close()
+        name, msg = token.status_text(code)
+        settled = 0
+        for e in self.store.unresolved():
+            if last is not None and e[1] == last:
+                if code == 3:
+                    self._settle(e[0], "accepted", name)
+                    settled += 1
+                elif 4 <= code <= 7:
+                    self._settle(e[0], "refused", name)
+                    settled += 1
+        label = "METER: " + name
+        if last is not None:
+            msg = "last token %s: %s" % (token.format(last), msg)
+        if settled:
+            msg += " (journal updated)"
+        return self.say(label, msg)
+
+    def _meter_token(self, sess):
+        from udlms import axdr, token
+
+        raw = sess.get(token.CLASS_ID, self.cfg["gateway"], token.TOKEN)
+        value, _ = axdr.decode(raw)
+        got = token.decode_token_bytes(bytes(value)) if value else None
+        return got[0] if got else None
+
+    def resync(self):
+        """Read the meter's frame counter (public client) and move our counter past it."""
+        from udlms import results
+
+        if not self.cfg.ok:
+            return self.say("SETTINGS", "; ".join(self.cfg.errors))
+        self.display.show("RESYNC", "reading meter")
+        stream = None
+        try:
+            stream = self.open_stream()
+            value = self.lib.read_frame_counter(stream, self._settings())
+            new = self.store.resync(value)
+        except Exception as e:  # noqa: BLE001
+            text = results.explain(e)
+            i = text.find(": ")
+            return self.say(text[:i], text[i + 2:]) if i > 0 else self.say(text)
+        finally:
+            if stream is not None and hasattr(stream, "close"):
+                stream.close()
+        return self.say("RESYNCED", "meter %d, ours now %d" % (value, new))
+
+    def probe(self):
+        """Is a meter answering on the port? HDLC SNRM/UA then DISC (no association)."""
+        from udlms import hdlc, results
+
+        if not self.cfg.ok:
+            return False, "settings incomplete: " + self.cfg.errors[0]
+        s = self._settings()
+        stream = None
+        try:
+            stream = self.open_stream()
+            link = hdlc.Link(stream, client_sap=16, server_logical=s.server_logical,
+                             server_physical=s.server_physical, address_size=s.address_size,
+                             timeout_ms=min(s.timeout_ms, 1500), retries=1)
+            link.connect()
+            link.disconnect()
+            return True, "meter answers on the port (HDLC UA)"
+        except Exception as e:  # noqa: BLE001
+            return False, results.explain(e)
+        finally:
+            if stream is not None and hasattr(stream, "close"):
+                stream.close()
+
+    # -- the loop -------------------------------------------------------------------------
+    def step(self):
+        """Poll every input once; handle what came in. Returns the last outcome or None."""
+        out = None
+        for src in self.inputs:
+            ev = src.poll()
+            while ev is not None:
+                r = self.handle(ev)
+                if r is not None:
+                    out = r
+                ev = src.poll()
+        return out
+
+    async def run(self, poll_ms=10, until=None):
+        """Forever (or until ``until()`` is true): poll keys, act, yield to other tasks."""
+        try:
+            import asyncio
+        except ImportError:  # pragma: no cover - very old MicroPython
+            import uasyncio as asyncio
+        self.running = True
+        self.boot()
+        while self.running:
+            self.step()
+            if until is not None and until():
+                break
+            await asyncio.sleep(poll_ms / 1000)
+        self.running = False

@@ -1,0 +1,197 @@
+"""Board files (boards/*.json, deployed as /board.json): load and validate the wiring.
+
+A board file is all a user edits to port tokenpad to their wiring. ``load(path)`` returns
+the dict with defaults filled in, or raises ``ConfigError`` listing every problem, e.g.
+``board.json: keypad.rows: needs 4 pins, found 3``. Pins are GPIO numbers on MicroPython
+and ``board`` module names ("D5", "TX") on CircuitPython.
+"""
+
+from udlms.errors import ConfigError
+
+RUNTIMES = ("micropython", "circuitpython")
+DISPLAYS = ("console", "ssd1306", "hd44780")
+STORES = ("file", "nvm", "twofile")
+KEYMAP = "123A456B789C*0#D"
+
+
+class _Check:
+    def __init__(self, runtime):
+        self.runtime = runtime
+        self.errs = []
+        self.used = {}
+
+    def err(self, where, msg):
+        self.errs.append("%s: %s" % (where, msg))
+
+    def pin(self, v, where, none_ok=False):
+        if v is None:
+            if not none_ok:
+                self.err(where, "a pin is required")
+            return
+        if self.runtime == "micropython":
+            ok = isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 48
+            want = "a GPIO number 0..48"
+        else:
+            ok = isinstance(v, str) and len(v) > 0 and (v[0].isalpha() or v[0] == "_")
+            want = 'a board pin name such as "D5"'
+        if not ok:
+            self.err(where, "must be %s, got %r" % (want, v))
+            return
+        if v in self.used:
+            self.err(where, "pin %s is already used by %s" % (v, self.used[v]))
+        else:
+            self.used[v] = where
+
+    def int(self, v, lo, hi, where):
+        if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+            self.err(where, "must be a whole number %d..%d, got %r" % (lo, hi, v))
+
+
+def validate(b):
+    """-> list of problems (empty when the board file is usable)."""
+    if not isinstance(b, dict):
+        return ["the board file must hold one JSON object {...}"]
+    rt = b.get("runtime")
+    c = _Check(rt)
+    if rt not in RUNTIMES:
+        c.err("runtime", "must be %s, got %r" % (" or ".join(RUNTIMES), rt))
+    if not isinstance(b.get("name"), str):
+        c.err("name", "a short text naming the board is required")
+    u = b.get("uart")
+    if not isinstance(u, dict):
+        c.err("uart", "missing: {\"id\": .., \"tx\": .., \"rx\": .., \"baud\": ..}")
+    else:
+        if rt == "micropython":
+            c.int(u.get("id"), 0, 5, "uart.id")
+        c.pin(u.get("tx"), "uart.tx")
+        c.pin(u.get("rx"), "uart.rx")
+        c.pin(u.get("rs485_de"), "uart.rs485_de", none_ok=True)
+        c.int(u.get("baud", 9600), 300, 115200, "uart.baud")
+        if u.get("de_active", 1) not in (0, 1):
+            c.err("uart.de_active", "must be 1 (DE high while sending) or 0")
+        c.int(u.get("rxbuf", 1024), 64, 8192, "uart.rxbuf")
+    k = b.get("keypad")
+    if not isinstance(k, dict):
+        c.err("keypad", "missing: a 4x4 matrix {\"type\": \"matrix\", \"rows\": [...], "
+              "\"cols\": [...]} or {\"type\": \"buttons\", \"pins\": {\"key\": pin}}")
+    elif k.get("type", "matrix") == "matrix":
+        for part in ("rows", "cols"):
+            pins = k.get(part)
+            if not isinstance(pins, list) or len(pins) != 4:
+                c.err("keypad." + part, "needs 4 pins, found %s"
+                      % (len(pins) if isinstance(pins, list) else "none"))
+                continue
+            for i, p in enumerate(pins):
+                c.pin(p, "keypad.%s[%d]" % (part, i))
+        keys = k.get("keys", KEYMAP)
+        if not isinstance(keys, str) or len(keys) != 16:
+            c.err("keypad.keys", "must be 16 characters, row by row, e.g. %s" % KEYMAP)
+        elif "#" not in keys or "*" not in keys or any(d not in keys for d in "0123456789"):
+            c.err("keypad.keys", "must contain 0-9, * (backspace) and # (send)")
+    elif k.get("type") == "buttons":
+        pins = k.get("pins")
+        if not isinstance(pins, dict) or not pins:
+            c.err("keypad.pins", "must map each key character to a pin, e.g. {\"#\": 3}")
+        else:
+            for key in sorted(pins):
+                if len(key) != 1:
+                    c.err("keypad.pins", "key %r must be one character" % key)
+                c.pin(pins[key], "keypad.pins[%s]" % key)
+    else:
+        c.err("keypad.type", "must be \"matrix\" or \"buttons\", got %r" % k.get("type"))
+    r = b.get("resend")
+    if r is not None:
+        if not isinstance(r, dict):
+            c.err("resend", "must be {\"pin\": .., \"active\": 0} or null")
+        else:
+            c.pin(r.get("pin"), "resend.pin")
+            if r.get("active", 0) not in (0, 1):
+                c.err("resend.active", "must be 0 (pressed pulls low) or 1")
+    d = b.get("display", {"type": "console"})
+    if not isinstance(d, dict) or d.get("type") not in DISPLAYS:
+        c.err("display.type", "must be one of %s" % ", ".join(DISPLAYS))
+    elif d["type"] != "console":
+        i2c = d.get("i2c")
+        if not isinstance(i2c, dict):
+            c.err("display.i2c", "missing: {\"scl\": .., \"sda\": ..}")
+        else:
+            if rt == "micropython":
+                c.int(i2c.get("id", 0), 0, 2, "display.i2c.id")
+            c.pin(i2c.get("scl"), "display.i2c.scl")
+            c.pin(i2c.get("sda"), "display.i2c.sda")
+            c.int(i2c.get("freq", 100000), 10000, 1000000, "display.i2c.freq")
+        c.int(d.get("address", 0x3C if d["type"] == "ssd1306" else 0x27), 8, 0x77,
+              "display.address")
+        if d["type"] == "ssd1306":
+            c.int(d.get("width", 128), 32, 128, "display.width")
+            if d.get("height", 64) not in (32, 64):
+                c.err("display.height", "must be 32 or 64")
+        else:
+            c.int(d.get("cols", 16), 8, 40, "display.cols")
+            c.int(d.get("rows", 2), 1, 4, "display.rows")
+    s = b.get("store", {"type": "file"})
+    if not isinstance(s, dict) or s.get("type") not in STORES:
+        c.err("store.type", "must be one of %s" % ", ".join(STORES))
+    elif s["type"] == "nvm":
+        if rt != "circuitpython":
+            c.err("store.type", "nvm is CircuitPython's microcontroller.nvm; use file on "
+                  "MicroPython (littlefs)")
+        c.int(s.get("offset", 0), 0, 65536, "store.offset")
+        c.int(s.get("size", 4096), 256, 65536, "store.size")
+    elif "path" in s and not (isinstance(s["path"], str) and s["path"].startswith("/")):
+        c.err("store.path", "must be an absolute path such as /tokenpad.dat")
+    if b.get("write_enable") is not None:
+        c.pin(b["write_enable"], "write_enable")
+    return c.errs
+
+
+def with_defaults(b):
+    b = dict(b)
+    u = dict(b["uart"])
+    u.setdefault("rs485_de", None)
+    u.setdefault("de_active", 1)
+    u.setdefault("baud", 9600)
+    u.setdefault("rxbuf", 1024)
+    b["uart"] = u
+    k = dict(b["keypad"])
+    k.setdefault("type", "matrix")
+    k.setdefault("keys", KEYMAP)
+    b["keypad"] = k
+    b.setdefault("resend", None)
+    b.setdefault("display", {"type": "console"})
+    b.setdefault("store", {"type": "file", "path": "/tokenpad.dat"})
+    return b
+
+
+def check(b, source="board.json"):
+    """Validate a parsed board dict; raise ConfigError naming every problem."""
+    errs = validate(b)
+    if errs:
+        raise ConfigError("%s has %d problem(s): %s" % (source, len(errs), "; ".join(errs)),
+                          "board")
+    return with_defaults(b)
+
+
+def load(path="board.json"):
+    import json
+
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        raise ConfigError("%s not found: deploy one of boards/*.json as %s" % (path, path),
+                          "board")
+    try:
+        b = json.loads(text)
+    except ValueError as e:
+        raise ConfigError("%s is not valid JSON (%s)" % (path, e), "board")
+    return check(b, path)
+
+
+def pin(board_dict, name):
+    """A runtime pin object for a board-file pin value (machine.Pin id or board.X name)."""
+    if board_dict["runtime"] == "circuitpython":
+        import board as _board
+
+        return getattr(_board, name)
+    return name

@@ -1,0 +1,220 @@
+"""Displays: console, SSD1306 (I2C, via framebuf), HD44780 behind a PCF8574 I2C backpack,
+and a fake that records every screen for tests. All share ``show(*lines)``: each argument
+is one line, long lines are word-wrapped to the display's width, extra rows are dropped.
+"""
+
+from udlms.port import sleep_ms
+
+
+def wrap(text, width):
+    """Split text into lines of at most ``width`` characters at spaces where possible."""
+    out = []
+    for para in str(text).split("\n"):
+        line = ""
+        for word in para.split(" "):
+            while len(word) > width:
+                if line:
+                    out.append(line)
+                    line = ""
+                out.append(word[:width])
+                word = word[width:]
+            if not line:
+                line = word
+            elif len(line) + 1 + len(word) <= width:
+                line += " " + word
+            else:
+                out.append(line)
+                line = word
+        out.append(line)
+    return out
+
+
+class Display:
+    cols = 40
+    rows = 8
+
+    def __init__(self):
+        self.lines = []
+
+    def show(self, *lines):
+        out = []
+        for ln in lines:
+            out.extend(wrap(ln, self.cols))
+        self.lines = out[:self.rows]
+        self._draw()
+
+    def _draw(self):
+        pass
+
+    def text(self):
+        return "\n".join(self.lines)
+
+
+class Console(Display):
+    """Prints each screen on one line: ``[ CONNECTING ]``."""
+
+    cols = 72
+    rows = 6
+
+    def __init__(self, out=None):
+        super().__init__()
+        self.out = out
+
+    def _draw(self):
+        s = "[ " + " | ".join(self.lines) + " ]"
+        if self.out is not None:
+            self.out.write(s + "\n")
+        else:
+            print(s)
+
+
+class Fake(Display):
+    """Records every screen in ``frames`` (tuples of lines); ``seen(text)`` searches them."""
+
+    def __init__(self, cols=21, rows=8):
+        super().__init__()
+        self.cols = cols
+        self.rows = rows
+        self.frames = []
+
+    def _draw(self):
+        self.frames.append(tuple(self.lines))
+
+    def seen(self, text):
+        for f in self.frames:
+            for ln in f:
+                if text in ln:
+                    return True
+        return False
+
+    def last(self):
+        return self.frames[-1] if self.frames else ()
+
+
+class I2cBus:
+    """``writeto(addr, buf)`` over MicroPython machine.I2C or CircuitPython busio.I2C (lock)."""
+
+    def __init__(self, bus):
+        self.bus = bus
+        self.locking = hasattr(bus, "try_lock")
+
+    def writeto(self, addr, buf):
+        if not self.locking:
+            self.bus.writeto(addr, buf)
+            return
+        while not self.bus.try_lock():
+            pass
+        try:
+            self.bus.writeto(addr, buf)
+        finally:
+            self.bus.unlock()
+
+
+class Ssd1306(Display):
+    """128x64 (or x32) OLED over I2C, 8x8 text from framebuf (SSD1306 datasheet §9, §10)."""
+
+    def __init__(self, i2c, address=0x3C, width=128, height=64):
+        super().__init__()
+        try:
+            import framebuf
+            fmt = framebuf.MONO_VLSB
+        except ImportError:  # CircuitPython: the adafruit_framebuf library
+            import adafruit_framebuf as framebuf
+            fmt = framebuf.MVLSB
+        self.i2c = I2cBus(i2c)
+        self.addr = address
+        self.w = width
+        self.h = height
+        self.cols = width // 8
+        self.rows = height // 8
+        self.pages = height // 8
+        self.buf = bytearray(1 + width * self.pages)
+        self.buf[0] = 0x40  # control byte: data follows
+        self.fb = framebuf.FrameBuffer(memoryview(self.buf)[1:], width, height, fmt)
+        self.cmd = bytearray(2)
+        for c in (0xAE, 0xD5, 0x80, 0xA8, height - 1, 0xD3, 0x00, 0x40, 0x8D, 0x14,
+                  0x20, 0x00, 0xA1, 0xC8, 0xDA, 0x12 if height == 64 else 0x02,
+                  0x81, 0xCF, 0xD9, 0xF1, 0xDB, 0x40, 0xA4, 0xA6, 0xAF):
+            self._cmd(c)
+
+    def _cmd(self, c):
+        self.cmd[0] = 0x00
+        self.cmd[1] = c
+        self.i2c.writeto(self.addr, self.cmd)
+
+    def _draw(self):
+        self.fb.fill(0)
+        for i, ln in enumerate(self.lines):
+            self.fb.text(ln, 0, i * 8, 1)
+        for c in (0x21, 0, self.w - 1, 0x22, 0, self.pages - 1):
+            self._cmd(c)
+        self.i2c.writeto(self.addr, self.buf)
+
+
+class Hd44780(Display):
+    """Character LCD (HD44780) in 4-bit mode behind a PCF8574 backpack: P0 RS, P1 RW, P2 E,
+    P3 backlight, P4-P7 D4-D7 (HD44780U datasheet, 4-bit initialisation, figure 24)."""
+
+    _ROW = (0x00, 0x40, 0x14, 0x54)
+
+    def __init__(self, i2c, address=0x27, cols=16, rows=2):
+        super().__init__()
+        self.i2c = I2cBus(i2c)
+        self.addr = address
+        self.cols = cols
+        self.rows = rows
+        self.b = bytearray(1)
+        sleep_ms(50)
+        for n in (0x3, 0x3, 0x3, 0x2):
+            self._nibble(n, 0)
+            sleep_ms(5)
+        for c in (0x28, 0x0C, 0x06):
+            self._byte(c, 0)
+        self._byte(0x01, 0)
+        sleep_ms(2)
+
+    def _out(self, v):
+        self.b[0] = v | 0x08  # backlight on
+        self.i2c.writeto(self.addr, self.b)
+
+    def _nibble(self, n, rs):
+        v = (n << 4) | rs
+        self._out(v | 0x04)  # E high
+        self._out(v)  # E low latches
+
+    def _byte(self, c, rs):
+        self._nibble(c >> 4, rs)
+        self._nibble(c & 0x0F, rs)
+
+    def _draw(self):
+        for r in range(self.rows):
+            ln = self.lines[r] if r < len(self.lines) else ""
+            self._byte(0x80 | self._ROW[r], 0)
+            for ch in (ln + " " * self.cols)[:self.cols]:
+                self._byte(ord(ch) & 0xFF, 1)
+
+
+def make_i2c(board_dict):
+    cfg = board_dict["display"]["i2c"]
+    if board_dict["runtime"] == "circuitpython":
+        import board
+        import busio
+
+        return busio.I2C(getattr(board, cfg["scl"]), getattr(board, cfg["sda"]),
+                         frequency=cfg.get("freq", 100000))
+    from machine import I2C, Pin
+
+    return I2C(cfg.get("id", 0), scl=Pin(cfg["scl"]), sda=Pin(cfg["sda"]),
+               freq=cfg.get("freq", 100000))
+
+
+def make(board_dict):
+    """The display a board file describes (console when none is configured)."""
+    d = board_dict.get("display") or {"type": "console"}
+    t = d.get("type", "console")
+    if t == "console":
+        return Console()
+    i2c = make_i2c(board_dict)
+    if t == "ssd1306":
+        return Ssd1306(i2c, d.get("address", 0x3C), d.get("width", 128), d.get("height", 64))
+    return Hd44780(i2c, d.get("address", 0x27), d.get("cols", 16), d.get("rows", 2))

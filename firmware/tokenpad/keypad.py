@@ -1,0 +1,177 @@
+"""Key input: a 4x4 matrix or single buttons, as a stream of events.
+
+Every source has ``poll() -> (key, pressed, t_ms) | None``: key is a character from the
+board's key map ("0".."9", "*", "#", "A".."D"; the resend button is "R"), pressed is True
+on press and False on release, t_ms a millisecond timestamp (for long and double presses).
+
+- ``KeyMatrix`` / ``Keys``: CircuitPython ``keypad`` (scanning and debounce in the core).
+- ``ScanMatrix`` / ``Button``: MicroPython ``machine.Pin`` scanning with debounce (a state
+  must stay unchanged for ``debounce_ms`` before it counts).
+- ``Fake``: scripted events for tests.
+"""
+
+from udlms.port import ticks_diff, ticks_ms
+
+KEYMAP = "123A456B789C*0#D"
+RESEND = "R"
+
+
+class KeyMatrix:
+    """CircuitPython ``keypad.KeyMatrix`` (or ``keypad.Keys`` when ``pins`` is given)."""
+
+    def __init__(self, rows=None, cols=None, keys=KEYMAP, pins=None, active=0):
+        import keypad
+
+        if pins is not None:
+            self.km = keypad.Keys(pins, value_when_pressed=bool(active), pull=True)
+        else:
+            self.km = keypad.KeyMatrix(row_pins=rows, column_pins=cols)
+        self.keys = keys
+        self.ev = keypad.Event()
+
+    def poll(self):
+        if not self.km.events.get_into(self.ev):
+            return None
+        n = self.ev.key_number
+        return (self.keys[n] if n < len(self.keys) else "?", self.ev.pressed,
+                self.ev.timestamp)
+
+
+class _Debounce:
+    def __init__(self, n, debounce_ms, interval_ms):
+        self.n = n
+        self.debounce_ms = debounce_ms
+        self.interval_ms = interval_ms
+        self.raw = 0
+        self.stable = 0
+        self.changed = ticks_ms()
+        self.last_scan = self.changed - interval_ms
+        self.queue = []
+
+    def step(self, scan, keys):
+        now = ticks_ms()
+        if ticks_diff(now, self.last_scan) >= self.interval_ms:
+            self.last_scan = now
+            raw = scan()
+            if raw != self.raw:
+                self.raw = raw
+                self.changed = now
+            elif raw != self.stable and ticks_diff(now, self.changed) >= self.debounce_ms:
+                diff = raw ^ self.stable
+                for i in range(self.n):
+                    if diff & (1 << i):
+                        self.queue.append((keys[i], bool(raw & (1 << i)), now))
+                self.stable = raw
+        return self.queue.pop(0) if self.queue else None
+
+
+class ScanMatrix:
+    """MicroPython matrix scan: rows are outputs (idle high, driven low one at a time),
+    columns are inputs with pull-ups; a pressed key reads 0 on its column."""
+
+    def __init__(self, rows, cols, keys=KEYMAP, debounce_ms=30, interval_ms=5, pin=None):
+        if pin is None:
+            from machine import Pin as pin
+        self.rows = [pin(r, pin.OUT, value=1) for r in rows]
+        self.cols = [pin(c, pin.IN, pin.PULL_UP) for c in cols]
+        self.keys = keys
+        self.db = _Debounce(len(rows) * len(cols), debounce_ms, interval_ms)
+
+    def _scan(self):
+        bits = 0
+        nc = len(self.cols)
+        for r, rp in enumerate(self.rows):
+            rp.value(0)
+            for c, cp in enumerate(self.cols):
+                if not cp.value():
+                    bits |= 1 << (r * nc + c)
+            rp.value(1)
+        return bits
+
+    def poll(self):
+        return self.db.step(self._scan, self.keys)
+
+
+class Button:
+    """One or more MicroPython buttons with debounce; ``keys`` names each pin's key."""
+
+    def __init__(self, pins, keys, active=0, debounce_ms=30, interval_ms=5, pin=None):
+        if pin is None:
+            from machine import Pin as pin
+        pull = pin.PULL_UP if active == 0 else getattr(pin, "PULL_DOWN", None)
+        self.pins = [pin(p, pin.IN, pull) for p in pins]
+        self.active = active
+        self.keys = keys
+        self.db = _Debounce(len(self.pins), debounce_ms, interval_ms)
+
+    def _scan(self):
+        bits = 0
+        for i, p in enumerate(self.pins):
+            if p.value() == self.active:
+                bits |= 1 << i
+        return bits
+
+    def poll(self):
+        return self.db.step(self._scan, self.keys)
+
+
+class Fake:
+    """Scripted key events. ``type(text)``: digits, ``*``, ``#``, ``A``-``D`` are short
+    presses; ``!`` is a long press of ``*`` (clear); ``^`` a double press of ``*``
+    (clear); ``R`` the resend button; spaces are ignored."""
+
+    def __init__(self):
+        self.events = []
+        self.t = 1000
+
+    def press(self, key, hold=60, gap=150):
+        self.events.append((key, True, self.t))
+        self.events.append((key, False, self.t + hold))
+        self.t += hold + gap
+
+    def type(self, text):
+        for ch in text:
+            if ch == " ":
+                continue
+            if ch == "!":
+                self.press("*", hold=1200)
+            elif ch == "^":
+                self.press("*", gap=40)
+                self.press("*")
+            else:
+                self.press(ch)
+        return self
+
+    def poll(self):
+        return self.events.pop(0) if self.events else None
+
+
+def make(board_dict):
+    """Input sources for a board: the keypad (matrix or buttons) and the resend button."""
+    cp = board_dict["runtime"] == "circuitpython"
+    k = board_dict["keypad"]
+    out = []
+    if cp:
+        import board
+
+        def p(name):
+            return getattr(board, name)
+    else:
+        def p(name):
+            return name
+    if k.get("type", "matrix") == "matrix":
+        rows = [p(x) for x in k["rows"]]
+        cols = [p(x) for x in k["cols"]]
+        keys = k.get("keys", KEYMAP)
+        out.append(KeyMatrix(rows, cols, keys) if cp else ScanMatrix(rows, cols, keys))
+    else:
+        names = sorted(k["pins"])
+        pins = [p(k["pins"][n]) for n in names]
+        keys = "".join(names)
+        out.append(KeyMatrix(keys=keys, pins=pins) if cp else Button(pins, keys))
+    r = board_dict.get("resend")
+    if r:
+        act = r.get("active", 0)
+        out.append(KeyMatrix(keys=RESEND, pins=[p(r["pin"])], active=act) if cp
+                   else Button([r["pin"]], RESEND, act))
+    return out

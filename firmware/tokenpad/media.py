@@ -1,0 +1,195 @@
+"""Storage media for the tokenpad store (see store.py) and the record framing.
+
+Record: ``"TPS1" | seq u32 | len u16 | payload | sha256(header+payload)[:4]``.
+
+- ``FileMedium(path)``: write ``path + ".tmp"`` then rename over ``path`` in the same
+  directory (atomic on littlefs and on the host's POSIX filesystems).
+- ``TwoSlot(slot_a, slot_b)``: two checksummed copies written alternately, for media where a
+  write can tear (CircuitPython ``microcontroller.nvm``, FAT); the newest valid copy wins.
+  Slots: ``NvmSlot(buf, offset, size)`` and ``FileSlot(path)``.
+"""
+
+from udlms.port import sha256
+
+MAGIC = b"TPS1"
+_HDR = 10  # magic 4, seq 4, length 2
+_CHK = 4
+
+
+class CorruptError(Exception):
+    """Data is present on the medium but no copy of the record verifies."""
+
+
+def pack(seq, payload):
+    """Frame a payload: header, payload, 4 bytes of SHA-256 over both."""
+    head = MAGIC + (seq & 0xFFFFFFFF).to_bytes(4, "big") + len(payload).to_bytes(2, "big")
+    h = sha256(head)
+    h.update(payload)
+    return head + payload + h.digest()[:_CHK]
+
+
+def unpack(data):
+    """-> (seq, payload) if the framed record verifies, else None."""
+    if data is None or len(data) < _HDR + _CHK or bytes(data[:4]) != MAGIC:
+        return None
+    n = int.from_bytes(bytes(data[8:10]), "big")
+    if len(data) < _HDR + n + _CHK:
+        return None
+    head = bytes(data[:_HDR])
+    payload = bytes(data[_HDR:_HDR + n])
+    h = sha256(head)
+    h.update(payload)
+    if h.digest()[:_CHK] != bytes(data[_HDR + n:_HDR + n + _CHK]):
+        return None
+    return int.from_bytes(bytes(data[4:8]), "big"), payload
+
+
+def _blank(data):
+    """True for never-written storage (erased flash 0xFF, zeroed RAM, empty file)."""
+    if not data:
+        return True
+    head = bytes(data[:_HDR])
+    return head == b"\xff" * len(head) or head == b"\x00" * len(head)
+
+
+# -- media ------------------------------------------------------------------------------
+
+class FileMedium:
+    """One file replaced atomically: write ``<path>.tmp``, close, rename (same directory)."""
+
+    def __init__(self, path, os_module=None, open_fn=None):
+        if os_module is None:
+            import os as os_module
+        self.os = os_module
+        self.open = open_fn or open
+        self.path = path
+        self.tmp = path + ".tmp"
+        self.seq = 0
+
+    def describe(self):
+        return "file %s (write-then-rename)" % self.path
+
+    def _read(self, path):
+        try:
+            with self.open(path, "rb") as f:
+                return f.read()
+        except OSError:
+            return None
+
+    def load(self):
+        data = self._read(self.path)
+        if data is None:
+            return None
+        r = unpack(data)
+        if r is None:
+            if _blank(data):
+                return None
+            raise CorruptError("%s fails its checksum" % self.path)
+        self.seq = r[0]
+        return r[1]
+
+    def save(self, payload):
+        rec = pack(self.seq + 1, payload)
+        f = self.open(self.tmp, "wb")
+        try:
+            f.write(rec)
+            if hasattr(f, "flush"):
+                f.flush()
+            fsync = getattr(self.os, "fsync", None)
+            if fsync is not None and hasattr(f, "fileno"):
+                fsync(f.fileno())
+        finally:
+            f.close()
+        self.os.rename(self.tmp, self.path)  # littlefs/POSIX: replaces atomically
+        self.seq += 1
+
+
+class NvmSlot:
+    """A region of a bytearray-like non-volatile buffer (``microcontroller.nvm``).
+
+    The whole record goes in one slice assignment (one erase/write cycle on CircuitPython)."""
+
+    def __init__(self, buf, offset, size):
+        if offset < 0 or size < _HDR + _CHK + 16 or offset + size > len(buf):
+            raise ValueError("nvm slot %d+%d does not fit in %d bytes" % (offset, size,
+                                                                           len(buf)))
+        self.buf = buf
+        self.offset = offset
+        self.size = size
+
+    def describe(self):
+        return "nvm[%d:%d]" % (self.offset, self.offset + self.size)
+
+    def read(self):
+        return bytes(self.buf[self.offset:self.offset + self.size])
+
+    def write(self, rec):
+        if len(rec) > self.size:
+            raise OSError("record of %d bytes does not fit the %d-byte slot" % (len(rec),
+                                                                              self.size))
+        self.buf[self.offset:self.offset + len(rec)] = rec
+
+
+class FileSlot:
+    """A slot that is a plain file, overwritten in place (FAT: may tear, hence two)."""
+
+    def __init__(self, path, open_fn=None):
+        self.path = path
+        self.open = open_fn or open
+
+    def describe(self):
+        return "file %s" % self.path
+
+    def read(self):
+        try:
+            with self.open(self.path, "rb") as f:
+                return f.read()
+        except OSError:
+            return None
+
+    def write(self, rec):
+        f = self.open(self.path, "wb")
+        try:
+            f.write(rec)
+        finally:
+            f.close()
+
+
+class TwoSlot:
+    """Two checksummed copies written alternately; the newest that verifies wins."""
+
+    def __init__(self, slot_a, slot_b):
+        self.slots = (slot_a, slot_b)
+        self.seq = 0
+        self.active = 1  # so the first save goes to slot 0
+
+    def describe(self):
+        return "two slots: %s, %s" % (self.slots[0].describe(), self.slots[1].describe())
+
+    def load(self):
+        best = None
+        written = False
+        for i in (0, 1):
+            data = self.slots[i].read()
+            if not _blank(data):
+                written = True
+            r = unpack(data)
+            if r is not None and (best is None or _newer(r[0], best[1])):
+                best = (i, r[0], r[1])
+        if best is None:
+            if written:
+                raise CorruptError("neither copy of the record verifies")
+            return None
+        self.active, self.seq = best[0], best[1]
+        return best[2]
+
+    def save(self, payload):
+        target = 1 - self.active
+        self.slots[target].write(pack(self.seq + 1, payload))
+        self.active = target
+        self.seq += 1
+
+
+def _newer(a, b):
+    """Sequence comparison modulo 2^32."""
+    return ((a - b) & 0xFFFFFFFF) < 0x80000000 and a != b

@@ -1,0 +1,161 @@
+"""The REPL helpers behind ``import tokenpad as tp`` (stop the main loop with Ctrl-C)::
+
+    >>> import tokenpad as tp
+    >>> tp.enter("1781 3034 3131 9155 8529")
+    ACCEPTED: token accepted and applied
+    >>> tp.status(); tp.history(); tp.resync(); tp.config(); tp.selftest()
+
+Each call prints a short answer. The app is built on first use from ``/board.json`` and
+``/config.json`` (``tp.use(app)`` installs another one, e.g. in tests). The settings
+module is ``tokenpad.settings`` (a submodule named ``config`` would replace ``tp.config``).
+"""
+
+BOARD = "board.json"
+CONFIG = "config.json"
+_app = None
+
+
+def build(board_path=None, config_path=None, with_inputs=False):
+    """An App from the board and config files (the display falls back to the console)."""
+    from tokenpad import app as _a
+    from tokenpad import board as _b
+    from tokenpad import settings as _c
+    from tokenpad import display as _d
+    from tokenpad import store as _s
+
+    b = _b.load(board_path or BOARD)
+    cfg = _c.load(config_path or CONFIG)
+    st = _s.open_store(b["store"])
+    try:
+        disp = _d.make(b)
+    except Exception as e:  # noqa: BLE001 - no display is no reason not to work
+        print("display: %s (using the console)" % (e,))
+        disp = _d.Console()
+    inputs = ()
+    if with_inputs:
+        from tokenpad import keypad
+
+        inputs = keypad.make(b)
+    baud = cfg["baud"] if cfg.ok else b["uart"]["baud"]
+    port = []
+
+    def open_stream():
+        if not port:
+            from tokenpad import uart
+
+            port.append(uart.open_uart(b, baud))
+        return port[0]
+
+    a = _a.App(cfg, st, disp, inputs, open_stream)
+    a.board = b
+    return a
+
+
+def use(app_obj):
+    global _app
+    _app = app_obj
+    return app_obj
+
+
+def current():
+    """The app the REPL helpers use (built on first call)."""
+    global _app
+    if _app is None:
+        _app = build()
+    return _app
+
+
+def _print(out):
+    label, msg = out
+    print("%s: %s" % (label, msg) if msg else label)
+
+
+def enter(text):
+    """Deliver a token typed at the REPL, e.g. tp.enter("1781 3034 3131 9155 8529")."""
+    _print(current().enter(text))
+
+
+def resend():
+    """Resend the newest pending token, or check the meter's token_status."""
+    _print(current().resend())
+
+
+def status(meter=False):
+    """Settings, counter and pending tokens; with meter=True also the meter's token_status."""
+    from udlms import token
+
+    a = current()
+    print("settings: %s" % ("OK" if a.cfg.ok else "%d problem(s), tp.config()"
+                                                     % len(a.cfg.errors)))
+    st = a.store
+    if st.known:
+        print("counter: next %d (reserved up to %d)" % (st.value, st.ceiling))
+    else:
+        print("counter: UNKNOWN - %s" % st.problem)
+    pend = st.unresolved()
+    if not pend:
+        print("tokens: none pending")
+    for e in pend:
+        print("%s: %s (tp.resend() or the R button)" % (e[2].upper(), token.format(e[1])))
+    if meter:
+        _print(a.confirm())
+
+
+def history():
+    """The token journal, newest last."""
+    from udlms import token
+
+    j = current().store.journal
+    if not j:
+        print("no tokens yet")
+    for e in j:
+        print("#%d %s %s%s" % (e[0], token.format(e[1]), e[2].upper(),
+                               " (%s)" % e[3] if e[3] else ""))
+
+
+def resync():
+    """Read the meter's frame counter (public client) and move our counter past it."""
+    _print(current().resync())
+
+
+def config():
+    """The settings in use (keys hidden) and any problem with them."""
+    a = current()
+    for ln in a.cfg.masked():
+        print(ln)
+    if a.cfg.ok:
+        print("OK: settings valid")
+    for e in a.cfg.errors:
+        print("BAD: " + e)
+
+
+def selftest():
+    """Store, AES backend and the meter port; one line each, then PASS or FAIL."""
+    a = current()
+    ok = True
+    st = a.store
+    if st.known:
+        print("store:  OK  %s, counter next %d" % (st.describe(), st.value))
+    else:
+        ok = False
+        print("store:  FAIL %s" % st.problem)
+    try:
+        from udlms import aes
+
+        key = bytes(range(16))
+        pt = bytes((i * 0x11) & 0xFF for i in range(16))
+        out = bytearray(16)
+        aes.new(key).encrypt_block(pt, out)
+        good = bytes(out).hex() == "69c4e0d86a7b0430d8cdb78070b4c55a"  # FIPS-197 C.1
+        print("aes:    %s  backend %s" % ("OK" if good else "FAIL", aes.backends()[0]))
+        ok = ok and good
+    except Exception as e:  # noqa: BLE001
+        ok = False
+        print("aes:    FAIL %s" % (e,))
+    print("config: %s" % ("OK" if a.cfg.ok else "FAIL " + a.cfg.errors[0]))
+    ok = ok and a.cfg.ok
+    good, text = a.probe()
+    print("probe:  %s  %s" % ("OK" if good else "FAIL", text))
+    ok = ok and good
+    print("PASS" if ok else "FAIL")
+    return ok

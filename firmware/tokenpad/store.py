@@ -1,0 +1,201 @@
+"""Power-safe store: the invocation counter (reserve-ahead) and the token journal.
+
+One small record holds both: ``{"c": ceiling, "n": next id, "j": [[id, digits, state,
+note], ...]}`` as JSON, framed as ``"TPS1" | seq u32 | len u16 | payload | sha256[:4]``.
+
+Invocation counter (Green Book 9.2.7.3: never reuse an IC with the same key): a ceiling is
+persisted *before* any value below it is handed out; at boot we resume at the ceiling, so
+a power cut skips at most ``step`` values and never repeats one. No record, or no valid
+record, means the counter is unknown: ``next()`` raises ``SecurityError`` kind
+"counter-unavailable" until ``resync()`` sets it from the meter's frame counter.
+
+Journal: each token is appended as ``pending`` before anything is sent and moved to
+``accepted``/``refused``/``unknown`` afterwards. Pending entries are never trimmed.
+
+Media (tokenpad/media.py): ``FileMedium`` (write-then-rename: littlefs, host) and
+``TwoSlot`` of ``NvmSlot``/``FileSlot`` (two checksummed copies: nvm, FAT).
+"""
+
+import json
+
+from tokenpad.media import (  # noqa: F401 - re-exported
+    MAGIC,
+    CorruptError,
+    FileMedium,
+    FileSlot,
+    NvmSlot,
+    TwoSlot,
+    pack,
+    unpack,
+)
+from udlms.errors import SecurityError
+
+STATES = ("pending", "accepted", "refused", "unknown")
+
+# -- the store ----------------------------------------------------------------------------
+
+class Store:
+    """Invocation counter with reserve-ahead plus the token journal, on one medium.
+
+    ``next()`` makes it usable wherever ``security.MemoryCounter`` is."""
+
+    STEP = 32
+    KEEP = 8  # finished journal entries kept (pending ones are always kept)
+    MAX_PENDING = 8
+
+    def __init__(self, medium, step=None):
+        self.medium = medium
+        self.step = step or self.STEP
+        self.problem = None
+        self._next = None
+        self._ceiling = None
+        self.journal = []
+        self._id = 1
+        self.boot_pending = []
+        try:
+            payload = medium.load()
+        except CorruptError as e:
+            payload = None
+            self.problem = "store corrupt (%s): counter unknown, run tp.resync()" % e
+        except OSError as e:
+            payload = None
+            self.problem = "store unreadable (%s): counter unknown, run tp.resync()" % e
+        if payload is not None:
+            try:
+                d = json.loads(payload)
+                c = d.get("c")
+                self._ceiling = self._next = int(c) if c is not None else None
+                self.journal = [list(e) for e in d.get("j", [])]
+                self._id = int(d.get("n", 1))
+            except (ValueError, TypeError, AttributeError, KeyError):
+                self._next = self._ceiling = None
+                self.journal = []
+                self.problem = "store record unreadable: counter unknown, run tp.resync()"
+        if self._next is None and self.problem is None:
+            self.problem = "no invocation counter stored yet: run tp.resync()"
+        self.boot_pending = self.unresolved()
+
+    # -- persistence ----------------------------------------------------------------
+    def _save(self, ceiling, journal, next_id):
+        d = {"c": ceiling, "n": next_id, "j": journal}
+        self.medium.save(json.dumps(d).encode())
+
+    # -- invocation counter -------------------------------------------------------------
+    @property
+    def known(self):
+        return self._next is not None
+
+    @property
+    def value(self):
+        """The next value ``next()`` would return (None when unknown)."""
+        return self._next
+
+    @property
+    def ceiling(self):
+        return self._ceiling
+
+    def next(self):
+        """A never-used invocation counter value (reserves ahead on the medium first)."""
+        if self._next is None:
+            raise SecurityError("invocation counter missing or corrupt: run tp.resync() "
+                                "to read it from the meter", "counter-unavailable")
+        if self._next > 0xFFFFFFFF:
+            raise SecurityError("invocation counter exhausted: the keys must be changed",
+                                "counter-unavailable")
+        if self._next >= self._ceiling:
+            new = min(self._next + self.step, 0x100000000)
+            self._save(new, self.journal, self._id)  # persist before use
+            self._ceiling = new
+        v = self._next
+        self._next += 1
+        return v
+
+    def resync(self, meter_value):
+        """Move our counter past the meter's frame counter (and past anything we used)."""
+        new = int(meter_value) + 1
+        if self._next is not None and self._next > new:
+            new = self._next
+        self._save(new, self.journal, self._id)
+        self._next = self._ceiling = new
+        self.problem = None
+        return new
+
+    # -- token journal ----------------------------------------------------------------------
+    def add(self, digits, note=""):
+        """Journal a token as pending before it is sent; returns its id."""
+        pend = [e for e in self.journal if e[2] == "pending"]
+        if len(pend) >= self.MAX_PENDING:
+            raise OSError("journal full of pending tokens: resolve them first (tp.status())")
+        entry = [self._id, digits, "pending", note]
+        journal = self._trim(self.journal + [entry])
+        self._save(self._ceiling, journal, self._id + 1)
+        self.journal = journal
+        self._id += 1
+        return entry[0]
+
+    def set(self, entry_id, state, note=""):
+        """Record the outcome of a journaled token."""
+        if state not in STATES:
+            raise ValueError("state must be one of %s" % ", ".join(STATES))
+        journal = []
+        found = False
+        for e in self.journal:
+            if e[0] == entry_id:
+                e = [e[0], e[1], state, note]
+                found = True
+            journal.append(e)
+        if not found:
+            raise KeyError(entry_id)
+        journal = self._trim(journal)
+        self._save(self._ceiling, journal, self._id)
+        self.journal = journal
+
+    def _trim(self, journal):
+        done = [e for e in journal if e[2] != "pending"]
+        drop = len(done) - self.KEEP
+        if drop <= 0:
+            return journal
+        gone = set(e[0] for e in done[:drop])
+        return [e for e in journal if e[0] not in gone]
+
+    def get(self, entry_id):
+        for e in self.journal:
+            if e[0] == entry_id:
+                return e
+        return None
+
+    def pending(self):
+        return [e for e in self.journal if e[2] == "pending"]
+
+    def unresolved(self):
+        """Entries whose outcome is not known: pending or unknown."""
+        return [e for e in self.journal if e[2] in ("pending", "unknown")]
+
+    def last(self):
+        return self.journal[-1] if self.journal else None
+
+    def describe(self):
+        return self.medium.describe()
+
+
+def open_store(spec, root=""):
+    """Build a Store from a board's ``store`` section.
+
+    ``{"type": "file", "path": "/tokenpad.dat"}`` (littlefs, host) or ``{"type": "nvm",
+    "offset": 0, "size": 2048}`` (CircuitPython, two slots of size/2) or
+    ``{"type": "twofile", "path": "/tokenpad"}`` (two files ``.a``/``.b`` on FAT)."""
+    kind = spec.get("type", "file")
+    if kind == "file":
+        return Store(FileMedium(root + spec.get("path", "/tokenpad.dat")))
+    if kind == "nvm":
+        import microcontroller
+
+        nvm = microcontroller.nvm
+        off = spec.get("offset", 0)
+        size = spec.get("size", len(nvm) - off)
+        half = size // 2
+        return Store(TwoSlot(NvmSlot(nvm, off, half), NvmSlot(nvm, off + half, half)))
+    if kind == "twofile":
+        p = root + spec.get("path", "/tokenpad")
+        return Store(TwoSlot(FileSlot(p + ".a"), FileSlot(p + ".b")))
+    raise ValueError("unknown store type %r" % (kind,))

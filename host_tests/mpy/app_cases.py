@@ -1,0 +1,343 @@
+"""The cases of host_tests/mpy/test_app.py (see its docstring); imported by it, in a heap
+big enough for tokenpad and udlms."""
+
+import gc
+import sys
+
+MICROPYTHON = sys.implementation.name == "micropython"
+
+if MICROPYTHON and ".frozen" not in sys.path:
+    sys.path.append(".frozen")  # asyncio is frozen into the unix port
+
+from tokenpad import store  # noqa: E402, I001 - big modules first, while the heap is whole
+from tokenpad import app as tapp  # noqa: E402
+from tokenpad import display, keypad, settings, uart  # noqa: E402
+
+import tpfakes  # noqa: E402
+from mpytest import eq, main, test  # noqa: E402
+from tpfakes import FakeLib, FakePin, FakeUart  # noqa: E402
+
+EK = "000102030405060708090A0B0C0D0E0F"
+AK = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"
+TOKEN = "17813034313191558529"
+TOKEN2 = "05718854590197211241"
+CONF = {"ek": EK, "ak": AK, "system_title": "4D4D4D0000000002", "server_physical": 17,
+        "timeout_ms": 2000, "retries": 1}
+
+
+def ram_store(mem=None):
+    mem = mem if mem is not None else bytearray(b"\xff" * 2048)
+    return store.Store(store.TwoSlot(store.NvmSlot(mem, 0, 1024),
+                                     store.NvmSlot(mem, 1024, 1024))), mem
+
+
+def make_app(mode="accept", conf=None, st=None, resync=True):
+    cfg = settings.Config(dict(CONF) if conf is None else conf)
+    if st is None:
+        st, _ = ram_store()
+        if resync:
+            st.resync(1000)
+    kp = keypad.Fake()
+    disp = display.Fake(cols=21, rows=8)
+    a = tapp.App(cfg, st, disp, [kp], lambda: object(), FakeLib(mode))
+    return a, kp, disp
+
+
+def run_keys(a, kp, text):
+    kp.type(text)
+    return a.step()
+
+
+@test
+def echo_in_groups_of_four():
+    a, kp, disp = make_app()
+    run_keys(a, kp, "1781303431319")
+    eq(disp.last()[0], "1781 3034 3131 9")
+    eq(a.entry, "1781303431319")
+
+
+@test
+def star_backspace_double_and_long_clear():
+    a, kp, disp = make_app()
+    run_keys(a, kp, "1234*")
+    eq(a.entry, "123")
+    run_keys(a, kp, "^")
+    eq(a.entry, "")
+    run_keys(a, kp, "5678!")
+    eq(a.entry, "")
+    run_keys(a, kp, "9" * 25)
+    eq(len(a.entry), 20)
+
+
+@test
+def accepted_flow_and_journal():
+    a, kp, disp = make_app("accept")
+    out = run_keys(a, kp, "1781 3034 3131 9155 8529 #")
+    eq(out[0], "ACCEPTED")
+    for word in ("CONNECTING", "AUTH", "SENDING", "ACCEPTED"):
+        assert disp.seen(word), word
+    e = a.store.last()
+    eq((e[1], e[2]), (TOKEN, "accepted"))
+    eq(a.entry, "")
+    eq(a.store.value, 1003)  # resync(1000) -> 1001; two values used
+
+
+@test
+def refused_and_type_unmatched():
+    a, kp, disp = make_app("refuse")
+    eq(run_keys(a, kp, TOKEN + "#")[0], "REJECTED")
+    eq(a.store.last()[2], "refused")
+    a.lib.mode = "type12"
+    out = run_keys(a, kp, TOKEN2 + "#")
+    eq(out[0], "REJECTED")
+    assert "type-unmatched" in out[1], out
+
+
+@test
+def no_answer_stays_pending_then_resend():
+    a, kp, disp = make_app("noanswer")
+    out = run_keys(a, kp, TOKEN + "#")
+    eq(out[0], "NO ANSWER")
+    assert "probe" in out[1], out
+    eq(a.store.last()[2], "pending")
+    a.lib.mode = "accept"
+    eq(run_keys(a, kp, "R")[0], "ACCEPTED")
+    eq(len(a.store.journal), 1)
+    eq(a.store.last()[2], "accepted")
+
+
+@test
+def lost_after_sending_is_unknown_then_confirmed():
+    a, kp, disp = make_app("lost")
+    eq(run_keys(a, kp, TOKEN + "#")[0], "NO ANSWER")
+    eq(a.store.last()[2], "unknown")
+    a.lib.mode = "accept"
+    out = a.confirm()  # the fake meter reports execution-ok but not its last token
+    assert out[0].startswith("METER"), out
+
+
+@test
+def bad_token_not_journaled():
+    a, kp, disp = make_app()
+    out = run_keys(a, kp, "1781303431319155852#")
+    eq(out[0], "BAD TOKEN")
+    assert "found 19" in out[1], out
+    eq(a.store.journal, [])
+    eq(a.entry, "1781303431319155852")  # kept for correction
+    eq(a.lib.sent, [])
+
+
+@test
+def unknown_counter_refuses_until_resync():
+    a, kp, disp = make_app(resync=False)
+    eq(a.boot()[0], "COUNTER")
+    out = run_keys(a, kp, TOKEN + "#")
+    eq(out[0], "COUNTER")
+    eq(a.store.last()[2], "pending")
+    eq(a.resync()[0], "RESYNCED")
+    eq(a.store.value, 501)
+    eq(run_keys(a, kp, "R")[0], "ACCEPTED")
+
+
+@test
+def bad_settings_refuse_to_send():
+    conf = dict(CONF)
+    conf["ek"] = "0011"
+    conf["encoding"] = "ebcdic"
+    a, kp, disp = make_app(conf=conf)
+    eq(a.boot()[0], "SETTINGS")
+    out = run_keys(a, kp, TOKEN + "#")
+    eq(out[0], "SETTINGS")
+    assert "ek" in out[1] and "encoding" in out[1], out
+    eq(a.lib.sent, [])
+
+
+@test
+def pending_shown_at_boot():
+    st, mem = ram_store()
+    st.resync(10)
+    a, kp, disp = make_app("noanswer", st=st)
+    run_keys(a, kp, TOKEN + "#")
+    st2, _ = ram_store(mem)  # reboot on the same nvm
+    b, kp2, disp2 = make_app(st=st2)
+    out = b.boot()
+    eq(out[0], "1 PENDING")
+    assert "1781 3034" in out[1], out
+
+
+@test
+def asyncio_loop_runs_keys():
+    try:
+        import asyncio
+    except ImportError:
+        import uasyncio as asyncio
+    a, kp, disp = make_app()
+    kp.type(TOKEN + "#")
+    asyncio.run(a.run(poll_ms=1, until=lambda: not kp.events))
+    eq(a.outcome[0], "ACCEPTED")
+    assert disp.frames[0][0] == "READY", disp.frames[0]
+
+
+@test
+def repl_helpers_print():
+    import tokenpad as tp
+
+    a, kp, disp = make_app()
+    tp.use(a)
+    tp.enter(TOKEN)
+    tp.status()
+    tp.history()
+    tp.config()
+    eq(a.store.last()[2], "accepted")
+    text = "\n".join(a.cfg.masked())
+    assert EK not in text and AK not in text and "hidden" in text
+
+
+@test
+def uart_rs485_direction():
+    log = []
+    de = FakePin(log=log)
+    s = uart.UartStream(FakeUart(log), de, 1, 9600)
+    eq(log, [0])
+    s.write(b"\x7e\xa0\x07")
+    eq(log, [0, 1, "w", 0])
+    buf = bytearray(8)
+    eq(s.readinto(buf), 2)
+    eq(s.readinto(buf), 0)  # None (nothing yet) reads as 0
+
+
+@test
+def matrix_scan_with_debounce():
+    pressed = [(1, 2)]  # row 1, column 2 -> "6"
+    pins = {}
+
+    class Pin(FakePin):
+        def __init__(self, n, mode=None, pull=None, value=None):
+            super().__init__(n, mode, pull, value)
+            pins[n] = self
+
+        def value(self, v=None):
+            if v is not None or self.n < 10:
+                return FakePin.value(self, v)
+            col = self.n - 10
+            for r, c in pressed:
+                if c == col and pins[r].v == 0:
+                    return 0
+            return 1
+
+    m = keypad.ScanMatrix([0, 1, 2, 3], [10, 11, 12, 13], debounce_ms=0, interval_ms=0,
+                          pin=Pin)
+    eq(m.poll(), None)  # first sight of the change: not yet stable
+    ev = m.poll()
+    eq((ev[0], ev[1]), ("6", True))
+    pressed.clear()
+    m.poll()
+    ev = m.poll()
+    eq((ev[0], ev[1]), ("6", False))
+
+
+@test
+def display_wrap():
+    eq(display.wrap("REJECTED: meter says type-unmatched (12)", 16),
+       ["REJECTED: meter", "says", "type-unmatched", "(12)"])
+    d = display.Fake(cols=16, rows=2)
+    d.show("1781 3034 3131 9155 8529")
+    eq(d.last(), ("1781 3034 3131", "9155 8529"))
+
+
+# -- end to end against the simulator --------------------------------------------------------
+
+_peak = [0]
+
+
+def _mark():
+    gc.collect()
+    if MICROPYTHON:
+        _peak[0] = max(_peak[0], gc.mem_alloc())
+
+
+def e2e_app(conf=None, dead=False):
+    from udlms import session
+
+    c = dict(CONF)
+    c.update(conf or {})
+    st = _E2E.get("store")
+    if st is None:
+        st, _ = ram_store()
+        _E2E["store"] = st
+    kp = keypad.Fake()
+    disp = display.Fake(cols=21, rows=8)
+    url = tpfakes.sim_url()
+
+    def open_stream():
+        _mark()
+        if dead:
+            return uart.UartStream(tpfakes.DeadUart(), FakePin(), 1, 9600)
+        return tpfakes.BridgedStream(tpfakes.SocketUart(url), FakePin(), 1, 9600)
+
+    a = tapp.App(settings.Config(c), st, disp, [kp], open_stream, session)
+    return a, kp, disp
+
+
+_E2E = {}
+
+
+def e2e_resync_then_accepted():
+    a, kp, disp = e2e_app()
+    out = a.resync()
+    eq(out[0], "RESYNCED", "%s" % (out,))
+    out = run_keys(a, kp, "1781 3034 3131 9155 8529 #")
+    _mark()
+    eq(out[0], "ACCEPTED", "%s" % (out,))
+    for word in ("CONNECTING", "AUTH", "SENDING", "ACCEPTED"):
+        assert disp.seen(word), (word, disp.frames)
+    eq(a.store.last()[2], "accepted")
+
+
+def e2e_same_token_refused():
+    a, kp, disp = e2e_app()
+    out = run_keys(a, kp, TOKEN + "#")
+    eq(out[0], "REJECTED", "%s" % (out,))
+    assert "already used" in out[1], out
+    eq(a.store.last()[2], "refused")
+
+
+def e2e_wrong_encoding_refused():
+    a, kp, disp = e2e_app({"encoding": "bcd"})
+    out = run_keys(a, kp, TOKEN2 + "#")
+    eq(out[0], "REJECTED", "%s" % (out,))
+    assert "type-unmatched" in out[1], out
+
+
+def e2e_unplugged_probe_no_answer():
+    a, kp, disp = e2e_app({"timeout_ms": 300, "retries": 0}, dead=True)
+    out = run_keys(a, kp, "0571 8854 5901 9721 1241 #")
+    eq(out[0], "NO ANSWER", "%s" % (out,))
+    assert disp.seen("NO ANSWER")
+    eq(a.store.last()[2], "pending")
+
+
+def e2e_resend_pending_then_check_status():
+    a, kp, disp = e2e_app()
+    out = run_keys(a, kp, "R")  # the token left pending by the unplugged probe
+    eq(out[0], "ACCEPTED", "%s" % (out,))
+    eq(a.store.pending(), [])
+    out = run_keys(a, kp, "R")  # nothing pending: ask the meter
+    eq(out[0], "METER: execution-ok", "%s" % (out,))
+    assert "0571 8854 5901 9721 1241" in out[1], out
+
+
+for _f in (e2e_resync_then_accepted, e2e_same_token_refused, e2e_wrong_encoding_refused,
+           e2e_unplugged_probe_no_answer, e2e_resend_pending_then_check_status):
+    test(_f)
+
+
+def run():
+    try:
+        main()
+    finally:
+        if "pidfile" in tpfakes._sim:
+            tpfakes.stop_sim()
+        if MICROPYTHON:
+            print("end-to-end peak heap: %d bytes used (after gc) of %d" % (
+                _peak[0], gc.mem_alloc() + gc.mem_free()))

@@ -1,0 +1,254 @@
+"""Fakes for the tokenpad tests (MicroPython lane and CPython): a fake session library,
+pins, UARTs (one bridged to the meter simulator over TCP, one unplugged) and a simulator
+starter. Kept apart from test_app.py so each file compiles in a small heap."""
+
+import os
+
+from tokenpad import uart
+
+
+def _root():
+    f = globals().get("__file__") or "host_tests/mpy/tpfakes.py"
+    parts = f.replace("\\", "/").split("/")
+    return "/".join(parts[:-3]) or "."
+
+
+ROOT = _root()
+
+
+class Result:
+    def __init__(self, accepted, message, code=None, name=None, kind=None, action=0):
+        self.accepted = accepted
+        self.message = message
+        self.status_code = code
+        self.status_name = name
+        self.kind = kind or ("accepted" if accepted else "refused")
+        self.action_result = action
+
+
+class FakeLib:
+    Settings = None  # FakeSettings, below
+    """Stands in for udlms.session. ``mode``: accept, refuse, type12, noanswer, lost."""
+
+    def __init__(self, mode="accept"):
+        self.mode = mode
+        self.sent = []
+        self.meter_ic = 500
+        lib = self
+
+        class Session:
+            def __init__(self, stream, settings_, counter=None, trace=None):
+                self.settings = settings_
+                self.counter = counter
+                self.trace = trace
+                self.closed = False
+
+            def open(self):
+                from udlms.errors import NoAnswer
+
+                if lib.mode == "noanswer":
+                    raise NoAnswer("the meter did not answer SNRM after 2 tries", "no-answer")
+                if self.trace:
+                    self.trace("TX", b"\x7e")
+                    self.trace("RX", b"\x7e")
+                self.counter.next()  # the AARQ's invocation counter
+
+            def close(self):
+                self.closed = True
+
+            def get(self, class_id, obis, attr):
+                from udlms.errors import ServiceError
+
+                raise ServiceError("meter says object-undefined (4)", "data-access-result", 4)
+
+        self.Session = Session
+
+    def enter_token(self, sess, digits, encoding):
+        from udlms.errors import NoAnswer
+
+        sess.counter.next()
+        self.sent.append(digits)
+        if self.mode == "lost":
+            raise NoAnswer("no answer to the action request", "no-answer")
+        if self.mode == "refuse":
+            return Result(False, "token refused: already used, expired or out of order", 6,
+                          "validation-failure")
+        if self.mode == "type12":
+            return Result(False, "meter says type-unmatched (12): check token encoding",
+                          kind="type-unmatched", action=12)
+        return Result(True, "token accepted and applied", 3, "execution-ok")
+
+    def read_token_status(self, sess):
+        return 3, None
+
+    def read_frame_counter(self, stream, settings_):
+        return self.meter_ic
+
+
+class FakePin:
+    OUT = 1
+    IN = 0
+    PULL_UP = 2
+
+    def __init__(self, n=0, mode=None, pull=None, value=None, log=None):
+        self.n = n
+        self.v = 1 if value is None else value
+        self.log = log
+
+    def value(self, v=None):
+        if v is None:
+            return self.v
+        self.v = v
+        if self.log is not None:
+            self.log.append(v)
+
+
+class FakeUart:
+    def __init__(self, de_log):
+        self.de_log = de_log
+        self.out = b""
+        self.rx = [b"\x7e\xa0"]
+
+    def write(self, b):
+        self.de_log.append("w")
+        self.out += bytes(b)
+
+    def flush(self):
+        pass
+
+    def txdone(self):
+        return True
+
+    def readinto(self, buf):
+        if not self.rx:
+            return None
+        d = self.rx.pop(0)
+        buf[:len(d)] = d
+        return len(d)
+
+
+_sim = {}
+
+
+def _getenv(k):
+    return os.getenv(k) if hasattr(os, "getenv") else os.environ.get(k)
+
+
+def sim_url():
+    if "url" in _sim:
+        return _sim["url"]
+    url = _getenv("SIM_URL")
+    if not url:
+        log = "/tmp/tokenpad_sim_%d.log" % (id(_sim) & 0xFFFFFF)
+        pidf = log + ".pid"
+        py = ROOT + "/.venv/bin/python"
+        py = py if _exists(py) else "python3"
+        os.system("%s %s/tools/meter_sim.py --tcp 0 > %s 2>&1 & echo $! > %s"
+                  % (py, ROOT, log, pidf))
+        _sim["pidfile"] = pidf
+        for _ in range(100):
+            _sleep(0.1)
+            text = _read(log)
+            i = text.find("tcp://")
+            if i >= 0 and "\n" in text[i:]:
+                url = text[i:text.index("\n", i)].strip()
+                break
+        if not url:
+            raise AssertionError("meter simulator did not start: %s" % _read(log))
+    _sim["url"] = url
+    return url
+
+
+def stop_sim():
+    pidf = _sim.get("pidfile")
+    if pidf:
+        pid = _read(pidf).strip()
+        if pid.isdigit():
+            os.system("kill %s" % pid)  # the simulator this script started, by its id
+
+
+def _exists(p):
+    try:
+        os.stat(p)
+        return True
+    except OSError:
+        return False
+
+
+def _read(p):
+    try:
+        with open(p) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def _sleep(s):
+    import time
+
+    time.sleep(s)
+
+
+class SocketUart:
+    """A machine.UART stand-in whose wire is a TCP connection to the simulator."""
+
+    def __init__(self, url):
+        import socket
+
+        host, port = url[6:].split(":")
+        ai = socket.getaddrinfo(host, int(port))[0][-1]
+        self.s = socket.socket()
+        self.s.connect(ai)
+        self.s.setblocking(False)
+
+    def write(self, b):
+        b = bytes(b)
+        while b:
+            try:
+                n = self.s.send(b)
+            except OSError:
+                n = 0
+            b = b[n or 0:]
+        return None
+
+    def flush(self):
+        pass
+
+    def readinto(self, buf):
+        try:
+            if hasattr(self.s, "readinto"):
+                return self.s.readinto(buf)
+            return self.s.recv_into(buf)
+        except OSError:  # EAGAIN: nothing yet
+            return None
+
+    def close(self):
+        self.s.close()
+
+
+class BridgedStream(uart.UartStream):
+    def close(self):
+        self.uart.close()
+
+
+class DeadUart:
+    """An unplugged probe: writes vanish, nothing ever comes back."""
+
+    def write(self, b):
+        return len(b)
+
+    def readinto(self, buf):
+        return None
+
+
+
+
+class FakeSettings:
+    """What the app passes to a session: the config's values as attributes."""
+
+    def __init__(self, **kw):
+        for k in kw:
+            setattr(self, k, kw[k])
+
+
+FakeLib.Settings = FakeSettings

