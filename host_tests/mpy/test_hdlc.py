@@ -53,27 +53,36 @@ def receiver_resyncs_byte_by_byte():
     eq(r.errors.get("bad-fcs"), 1)
 
 
-@test
-def receiver_no_allocation_per_frame_byte():
+def _alloc_per_frame(info_len):
+    fr = hdlc.frame(C, S, hdlc.i_control(0, 0), bytes(info_len))
     r = hdlc.Receiver(128)
-    chunk = UA * 4
+    chunk = fr * 4
     r.feed(chunk)
     while r.next() is not None:
         pass
     gc.collect()
+    gc.disable()
     try:
         before = gc.mem_alloc()
-    except AttributeError:  # CPython
+        for _ in range(10):
+            r.feed(chunk)
+            while r.next() is not None:
+                pass
+        return (gc.mem_alloc() - before) // 40
+    finally:
+        gc.enable()
+
+
+@test
+def receiver_allocates_per_frame_not_per_byte():
+    if not hasattr(gc, "mem_alloc"):  # CPython
         return
-    for _ in range(20):
-        r.feed(chunk)
-        while r.next() is not None:
-            pass
-    after = gc.mem_alloc()
-    # feed() and next() allocate a few memoryviews per frame, never per byte
-    n = 20 * len(chunk)
-    if after - before > n:
-        raise AssertionError("%d bytes allocated for %d bytes received" % (after - before, n))
+    small = _alloc_per_frame(4)
+    big = _alloc_per_frame(120)
+    print("bytes allocated per received frame: %d (4-byte info), %d (120-byte info)"
+          % (small, big))
+    if big > small:
+        raise AssertionError("allocation grows with frame size: %d > %d" % (big, small))
 
 
 class Peer:

@@ -59,8 +59,18 @@ def _pure(key):
     return Aes(key)
 
 
+_found = {}
+
+
 def _module(name):
-    """The runtime module for a backend, or None when this runtime does not have it."""
+    """The runtime module for a backend, or None when this runtime does not have it
+    (looked up once: failed imports cost filesystem searches on every call)."""
+    if name not in _found:
+        _found[name] = _find(name)
+    return _found[name]
+
+
+def _find(name):
     try:
         if name == "cryptolib":
             try:

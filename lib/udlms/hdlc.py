@@ -399,20 +399,28 @@ class Receiver:
             self.start = s + length + 1  # keep the closing flag: it may open the next frame
             return f
 
+    def _addr_end(self, p, e):
+        """Index after the address field starting at p: -1 invalid (no end bit within 4
+        bytes, or 3 bytes), 0 not all here yet. Integers only: no allocation."""
+        buf = self.buf
+        q = p
+        while q < e and q - p < 4 and not buf[q] & 1:
+            q += 1
+        if q >= e:
+            return 0
+        if not buf[q] & 1 or q - p == 2:
+            return -1
+        return q + 1
+
     def _header_bad(self, s, e, length):
         """Check what has arrived of a frame's header (addresses, HCS) before the rest comes,
         so line noise after a flag does not hold up the receiver until the timeout."""
         buf = self.buf
         p = s + 3
         for _ in range(2):
-            q = p
-            while q < e and q - p < 4 and not buf[q] & 1:
-                q += 1
-            if q >= e:
-                return False  # not all here yet
-            if not buf[q] & 1 or q - p == 2:
-                return True  # no end bit within 4 bytes, or a 3-byte address
-            p = q + 1
+            p = self._addr_end(p, e)
+            if p <= 0:
+                return p < 0  # invalid address, or not all here yet
         hp = p + 1  # after the control byte
         if length + 1 - 2 > hp - s:  # an information field: an HCS follows the control
             if hp + 2 > e:
@@ -424,11 +432,11 @@ class Receiver:
         buf = self.buf
         p = s + 3
         end = s + 1 + length  # index of the FCS end (exclusive), before the closing flag
-        try:
-            _, p2 = parse_address(self.mv[:end], p)
-            _, p3 = parse_address(self.mv[:end], p2)
-        except FrameError as e:
-            self._error(e.message, e.kind)
+        p2 = self._addr_end(p, end)
+        p3 = self._addr_end(p2, end) if p2 > 0 else p2
+        if p3 <= 0:
+            self._error("address field malformed (1, 2 or 4 bytes, last one odd)",
+                        "bad-address")
             return None
         if p3 + 1 + 2 > end:
             self._error("frame too short for its header", "bad-format")
@@ -491,6 +499,7 @@ class Link:
         self.vr = 0
         self.connected = False
         self._last = None  # (length) of the last frame sent, in self.out, for resending
+        self._out_mv = None
         self.stats = {"tx": 0, "rx": 0, "resent": 0}
 
     # -- frame I/O --------------------------------------------------------------------
@@ -500,7 +509,9 @@ class Link:
         self._write(n)
 
     def _write(self, n):
-        mv = memoryview(self.out)[:n]
+        if self._out_mv is None or len(self._out_mv) != len(self.out):
+            self._out_mv = memoryview(self.out)
+        mv = self._out_mv[:n]
         self.stream.write(mv)
         self.stats["tx"] += 1
         if self.trace:
@@ -518,7 +529,7 @@ class Link:
         while True:
             f = rx.next()
             while f is not None:
-                if bytes(f.dst) == self.client and bytes(f.src) == self.server:
+                if f.dst == self.client and f.src == self.server:
                     self.stats["rx"] += 1
                     if self.trace:
                         self.trace("RX", bytes(f.raw))
@@ -636,6 +647,9 @@ class Link:
             raise LinkError("meter dropped the link (DM): it timed out or was reset",
                             "link-lost")
         if c & 0xEF == FRMR & 0xEF:
+            # after FRMR the meter waits for SNRM/DISC only (clause 6.4.4.4.3.6): send no
+            # more I-frames on this connection
+            self.connected = False
             raise LinkError("meter rejected our frame (FRMR)", "frame-rejected")
 
     def receive(self):

