@@ -84,6 +84,14 @@ class Gcm:
             self._ghash = _viper.ghash
             self._xor = _viper.xor_at
             self.accel = "viper"
+        self._host = None
+        if self.backend == "cryptography" and accel is None:
+            # On a PC let OpenSSL do all of GCM (GHASH in Python is most of a session's CPU)
+            from cryptography.hazmat.primitives.ciphers import aead
+
+            self._host = aead.AESGCM(bytes(key))
+            self._key = bytes(key)
+            self.accel = "openssl"
         h = bytearray(16)
         self._aes.encrypt_block(h, h)  # H = E_K(0^128)
         self._m = _table(h)
@@ -160,6 +168,15 @@ class Gcm:
     def encrypt_into(self, iv, src, dst, aad=b""):
         """Encrypt len(src) bytes into dst (may be src); returns the 16-byte tag buffer
         (reused by the next call: copy what you keep)."""
+        if self._host is not None:
+            if len(iv) != 12:
+                self._start(iv)  # raises the named error
+            out = self._host.encrypt(bytes(iv), bytes(src), bytes(aad))
+            n = len(src)
+            if n:
+                dst[:n] = out[:n]
+            self._s[:] = out[n:]
+            return self._s
         self._start(iv)
         n = len(src)
         self._gctr(src, dst, n)
@@ -168,6 +185,8 @@ class Gcm:
     def decrypt_into(self, iv, src, dst, tag, aad=b""):
         """Check ``tag`` over (aad, src) first, then decrypt src into dst (may be src)."""
         self._taglen(len(tag))
+        if self._host is not None:
+            return self._host_decrypt(iv, src, dst, tag, aad)
         self._start(iv)
         n = len(src)
         s = self._tag(aad, len(aad), src, n)
@@ -178,6 +197,23 @@ class Gcm:
             raise SecurityError("authentication tag does not match: wrong keys (check EK/AK) "
                                 "or the data was altered", "auth-tag")
         self._gctr(src, dst, n)
+        return dst
+
+    def _host_decrypt(self, iv, src, dst, tag, aad):
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+        if len(iv) != 12:
+            self._start(iv)  # raises the named error
+        d = Cipher(algorithms.AES(self._key),
+                   modes.GCM(bytes(iv), bytes(tag), min_tag_length=len(tag))).decryptor()
+        d.authenticate_additional_data(bytes(aad))
+        try:
+            out = d.update(bytes(src)) + d.finalize()
+        except InvalidTag:
+            raise SecurityError("authentication tag does not match: wrong keys (check EK/AK) "
+                                "or the data was altered", "auth-tag")
+        dst[:len(out)] = out
         return dst
 
     def encrypt(self, iv, plaintext, aad=b"", taglen=12):
@@ -196,6 +232,8 @@ class Gcm:
     def gmac(self, iv, aad, taglen=12):
         """GMAC: the GCM tag over aad with an empty plaintext."""
         self._taglen(taglen)
+        if self._host is not None:
+            return bytes(self.encrypt_into(iv, b"", bytearray(0), aad)[:taglen])
         self._start(iv)
         s = self._tag(aad, len(aad), b"", 0)
         return bytes(s[:taglen])
