@@ -538,19 +538,31 @@ class Link:
                 f = rx.next()
             n = rx.readinto_from(self.stream)
             now = ticks_ms()
+            if ticks_diff(now, t0) >= timeout_ms:
+                # checked even while bytes arrive: endless noise or another station's
+                # traffic must not hold the client forever
+                return None
             if n:
                 last_byte = now
                 continue
             if rx.pending() and ticks_diff(now, last_byte) > self.inter_char_ms:
                 rx.drop_partial()
-            if ticks_diff(now, t0) >= timeout_ms:
-                return None
             sleep_ms(1)
+
+    def _budget(self):
+        """A deadline for frames that do not move the exchange on (stray RR, repeats of an
+        old frame, other traffic): a confused meter must not hold the client forever."""
+        return ticks_ms(), self.timeout_ms * (self.retries + 1)
+
+    @staticmethod
+    def _spent(budget):
+        return ticks_diff(ticks_ms(), budget[0]) > budget[1]
 
     def _exchange_u(self, control, info, want):
         """Send a U-frame and wait for one of the controls in ``want`` (with retries)."""
         self._send(control, info)
         tries = 0
+        budget = self._budget()
         while True:
             f = self._wait(self.timeout_ms)
             if f is None:
@@ -566,6 +578,8 @@ class Link:
                 raise LinkError("meter rejected our frame (FRMR): check the server address "
                                 "and frame sizes", "frame-rejected")
             # anything else (a late I-frame of an earlier session): ignore and keep waiting
+            if self._spent(budget):
+                return None
 
     # -- public -------------------------------------------------------------------------
     def connect(self):
@@ -625,6 +639,7 @@ class Link:
 
     def _await_rr(self):
         tries = 0
+        budget = self._budget()
         while True:
             f = self._wait(self.timeout_ms)
             if f is None:
@@ -635,11 +650,12 @@ class Link:
                 self._resend()
                 continue
             c = f.control
-            if c & 0x0F == 0x01:  # RR
-                if c >> 5 == self.vs:
-                    return
-                continue
+            if c & 0x0F == 0x01 and c >> 5 == self.vs:  # RR for this segment
+                return
             self._check_u(c)
+            if self._spent(budget):
+                raise LinkError("meter does not acknowledge our segments (expected RR N(R)="
+                                "%d): link out of step" % self.vs, "sequence")
 
     def _check_u(self, c):
         if c & 0xEF == DM & 0xEF:
@@ -659,7 +675,11 @@ class Link:
         n = 0
         tries = 0
         first = True
+        budget = self._budget()
         while True:
+            if self._spent(budget):
+                raise LinkError("meter keeps sending frames that do not answer us (expected "
+                                "N(S)=%d): link out of step" % self.vr, "sequence")
             f = self._wait(self.timeout_ms)
             if f is None:
                 tries += 1
@@ -684,6 +704,7 @@ class Link:
                 continue
             self.vr = (self.vr + 1) & 7
             tries = 0
+            budget = self._budget()
             info = f.info
             k = len(info)
             if first:
