@@ -533,7 +533,27 @@ class Meter:
         return HdlcServer(self, write)
 
 
-class HdlcServer:
+class ApduServer:
+    """Dispatch of one APDU to the connection's association (HDLC and wrapper share it).
+    Needs ``self.meter``, ``self.client`` and ``self.assoc``."""
+
+    def apdu(self, req):
+        tag = req[0] if req else 0
+        if tag == 0x60:
+            self.assoc = Association(self.meter, self.client)
+            return self.assoc.aarq(req)
+        if tag == 0x62:
+            if self.assoc is None:
+                return b"\x63\x03\x80\x01\x00"
+            r = self.assoc.release(req)
+            self.assoc = None
+            return r
+        if self.assoc is None or not (self.assoc.authenticated or self.assoc.ciphered):
+            return b"\xD8\x01\x01"  # state-error service-not-allowed, no association
+        return self.assoc.xdlms(req)
+
+
+class HdlcServer(ApduServer):
     """HDLC secondary station for one connection (IEC 62056-46 §6.4, normal response mode)."""
 
     def __init__(self, meter, write):
@@ -653,21 +673,6 @@ class HdlcServer:
         self.vs = (self.vs + 1) & 7
         self.send(control, part, segmented=bool(self.out))
 
-    def apdu(self, req):
-        tag = req[0] if req else 0
-        if tag == 0x60:
-            self.assoc = Association(self.meter, self.client)
-            return self.assoc.aarq(req)
-        if tag == 0x62:
-            if self.assoc is None:
-                return b"\x63\x03\x80\x01\x00"
-            r = self.assoc.release(req)
-            self.assoc = None
-            return r
-        if self.assoc is None or not (self.assoc.authenticated or self.assoc.ciphered):
-            return b"\xD8\x01\x01"  # state-error service-not-allowed, no association
-        return self.assoc.xdlms(req)
-
 
 # --- transports ------------------------------------------------------------------------------
 
@@ -728,14 +733,20 @@ class TcpServer:
 
 
 class PtyServer:
-    """HDLC over a pseudo-terminal: clients open ``self.path`` like a serial port."""
+    """HDLC over a pseudo-terminal: clients open ``self.path`` like a serial port.
 
-    def __init__(self, meter, baud=None, link=None):
+    With ``mode_e`` (a ModeE) the line first needs the IEC 62056-21 sign-on at 300 baud 7E1
+    and then runs HDLC at the acknowledged baud 8N1; the line settings the client really
+    set (termios of the pty) are checked on every read and recorded in ``mode_e.log``.
+    """
+
+    def __init__(self, meter, baud=None, link=None, mode_e=None):
         import pty
         import tty
 
         self.meter = meter
         self.baud = baud
+        self.mode_e = mode_e
         self.master, slave = pty.openpty()
         tty.setraw(slave)
         self.slave = slave
@@ -754,18 +765,31 @@ class PtyServer:
             time.sleep(len(b) * 10 / self.baud)
         os.write(self.master, b)
 
+    def line(self):
+        """(baud, bits, parity) the client has set on the pty (termios)."""
+        return line_settings(self.slave)
+
     def serve_forever(self):
         srv = self.meter.connection(self.write)
+        front = None
+        if self.mode_e is not None:
+            front = self.mode_e
+            front.attach(srv, self.write, self.line)
         while self.running:
-            r, _, _ = select.select([self.master], [], [], 0.2)
+            r, _, _ = select.select([self.master], [], [], 0.1)
             if not r:
+                if front is not None:
+                    front.idle()
                 continue
             try:
                 data = os.read(self.master, 4096)
             except OSError:
                 time.sleep(0.05)
                 continue
-            srv.feed(data)
+            if front is not None:
+                front.feed(data)
+            else:
+                srv.feed(data)
 
     def start(self):
         threading.Thread(target=self.serve_forever, daemon=True).start()
@@ -775,11 +799,204 @@ class PtyServer:
         self.running = False
 
 
+def line_settings(fd):
+    """(baud, bits, parity) of a tty from termios."""
+    import termios
+
+    attrs = termios.tcgetattr(fd)
+    cflag, speed = attrs[2], attrs[5]
+    baud = _SPEEDS.get(speed, speed)
+    bits = {termios.CS5: 5, termios.CS6: 6, termios.CS7: 7, termios.CS8: 8}[
+        cflag & termios.CSIZE]
+    parity = "N"
+    if cflag & termios.PARENB:
+        parity = "O" if cflag & termios.PARODD else "E"
+    return baud, bits, parity
+
+
+def _speeds():
+    try:
+        import termios
+    except ImportError:  # pragma: no cover
+        return {}
+    return {getattr(termios, "B%d" % b): b for b in (300, 600, 1200, 2400, 4800, 9600, 19200,
+                                                     38400, 57600, 115200)
+            if hasattr(termios, "B%d" % b)}
+
+
+_SPEEDS = _speeds()
+_BAUD_CHARS = "0123456"
+_BAUDS = (300, 600, 1200, 2400, 4800, 9600, 19200)
+
+
+class ModeE:
+    """IEC 62056-21 mode E front end of the optical port (meter side).
+
+    State "sign-on": the line is 300 baud 7E1; ``/?[address]!CR LF`` is answered with the
+    identification ``/<manufacturer><Z><ident>`` (``\\2`` in it: HDLC available).
+    ``ACK 2 Z 2 CR LF`` switches to state "hdlc" at Z's baud 8N1; DISC (or ``idle_s`` without
+    a connection) returns to "sign-on". Bytes that arrive while the client's line settings
+    differ from the expected ones are dropped, as a real UART would garble them, so a client
+    that forgets to change over gets no answer (a Linux pty keeps only the baud rate: it
+    refuses 7E1, so the character format is not checked). ``log`` records (event, baud,
+    bits, parity).
+    """
+
+    def __init__(self, baud=9600, manufacturer="MMM", ident="\\2TOKENSIM", address="",
+                 reaction_ms=20, idle_s=3.0):
+        if baud not in _BAUDS:
+            raise ValueError("mode E baud must be one of %s" % (_BAUDS,))
+        self.baud = baud
+        self.identification = ("/%s%s%s\r\n" % (manufacturer, _BAUD_CHARS[_BAUDS.index(baud)],
+                                                ident)).encode()
+        self.address = address
+        self.reaction_ms = reaction_ms
+        self.idle_s = idle_s
+        self.log = []
+        self.srv = self.write = self.line = None
+        self.reset()
+
+    def reset(self):
+        self.state = "sign-on"
+        self.expect = (300, 7, "E")
+        self.buf = b""
+        self.last = time.monotonic()
+
+    def attach(self, srv, write, line):
+        self.srv, self.write, self.line = srv, write, line
+
+    def idle(self):
+        if (self.state == "hdlc" and not self.srv.connected
+                and time.monotonic() - self.last > self.idle_s):
+            self.log.append(("idle-timeout",) + self.expect)
+            self.srv.reset()
+            self.reset()
+
+    def feed(self, data):
+        got = self.line()
+        if got[0] != self.expect[0]:  # a Linux pty carries the baud but only 8N1
+            self.log.append(("dropped %d bytes" % len(data),) + got)
+            return
+        self.last = time.monotonic()
+        if self.state == "hdlc":
+            self.log.append(("hdlc",) + got)
+            was = self.srv.connected
+            self.srv.feed(data)
+            if was and not self.srv.connected:  # DISC: back to the sign-on state
+                self.log.append(("disconnected",) + got)
+                self.reset()
+            return
+        self.buf = (self.buf + bytes(b & 0x7F for b in data))[-128:]
+        while b"\n" in self.buf:
+            line, _, self.buf = self.buf.partition(b"\n")
+            self.message(line.rstrip(b"\r"), got)
+
+    def message(self, line, got):
+        i = line.find(b"/?")
+        if i >= 0 and line.endswith(b"!"):
+            addr = line[i + 2:-1].decode("ascii", "replace")
+            if addr and self.address and addr != self.address:
+                self.log.append(("sign-on for another address",) + got)
+                return
+            self.log.append(("sign-on",) + got)
+            time.sleep(self.reaction_ms / 1000)
+            self.write(self.identification)
+            return
+        i = line.find(b"\x06")
+        if i >= 0 and len(line) >= i + 4:
+            v, z, y = line[i + 1:i + 4].decode("ascii", "replace")
+            if v == "2" and y == "2" and z in _BAUD_CHARS:
+                baud = _BAUDS[_BAUD_CHARS.index(z)]
+                if baud <= self.baud:
+                    self.state = "hdlc"
+                    self.expect = (baud, 8, "N")
+                    self.srv.reset()
+                    self.log.append(("ack %s" % z,) + got)
+                    self.log.append(("switch",) + self.expect)
+                    return
+            self.log.append(("ack refused %r" % line[i:],) + got)
+            return
+        self.log.append(("ignored %r" % line[:20],) + got)
+
+
+class WrapperConnection(ApduServer):
+    """IEC 62056-47 wrapper, server side, for one TCP connection: header 00 01 · source
+    wPort · destination wPort · length, then the APDU. The destination must be the meter's
+    logical device; the source wPort is the client SAP."""
+
+    def __init__(self, meter, write):
+        self.meter = meter
+        self.write = write
+        self.buf = b""
+        self.assoc = None
+        self.client = None
+
+    def log(self, d, b):
+        if self.meter.o.log:
+            print("%s %s" % (d, bytes(b).hex(" ").upper()), flush=True)
+
+    def feed(self, data):
+        """Returns False when the peer does not speak the wrapper (close the connection)."""
+        self.buf += bytes(data)
+        while len(self.buf) >= 8:
+            ver = int.from_bytes(self.buf[0:2], "big")
+            src = int.from_bytes(self.buf[2:4], "big")
+            dst = int.from_bytes(self.buf[4:6], "big")
+            n = int.from_bytes(self.buf[6:8], "big")
+            if ver != 1:
+                return False
+            if len(self.buf) < 8 + n:
+                return True
+            self.log("SIM RX", self.buf[:8 + n])
+            apdu, self.buf = self.buf[8:8 + n], self.buf[8 + n:]
+            if dst != self.meter.o.server_logical:
+                continue  # no such logical device: a real meter stays silent
+            with self.meter.state.lock:
+                if src != self.client:
+                    self.client = src
+                    self.assoc = None
+                resp = self.apdu(apdu) if apdu else b"\xD8\x02\x02"
+            out = (b"\x00\x01" + dst.to_bytes(2, "big") + src.to_bytes(2, "big")
+                   + len(resp).to_bytes(2, "big") + resp)
+            self.log("SIM TX", out)
+            self.write(out)
+        return True
+
+
+class WrapperServer(TcpServer):
+    """The meter over the IEC 62056-47 wrapper on TCP (port 4059 on real meters)."""
+
+    def handle(self, conn):
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def write(b):
+            try:
+                conn.sendall(b)
+            except OSError:
+                pass
+
+        srv = WrapperConnection(self.meter, write)
+        with conn:
+            while self.running:
+                try:
+                    data = conn.recv(4096)
+                except OSError:
+                    return
+                if not data or not srv.feed(data):
+                    return
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="meter_sim", description=__doc__.split("\n")[0])
     p.add_argument("--tcp", type=int, metavar="PORT", help="serve HDLC over TCP on PORT")
     p.add_argument("--pty", action="store_true", help="serve HDLC over a pseudo-terminal")
     p.add_argument("--pty-link", help="also create this symlink to the pty")
+    p.add_argument("--mode-e", action="store_true",
+                   help="pty needs the IEC 62056-21 mode E sign-on (300 7E1) before HDLC")
+    p.add_argument("--mode-e-baud", type=int, default=9600,
+                   help="baud rate the identification announces (default 9600)")
+    p.add_argument("--wrapper", type=int, metavar="PORT",
+                   help="serve the IEC 62056-47 wrapper over TCP on PORT (4059 on meters)")
     p.add_argument("--server-logical", type=int, default=1)
     p.add_argument("--server-physical", type=int, default=17)
     p.add_argument("--address-size", type=int, default=2, choices=(1, 2, 4))
@@ -813,9 +1030,16 @@ def main(argv=None):
         s = TcpServer(meter, a.tcp, baud=a.baud).start()
         print("meter_sim: HDLC over TCP on tcp://127.0.0.1:%d" % s.port, flush=True)
         servers.append(s)
-    if a.pty or a.tcp is None:
-        s = PtyServer(meter, baud=a.baud, link=a.pty_link).start()
-        print("meter_sim: HDLC on pty %s" % s.path, flush=True)
+    if a.wrapper is not None:
+        s = WrapperServer(meter, a.wrapper).start()
+        print("meter_sim: wrapper (IEC 62056-47) on tcp://127.0.0.1:%d" % s.port, flush=True)
+        servers.append(s)
+    if a.pty or a.mode_e or (a.tcp is None and a.wrapper is None):
+        mode_e = ModeE(a.mode_e_baud) if a.mode_e else None
+        s = PtyServer(meter, baud=a.baud, link=a.pty_link, mode_e=mode_e).start()
+        print("meter_sim: %s on pty %s" % ("mode E sign-on, then HDLC at %d baud"
+                                           % a.mode_e_baud if mode_e else "HDLC", s.path),
+              flush=True)
         servers.append(s)
     print("meter_sim: server %d/%d (size %d), token encoding %s"
           % (a.server_logical, a.server_physical, a.address_size, a.encoding), flush=True)

@@ -138,6 +138,10 @@ def lane_mpy():
             # end to end against the simulator: code loaded from .mpy lives in the heap on
             # the unix port (64-bit objects), so these run with E2E_HEAP (see README)
             heap = E2E_HEAP
+            with open(path) as f:  # a script may ask for more: "# lane-heap: 144k"
+                for line in f:
+                    if line.startswith("# lane-heap:"):
+                        heap = line.split(":", 1)[1].strip()
             sim, url = start_sim()
             env = dict(env, SIM_URL=url)
         try:

@@ -578,7 +578,7 @@ def cmd_probe(args, out):
                 except errors.LinkError as e:
                     if e.kind != "link-lost":
                         raise
-                    report("  HDLC: the other side closed the connection (%s)" % e.message)
+                    report("  HDLC: %s (not HDLC frames?)" % e.message)
             if found is None and tcp:
                 if stream is not None:
                     stream.close()
