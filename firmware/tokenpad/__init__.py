@@ -10,7 +10,8 @@
 ``tokenpad.store``) stays small.
 """
 
-_REPL = ("enter", "status", "history", "resync", "config", "selftest", "resend", "build",
+_REPL = ("enter", "status", "history", "resync", "config", "selftest", "resend", "probe",
+         "build",
          "use", "current", "BOARD", "CONFIG")
 
 

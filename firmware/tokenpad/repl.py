@@ -118,6 +118,32 @@ def resync():
     _print(current().resync())
 
 
+def probe():
+    """Find how the meter answers (mode E or direct HDLC, baud, address size) with the
+    public client, then read its logical device name and frame counter. Never sends a
+    token. Prints one line per attempt and the settings to put in config.json."""
+    from udlms import probe as _p
+    from udlms.errors import DlmsError
+
+    stream = current().open_stream()
+    serial = hasattr(stream, "configure")  # a UART that can switch baud and parity
+    try:
+        found = _p.probe(stream, serial=serial, mode_e=serial, report=print)
+        if found is None:
+            print("NOTHING ANSWERED: check the probe, its position and the wiring")
+            return None
+        try:
+            _p.identify(stream, found)
+        except DlmsError as e:
+            print("answered, but reading its name failed: %s" % e.message)
+        print("FOUND: %r; name %s, frame counter %s" % (found, found.ldn, found.frame_counter))
+        print("config.json: %s" % (found.settings(),))
+        return found
+    finally:
+        if hasattr(stream, "close"):
+            stream.close()
+
+
 def config():
     """The settings in use (keys hidden) and any problem with them."""
     a = current()

@@ -1,0 +1,48 @@
+"""tp.probe() on the board: finds how the simulated meter answers and reads its name and
+frame counter with the public client; never sends a token."""
+
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [os.path.join(ROOT, "firmware"), os.path.join(ROOT, "tools")]
+
+import meter_sim  # noqa: E402
+from tokenpad import repl  # noqa: E402
+
+from udlms import transport  # noqa: E402
+
+
+class _App:
+    def __init__(self, port):
+        self.port = port
+
+    def open_stream(self):
+        return transport.TcpStream("127.0.0.1", self.port, 2000)
+
+
+def test_tp_probe_finds_a_4_byte_address_meter(capsys):
+    meter = meter_sim.Meter(address_size=4, server_physical=17)
+    srv = meter_sim.TcpServer(meter, 0).start()
+    try:
+        repl.use(_App(srv.port))
+        found = repl.probe()
+    finally:
+        repl.use(None)
+        srv.stop()
+    out = capsys.readouterr().out
+    assert found is not None and found.address_size == 4 and found.server_physical == 17
+    assert found.ldn == "UDLMSSIM0000001"
+    assert "FOUND" in out and "config.json" in out
+    assert meter.state.enters == {}  # no token was sent
+
+
+def test_tp_probe_reports_nothing(capsys):
+    srv = meter_sim.TcpServer(meter_sim.Meter(server_logical=5), 0).start()
+    try:
+        repl.use(_App(srv.port))
+        assert repl.probe() is None
+    finally:
+        repl.use(None)
+        srv.stop()
+    assert "NOTHING ANSWERED" in capsys.readouterr().out
