@@ -47,6 +47,7 @@ def fake_aesio(monkeypatch):
     m.MODE_CBC = 2
     m.MODE_CTR = 6
     monkeypatch.setitem(sys.modules, "aesio", m)
+    monkeypatch.setattr(aes, "_found", {})  # backends are looked up once per runtime
     return m
 
 

@@ -22,7 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, ".venv", "bin")
 MICROPYTHON = os.path.join(BIN, "micropython")
 HEAP = "64k"
-E2E_HEAP = "128k"
+E2E_HEAP = "160k"
 
 
 def start_sim(*args):
@@ -141,7 +141,7 @@ def lane_mpy():
             with open(path) as f:  # a script may ask for more: "# lane-heap: 144k"
                 for line in f:
                     if line.startswith("# lane-heap:"):
-                        heap = line.split(":", 1)[1].strip()
+                        heap = line.split(":", 1)[1].split()[0]
             sim, url = start_sim()
             env = dict(env, SIM_URL=url)
         try:
