@@ -558,19 +558,27 @@ class Link:
     def _spent(budget):
         return ticks_diff(ticks_ms(), budget[0]) > budget[1]
 
+    def _next(self, tries):
+        """(frame, tries): the next frame for us; on silence the last frame is sent again
+        (clause 6.4.4.2), and frame is None once ``retries`` resends went unanswered."""
+        while True:
+            f = self._wait(self.timeout_ms)
+            if f is not None:
+                return f, tries
+            tries += 1
+            if tries > self.retries:
+                return None, tries
+            self._resend()
+
     def _exchange_u(self, control, info, want):
         """Send a U-frame and wait for one of the controls in ``want`` (with retries)."""
         self._send(control, info)
         tries = 0
         budget = self._budget()
         while True:
-            f = self._wait(self.timeout_ms)
+            f, tries = self._next(tries)
             if f is None:
-                tries += 1
-                if tries > self.retries:
-                    return None
-                self._resend()
-                continue
+                return None
             c = f.control & 0xEF
             if c in want:
                 return f
@@ -641,14 +649,10 @@ class Link:
         tries = 0
         budget = self._budget()
         while True:
-            f = self._wait(self.timeout_ms)
+            f, tries = self._next(tries)
             if f is None:
-                tries += 1
-                if tries > self.retries:
-                    raise NoAnswer("meter stopped answering while we sent a segmented APDU",
-                                   "no-answer")
-                self._resend()
-                continue
+                raise NoAnswer("meter stopped answering while we sent a segmented APDU",
+                               "no-answer")
             c = f.control
             if c & 0x0F == 0x01 and c >> 5 == self.vs:  # RR for this segment
                 return
@@ -680,14 +684,10 @@ class Link:
             if self._spent(budget):
                 raise LinkError("meter keeps sending frames that do not answer us (expected "
                                 "N(S)=%d): link out of step" % self.vr, "sequence")
-            f = self._wait(self.timeout_ms)
+            f, tries = self._next(tries)
             if f is None:
-                tries += 1
-                if tries > self.retries:
-                    raise NoAnswer("no answer from the meter after %d tries: check the probe "
-                                   "and baud rate" % (self.retries + 1), "no-answer")
-                self._resend()
-                continue
+                raise NoAnswer("no answer from the meter after %d tries: check the probe "
+                               "and baud rate" % (self.retries + 1), "no-answer")
             c = f.control
             if c & 1:
                 if c & 3 == 1:
