@@ -696,7 +696,13 @@ def main(argv=None):
     elif args.cmd == "probe":
         code = cmd_probe(args, out)
     elif args.cmd == "decode":
-        code = cmd_decode(args, out)
+        try:
+            code = cmd_decode(args, out)
+        except BrokenPipeError:  # `udlms decode trace | head`: the reader has had enough
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            code = 0
     else:
         p.print_help()
         code = EXIT_INPUT
