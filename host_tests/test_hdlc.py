@@ -32,7 +32,6 @@ def test_addresses():
     assert hdlc.server_address(1, 16, 4) == X("00020021")
     assert hdlc.server_address(1, size=1) == b"\x03"
     assert hdlc.address_value(X("00020023")) == (1, 17)
-    assert hdlc.parse_address(X("0223"), 0) == ((1, 17), 2)
     with pytest.raises(LinkError):
         hdlc.server_address(200, 17, 2)
 

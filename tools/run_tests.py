@@ -160,7 +160,7 @@ def lane_mpy():
         print("  mpy %-40s %3d passed, %d failed (%.1fs, heap %s)"
               % (name, p, f, time.time() - t0, heap))
         for line in out.splitlines():
-            if line.startswith("peak heap") or line.startswith("heap:"):
+            if line.startswith(("peak heap", "heap:")) or "bytes allocated" in line:
                 print("      " + line)
         if f or rc:
             print(out[-4000:])

@@ -102,21 +102,6 @@ def address_value(raw):
     return (None, None)
 
 
-def parse_address(buf, pos):
-    """Read an address field starting at pos: ((upper, lower), newpos). The last byte has
-    its least significant bit set; 1, 2 or 4 bytes are valid."""
-    end = pos
-    n = len(buf)
-    while end < n and end - pos < 4 and not buf[end] & 1:
-        end += 1
-    if end >= n or not buf[end] & 1:
-        raise FrameError("address field has no end bit", "bad-address")
-    end += 1
-    if end - pos == 3:
-        raise FrameError("address field of 3 bytes (only 1, 2 or 4 are valid)", "bad-address")
-    return address_value(buf[pos:end]), end
-
-
 # -- control field (clause 8.4.3) ---------------------------------------------------------
 
 
@@ -126,27 +111,6 @@ def i_control(ns, nr, poll=True):
 
 def rr_control(nr, poll=True):
     return ((nr & 7) << 5) | (0x10 if poll else 0) | 0x01
-
-
-def rnr_control(nr, poll=True):
-    return ((nr & 7) << 5) | (0x10 if poll else 0) | 0x05
-
-
-def control_name(c):
-    """Plain name of a control byte: 'I N(S)=1 N(R)=2 P', 'RR N(R)=1 F', 'SNRM P', ..."""
-    pf = " P/F" if c & 0x10 else ""
-    if not c & 1:
-        return "I N(S)=%d N(R)=%d%s" % ((c >> 1) & 7, c >> 5, pf)
-    if c & 3 == 1:
-        k = (c >> 2) & 3
-        name = ("RR", "RNR", "REJ", "SREJ")[k]
-        return "%s N(R)=%d%s" % (name, c >> 5, pf)
-    base = c & 0xEF
-    for v, name in ((SNRM & 0xEF, "SNRM"), (UA & 0xEF, "UA"), (DISC & 0xEF, "DISC"),
-                    (DM & 0xEF, "DM"), (FRMR & 0xEF, "FRMR"), (UI & 0xEF, "UI")):
-        if base == v:
-            return name + pf
-    return "U-%02X" % c
 
 
 # -- frames --------------------------------------------------------------------------------
@@ -257,15 +221,68 @@ def parse_params(info):
 
 
 class Frame:
-    """A parsed frame: views into the receiver's buffer, valid until the next feed."""
+    """A parsed frame inside the receiver's buffer, valid until the next feed. ``control``
+    and ``segmented`` are plain values; ``info``, ``dst``, ``src`` and ``raw`` are views made
+    on demand; the link uses the allocation-free helpers (``is_between``, ``info_len``,
+    ``byte``, ``copy_info``) instead."""
 
-    def __init__(self):
-        self.raw = None
-        self.dst = None
-        self.src = None
+    def __init__(self, buf):
+        self._buf = buf
         self.control = 0
         self.segmented = False
-        self.info = None
+        self._s = self._p = self._p2 = self._p3 = self._i0 = self._i1 = self._e = 0
+
+    def _view(self, a, b):
+        return memoryview(self._buf)[a:b]
+
+    @property
+    def raw(self):
+        return self._view(self._s, self._e + 1)
+
+    @property
+    def dst(self):
+        return self._view(self._p, self._p2)
+
+    @property
+    def src(self):
+        return self._view(self._p2, self._p3)
+
+    @property
+    def info(self):
+        return self._view(self._i0, self._i1)
+
+    @property
+    def info_len(self):
+        return self._i1 - self._i0
+
+    def byte(self, i):
+        """Byte i of the information field."""
+        return self._buf[self._i0 + i]
+
+    def is_between(self, dst, src):
+        """True when the frame goes to address ``dst`` from address ``src`` (bytes)."""
+        buf = self._buf
+        p = self._p
+        if self._p2 - p != len(dst) or self._p3 - self._p2 != len(src):
+            return False
+        for i in range(len(dst)):
+            if buf[p + i] != dst[i]:
+                return False
+        p = self._p2
+        for i in range(len(src)):
+            if buf[p + i] != src[i]:
+                return False
+        return True
+
+    def copy_info(self, out, pos, skip=0):
+        """Copy the information field from byte ``skip`` on into ``out`` at ``pos``; returns
+        the count. A plain loop: no slice objects on the receive path."""
+        buf = self._buf
+        a = self._i0 + skip
+        n = self._i1 - a
+        for i in range(n):
+            out[pos + i] = buf[a + i]
+        return n
 
 
 class Receiver:
@@ -279,9 +296,10 @@ class Receiver:
         self.mv = memoryview(self.buf)
         self.start = 0
         self.end = 0
+        self.chunk = bytearray(64)  # readinto_from reads here: no view per poll
         self.errors = {}
         self.last_error = None
-        self.frame = Frame()
+        self.frame = Frame(self.buf)
 
     def reset(self):
         self.start = self.end = 0
@@ -298,23 +316,27 @@ class Receiver:
         s = self.start
         if s:
             n = self.end - s
-            if n:
-                self.buf[0:n] = self.mv[s:self.end]
+            buf = self.buf
+            for i in range(n):  # memmove to the front, without a slice object
+                buf[i] = buf[s + i]
             self.start = 0
             self.end = n
 
-    def space(self):
-        """A memoryview of the free tail of the buffer (to ``readinto``)."""
+    def _room(self):
+        """Free bytes at the end of the buffer, compacting or (when it is full of bytes that
+        hold no frame) discarding them first."""
         if self.end == self.size:
             self._compact()
             if self.end == self.size:  # full of garbage with no frame in it
                 self._error("receive buffer overflow: no frame in %d bytes (line noise?)"
                             % self.size, "overflow")
                 self.start = self.end = 0
-        return self.mv[self.end:]
+        return self.size - self.end
 
-    def commit(self, n):
-        self.end += n
+    def space(self):
+        """A memoryview of the free tail of the buffer (to ``readinto``)."""
+        self._room()
+        return self.mv[self.end:]
 
     def feed(self, data):
         """Copy data in (tools and tests); returns the number of bytes taken."""
@@ -334,12 +356,23 @@ class Receiver:
         return taken
 
     def readinto_from(self, stream):
-        """Read what the stream has into the buffer; returns the byte count (0 if none)."""
-        sp = self.space()
-        n = stream.readinto(sp)
+        """Read what the stream has into the buffer; returns the byte count (0 if none).
+        Reads into a fixed 64-byte chunk and copies it in: no allocation per call."""
+        room = self._room()
+        chunk = self.chunk
+        if room < len(chunk):
+            self._compact()
+            room = self.size - self.end
+            if room < len(chunk):
+                return 0  # a frame is waiting to be taken with next()
+        n = stream.readinto(chunk)
         if not n:
             return 0
-        self.end += n
+        buf = self.buf
+        e = self.end
+        for i in range(n):
+            buf[e + i] = chunk[i]
+        self.end = e + n
         return n
 
     def drop_partial(self):
@@ -457,12 +490,15 @@ class Receiver:
             if (buf[hp] | (buf[hp + 1] << 8)) != c:
                 self._error("header check sequence (HCS) wrong", "bad-hcs")
                 return None
-            f.info = self.mv[hp + 2:end - 2]
+            f._i0 = hp + 2
         else:
-            f.info = self.mv[hp:hp]
-        f.raw = self.mv[s:end + 1]
-        f.dst = self.mv[p:p2]
-        f.src = self.mv[p2:p3]
+            f._i0 = hp
+        f._i1 = end - 2
+        f._s = s
+        f._e = end
+        f._p = p
+        f._p2 = p2
+        f._p3 = p3
         f.control = control
         f.segmented = bool(buf[s + 1] & 0x08)
         return f
@@ -478,7 +514,7 @@ class Link:
     def __init__(self, stream, client_sap=1, server_logical=1, server_physical=None,
                  address_size=2, max_info_tx=DEFAULT_MAX_INFO, max_info_rx=DEFAULT_MAX_INFO,
                  window=DEFAULT_WINDOW, timeout_ms=3000, inter_char_ms=500, retries=3,
-                 trace=None, max_apdu=1200):
+                 trace=None, max_apdu=576):
         self.stream = stream
         self.client = client_address(client_sap)
         self.server = server_address(server_logical, server_physical, address_size)
@@ -494,7 +530,7 @@ class Link:
         self.trace = trace
         self.rx = Receiver(max(max_info_rx, DEFAULT_MAX_INFO) + 16)
         self.out = bytearray(max(max_info_tx, DEFAULT_MAX_INFO) + 2 * _OVERHEAD)
-        self.apdu = bytearray(max_apdu)
+        self.apdu = bytearray(max_apdu)  # our max receive PDU (512) + ciphering overhead
         self.vs = 0
         self.vr = 0
         self.connected = False
@@ -529,7 +565,7 @@ class Link:
         while True:
             f = rx.next()
             while f is not None:
-                if f.dst == self.client and f.src == self.server:
+                if f.is_between(self.client, self.server):
                     self.stats["rx"] += 1
                     if self.trace:
                         self.trace("RX", bytes(f.raw))
@@ -705,19 +741,17 @@ class Link:
             self.vr = (self.vr + 1) & 7
             tries = 0
             budget = self._budget()
-            info = f.info
-            k = len(info)
+            k = f.info_len
+            skip = 0
             if first:
-                if k < 3 or info[0] != 0xE6 or info[1] != 0xE7:
+                if k < 3 or f.byte(0) != 0xE6 or f.byte(1) != 0xE7:
                     raise LinkError("I-frame without the LLC header E6 E7 00", "bad-llc")
-                info = info[3:]
-                k -= 3
+                skip = 3
                 first = False
-            if n + k > len(buf):
+            if n + k - skip > len(buf):
                 raise LinkError("meter sent an APDU longer than %d bytes" % len(buf),
                                 "too-long")
-            buf[n:n + k] = info
-            n += k
+            n += f.copy_info(buf, n, skip)
             if f.segmented:
                 self._send(rr_control(self.vr))
                 continue

@@ -143,7 +143,7 @@ class Session:
                 server_physical=s.server_physical, address_size=s.address_size,
                 max_info_tx=s.max_info_tx, max_info_rx=s.max_info_rx, window=s.window,
                 timeout_ms=s.timeout_ms, inter_char_ms=s.inter_char_ms, retries=s.retries,
-                trace=trace)
+                trace=trace, max_apdu=s.max_pdu + 64)
         self.sec = None
         self.server_max_pdu = None
         self.conformance = None
