@@ -90,10 +90,12 @@ class Settings:
     """Connection and association settings; defaults follow the gurux-dlms client."""
 
     def __init__(self, **kw):
-        for k, v in _DEFAULTS:
-            setattr(self, k, kw.pop(k, v))
-        if kw:
-            raise ConfigError("unknown setting(s): %s" % ", ".join(sorted(kw)), "config")
+        # Defaults live on the class (set below); an instance holds only what was given.
+        bad = [k for k in kw if k not in _NAMES]
+        if bad:
+            raise ConfigError("unknown setting(s): %s" % ", ".join(sorted(bad)), "config")
+        for k in kw:
+            setattr(self, k, kw[k])
         self.ek = _hex(self.ek, 16, "ek (encryption key)")
         self.ak = _hex(self.ak, 16, "ak (authentication key)")
         self.system_title = _hex(self.system_title, 8, "system_title")
@@ -121,6 +123,13 @@ class Settings:
         return "Settings(client=%d, server=%s/%s, mechanism=%d, keys=%s)" % (
             self.client, self.server_logical, self.server_physical, self.mechanism,
             "set" if self.ek else "none")
+
+
+_NAMES = {}
+for _k, _v in _DEFAULTS:
+    setattr(Settings, _k, _v)
+    _NAMES[_k] = 1
+del _k, _v
 
 
 class Session:
