@@ -588,7 +588,7 @@ class Link:
     def _budget(self):
         """A deadline for frames that do not move the exchange on (stray RR, repeats of an
         old frame, other traffic): a confused meter must not hold the client forever."""
-        return ticks_ms(), self.timeout_ms * (self.retries + 1)
+        return ticks_ms(), 2 * self.timeout_ms * (self.retries + 1)
 
     @staticmethod
     def _spent(budget):
