@@ -85,3 +85,24 @@ def test_library_session_and_wrong_logical_device(wsrv):
             session.Session(st, s).open()
     finally:
         st.close()
+
+
+def test_token_session_over_udp_wrapper(tmp_path):
+    """IEC 62056-47 over UDP: one datagram per wrapper frame (udp:// selects the wrapper)."""
+    from udlms import cli
+
+    meter = meter_sim.Meter()
+    srv = meter_sim.UdpWrapperServer(meter, 0).start()
+    args = ["--port", "udp://127.0.0.1:%d" % srv.port] + KEYS[:6] + [
+        "--counter-file", str(tmp_path / "c.json"), "--timeout", "1"]
+    try:
+        codes = []
+        for _ in range(2):
+            try:
+                cli.main(["enter-token", "1781 3034 3131 9155 8529"] + args)
+            except SystemExit as e:
+                codes.append(e.code)
+    finally:
+        srv.stop()
+    assert codes == [0, 1]
+    assert meter.state.accepted == ["17813034313191558529"]

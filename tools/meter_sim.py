@@ -986,6 +986,48 @@ class WrapperServer(TcpServer):
                     return
 
 
+class UdpWrapperServer:
+    """The meter over the IEC 62056-47 wrapper on UDP: one datagram, one wrapper frame;
+    one association per client address and port."""
+
+    def __init__(self, meter, port=0, host="127.0.0.1"):
+        self.meter = meter
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((host, port))
+        self.port = self.sock.getsockname()[1]
+        self.peers = {}
+        self.running = True
+
+    def serve_forever(self):
+        while self.running:
+            try:
+                data, peer = self.sock.recvfrom(4096)
+            except OSError:
+                return
+            srv = self.peers.get(peer)
+            if srv is None:
+                def write(b, peer=peer):
+                    try:
+                        self.sock.sendto(b, peer)
+                    except OSError:
+                        pass
+
+                srv = self.peers[peer] = WrapperConnection(self.meter, write)
+            srv.buf = b""  # a datagram is a whole frame: never join two
+            srv.feed(data)
+
+    def start(self):
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self):
+        self.running = False
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="meter_sim", description=__doc__.split("\n")[0])
     p.add_argument("--tcp", type=int, metavar="PORT", help="serve HDLC over TCP on PORT")
@@ -997,6 +1039,8 @@ def build_parser():
                    help="baud rate the identification announces (default 9600)")
     p.add_argument("--wrapper", type=int, metavar="PORT",
                    help="serve the IEC 62056-47 wrapper over TCP on PORT (4059 on meters)")
+    p.add_argument("--wrapper-udp", type=int, metavar="PORT",
+                   help="serve the IEC 62056-47 wrapper over UDP on PORT")
     p.add_argument("--server-logical", type=int, default=1)
     p.add_argument("--server-physical", type=int, default=17)
     p.add_argument("--address-size", type=int, default=2, choices=(1, 2, 4))
@@ -1034,7 +1078,11 @@ def main(argv=None):
         s = WrapperServer(meter, a.wrapper).start()
         print("meter_sim: wrapper (IEC 62056-47) on tcp://127.0.0.1:%d" % s.port, flush=True)
         servers.append(s)
-    if a.pty or a.mode_e or (a.tcp is None and a.wrapper is None):
+    if a.wrapper_udp is not None:
+        s = UdpWrapperServer(meter, a.wrapper_udp).start()
+        print("meter_sim: wrapper (IEC 62056-47) on udp://127.0.0.1:%d" % s.port, flush=True)
+        servers.append(s)
+    if a.pty or a.mode_e or (a.tcp is None and a.wrapper is None and a.wrapper_udp is None):
         mode_e = ModeE(a.mode_e_baud) if a.mode_e else None
         s = PtyServer(meter, baud=a.baud, link=a.pty_link, mode_e=mode_e).start()
         print("meter_sim: %s on pty %s" % ("mode E sign-on, then HDLC at %d baud"

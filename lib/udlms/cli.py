@@ -91,6 +91,8 @@ def _session_settings(d):
             kw[k] = d[k]
     if d.get("wrapper") is True:  # profile spelling {"wrapper": true}
         kw["transport"] = "wrapper"
+    if str(d.get("port", "")).startswith("udp://"):  # only the wrapper runs over UDP
+        kw["transport"] = "wrapper"
     if isinstance(kw.get("conformance"), str):
         kw["conformance"] = int(kw["conformance"], 16)
     if "max_info" in d:
@@ -226,7 +228,8 @@ def _open(d, s):
     if not port:
         from udlms.errors import ConfigError
 
-        raise ConfigError("no --port given (serial device, pty path or tcp://HOST:PORT)",
+        raise ConfigError("no --port given (serial device, pty path, tcp://HOST:PORT or "
+                          "udp://HOST:PORT for the wrapper)",
                           "config")
     stream = transport.open_stream(port, int(d.get("baud") or 9600))
     if d.get("echo"):

@@ -155,12 +155,64 @@ class SerialStream:
             pass
 
 
+class UdpStream:
+    """IEC 62056-47 wrapper over UDP (``udp://HOST:PORT``, port 4059 on meters): each
+    datagram carries one wrapper frame; ``readinto`` hands over one datagram at a time."""
+
+    def __init__(self, host, port, timeout_ms=3000):
+        import socket
+
+        try:
+            ai = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)[0]
+            s = socket.socket(ai[0], socket.SOCK_DGRAM)
+            s.connect(ai[-1])
+        except OSError as e:
+            raise NoAnswer("cannot reach %s:%d over UDP (%s)" % (host, port, e), "no-answer")
+        s.settimeout(_POLL_S)
+        self.sock = s
+        self.pending = b""
+
+    def write(self, b):
+        try:
+            self.sock.send(bytes(b))
+        except OSError as e:
+            raise LinkError("cannot send the datagram (%s)" % e, "link-lost")
+
+    def readinto(self, buf):
+        if not self.pending:
+            try:
+                self.pending = self.sock.recv(2048)
+            except OSError as e:
+                if _is_timeout(e):
+                    return 0
+                raise LinkError("UDP receive failed (%s): is the meter listening?" % e,
+                                "link-lost")
+        n = min(len(buf), len(self.pending))
+        buf[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
+        return n
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def _host_port(url, scheme):
+    host, _, port = url[len(scheme):].rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError("port must look like %sHOST:PORT, not %s" % (scheme, url), "config")
+    return host.strip("[]"), int(port)
+
+
 def open_stream(url, baud=9600, timeout_ms=3000):
-    """``tcp://HOST:PORT`` -> TcpStream; anything else is a serial device or pty path."""
+    """``tcp://HOST:PORT`` -> TcpStream, ``udp://HOST:PORT`` -> UdpStream (wrapper only);
+    anything else is a serial device or pty path."""
     if url.startswith("tcp://"):
-        rest = url[6:]
-        host, _, port = rest.rpartition(":")
-        if not host or not port.isdigit():
-            raise ConfigError("port must look like tcp://HOST:PORT, not %s" % url, "config")
-        return TcpStream(host.strip("[]"), int(port), timeout_ms)
+        host, port = _host_port(url, "tcp://")
+        return TcpStream(host, port, timeout_ms)
+    if url.startswith("udp://"):
+        host, port = _host_port(url, "udp://")
+        return UdpStream(host, port, timeout_ms)
     return SerialStream(url, baud)
