@@ -179,3 +179,20 @@ def test_journal_marks_unknown_when_the_line_dies_after_the_enter(tmp_path):
     states = [json.loads(x)["state"] for x in journal.read_text().splitlines()]
     assert states == ["pending", "unknown"]
     assert code == 3 and "token_status" in out
+
+
+def test_token_validated_but_not_executed_is_unknown(tcp, monkeypatch):
+    """token_status 0..2 (checks passed, not yet executed) is not 'accepted': exit 5."""
+    meter, conn = tcp
+    orig = meter_sim.Association.enter
+
+    def enter_validated_only(self, data):
+        res = orig(self, data)
+        self.meter.state.token_status = (2, (8, b"\x00"))  # validation OK, no execution yet
+        return res
+
+    monkeypatch.setattr(meter_sim.Association, "enter", enter_validated_only)
+    code, out = run(["enter-token", TOKEN, "--json"] + conn)
+    obj = json.loads(out.splitlines()[-1])
+    assert code == 5 and obj["accepted"] is False and obj["status_code"] == 2
+    assert "token_status" in obj["message"]

@@ -408,7 +408,9 @@ def enter_token(session, digits, encoding=None):
         except ServiceError:
             code = None
             break
-        if code != 8:  # 8 = token received and not yet processed
+        # 8 = received, not yet processed; 0..2 = format / authentication / validation
+        # passed, execution still to come: only 3 says the credit was applied
+        if code not in (0, 1, 2, 8):
             break
         sleep_ms(session.settings.status_poll_ms)
     if code is None:
@@ -416,10 +418,11 @@ def enter_token(session, digits, encoding=None):
     name, msg = _token.status_text(code)
     if code == 3:
         return TokenResult(True, msg, code, name)
-    if code == 8:
-        return TokenResult(False, "meter still processing the token: check token_status later",
+    if code in (0, 1, 2, 8):
+        return TokenResult(False, "meter has not finished with the token (%s): check "
+                           "token_status later before entering it again" % name,
                            code, name, kind="unknown")
-    return TokenResult(code in (0, 1, 2), msg, code, name)
+    return TokenResult(False, msg, code, name)
 
 
 def read_frame_counter(stream, settings, obis=None, trace=None):
