@@ -12,7 +12,10 @@ Clients:
   SAP 16  public client: LN without ciphering, no authentication; may read the frame
           counter 0.0.43.1.1.255, the clock and the logical device name.
   SAP 1   management client: LN with ciphering, HLS-GMAC (mechanism 5), security suite 0,
-          glo-ciphering (authenticated and encrypted, SC 0x30).
+          glo-ciphering (authenticated and encrypted, SC 0x30); when the AARQ proposes
+          general-protection (conformance bit 1, as dlms-cosem does) it is negotiated and
+          general-glo-ciphering (DB) requests are accepted too and answered with DB
+          (host_tests/test_sim_dlms_cosem.py).
 Objects: Association LN 0.0.40.0.0.255 (15), frame counter 0.0.43.1.1.255 (1), logical
 device name 0.0.42.0.0.255 (1), Clock 0.0.1.0.0.255 (8), Disconnect Control
 0.0.96.3.10.255 (70), Token Gateway 0.0.19.40.0.255 (115).
@@ -106,6 +109,8 @@ PUBLIC_READABLE = {(1, FRAME_COUNTER), (1, LDN), (8, CLOCK)}
 
 GLO = {0xC8: 0xC0, 0xC9: 0xC1, 0xCB: 0xC3}  # glo-request -> plain request tag
 GLO_RESP = {0xC4: 0xCC, 0xC5: 0xCD, 0xC7: 0xCF}
+GENERAL_GLO = 0xDB  # general-glo-ciphering (dlms-cosem sends every xDLMS APDU this way)
+GENERAL_PROTECTION = 0x400000  # conformance bit 1: general-glo/-ded/-ciphering allowed
 
 
 class Options:
@@ -166,6 +171,7 @@ class Association:
         self.pending_blocks = None
         self.aarq_ic = None
         self.last_ic = None
+        self.general = False  # general-protection negotiated: general-glo accepted
 
     # -- crypto (suite 0, pyca) ----------------------------------------------------------
     def _gmac(self, title, ic, data):
@@ -173,10 +179,11 @@ class Association:
         iv = title + ic.to_bytes(4, "big")
         return AESGCM(o.ek).encrypt(iv, b"", b"\x10" + o.ak + data)[:12]
 
-    def decipher(self, capdu):
-        """glo-ciphered APDU -> (tag, plain). Raises ValueError(reason)."""
+    def decipher(self, capdu, pos=1):
+        """glo-ciphered APDU -> plain APDU (``pos``: where its length is). Raises
+        ValueError(reason)."""
         o = self.meter.o
-        n, pos = _ber_len(capdu, 1)
+        n, pos = _ber_len(capdu, pos)
         body = bytes(capdu[pos:pos + n])
         if len(body) < 5 + 12:
             raise ValueError("short")
@@ -207,6 +214,20 @@ class Association:
         ct = AESGCM(o.ek).encrypt(iv, plain, b"\x30" + o.ak)
         body = b"\x30" + ic.to_bytes(4, "big") + ct[:-16] + ct[-16:-4]
         return bytes([tag]) + _len(len(body)) + body
+
+    def decipher_general(self, capdu):
+        """general-glo-ciphering request (Green Book §9.5: DB, system title as an
+        octet-string, then the ciphered content as in glo-) -> plain APDU. The title must
+        be the calling-AP-title of the AARQ. Raises ValueError(reason)."""
+        tl, pos = _ber_len(capdu, 1)
+        if tl != 8 or bytes(capdu[pos:pos + tl]) != self.client_title:
+            raise ValueError("system title")
+        return self.decipher(capdu, pos + tl)
+
+    def cipher_general(self, plain):
+        """general-glo-ciphering response: DB, 08, the meter's system title, then what
+        ``cipher`` builds after its tag."""
+        return bytes([GENERAL_GLO, 8]) + self.meter.o.system_title + self.cipher(0, plain)[1:]
 
     # -- ACSE -------------------------------------------------------------------------------
     def aarq(self, req):
@@ -259,7 +280,8 @@ class Association:
             return self.aare(1, 0, 1, ctx)
         if version < 6:
             return self.aare(1, 0, 1, ctx, b"\x0E\x01\x06\x01")
-        neg = conf & SERVER_CONFORMANCE
+        neg = conf & (SERVER_CONFORMANCE | (GENERAL_PROTECTION if ciphered else 0))
+        self.general = bool(neg & GENERAL_PROTECTION)
         resp = (b"\x08\x00\x06\x5F\x1F\x04\x00" + neg.to_bytes(3, "big")
                 + o.max_pdu.to_bytes(2, "big") + b"\x00\x07")
         self.ciphered = ciphered
@@ -303,10 +325,11 @@ class Association:
     def xdlms(self, req):
         tag = req[0]
         if self.ciphered:
-            if tag not in GLO:
+            general = tag == GENERAL_GLO and self.general
+            if tag not in GLO and not general:
                 return b"\xD8\x01\x02"  # service-not-allowed / service-unknown... plain refused
             try:
-                plain = self.decipher(req)
+                plain = self.decipher_general(req) if general else self.decipher(req)
             except ValueError as e:
                 if str(e) == "ic":
                     last = self.meter.state.last_client_ic.get(self.client, 0)
@@ -314,9 +337,12 @@ class Association:
                 return b"\xD8\x01\x05"
             resp = self.service(plain)
             if resp[0] in GLO_RESP:
+                # answered in the form the request came in: general-glo for general-glo
+                if general:
+                    return self.cipher_general(resp)
                 return self.cipher(GLO_RESP[resp[0]], resp)
             return resp
-        if tag in GLO:
+        if tag in GLO or tag == GENERAL_GLO:
             return b"\xD8\x01\x02"
         return self.service(req)
 
