@@ -196,3 +196,16 @@ def test_token_validated_but_not_executed_is_unknown(tcp, monkeypatch):
     obj = json.loads(out.splitlines()[-1])
     assert code == 5 and obj["accepted"] is False and obj["status_code"] == 2
     assert "token_status" in obj["message"]
+
+
+def test_physical_address_from_serial_number():
+    """--serial-number N: physical address N % 10000 + 1000 with 4-byte addresses."""
+    assert cli.physical_from_serial(12345678) == 6678
+    meter = meter_sim.Meter(address_size=4, server_physical=6678)
+    srv = meter_sim.TcpServer(meter, 0).start()
+    try:
+        code, out = run(["get", "0.0.43.1.1.255:1:2", "--client", "16", "--serial-number",
+                         "12345678", "--port", "tcp://127.0.0.1:%d" % srv.port])
+    finally:
+        srv.stop()
+    assert code == 0 and out.strip().isdigit()

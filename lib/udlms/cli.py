@@ -17,7 +17,7 @@ _CONN_KEYS = ("port", "baud", "client", "server_logical", "server_physical", "ad
               "ek", "ak", "system_title", "encoding", "ctos", "invocation_counter",
               "max_pdu", "conformance", "max_info", "timeout", "retries", "mechanism",
               "password", "frame_counter", "gateway", "counter_file", "window", "journal",
-              "transport", "mode_e", "iec_address", "echo")
+              "transport", "mode_e", "iec_address", "echo", "serial_number")
 
 
 def _add_conn(p):
@@ -28,6 +28,9 @@ def _add_conn(p):
     g.add_argument("--client", type=int, help="client SAP (1 management, 16 public)")
     g.add_argument("--server-logical", type=int)
     g.add_argument("--server-physical", type=int)
+    g.add_argument("--serial-number", type=int,
+                   help="meter serial number: physical address = SN %% 10000 + 1000 with "
+                   "4-byte addresses (the usual scheme), unless --server-physical is given")
     g.add_argument("--address-size", type=int, choices=(1, 2, 4))
     g.add_argument("--mechanism", type=int, choices=(0, 1, 5),
                    help="authentication: 0 none, 1 LLS (password), 5 HLS-GMAC")
@@ -80,6 +83,12 @@ def _settings_dict(args):
     return d
 
 
+def physical_from_serial(serial):
+    """The HDLC physical (lower) address many meters derive from their serial number:
+    SN % 10000 + 1000, used with 4-byte server addresses."""
+    return int(serial) % 10000 + 1000
+
+
 def _session_settings(d):
     from udlms.session import Settings
 
@@ -89,6 +98,9 @@ def _session_settings(d):
               "retries", "window", "frame_counter", "gateway", "password", "transport"):
         if k in d:
             kw[k] = d[k]
+    if d.get("serial_number") is not None and "server_physical" not in d:
+        kw["server_physical"] = physical_from_serial(d["serial_number"])
+        kw.setdefault("address_size", 4)
     if d.get("wrapper") is True:  # profile spelling {"wrapper": true}
         kw["transport"] = "wrapper"
     if str(d.get("port", "")).startswith("udp://"):  # only the wrapper runs over UDP
