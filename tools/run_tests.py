@@ -144,6 +144,16 @@ def lane_mpy():
                         heap = line.split(":", 1)[1].split()[0]
             sim, url = start_sim()
             env = dict(env, SIM_URL=url)
+            # say plainly whether it fits the 64k target yet (not counted: see README Memory)
+            rc64, out64 = run([MICROPYTHON, "-X", "heapsize=" + HEAP, path], env=env)
+            why = [ln.strip() for ln in out64.splitlines() if "Error" in ln][:1] or ["failed"]
+            print("  mpy %-40s at %s: %s" % (os.path.relpath(path, ROOT), HEAP,
+                                              "fits" if rc64 == 0 else
+                                              "does not fit yet (%s)" % why[0][:70]))
+            sim.terminate()
+            sim.wait(5)
+            sim, url = start_sim()
+            env = dict(env, SIM_URL=url)
         try:
             rc, out = run([MICROPYTHON, "-X", "heapsize=" + heap, path], env=env)
         finally:
