@@ -703,7 +703,26 @@ class HdlcServer(ApduServer):
 # --- transports ------------------------------------------------------------------------------
 
 
-class TcpServer:
+class _Server:
+    """What every front end shares: ``serve_forever`` runs in a daemon thread; ``stop``
+    ends it and closes the listening socket, if the front end has one."""
+
+    sock = None
+
+    def start(self):
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self):
+        self.running = False
+        if self.sock is not None:
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+
+
+class TcpServer(_Server):
     """HDLC frames over TCP, one thread per connection."""
 
     def __init__(self, meter, port=0, host="127.0.0.1", baud=None):
@@ -723,10 +742,6 @@ class TcpServer:
             except OSError:
                 return
             threading.Thread(target=self.handle, args=(conn,), daemon=True).start()
-
-    def start(self):
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-        return self
 
     def handle(self, conn):
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -750,15 +765,8 @@ class TcpServer:
                     return
                 srv.feed(data)
 
-    def stop(self):
-        self.running = False
-        try:
-            self.sock.close()
-        except OSError:
-            pass
 
-
-class PtyServer:
+class PtyServer(_Server):
     """HDLC over a pseudo-terminal: clients open ``self.path`` like a serial port.
 
     With ``mode_e`` (a ModeE) the line first needs the IEC 62056-21 sign-on at 300 baud 7E1
@@ -816,13 +824,6 @@ class PtyServer:
                 front.feed(data)
             else:
                 srv.feed(data)
-
-    def start(self):
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self):
-        self.running = False
 
 
 def line_settings(fd):
@@ -961,6 +962,11 @@ class WrapperConnection(ApduServer):
         if self.meter.o.log:
             print("%s %s" % (d, bytes(b).hex(" ").upper()), flush=True)
 
+    def feed_datagram(self, data):
+        """UDP: a datagram is one whole wrapper frame; never join it to an earlier rest."""
+        self.buf = b""
+        return self.feed(data)
+
     def feed(self, data):
         """Returns False when the peer does not speak the wrapper (close the connection)."""
         self.buf += bytes(data)
@@ -1012,7 +1018,7 @@ class WrapperServer(TcpServer):
                     return
 
 
-class UdpWrapperServer:
+class UdpWrapperServer(_Server):
     """The meter over the IEC 62056-47 wrapper on UDP: one datagram, one wrapper frame;
     one association per client address and port."""
 
@@ -1039,19 +1045,7 @@ class UdpWrapperServer:
                         pass
 
                 srv = self.peers[peer] = WrapperConnection(self.meter, write)
-            srv.buf = b""  # a datagram is a whole frame: never join two
-            srv.feed(data)
-
-    def start(self):
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self):
-        self.running = False
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+            srv.feed_datagram(data)
 
 
 def build_parser():

@@ -218,14 +218,21 @@ class Soak:
             st.set(entry_id, "accepted" if r.accepted else "refused", r.message)
         return True
 
-    def token_session(self, digits):
-        st = self.store
-        entry_id = st.add(digits)  # journaled BEFORE anything is sent
+    def _opened(self):
+        """A session opened through the faulty line, or None (the error is counted)."""
         sess = self._session()
         try:
             sess.open()
         except Exception as e:  # noqa: BLE001
             self._error(e)
+            return None
+        return sess
+
+    def token_session(self, digits):
+        st = self.store
+        entry_id = st.add(digits)  # journaled BEFORE anything is sent
+        sess = self._opened()
+        if sess is None:
             return
         try:
             self._enter(sess, entry_id, digits)
@@ -238,11 +245,8 @@ class Soak:
         self.resolve_sessions += 1
         entry = self.store.unresolved()[0]
         entry_id, digits = entry[0], entry[1]
-        sess = self._session()
-        try:
-            sess.open()
-        except Exception as e:  # noqa: BLE001
-            self._error(e)
+        sess = self._opened()
+        if sess is None:
             return
         try:
             try:

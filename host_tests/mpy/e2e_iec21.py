@@ -4,35 +4,16 @@ session relayed to tools/meter_sim.py over TCP (SIM_URL, set by tools/run_tests.
 
 # lane-heap: 160k  (passes at 144k, fails at 128k: the UART wrappers and the fake add .mpy code)
 import gc
-import os
 import sys
 
-from mpytest import eq, main, test
+from mpytest import eq, main, sim_address, test
 from uartfake import FakeUart
-
 from udlms import transport
+from udlms.security import MemoryCounter
 from udlms.uart import MpUart
-
 
 EK = b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f"
 AK = b"\xd0\xd1\xd2\xd3\xd4\xd5\xd6\xd7\xd8\xd9\xda\xdb\xdc\xdd\xde\xdf"
-
-
-class Counter:
-    def __init__(self, v):
-        self.v = v
-
-    def next(self):
-        self.v += 1
-        return self.v - 1
-
-
-def _url():
-    url = os.getenv("SIM_URL") if hasattr(os, "getenv") else None
-    if not url:
-        raise AssertionError("SIM_URL not set: run through tools/run_tests.py")
-    host, port = url[6:].split(":")
-    return host, int(port)
 
 
 class RelayUart(FakeUart):
@@ -51,7 +32,7 @@ class RelayUart(FakeUart):
 
 @test
 def token_over_mode_e():
-    host, port = _url()
+    host, port = sim_address()
     tcp = transport.TcpStream(host, port, 2000)
     try:
         u = RelayUart(tcp)
@@ -69,7 +50,7 @@ def token_over_mode_e():
         eq(u.inits, [(300, 7, 0, 1), (9600, 8, None, 1)], "settings switched to")
         s = session.Settings(ek=EK, ak=AK, system_title=b"MPY\x00\x00\x00\x00\x02",
                              timeout_ms=2000)
-        sess = session.Session(st, s, Counter(5000))
+        sess = session.Session(st, s, MemoryCounter(5000))
         sess.open()
         try:
             r = session.enter_token(sess, "43120987654321098765")

@@ -7,10 +7,10 @@ with type-unmatched (12). The invocation counter continues across the three sess
 """
 
 import gc
-import os
 import sys
 
-from mpytest import eq, main, test
+from mpytest import eq, main, sim_address, test
+from udlms.security import MemoryCounter
 
 _peak = [0]
 
@@ -25,24 +25,7 @@ def mark():
         _peak[0] = used
 
 
-def _url():
-    url = os.getenv("SIM_URL") if hasattr(os, "getenv") else None
-    if not url:
-        raise AssertionError("SIM_URL not set: run through tools/run_tests.py")
-    host, port = url[6:].split(":")
-    return host, int(port)
-
-
-class Counter:
-    def __init__(self, v):
-        self.v = v
-
-    def next(self):
-        self.v += 1
-        return self.v - 1
-
-
-_counter = Counter(1000)
+_counter = MemoryCounter(1000)
 EK = b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f"
 AK = b"\xd0\xd1\xd2\xd3\xd4\xd5\xd6\xd7\xd8\xd9\xda\xdb\xdc\xdd\xde\xdf"
 
@@ -51,7 +34,7 @@ def deliver(digits, encoding):
     from udlms import session, transport
 
     mark()
-    host, port = _url()
+    host, port = sim_address()
     s = session.Settings(ek=EK, ak=AK, system_title=b"MPY\x00\x00\x00\x00\x01",
                          encoding=encoding, timeout_ms=2000)
     stream = transport.TcpStream(host, port, 2000)

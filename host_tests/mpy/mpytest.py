@@ -35,6 +35,17 @@ def raises(exc, f, *args, **kw):
     raise AssertionError("did not raise %s" % exc.__name__)
 
 
+def sim_address():
+    """(host, port) of the simulator the lane runner started (SIM_URL=tcp://HOST:PORT)."""
+    import os
+
+    url = os.getenv("SIM_URL") if hasattr(os, "getenv") else None
+    if not url:
+        raise AssertionError("SIM_URL not set: run through tools/run_tests.py")
+    host, port = url[6:].split(":")
+    return host, int(port)
+
+
 def main():
     passed = failed = 0
     for f in _tests:

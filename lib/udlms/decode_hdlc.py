@@ -3,6 +3,7 @@ format/segmentation/length, addresses, control, HCS/FCS CRC-16/X.25, SNRM/UA par
 LLC, segment reassembly per direction)."""
 
 from udlms.errors import FrameError
+from udlms.hdlc import address_value, fcs16
 
 
 _LLC = {b"\xe6\xe6\x00": "TX", b"\xe6\xe7\x00": "RX"}
@@ -20,16 +21,6 @@ def _hx(b):
 
 def _spaced(b):
     return " ".join("%02X" % x for x in bytes(b))
-
-
-def fcs16(buf):
-    """CRC-16/X.25 (IEC 62056-46 §8.4.5: HCS/FCS), sent low byte first."""
-    crc = 0xFFFF
-    for b in buf:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
-    return crc ^ 0xFFFF
 
 
 def _address(buf, pos, end):
@@ -51,13 +42,7 @@ def _address(buf, pos, end):
 def _addr_obj(raw, role):
     """Decoded address: role 'client' (SAP) or 'server' (upper/lower) or None."""
     n = len(raw)
-    v = [b >> 1 for b in raw]
-    if n == 1:
-        upper, lower = v[0], None
-    elif n == 2:
-        upper, lower = v[0], v[1]
-    else:
-        upper, lower = (v[0] << 7) | v[1], (v[2] << 7) | v[3]
+    upper, lower = address_value(raw)
     o = {"hex": _hx(raw), "size": n, "role": role}
     if role == "client":
         o["sap"] = upper
@@ -173,7 +158,7 @@ def frame(dec, f, direction, lineno, truncated):
         has_info = length > hdr_end + 1
         if has_info and n >= hdr_end + 2:
             hcs = f[hdr_end] | (f[hdr_end + 1] << 8)
-            h["hcs_ok"] = fcs16(f[1:hdr_end]) == hcs
+            h["hcs_ok"] = fcs16(f, 1, hdr_end) == hcs
         lines.append("line %d %s: HDLC type 3, length %d%s, %s -> %s" % (
             lineno, d or "?", length, ", segmented (more follows)" if h["segmented"]
             else "", h["src"]["text"], h["dst"]["text"]))
@@ -181,7 +166,7 @@ def frame(dec, f, direction, lineno, truncated):
             raise FrameError("frame is cut short: length field says %d bytes between the flags, "
                        "only %d present" % (length, max(0, n - 2)), "truncated")
         fcs = f[length - 1] | (f[length] << 8)
-        h["fcs_ok"] = fcs16(f[1:length - 1]) == fcs
+        h["fcs_ok"] = fcs16(f, 1, length - 1) == fcs
         info = f[hdr_end + 2:length - 1] if has_info else b""
         h["info_length"] = len(info)
         checks = "HCS %s, FCS %s" % (_ok(h["hcs_ok"]), _ok(h["fcs_ok"]))

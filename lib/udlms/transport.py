@@ -46,6 +46,12 @@ class TcpStream:
         except OSError as e:
             raise LinkError("connection lost while sending (%s)" % e, "link-lost")
 
+    def _ready(self):
+        """Data waiting? ``ipoll`` reuses its result tuple: no allocation per poll."""
+        for _ in self._poll.ipoll(int(_POLL_S * 1000)):
+            return True
+        return False
+
     def _write_all(self, b):
         mv = memoryview(b)
         while len(mv):
@@ -56,7 +62,7 @@ class TcpStream:
     def readinto(self, buf):
         try:
             if self._mp:
-                if not self._poll.poll(int(_POLL_S * 1000)):
+                if not self._ready():
                     return 0
                 n = self.sock.readinto(buf)
                 if n is None:
