@@ -132,3 +132,24 @@ def test_status():
     assert token.decode_status(7) == (7, None)
     with pytest.raises(ApduError):
         token.decode_status(b"\x03")
+
+
+def test_session_keeps_the_token_constants_it_copies():
+    # session.py checks encodings and calls the gateway without importing token.py
+    from udlms import session
+
+    assert session._ENCODINGS == token.ENCODINGS
+    assert (session._GATEWAY, session._ENTER, session._TOKEN_STATUS) == (
+        token.CLASS_ID, token.ENTER, token.TOKEN_STATUS)
+
+
+def test_token_result_words_on_demand():
+    from udlms.session import TokenResult
+
+    r = TokenResult(False, None, action_result=12)
+    assert r.kind == "type-unmatched" and "encoding" in r.message
+    r = TokenResult(False, "unknown", 8)
+    assert r.status_name == "received" and "not finished" in r.message
+    r = TokenResult(True, "accepted", 3)
+    assert r.message == "token accepted and applied" and r.status_name == "execution-ok"
+    assert TokenResult(True, "accepted").message.startswith("meter took the token")

@@ -22,7 +22,8 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGETS = {"esp32": "xtensawin", "rp2040": "armv6m", "circuitpython": None}
-HOST_ONLY = ("cli.py", "__main__.py")
+# CPython-only: the CLI and the host backends (cryptography, pyserial)
+HOST_ONLY = ("cli.py", "__main__.py", "aes_host.py", "gcm_host.py", "transport_serial.py")
 NO_CIRCUITPYTHON = ("ghash_viper.py",)  # @micropython.viper is a SyntaxError there
 
 

@@ -1,11 +1,12 @@
-"""ACSE (AARQ/AARE/RLRQ/RLRE, IEC 62056-5-3 §7, BER) and the xDLMS InitiateRequest /
+"""ACSE association (AARQ/AARE, IEC 62056-5-3 §7, BER) and the xDLMS InitiateRequest /
 InitiateResponse (Green Book §9.4). Reached through the same names in :mod:`udlms.apdu`;
-kept apart so each module compiles in a small MicroPython heap."""
+kept apart because only the association needs it: a session forgets it afterwards on
+MicroPython (``port.forget``), and RLRQ/RLRE live in :mod:`udlms.apdu`."""
 
 from udlms import apdu as _apdu
 from udlms.apdu import (AARE, AARQ, CONFIRMED_SERVICE_ERROR, DEFAULT_CONFORMANCE,
-                        INITIATE_RESPONSE, RLRE, RLRQ, _bad, _dec_len, _need, _tlv, _u16,
-                        apdu_name)
+                        INITIATE_RESPONSE, _bad, _ber_int, _dec_len, _envelope, _need, _tlv,
+                        _u16, apdu_name)
 from udlms.errors import ApduError, ServiceError
 
 _OID_PREFIX = b"\x60\x85\x74\x05\x08"  # 2.16.756.5.8 (DLMS UA)
@@ -109,30 +110,12 @@ class Aare:
             self.result, self.diagnostic, self.mechanism)
 
 
-def _ber_int(v):
-    n = 0
-    for b in v:
-        n = (n << 8) | b
-    return n
-
-
 def _inner(v, what):
     """Content of a single inner TLV (e.g. ``04 len x`` inside ``A4 len``)."""
     _need(v, 0, 1, what)
     n, p = _dec_len(v, 1)
     _need(v, p, n, what)
     return v[p:p + n]
-
-
-def _envelope(buf, tag, what):
-    if not len(buf):
-        raise ApduError("expected %s, got nothing" % what, "unexpected")
-    if buf[0] != tag:
-        raise ApduError("expected %s (%02X), got %s" % (what, tag, apdu_name(buf[0])),
-                        "unexpected")
-    n, pos = _dec_len(buf, 1)
-    _need(buf, pos, n, what)
-    return pos, pos + n
 
 
 def parse_aare(buf):
@@ -181,27 +164,3 @@ def parse_aare(buf):
     if a.result is None:
         raise _bad("AARE has no result field")
     return a
-
-
-def rlrq(user_info=None):
-    """RLRQ with reason normal (``62 03 80 01 00``), optionally with user-information."""
-    body = b"\x80\x01\x00"
-    if user_info:
-        body += _tlv(0xBE, _tlv(0x04, user_info))
-    return _tlv(RLRQ, body)
-
-
-def parse_rlre(buf):
-    """RLRE -> reason (int, 0 = normal) or None when absent. An empty RLRE is fine."""
-    mv = memoryview(buf)
-    pos, end = _envelope(mv, RLRE, "RLRE")
-    reason = None
-    while pos < end:
-        tag = mv[pos]
-        n, pos = _dec_len(mv, pos + 1)
-        if n > end - pos:
-            raise _bad("RLRE field %02X claims %d bytes, only %d remain" % (tag, n, end - pos))
-        if tag == 0x80:
-            reason = _ber_int(mv[pos:pos + n])
-        pos += n
-    return reason

@@ -32,46 +32,6 @@ ACSE_PROVIDER = const(2)
 
 DEFAULT_CONFORMANCE = 0x001E1D
 
-# base names; glo- (+0x08 / +0x20) and ded- (+0x10 / +0x40) tags are derived from them
-_NAMES = ("01 initiate-request 05 read-request 06 write-request 08 initiate-response "
-          "0C read-response 0D write-response 0E confirmed-service-error 0F data-notification "
-          "16 unconfirmed-write-request 18 information-report-request 60 AARQ 61 AARE 62 RLRQ "
-          "63 RLRE C0 get-request C1 set-request C2 event-notification-request "
-          "C3 action-request C4 get-response C5 set-response C7 action-response "
-          "D8 exception-response D9 access-request DA access-response "
-          "DB general-glo-ciphering DC general-ded-ciphering DD general-ciphering "
-          "DF general-signing E0 general-block-transfer")
-
-
-def _base_name(tag):
-    w = _NAMES.split()
-    for i in range(0, len(w), 2):
-        if int(w[i], 16) == tag:
-            return w[i + 1]
-    return None
-
-
-def apdu_name(tag):
-    """Name of an APDU tag byte, e.g. 0xCB -> "glo-action-request"."""
-    n = _base_name(tag)
-    if n is None:
-        base = None
-        if 0xC8 <= tag <= 0xCF:
-            pre, base = "glo-", tag - 8
-        elif 0xD0 <= tag <= 0xD7:
-            pre, base = "ded-", tag - 0x10
-        elif 0x21 <= tag <= 0x3F:
-            pre, base = "glo-", tag - 0x20
-        elif 0x41 <= tag <= 0x5F:
-            pre, base = "ded-", tag - 0x40
-        if base is not None:
-            n = _base_name(base)
-            if n is not None:
-                return pre + n
-        return "unknown APDU 0x%02X" % tag
-    return n
-
-
 def is_ciphered(tag):
     """True for glo-/ded-/general-ciphering tags."""
     return 0xC8 <= tag <= 0xD7 or 0xDB <= tag <= 0xDD or 0x21 <= tag <= 0x5F
@@ -82,7 +42,11 @@ def _bad(msg):
 
 
 def _need(buf, pos, n, what):
+    """ApduError "malformed" unless n bytes remain at pos; ``what`` names the field (an
+    APDU tag number is named only when the error is raised)."""
     if n > len(buf) - pos:
+        if isinstance(what, int):
+            what = apdu_name(what)
         raise _bad("%s is cut short: needs %d bytes at byte %d, %d remain"
                    % (what, n, pos, len(buf) - pos))
 
@@ -121,12 +85,20 @@ def _desc(class_id, obis6, index):
 
 
 # -- ACSE and xDLMS-Initiate live in udlms.acse, imported on first use -------------------
-_ACSE = "initiate_request parse_initiate_response aarq parse_aare rlrq parse_rlre Aare"
+_ACSE = "initiate_request parse_initiate_response aarq parse_aare Aare"
+
+
+def apdu_name(tag):
+    """Name of an APDU tag byte, e.g. 0xCB -> "glo-action-request" (the names live in
+    :mod:`udlms.results`, loaded only when a name is wanted)."""
+    from udlms.results import apdu_name as f
+
+    return f(tag)
 
 
 def __getattr__(name):
-    """``apdu.aarq``, ``parse_aare``, ``rlrq``, ``parse_rlre``, ``initiate_request``,
-    ``parse_initiate_response`` and ``Aare`` come from :mod:`udlms.acse`."""
+    """``apdu.aarq``, ``parse_aare``, ``initiate_request``, ``parse_initiate_response``
+    and ``Aare`` come from :mod:`udlms.acse`."""
     if name in _ACSE.split():
         from udlms import acse
 
@@ -136,6 +108,49 @@ def __getattr__(name):
 
 def _tlv(tag, value):
     return bytes((tag,)) + _enc_len(len(value)) + bytes(value)
+
+
+# -- release: RLRQ / RLRE (IEC 62056-5-3 §7, BER) --------------------------------------
+def _ber_int(v):
+    n = 0
+    for b in v:
+        n = (n << 8) | b
+    return n
+
+
+def _envelope(buf, tag, what):
+    if not len(buf):
+        raise ApduError("expected %s, got nothing" % what, "unexpected")
+    if buf[0] != tag:
+        raise ApduError("expected %s (%02X), got %s" % (what, tag, apdu_name(buf[0])),
+                        "unexpected")
+    n, pos = _dec_len(buf, 1)
+    _need(buf, pos, n, what)
+    return pos, pos + n
+
+
+def rlrq(user_info=None):
+    """RLRQ with reason normal (``62 03 80 01 00``), optionally with user-information."""
+    body = b"\x80\x01\x00"
+    if user_info:
+        body += _tlv(0xBE, _tlv(0x04, user_info))
+    return _tlv(RLRQ, body)
+
+
+def parse_rlre(buf):
+    """RLRE -> reason (int, 0 = normal) or None when absent. An empty RLRE is fine."""
+    mv = memoryview(buf)
+    pos, end = _envelope(mv, RLRE, "RLRE")
+    reason = None
+    while pos < end:
+        tag = mv[pos]
+        n, pos = _dec_len(mv, pos + 1)
+        if n > end - pos:
+            raise _bad("RLRE field %02X claims %d bytes, only %d remain" % (tag, n, end - pos))
+        if tag == 0x80:
+            reason = _ber_int(mv[pos:pos + n])
+        pos += n
+    return reason
 
 
 # -- GET / SET / ACTION requests (Green Book §9.4.x, LN services) ----------------------
@@ -212,12 +227,13 @@ def parse_response(buf):
     tag = mv[0]
     if tag == EXCEPTION_RESPONSE or tag == CONFIRMED_SERVICE_ERROR:
         return _error(mv, tag)
-    kind = {GET_RESPONSE: "get", SET_RESPONSE: "set", ACTION_RESPONSE: "action"}.get(tag)
+    kind = ("get" if tag == GET_RESPONSE else "set" if tag == SET_RESPONSE
+            else "action" if tag == ACTION_RESPONSE else None)
     if kind is None:
         raise ApduError("%s %s" % (apdu_name(tag), "is ciphered: decipher it before parsing"
                                    if is_ciphered(tag) else "is not a get/set/action "
                                    "response"), "unexpected")
-    name = apdu_name(tag)
+    name = tag  # _need names it only in an error message
     _need(mv, 0, 4, name)
     r = Response(tag, kind)
     r.choice = c = mv[1]
@@ -243,7 +259,8 @@ def parse_response(buf):
             if c == 3:  # last-datablock: result, block-number
                 r.block = (_u32(mv, 4), True)
     elif c != 1:
-        raise ApduError("%s type %d (with-list) is not supported" % (name, c), "unexpected")
+        raise ApduError("%s type %d (with-list) is not supported" % (apdu_name(tag), c),
+                        "unexpected")
     elif tag == GET_RESPONSE:  # Get-Data-Result: 00 Data | 01 data-access-result
         _need(mv, 4, 1, name)
         if mv[3]:

@@ -12,7 +12,7 @@ _GMAC_BAD = "tag does not verify: wrong key or corrupted frame"
 def _gcm(key):
     from udlms import gcm
 
-    return gcm.Gcm(bytes(key))
+    return gcm.new(bytes(key))
 
 
 def gmac_ok(ctx, title, ic4, gmac, challenge):

@@ -65,13 +65,23 @@ def _table(h):
     return m
 
 
+def new(key, backend=None, accel=None):
+    """The GCM for ``key``: :class:`Gcm`, or on a PC (AES backend ``cryptography``, no
+    ``accel`` asked for) :class:`udlms.gcm_host.HostGcm`, where OpenSSL does all of GCM
+    (GHASH in Python is most of a session's CPU there)."""
+    if accel is None and (backend or aes.best()) == "cryptography":
+        from udlms.gcm_host import HostGcm
+
+        return HostGcm(key)
+    return Gcm(key, backend, accel)
+
+
 class Gcm:
     """AES-GCM-128 for one key. ``backend`` picks the AES port (see udlms.aes);
     ``accel`` None = viper GHASH when available, False = pure, True = viper or ConfigError."""
 
     def __init__(self, key, backend=None, accel=None):
-        self._aes = aes.new(key, backend)
-        self.backend = self._aes.name
+        self.backend, self._enc = aes.block(key, backend)
         if accel and _viper is None:
             raise ConfigError("viper GHASH is not available on this runtime", "backend")
         if accel is False or _viper is None:
@@ -84,16 +94,8 @@ class Gcm:
             self._ghash = _viper.ghash
             self._xor = _viper.xor_at
             self.accel = "viper"
-        self._host = None
-        if self.backend == "cryptography" and accel is None:
-            # On a PC let OpenSSL do all of GCM (GHASH in Python is most of a session's CPU)
-            from cryptography.hazmat.primitives.ciphers import aead
-
-            self._host = aead.AESGCM(bytes(key))
-            self._key = bytes(key)
-            self.accel = "openssl"
         h = bytearray(16)
-        self._aes.encrypt_block(h, h)  # H = E_K(0^128)
+        self._enc(h, h)  # H = E_K(0^128)
         self._m = _table(h)
         self._ctr = bytearray(16)
         self._ks = bytearray(16)
@@ -115,7 +117,7 @@ class Gcm:
         c[13] = 0
         c[14] = 0
         c[15] = 1
-        self._aes.encrypt_block(c, self._ek0)  # E_K(J0) masks the tag
+        self._enc(c, self._ek0)  # E_K(J0) masks the tag
         y = self._y
         for i in range(16):
             y[i] = 0
@@ -123,7 +125,7 @@ class Gcm:
     def _gctr(self, src, dst, n):
         c = self._ctr
         ks = self._ks
-        a = self._aes
+        enc = self._enc
         xor = self._xor
         pos = 0
         while pos < n:
@@ -134,7 +136,7 @@ class Gcm:
                 if v or j == 12:
                     break
                 j -= 1
-            a.encrypt_block(c, ks)
+            enc(c, ks)
             e = n - pos
             if e > 16:
                 e = 16
@@ -168,15 +170,6 @@ class Gcm:
     def encrypt_into(self, iv, src, dst, aad=b""):
         """Encrypt len(src) bytes into dst (may be src); returns the 16-byte tag buffer
         (reused by the next call: copy what you keep)."""
-        if self._host is not None:
-            if len(iv) != 12:
-                self._start(iv)  # raises the named error
-            out = self._host.encrypt(bytes(iv), bytes(src), bytes(aad))
-            n = len(src)
-            if n:
-                dst[:n] = out[:n]
-            self._s[:] = out[n:]
-            return self._s
         self._start(iv)
         n = len(src)
         self._gctr(src, dst, n)
@@ -185,8 +178,6 @@ class Gcm:
     def decrypt_into(self, iv, src, dst, tag, aad=b""):
         """Check ``tag`` over (aad, src) first, then decrypt src into dst (may be src)."""
         self._taglen(len(tag))
-        if self._host is not None:
-            return self._host_decrypt(iv, src, dst, tag, aad)
         self._start(iv)
         n = len(src)
         s = self._tag(aad, len(aad), src, n)
@@ -197,23 +188,6 @@ class Gcm:
             raise SecurityError("authentication tag does not match: wrong keys (check EK/AK) "
                                 "or the data was altered", "auth-tag")
         self._gctr(src, dst, n)
-        return dst
-
-    def _host_decrypt(self, iv, src, dst, tag, aad):
-        from cryptography.exceptions import InvalidTag
-        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
-        if len(iv) != 12:
-            self._start(iv)  # raises the named error
-        d = Cipher(algorithms.AES(self._key),
-                   modes.GCM(bytes(iv), bytes(tag), min_tag_length=len(tag))).decryptor()
-        d.authenticate_additional_data(bytes(aad))
-        try:
-            out = d.update(bytes(src)) + d.finalize()
-        except InvalidTag:
-            raise SecurityError("authentication tag does not match: wrong keys (check EK/AK) "
-                                "or the data was altered", "auth-tag")
-        dst[:len(out)] = out
         return dst
 
     def encrypt(self, iv, plaintext, aad=b"", taglen=12):
@@ -232,8 +206,6 @@ class Gcm:
     def gmac(self, iv, aad, taglen=12):
         """GMAC: the GCM tag over aad with an empty plaintext."""
         self._taglen(taglen)
-        if self._host is not None:
-            return bytes(self.encrypt_into(iv, b"", bytearray(0), aad)[:taglen])
         self._start(iv)
         s = self._tag(aad, len(aad), b"", 0)
         return bytes(s[:taglen])

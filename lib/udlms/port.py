@@ -48,6 +48,18 @@ else:  # pragma: no cover - very old CircuitPython
         _time.sleep(ms / 1000)
 
 
+def forget(name):
+    """MicroPython: drop a module that only one phase of a session needs (``udlms.acse``
+    once the association stands) so its code leaves the heap at the next collection; a
+    later import loads it again. A no-op elsewhere (CPython keeps one module object)."""
+    if MICROPYTHON and name in sys.modules:
+        del sys.modules[name]
+        pkg, _, short = name.rpartition(".")
+        pkg = sys.modules.get(pkg)
+        if pkg is not None and short in pkg.__dict__:
+            delattr(pkg, short)
+
+
 def random_bytes(n):
     """n bytes from the best random source the runtime has (os.urandom, then random)."""
     try:

@@ -161,6 +161,46 @@ _CSE_HINTS = (
 )
 
 
+# base names; glo- (+0x08 / +0x20) and ded- (+0x10 / +0x40) tags are derived from them
+_NAMES = ("01 initiate-request 05 read-request 06 write-request 08 initiate-response "
+          "0C read-response 0D write-response 0E confirmed-service-error 0F data-notification "
+          "16 unconfirmed-write-request 18 information-report-request 60 AARQ 61 AARE 62 RLRQ "
+          "63 RLRE C0 get-request C1 set-request C2 event-notification-request "
+          "C3 action-request C4 get-response C5 set-response C7 action-response "
+          "D8 exception-response D9 access-request DA access-response "
+          "DB general-glo-ciphering DC general-ded-ciphering DD general-ciphering "
+          "DF general-signing E0 general-block-transfer")
+
+
+def _base_name(tag):
+    w = _NAMES.split()
+    for i in range(0, len(w), 2):
+        if int(w[i], 16) == tag:
+            return w[i + 1]
+    return None
+
+
+def apdu_name(tag):
+    """Name of an APDU tag byte, e.g. 0xCB -> "glo-action-request" (IEC 62056-5-3 §8)."""
+    n = _base_name(tag)
+    if n is None:
+        base = None
+        if 0xC8 <= tag <= 0xCF:
+            pre, base = "glo-", tag - 8
+        elif 0xD0 <= tag <= 0xD7:
+            pre, base = "ded-", tag - 0x10
+        elif 0x21 <= tag <= 0x3F:
+            pre, base = "glo-", tag - 0x20
+        elif 0x41 <= tag <= 0x5F:
+            pre, base = "ded-", tag - 0x40
+        if base is not None:
+            n = _base_name(base)
+            if n is not None:
+                return pre + n
+        return "unknown APDU 0x%02X" % tag
+    return n
+
+
 def _row(table, key):
     """Fields of the record whose first field(s) equal ``key`` (e.g. 12 or "0|6")."""
     k = "%s|" % (key,)
@@ -251,6 +291,31 @@ def response_text(r):
         name, msg, hint = confirmed_service_error(r.service, r.choice, r.result)
     what = "exception-response" if r.kind == "exception" else r.kind
     return "meter sent %s %s: %s" % (what, name, hint or msg)
+
+
+def aare_reason(aare, ciphered):
+    """One plain sentence for a refused association (Green Book §9.3.2, AARE);
+    ``ciphered``: the AARQ carried a ciphered InitiateRequest."""
+    src, val = aare.diagnostic if aare.diagnostic else (1, 1)
+    name, msg, hint = association_diagnostic(src, val)
+    if aare.user_info:
+        from udlms.apdu import parse_response
+        from udlms.errors import DlmsError
+
+        try:
+            r = parse_response(aare.user_info)
+        except DlmsError:
+            r = None
+        if r is not None and r.kind == "confirmed-service-error":
+            cname, cmsg, chint = confirmed_service_error(r.service, r.choice, r.result)
+            if ciphered and r.choice == 0 and r.result == 6:
+                return ("meter could not decipher our request (%s): check the keys "
+                        "(EK/AK), system title and invocation counter" % cname)
+            return "meter refused the association: %s: %s" % (cname, chint or cmsg)
+    text = "meter refused the association: %s (%d)" % (name, val)
+    if src == 1 and val in (1, 13) and ciphered:
+        hint = "check the keys (EK/AK), system title and invocation counter"
+    return text + (": " + hint if hint else "")
 
 
 def _prefix(exc):

@@ -9,7 +9,7 @@ Keys never appear in repr(), str() or error messages.
 """
 
 from udlms.errors import ConfigError, SecurityError
-from udlms.gcm import Gcm, ct_equal
+from udlms.gcm import ct_equal, new as _new_gcm
 from udlms.port import const
 from udlms.secapdu import (  # noqa: F401  (re-exported: part of udlms.security)
     GENERAL_DED, GENERAL_GLO, _ic4, _len_size, _put_len, general_glo, glo_tag, is_ciphered,
@@ -68,7 +68,7 @@ class Security:
         self.server_title = None
         self.server_ic = None  # last meter IC accepted
         self.last_ic = None  # last IC we sent
-        self._gcm = Gcm(ek, backend, accel)
+        self._gcm = _new_gcm(ek, backend, accel)
         self._ded = None
         self._backend = backend
         self._accel = accel
@@ -89,7 +89,7 @@ class Security:
 
     def set_dedicated_key(self, key):
         """Use ded- tags under ``key`` for xDLMS services (None returns to glo-)."""
-        self._ded = None if key is None else Gcm(key, self._backend, self._accel)
+        self._ded = None if key is None else _new_gcm(key, self._backend, self._accel)
 
     def glo_tag(self, plain):
         return glo_tag(plain, self._ded is not None)

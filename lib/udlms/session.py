@@ -6,16 +6,14 @@ release (RLRQ/RLRE) → disconnect (DISC/UA). Every error path tears the link do
 """
 
 from udlms import apdu, hdlc
-from udlms import token as _token
 from udlms.errors import (
     ApduError,
     AssociationError,
     ConfigError,
-    DlmsError,
     SecurityError,
     ServiceError,
 )
-from udlms.port import const, sleep_ms
+from udlms.port import const, forget, sleep_ms
 
 _MECH_NONE = const(0)
 _MECH_LLS = const(1)
@@ -24,6 +22,12 @@ _ASSOCIATION_LN = const(15)
 _DIAG_AUTH_REQUIRED = const(14)
 
 ASSOCIATION_OBIS = b"\x00\x00\x28\x00\x00\xff"  # 0.0.40.0.0.255, the current association
+_ENCODINGS = ("ascii", "bcd", "digits", "hex")  # token.ENCODINGS (a test keeps them equal)
+# Token Gateway, IC 115 (token.CLASS_ID, ENTER, TOKEN_STATUS): the token module is loaded
+# only to encode the token
+_GATEWAY = const(115)
+_ENTER = const(1)
+_TOKEN_STATUS = const(6)
 
 _DEFAULTS = (
     ("client", 1),
@@ -102,9 +106,9 @@ class Settings:
         self.ctos = _hex(self.ctos, 0, "ctos")
         if isinstance(self.password, str):
             self.password = self.password.encode()
-        if self.encoding not in _token.ENCODINGS:
+        if self.encoding not in _ENCODINGS:
             raise ConfigError("encoding must be one of %s, got %r"
-                              % ("/".join(_token.ENCODINGS), self.encoding), "config")
+                              % ("/".join(_ENCODINGS), self.encoding), "config")
         if self.address_size not in (1, 2, 4):
             raise ConfigError("address_size must be 1, 2 or 4", "config")
         if self.transport not in ("hdlc", "wrapper"):
@@ -223,8 +227,13 @@ class Session:
         req = apdu.aarq(ciphered=self.sec is not None, mechanism=s.mechanism,
                         calling_title=title, auth_value=auth_value, user_info=user_info)
         aare = apdu.parse_aare(self.link.request(req))
+        # ACSE is done with: on MicroPython its code leaves the heap before the services
+        forget("udlms.acse")
         if aare.result != 0:
-            raise AssociationError(self._aare_reason(aare), "association-rejected",
+            from udlms import results
+
+            raise AssociationError(results.aare_reason(aare, self.sec is not None),
+                                   "association-rejected",
                                    aare.diagnostic[1] if aare.diagnostic else None)
         self._associated = True
         info = aare.user_info
@@ -237,6 +246,7 @@ class Session:
             self.sec.server_title = bytes(aare.responding_title)
             info = self.sec.unprotect(info)
         ir = apdu.parse_initiate_response(info)
+        forget("udlms.acse")
         self.server_max_pdu = ir["max_pdu"]
         self.conformance = ir["conformance"]
         if s.mechanism == _MECH_GMAC:
@@ -244,29 +254,6 @@ class Session:
                 raise AssociationError("meter sent no challenge (StoC) for HLS-GMAC",
                                        "auth-failed")
             self._hls(bytes(aare.auth_value))
-
-    def _aare_reason(self, aare):
-        """One plain sentence for a refused association (Green Book §9.3.2, AARE)."""
-        src, val = aare.diagnostic if aare.diagnostic else (1, 1)
-        from udlms import results
-
-        name, msg, hint = results.association_diagnostic(src, val)
-        if aare.user_info:
-            try:
-                r = apdu.parse_response(aare.user_info)
-            except DlmsError:
-                r = None
-            if r is not None and r.kind == "confirmed-service-error":
-                cname, cmsg, chint = results.confirmed_service_error(r.service, r.choice,
-                                                                     r.result)
-                if self.sec is not None and r.choice == 0 and r.result == 6:
-                    return ("meter could not decipher our request (%s): check the keys "
-                            "(EK/AK), system title and invocation counter" % cname)
-                return "meter refused the association: %s: %s" % (cname, chint or cmsg)
-        text = "meter refused the association: %s (%d)" % (name, val)
-        if src == 1 and val in (1, 13) and self.sec is not None:
-            hint = "check the keys (EK/AK), system title and invocation counter"
-        return text + (": " + hint if hint else "")
 
     def _hls(self, stoc):
         """HLS pass 3/4 (Green Book §9.2.7.4): send f(StoC), check the meter's f(CtoS)."""
@@ -355,17 +342,50 @@ class Session:
 
 
 class TokenResult:
-    """The meter's verdict on a token: ``accepted``, ``status_code`` (token_status, or None),
-    ``status_name``, ``message`` (plain words), ``action_result`` (0 = success)."""
+    """The meter's verdict on a token: ``accepted``, ``kind`` ("accepted", "refused",
+    "unknown" or the action-result's name), ``status_code`` (token_status, or None),
+    ``action_result`` (0 = success). ``message`` (plain words) and ``status_name`` are
+    looked up when read: the words are not loaded while a session holds the heap."""
 
-    def __init__(self, accepted, message, status_code=None, status_name=None, action_result=0,
-                 kind=None):
+    def __init__(self, accepted, kind, status_code=None, action_result=0):
         self.accepted = accepted
-        self.message = message
+        self._kind = kind
         self.status_code = status_code
-        self.status_name = status_name
         self.action_result = action_result
-        self.kind = kind or ("accepted" if accepted else "refused")
+
+    @property
+    def kind(self):
+        if self._kind is None:  # refused by action-result: its name, e.g. "type-unmatched"
+            from udlms.results import action_result
+
+            return action_result(self.action_result)[0]
+        return self._kind
+
+    @property
+    def status_name(self):
+        if self.status_code is None:
+            return None
+        from udlms.token_info import status_text
+
+        return status_text(self.status_code)[0]
+
+    @property
+    def message(self):
+        code = self.action_result
+        if code:
+            from udlms import results
+
+            name, msg, hint = results.action_result(code)
+            return "meter says %s (%d): %s" % (name, code, hint or msg)
+        if self.status_code is None:
+            return "meter took the token (no token_status to confirm)"
+        from udlms.token_info import status_text
+
+        name, msg = status_text(self.status_code)
+        if self.kind == "unknown":
+            return ("meter has not finished with the token (%s): check token_status later "
+                    "before entering it again" % name)
+        return msg
 
     def __repr__(self):
         return "TokenResult(accepted=%s, status=%s, %r)" % (self.accepted, self.status_code,
@@ -375,10 +395,10 @@ class TokenResult:
 def read_token_status(session):
     """Read Token Gateway attribute 6 -> (code, bits)."""
     from udlms import axdr
+    from udlms.token import decode_status
 
-    data = session.get(_token.CLASS_ID, session.settings.gateway, _token.TOKEN_STATUS)
-    value, _ = axdr.decode(data)
-    return _token.decode_status(value)
+    value, _ = axdr.decode(session.get(_GATEWAY, session.settings.gateway, _TOKEN_STATUS))
+    return decode_status(value)
 
 
 def enter_token(session, digits, encoding=None):
@@ -387,24 +407,18 @@ def enter_token(session, digits, encoding=None):
     Meter refusals come back as a TokenResult with ``accepted=False``; link, security and
     association failures raise.
     """
-    enc = encoding or session.settings.encoding
-    digits = _token.parse(digits)
-    data = _token.octet_string(digits, enc)
-    session.token_sent = True
-    try:
-        session.action(_token.CLASS_ID, session.settings.gateway, _token.ENTER, data)
-    except ServiceError as e:
-        if e.kind != "action-result":
-            raise
-        from udlms import results
+    from udlms.token import octet_string
 
-        name, msg, hint = results.action_result(e.code)
-        return TokenResult(False, "meter says %s (%d): %s" % (name, e.code, hint or msg),
-                           action_result=e.code, kind=name)
-    code = bits = None
+    data = octet_string(digits, encoding or session.settings.encoding)
+    session.token_sent = True
+    r = session._exchange(apdu.action_request(session.settings.invoke, _GATEWAY,
+                                              _obis(session.settings.gateway), _ENTER, data))
+    if r.result:  # action-result: the meter refused the token itself
+        return TokenResult(False, None, action_result=r.result)
+    code = None
     for _ in range(max(1, session.settings.status_polls)):
         try:
-            code, bits = read_token_status(session)
+            code, _bits = read_token_status(session)
         except ServiceError:
             code = None
             break
@@ -413,16 +427,9 @@ def enter_token(session, digits, encoding=None):
         if code not in (0, 1, 2, 8):
             break
         sleep_ms(session.settings.status_poll_ms)
-    if code is None:
-        return TokenResult(True, "meter took the token (no token_status to confirm)")
-    name, msg = _token.status_text(code)
-    if code == 3:
-        return TokenResult(True, msg, code, name)
-    if code in (0, 1, 2, 8):
-        return TokenResult(False, "meter has not finished with the token (%s): check "
-                           "token_status later before entering it again" % name,
-                           code, name, kind="unknown")
-    return TokenResult(False, msg, code, name)
+    if code is None or code == 3:
+        return TokenResult(True, "accepted", code)
+    return TokenResult(False, "unknown" if code in (0, 1, 2, 8) else "refused", code)
 
 
 def read_frame_counter(stream, settings, obis=None, trace=None):

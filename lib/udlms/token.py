@@ -11,6 +11,9 @@ On the wire ``enter`` takes an octet-string; meters differ in what they want ins
 - ``bcd``    10 bytes, two digits per byte (packed BCD);
 - ``digits`` 20 bytes 0..9, one digit per byte;
 - ``hex``    the "raw" option: 9 bytes, the 66-bit value as big-endian binary.
+
+This module is what a board needs to send a token; words and host helpers are in
+:mod:`udlms.token_info` (same names here, loaded on first use).
 """
 
 from udlms.errors import ApduError, TokenError
@@ -32,19 +35,6 @@ TOKEN_STATUS = const(6)
 ENTER = const(1)
 
 DELIVERY_METHODS = ("remote", "local", "manual")
-
-_STATUS = (
-    ("format-ok", "token format OK"),
-    ("authentication-ok", "token authenticated OK"),
-    ("validation-ok", "token validated OK"),
-    ("execution-ok", "token accepted and applied"),
-    ("format-failure", "meter says the token format is wrong: check the digits"),
-    ("authentication-failure", "token is not for this meter or was mistyped"),
-    ("validation-failure", "token refused: already used, expired or out of order"),
-    ("execution-failure", "meter could not apply the token"),
-    ("received", "token received, not yet processed"),
-)
-
 
 def parse(text):
     """What a person typed -> 20-digit string. Spaces, tabs and dashes are ignored.
@@ -73,12 +63,6 @@ def parse(text):
     return digits
 
 
-def format(digits, sep=" "):  # noqa: A001 - the contract's name
-    """"17813034313191558529" -> "1781 3034 3131 9155 8529"."""
-    d = str(digits)
-    return sep.join(d[i:i + 4] for i in range(0, len(d), 4))
-
-
 def encode(digits, encoding="ascii"):
     """The raw octets of a token in one of ``ENCODINGS`` (the token is validated first)."""
     d = parse(digits)
@@ -100,44 +84,6 @@ def octet_string(digits, encoding="ascii"):
     return bytes((0x09, len(raw))) + raw
 
 
-def decode(raw, encoding):
-    """Token octets in a known encoding -> 20 digits, or raise TokenError "encoding"."""
-    raw = bytes(raw)
-    d = None
-    if encoding == "ascii" and len(raw) == 20 and all(0x30 <= b <= 0x39 for b in raw):
-        d = raw.decode()
-    elif encoding == "digits" and len(raw) == 20 and all(b <= 9 for b in raw):
-        d = "".join(chr(48 + b) for b in raw)
-    elif encoding == "bcd" and len(raw) == 10 and all(b >> 4 <= 9 and b & 15 <= 9
-                                                      for b in raw):
-        d = "".join("%d%d" % (b >> 4, b & 15) for b in raw)
-    elif encoding == "hex" and len(raw) == 9:
-        v = int.from_bytes(raw, "big")
-        if v <= MAX_VALUE:
-            d = ("0" * 20 + str(v))[-20:]
-    if d is None:
-        raise TokenError("these %d bytes are not a token in %s encoding" % (len(raw),
-                         encoding), "encoding")
-    return d
-
-
-def decode_token_bytes(raw):
-    """Guess the encoding of token octets -> ``(digits, encoding)`` or None."""
-    for enc in ENCODINGS:
-        try:
-            return decode(raw, enc), enc
-        except TokenError:
-            pass
-    return None
-
-
-def status_text(code):
-    """token_status status_code (0..8) -> (name, plain message)."""
-    if 0 <= code < len(_STATUS):
-        return _STATUS[code]
-    return "status-%d" % code, "meter reports unknown token status %d" % code
-
-
 def decode_status(value):
     """Decoded token_status (structure{enum status_code, bit-string data_value}) ->
     ``(code, bits)``; bits is an ``axdr.BitString`` or None."""
@@ -148,9 +94,14 @@ def decode_status(value):
     raise ApduError("token_status is not structure{enum, bit-string}", "unexpected")
 
 
-def enter_request(invoke, digits, encoding="ascii", obis6=GATEWAY_OBIS):
-    """The plain action-request-normal APDU for Token Gateway ``enter`` (the same bytes as
-    ``apdu.action_request(invoke, 115, obis6, 1, octet_string(...))``, without importing
-    apdu)."""
-    return (bytes((0xC3, 1, invoke & 0xFF, 0, CLASS_ID)) + bytes(obis6) + bytes((ENTER, 1))
-            + octet_string(digits, encoding))
+_INFO = "format decode decode_token_bytes status_text enter_request"
+
+
+def __getattr__(name):
+    """``token.format``, ``decode``, ``decode_token_bytes``, ``status_text`` and
+    ``enter_request`` come from :mod:`udlms.token_info`."""
+    if name in _INFO.split():
+        from udlms import token_info
+
+        return getattr(token_info, name)
+    raise AttributeError(name)

@@ -1,4 +1,6 @@
-"""Byte streams the HDLC link runs over: TCP (simulators, gateways) and serial ports.
+"""Byte streams the HDLC link runs over: TCP (simulators, gateways) here, UDP
+(:mod:`udlms.transport_udp`) and host serial ports (:mod:`udlms.transport_serial`) in
+their own modules, reached through the same names here and loaded only when used.
 
 A stream has ``write(b)``, ``readinto(buf) -> int`` (0 when nothing arrived within a short
 poll interval) and ``close()``. Boards wrap their UART the same way (firmware port layer).
@@ -94,117 +96,6 @@ def _is_timeout(e):
     return code in (11, 110, 116, "timed out")  # EAGAIN, ETIMEDOUT
 
 
-class SerialStream:
-    """A serial port or pty on the host (pyserial), 8N1 (IEC 62056-46 / -21 mode E)."""
-
-    def __init__(self, path, baud=9600, parity="N"):
-        try:
-            import serial
-        except ImportError:
-            raise ConfigError("pyserial is not installed (pip install pyserial)", "config")
-        try:
-            self.ser = serial.Serial(path, baud, timeout=_POLL_S, parity=parity)
-            self.baud = baud
-        except (OSError, ValueError, serial.SerialException) as e:
-            raise NoAnswer("cannot open %s: %s" % (path, e), "no-answer")
-
-    def write(self, b):
-        self.ser.write(bytes(b))
-
-    def readinto(self, buf):
-        return self.ser.readinto(buf) or 0
-
-    def set_baud(self, baud):
-        self.ser.baudrate = baud
-
-    def flush(self):
-        """Return once what was written has left (tcdrain)."""
-        try:
-            self.ser.flush()
-        except Exception:  # noqa: BLE001 - some ptys refuse tcdrain; nothing is queued
-            pass
-
-    def configure(self, baud, bits=8, parity="N"):
-        """Change baud rate and character format (IEC 62056-21 mode E: 300 7E1 -> 8N1)."""
-        import serial
-
-        if parity not in ("N", "E", "O") or bits not in (7, 8):
-            raise ConfigError("serial format %d%s not supported" % (bits, parity), "config")
-        try:
-            self.ser.apply_settings({"baudrate": baud, "parity": parity,
-                                     "bytesize": serial.SEVENBITS if bits == 7
-                                     else serial.EIGHTBITS})
-            self.nominal_format = None
-        except Exception as e:  # noqa: BLE001 - termios.error is not an OSError
-            if not self._is_pty():
-                raise LinkError("cannot set %s to %d %d%s1: %s" % (self.ser.port, baud, bits,
-                                                                   parity, e), "baud")
-            # Linux ptys take any baud but only 8N1: the format is nominal there
-            self.ser.apply_settings({"baudrate": baud, "parity": "N",
-                                     "bytesize": serial.EIGHTBITS})
-            self.nominal_format = (bits, parity)
-        self.baud = baud
-
-    def _is_pty(self):
-        import os
-
-        try:
-            path = os.path.realpath(self.ser.port)
-        except (TypeError, ValueError):
-            return False
-        return path.startswith("/dev/pts/") or path.startswith("/dev/tty") and "pty" in path
-
-    def close(self):
-        try:
-            self.ser.close()
-        except Exception:  # noqa: BLE001
-            pass
-
-
-class UdpStream:
-    """IEC 62056-47 wrapper over UDP (``udp://HOST:PORT``, port 4059 on meters): each
-    datagram carries one wrapper frame; ``readinto`` hands over one datagram at a time."""
-
-    def __init__(self, host, port, timeout_ms=3000):
-        import socket
-
-        try:
-            ai = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)[0]
-            s = socket.socket(ai[0], socket.SOCK_DGRAM)
-            s.connect(ai[-1])
-        except OSError as e:
-            raise NoAnswer("cannot reach %s:%d over UDP (%s)" % (host, port, e), "no-answer")
-        s.settimeout(_POLL_S)
-        self.sock = s
-        self.pending = b""
-
-    def write(self, b):
-        try:
-            self.sock.send(bytes(b))
-        except OSError as e:
-            raise LinkError("cannot send the datagram (%s)" % e, "link-lost")
-
-    def readinto(self, buf):
-        if not self.pending:
-            try:
-                self.pending = self.sock.recv(2048)
-            except OSError as e:
-                if _is_timeout(e):
-                    return 0
-                raise LinkError("UDP receive failed (%s): is the meter listening?" % e,
-                                "link-lost")
-        n = min(len(buf), len(self.pending))
-        buf[:n] = self.pending[:n]
-        self.pending = self.pending[n:]
-        return n
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-
 def _host_port(url, scheme):
     host, _, port = url[len(scheme):].rpartition(":")
     if not host or not port.isdigit():
@@ -219,6 +110,23 @@ def open_stream(url, baud=9600, timeout_ms=3000):
         host, port = _host_port(url, "tcp://")
         return TcpStream(host, port, timeout_ms)
     if url.startswith("udp://"):
+        from udlms.transport_udp import UdpStream
+
         host, port = _host_port(url, "udp://")
         return UdpStream(host, port, timeout_ms)
+    from udlms.transport_serial import SerialStream
+
     return SerialStream(url, baud)
+
+
+def __getattr__(name):
+    """``transport.UdpStream`` and ``transport.SerialStream`` from their modules."""
+    if name == "UdpStream":
+        from udlms.transport_udp import UdpStream
+
+        return UdpStream
+    if name == "SerialStream":
+        from udlms.transport_serial import SerialStream
+
+        return SerialStream
+    raise AttributeError(name)
