@@ -58,6 +58,9 @@ def forget(name):
         pkg = sys.modules.get(pkg)
         if pkg is not None and short in pkg.__dict__:
             delattr(pkg, short)
+        import gc
+
+        gc.collect()
 
 
 def random_bytes(n):

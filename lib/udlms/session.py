@@ -256,22 +256,22 @@ class Session:
             self._hls(bytes(aare.auth_value))
 
     def _hls(self, stoc):
-        """HLS pass 3/4 (Green Book §9.2.7.4): send f(StoC), check the meter's f(CtoS)."""
-        from udlms import axdr
-
+        """HLS pass 3/4 (Green Book §9.2.7.4): send f(StoC), check the meter's f(CtoS).
+        Both travel as A-XDR octet-strings of 17 bytes (09 11 ...), coded here so that
+        axdr is not loaded during the association."""
         proof = self.sec.f_stoc(stoc)
         try:
-            data = self.action(_ASSOCIATION_LN, ASSOCIATION_OBIS, 1, axdr.octet_string(proof))
+            data = self.action(_ASSOCIATION_LN, ASSOCIATION_OBIS, 1,
+                               bytes((9, len(proof))) + proof)
         except ServiceError as e:
             raise AssociationError("meter rejected our HLS proof f(StoC) (%s): check the "
                                    "keys and system title" % e.message, "auth-failed", e.code)
         if data is None:
             raise AssociationError("meter returned no f(CtoS): cannot verify it is the "
                                    "right meter", "auth-failed")
-        value, _ = axdr.decode(data)
-        if not isinstance(value, (bytes, bytearray)):
+        if len(data) < 2 or data[0] != 9 or data[1] > 127 or len(data) != 2 + data[1]:
             raise AssociationError("meter's f(CtoS) is not an octet-string", "auth-failed")
-        self.sec.verify_ctos(self._ctos, bytes(value))
+        self.sec.verify_ctos(self._ctos, data[2:])
 
     def _release(self):
         req = apdu.rlrq()
@@ -415,10 +415,13 @@ def enter_token(session, digits, encoding=None):
                                               _obis(session.settings.gateway), _ENTER, data))
     if r.result:  # action-result: the meter refused the token itself
         return TokenResult(False, None, action_result=r.result)
+    from udlms.token import status_code
+
     code = None
     for _ in range(max(1, session.settings.status_polls)):
         try:
-            code, _bits = read_token_status(session)
+            code = status_code(session.get(_GATEWAY, session.settings.gateway,
+                                            _TOKEN_STATUS))
         except ServiceError:
             code = None
             break

@@ -84,6 +84,19 @@ def octet_string(digits, encoding="ascii"):
     return bytes((0x09, len(raw))) + raw
 
 
+def status_code(data):
+    """token_status code straight from its A-XDR bytes: ``16 cc`` or a structure whose
+    first element is that enum (``02 02 16 cc 04 ...``); a board reads it this way without
+    loading :mod:`udlms.axdr`. Other shapes go through axdr and :func:`decode_status`."""
+    if len(data) >= 2 and data[0] == 0x16:
+        return data[1]
+    if len(data) >= 4 and data[0] == 0x02 and 0 < data[1] < 0x80 and data[2] == 0x16:
+        return data[3]
+    from udlms import axdr
+
+    return decode_status(axdr.decode(data)[0])[0]
+
+
 def decode_status(value):
     """Decoded token_status (structure{enum status_code, bit-string data_value}) ->
     ``(code, bits)``; bits is an ``axdr.BitString`` or None."""
