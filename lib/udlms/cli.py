@@ -348,7 +348,7 @@ def _counter_for(d, s):
     counter file, resynchronised from the meter's frame counter on first use."""
     if s.mechanism != 5:
         return None
-    from udlms import session
+    from udlms import resync
     from udlms.security import MemoryCounter
 
     if "invocation_counter" in d:
@@ -357,7 +357,7 @@ def _counter_for(d, s):
     if not counter.known:
         stream = _open(d, s)
         try:
-            counter.resync(session.read_frame_counter(stream, s))
+            counter.resync(resync.read_frame_counter(stream, s))
         finally:
             stream.close()
     return counter
@@ -384,7 +384,7 @@ def cmd_enter_token(args, out):
             stream = _open(d, s)
             sess = session.Session(stream, s, counter, trace=tracer)
             with sess:
-                r = session.enter_token(sess, digits, s.encoding)
+                r = token.enter_token(sess, digits, s.encoding)
         except errors.DlmsError as e:
             # once the enter request went out, the meter may have taken the token: say so
             # (resolve by reading token_status), never guess and never re-send blindly
@@ -481,14 +481,14 @@ def cmd_get(args, out):
 
 
 def cmd_resync(args, out):
-    from udlms import errors, session
+    from udlms import errors, resync
 
     d = _settings_dict(args)
     try:
         s = _session_settings(d)
         stream = _open(d, s)
         try:
-            value = session.read_frame_counter(stream, s)
+            value = resync.read_frame_counter(stream, s)
         finally:
             stream.close()
         c = FileCounter(_counter_path(d), _counter_key(d, s))

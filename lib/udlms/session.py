@@ -13,7 +13,7 @@ from udlms.errors import (
     SecurityError,
     ServiceError,
 )
-from udlms.port import const, forget, sleep_ms
+from udlms.port import const, forget
 
 _MECH_NONE = const(0)
 _MECH_LLS = const(1)
@@ -23,11 +23,6 @@ _DIAG_AUTH_REQUIRED = const(14)
 
 ASSOCIATION_OBIS = b"\x00\x00\x28\x00\x00\xff"  # 0.0.40.0.0.255, the current association
 _ENCODINGS = ("ascii", "bcd", "digits", "hex")  # token.ENCODINGS (a test keeps them equal)
-# Token Gateway, IC 115 (token.CLASS_ID, ENTER, TOKEN_STATUS): the token module is loaded
-# only to encode the token
-_GATEWAY = const(115)
-_ENTER = const(1)
-_TOKEN_STATUS = const(6)
 
 _DEFAULTS = (
     ("client", 1),
@@ -114,19 +109,6 @@ class Settings:
         if self.transport not in ("hdlc", "wrapper"):
             raise ConfigError("transport must be hdlc or wrapper, got %r" % self.transport,
                               "config")
-
-    @classmethod
-    def from_dict(cls, d):
-        return cls(**{k.replace("-", "_"): v for k, v in d.items()})
-
-    @property
-    def ciphered(self):
-        return self.mechanism == _MECH_GMAC or (self.ek is not None and self.mechanism != 0)
-
-    def __repr__(self):
-        return "Settings(client=%d, server=%s/%s, mechanism=%d, keys=%s)" % (
-            self.client, self.server_logical, self.server_physical, self.mechanism,
-            "set" if self.ek else "none")
 
 
 _NAMES = {}
@@ -341,116 +323,15 @@ class Session:
                                r.result)
 
 
-class TokenResult:
-    """The meter's verdict on a token: ``accepted``, ``kind`` ("accepted", "refused",
-    "unknown" or the action-result's name), ``status_code`` (token_status, or None),
-    ``action_result`` (0 = success). ``message`` (plain words) and ``status_name`` are
-    looked up when read: the words are not loaded while a session holds the heap."""
-
-    def __init__(self, accepted, kind, status_code=None, action_result=0):
-        self.accepted = accepted
-        self._kind = kind
-        self.status_code = status_code
-        self.action_result = action_result
-
-    @property
-    def kind(self):
-        if self._kind is None:  # refused by action-result: its name, e.g. "type-unmatched"
-            from udlms.results import action_result
-
-            return action_result(self.action_result)[0]
-        return self._kind
-
-    @property
-    def status_name(self):
-        if self.status_code is None:
-            return None
-        from udlms.token_info import status_text
-
-        return status_text(self.status_code)[0]
-
-    @property
-    def message(self):
-        code = self.action_result
-        if code:
-            from udlms import results
-
-            name, msg, hint = results.action_result(code)
-            return "meter says %s (%d): %s" % (name, code, hint or msg)
-        if self.status_code is None:
-            return "meter took the token (no token_status to confirm)"
-        from udlms.token_info import status_text
-
-        name, msg = status_text(self.status_code)
-        if self.kind == "unknown":
-            return ("meter has not finished with the token (%s): check token_status later "
-                    "before entering it again" % name)
-        return msg
-
-    def __repr__(self):
-        return "TokenResult(accepted=%s, status=%s, %r)" % (self.accepted, self.status_code,
-                                                           self.message)
+_MOVED = {"enter_token": "token", "read_token_status": "token", "TokenResult": "token",
+          "read_frame_counter": "resync"}
 
 
-def read_token_status(session):
-    """Read Token Gateway attribute 6 -> (code, bits)."""
-    from udlms import axdr
-    from udlms.token import decode_status
-
-    value, _ = axdr.decode(session.get(_GATEWAY, session.settings.gateway, _TOKEN_STATUS))
-    return decode_status(value)
-
-
-def enter_token(session, digits, encoding=None):
-    """Token Gateway ``enter`` (IC 115 method 1), then read ``token_status`` (attribute 6).
-
-    Meter refusals come back as a TokenResult with ``accepted=False``; link, security and
-    association failures raise.
-    """
-    from udlms.token import octet_string
-
-    data = octet_string(digits, encoding or session.settings.encoding)
-    session.token_sent = True
-    r = session._exchange(apdu.action_request(session.settings.invoke, _GATEWAY,
-                                              _obis(session.settings.gateway), _ENTER, data))
-    if r.result:  # action-result: the meter refused the token itself
-        return TokenResult(False, None, action_result=r.result)
-    from udlms.token import status_code
-
-    code = None
-    for _ in range(max(1, session.settings.status_polls)):
-        try:
-            code = status_code(session.get(_GATEWAY, session.settings.gateway,
-                                            _TOKEN_STATUS))
-        except ServiceError:
-            code = None
-            break
-        # 8 = received, not yet processed; 0..2 = format / authentication / validation
-        # passed, execution still to come: only 3 says the credit was applied
-        if code not in (0, 1, 2, 8):
-            break
-        sleep_ms(session.settings.status_poll_ms)
-    if code is None or code == 3:
-        return TokenResult(True, "accepted", code)
-    return TokenResult(False, "unknown" if code in (0, 1, 2, 8) else "refused", code)
-
-
-def read_frame_counter(stream, settings, obis=None, trace=None):
-    """Read the meter's invocation/frame counter with the public client (SAP 16, no security).
-
-    Returns the integer value; the caller moves its own counter past it.
-    """
-    from udlms import axdr
-
-    s = settings
-    pub = Settings(client=16, server_logical=s.server_logical, server_physical=s.server_physical,
-                   address_size=s.address_size, mechanism=0, max_info_tx=s.max_info_tx,
-                   max_info_rx=s.max_info_rx, timeout_ms=s.timeout_ms, retries=s.retries,
-                   conformance=s.conformance, max_pdu=s.max_pdu, invoke=s.invoke,
-                   transport=s.transport)
-    sess = Session(stream, pub, trace=trace)
-    with sess:
-        value, _ = axdr.decode(sess.get(1, obis or s.frame_counter, 2))
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ApduError("frame counter object does not hold an integer", "unexpected")
-    return value
+def __getattr__(name):
+    """``session.enter_token``, ``read_token_status`` and ``TokenResult`` live in
+    :mod:`udlms.token` (the Token Gateway client), ``read_frame_counter`` in
+    :mod:`udlms.resync`: loaded when used, not held while a session associates."""
+    mod = _MOVED.get(name)
+    if mod is None:
+        raise AttributeError(name)
+    return getattr(__import__("udlms." + mod, None, None, (name,)), name)

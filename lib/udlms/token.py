@@ -16,8 +16,8 @@ This module is what a board needs to send a token; words and host helpers are in
 :mod:`udlms.token_info` (same names here, loaded on first use).
 """
 
-from udlms.errors import ApduError, TokenError
-from udlms.port import const
+from udlms.errors import ApduError, ServiceError, TokenError
+from udlms.port import const, sleep_ms
 
 ENCODINGS = ("ascii", "bcd", "digits", "hex")
 MAX_VALUE = (1 << 66) - 1  # 73786976294838206463
@@ -105,6 +105,98 @@ def decode_status(value):
     if isinstance(value, (tuple, list)) and len(value) >= 1 and isinstance(value[0], int):
         return value[0], (value[1] if len(value) > 1 else None)
     raise ApduError("token_status is not structure{enum, bit-string}", "unexpected")
+
+
+# -- Token Gateway client (IC 115 over an open session) ---------------------------------
+class TokenResult:
+    """The meter's verdict on a token: ``accepted``, ``kind`` ("accepted", "refused",
+    "unknown" or the action-result's name), ``status_code`` (token_status, or None),
+    ``action_result`` (0 = success). ``message`` (plain words) and ``status_name`` are
+    looked up when read: the words are not loaded while a session holds the heap."""
+
+    def __init__(self, accepted, kind, status_code=None, action_result=0):
+        self.accepted = accepted
+        self._kind = kind
+        self.status_code = status_code
+        self.action_result = action_result
+
+    @property
+    def kind(self):
+        if self._kind is None:  # refused by action-result: its name, e.g. "type-unmatched"
+            from udlms.results import action_result
+
+            return action_result(self.action_result)[0]
+        return self._kind
+
+    @property
+    def status_name(self):
+        if self.status_code is None:
+            return None
+        from udlms.token_info import status_text
+
+        return status_text(self.status_code)[0]
+
+    @property
+    def message(self):
+        code = self.action_result
+        if code:
+            from udlms import results
+
+            name, msg, hint = results.action_result(code)
+            return "meter says %s (%d): %s" % (name, code, hint or msg)
+        if self.status_code is None:
+            return "meter took the token (no token_status to confirm)"
+        from udlms.token_info import status_text
+
+        name, msg = status_text(self.status_code)
+        if self.kind == "unknown":
+            return ("meter has not finished with the token (%s): check token_status later "
+                    "before entering it again" % name)
+        return msg
+
+    def __repr__(self):
+        return "TokenResult(accepted=%s, status=%s, %r)" % (self.accepted, self.status_code,
+                                                           self.message)
+
+
+def read_token_status(session):
+    """Read Token Gateway attribute 6 -> (code, bits)."""
+    from udlms import axdr
+
+    value, _ = axdr.decode(session.get(CLASS_ID, session.settings.gateway, TOKEN_STATUS))
+    return decode_status(value)
+
+
+def enter_token(session, digits, encoding=None):
+    """Token Gateway ``enter`` (IC 115 method 1), then read ``token_status`` (attribute 6).
+
+    Meter refusals come back as a TokenResult with ``accepted=False``; link, security and
+    association failures raise.
+    """
+    data = octet_string(digits, encoding or session.settings.encoding)
+    session.token_sent = True
+    from udlms.apdu import action_request
+    from udlms.session import _obis
+
+    r = session._exchange(action_request(session.settings.invoke, CLASS_ID,
+                                         _obis(session.settings.gateway), ENTER, data))
+    if r.result:  # action-result: the meter refused the token itself
+        return TokenResult(False, None, action_result=r.result)
+    code = None
+    for _ in range(max(1, session.settings.status_polls)):
+        try:
+            code = status_code(session.get(CLASS_ID, session.settings.gateway, TOKEN_STATUS))
+        except ServiceError:
+            code = None
+            break
+        # 8 = received, not yet processed; 0..2 = format / authentication / validation
+        # passed, execution still to come: only 3 says the credit was applied
+        if code not in (0, 1, 2, 8):
+            break
+        sleep_ms(session.settings.status_poll_ms)
+    if code is None or code == 3:
+        return TokenResult(True, "accepted", code)
+    return TokenResult(False, "unknown" if code in (0, 1, 2, 8) else "refused", code)
 
 
 _INFO = "format decode decode_token_bytes status_text enter_request"
