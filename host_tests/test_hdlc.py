@@ -238,3 +238,20 @@ def test_link_wrong_address_gets_dm_or_silence():
     link = _link(loop, timeout_ms=20, retries=1)
     with pytest.raises(NoAnswer):
         link.connect()
+
+
+def test_noise_claiming_a_length_does_not_swallow_the_next_frame():
+    # found by the property test: after a frame, noise "A0 13 00 00 00 00" makes the closing
+    # flag look like the start of a 19-byte frame whose end lands on the next frame's
+    # closing flag; its address field is invalid, so the receiver must look again right
+    # after that flag instead of skipping the 19 bytes (and the real frame in them)
+    f1 = hdlc.frame(b"\x01", b"\x01", 0)
+    f2 = hdlc.frame(b"\x01", b"\x00\x01", 0, b"\x00\x00")
+    r = hdlc.Receiver(256)
+    r.feed(f1 + b"\xa0\x13\x00\x00\x00\x00" + f2)
+    got = []
+    f = r.next()
+    while f is not None:
+        got.append((bytes(f.src), bytes(f.info)))
+        f = r.next()
+    assert got == [(b"\x01", b""), (b"\x00\x01", b"\x00\x00")]

@@ -377,6 +377,9 @@ class Receiver:
             if f is None:  # a whole frame, damaged: skip it up to its closing flag
                 self.start = s + length + 1
                 continue
+            if f is False:  # noise that looked like a flag and a format: look again
+                self.start = s + 1
+                continue
             self.start = s + length + 1  # keep the closing flag: it may open the next frame
             return f
 
@@ -410,6 +413,9 @@ class Receiver:
         return False
 
     def _parse(self, s, length):
+        """The Frame at s, or: False when its header is not a frame header after all (bad
+        address or HCS: resynchronise just after s, a real frame may start inside), None
+        when a frame with a good header is damaged (skip it to its closing flag)."""
         buf = self.buf
         p = s + 3
         end = s + 1 + length  # index of the FCS end (exclusive), before the closing flag
@@ -418,29 +424,26 @@ class Receiver:
         if p3 <= 0:
             self._error("address field malformed (1, 2 or 4 bytes, last one odd)",
                         "bad-address")
-            return None
+            return False
         if p3 + 1 + 2 > end:
             self._error("frame too short for its header", "bad-format")
-            return None
+            return False
         control = buf[p3]
         hp = p3 + 1
-        c = fcs16(buf, s + 1, end - 2)
-        if (buf[end - 2] | (buf[end - 1] << 8)) != c:
-            self._error("frame check sequence (FCS) wrong: line noise or wrong baud rate",
-                        "bad-fcs")
-            return None
         f = self.frame
+        f._i0 = hp
         if end - 2 > hp:  # an information field follows: HCS is present
             if end - 2 - hp < 2:
                 self._error("frame too short for its header check", "bad-format")
-                return None
-            c = fcs16(buf, s + 1, hp)
-            if (buf[hp] | (buf[hp + 1] << 8)) != c:
+                return False
+            if (buf[hp] | (buf[hp + 1] << 8)) != fcs16(buf, s + 1, hp):
                 self._error("header check sequence (HCS) wrong", "bad-hcs")
-                return None
+                return False
             f._i0 = hp + 2
-        else:
-            f._i0 = hp
+        if (buf[end - 2] | (buf[end - 1] << 8)) != fcs16(buf, s + 1, end - 2):
+            self._error("frame check sequence (FCS) wrong: line noise or wrong baud rate",
+                        "bad-fcs")
+            return None if f._i0 > hp else False  # no HCS: the header is not proven
         f._i1 = end - 2
         f._s = s
         f._e = end

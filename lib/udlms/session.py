@@ -24,36 +24,6 @@ _DIAG_AUTH_REQUIRED = const(14)
 ASSOCIATION_OBIS = b"\x00\x00\x28\x00\x00\xff"  # 0.0.40.0.0.255, the current association
 _ENCODINGS = ("ascii", "bcd", "digits", "hex")  # token.ENCODINGS (a test keeps them equal)
 
-_DEFAULTS = (
-    ("client", 1),
-    ("server_logical", 1),
-    ("server_physical", 17),
-    ("address_size", 2),
-    ("mechanism", _MECH_GMAC),
-    ("ek", None),
-    ("ak", None),
-    ("password", None),
-    ("system_title", None),
-    ("security", 0x30),
-    ("conformance", 0x001E1D),
-    ("max_pdu", 512),
-    ("invoke", 0xC1),
-    ("max_info_tx", 128),
-    ("max_info_rx", 128),
-    ("window", 1),
-    ("timeout_ms", 3000),
-    ("inter_char_ms", 500),
-    ("retries", 3),
-    ("encoding", "ascii"),
-    ("ctos", None),
-    ("gateway", "0.0.19.40.0.255"),
-    ("frame_counter", "0.0.43.1.1.255"),
-    ("status_polls", 5),
-    ("status_poll_ms", 300),
-    ("transport", "hdlc"),
-)
-
-
 def _obis(x):
     """6 OBIS bytes from bytes or "A.B.C.D.E.F" text; other spellings go to cosem.obis
     (imported only then, to keep a session's heap small)."""
@@ -86,11 +56,40 @@ def _hex(v, n, name):
 
 
 class Settings:
-    """Connection and association settings; defaults follow the gurux-dlms client."""
+    """Connection and association settings; defaults follow the gurux-dlms client.
+
+    The defaults are class attributes: an instance holds only what was given."""
+
+    client = 1
+    server_logical = 1
+    server_physical = 17
+    address_size = 2
+    mechanism = _MECH_GMAC
+    ek = None
+    ak = None
+    password = None
+    system_title = None
+    security = 0x30
+    conformance = 0x001E1D
+    max_pdu = 512
+    invoke = 0xC1
+    max_info_tx = 128
+    max_info_rx = 128
+    window = 1
+    timeout_ms = 3000
+    inter_char_ms = 500
+    retries = 3
+    encoding = "ascii"
+    ctos = None
+    gateway = "0.0.19.40.0.255"
+    frame_counter = "0.0.43.1.1.255"
+    status_polls = 5
+    status_poll_ms = 300
+    transport = "hdlc"
 
     def __init__(self, **kw):
-        # Defaults live on the class (set below); an instance holds only what was given.
-        bad = [k for k in kw if k not in _NAMES]
+        bad = [k for k in kw if k[:1] == "_" or not hasattr(Settings, k)
+               or callable(getattr(Settings, k))]
         if bad:
             raise ConfigError("unknown setting(s): %s" % ", ".join(sorted(bad)), "config")
         for k in kw:
@@ -109,13 +108,6 @@ class Settings:
         if self.transport not in ("hdlc", "wrapper"):
             raise ConfigError("transport must be hdlc or wrapper, got %r" % self.transport,
                               "config")
-
-
-_NAMES = {}
-for _k, _v in _DEFAULTS:
-    setattr(Settings, _k, _v)
-    _NAMES[_k] = 1
-del _k, _v
 
 
 class Session:
