@@ -13,6 +13,13 @@ and writes every figure to build/bench.json. Figures are measured, never asserte
    gc.mem_alloc() at every stream write and every read that brought bytes), bytes allocated
    per received frame in steady state, and the smallest -X heapsize at which a whole session
    still completes (bisection, a fresh simulator per attempt).
+2b. The same golden session in a 32-bit MicroPython, the WebAssembly port (npm package pinned
+   in tools/wasm, run with node; no sockets there, so the stream replays the golden frames
+   and checks ours against them), from a 64 KiB initial heap: with the .mpy files in its
+   filesystem (loaded into the heap, as from a board's littlefs) and in a ROMFS image
+   (tools/romfs.py; run in place from memory outside the heap, as from a board's romfs flash
+   partition). Peak live heap, and the heap's size afterwards (the port grows it only when
+   an allocation fails, so 64 KiB afterwards means the session fitted).
 3. .mpy sizes per device module (mpy-cross bytecode and -march=xtensawin) and .py sizes.
 4. MicroPython micro-benchmarks (tools/bench_gcm.py): GCM of a 64-byte APDU (pure vs viper
    GHASH) and HDLC encode/decode of a frame with a 128-byte information field.
@@ -32,6 +39,7 @@ import glob
 import io
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -47,6 +55,7 @@ for _p in (os.path.join(ROOT, "tools", "golden"), os.path.join(ROOT, "tools"),
 
 import build_mpy  # noqa: E402
 import meter_sim  # noqa: E402
+import romfs  # noqa: E402
 import run_tests  # noqa: E402
 
 BIN = os.path.join(ROOT, ".venv", "bin")
@@ -82,6 +91,7 @@ NAMES = (
     "sim_processing_ms", "session_9600_over_wire_plus_sim", "session_9600_gurux_ms",
     "turnaround_median_ms",
     "mpy_turnaround_median_ms",
+    "wasm32_session_peak_bytes", "wasm32_heap_total_bytes",
 )
 
 FIGURES = []
@@ -570,6 +580,165 @@ def bench_mpy_session(case, quick):
          impl="micropython unix x64", note="largest failing %d" % lo)
 
 
+# -- 2b. The same session in a 32-bit MicroPython (the WebAssembly port) --------------------------
+
+WASM_DIR = os.path.join(ROOT, "tools", "wasm")
+WASM_WORK = os.path.join(ROOT, "build", "wasm")
+WASM_HEAP = 64 * 1024
+
+WASM_SESSION = r"""
+# written by tools/bench.py (compiled to build/wasm/lib/wasm_session.mpy): one token session in
+# the 32-bit WebAssembly port over a replay of the golden case (no sockets there)
+import gc
+import micropython
+
+import bench_case as C
+
+gc.collect()
+b0 = gc.mem_alloc()
+from udlms import security, session, token  # noqa: E402
+
+gc.collect()
+b1 = gc.mem_alloc()
+peak = [b1]
+
+
+def sample():
+    gc.collect()
+    u = gc.mem_alloc()
+    if u > peak[0]:
+        peak[0] = u
+
+
+class Replay:
+    # hands out the recorded answers, checks that our frames equal the golden ones
+    def __init__(self):
+        self.i = 0
+        self.rx = b""
+        self.match = True
+
+    def write(self, b):
+        if self.i >= len(C.TX) or bytes(b) != C.TX[self.i]:
+            self.match = False
+        if self.i < len(C.RX):
+            self.rx = C.RX[self.i]
+        self.i += 1
+        sample()
+
+    def readinto(self, buf):
+        n = min(len(buf), len(self.rx))
+        buf[:n] = self.rx[:n]
+        self.rx = self.rx[n:]
+        if n:
+            sample()
+        return n
+
+
+st = session.Settings(ek=C.EK, ak=C.AK, system_title=C.TITLE, ctos=C.CTOS,
+                      server_logical=C.LOGICAL, server_physical=C.PHYSICAL,
+                      address_size=C.ASIZE, timeout_ms=500, retries=0)
+w = Replay()
+sess = session.Session(w, st, security.MemoryCounter(C.IC))
+sess.open()
+r = token.enter_token(sess, C.TOKEN, "ascii")
+sess.close()
+sample()
+print("WASM import=%d peak=%d accepted=%s match=%s frames=%d" % (
+    b1 - b0, peak[0], r.accepted, w.match, w.i))
+print("MEMINFO")
+micropython.mem_info()
+"""
+
+
+def wasm_ready():
+    """node and the pinned MicroPython WebAssembly package (npm ci on first use)."""
+    import shutil
+
+    if shutil.which("node") is None:
+        return "node not found"
+    mod = os.path.join(WASM_DIR, "node_modules", "@micropython",
+                       "micropython-webassembly-pyscript")
+    if not os.path.isdir(mod):
+        if shutil.which("npm") is None:
+            return "npm not found"
+        p = subprocess.run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
+                           cwd=WASM_DIR, capture_output=True, text=True)
+        if p.returncode:
+            return "npm ci failed: " + (p.stderr or p.stdout).strip()[-200:]
+    return None
+
+
+def wasm_build():
+    """build/wasm/lib: the device modules as bytecode .mpy (no native code in WebAssembly:
+    no ghash_viper), the golden case and the session script."""
+    import shutil
+
+    lib = os.path.join(WASM_WORK, "lib")
+    shutil.rmtree(lib, ignore_errors=True)
+    os.makedirs(os.path.join(lib, "udlms"))
+    for name in build_mpy.device_modules():
+        if name == "ghash_viper.py":
+            continue
+        src = os.path.join(ROOT, "lib", "udlms", name)
+        p = subprocess.run([MPY_CROSS, "-o", os.path.join(lib, "udlms", name[:-3] + ".mpy"),
+                            "-s", name, src], capture_output=True, text=True)
+        if p.returncode:
+            raise RuntimeError("mpy-cross %s: %s" % (name, p.stderr.strip()))
+    shutil.copy(os.path.join(WORK, "bench_case.mpy"), lib)
+    src = os.path.join(WASM_WORK, "wasm_session.py")
+    with open(src, "w") as f:
+        f.write(WASM_SESSION.lstrip())
+    p = subprocess.run([MPY_CROSS, "-o", os.path.join(lib, "wasm_session.mpy"), "-s",
+                        "wasm_session.py", src], capture_output=True, text=True)
+    if p.returncode:
+        raise RuntimeError("mpy-cross wasm_session: %s" % p.stderr.strip())
+    main = os.path.join(WASM_WORK, "main.py")
+    with open(main, "w") as f:
+        f.write("import wasm_session\n")
+    return lib, main
+
+
+def wasm_session(lib, main, mode, heap=WASM_HEAP):
+    """One golden-case token session in the WebAssembly port, the modules in its filesystem
+    (mode "filesystem") or in a ROMFS image (mode "romfs") -> dict of the figures."""
+    if mode == "romfs":
+        img = os.path.join(WASM_WORK, "udlms.romfs")
+        with open(img, "wb") as f:
+            f.write(romfs.image(lib))
+        where = ["--romfs", img]
+    else:
+        where = ["--lib", lib]
+    p = subprocess.run(["node", os.path.join(WASM_DIR, "run.mjs"), str(heap), main] + where,
+                       capture_output=True, text=True, timeout=300)
+    out = p.stdout + p.stderr
+    m = re.search(r"WASM import=(\d+) peak=(\d+) accepted=(\w+) match=(\w+) frames=(\d+)", out)
+    total = re.search(r"GC: total: (\d+)", out)
+    if p.returncode or not m or not total or m.group(3) != "True":
+        raise RuntimeError("WebAssembly session (%s) failed: %s" % (mode, out[-1500:]))
+    return {"import": int(m.group(1)), "peak": int(m.group(2)), "match": m.group(4) == "True",
+            "frames": int(m.group(5)), "total": int(total.group(1))}
+
+
+def bench_wasm(quick):
+    ctx = dict(impl="micropython webassembly 1.29 (32-bit)", initial_heap=WASM_HEAP)
+    why = wasm_ready()
+    for mode in ("filesystem", "romfs"):
+        if why:
+            for name in ("wasm32_session_peak_bytes", "wasm32_heap_total_bytes"):
+                emit(name, None, "B", mode=mode, note="not measured: " + why, **ctx)
+            continue
+        r = wasm_session(*wasm_build(), mode)
+        emit("wasm32_session_peak_bytes", r["peak"], "B", mode=mode, import_bytes=r["import"],
+             frames_equal_golden=r["match"], tx_frames=r["frames"],
+             aes="pure (no cryptolib in this port)", ghash="pure (no native emitter)",
+             method="gc.collect(); gc.mem_alloc() at every write and every read with bytes",
+             **ctx)
+        emit("wasm32_heap_total_bytes", r["total"], "B", mode=mode,
+             fits=r["total"] <= WASM_HEAP,
+             note="GC total after the session: the port adds heap only when an allocation "
+                  "fails after a collection, so the initial heap size means it fitted", **ctx)
+
+
 def bench_mpy_micro(quick):
     args = [MICROPYTHON, "-X", "heapsize=" + HEAP, os.path.join(ROOT, "tools", "bench_gcm.py")]
     if quick:
@@ -801,6 +970,7 @@ TARGETS = {
     "cpu_ratio_gurux_over_ours": (">=", 10),
     "mpy_heap_session_peak_bytes": ("<=", 8192),
     "mpy_min_heapsize_bytes": ("<=", 32768),
+    "wasm32_heap_total_bytes": ("<=", 65536),
     "mpy_rx_frame_readinto_alloc_bytes": ("<=", 0),
     "mpy_rx_frame_link_wait_alloc_bytes": ("<=", 0),
     "mpy_total_bytes": ("<=", 24576),
@@ -817,6 +987,14 @@ TABLE = (
     ("MPY heap after importing the session modules", "mpy_heap_import_bytes", {}),
     ("MPY peak session heap above baseline", "mpy_heap_session_peak_bytes", {}),
     ("MPY smallest -X heapsize for a session", "mpy_min_heapsize_bytes", {}),
+    ("32-bit MPY (wasm) session peak, .mpy in a filesystem", "wasm32_session_peak_bytes",
+     {"mode": "filesystem"}),
+    ("32-bit MPY (wasm) heap after it (filesystem)", "wasm32_heap_total_bytes",
+     {"mode": "filesystem"}),
+    ("32-bit MPY (wasm) session peak, .mpy in ROMFS", "wasm32_session_peak_bytes",
+     {"mode": "romfs"}),
+    ("32-bit MPY (wasm) heap after it (ROMFS)", "wasm32_heap_total_bytes",
+     {"mode": "romfs"}),
     ("MPY alloc per RX frame, Receiver.feed/next", "mpy_rx_frame_feed_alloc_bytes", {}),
     ("MPY alloc per RX frame, readinto_from/next", "mpy_rx_frame_readinto_alloc_bytes", {}),
     ("MPY alloc per RX frame, Link._wait", "mpy_rx_frame_link_wait_alloc_bytes", {}),
@@ -879,7 +1057,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="few rounds (smoke test)")
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "bench.json"))
-    ap.add_argument("--only", help="comma list of sections: cpu,mpy,micro,sizes,wire")
+    ap.add_argument("--only", help="comma list of sections: cpu,mpy,micro,wasm,sizes,wire")
     a = ap.parse_args(argv)
     os.makedirs(WORK, exist_ok=True)
     t0 = time.time()
@@ -897,6 +1075,7 @@ def main(argv=None):
 
     sections = [("cpu", lambda: bench_cpu(a.quick)), ("mpy", mpy_section),
                 ("micro", lambda: bench_mpy_micro(a.quick)),
+                ("wasm", lambda: bench_wasm(a.quick)),
                 ("sizes", lambda: bench_sizes(session_mods or ["udlms.session"])),
                 ("wire", lambda: bench_wire(a.quick))]
     only = set(a.only.split(",")) if a.only else None

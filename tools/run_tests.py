@@ -174,7 +174,26 @@ def lane_mpy():
                 print("      " + line)
         if f or rc:
             print(out[-4000:])
-    return passed, failed
+    p, f = lane_wasm32()
+    return passed + p, failed + f
+
+
+def lane_wasm32():
+    """The golden token session in the 32-bit WebAssembly port with the library in a ROMFS
+    image (the way a small board runs it from flash): it must fit the 64 KiB heap."""
+    import bench
+
+    why = bench.wasm_ready()
+    if why:
+        print("  wasm32 romfs session: skipped (%s)" % why)
+        return 0, 0
+    bench.write_case_module(*bench.load_case())
+    r = bench.wasm_session(*bench.wasm_build(), "romfs")
+    ok = r["match"] and r["total"] <= bench.WASM_HEAP
+    print("  wasm32 romfs session at 64k: %s (peak %d bytes, imports %d, heap after %d, "
+          "frames equal golden: %s)" % ("fits" if ok else "FAIL: does not fit", r["peak"],
+                                        r["import"], r["total"], r["match"]))
+    return (1, 0) if ok else (0, 1)
 
 
 def lane_cross():
