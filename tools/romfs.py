@@ -42,9 +42,11 @@ def _named(name, body):
     return varuint(len(raw)) + raw + body
 
 
-def _tree(path):
+def _tree(path, only=None):
     out = bytearray()
     for name in sorted(os.listdir(path)):
+        if only is not None and name not in only:
+            continue
         p = os.path.join(path, name)
         if os.path.isdir(p):
             out += record(_DIRECTORY, _named(name, _tree(p)))
@@ -54,9 +56,10 @@ def _tree(path):
     return bytes(out)
 
 
-def image(src):
-    """The ROMFS image (bytes) of everything under directory ``src``."""
-    body = _tree(src)
+def image(src, only=None):
+    """The ROMFS image (bytes) of everything under directory ``src`` (of its entries named
+    in ``only``, when given)."""
+    body = _tree(src, only)
     size = varuint(len(body))
     if (len(_HEADER) + len(size) + len(body)) % 2:
         size = b"\x80" + size

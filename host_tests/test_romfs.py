@@ -1,0 +1,53 @@
+"""tools/romfs.py: the ROMFS image format (MicroPython extmod/vfs_rom.c), checked by the
+MicroPython unix port mounting an image with vfs.VfsRom and importing from it."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+
+import romfs  # noqa: E402
+
+MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
+
+
+def test_varuint():
+    assert romfs.varuint(0) == b"\x00"
+    assert romfs.varuint(127) == b"\x7f"
+    assert romfs.varuint(128) == b"\x81\x00"
+    assert romfs.varuint(300) == b"\x82\x2c"
+
+
+def test_image_layout(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.py").write_bytes(b"X = 1\n")
+    (tmp_path / "b.txt").write_bytes(b"bb")
+    img = romfs.image(str(tmp_path))
+    assert img[:3] == b"\xd2\xcd\x31" and len(img) % 2 == 0
+    only = romfs.image(str(tmp_path), only=("a",))
+    assert b"b.txt" not in only and b"x.py" in only
+
+
+@pytest.mark.skipif(not os.path.exists(MICROPYTHON), reason="needs .venv/bin/micropython")
+def test_micropython_mounts_and_imports(tmp_path):
+    pkg = tmp_path / "src" / "lib" / "pkg"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_bytes(b"")
+    (pkg / "mod.py").write_bytes(b"def f():\n    return 'from romfs'\n")
+    (tmp_path / "src" / "data.bin").write_bytes(bytes(range(7)))  # odd length: padding
+    img = tmp_path / "x.romfs"
+    img.write_bytes(romfs.image(str(tmp_path / "src")))
+    code = ("import vfs, sys, os\n"
+            "vfs.mount(vfs.VfsRom(open(%r, 'rb').read()), '/rom')\n"
+            "sys.path.insert(0, '/rom/lib')\n"
+            "from pkg import mod\n"
+            "print(mod.f(), sorted(os.listdir('/rom')), open('/rom/data.bin', 'rb').read())\n"
+            % str(img))
+    r = subprocess.run([MICROPYTHON, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    want = "from romfs ['data.bin', 'lib'] %r" % bytes(range(7))
+    assert r.stdout.strip() == want
