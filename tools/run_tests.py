@@ -22,7 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, ".venv", "bin")
 MICROPYTHON = os.path.join(BIN, "micropython")
 HEAP = "64k"
-E2E_HEAP = "160k"
+E2E_HEAP = "128k"
 
 
 def start_sim(*args):
@@ -136,7 +136,7 @@ def lane_mpy():
         sim = None
         if os.path.basename(path).startswith("e2e_"):
             # end to end against the simulator: code loaded from .mpy lives in the heap on
-            # the unix port (64-bit objects), so these run with E2E_HEAP (see README)
+            # the unix port, so these run with E2E_HEAP (see README, Memory)
             heap = E2E_HEAP
             with open(path) as f:  # a script may ask for more: "# lane-heap: 144k"
                 for line in f:

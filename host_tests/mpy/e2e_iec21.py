@@ -2,7 +2,7 @@
 machine.UART (which records the settings it is switched to), then the whole HLS-GMAC token
 session relayed to tools/meter_sim.py over TCP (SIM_URL, set by tools/run_tests.py)."""
 
-# lane-heap: 160k  (passes at 144k, fails at 128k: the UART wrappers and the fake add .mpy code)
+# (passes at 112k, fails at 110k, 2026-11-25: the UART wrappers and the fake add .mpy code)
 import gc
 import sys
 
