@@ -24,6 +24,7 @@ _DIAG_AUTH_REQUIRED = const(14)
 ASSOCIATION_OBIS = b"\x00\x00\x28\x00\x00\xff"  # 0.0.40.0.0.255, the current association
 _ENCODINGS = ("ascii", "bcd", "digits", "hex")  # token.ENCODINGS (a test keeps them equal)
 
+
 def _obis(x):
     """6 OBIS bytes from bytes or "A.B.C.D.E.F" text; other spellings go to cosem.obis
     (imported only then, to keep a session's heap small)."""
@@ -201,8 +202,6 @@ class Session:
         req = apdu.aarq(ciphered=self.sec is not None, mechanism=s.mechanism,
                         calling_title=title, auth_value=auth_value, user_info=user_info)
         aare = apdu.parse_aare(self.link.request(req))
-        # ACSE is done with: on MicroPython its code leaves the heap before the services
-        forget("udlms.acse")
         if aare.result != 0:
             from udlms import results
 
@@ -220,14 +219,16 @@ class Session:
             self.sec.server_title = bytes(aare.responding_title)
             info = self.sec.unprotect(info)
         ir = apdu.parse_initiate_response(info)
+        stoc = aare.auth_value
+        aare = None  # the last object of acse's: on MicroPython its code now leaves the heap
         forget("udlms.acse")
         self.server_max_pdu = ir["max_pdu"]
         self.conformance = ir["conformance"]
         if s.mechanism == _MECH_GMAC:
-            if aare.auth_value is None:
+            if stoc is None:
                 raise AssociationError("meter sent no challenge (StoC) for HLS-GMAC",
                                        "auth-failed")
-            self._hls(bytes(aare.auth_value))
+            self._hls(bytes(stoc))
 
     def _hls(self, stoc):
         """HLS pass 3/4 (Green Book §9.2.7.4): send f(StoC), check the meter's f(CtoS).

@@ -12,6 +12,8 @@ On the wire ``enter`` takes an octet-string; meters differ in what they want ins
 - ``digits`` 20 bytes 0..9, one digit per byte;
 - ``hex``    the "raw" option: 9 bytes, the 66-bit value as big-endian binary.
 
+``enter_token(session, digits)`` runs ``enter`` (method 1) over an open association and
+reads ``token_status`` (attribute 6) until the meter has decided: a :class:`TokenResult`.
 This module is what a board needs to send a token; words and host helpers are in
 :mod:`udlms.token_info` (same names here, loaded on first use).
 """
