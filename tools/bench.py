@@ -1139,7 +1139,8 @@ def main(argv=None):
             ERRORS.append("%s: %s: %s" % (name, type(e).__name__, e))
             emit("bench_error", None, "", section=name, error="%s: %s" % (type(e).__name__, e))
     elapsed = time.time() - t0
-    cmd = ".venv/bin/python tools/bench.py" + (" --quick" if a.quick else "")
+    cmd = (".venv/bin/python tools/bench.py" + (" --quick" if a.quick else "")
+           + (" --only " + a.only if a.only else ""))
     meta = {"date": time.strftime("%Y-%m-%d %H:%M:%S %z"), "command": cmd,
             "seconds": round(elapsed, 1), "git": _git_rev()}
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
