@@ -76,8 +76,13 @@ def block(key, backend=None):
             return n, encryptor(key, m)
 
 
-class new:  # noqa: N801 - a constructor named like the function it replaces
-    """An AES-128 block encryptor: ``name`` and ``encrypt_block(src16, dst16)``."""
+class _Block:
+    """What :func:`new` returns: ``name`` and ``encrypt_block(src16, dst16)``."""
 
-    def __init__(self, key, backend=None):
+    def __init__(self, key, backend):
         self.name, self.encrypt_block = block(key, backend)
+
+
+def new(key, backend=None):
+    """An AES-128 block encryptor for ``key`` (16 bytes) on the best (or the named) backend."""
+    return _Block(key, backend)
