@@ -677,8 +677,11 @@ def wasm_ready():
     if not os.path.isdir(mod):
         if shutil.which("npm") is None:
             return "npm not found"
-        p = subprocess.run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
-                           cwd=WASM_DIR, capture_output=True, text=True)
+        try:
+            p = subprocess.run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
+                               cwd=WASM_DIR, capture_output=True, text=True, timeout=300)
+        except subprocess.TimeoutExpired:
+            return "npm ci took over 300 s (registry unreachable?)"
         if p.returncode:
             return "npm ci failed: " + (p.stderr or p.stdout).strip()[-200:]
     return None
