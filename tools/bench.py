@@ -589,6 +589,7 @@ def bench_mpy_session(case, quick):
 WASM_DIR = os.path.join(ROOT, "tools", "wasm")
 WASM_WORK = os.path.join(ROOT, "build", "wasm")
 WASM_HEAP = 64 * 1024
+WASM_IMAGE = "udlms.romfs"
 
 WASM_SESSION = r"""
 # written by tools/bench.py (compiled to build/wasm/lib/wasm_session.mpy): one token session in
@@ -689,7 +690,8 @@ def wasm_ready():
 
 def wasm_build():
     """build/wasm/lib: the device modules as bytecode .mpy (no native code in WebAssembly:
-    no ghash_viper), the golden case and the session script."""
+    no ghash_viper), the golden case and the session script; build/wasm/udlms.romfs: the
+    same tree as a ROMFS image."""
     import shutil
 
     lib = os.path.join(WASM_WORK, "lib")
@@ -723,16 +725,16 @@ def wasm_build():
         f.write("import wasm_session\n")
     with open(os.path.join(WASM_WORK, "firmware.py"), "w") as f:
         f.write(WASM_FIRMWARE)
+    with open(os.path.join(WASM_WORK, WASM_IMAGE), "wb") as f:
+        f.write(romfs.image(lib))
     return lib, main
 
 
 def _wasm_where(lib, mode):
+    """run.mjs arguments: the lib directory, or the ROMFS image wasm_build made of it."""
     if mode != "romfs":
         return ["--lib", lib]
-    img = os.path.join(WASM_WORK, "udlms.romfs")
-    with open(img, "wb") as f:
-        f.write(romfs.image(lib))
-    return ["--romfs", img]
+    return ["--romfs", os.path.join(WASM_WORK, WASM_IMAGE)]
 
 
 def wasm_firmware_import(lib, mode):

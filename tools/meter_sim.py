@@ -754,16 +754,19 @@ class TcpServer(_Server):
             except OSError:
                 pass
 
-        srv = self.meter.connection(write)
+        srv = self.connection(write)
         with conn:
             while self.running:
                 try:
                     data = conn.recv(4096)
                 except OSError:
                     return
-                if not data:
+                if not data or srv.feed(data) is False:  # False: not our protocol
                     return
-                srv.feed(data)
+
+    def connection(self, write):
+        """The per-connection protocol handler (HDLC here)."""
+        return self.meter.connection(write)
 
 
 class PtyServer(_Server):
@@ -998,24 +1001,8 @@ class WrapperConnection(ApduServer):
 class WrapperServer(TcpServer):
     """The meter over the IEC 62056-47 wrapper on TCP (port 4059 on real meters)."""
 
-    def handle(self, conn):
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-        def write(b):
-            try:
-                conn.sendall(b)
-            except OSError:
-                pass
-
-        srv = WrapperConnection(self.meter, write)
-        with conn:
-            while self.running:
-                try:
-                    data = conn.recv(4096)
-                except OSError:
-                    return
-                if not data or not srv.feed(data):
-                    return
+    def connection(self, write):
+        return WrapperConnection(self.meter, write)
 
 
 class UdpWrapperServer(_Server):

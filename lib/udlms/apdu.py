@@ -233,8 +233,7 @@ def parse_response(buf):
         raise ApduError("%s %s" % (apdu_name(tag), "is ciphered: decipher it before parsing"
                                    if is_ciphered(tag) else "is not a get/set/action "
                                    "response"), "unexpected")
-    name = tag  # _need names it only in an error message
-    _need(mv, 0, 4, name)
+    _need(mv, 0, 4, tag)  # a tag number: _need names it only in an error message
     r = Response(tag, kind)
     r.choice = c = mv[1]
     r.invoke = mv[2]
@@ -242,14 +241,14 @@ def parse_response(buf):
         r.block = (_u32(mv, 4), mv[3] != 0)
         p = 8
         if tag == GET_RESPONSE:  # DataBlock-G result: 00 raw-data | 01 data-access-result
-            _need(mv, p, 1, name)
+            _need(mv, p, 1, tag)
             p += 1
             if mv[p - 1]:
-                _need(mv, p, 1, name)
+                _need(mv, p, 1, tag)
                 r.result = mv[p]
                 return r
         n, p = _dec_len(mv, p)
-        _need(mv, p, n, name)
+        _need(mv, p, n, tag)
         r.data = mv[p:p + n]
     elif tag == SET_RESPONSE and c in (1, 2, 3):
         if c == 2:  # datablock: block-number
@@ -262,7 +261,7 @@ def parse_response(buf):
         raise ApduError("%s type %d (with-list) is not supported" % (apdu_name(tag), c),
                         "unexpected")
     elif tag == GET_RESPONSE:  # Get-Data-Result: 00 Data | 01 data-access-result
-        _need(mv, 4, 1, name)
+        _need(mv, 4, 1, tag)
         if mv[3]:
             r.result = mv[4]
         else:
@@ -270,7 +269,7 @@ def parse_response(buf):
     else:  # action: result, return-parameters OPTIONAL (some meters omit the 00)
         r.result = mv[3]
         if len(mv) > 4 and mv[4]:
-            _need(mv, 5, 2, name)
+            _need(mv, 5, 2, tag)
             if mv[5]:
                 r.dar = mv[6]
             else:

@@ -34,7 +34,7 @@ def _make_table():
     try:
         from array import array
 
-        t = array("H", [0] * 256)
+        t = array("H", bytes(512))  # zeroed without a 256-entry list
     except ImportError:  # pragma: no cover
         t = [0] * 256
     for i in range(256):

@@ -15,11 +15,9 @@ from udlms.errors import (
 )
 from udlms.port import const, forget
 
-_MECH_NONE = const(0)
 _MECH_LLS = const(1)
 _MECH_GMAC = const(5)
 _ASSOCIATION_LN = const(15)
-_DIAG_AUTH_REQUIRED = const(14)
 
 ASSOCIATION_OBIS = b"\x00\x00\x28\x00\x00\xff"  # 0.0.40.0.0.255, the current association
 _ENCODINGS = ("ascii", "bcd", "digits", "hex")  # token.ENCODINGS (a test keeps them equal)
