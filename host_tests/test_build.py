@@ -40,6 +40,10 @@ def test_mpy_targets(built, target):
         assert (d / "lib" / "tokenpad" / (os.path.basename(m)[:-3] + ".mpy")).exists()
     assert (d / "main.py").exists() and (d / "boot.py").exists()
     assert not (d / "lib" / "udlms" / "cli.mpy").exists()
+    # the error texts are in messages.txt, not in the code (tools/msgtable.py)
+    text = (d / "lib" / "udlms" / "messages.txt").read_text()
+    assert "client SAP %d out of range 0..127\n" in text
+    assert b"out of range 0..127" not in (d / "lib" / "udlms" / "hdlc.mpy").read_bytes()
 
 
 def test_circuitpython_target_is_source(built):
@@ -99,7 +103,7 @@ def test_romfs_image_holds_lib(built, target):
     img = (d / build_mpy.ROMFS_IMAGE).read_bytes()
     assert img == romfs.image(str(d), only=("lib",))
     assert img[:3] == b"\xd2\xcd\x31" and len(img) % 2 == 0
-    for name in (b"lib", b"udlms", b"tokenpad", b"session.mpy", b"app.mpy"):
+    for name in (b"lib", b"udlms", b"tokenpad", b"session.mpy", b"app.mpy", b"messages.txt"):
         assert name in img
     assert b"main.py" not in img and b"cli.mpy" not in img
 

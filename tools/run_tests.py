@@ -85,10 +85,18 @@ def build_lane():
         platform.machine())
     import shutil
 
+    import msgtable
+
     shutil.rmtree(LANE_BUILD, ignore_errors=True)  # no stale modules from renamed files
+    # lib/udlms as a board gets it: error messages moved to udlms/messages.txt
+    staged = os.path.join(tempfile.mkdtemp(prefix="lane-src-"), "lib")
+    msgtable.stage(os.path.join(staged, "udlms"))
+    os.makedirs(os.path.join(LANE_BUILD, "udlms"))
+    shutil.copy(os.path.join(staged, "udlms", msgtable.MESSAGES),
+                os.path.join(LANE_BUILD, "udlms"))
     errors = []
     for d in ("lib", "firmware"):
-        base = os.path.join(ROOT, d)
+        base = staged if d == "lib" else os.path.join(ROOT, d)
         for f in glob.glob(os.path.join(base, "**", "*.py"), recursive=True):
             rel = os.path.relpath(f, base)
             out = os.path.join(LANE_BUILD, os.path.splitext(rel)[0] + ".mpy")
@@ -97,6 +105,7 @@ def build_lane():
             rc, text = run(cmd[:1] + (["-march=" + arch] if arch else []) + cmd[1:])
             if rc:
                 errors.append("%s: %s" % (rel, text.strip()))
+    shutil.rmtree(os.path.dirname(staged), ignore_errors=True)
     return errors
 
 

@@ -186,4 +186,21 @@ def link_no_answer_and_refusal():
     eq(e.kind, "link-refused")
 
 
+
+@test
+def messages_read_back():
+    """In the lane's build the texts live in udlms/messages.txt (tools/msgtable.py): the
+    error carries (offset, args) and shows the same words as the source."""
+    import sys
+
+    e = raises(LinkError, hdlc.client_address, 200)
+    eq(str(e), "client SAP 200 out of range 0..127")
+    eq(e.message, str(e))
+    eq(repr(e), "LinkError: client SAP 200 out of range 0..127")
+    eq(e.kind, "config")
+    if sys.implementation.name == "micropython":
+        eq(type(e.args[0]), tuple)  # moved out of the heap, not inline
+    e = raises(LinkError, hdlc.encode_frame, bytearray(4), C, S, hdlc.SNRM)
+    eq(str(e), "frame buffer too small")
+
 main()

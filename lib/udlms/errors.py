@@ -4,7 +4,26 @@ Every failure the library reports is a ``DlmsError`` subclass with a stable shor
 ``kind`` (for logs, JSON, tests and the soak statistics) and a plain-language message
 that names the cause. ``code`` carries the DLMS numeric code where one exists.
 Keys and other secrets never appear in these messages.
+
+In the device build (tools/msgtable.py) the message texts live in ``messages.txt`` next
+to this module, not in the heap: an error carries ``offset`` or ``(offset, args)`` and
+``message`` reads and formats the line when it is shown.
 """
+
+
+def _text(m):
+    """The message ``m`` as text (see the module docstring)."""
+    if isinstance(m, int):
+        m = (m, None)
+    elif not isinstance(m, tuple):
+        return m
+    try:
+        with open(__file__.rsplit("/", 1)[0] + "/messages.txt", "rb") as f:
+            f.seek(m[0])
+            fmt = f.readline().decode()[:-1]
+    except (OSError, NameError):  # no file beside a frozen module
+        return "udlms message %d %r (messages.txt not installed)" % m
+    return fmt if m[1] is None else fmt % m[1]
 
 
 class DlmsError(Exception):
@@ -20,7 +39,13 @@ class DlmsError(Exception):
 
     @property
     def message(self):
-        return self.args[0] if self.args else self.kind
+        return _text(self.args[0]) if self.args else self.kind
+
+    def __str__(self):
+        return str(self.message)
+
+    def __repr__(self):  # MicroPython prints an uncaught exception with its repr
+        return "%s: %s" % (type(self).__name__, self.message)
 
 
 class FrameError(DlmsError):

@@ -1,0 +1,134 @@
+"""tools/msgtable.py: the device build's copy of lib/udlms with its error messages moved
+to messages.txt, and DlmsError reading them back (errors._text)."""
+
+import ast
+import glob
+import importlib.util
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+
+import msgtable  # noqa: E402
+
+LIB = os.path.join(ROOT, "lib", "udlms")
+SOURCES = sorted(glob.glob(os.path.join(LIB, "*.py")))
+
+
+@pytest.fixture(scope="module")
+def staged(tmp_path_factory):
+    d = tmp_path_factory.mktemp("staged")
+    n = msgtable.stage(str(d))
+    table = msgtable.Table.read(str(d / msgtable.MESSAGES))
+    assert bytes(table.data) == (d / msgtable.MESSAGES).read_bytes()
+    return d, n, table
+
+
+def _calls():
+    return msgtable.error_classes() | set(msgtable.HELPERS)
+
+
+def test_error_classes_are_found():
+    names = msgtable.error_classes()
+    assert {"DlmsError", "LinkError", "NoAnswer", "FrameError", "TokenError",
+            "ConfigError", "SecurityError"} <= names
+    assert "ValueError" not in names
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=os.path.basename)
+def test_staged_module_is_the_source_with_offsets(staged, path):
+    """Same statements on the same lines; each moved message is in the table at its
+    offset; ``"fmt" % x`` became ``(offset, x)`` with the same x."""
+    d, _, table = staged
+    with open(path, encoding="utf-8") as f:
+        src = f.read()
+    out = (d / os.path.basename(path)).read_text(encoding="utf-8")
+    a, b = ast.parse(src), ast.parse(out)
+    compile(out, path, "exec")
+    assert src.count("\n") == out.count("\n")
+    na, nb = list(ast.walk(a)), list(ast.walk(b))
+    lines = [(type(n).__name__, n.lineno) for n in na if isinstance(n, ast.stmt)]
+    assert lines == [(type(n).__name__, n.lineno) for n in nb if isinstance(n, ast.stmt)]
+    calls = _calls()
+    moved = 0
+    for x, y in zip(na, nb):
+        if not (isinstance(x, ast.Call) and x.args and msgtable._callee(x.func) in calls):
+            continue
+        m, n = x.args[0], y.args[0]
+        if isinstance(m, ast.Constant) and isinstance(m.value, str):
+            assert isinstance(n, ast.Constant) and table.text(n.value) == m.value
+            moved += 1
+        elif (isinstance(m, ast.BinOp) and isinstance(m.op, ast.Mod)
+              and isinstance(m.left, ast.Constant) and isinstance(m.left.value, str)):
+            assert isinstance(n, ast.Tuple) and len(n.elts) == 2
+            assert table.text(n.elts[0].value) == m.left.value
+            assert ast.dump(n.elts[1]) == ast.dump(m.right)
+            moved += 1
+        else:
+            assert ast.dump(m) == ast.dump(n)  # a message built elsewhere stays as it is
+    if os.path.basename(path) in ("hdlc.py", "session.py", "security.py", "token.py"):
+        assert moved >= 5  # the transform really ran on the session path
+
+
+def test_table_is_one_line_per_message(staged):
+    _, n, table = staged
+    lines = table.data.decode("utf-8").split("\n")
+    assert lines[-1] == "" and len(lines) - 1 == n >= 100
+    assert len(set(lines[:-1])) == n
+    assert "frame check sequence (FCS) wrong: line noise or wrong baud rate" in lines
+
+
+def test_strip_edge_cases():
+    table = msgtable.Table()
+    calls = {"LinkError", "_error"}
+    src = ('raise LinkError("a %d and %s"\n'
+           '                % (n,\n'
+           '                   s), "kind")\n'
+           'self._error("two\\nlines", "k")\n'
+           'raise LinkError(msg, "k")\n'
+           'print("not an error call")\n'
+           'raise LinkError("caf\\u00e9 \\u2014 ok")\n'
+           'raise LinkError("x" "y")\n')
+    out = msgtable.strip(src, table, calls)
+    assert out.count("\n") == src.count("\n")
+    assert '"two\\nlines"' in out and "LinkError(msg" in out and '"not an error call"' in out
+    t = ast.parse(out).body
+    at, args = t[0].exc.args[0].elts
+    assert table.text(at.value) == "a %d and %s"
+    assert ast.unparse(args) == "(n, s)"
+    assert table.text(t[4].exc.args[0].value) == "caf\u00e9 \u2014 ok"  # byte offsets
+    assert table.text(t[5].exc.args[0].value) == "xy"
+    assert msgtable.strip(src, table, calls) == out  # same table: same offsets
+
+
+def _staged_errors(d):
+    spec = importlib.util.spec_from_file_location("staged_errors", str(d / "errors.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_error_reads_its_message_back(staged):
+    d, _, table = staged
+    errors = _staged_errors(d)
+    at = table.at["client SAP %d out of range 0..127"]
+    e = errors.LinkError((at, 200), "config")
+    assert str(e) == e.message == "client SAP 200 out of range 0..127"
+    assert repr(e) == "LinkError: client SAP 200 out of range 0..127"
+    at = table.at["frame buffer too small"]
+    assert str(errors.LinkError(at, "too-long")) == "frame buffer too small"
+    # the plain source (CPython, mip installs) carries the text itself
+    assert str(errors.LinkError("as typed", "k")) == "as typed"
+
+
+def test_missing_table_still_names_the_message(tmp_path):
+    import shutil
+
+    shutil.copy(os.path.join(LIB, "errors.py"), tmp_path / "errors.py")
+    errors = _staged_errors(tmp_path)
+    e = errors.FrameError((42, 7), "bad-fcs")
+    assert "udlms message 42 7" in str(e) and "messages.txt not installed" in str(e)
+    assert e.kind == "bad-fcs"
