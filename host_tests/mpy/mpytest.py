@@ -46,6 +46,49 @@ def sim_address():
     return host, int(port)
 
 
+class JsSerial:
+    """The simulator's pty in the WebAssembly port: tools/wasm/run.mjs --serial offers it
+    as js.globalThis.udlmsSerial (hex strings both ways)."""
+
+    def __init__(self):
+        import binascii
+
+        import js
+
+        port = js.globalThis.udlmsSerial
+        self._write = port.write  # one proxy each, made once: not one per poll
+        self._read = port.read
+        self._hex = binascii.hexlify  # no import statement per poll either
+        self._unhex = binascii.unhexlify
+
+    def write(self, b):
+        self._write(self._hex(b).decode())
+        return len(b)
+
+    def readinto(self, buf):
+        h = self._read(len(buf))
+        if not h:
+            return 0
+        data = self._unhex(h)
+        n = len(data)
+        buf[:n] = data
+        return n
+
+    def close(self):
+        pass
+
+
+def sim_stream(timeout_ms):
+    """A stream to the simulator the lane runner started: TCP (SIM_URL), or its pty in
+    the WebAssembly port."""
+    if sys.platform == "webassembly":
+        return JsSerial()
+    from udlms import transport
+
+    host, port = sim_address()
+    return transport.TcpStream(host, port, timeout_ms)
+
+
 def main():
     passed = failed = 0
     for f in _tests:

@@ -1,17 +1,48 @@
 // Runs a MicroPython script in the WebAssembly port (a 32-bit MicroPython) with a given
-// initial GC heap, for tools/bench.py. Usage:
-//   node tools/wasm/run.mjs HEAP_BYTES SCRIPT.py (--lib DIR | --romfs IMAGE)
+// initial GC heap, for tools/bench.py and the test lane. Usage:
+//   node tools/wasm/run.mjs HEAP_BYTES SCRIPT.py (--lib DIR | --romfs IMAGE) [--serial TTY]
 // --lib copies every file under DIR to /lib in the port's filesystem: imported .mpy files
 // are loaded into the heap, as from a board's littlefs. --romfs hands the port a ROMFS image
 // (tools/romfs.py), mounted at /rom from memory outside the GC heap, as a board mounts its
 // romfs flash partition: .mpy code there runs in place.
+// --serial opens a tty (the meter simulator's pty, `meter_sim.py --pty`) without blocking
+// and offers it to Python as js.globalThis.udlmsSerial: write(hex) and read(n) -> hex, ""
+// when nothing has arrived (host_tests/mpy/mpytest.py wraps it as a stream).
 // The port grows its heap when an allocation fails (split heap); the script reads
 // "GC: total" from micropython.mem_info() to tell whether it had to.
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { closeSync, constants, openSync, readFileSync, readSync, readdirSync, statSync,
+  writeSync } from "node:fs";
 import { join } from "node:path";
 import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
 
-const [heap, script, how, path] = process.argv.slice(2);
+const [heap, script, how, path, opt, tty] = process.argv.slice(2);
+let fd = null;
+if (opt === "--serial") {
+  fd = openSync(tty, constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK);
+  const chunk = Buffer.alloc(256);
+  globalThis.udlmsSerial = {
+    write(hex) {
+      const b = Buffer.from(hex, "hex");
+      let done = 0;
+      while (done < b.length) {
+        try {
+          done += writeSync(fd, b, done, b.length - done);
+        } catch (e) {
+          if (e.code !== "EAGAIN") throw e;
+        }
+      }
+    },
+    read(n) {
+      try {
+        const got = readSync(fd, chunk, 0, Math.min(n, chunk.length), null);
+        return chunk.subarray(0, got).toString("hex");
+      } catch (e) {
+        if (e.code === "EAGAIN") return "";
+        throw e;
+      }
+    },
+  };
+}
 const mp = await loadMicroPython({
   heapsize: parseInt(heap, 10),
   romfs: how === "--romfs" ? readFileSync(path) : undefined,
@@ -42,4 +73,6 @@ try {
 } catch (e) {
   process.stderr.write(String(e) + "\n");
   process.exit(1);
+} finally {
+  if (fd !== null) closeSync(fd);
 }
