@@ -9,7 +9,8 @@
 // and offers it to Python as js.globalThis.udlmsSerial: write(hex) and read(n) -> hex, ""
 // when nothing has arrived (host_tests/mpy/mpytest.py wraps it as a stream).
 // The port grows its heap when an allocation fails (split heap); the script reads
-// "GC: total" from micropython.mem_info() to tell whether it had to.
+// "GC: total" from micropython.mem_info() to tell whether it had to. It frees garbage only
+// between runPython calls (see "# --- next run ---" below).
 import { closeSync, constants, openSync, readFileSync, readSync, readdirSync, statSync,
   writeSync } from "node:fs";
 import { join } from "node:path";
@@ -69,7 +70,11 @@ if (how === "--lib") {
   copy(path, "/lib");
 }
 try {
-  mp.runPython(readFileSync(script, "utf8"));
+  // a line "# --- next run ---" starts another runPython call: this port frees garbage
+  // only between runs, so a script measures what stays resident in a run of its own
+  for (const part of readFileSync(script, "utf8").split(/^# --- next run ---$/m)) {
+    mp.runPython(part);
+  }
 } catch (e) {
   process.stderr.write(String(e) + "\n");
   process.exit(1);
