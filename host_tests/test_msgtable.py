@@ -120,6 +120,9 @@ def test_error_reads_its_message_back(staged):
     assert repr(e) == "LinkError: client SAP 200 out of range 0..127"
     at = table.at["frame buffer too small"]
     assert str(errors.LinkError(at, "too-long")) == "frame buffer too small"
+    # "got %r" % None is "got None": a None argument is still formatted
+    at = table.at["%s is not hexadecimal"]
+    assert str(errors.ConfigError((at, None), "config")) == "None is not hexadecimal"
     # the plain source (CPython, mip installs) carries the text itself
     assert str(errors.LinkError("as typed", "k")) == "as typed"
 
@@ -130,5 +133,6 @@ def test_missing_table_still_names_the_message(tmp_path):
     shutil.copy(os.path.join(LIB, "errors.py"), tmp_path / "errors.py")
     errors = _staged_errors(tmp_path)
     e = errors.FrameError((42, 7), "bad-fcs")
-    assert "udlms message 42 7" in str(e) and "messages.txt not installed" in str(e)
+    assert "udlms message (42, 7)" in str(e) and "messages.txt not installed" in str(e)
+    assert "udlms message 5 " in str(errors.FrameError(5, "bad-fcs"))
     assert e.kind == "bad-fcs"

@@ -13,17 +13,16 @@ to this module, not in the heap: an error carries ``offset`` or ``(offset, args)
 
 def _text(m):
     """The message ``m`` as text (see the module docstring)."""
-    if isinstance(m, int):
-        m = (m, None)
-    elif not isinstance(m, tuple):
+    at = m if isinstance(m, int) else m[0] if isinstance(m, tuple) else None
+    if at is None:
         return m
     try:
         with open(__file__.rsplit("/", 1)[0] + "/messages.txt", "rb") as f:
-            f.seek(m[0])
+            f.seek(at)
             fmt = f.readline().decode()[:-1]
     except (OSError, NameError):  # no file beside a frozen module
-        return "udlms message %d %r (messages.txt not installed)" % m
-    return fmt if m[1] is None else fmt % m[1]
+        return "udlms message %r (messages.txt not installed)" % (m,)
+    return fmt if at is m else fmt % m[1]  # (offset, args): the literal had "% args"
 
 
 class DlmsError(Exception):
