@@ -32,6 +32,19 @@ def test_image_layout(tmp_path):
     assert b"b.txt" not in only and b"x.py" in only
 
 
+def _run_from_image(tmp_path, body):
+    """Make an image of tmp_path/src, mount it at /rom in the MicroPython unix port with
+    /rom/lib first on sys.path, run ``body`` there; returns its output."""
+    img = tmp_path / "x.romfs"
+    img.write_bytes(romfs.image(str(tmp_path / "src")))
+    code = ("import vfs, sys\n"
+            "vfs.mount(vfs.VfsRom(open(%r, 'rb').read()), '/rom')\n"
+            "sys.path.insert(0, '/rom/lib')\n" % str(img)) + body
+    r = subprocess.run([MICROPYTHON, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout.strip()
+
+
 @pytest.mark.skipif(not os.path.exists(MICROPYTHON), reason="needs .venv/bin/micropython")
 def test_micropython_mounts_and_imports(tmp_path):
     pkg = tmp_path / "src" / "lib" / "pkg"
@@ -39,18 +52,10 @@ def test_micropython_mounts_and_imports(tmp_path):
     (pkg / "__init__.py").write_bytes(b"")
     (pkg / "mod.py").write_bytes(b"def f():\n    return 'from romfs'\n")
     (tmp_path / "src" / "data.bin").write_bytes(bytes(range(7)))  # odd length: padding
-    img = tmp_path / "x.romfs"
-    img.write_bytes(romfs.image(str(tmp_path / "src")))
-    code = ("import vfs, sys, os\n"
-            "vfs.mount(vfs.VfsRom(open(%r, 'rb').read()), '/rom')\n"
-            "sys.path.insert(0, '/rom/lib')\n"
-            "from pkg import mod\n"
-            "print(mod.f(), sorted(os.listdir('/rom')), open('/rom/data.bin', 'rb').read())\n"
-            % str(img))
-    r = subprocess.run([MICROPYTHON, "-c", code], capture_output=True, text=True)
-    assert r.returncode == 0, r.stdout + r.stderr
-    want = "from romfs ['data.bin', 'lib'] %r" % bytes(range(7))
-    assert r.stdout.strip() == want
+    out = _run_from_image(tmp_path, "import os\nfrom pkg import mod\n"
+                          "print(mod.f(), sorted(os.listdir('/rom')), "
+                          "open('/rom/data.bin', 'rb').read())\n")
+    assert out == "from romfs ['data.bin', 'lib'] %r" % bytes(range(7))
 
 
 @pytest.mark.skipif(not os.path.exists(MICROPYTHON), reason="needs .venv/bin/micropython")
@@ -69,17 +74,9 @@ def test_messages_read_back_from_romfs(tmp_path):
                             str(staged / (name + ".py"))], capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
     (lib / "messages.txt").write_bytes((staged / "messages.txt").read_bytes())
-    img = tmp_path / "x.romfs"
-    img.write_bytes(romfs.image(str(tmp_path / "src")))
-    code = ("import vfs, sys\n"
-            "vfs.mount(vfs.VfsRom(open(%r, 'rb').read()), '/rom')\n"
-            "sys.path[:0] = ['/rom/lib']\n"
-            "from udlms import hdlc, errors\n"
-            "try:\n"
-            "    hdlc.client_address(300)\n"
-            "except errors.LinkError as e:\n"
-            "    print(errors.__file__, type(e.args[0]).__name__, '|', e)\n" % str(img))
-    r = subprocess.run([MICROPYTHON, "-c", code], capture_output=True, text=True)
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stdout.strip() == ("/rom/lib/udlms/errors.mpy tuple | "
-                                "client SAP 300 out of range 0..127")
+    out = _run_from_image(tmp_path, "from udlms import hdlc, errors\n"
+                          "try:\n"
+                          "    hdlc.client_address(300)\n"
+                          "except errors.LinkError as e:\n"
+                          "    print(errors.__file__, type(e.args[0]).__name__, '|', e)\n")
+    assert out == "/rom/lib/udlms/errors.mpy tuple | client SAP 300 out of range 0..127"
