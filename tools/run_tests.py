@@ -27,27 +27,27 @@ HEAP = "64k"
 E2E_HEAP = "112k"  # e2e_session.py passes from 88k, e2e_iec21.py from 98k (2026-11-25)
 
 
-def start_sim(*args):
-    """tools/meter_sim.py on a free TCP port; returns (process, "tcp://127.0.0.1:PORT")."""
-    p = subprocess.Popen([sys.executable, os.path.join(ROOT, "tools", "meter_sim.py"),
-                          "--tcp", "0"] + list(args), stdout=subprocess.PIPE, text=True,
-                         cwd=ROOT)
+def start_sim(*args, pty=False):
+    """tools/meter_sim.py on a free TCP port, or on a pty with ``pty=True``; returns
+    (process, "tcp://127.0.0.1:PORT" or the pty's device path)."""
+    how = ["--pty"] if pty else ["--tcp", "0"]
+    p = subprocess.Popen([sys.executable, os.path.join(ROOT, "tools", "meter_sim.py")] + how
+                         + list(args), stdout=subprocess.PIPE, text=True, cwd=ROOT)
     line = p.stdout.readline()
-    if "tcp://" not in line:
+    if ("pty " if pty else "tcp://") not in line:
         p.kill()
         raise RuntimeError("simulator did not start: " + line)
     return p, line.split()[-1]
 
 
-def start_sim_pty(*args):
-    """tools/meter_sim.py on a pty; returns (process, device path)."""
-    p = subprocess.Popen([sys.executable, os.path.join(ROOT, "tools", "meter_sim.py"),
-                          "--pty"] + list(args), stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    line = p.stdout.readline()
-    if "pty " not in line:
-        p.kill()
-        raise RuntimeError("simulator did not start: " + line)
-    return p, line.split()[-1]
+def counts(out, rc):
+    """(passed, failed) from a script's closing ``N passed, N failed`` line; a non-zero
+    exit without failures counts as one failure."""
+    m = re.findall(r"^(\d+) passed, (\d+) failed$", out, re.M)
+    p, f = (int(m[-1][0]), int(m[-1][1])) if m else (0, 0)
+    if rc and not f:
+        f = 1
+    return p, f
 
 
 def run(cmd, env=None, timeout=1200):
@@ -109,16 +109,20 @@ def build_lane():
     shutil.copy(os.path.join(staged, "udlms", msgtable.MESSAGES),
                 os.path.join(LANE_BUILD, "udlms"))
     errors = []
+
+    def compile_one(src, out, name):
+        rc, text = run([os.path.join(BIN, "mpy-cross")] + (["-march=" + arch] if arch else [])
+                       + ["-o", out, "-s", name, src])
+        if rc:
+            errors.append("%s: %s" % (name, text.strip()))
+
     for d in ("lib", "firmware"):
         base = staged if d == "lib" else os.path.join(ROOT, d)
         for f in glob.glob(os.path.join(base, "**", "*.py"), recursive=True):
             rel = os.path.relpath(f, base)
             out = os.path.join(LANE_BUILD, os.path.splitext(rel)[0] + ".mpy")
             os.makedirs(os.path.dirname(out), exist_ok=True)
-            cmd = [os.path.join(BIN, "mpy-cross"), "-o", out, "-s", rel, f]
-            rc, text = run(cmd[:1] + (["-march=" + arch] if arch else []) + cmd[1:])
-            if rc:
-                errors.append("%s: %s" % (rel, text.strip()))
+            compile_one(f, out, rel)
     shutil.rmtree(os.path.dirname(staged), ignore_errors=True)
     # the end-to-end scripts and their harness run as .mpy too: compiled on the 64 KB heap
     # they would measure the compiler's leftovers, not the library
@@ -127,11 +131,7 @@ def build_lane():
     for f in glob.glob(os.path.join(ROOT, "host_tests", "mpy", "*.py")):
         name = os.path.basename(f)
         if name == "mpytest.py" or name.startswith("e2e_"):
-            cmd = [os.path.join(BIN, "mpy-cross"), "-o",
-                   os.path.join(LANE_TESTS, name[:-3] + ".mpy"), "-s", name, f]
-            rc, text = run(cmd[:1] + (["-march=" + arch] if arch else []) + cmd[1:])
-            if rc:
-                errors.append("%s: %s" % (name, text.strip()))
+            compile_one(f, os.path.join(LANE_TESTS, name[:-3] + ".mpy"), name)
     return errors
 
 
@@ -198,10 +198,7 @@ def lane_mpy():
             if sim is not None:
                 sim.terminate()
                 sim.wait(5)
-        m = re.findall(r"^(\d+) passed, (\d+) failed$", out, re.M)
-        p, f = (int(m[-1][0]), int(m[-1][1])) if m else (0, 0)
-        if rc and not f:
-            f = 1
+        p, f = counts(out, rc)
         passed += p
         failed += f
         name = os.path.relpath(path, ROOT)
@@ -267,7 +264,7 @@ def wasm32_live():
     runner = os.path.join(bench.WASM_WORK, "live.py")
     with open(runner, "w") as f:
         f.write(_wasm_live_script(os.path.join(ROOT, "host_tests", "mpy", "e2e_session.py")))
-    sim, tty = start_sim_pty()
+    sim, tty = start_sim(pty=True)
     try:
         rc, out = run(["node", os.path.join(bench.WASM_DIR, "run.mjs"), str(bench.WASM_HEAP),
                        runner, "--romfs", os.path.join(bench.WASM_WORK, bench.WASM_IMAGE),
@@ -275,12 +272,11 @@ def wasm32_live():
     finally:
         sim.terminate()
         sim.wait(5)
-    m = re.findall(r"^(\d+) passed, (\d+) failed$", out, re.M)
-    p, f = (int(m[-1][0]), int(m[-1][1])) if m else (0, 0)
+    p, f = counts(out, rc)
+    if not p and not f:
+        f = 1  # it ran no test
     total = re.search(r"GC: total: (\d+)", out)
     grew = not total or int(total.group(1)) > bench.WASM_HEAP
-    if (rc or not p) and not f:
-        f = 1
     if grew:
         f += 1
     upper = [int(x) for x in re.findall(r"^UPPER (\d+)$", out, re.M)]
