@@ -1,4 +1,4 @@
-"""udlms.aes: the AES-128 block port (FIPS 197) on every backend, and the aesio path."""
+"""udlms.crypto.aes: the AES-128 block port (FIPS 197) on every backend, and the aesio path."""
 
 import sys
 import types
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from udlms import aes
+from udlms.crypto import aes
 from udlms.errors import ConfigError
 
 KEY = bytes(range(16))
@@ -87,7 +87,7 @@ def test_aesio_path(fake_aesio):
     n = _FakeAES.calls
     a.encrypt_block(PT, out)
     assert bytes(out) == CT and _FakeAES.calls == n + 1
-    from udlms import gcm
+    from udlms.crypto import gcm
 
     g = gcm.Gcm(bytes(16))
     assert g.backend == "aesio"

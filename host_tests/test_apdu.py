@@ -5,7 +5,8 @@ import os
 
 import pytest
 
-from udlms import apdu, axdr, token
+from udlms.cosem import apdu, axdr
+from udlms.client import token
 from udlms.errors import ApduError, ServiceError
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden")

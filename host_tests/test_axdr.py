@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from udlms import axdr, cosem
-from udlms.axdr import BitString
+from udlms.cosem import axdr, obis as cosem
+from udlms.cosem.axdr import BitString
 from udlms.errors import ApduError, ConfigError
 
 INT_RANGES = {

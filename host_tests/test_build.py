@@ -39,18 +39,18 @@ def test_mpy_targets(built, target):
     for m in glob.glob(os.path.join(ROOT, "firmware", "tokenpad", "*.py")):
         assert (d / "lib" / "tokenpad" / (os.path.basename(m)[:-3] + ".mpy")).exists()
     assert (d / "main.py").exists() and (d / "boot.py").exists()
-    assert not (d / "lib" / "udlms" / "cli.mpy").exists()
+    assert not (d / "lib" / "udlms" / "host").exists()
     # the error texts are in messages.txt, not in the code (tools/msgtable.py)
     text = (d / "lib" / "udlms" / "messages.txt").read_text()
     assert "client SAP %d out of range 0..127\n" in text
-    assert b"out of range 0..127" not in (d / "lib" / "udlms" / "hdlc.mpy").read_bytes()
+    assert b"out of range 0..127" not in (d / "lib" / "udlms" / "link" / "hdlc.mpy").read_bytes()
 
 
 def test_circuitpython_target_is_source(built):
     d = built / "circuitpython"
-    assert (d / "lib" / "udlms" / "hdlc.py").exists()
+    assert (d / "lib" / "udlms" / "link" / "hdlc.py").exists()
     assert not list(d.rglob("*.mpy"))
-    assert not (d / "lib" / "udlms" / "ghash_viper.py").exists()
+    assert not (d / "lib" / "udlms" / "crypto" / "ghash_viper.py").exists()
 
 
 @pytest.mark.parametrize("board", BOARDS)

@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 import meter_sim  # noqa: E402
 
-from udlms import cli  # noqa: E402
+from udlms.host import cli  # noqa: E402
 
 EK = "000102030405060708090A0B0C0D0E0F"
 AK = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"

@@ -14,7 +14,7 @@ for p in ("lib", "firmware"):
 
 from tokenpad import settings  # noqa: E402
 from udlms.errors import ConfigError  # noqa: E402
-from udlms.session import Settings  # noqa: E402
+from udlms.client.session import Settings  # noqa: E402
 
 EK = "000102030405060708090A0B0C0D0E0F"
 AK = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"

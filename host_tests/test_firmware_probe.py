@@ -10,7 +10,7 @@ sys.path[:0] = [os.path.join(ROOT, "firmware"), os.path.join(ROOT, "tools")]
 import meter_sim  # noqa: E402
 from tokenpad import repl  # noqa: E402
 
-from udlms import transport  # noqa: E402
+from udlms.link import transport  # noqa: E402
 
 
 class _App:

@@ -1,4 +1,4 @@
-"""udlms.gcm: AES-GCM-128 (NIST SP 800-38D) against the GCM spec test cases 1-4 and
+"""udlms.crypto.gcm: AES-GCM-128 (NIST SP 800-38D) against the GCM spec test cases 1-4 and
 cryptography's AESGCM, on every AES backend, with the pure GHASH."""
 
 import pytest
@@ -6,7 +6,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from udlms import aes, gcm
+from udlms.crypto import aes, gcm
 from udlms.errors import ConfigError, SecurityError
 
 H = bytes.fromhex

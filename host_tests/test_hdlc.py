@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from udlms import hdlc
+from udlms.link import hdlc
 from udlms.errors import LinkError, NoAnswer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -189,7 +189,7 @@ def test_link_connect_request_disconnect_public_client():
     link = _link(loop, client_sap=16, trace=lambda d, b: trace.append((d, b)))
     link.connect()
     assert (link.max_info_tx, link.max_info_rx, link.window) == (128, 128, 1)
-    from udlms import apdu
+    from udlms.cosem import apdu
     resp = link.request(apdu.aarq(ciphered=False, mechanism=0,
                                   user_info=apdu.initiate_request()))
     assert bytes(resp[:1]) == b"\x61"
@@ -207,7 +207,7 @@ def test_link_segments_both_ways():
     link = _link(loop, client_sap=16, max_info_tx=32, max_info_rx=32)
     link.connect()
     assert link.max_info_tx == 32 and link.max_info_rx == 32
-    from udlms import apdu
+    from udlms.cosem import apdu
     resp = link.request(apdu.aarq(ciphered=False, mechanism=0,
                                   user_info=apdu.initiate_request()))
     assert resp[0] == 0x61 and len(resp) > 32  # the AARE arrived in segments

@@ -16,10 +16,11 @@ for _p in ("lib", "tools"):
 import faultlink  # noqa: E402
 import meter_sim  # noqa: E402
 
-from udlms import hdlc, session  # noqa: E402
-from udlms import token as tok  # noqa: E402
+from udlms.link import hdlc  # noqa: E402
+from udlms.client import session  # noqa: E402
+from udlms.client import token as tok  # noqa: E402
 from udlms.errors import ApduError, LinkError, NoAnswer, SecurityError  # noqa: E402
-from udlms.security import MemoryCounter  # noqa: E402
+from udlms.crypto.security import MemoryCounter  # noqa: E402
 
 TOKEN = "12345678901234567890"
 

@@ -14,7 +14,8 @@ sys.path.insert(0, os.path.join(ROOT, "lib"))
 import meter_sim  # noqa: E402
 from test_golden_session import udlms  # noqa: E402
 
-from udlms import iec21, session, transport  # noqa: E402
+from udlms.link import iec21, transport  # noqa: E402
+from udlms.client import session  # noqa: E402
 from udlms.errors import LinkError, NoAnswer  # noqa: E402
 
 KEYS = ["--ek", "000102030405060708090A0B0C0D0E0F", "--ak", "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF",

@@ -1,14 +1,15 @@
-"""udlms.security: Green Book suite-0 vectors (spec.md §4) byte for byte on every AES backend,
-gurux-dlms golden APDUs (host_tests/golden/security.json), and the named error kinds."""
+"""udlms.crypto.security: Green Book suite-0 vectors (spec.md §4) byte for byte on every
+AES backend, gurux-dlms golden APDUs (host_tests/golden/security.json), and the named error
+kinds."""
 
 import json
 import os
 
 import pytest
 
-from udlms import aes, security
+from udlms.crypto import aes, security
 from udlms.errors import ApduError, ConfigError, SecurityError
-from udlms.security import MemoryCounter, Security
+from udlms.crypto.security import MemoryCounter, Security
 
 H = bytes.fromhex
 EK = H("000102030405060708090A0B0C0D0E0F")

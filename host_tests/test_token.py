@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from udlms import axdr, token
+from udlms.cosem import axdr
+from udlms.client import token
 from udlms.errors import ApduError, TokenError
 
 T = "05718854590197211241"
@@ -136,7 +137,7 @@ def test_status():
 
 def test_session_keeps_the_token_constants_it_copies():
     # session.py checks encodings and calls the gateway without importing token.py
-    from udlms import session
+    from udlms.client import session
 
     assert session._ENCODINGS == token.ENCODINGS
     assert session.enter_token is token.enter_token  # moved: the old names still work
@@ -144,7 +145,7 @@ def test_session_keeps_the_token_constants_it_copies():
 
 
 def test_token_result_words_on_demand():
-    from udlms.token import TokenResult
+    from udlms.client.token import TokenResult
 
     r = TokenResult(False, None, action_result=12)
     assert r.kind == "type-unmatched" and "encoding" in r.message

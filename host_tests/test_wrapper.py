@@ -15,9 +15,10 @@ import meter_sim  # noqa: E402
 from test_golden_session import udlms  # noqa: E402
 from test_iec21 import KEYS  # noqa: E402
 
-from udlms import session, transport, wrapper  # noqa: E402
+from udlms.client import session  # noqa: E402
+from udlms.link import transport, wrapper  # noqa: E402
 from udlms.errors import NoAnswer  # noqa: E402
-from udlms.security import MemoryCounter  # noqa: E402
+from udlms.crypto.security import MemoryCounter  # noqa: E402
 
 
 def test_header():
@@ -89,7 +90,7 @@ def test_library_session_and_wrong_logical_device(wsrv):
 
 def test_token_session_over_udp_wrapper(tmp_path):
     """IEC 62056-47 over UDP: one datagram per wrapper frame (udp:// selects the wrapper)."""
-    from udlms import cli
+    from udlms.host import cli
 
     meter = meter_sim.Meter()
     srv = meter_sim.UdpWrapperServer(meter, 0).start()

@@ -72,7 +72,7 @@ HEAP = "64k"  # the lane's heap: micro-benchmarks
 # found by bisection, the import and peak figures are measured in a roomy heap.
 SESSION_HEAP = "256k"
 # imported for one phase of a session and forgotten after it on MicroPython (port.forget)
-PHASE_MODULES = ("udlms.acse", "udlms.hdlc_params")
+PHASE_MODULES = ("udlms.cosem.acse", "udlms.link.hdlc_params")
 BAUD = 9600
 
 # every figure name `make bench` emits (per-module size lines repeat their name)
@@ -166,7 +166,8 @@ class ReplayStream:
 
 
 def ours_offline(case, rx, record=False):
-    from udlms import security, session
+    from udlms.crypto import security
+    from udlms.client import session
 
     c = case["client"]
     st = session.Settings(ek=c["ek"], ak=c["ak"], system_title=c["system_title"], ctos=c["ctos"],
@@ -243,7 +244,7 @@ def gurux_offline(cls, case, rx, record=False):
 
 @contextlib.contextmanager
 def pure_aes():
-    from udlms import aes
+    from udlms.crypto import aes
 
     saved = aes.ORDER
     aes.ORDER = ("pure",)
@@ -259,7 +260,7 @@ class _Sink(io.TextIOBase):
 
 
 def bench_cpu(quick):
-    from udlms import aes, gcm, security
+    from udlms.crypto import aes, gcm, security
 
     case, tx, rx = load_case()
     cls = _gurux_replay_class()
@@ -386,7 +387,8 @@ import bench_case as C
 
 MODE, PORT, MODS, SESSIONS = sys.argv[-4:]
 PORT = int(PORT)
-MODS = MODS.split(",")
+with open(MODS) as f:  # a file: the unix port dies on an argument of 256 bytes or more
+    MODS = f.read().split()
 SESSIONS = int(SESSIONS)
 gc.collect()
 b0 = gc.mem_alloc()
@@ -394,7 +396,9 @@ for m in MODS:
     __import__(m)
 gc.collect()
 b1 = gc.mem_alloc()
-from udlms import security, session, transport
+from udlms.crypto import security
+from udlms.client import session
+from udlms.link import transport
 
 
 class Wrap:
@@ -473,8 +477,9 @@ print("BENCH " + json.dumps(out))
 
 def lane_fresh():
     """True when every lib/udlms/*.py has an up-to-date .mpy in build/mpy-lane."""
-    for f in glob.glob(os.path.join(ROOT, "lib", "udlms", "*.py")):
-        m = os.path.join(LANE, "udlms", os.path.basename(f)[:-3] + ".mpy")
+    lib = os.path.join(ROOT, "lib")
+    for f in glob.glob(os.path.join(lib, "udlms", "**", "*.py"), recursive=True):
+        m = os.path.join(LANE, os.path.relpath(f, lib)[:-3] + ".mpy")
         if not os.path.exists(m) or os.path.getmtime(m) < os.path.getmtime(f):
             return False
     return True
@@ -518,11 +523,12 @@ def mp_env():
 
 def mp_session(case, mode, mods, heap=HEAP, sessions=1, timeout=60):
     """Run build/bench/mp_session.py against a fresh simulator; (result dict or None, output)."""
+    with open(os.path.join(WORK, "mp_mods.txt"), "w") as f:
+        f.write("\n".join(mods))
     srv = start_sim(case)
     try:
         p = subprocess.run([MICROPYTHON, "-X", "heapsize=" + str(heap), "-m", "mp_session",
-                            mode, str(srv.port),
-                            ",".join(mods), str(sessions)],
+                            mode, str(srv.port), "mp_mods.txt", str(sessions)],
                            cwd=WORK, env=mp_env(), capture_output=True, text=True,
                            timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -536,7 +542,7 @@ def mp_session(case, mode, mods, heap=HEAP, sessions=1, timeout=60):
 
 
 def bench_mpy_session(case, quick):
-    base = ["udlms.session", "udlms.transport"]
+    base = ["udlms.client.session", "udlms.link.transport"]
     res, out = mp_session(case, "check", base, heap=SESSION_HEAP, sessions=1 if quick else 5)
     if res is None:
         raise RuntimeError("MicroPython session failed: " + out)
@@ -610,7 +616,8 @@ import bench_case as C
 
 gc.collect()
 b0 = gc.mem_alloc()
-from udlms import security, session, token  # noqa: E402
+from udlms.crypto import security  # noqa: E402
+from udlms.client import session, token
 
 resident = [0]
 
@@ -672,7 +679,9 @@ import gc
 gc.collect()
 b0 = gc.mem_alloc()
 import asyncio
-from udlms import security, session, token, transport
+from udlms.crypto import security
+from udlms.client import session, token
+from udlms.link import transport
 from tokenpad import app, board, display, keypad, media, repl, settings, store, uart
 # --- next run ---
 import gc
@@ -717,8 +726,10 @@ def wasm_build():
     shutil.copy(os.path.join(staged, msgtable.MESSAGES), os.path.join(lib, "udlms"))
 
     for name in build_mpy.device_modules():
-        if name != "ghash_viper.py":
-            _bytecode(os.path.join(staged, name), os.path.join(lib, "udlms", name[:-3] + ".mpy"))
+        if name not in build_mpy.NO_CIRCUITPYTHON:  # viper: no native code in WebAssembly
+            out = os.path.join(lib, "udlms", name[:-3] + ".mpy")
+            os.makedirs(os.path.dirname(out), exist_ok=True)
+            _bytecode(os.path.join(staged, name), out)
     os.makedirs(os.path.join(lib, "tokenpad"))
     for src in sorted(glob.glob(os.path.join(ROOT, "firmware", "tokenpad", "*.py"))):
         _bytecode(src, os.path.join(lib, "tokenpad", os.path.basename(src)[:-3] + ".mpy"))
@@ -847,6 +858,20 @@ def bench_mpy_micro(quick):
 # -- 3. sizes ---------------------------------------------------------------------------------
 
 
+def _mod_file(mod):
+    """``udlms.link.hdlc`` -> ``link/hdlc.py``; a package -> its ``__init__.py``."""
+    rel = mod.split(".", 1)[1].replace(".", "/") if "." in mod else ""
+    if os.path.isdir(os.path.join(ROOT, "lib", "udlms", rel)):
+        rel = (rel + "/" if rel else "") + "__init__"
+    return rel + ".py"
+
+
+def _mod_name(name):
+    """``link/hdlc.py`` -> ``udlms.link.hdlc``; ``link/__init__.py`` -> ``udlms.link``."""
+    parts = ["udlms"] + name[:-3].split("/")
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
 def bench_sizes(session_mods):
     out_dir = tempfile.mkdtemp(prefix="bench-mpy-", dir=WORK)
     mods = build_mpy.device_modules()
@@ -855,7 +880,8 @@ def bench_sizes(session_mods):
 
     def compile_one(name, arch):
         src = os.path.join(staged, name)
-        dst = os.path.join(out_dir, (arch or "bytecode") + "_" + name[:-3] + ".mpy")
+        dst = os.path.join(out_dir, (arch or "bytecode") + "_" + name[:-3].replace("/", "_")
+                           + ".mpy")
         cmd = [MPY_CROSS] + (["-march=" + arch] if arch else []) + ["-o", dst, "-s",
                                                                      "udlms/" + name, src]
         p = subprocess.run(cmd, capture_output=True, text=True)
@@ -875,11 +901,10 @@ def bench_sizes(session_mods):
     totals = {None: 0, "xtensawin": 0}
     sess_total = 0
     py_total = 0
-    sess_names = {("__init__" if m == "udlms" else m.split(".")[-1]) + ".py"
-                  for m in session_mods}
+    sess_names = {_mod_file(m) for m in session_mods}
     sess_x = 0
     for name in mods:
-        mod = "udlms." + name[:-3]
+        mod = _mod_name(name)
         for arch in (None, "xtensawin"):
             if (name, arch) not in jobs:
                 continue
@@ -940,7 +965,9 @@ class TimedStream:
 
 
 def ours_tcp(case, baud=None):
-    from udlms import security, session, transport
+    from udlms.crypto import security
+    from udlms.client import session
+    from udlms.link import transport
 
     stats = SimStats()
     srv = start_sim(case, baud=baud, stats=stats)
@@ -1149,7 +1176,7 @@ def main(argv=None):
     sections = [("cpu", lambda: bench_cpu(a.quick)), ("mpy", mpy_section),
                 ("micro", lambda: bench_mpy_micro(a.quick)),
                 ("wasm", lambda: bench_wasm(a.quick)),
-                ("sizes", lambda: bench_sizes(session_mods or ["udlms.session"])),
+                ("sizes", lambda: bench_sizes(session_mods or ["udlms.client.session"])),
                 ("wire", lambda: bench_wire(a.quick))]
     only = set(a.only.split(",")) if a.only else None
     for name, fn in sections:

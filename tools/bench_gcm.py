@@ -36,7 +36,8 @@ try:
     import udlms  # noqa: F401 - from MICROPYPATH / PYTHONPATH (the compiled lane)
 except ImportError:
     sys.path.insert(0, "lib")
-from udlms import aes, gcm, hdlc  # noqa: E402
+from udlms.crypto import aes, gcm  # noqa: E402
+from udlms.link import hdlc
 
 MPY = sys.implementation.name == "micropython"
 QUICK = "--quick" in sys.argv

@@ -28,20 +28,22 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 TARGETS = {"esp32": "xtensawin", "rp2040": "armv6m", "circuitpython": None}
-# CPython-only: the CLI and the host backends (cryptography, pyserial)
-HOST_ONLY = ("cli.py", "__main__.py", "aes_host.py", "gcm_host.py", "transport_serial.py")
-NO_CIRCUITPYTHON = ("ghash_viper.py",)  # @micropython.viper is a SyntaxError there
+# CPython-only: udlms/host/ (CLI, trace decoder, cryptography/pyserial backends) and
+# ``python -m udlms``
+HOST_ONLY = ("host/", "__main__.py")
+NO_CIRCUITPYTHON = ("crypto/ghash_viper.py",)  # @micropython.viper is a SyntaxError there
 
 
 def device_modules():
-    """lib/udlms/*.py that belong on a board (sorted file names)."""
+    """The .py files under lib/udlms that belong on a board, as sorted paths relative to
+    lib/udlms (``errors.py``, ``link/hdlc.py``, ...)."""
+    lib = os.path.join(ROOT, "lib", "udlms")
     out = []
-    for f in sorted(glob.glob(os.path.join(ROOT, "lib", "udlms", "*.py"))):
-        name = os.path.basename(f)
-        if name in HOST_ONLY or name.startswith("decode"):
-            continue
-        out.append(name)
-    return out
+    for f in glob.glob(os.path.join(lib, "**", "*.py"), recursive=True):
+        name = os.path.relpath(f, lib).replace(os.sep, "/")
+        if not name.startswith(HOST_ONLY):
+            out.append(name)
+    return sorted(out)
 
 
 def sources(target):
@@ -89,7 +91,7 @@ def build(target, out_root, mpy_cross=None, verbose=False):
     written.append(out)
     for src, rel in sources(target):
         if rel.startswith("lib/udlms/"):
-            src = os.path.join(staged, os.path.basename(src))
+            src = os.path.join(staged, rel[len("lib/udlms/"):])
         if arch:
             rel = rel[:-3] + ".mpy"
         out = os.path.join(dest, rel)

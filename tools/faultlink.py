@@ -16,7 +16,7 @@ Two ways to use it, neither needs threads:
 * in memory: ``FaultLink(clock)`` with ``attach(peer)`` where ``peer`` has ``feed(data)``
   (tools/meter_sim.HdlcServer built with ``link.peer_write`` as its write function); the
   client uses ``link`` as its stream (``write``/``readinto``). Time is the ``clock``'s
-  (``SimClock`` gives simulated milliseconds, installed into udlms.hdlc/udlms.session).
+  (``SimClock`` gives simulated milliseconds, installed into udlms.link.hdlc/udlms.client.session).
 * around a real stream: ``StreamFaults(stream)`` wraps e.g. a TcpStream; real time.
 
 Pure Python with its own xorshift generator: the same seed gives the same faults on CPython
@@ -51,7 +51,7 @@ class Rng:
 
 
 class SimClock:
-    """Simulated milliseconds. ``install()`` points udlms.hdlc / udlms.session at it;
+    """Simulated milliseconds. ``install()`` points udlms.link.hdlc / udlms.client.session at it;
     ``uninstall()`` restores the real clock."""
 
     def __init__(self, start=1000):
@@ -76,7 +76,8 @@ class SimClock:
 
     def install(self, *modules):
         if not modules:
-            from udlms import hdlc, session
+            from udlms.link import hdlc
+            from udlms.client import session
 
             modules = (hdlc, session)
         for m in modules:

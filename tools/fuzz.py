@@ -30,7 +30,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if os.path.join(ROOT, "lib") not in sys.path:
     sys.path.insert(0, os.path.join(ROOT, "lib"))
 
-from udlms import apdu, axdr, hdlc, security  # noqa: E402
+from udlms.cosem import apdu, axdr  # noqa: E402
+from udlms.link import hdlc  # noqa: E402
+from udlms.crypto import security  # noqa: E402
 from udlms.errors import DlmsError  # noqa: E402
 
 MAX_PEAK = 64 * 1024
@@ -182,7 +184,7 @@ def t_unprotect(data, rnd=None):
 
 
 def t_decode(data, rnd=None):
-    from udlms import decode
+    from udlms.host import decode
 
     text = data.decode("latin-1")
     for o in decode.decode_text(text, ek=_EK, ak=_AK, client_title=_CLIENT,

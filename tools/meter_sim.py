@@ -42,8 +42,9 @@ if os.path.join(ROOT, "lib") not in sys.path:
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes  # noqa: E402
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: E402
 
-from udlms import axdr, hdlc  # noqa: E402
-from udlms import token as tok  # noqa: E402
+from udlms.cosem import axdr  # noqa: E402
+from udlms.link import hdlc  # noqa: E402
+from udlms.client import token as tok  # noqa: E402
 
 # --- small A-XDR encoders (server side) -----------------------------------------------
 

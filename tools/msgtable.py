@@ -137,10 +137,12 @@ def stage(dest, src=LIB):
     calls = set(error_classes(os.path.join(src, "errors.py"))) | set(HELPERS)
     table = Table()
     os.makedirs(dest, exist_ok=True)
-    for path in sorted(glob.glob(os.path.join(src, "*.py"))):
+    for path in sorted(glob.glob(os.path.join(src, "**", "*.py"), recursive=True)):
         with open(path, encoding="utf-8") as f:
             text = strip(f.read(), table, calls)
-        with open(os.path.join(dest, os.path.basename(path)), "w", encoding="utf-8") as f:
+        out = os.path.join(dest, os.path.relpath(path, src))
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        with open(out, "w", encoding="utf-8") as f:
             f.write(text)
     with open(os.path.join(dest, MESSAGES), "wb") as f:
         f.write(table.data)

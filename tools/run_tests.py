@@ -151,12 +151,13 @@ def lane_mpy():
         failed += 1
         print("FAIL mpy-cross for the unix port: " + e)
     # every library module must import under MicroPython with a small heap
-    mods = sorted(os.path.splitext(os.path.basename(f))[0]
-                  for f in glob.glob(os.path.join(ROOT, "lib", "udlms", "*.py")))
+    lib = os.path.join(ROOT, "lib")
+    mods = sorted(os.path.splitext(os.path.relpath(f, lib))[0].replace(os.sep, ".")
+                  for f in glob.glob(os.path.join(lib, "udlms", "**", "*.py"), recursive=True))
     for m in mods:
-        if m == "__main__":
+        if m.endswith("__main__"):
             continue
-        name = "udlms" if m == "__init__" else "udlms." + m
+        name = m[:-len(".__init__")] if m.endswith(".__init__") else m
         rc, out = run([MICROPYTHON, "-X", "heapsize=" + HEAP, "-c", "import " + name], env=env)
         if rc:
             failed += 1

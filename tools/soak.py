@@ -32,8 +32,9 @@ for _p in (os.path.join(ROOT, "lib"), os.path.join(ROOT, "firmware"),
 import faultlink  # noqa: E402
 import meter_sim  # noqa: E402
 
-from udlms import axdr, session  # noqa: E402
-from udlms import token as tok  # noqa: E402
+from udlms.cosem import axdr  # noqa: E402
+from udlms.client import session  # noqa: E402
+from udlms.client import token as tok  # noqa: E402
 from udlms.errors import DlmsError  # noqa: E402
 
 CLIENT_TITLE = "4D4D4D0000000001"

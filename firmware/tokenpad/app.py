@@ -28,7 +28,7 @@ class App:
     """``cfg`` a config.Config, ``store`` a store.Store, ``display`` a display.Display,
     ``inputs`` key sources (keypad.*), ``open_stream()`` returns the meter port stream.
     ``lib`` provides Session, enter_token, read_token_status and read_frame_counter
-    (default: udlms.session; tests inject a fake)."""
+    (default: udlms.client.session; tests inject a fake)."""
 
     def __init__(self, cfg, store, display, inputs=(), open_stream=None, lib=None):
         self.cfg = cfg
@@ -47,7 +47,7 @@ class App:
     @property
     def lib(self):
         if self._lib is None:
-            from udlms import session
+            from udlms.client import session
 
             self._lib = session
         return self._lib
@@ -72,7 +72,7 @@ class App:
             return self.say("COUNTER", self.store.problem or "run tp.resync()")
         pend = self.store.unresolved()
         if pend:
-            from udlms import token
+            from udlms.client import token
 
             e = pend[-1]
             return self.say("%d PENDING" % len(pend), "%s %s: R resends/checks"
@@ -80,7 +80,7 @@ class App:
         return self.say("READY", "type token, # sends")
 
     def echo(self):
-        from udlms import token
+        from udlms.client import token
 
         self.display.show(token.format(self.entry) if self.entry else "_",
                           "%d/20  * del  # send" % len(self.entry))
@@ -131,7 +131,8 @@ class App:
 
     def enter(self, text, jid=None):
         """Validate, journal, deliver one token; returns (label, message)."""
-        from udlms import results, token
+        from udlms import results
+        from udlms.client import token
 
         try:
             digits = token.parse(text)
@@ -203,7 +204,8 @@ class App:
 
     def confirm(self):
         """Read the meter's last token and token_status; settle matching journal entries."""
-        from udlms import results, token
+        from udlms import results
+        from udlms.client import token
 
         if not self.cfg.ok:
             return self.say("SETTINGS", "; ".join(self.cfg.errors))
@@ -245,7 +247,8 @@ class App:
         return self.say(label, msg)
 
     def _meter_token(self, sess):
-        from udlms import axdr, token
+        from udlms.cosem import axdr
+        from udlms.client import token
 
         raw = sess.get(token.CLASS_ID, self.cfg["gateway"], token.TOKEN)
         value, _ = axdr.decode(raw)
@@ -275,7 +278,8 @@ class App:
 
     def probe(self):
         """Is a meter answering on the port? HDLC SNRM/UA then DISC (no association)."""
-        from udlms import hdlc, results
+        from udlms.link import hdlc
+        from udlms import results
 
         if not self.cfg.ok:
             return False, "settings incomplete: " + self.cfg.errors[0]

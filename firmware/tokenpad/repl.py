@@ -82,7 +82,7 @@ def resend():
 
 def status(meter=False):
     """Settings, counter and pending tokens; with meter=True also the meter's token_status."""
-    from udlms import token
+    from udlms.client import token
 
     a = current()
     print("settings: %s" % ("OK" if a.cfg.ok else "%d problem(s), tp.config()"
@@ -103,7 +103,7 @@ def status(meter=False):
 
 def history():
     """The token journal, newest last."""
-    from udlms import token
+    from udlms.client import token
 
     j = current().store.journal
     if not j:
@@ -122,7 +122,7 @@ def probe():
     """Find how the meter answers (mode E or direct HDLC, baud, address size) with the
     public client, then read its logical device name and frame counter. Never sends a
     token. Prints one line per attempt and the settings to put in config.json."""
-    from udlms import probe as _p
+    from udlms.client import probe as _p
     from udlms.errors import DlmsError
 
     stream = current().open_stream()
@@ -166,7 +166,7 @@ def selftest():
         ok = False
         print("store:  FAIL %s" % st.problem)
     try:
-        from udlms import aes
+        from udlms.crypto import aes
 
         key = bytes(range(16))
         pt = bytes((i * 0x11) & 0xFF for i in range(16))

@@ -6,7 +6,7 @@ module unmasked: ``masked()`` shows only whether a key is set.
 
 Fields (defaults in brackets): mode ["hls-gmac"] | "lls" | "none"; client [1];
 server_logical [1]; server_physical [null]; address_size [2]; ek, ak (32 hex digits);
-system_title (16 hex digits); password (LLS); encoding ["ascii"] (udlms.token.ENCODINGS);
+system_title (16 hex digits); password (LLS); encoding ["ascii"] (udlms.client.token.ENCODINGS);
 baud [9600]; timeout_ms [3000]; retries [3]; max_info [128]; gateway ["0.0.19.40.0.255"];
 frame_counter ["0.0.43.1.1.255"].
 """
@@ -95,7 +95,7 @@ def validate(d):
     _hex(vals["system_title"], 8, "system_title", errs, hls)
     if mode == "lls" and not vals["password"]:
         errs.append("password: missing; mode lls needs the meter's password")
-    from udlms.token import ENCODINGS
+    from udlms.client.token import ENCODINGS
 
     if vals["encoding"] not in ENCODINGS:
         errs.append("encoding: must be one of %s, got %s (ask the meter vendor; most "
@@ -108,7 +108,7 @@ def validate(d):
     _int(vals["max_info"], 32, 2030, "max_info", errs)
     for k in ("gateway", "frame_counter"):
         try:
-            from udlms import cosem
+            from udlms.cosem import obis as cosem
 
             cosem.obis(vals[k])
         except Exception:  # noqa: BLE001 - any unusable value is reported the same way
@@ -134,13 +134,13 @@ class Config:
         return self.values[k]
 
     def settings(self, cls=None, **over):
-        """-> udlms.session.Settings (or ``cls``); raises ConfigError naming every bad
+        """-> udlms.client.session.Settings (or ``cls``); raises ConfigError naming every bad
         field."""
         if self.errors:
             raise ConfigError("%s has %d problem(s): %s" % (self.source, len(self.errors),
                               "; ".join(self.errors)), "config")
         if cls is None:
-            from udlms.session import Settings as cls
+            from udlms.client.session import Settings as cls
 
         v = self.values
         kw = {"client": v["client"], "server_logical": v["server_logical"],

@@ -257,7 +257,7 @@ def _mark():
 
 
 def e2e_app(conf=None, dead=False):
-    from udlms import session
+    from udlms.client import session
 
     c = dict(CONF)
     c.update(conf or {})

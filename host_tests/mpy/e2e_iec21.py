@@ -8,9 +8,9 @@ import sys
 
 from mpytest import eq, main, sim_address, test
 from uartfake import FakeUart
-from udlms import transport
-from udlms.security import MemoryCounter
-from udlms.uart import MpUart
+from udlms.link import transport
+from udlms.crypto.security import MemoryCounter
+from udlms.link.uart import MpUart
 
 EK = b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f"
 AK = b"\xd0\xd1\xd2\xd3\xd4\xd5\xd6\xd7\xd8\xd9\xda\xdb\xdc\xdd\xde\xdf"
@@ -37,15 +37,15 @@ def token_over_mode_e():
     try:
         u = RelayUart(tcp)
         st = MpUart(u)
-        from udlms import iec21
+        from udlms.link import iec21
 
         eq(iec21.sign_on(st, switch_ms=10, settle_ms=0).baud, 9600)
         # the sign-on code is not needed for the session: give its heap back (a board would
         # do the same; .mpy code lives in the heap on the unix port)
         del iec21
-        sys.modules.pop("udlms.iec21", None)
+        sys.modules.pop("udlms.link.iec21", None)
         gc.collect()
-        from udlms import session
+        from udlms.client import session
 
         eq(u.inits, [(300, 7, 0, 1), (9600, 8, None, 1)], "settings switched to")
         s = session.Settings(ek=EK, ak=AK, system_title=b"MPY\x00\x00\x00\x00\x02",

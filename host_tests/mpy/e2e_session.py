@@ -11,7 +11,7 @@ import gc
 import sys
 
 from mpytest import eq, main, sim_stream, test
-from udlms.security import MemoryCounter
+from udlms.crypto.security import MemoryCounter
 
 _peak = [0]
 
@@ -32,7 +32,7 @@ AK = b"\xd0\xd1\xd2\xd3\xd4\xd5\xd6\xd7\xd8\xd9\xda\xdb\xdc\xdd\xde\xdf"
 
 
 def deliver(digits, encoding):
-    from udlms import session
+    from udlms.client import session
 
     mark()
     s = session.Settings(ek=EK, ak=AK, system_title=b"MPY\x00\x00\x00\x00\x01",

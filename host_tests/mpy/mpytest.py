@@ -83,7 +83,7 @@ def sim_stream(timeout_ms):
     the WebAssembly port."""
     if sys.platform == "webassembly":
         return JsSerial()
-    from udlms import transport
+    from udlms.link import transport
 
     host, port = sim_address()
     return transport.TcpStream(host, port, timeout_ms)

@@ -12,15 +12,11 @@ from udlms.errors import ApduError, ServiceError
 
 
 def _unload():
-    import udlms
+    from udlms.port import forget
 
-    for k in list(sys.modules):
+    for k in sorted(sys.modules, reverse=True):  # a package's modules before the package
         if k.startswith("udlms.") and k not in ("udlms.errors", "udlms.port"):
-            del sys.modules[k]
-            try:
-                delattr(udlms, k[6:])
-            except (AttributeError, TypeError):
-                pass
+            forget(k)
     gc.collect()
 
 
@@ -35,7 +31,7 @@ def hx(b):
 @test
 def aarq_bytes():
     _unload()
-    from udlms import apdu
+    from udlms.cosem import apdu
 
     init = apdu.initiate_request(0x001E1D, 512)
     eq(hx(init), "01000000065F1F0400001E1D0200")
@@ -53,7 +49,7 @@ def aarq_bytes():
 @test
 def requests():
     _unload()
-    from udlms import apdu
+    from udlms.cosem import apdu
 
     o = h("0000132800FF")
     eq(hx(apdu.get_request(0xC1, 115, o, 6)), "C001C100730000132800FF0600")
@@ -66,7 +62,7 @@ def requests():
 @test
 def aare_parse():
     _unload()
-    from udlms import apdu
+    from udlms.cosem import apdu
 
     a = apdu.parse_aare(h("6142A109060760857405080103A203020100A305A10302010EA40A04084D4D4D"
                           "0000BC614E88020780890760857405080285AA0A8008503677524A323146"
@@ -89,7 +85,7 @@ def aare_parse():
 @test
 def responses():
     _unload()
-    from udlms import apdu
+    from udlms.cosem import apdu
 
     r = apdu.parse_response(h("C401C10002021603040800"))
     eq((r.kind, r.invoke, r.result), ("get", 0xC1, 0))

@@ -6,7 +6,7 @@ from binascii import hexlify, unhexlify
 
 from mpytest import eq, main, raises, test
 
-from udlms import aes, gcm
+from udlms.crypto import aes, gcm
 from udlms.errors import ConfigError, SecurityError
 
 K3 = unhexlify("feffe9928665731c6d6a8f9467308308")

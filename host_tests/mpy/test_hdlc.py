@@ -6,7 +6,7 @@ import gc
 
 from mpytest import eq, main, raises, test
 
-from udlms import hdlc
+from udlms.link import hdlc
 from udlms.errors import LinkError, NoAnswer
 
 

@@ -5,9 +5,9 @@ that record the settings the client switched to. Runs under CPython too."""
 from mpytest import eq, main, raises, test
 from uartfake import FakeUart
 
-from udlms import hdlc, iec21
+from udlms.link import hdlc, iec21
 from udlms.errors import NoAnswer
-from udlms.uart import CpUart, EchoDrop, MpUart, Rs485Stream
+from udlms.link.uart import CpUart, EchoDrop, MpUart, Rs485Stream
 
 SERVER = hdlc.server_address(1, 17, 2)
 

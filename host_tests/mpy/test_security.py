@@ -9,17 +9,17 @@ from mpytest import eq, main, raises, test
 from udlms.errors import SecurityError
 
 gc.collect()
-from udlms import aes, gcm  # noqa: E402  (collect between imports: 64 KB heap)
+from udlms.crypto import aes, gcm  # noqa: E402  (collect between imports: 64 KB heap)
 
 gc.collect()
-from udlms import security  # noqa: E402
-from udlms.security import MemoryCounter, Security  # noqa: E402
+from udlms.crypto import security  # noqa: E402
+from udlms.crypto.security import MemoryCounter, Security  # noqa: E402
 
 gc.collect()
-from udlms import ghash_pure  # noqa: E402, F401  (load the pure paths before heap fills)
+from udlms.crypto import ghash_pure  # noqa: E402, F401  (load the pure paths before heap fills)
 
 gc.collect()
-from udlms import aes_pure  # noqa: E402, F401
+from udlms.crypto import aes_pure  # noqa: E402, F401
 
 EK = unhexlify("000102030405060708090A0B0C0D0E0F")
 AK = unhexlify("D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF")

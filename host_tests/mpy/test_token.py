@@ -7,21 +7,16 @@ import sys
 
 from mpytest import eq, main, raises, test
 
-from udlms import token
+from udlms.client import token
 from udlms.errors import ApduError, TokenError
 
 
 def _unload():
-    """Drop udlms modules other than token/errors/port so the next import fits 64 KB."""
-    import udlms
+    from udlms.port import forget
 
-    for k in list(sys.modules):
-        if k.startswith("udlms.") and k not in ("udlms.errors", "udlms.port", "udlms.token"):
-            del sys.modules[k]
-            try:
-                delattr(udlms, k[6:])
-            except (AttributeError, TypeError):
-                pass
+    for k in sorted(sys.modules, reverse=True):  # a package's modules before the package
+        if k.startswith("udlms.") and k not in ("udlms.errors", "udlms.port"):
+            forget(k)
     gc.collect()
 
 T = "05718854590197211241"
@@ -60,7 +55,7 @@ def parse_errors():
 @test
 def encodings():
     _unload()
-    from udlms import axdr
+    from udlms.cosem import axdr
 
     want = {"ascii": "09143035373138383534353930313937323131323431",
             "bcd": "090A05718854590197211241",
@@ -76,7 +71,7 @@ def encodings():
 @test
 def gateway():
     _unload()
-    from udlms import axdr
+    from udlms.cosem import axdr
 
     eq(hx(token.enter_request(0xC1, T)),
        "C301C100730000132800FF010109143035373138383534353930313937323131323431")
@@ -90,7 +85,7 @@ def gateway():
 @test
 def axdr_values():
     _unload()
-    from udlms import axdr
+    from udlms.cosem import axdr
 
     v, p = axdr.decode(h("02021603040800"))
     eq(v, (3, axdr.BitString(8, b"\x00")), "status")
@@ -110,7 +105,7 @@ def axdr_values():
 @test
 def axdr_text():
     _unload()
-    from udlms import axdr
+    from udlms.cosem import axdr
 
     eq(axdr.to_text((3, axdr.BitString(8, b"\x80"))), "{3, bits 10000000}")
 
@@ -118,7 +113,7 @@ def axdr_text():
 @test
 def axdr_round_trip_typed():
     _unload()
-    from udlms import axdr
+    from udlms.cosem import axdr
 
     tv = (axdr.STRUCTURE, [(axdr.ENUM, 3), (axdr.ARRAY, [(axdr.OCTET_STRING, b"\x01"),
                                                         (axdr.UINT32, 1715)]),
@@ -132,7 +127,7 @@ def axdr_round_trip_typed():
 @test
 def axdr_hostile():
     _unload()
-    from udlms import axdr
+    from udlms.cosem import axdr
 
     e = raises(ApduError, axdr.decode, b"\x09\x82\xFF\xFF" + bytes(6))
     eq(e.kind, "malformed")
@@ -147,7 +142,7 @@ def axdr_hostile():
 @test
 def cosem_obis():
     _unload()
-    from udlms import cosem
+    from udlms.cosem import obis as cosem
 
     eq(cosem.obis("0-0:19.40.0.255"), h("0000132800FF"))
     eq(cosem.obis_str(h("00002B0103FF")), "0.0.43.1.3.255")

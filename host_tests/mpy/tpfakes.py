@@ -28,7 +28,7 @@ class Result:
 
 class FakeLib:
     Settings = None  # FakeSettings, below
-    """Stands in for udlms.session. ``mode``: accept, refuse, type12, noanswer, lost."""
+    """Stands in for udlms.client.session. ``mode``: accept, refuse, type12, noanswer, lost."""
 
     def __init__(self, mode="accept"):
         self.mode = mode

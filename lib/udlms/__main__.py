@@ -1,5 +1,5 @@
 """``python -m udlms`` (with lib/ on the path) runs the host CLI."""
 
-from udlms.cli import main
+from udlms.host.cli import main
 
 main()

@@ -1,7 +1,7 @@
 """Port layer: the only module that knows MicroPython vs CircuitPython vs CPython.
 
 Gives the rest of udlms monotonic ticks, sleeping, random bytes, SHA-256 and the
-runtime's name. The AES block primitive lives in :mod:`udlms.aes` (also a port module).
+runtime's name. The AES block primitive lives in :mod:`udlms.crypto.aes` (also a port module).
 """
 
 import sys
@@ -49,7 +49,7 @@ else:  # pragma: no cover - very old CircuitPython
 
 
 def forget(name):
-    """MicroPython: drop a module that only one phase of a session needs (``udlms.acse``
+    """MicroPython: drop a module that only one phase of a session needs (``udlms.cosem.acse``
     once the association stands) so its code leaves the heap at the next collection; a
     later import loads it again. A no-op elsewhere (CPython keeps one module object)."""
     if MICROPYTHON and name in sys.modules:

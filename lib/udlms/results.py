@@ -299,7 +299,7 @@ def aare_reason(aare, ciphered):
     src, val = aare.diagnostic if aare.diagnostic else (1, 1)
     name, msg, hint = association_diagnostic(src, val)
     if aare.user_info:
-        from udlms.apdu import parse_response
+        from udlms.cosem.apdu import parse_response
         from udlms.errors import DlmsError
 
         try:

@@ -1,0 +1,1 @@
+"""The client application: association (session), Token Gateway, frame-counter resync, probe."""

@@ -1,0 +1,214 @@
+"""STS tokens (IEC 62055-41) and the COSEM Token Gateway (class 115, Blue Book §4.6.x).
+
+A token is 20 decimal digits whose value is below 2^66. It is checked only for what is
+certain (digit count and range): the STS class bits are *not* checked, because real
+credit tokens have been seen that a public bit-layout reading puts in class 2.
+
+On the wire ``enter`` takes an octet-string; meters differ in what they want inside it
+(the per-meter ``encoding`` setting):
+
+- ``ascii``  (default) 20 bytes 0x30..0x39, the digits as text;
+- ``bcd``    10 bytes, two digits per byte (packed BCD);
+- ``digits`` 20 bytes 0..9, one digit per byte;
+- ``hex``    the "raw" option: 9 bytes, the 66-bit value as big-endian binary.
+
+``enter_token(session, digits)`` runs ``enter`` (method 1) over an open association and
+reads ``token_status`` (attribute 6) until the meter has decided: a :class:`TokenResult`.
+This module is what a board needs to send a token; words and host helpers are in
+:mod:`udlms.host.token_info` (same names here, loaded on first use).
+"""
+
+from udlms.errors import ApduError, ServiceError, TokenError
+from udlms.port import const, sleep_ms
+
+ENCODINGS = ("ascii", "bcd", "digits", "hex")
+MAX_VALUE = (1 << 66) - 1  # 73786976294838206463
+
+CLASS_ID = const(115)
+GATEWAY_OBIS = b"\x00\x00\x13\x28\x00\xff"  # 0.0.19.40.0.255
+# attributes
+LOGICAL_NAME = const(1)
+TOKEN = const(2)
+TOKEN_TIME = const(3)
+TOKEN_DESCRIPTION = const(4)
+TOKEN_DELIVERY_METHOD = const(5)
+TOKEN_STATUS = const(6)
+# method
+ENTER = const(1)
+
+DELIVERY_METHODS = ("remote", "local", "manual")
+
+def parse(text):
+    """What a person typed -> 20-digit string. Spaces, tabs and dashes are ignored.
+
+    Raises TokenError kind "token-format" (letters, symbols or not 20 digits) or
+    "token-range" (value 2^66 or more)."""
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode()
+    out = []
+    for i, ch in enumerate(str(text)):
+        if ch in " -\t\r\n":
+            continue
+        if "0" <= ch <= "9":
+            out.append(ch)
+        else:
+            raise TokenError("a token has only digits, found %r at position %d: retype "
+                             "the 20 digits" % (ch, i + 1), "token-format")
+    digits = "".join(out)
+    if len(digits) != 20:
+        raise TokenError("a token has 20 digits, found %d: check for a missing or extra "
+                         "digit" % len(digits), "token-format")
+    if int(digits) > MAX_VALUE:
+        raise TokenError("this number is too large to be a token (largest is "
+                         "73786976294838206463): check for a mistyped digit",
+                         "token-range")
+    return digits
+
+
+def encode(digits, encoding="ascii"):
+    """The raw octets of a token in one of ``ENCODINGS`` (the token is validated first)."""
+    d = parse(digits)
+    if encoding == "ascii":
+        return d.encode()
+    if encoding == "digits":
+        return bytes(ord(c) - 48 for c in d)
+    if encoding == "bcd":
+        return bytes(((ord(d[i]) - 48) << 4) | (ord(d[i + 1]) - 48) for i in range(0, 20, 2))
+    if encoding == "hex":
+        return int(d).to_bytes(9, "big")
+    raise TokenError("unknown token encoding %r: use one of %s"
+                     % (encoding, "/".join(ENCODINGS)), "encoding")
+
+
+def octet_string(digits, encoding="ascii"):
+    """A-XDR ``09 len <token octets>``: the argument of Token Gateway ``enter``."""
+    raw = encode(digits, encoding)
+    return bytes((0x09, len(raw))) + raw
+
+
+def status_code(data):
+    """token_status code straight from its A-XDR bytes: ``16 cc`` or a structure whose
+    first element is that enum (``02 02 16 cc 04 ...``); a board reads it this way without
+    loading :mod:`udlms.cosem.axdr`. Other shapes go through axdr and :func:`decode_status`."""
+    if len(data) >= 2 and data[0] == 0x16:
+        return data[1]
+    if len(data) >= 4 and data[0] == 0x02 and 0 < data[1] < 0x80 and data[2] == 0x16:
+        return data[3]
+    from udlms.cosem import axdr
+
+    return decode_status(axdr.decode(data)[0])[0]
+
+
+def decode_status(value):
+    """Decoded token_status (structure{enum status_code, bit-string data_value}) ->
+    ``(code, bits)``; bits is an ``axdr.BitString`` or None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value, None
+    if isinstance(value, (tuple, list)) and len(value) >= 1 and isinstance(value[0], int):
+        return value[0], (value[1] if len(value) > 1 else None)
+    raise ApduError("token_status is not structure{enum, bit-string}", "unexpected")
+
+
+# -- Token Gateway client (IC 115 over an open session) ---------------------------------
+class TokenResult:
+    """The meter's verdict on a token: ``accepted``, ``kind`` ("accepted", "refused",
+    "unknown" or the action-result's name), ``status_code`` (token_status, or None),
+    ``action_result`` (0 = success). ``message`` (plain words) and ``status_name`` are
+    looked up when read: the words are not loaded while a session holds the heap."""
+
+    def __init__(self, accepted, kind, status_code=None, action_result=0):
+        self.accepted = accepted
+        self._kind = kind
+        self.status_code = status_code
+        self.action_result = action_result
+
+    @property
+    def kind(self):
+        if self._kind is None:  # refused by action-result: its name, e.g. "type-unmatched"
+            from udlms.results import action_result
+
+            return action_result(self.action_result)[0]
+        return self._kind
+
+    @property
+    def status_name(self):
+        if self.status_code is None:
+            return None
+        from udlms.host.token_info import status_text
+
+        return status_text(self.status_code)[0]
+
+    @property
+    def message(self):
+        code = self.action_result
+        if code:
+            from udlms import results
+
+            name, msg, hint = results.action_result(code)
+            return "meter says %s (%d): %s" % (name, code, hint or msg)
+        if self.status_code is None:
+            return "meter took the token (no token_status to confirm)"
+        from udlms.host.token_info import status_text
+
+        name, msg = status_text(self.status_code)
+        if self.kind == "unknown":
+            return ("meter has not finished with the token (%s): check token_status later "
+                    "before entering it again" % name)
+        return msg
+
+    def __repr__(self):
+        return "TokenResult(accepted=%s, status=%s, %r)" % (self.accepted, self.status_code,
+                                                           self.message)
+
+
+def read_token_status(session):
+    """Read Token Gateway attribute 6 -> (code, bits)."""
+    from udlms.cosem import axdr
+
+    value, _ = axdr.decode(session.get(CLASS_ID, session.settings.gateway, TOKEN_STATUS))
+    return decode_status(value)
+
+
+def enter_token(session, digits, encoding=None):
+    """Token Gateway ``enter`` (IC 115 method 1), then read ``token_status`` (attribute 6).
+
+    Meter refusals come back as a TokenResult with ``accepted=False``; link, security and
+    association failures raise.
+    """
+    data = octet_string(digits, encoding or session.settings.encoding)
+    session.token_sent = True
+    from udlms.cosem.apdu import action_request
+    from udlms.client.session import _obis
+
+    r = session._exchange(action_request(session.settings.invoke, CLASS_ID,
+                                         _obis(session.settings.gateway), ENTER, data))
+    if r.result:  # action-result: the meter refused the token itself
+        return TokenResult(False, None, action_result=r.result)
+    code = None
+    for _ in range(max(1, session.settings.status_polls)):
+        try:
+            code = status_code(session.get(CLASS_ID, session.settings.gateway, TOKEN_STATUS))
+        except ServiceError:
+            code = None
+            break
+        # 8 = received, not yet processed; 0..2 = format / authentication / validation
+        # passed, execution still to come: only 3 says the credit was applied
+        if code not in (0, 1, 2, 8):
+            break
+        sleep_ms(session.settings.status_poll_ms)
+    if code is None or code == 3:
+        return TokenResult(True, "accepted", code)
+    return TokenResult(False, "unknown" if code in (0, 1, 2, 8) else "refused", code)
+
+
+_INFO = "format decode decode_token_bytes status_text enter_request"
+
+
+def __getattr__(name):
+    """``token.format``, ``decode``, ``decode_token_bytes``, ``status_text`` and
+    ``enter_request`` come from :mod:`udlms.host.token_info`."""
+    if name in _INFO.split():
+        from udlms.host import token_info
+
+        return getattr(token_info, name)
+    raise AttributeError(name)

@@ -1,0 +1,1 @@
+"""COSEM data and APDUs: A-XDR (IEC 62056-6-2), OBIS, xDLMS and ACSE APDUs (IEC 62056-5-3)."""

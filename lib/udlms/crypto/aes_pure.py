@@ -1,0 +1,116 @@
+"""Pure-Python AES-128 encryption (FIPS 197), the last-resort backend of udlms.crypto.aes.
+
+Byte-oriented: S-box and xtime tables (built once, 512 bytes), round keys and state in
+preallocated bytearrays, so a block costs no allocation. Loaded only when used.
+"""
+
+_SBOX = None  # bytearray(256), built on first use of the pure backend
+_XT = None  # xtime: multiply by x in GF(2^8)
+
+
+def _tables():
+    """Build the S-box (FIPS 197 §5.1.1) from GF(2^8) inverses and the affine map."""
+    global _SBOX, _XT
+    if _SBOX is not None:
+        return
+    xt = bytearray(256)
+    for a in range(256):
+        b = a << 1
+        if b & 0x100:
+            b ^= 0x11B
+        xt[a] = b
+    # log/antilog tables with generator 3
+    exp = bytearray(256)
+    log = bytearray(256)
+    a = 1
+    for i in range(255):
+        exp[i] = a
+        log[a] = i
+        a ^= xt[a]  # a * 3
+    sb = bytearray(256)
+    for a in range(256):
+        v = exp[(255 - log[a]) % 255] if a else 0
+        s = v
+        for _ in range(4):
+            v = ((v << 1) | (v >> 7)) & 0xFF
+            s ^= v
+        sb[a] = s ^ 0x63
+    _SBOX = sb
+    _XT = xt
+
+
+class Aes:
+    """AES-128 encryption in plain Python; no allocation per block."""
+
+    name = "pure"
+
+    def __init__(self, key):
+        _tables()
+        sb = _SBOX
+        xt = _XT
+        rk = bytearray(176)
+        rk[0:16] = key
+        rcon = 1
+        for i in range(16, 176, 4):
+            t0 = rk[i - 4]
+            t1 = rk[i - 3]
+            t2 = rk[i - 2]
+            t3 = rk[i - 1]
+            if i % 16 == 0:  # RotWord, SubWord, Rcon (FIPS 197 §5.2)
+                u = t0
+                t0 = sb[t1] ^ rcon
+                t1 = sb[t2]
+                t2 = sb[t3]
+                t3 = sb[u]
+                rcon = xt[rcon]
+            rk[i] = rk[i - 16] ^ t0
+            rk[i + 1] = rk[i - 15] ^ t1
+            rk[i + 2] = rk[i - 14] ^ t2
+            rk[i + 3] = rk[i - 13] ^ t3
+        self._rk = rk
+        self._s = bytearray(16)
+        self._t = bytearray(16)
+
+    def encrypt_block(self, src, dst):
+        rk = self._rk
+        s = self._s
+        t = self._t
+        sb = _SBOX
+        xt = _XT
+        for i in range(16):
+            s[i] = src[i] ^ rk[i]
+        k = 16
+        while True:
+            # SubBytes + ShiftRows (state is column-major: byte r + 4c)
+            t[0] = sb[s[0]]
+            t[1] = sb[s[5]]
+            t[2] = sb[s[10]]
+            t[3] = sb[s[15]]
+            t[4] = sb[s[4]]
+            t[5] = sb[s[9]]
+            t[6] = sb[s[14]]
+            t[7] = sb[s[3]]
+            t[8] = sb[s[8]]
+            t[9] = sb[s[13]]
+            t[10] = sb[s[2]]
+            t[11] = sb[s[7]]
+            t[12] = sb[s[12]]
+            t[13] = sb[s[1]]
+            t[14] = sb[s[6]]
+            t[15] = sb[s[11]]
+            if k == 160:
+                break
+            # MixColumns + AddRoundKey
+            for c in range(0, 16, 4):
+                a0 = t[c]
+                a1 = t[c + 1]
+                a2 = t[c + 2]
+                a3 = t[c + 3]
+                x = a0 ^ a1 ^ a2 ^ a3
+                s[c] = a0 ^ x ^ xt[a0 ^ a1] ^ rk[k + c]
+                s[c + 1] = a1 ^ x ^ xt[a1 ^ a2] ^ rk[k + c + 1]
+                s[c + 2] = a2 ^ x ^ xt[a2 ^ a3] ^ rk[k + c + 2]
+                s[c + 3] = a3 ^ x ^ xt[a3 ^ a0] ^ rk[k + c + 3]
+            k += 16
+        for i in range(16):
+            dst[i] = t[i] ^ rk[160 + i]

@@ -1,0 +1,211 @@
+"""AES-GCM-128 (NIST SP 800-38D) for 96-bit IVs, built on the AES block port.
+
+GCTR with inc32 (§6.5), GHASH (§6.4) with a 4-bit (Shoup) table of 16 multiples of H held
+as 16-bit limbs (288 bytes per key, no long integers), GMAC, constant-time tag comparison.
+All state lives in per-key preallocated bytearrays: the ``*_into`` methods do not allocate;
+``encrypt``/``decrypt``/``gmac`` allocate only their results. The optional
+:mod:`udlms.crypto.ghash_viper` replaces the two inner loops on MicroPython.
+"""
+
+from udlms.crypto import aes
+from udlms.errors import ConfigError, SecurityError
+
+try:
+    from array import array as _array
+except ImportError:  # pragma: no cover
+    _array = None
+
+try:
+    from udlms.crypto import ghash_viper as _viper  # SyntaxError without a native emitter
+except Exception:  # noqa: BLE001 - ImportError, SyntaxError, MemoryError (no exec RAM)
+    _viper = None
+
+ACCEL = "viper" if _viper is not None else None
+
+# R: reduction of 4 bits shifted out of the right end, top 16 bits (x^128 = 1+x+x^2+x^7)
+_R = (0x0000, 0x1C20, 0x3840, 0x2460, 0x7080, 0x6CA0, 0x48C0, 0x54E0,
+      0xE100, 0xFD20, 0xD940, 0xC560, 0x9180, 0x8DA0, 0xA9C0, 0xB5E0)
+
+
+def ct_equal(a, b):
+    """True when a and b are equal; time depends only on their lengths."""
+    if len(a) != len(b):
+        return False
+    acc = 0
+    for i in range(len(a)):
+        acc |= a[i] ^ b[i]
+    return acc == 0
+
+
+def _table(h):
+    """16 multiples of H as 8 big-endian 16-bit limbs each, then the R table (144 limbs).
+
+    Entry 8 is H, 4 is H*x, 2 is H*x^2, 1 is H*x^3 (the nibble's top bit is the lowest power).
+    """
+    m = _array("H", bytes(288)) if _array is not None else [0] * 144
+    for k in range(8):
+        m[64 + k] = (h[2 * k] << 8) | h[2 * k + 1]
+    src = 8
+    for dst in (4, 2, 1):  # multiply by x: shift right one bit, reduce
+        s = src << 3
+        d = dst << 3
+        carry = m[s + 7] & 1
+        for k in range(7, 0, -1):
+            m[d + k] = (m[s + k] >> 1) | ((m[s + k - 1] & 1) << 15)
+        m[d] = (m[s] >> 1) ^ (0xE100 if carry else 0)
+        src = dst
+    for i in (3, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15):
+        a = (i & (i - 1)) << 3
+        b = (i & ~(i - 1)) << 3
+        d = i << 3
+        for k in range(8):
+            m[d + k] = m[a + k] ^ m[b + k]
+    for i in range(16):
+        m[128 + i] = _R[i]
+    return m
+
+
+def new(key, backend=None, accel=None):
+    """The GCM for ``key``: :class:`Gcm`, or on a PC (AES backend ``cryptography``, no
+    ``accel`` asked for) :class:`udlms.host.gcm_host.HostGcm`, where OpenSSL does all of GCM
+    (GHASH in Python is most of a session's CPU there)."""
+    if accel is None and (backend or aes.best()) == "cryptography":
+        from udlms.host.gcm_host import HostGcm
+
+        return HostGcm(key)
+    return Gcm(key, backend, accel)
+
+
+class Gcm:
+    """AES-GCM-128 for one key. ``backend`` picks the AES port (see udlms.crypto.aes);
+    ``accel`` None = viper GHASH when available, False = pure, True = viper or ConfigError."""
+
+    def __init__(self, key, backend=None, accel=None):
+        self.backend, self._enc = aes.block(key, backend)
+        if accel and _viper is None:
+            raise ConfigError("viper GHASH is not available on this runtime", "backend")
+        if accel is False or _viper is None:
+            from udlms.crypto import ghash_pure
+
+            self._ghash = ghash_pure.ghash
+            self._xor = ghash_pure.xor_at
+            self.accel = None
+        else:
+            self._ghash = _viper.ghash
+            self._xor = _viper.xor_at
+            self.accel = "viper"
+        h = bytearray(16)
+        self._enc(h, h)  # H = E_K(0^128)
+        self._m = _table(h)
+        self._ctr = bytearray(16)
+        self._ks = bytearray(16)
+        self._y = bytearray(16)
+        self._ek0 = bytearray(16)
+        self._s = bytearray(16)
+
+    def __repr__(self):
+        return "Gcm(backend=%s, accel=%s)" % (self.backend, self.accel)
+
+    def _start(self, iv):
+        if len(iv) != 12:
+            raise ConfigError("GCM IV must be 12 bytes (system title 8 + invocation counter 4)",
+                              "iv")
+        c = self._ctr
+        for i in range(12):
+            c[i] = iv[i]
+        c[12] = 0
+        c[13] = 0
+        c[14] = 0
+        c[15] = 1
+        self._enc(c, self._ek0)  # E_K(J0) masks the tag
+        y = self._y
+        for i in range(16):
+            y[i] = 0
+
+    def _gctr(self, src, dst, n):
+        c = self._ctr
+        ks = self._ks
+        enc = self._enc
+        xor = self._xor
+        pos = 0
+        while pos < n:
+            j = 15  # inc32: the low 32 bits only
+            while True:
+                v = (c[j] + 1) & 255
+                c[j] = v
+                if v or j == 12:
+                    break
+                j -= 1
+            enc(c, ks)
+            e = n - pos
+            if e > 16:
+                e = 16
+            xor(dst, src, ks, (pos << 5) | e)
+            pos += 16
+
+    def _tag(self, aad, na, ct, nc):
+        """Full 16-byte tag into self._s: GHASH(A, C, len(A)||len(C)) xor E_K(J0)."""
+        y = self._y
+        m = self._m
+        gh = self._ghash
+        gh(y, aad, na, m)
+        gh(y, ct, nc, m)
+        s = self._s
+        a = na << 3
+        c = nc << 3
+        for i in range(8):
+            s[7 - i] = (a >> (8 * i)) & 255
+            s[15 - i] = (c >> (8 * i)) & 255
+        gh(y, s, 16, m)
+        e = self._ek0
+        for i in range(16):
+            s[i] = y[i] ^ e[i]
+        return s
+
+    @staticmethod
+    def _taglen(t):
+        if t < 4 or t > 16:
+            raise ConfigError("GCM tag length must be 4..16 bytes (suite 0 uses 12)", "tag-length")
+
+    def encrypt_into(self, iv, src, dst, aad=b""):
+        """Encrypt len(src) bytes into dst (may be src); returns the 16-byte tag buffer
+        (reused by the next call: copy what you keep)."""
+        self._start(iv)
+        n = len(src)
+        self._gctr(src, dst, n)
+        return self._tag(aad, len(aad), dst, n)
+
+    def decrypt_into(self, iv, src, dst, tag, aad=b""):
+        """Check ``tag`` over (aad, src) first, then decrypt src into dst (may be src)."""
+        self._taglen(len(tag))
+        self._start(iv)
+        n = len(src)
+        s = self._tag(aad, len(aad), src, n)
+        acc = 0
+        for i in range(len(tag)):
+            acc |= s[i] ^ tag[i]
+        if acc:
+            raise SecurityError("authentication tag does not match: wrong keys (check EK/AK) "
+                                "or the data was altered", "auth-tag")
+        self._gctr(src, dst, n)
+        return dst
+
+    def encrypt(self, iv, plaintext, aad=b"", taglen=12):
+        """(ciphertext, tag[:taglen]) for a 96-bit iv."""
+        self._taglen(taglen)
+        ct = bytearray(len(plaintext))
+        s = self.encrypt_into(iv, plaintext, ct, aad)
+        return bytes(ct), bytes(s[:taglen])
+
+    def decrypt(self, iv, ct, tag, aad=b""):
+        """Plaintext, or SecurityError kind "auth-tag" when the tag does not verify."""
+        out = bytearray(len(ct))
+        self.decrypt_into(iv, ct, out, tag, aad)
+        return bytes(out)
+
+    def gmac(self, iv, aad, taglen=12):
+        """GMAC: the GCM tag over aad with an empty plaintext."""
+        self._taglen(taglen)
+        self._start(iv)
+        s = self._tag(aad, len(aad), b"", 0)
+        return bytes(s[:taglen])

@@ -1,0 +1,1 @@
+"""PC-only code (never on a board): CLI, trace decoder, OpenSSL/pyserial back-ends."""

@@ -1,0 +1,73 @@
+"""STS tokens in words and the host-side helpers of :mod:`udlms.client.token` (IEC 62055-41,
+Token Gateway IC 115): a token in groups of four, token octets back to digits (any
+encoding), token_status codes (Blue Book §4.6.x) named and explained, the plain
+``enter`` APDU. Reached through the same names in :mod:`udlms.client.token`; kept apart so a
+session on a board does not hold these words in RAM while it runs.
+"""
+
+from udlms.errors import TokenError
+from udlms.client.token import CLASS_ID, ENCODINGS, ENTER, GATEWAY_OBIS, MAX_VALUE, octet_string
+
+_STATUS = (
+    ("format-ok", "token format OK"),
+    ("authentication-ok", "token authenticated OK"),
+    ("validation-ok", "token validated OK"),
+    ("execution-ok", "token accepted and applied"),
+    ("format-failure", "meter says the token format is wrong: check the digits"),
+    ("authentication-failure", "token is not for this meter or was mistyped"),
+    ("validation-failure", "token refused: already used, expired or out of order"),
+    ("execution-failure", "meter could not apply the token"),
+    ("received", "token received, not yet processed"),
+)
+
+
+def format(digits, sep=" "):  # noqa: A001 - the contract's name
+    """"17813034313191558529" -> "1781 3034 3131 9155 8529"."""
+    d = str(digits)
+    return sep.join(d[i:i + 4] for i in range(0, len(d), 4))
+
+
+def decode(raw, encoding):
+    """Token octets in a known encoding -> 20 digits, or raise TokenError "encoding"."""
+    raw = bytes(raw)
+    d = None
+    if encoding == "ascii" and len(raw) == 20 and all(0x30 <= b <= 0x39 for b in raw):
+        d = raw.decode()
+    elif encoding == "digits" and len(raw) == 20 and all(b <= 9 for b in raw):
+        d = "".join(chr(48 + b) for b in raw)
+    elif encoding == "bcd" and len(raw) == 10 and all(b >> 4 <= 9 and b & 15 <= 9
+                                                      for b in raw):
+        d = "".join("%d%d" % (b >> 4, b & 15) for b in raw)
+    elif encoding == "hex" and len(raw) == 9:
+        v = int.from_bytes(raw, "big")
+        if v <= MAX_VALUE:
+            d = ("0" * 20 + str(v))[-20:]
+    if d is None:
+        raise TokenError("these %d bytes are not a token in %s encoding" % (len(raw),
+                         encoding), "encoding")
+    return d
+
+
+def decode_token_bytes(raw):
+    """Guess the encoding of token octets -> ``(digits, encoding)`` or None."""
+    for enc in ENCODINGS:
+        try:
+            return decode(raw, enc), enc
+        except TokenError:
+            pass
+    return None
+
+
+def status_text(code):
+    """token_status status_code (0..8) -> (name, plain message)."""
+    if 0 <= code < len(_STATUS):
+        return _STATUS[code]
+    return "status-%d" % code, "meter reports unknown token status %d" % code
+
+
+def enter_request(invoke, digits, encoding="ascii", obis6=GATEWAY_OBIS):
+    """The plain action-request-normal APDU for Token Gateway ``enter`` (the same bytes as
+    ``apdu.action_request(invoke, 115, obis6, 1, octet_string(...))``, without importing
+    apdu)."""
+    return (bytes((0xC3, 1, invoke & 0xFF, 0, CLASS_ID)) + bytes(obis6) + bytes((ENTER, 1))
+            + octet_string(digits, encoding))

@@ -1,0 +1,132 @@
+"""Byte streams the HDLC link runs over: TCP (simulators, gateways) here, UDP
+(:mod:`udlms.link.transport_udp`) and host serial ports (:mod:`udlms.host.transport_serial`) in
+their own modules, reached through the same names here and loaded only when used.
+
+A stream has ``write(b)``, ``readinto(buf) -> int`` (0 when nothing arrived within a short
+poll interval) and ``close()``. Boards wrap their UART the same way (firmware port layer).
+"""
+
+from udlms.errors import ConfigError, LinkError, NoAnswer
+
+_POLL_S = 0.02
+
+
+class TcpStream:
+    """HDLC frames over TCP (``tcp://HOST:PORT``), as meter simulators and RS-485 gateways use."""
+
+    def __init__(self, host, port, timeout_ms=3000):
+        import socket
+
+        self.sock = None
+        try:
+            ai = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
+            s = socket.socket(ai[0], socket.SOCK_STREAM)
+            s.settimeout(timeout_ms / 1000)
+            s.connect(ai[-1])
+        except OSError as e:
+            raise NoAnswer("cannot connect to %s:%d (%s): is the meter/simulator running?"
+                           % (host, port, e), "no-answer")
+        # MicroPython's readinto() waits to fill the whole buffer and, on a timeout, drops
+        # the count of what it did read: run non-blocking there and poll instead.
+        self._mp = not hasattr(s, "recv_into")
+        if self._mp:
+            import select
+
+            s.settimeout(0)
+            self._poll = select.poll()
+            self._poll.register(s, select.POLLIN)
+        else:
+            s.settimeout(_POLL_S)
+        self.sock = s
+
+    def write(self, b):
+        try:
+            if self._mp:
+                self._write_all(b)
+            else:
+                self.sock.sendall(b)
+        except OSError as e:
+            raise LinkError("connection lost while sending (%s)" % e, "link-lost")
+
+    def _ready(self):
+        """Data waiting? ``ipoll`` reuses its result tuple: no allocation per poll."""
+        for _ in self._poll.ipoll(int(_POLL_S * 1000)):
+            return True
+        return False
+
+    def _write_all(self, b):
+        mv = memoryview(b)
+        while len(mv):
+            n = self.sock.write(mv)
+            if n:
+                mv = mv[n:]
+
+    def readinto(self, buf):
+        try:
+            if self._mp:
+                if not self._ready():
+                    return 0
+                n = self.sock.readinto(buf)
+                if n is None:
+                    return 0
+            else:
+                n = self.sock.recv_into(buf)
+        except OSError as e:  # timeout (socket.timeout is an OSError) or reset
+            if _is_timeout(e):
+                return 0
+            raise LinkError("connection lost (%s)" % e, "link-lost")
+        if n == 0:
+            raise LinkError("the other side closed the connection", "link-lost")
+        return n or 0
+
+    def close(self):
+        if self.sock is not None:
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+            self.sock = None
+
+
+def _is_timeout(e):
+    name = type(e).__name__
+    if name in ("timeout", "TimeoutError"):
+        return True
+    code = e.args[0] if e.args else None
+    return code in (11, 110, 116, "timed out")  # EAGAIN, ETIMEDOUT
+
+
+def _host_port(url, scheme):
+    host, _, port = url[len(scheme):].rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError("port must look like %sHOST:PORT, not %s" % (scheme, url), "config")
+    return host.strip("[]"), int(port)
+
+
+def open_stream(url, baud=9600, timeout_ms=3000):
+    """``tcp://HOST:PORT`` -> TcpStream, ``udp://HOST:PORT`` -> UdpStream (wrapper only);
+    anything else is a serial device or pty path."""
+    if url.startswith("tcp://"):
+        host, port = _host_port(url, "tcp://")
+        return TcpStream(host, port, timeout_ms)
+    if url.startswith("udp://"):
+        from udlms.link.transport_udp import UdpStream
+
+        host, port = _host_port(url, "udp://")
+        return UdpStream(host, port, timeout_ms)
+    from udlms.host.transport_serial import SerialStream
+
+    return SerialStream(url, baud)
+
+
+def __getattr__(name):
+    """``transport.UdpStream`` and ``transport.SerialStream`` from their modules."""
+    if name == "UdpStream":
+        from udlms.link.transport_udp import UdpStream
+
+        return UdpStream
+    if name == "SerialStream":
+        from udlms.host.transport_serial import SerialStream
+
+        return SerialStream
+    raise AttributeError(name)
