@@ -1,6 +1,12 @@
 """udlms: a memory-lean DLMS/COSEM (IEC 62056) client for MicroPython, CircuitPython and CPython.
 
-Data flows one way: UART -> hdlc -> apdu -> security -> cosem -> token.
+Layers, data flowing one way: ``link`` (UART, HDLC) -> ``cosem`` (APDUs) -> ``crypto``
+(security suite 0) -> ``client`` (session, Token Gateway). ``host`` is PC-only.
 """
 
+import sys
+
 __version__ = "0.1.0"
+
+if sys.implementation.name == "cpython":  # a PC: OpenSSL back-ends for AES and GCM
+    import udlms.host  # noqa: F401

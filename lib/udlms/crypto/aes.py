@@ -7,7 +7,8 @@ only: CTR and GHASH never need the inverse); ``new(key)`` wraps that in an objec
 - ``cryptolib``: MicroPython ``cryptolib.aes(key, 1)`` (ECB), used as it is: on a board
   this module is all the AES code in RAM;
 - ``aesio``: CircuitPython ``aesio.AES(key, MODE_ECB).encrypt_into``;
-- ``cryptography``: CPython, an ECB encryptor (:mod:`udlms.host.aes_host`);
+- ``cryptography``: CPython, an ECB encryptor that the host package registers at start-up
+  (:mod:`udlms.host.aes_host`, :func:`register`; the crypto layer never imports host code);
 - ``pure``: byte-oriented table AES (:mod:`udlms.crypto.aes_pure`); slow but runs everywhere.
 
 Key bytes are never kept in a repr or put in an error message.
@@ -18,6 +19,16 @@ from udlms.errors import ConfigError
 ORDER = ("cryptolib", "aesio", "cryptography", "pure")
 
 _found = {}
+_host = None  # the PC back-end (udlms.host.aes_host), set by register()
+
+
+def register(host):
+    """Make the ``cryptography`` backend available: ``host`` has ``module()`` (the runtime
+    module, ImportError when absent) and ``encryptor(key, module)``. Called by
+    :mod:`udlms.host` on CPython."""
+    global _host
+    _host = host
+    _found.pop("cryptography", None)
 
 
 def _module(name):
@@ -29,10 +40,10 @@ def _module(name):
                 import cryptolib as m
             elif name == "aesio":
                 import aesio as m
+            elif _host is None:
+                raise ImportError(name)
             else:
-                from udlms.host import aes_host as m
-
-                m = m.module()
+                m = _host.module()
         except ImportError:
             m = None
         _found[name] = m
@@ -71,9 +82,7 @@ def block(key, backend=None):
         elif n == "aesio":
             return n, m.AES(bytes(key), m.MODE_ECB).encrypt_into
         else:
-            from udlms.host.aes_host import encryptor
-
-            return n, encryptor(key, m)
+            return n, _host.encryptor(key, m)
 
 
 class _Block:

@@ -65,14 +65,16 @@ def _table(h):
     return m
 
 
+HOST = None  # on a PC: udlms.host.gcm_host.HostGcm, set by udlms.host at start-up
+
+
 def new(key, backend=None, accel=None):
     """The GCM for ``key``: :class:`Gcm`, or on a PC (AES backend ``cryptography``, no
-    ``accel`` asked for) :class:`udlms.host.gcm_host.HostGcm`, where OpenSSL does all of GCM
-    (GHASH in Python is most of a session's CPU there)."""
-    if accel is None and (backend or aes.best()) == "cryptography":
-        from udlms.host.gcm_host import HostGcm
-
-        return HostGcm(key)
+    ``accel`` asked for) the registered :data:`HOST` class
+    (:class:`udlms.host.gcm_host.HostGcm`), where OpenSSL does all of GCM (GHASH in Python
+    is most of a session's CPU there)."""
+    if accel is None and HOST is not None and (backend or aes.best()) == "cryptography":
+        return HOST(key)
     return Gcm(key, backend, accel)
 
 

@@ -24,8 +24,8 @@ UI = const(0x13)
 LLC_REQUEST = b"\xe6\xe6\x00"
 LLC_RESPONSE = b"\xe6\xe7\x00"
 
-DEFAULT_MAX_INFO = const(128)
-DEFAULT_WINDOW = const(1)
+DEFAULT_MAX_INFO = const(128)  # IEC 62056-46 6.4.4.4.3.2 (also in hdlc_params, which
+DEFAULT_WINDOW = const(1)  # must not import this module: it is loaded for a connect only)
 
 _OVERHEAD = const(16)  # flags, format, 4+1 address bytes, control, HCS, FCS (worst case)
 

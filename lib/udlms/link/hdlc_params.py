@@ -4,7 +4,12 @@ connect needs them (``hdlc.Link.connect`` imports and, on MicroPython, forgets t
 also reached as ``hdlc.snrm_info``, ``hdlc.ua_info`` and ``hdlc.parse_params``."""
 
 from udlms.errors import FrameError
-from udlms.link.hdlc import DEFAULT_MAX_INFO, DEFAULT_WINDOW
+from udlms.port import const
+
+# the defaults a parameter takes when the SNRM/UA leaves it out (IEC 62056-46 6.4.4.4.3.2);
+# udlms.link.hdlc has the same two values for its buffers
+DEFAULT_MAX_INFO = const(128)
+DEFAULT_WINDOW = const(1)
 
 
 def snrm_info(max_tx=DEFAULT_MAX_INFO, max_rx=DEFAULT_MAX_INFO, win_tx=DEFAULT_WINDOW,
