@@ -6,7 +6,7 @@ import os
 import pytest
 
 from udlms.cosem import apdu, axdr
-from udlms.client import token
+from udlms.client import token, token_info
 from udlms.errors import ApduError, ServiceError
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden")
@@ -38,7 +38,7 @@ def _build(v):
         return apdu.set_request(a["invoke"], a["class_id"], _b(a["obis6"]), a["attr"],
                                 _b(a["data"]))
     if fn == "enter_request":
-        return token.enter_request(a["invoke"], a["digits"], a["encoding"])
+        return token_info.enter_request(a["invoke"], a["digits"], a["encoding"])
     if fn == "get_request_next":
         return apdu.get_request_next(a["invoke"], a["block"])
     if fn == "rlrq":
@@ -71,7 +71,7 @@ def test_aarq_hls_equals_spec_4d():
 
 def test_enter_request_equals_spec_1():
     want = "C301C100730000132800FF0101091430353731383835343539303139373231313234 31"
-    assert token.enter_request(0xC1, "05718854590197211241").hex().upper() == \
+    assert token_info.enter_request(0xC1, "05718854590197211241").hex().upper() == \
         want.replace(" ", "")
 
 

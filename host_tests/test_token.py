@@ -5,7 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from udlms.cosem import axdr
-from udlms.client import token
+from udlms import results
+from udlms.client import token, token_info
 from udlms.errors import ApduError, TokenError
 
 T = "05718854590197211241"
@@ -58,8 +59,8 @@ def test_class_2_looking_credit_tokens_accepted(t):
 
 
 def test_format():
-    assert token.format("17813034313191558529") == "1781 3034 3131 9155 8529"
-    assert token.format(T, "-") == "0571-8854-5901-9721-1241"
+    assert token_info.format("17813034313191558529") == "1781 3034 3131 9155 8529"
+    assert token_info.format(T, "-") == "0571-8854-5901-9721-1241"
 
 
 SPEC3 = {  # spec.md §3 A-XDR data for token 05718854590197211241
@@ -74,8 +75,8 @@ SPEC3 = {  # spec.md §3 A-XDR data for token 05718854590197211241
 def test_spec_vectors(enc):
     assert token.octet_string(T, enc).hex().upper() == SPEC3[enc]
     raw = token.encode(T, enc)
-    assert token.decode(raw, enc) == T
-    assert token.decode_token_bytes(raw) == (T, enc)
+    assert token_info.decode(raw, enc) == T
+    assert token_info.decode_token_bytes(raw) == (T, enc)
     v, _ = axdr.decode(token.octet_string(T, enc))
     assert v == raw
 
@@ -95,20 +96,20 @@ def test_encode_validates():
 
 
 def test_decode_token_bytes_rejects_others():
-    assert token.decode_token_bytes(b"0571885459019721124") is None  # 19 ascii
-    assert token.decode_token_bytes(b"\x0A" * 10) is None  # BCD nibble A
-    assert token.decode_token_bytes(b"\xFF" * 9) is None  # > 2^66
-    assert token.decode_token_bytes(b"") is None
+    assert token_info.decode_token_bytes(b"0571885459019721124") is None  # 19 ascii
+    assert token_info.decode_token_bytes(b"\x0A" * 10) is None  # BCD nibble A
+    assert token_info.decode_token_bytes(b"\xFF" * 9) is None  # > 2^66
+    assert token_info.decode_token_bytes(b"") is None
     with pytest.raises(TokenError):
-        token.decode(b"x" * 20, "ascii")
+        token_info.decode(b"x" * 20, "ascii")
 
 
 @given(st.integers(0, (1 << 66) - 1), st.sampled_from(token.ENCODINGS))
 @settings(max_examples=300, deadline=None)
 def test_encodings_round_trip(v, enc):
     d = "%020d" % v
-    assert token.decode(token.encode(d, enc), enc) == d
-    assert token.parse(token.format(d)) == d
+    assert token_info.decode(token.encode(d, enc), enc) == d
+    assert token.parse(token_info.format(d)) == d
 
 
 def test_gateway_constants_and_enter():
@@ -117,16 +118,17 @@ def test_gateway_constants_and_enter():
     assert (token.TOKEN, token.TOKEN_TIME, token.TOKEN_DESCRIPTION,
             token.TOKEN_DELIVERY_METHOD, token.TOKEN_STATUS, token.ENTER) == (2, 3, 4, 5, 6, 1)
     want = "C301C100730000132800FF010109143035373138383534353930313937323131323431"
-    assert token.enter_request(0xC1, T).hex().upper() == want
-    assert token.enter_request(0xC1, T, "bcd").hex().upper().endswith("090A05718854590197211241")
+    assert token_info.enter_request(0xC1, T).hex().upper() == want
+    bcd = token_info.enter_request(0xC1, T, "bcd").hex().upper()
+    assert bcd.endswith("090A05718854590197211241")
 
 
 def test_status():
-    names = [token.status_text(i)[0] for i in range(9)]
+    names = [results.token_status(i)[0] for i in range(9)]
     assert names[0] == "format-ok" and names[3] == "execution-ok"
     assert names[8] == "received" and len(set(names)) == 9
-    assert "already used" in token.status_text(6)[1]
-    assert token.status_text(42)[0] == "status-42"
+    assert "already used" in results.token_status(6)[1]
+    assert results.token_status(42)[0] == "status-42"
     v, _ = axdr.decode(bytes.fromhex("02021603040800"))
     code, bits = token.decode_status(v)
     assert code == 3 and bits == (8, b"\x00")

@@ -72,17 +72,17 @@ class App:
             return self.say("COUNTER", self.store.problem or "run tp.resync()")
         pend = self.store.unresolved()
         if pend:
-            from udlms.client import token
+            from udlms.client import token_info
 
             e = pend[-1]
             return self.say("%d PENDING" % len(pend), "%s %s: R resends/checks"
-                            % (token.format(e[1]), e[2]))
+                            % (token_info.format(e[1]), e[2]))
         return self.say("READY", "type token, # sends")
 
     def echo(self):
-        from udlms.client import token
+        from udlms.client import token_info
 
-        self.display.show(token.format(self.entry) if self.entry else "_",
+        self.display.show(token_info.format(self.entry) if self.entry else "_",
                           "%d/20  * del  # send" % len(self.entry))
 
     # -- keys ---------------------------------------------------------------------------
@@ -132,7 +132,7 @@ class App:
     def enter(self, text, jid=None):
         """Validate, journal, deliver one token; returns (label, message)."""
         from udlms import results
-        from udlms.client import token
+        from udlms.client import token, token_info
 
         try:
             digits = token.parse(text)
@@ -148,7 +148,7 @@ class App:
         settings = self._settings()
         lib = self.lib
         self.phase = "CONNECTING"
-        self.display.show("CONNECTING", token.format(digits))
+        self.display.show("CONNECTING", token_info.format(digits))
         sent = False
         stream = sess = None
         try:
@@ -156,7 +156,7 @@ class App:
             sess = lib.Session(stream, settings, self.store, trace=self._trace)
             sess.open()
             self.phase = "SENDING"
-            self.display.show("SENDING", token.format(digits))
+            self.display.show("SENDING", token_info.format(digits))
             sent = True
             r = lib.enter_token(sess, digits, settings.encoding)
         except Exception as e:  # noqa: BLE001 - every failure becomes a plain outcome
@@ -205,7 +205,7 @@ class App:
     def confirm(self):
         """Read the meter's last token and token_status; settle matching journal entries."""
         from udlms import results
-        from udlms.client import token
+        from udlms.client import token_info
 
         if not self.cfg.ok:
             return self.say("SETTINGS", "; ".join(self.cfg.errors))
@@ -229,7 +229,7 @@ class App:
                 sess.close()
             if stream is not None and hasattr(stream, "close"):
                 stream.close()
-        name, msg = token.status_text(code)
+        name, msg = results.token_status(code)
         settled = 0
         for e in self.store.unresolved():
             if last is not None and e[1] == last:
@@ -241,18 +241,18 @@ class App:
                     settled += 1
         label = "METER: " + name
         if last is not None:
-            msg = "last token %s: %s" % (token.format(last), msg)
+            msg = "last token %s: %s" % (token_info.format(last), msg)
         if settled:
             msg += " (journal updated)"
         return self.say(label, msg)
 
     def _meter_token(self, sess):
         from udlms.cosem import axdr
-        from udlms.client import token
+        from udlms.client import token, token_info
 
         raw = sess.get(token.CLASS_ID, self.cfg["gateway"], token.TOKEN)
         value, _ = axdr.decode(raw)
-        got = token.decode_token_bytes(bytes(value)) if value else None
+        got = token_info.decode_token_bytes(bytes(value)) if value else None
         return got[0] if got else None
 
     def resync(self):

@@ -82,7 +82,7 @@ def resend():
 
 def status(meter=False):
     """Settings, counter and pending tokens; with meter=True also the meter's token_status."""
-    from udlms.client import token
+    from udlms.client import token_info
 
     a = current()
     print("settings: %s" % ("OK" if a.cfg.ok else "%d problem(s), tp.config()"
@@ -96,20 +96,20 @@ def status(meter=False):
     if not pend:
         print("tokens: none pending")
     for e in pend:
-        print("%s: %s (tp.resend() or the R button)" % (e[2].upper(), token.format(e[1])))
+        print("%s: %s (tp.resend() or the R button)" % (e[2].upper(), token_info.format(e[1])))
     if meter:
         _print(a.confirm())
 
 
 def history():
     """The token journal, newest last."""
-    from udlms.client import token
+    from udlms.client import token_info
 
     j = current().store.journal
     if not j:
         print("no tokens yet")
     for e in j:
-        print("#%d %s %s%s" % (e[0], token.format(e[1]), e[2].upper(),
+        print("#%d %s %s%s" % (e[0], token_info.format(e[1]), e[2].upper(),
                                " (%s)" % e[3] if e[3] else ""))
 
 

@@ -7,7 +7,8 @@ import sys
 
 from mpytest import eq, main, raises, test
 
-from udlms.client import token
+from udlms import results
+from udlms.client import token, token_info
 from udlms.errors import ApduError, TokenError
 
 
@@ -64,7 +65,7 @@ def encodings():
     for enc in token.ENCODINGS:
         os_ = token.octet_string(T, enc)
         eq(hx(os_), want[enc], enc)
-        eq(token.decode_token_bytes(axdr.decode(os_)[0]), (T, enc), enc)
+        eq(token_info.decode_token_bytes(axdr.decode(os_)[0]), (T, enc), enc)
     raises(TokenError, token.encode, T, "nope")
 
 
@@ -73,13 +74,13 @@ def gateway():
     _unload()
     from udlms.cosem import axdr
 
-    eq(hx(token.enter_request(0xC1, T)),
+    eq(hx(token_info.enter_request(0xC1, T)),
        "C301C100730000132800FF010109143035373138383534353930313937323131323431")
-    eq(token.format("17813034313191558529"), "1781 3034 3131 9155 8529")
+    eq(token_info.format("17813034313191558529"), "1781 3034 3131 9155 8529")
     code, bits = token.decode_status(axdr.decode(binascii.unhexlify("02021603040800"))[0])
     eq(code, 3)
     eq(bits.bits(), "00000000")
-    eq(token.status_text(3)[0], "execution-ok")
+    eq(results.token_status(3)[0], "execution-ok")
 
 
 @test

@@ -280,6 +280,26 @@ def confirmed_service_error(service, choice, value):
             r[2] if r else "")
 
 
+_TOKEN_STATUS = (  # Token Gateway token_status status_code (Blue Book 4.6.x, IC 115)
+    ("format-ok", "token format OK"),
+    ("authentication-ok", "token authenticated OK"),
+    ("validation-ok", "token validated OK"),
+    ("execution-ok", "token accepted and applied"),
+    ("format-failure", "meter says the token format is wrong: check the digits"),
+    ("authentication-failure", "token is not for this meter or was mistyped"),
+    ("validation-failure", "token refused: already used, expired or out of order"),
+    ("execution-failure", "meter could not apply the token"),
+    ("received", "token received, not yet processed"),
+)
+
+
+def token_status(code):
+    """Token Gateway token_status status_code (0..8) -> ``(name, plain message)``."""
+    if 0 <= code < len(_TOKEN_STATUS):
+        return _TOKEN_STATUS[code]
+    return "status-%d" % code, "meter reports unknown token status %d" % code
+
+
 def response_text(r):
     """Plain words for an ``apdu.Response`` of kind exception / confirmed-service-error."""
     if r.kind == "exception":

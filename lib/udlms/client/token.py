@@ -14,8 +14,9 @@ On the wire ``enter`` takes an octet-string; meters differ in what they want ins
 
 ``enter_token(session, digits)`` runs ``enter`` (method 1) over an open association and
 reads ``token_status`` (attribute 6) until the meter has decided: a :class:`TokenResult`.
-This module is what a board needs to send a token; words and host helpers are in
-:mod:`udlms.host.token_info` (same names here, loaded on first use).
+This module is what a board needs to send a token; helpers (a token in groups of four,
+octets back to digits, the plain ``enter`` APDU) are in :mod:`udlms.client.token_info`,
+token_status words in :mod:`udlms.results`.
 """
 
 from udlms.errors import ApduError, ServiceError, TokenError
@@ -134,9 +135,9 @@ class TokenResult:
     def status_name(self):
         if self.status_code is None:
             return None
-        from udlms.host.token_info import status_text
+        from udlms.results import token_status
 
-        return status_text(self.status_code)[0]
+        return token_status(self.status_code)[0]
 
     @property
     def message(self):
@@ -148,9 +149,9 @@ class TokenResult:
             return "meter says %s (%d): %s" % (name, code, hint or msg)
         if self.status_code is None:
             return "meter took the token (no token_status to confirm)"
-        from udlms.host.token_info import status_text
+        from udlms.results import token_status
 
-        name, msg = status_text(self.status_code)
+        name, msg = token_status(self.status_code)
         if self.kind == "unknown":
             return ("meter has not finished with the token (%s): check token_status later "
                     "before entering it again" % name)
@@ -200,15 +201,3 @@ def enter_token(session, digits, encoding=None):
         return TokenResult(True, "accepted", code)
     return TokenResult(False, "unknown" if code in (0, 1, 2, 8) else "refused", code)
 
-
-_INFO = "format decode decode_token_bytes status_text enter_request"
-
-
-def __getattr__(name):
-    """``token.format``, ``decode``, ``decode_token_bytes``, ``status_text`` and
-    ``enter_request`` come from :mod:`udlms.host.token_info`."""
-    if name in _INFO.split():
-        from udlms.host import token_info
-
-        return getattr(token_info, name)
-    raise AttributeError(name)

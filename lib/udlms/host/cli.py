@@ -367,14 +367,14 @@ def cmd_enter_token(args, out):
     import json
 
     from udlms import errors
-    from udlms.client import session, token
+    from udlms.client import session, token, token_info
 
     d = _settings_dict(args)
     result = {"token": None, "accepted": False}
     tracer = None
     try:
         digits = token.parse(args.token)
-        result["token"] = token.format(digits)
+        result["token"] = token_info.format(digits)
         s = _session_settings(d)
         counter = _counter_for(d, s)
         tracer = _Tracer(getattr(args, "trace", None), args.verbose, out)

@@ -80,26 +80,26 @@ def data_text(d, b, pos, cid=None, member=None, kind="a"):
     d["data"] = t
     if cid == 115 and tag == 9 and ((kind == "m" and member == 1) or
                                      (kind == "a" and member == 2)):
-        from udlms.client import token
+        from udlms.client import token, token_info
 
-        r = token.decode_token_bytes(v)
+        r = token_info.decode_token_bytes(v)
         if r:
             d["token"] = {"digits": r[0], "encoding": r[1]}
             t = "token %s (%s encoding, octet-string of %d bytes)" % (
-                token.format(r[0]), r[1], len(v))
+                token_info.format(r[0]), r[1], len(v))
         else:
             t = ("octet-string of %d bytes that is not a 20-digit token in any known "
                  "encoding: %s" % (len(v), _hx(v)))
     elif cid == 115 and kind == "a" and member == 6 and tag == 2 and len(v) >= 1:
-        from udlms.client import token
+        from udlms import results
 
         code = v[0][1]
         if isinstance(code, int):
-            name, msg = token.status_text(code)
+            name, msg = results.token_status(code)
             d["token_status"] = {"code": code, "name": name, "message": msg}
             t = "token_status %d %s: %s (%s)" % (code, name, msg, t)
     elif cid == 115 and kind == "a" and member == 5 and tag == 22:
-        from udlms.client import token
+        from udlms.client import token, token_info
 
         if 0 <= v < len(token.DELIVERY_METHODS):
             t = "delivery method %d %s" % (v, token.DELIVERY_METHODS[v])

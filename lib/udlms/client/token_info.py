@@ -1,24 +1,11 @@
-"""STS tokens in words and the host-side helpers of :mod:`udlms.client.token` (IEC 62055-41,
-Token Gateway IC 115): a token in groups of four, token octets back to digits (any
-encoding), token_status codes (Blue Book §4.6.x) named and explained, the plain
-``enter`` APDU. Reached through the same names in :mod:`udlms.client.token`; kept apart so a
-session on a board does not hold these words in RAM while it runs.
+"""STS token helpers beside :mod:`udlms.client.token` (IEC 62055-41, Token Gateway IC 115):
+a token in groups of four, token octets back to digits (any encoding), the plain ``enter``
+APDU. Kept apart so a session on a board does not hold them while it runs; token_status
+words are in :mod:`udlms.results` (``token_status``).
 """
 
 from udlms.errors import TokenError
 from udlms.client.token import CLASS_ID, ENCODINGS, ENTER, GATEWAY_OBIS, MAX_VALUE, octet_string
-
-_STATUS = (
-    ("format-ok", "token format OK"),
-    ("authentication-ok", "token authenticated OK"),
-    ("validation-ok", "token validated OK"),
-    ("execution-ok", "token accepted and applied"),
-    ("format-failure", "meter says the token format is wrong: check the digits"),
-    ("authentication-failure", "token is not for this meter or was mistyped"),
-    ("validation-failure", "token refused: already used, expired or out of order"),
-    ("execution-failure", "meter could not apply the token"),
-    ("received", "token received, not yet processed"),
-)
 
 
 def format(digits, sep=" "):  # noqa: A001 - the contract's name
@@ -56,13 +43,6 @@ def decode_token_bytes(raw):
         except TokenError:
             pass
     return None
-
-
-def status_text(code):
-    """token_status status_code (0..8) -> (name, plain message)."""
-    if 0 <= code < len(_STATUS):
-        return _STATUS[code]
-    return "status-%d" % code, "meter reports unknown token status %d" % code
 
 
 def enter_request(invoke, digits, encoding="ascii", obis6=GATEWAY_OBIS):
