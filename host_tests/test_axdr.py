@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from udlms.cosem import axdr, obis as cosem
+from udlms.cosem import axdr, axdr_enc, obis
 from udlms.cosem.axdr import BitString
 from udlms.errors import ApduError, ConfigError
 
@@ -55,15 +55,15 @@ TYPED = st.recursive(
 @given(TYPED)
 @settings(max_examples=400, deadline=None)
 def test_typed_round_trip(tv):
-    b = axdr.encode_typed(tv)
+    b = axdr_enc.encode_typed(tv)
     tag, value, pos = axdr.decode_typed(b)
     assert pos == len(b)
     assert (tag, value) == _norm(tv)
     # the plain decoder agrees and re-encodes to the same bytes for containers/scalars
     v, p = axdr.decode(b)
     assert p == len(b)
-    axdr.to_text(v)
-    axdr.typed_text(tag, value)
+    obis.value_text(v)
+    obis.typed_text(tag, value)
 
 
 def _norm(tv):
@@ -81,7 +81,7 @@ def _norm(tv):
                            st.lists(kids, max_size=4).map(tuple)), max_leaves=20))
 @settings(max_examples=300, deadline=None)
 def test_plain_round_trip(value):
-    b = axdr.encode(value)
+    b = axdr_enc.encode(value)
     assert axdr.decode(b) == (value, len(b))
 
 
@@ -98,7 +98,7 @@ def test_random_bytes_raise_only_apdu_error(b):
 @given(TYPED)
 @settings(max_examples=200, deadline=None)
 def test_truncations_raise_apdu_error(tv):
-    b = axdr.encode_typed(tv)
+    b = axdr_enc.encode_typed(tv)
     for n in range(len(b)):
         with pytest.raises(ApduError):
             axdr.decode(b[:n])
@@ -106,24 +106,24 @@ def test_truncations_raise_apdu_error(tv):
 
 def test_known_encodings():
     assert axdr.octet_string(b"\x01\x02") == b"\x09\x02\x01\x02"
-    assert axdr.encode(3, axdr.ENUM) == b"\x16\x03"
-    assert axdr.encode(-1, axdr.INT16) == b"\x10\xFF\xFF"
-    assert axdr.encode(1715, axdr.UINT32) == bytes.fromhex("06000006B3")
-    assert axdr.encode((3, BitString(8, b"\x00"))) == bytes.fromhex("020205000000030408 00"
+    assert axdr_enc.encode(3, axdr.ENUM) == b"\x16\x03"
+    assert axdr_enc.encode(-1, axdr.INT16) == b"\x10\xFF\xFF"
+    assert axdr_enc.encode(1715, axdr.UINT32) == bytes.fromhex("06000006B3")
+    assert axdr_enc.encode((3, BitString(8, b"\x00"))) == bytes.fromhex("020205000000030408 00"
                                                                     .replace(" ", ""))
-    assert axdr.encode_typed((axdr.STRUCTURE, [(axdr.ENUM, 3), (axdr.BIT_STRING,
+    assert axdr_enc.encode_typed((axdr.STRUCTURE, [(axdr.ENUM, 3), (axdr.BIT_STRING,
                                                                 (8, b"\x00"))])) == \
         bytes.fromhex("02021603040800")
-    assert axdr.encode("AB") == b"\x0A\x02AB"
-    assert axdr.encode(None) == b"\x00"
-    assert axdr.encode(True) == b"\x03\x01"
-    assert axdr.encode(b"x" * 200)[:3] == b"\x09\x81\xC8"
-    assert axdr.encode(b"x" * 300)[:4] == b"\x09\x82\x01\x2C"
+    assert axdr_enc.encode("AB") == b"\x0A\x02AB"
+    assert axdr_enc.encode(None) == b"\x00"
+    assert axdr_enc.encode(True) == b"\x03\x01"
+    assert axdr_enc.encode(b"x" * 200)[:3] == b"\x09\x81\xC8"
+    assert axdr_enc.encode(b"x" * 300)[:4] == b"\x09\x82\x01\x2C"
     assert axdr.decode(bytes.fromhex("0202160304080055"))[0] == (3, BitString(8, b"\x00"))
     with pytest.raises(ValueError):
-        axdr.encode(256, axdr.UINT8)
+        axdr_enc.encode(256, axdr.UINT8)
     with pytest.raises(ValueError):
-        axdr.encode((9, b"\x00"), axdr.BIT_STRING)
+        axdr_enc.encode((9, b"\x00"), axdr.BIT_STRING)
 
 
 def test_lengths():
@@ -182,29 +182,29 @@ def test_decode_accepts_memoryview_and_offset():
 
 
 def test_to_text():
-    assert axdr.to_text((3, BitString(8, b"\x80"))) == "{3, bits 10000000}"
-    assert axdr.to_text([b"\x01\x02", "x", None, True]) == '[0102, "x", null, true]'
-    assert axdr.to_text(b"05718854590197211241") == '"05718854590197211241"'
+    assert obis.value_text((3, BitString(8, b"\x80"))) == "{3, bits 10000000}"
+    assert obis.value_text([b"\x01\x02", "x", None, True]) == '[0102, "x", null, true]'
+    assert obis.value_text(b"05718854590197211241") == '"05718854590197211241"'
     dt = bytes.fromhex("07E80101FF000000000000 00".replace(" ", ""))
-    assert axdr.to_text(dt) == "2024-01-01 00:00:00 dev=+0min"
-    assert axdr.to_text(b"x" * 500).endswith("...")
-    assert axdr.typed_text(*axdr.decode_typed(bytes.fromhex("02021603040800"))[:2]) == \
+    assert obis.value_text(dt) == "2024-01-01 00:00:00 dev=+0min"
+    assert obis.value_text(b"x" * 500).endswith("...")
+    assert obis.typed_text(*axdr.decode_typed(bytes.fromhex("02021603040800"))[:2]) == \
         "structure(2){enum 3, bit-string bits 00000000}"
 
 
 def test_cosem_obis_and_datetime():
-    assert cosem.obis("0.0.19.40.0.255") == b"\x00\x00\x13\x28\x00\xff"
-    assert cosem.obis("0-0:19.40.0.255") == cosem.obis("0-0:19.40.0*255")
-    assert cosem.obis("1.0.1.8.0") == bytes((1, 0, 1, 8, 0, 255))
-    assert cosem.obis(b"\x00\x00\x13\x28\x00\xff") == b"\x00\x00\x13\x28\x00\xff"
-    assert cosem.obis_str(b"\x00\x00\x2b\x01\x03\xff") == "0.0.43.1.3.255"
+    assert obis.obis("0.0.19.40.0.255") == b"\x00\x00\x13\x28\x00\xff"
+    assert obis.obis("0-0:19.40.0.255") == obis.obis("0-0:19.40.0*255")
+    assert obis.obis("1.0.1.8.0") == bytes((1, 0, 1, 8, 0, 255))
+    assert obis.obis(b"\x00\x00\x13\x28\x00\xff") == b"\x00\x00\x13\x28\x00\xff"
+    assert obis.obis_str(b"\x00\x00\x2b\x01\x03\xff") == "0.0.43.1.3.255"
     for bad in ("0.0.19.40.0.256", "a.b.c.d.e.f", "1.2.3", b"\x00"):
         with pytest.raises(ConfigError):
-            cosem.obis(bad)
-    assert cosem.class_name(115) == "token-gateway" and cosem.class_name(999) == "class-999"
+            obis.obis(bad)
+    assert obis.class_name(115) == "token-gateway" and obis.class_name(999) == "class-999"
     spec = bytes.fromhex("07E80101FF0000000000 0000".replace(" ", ""))  # spec.md §1
-    assert cosem.datetime_text(spec) == "2024-01-01 00:00:00 dev=+0min"
-    dt = cosem.datetime_bytes(2026, 11, 5, 13, 4, 9, deviation=-60, status=0x80)
-    assert cosem.datetime_text(dt) == "2026-11-05 13:04:09 dev=-60min st=0x80"
-    assert cosem.datetime_text(b"\xff" * 9 + b"\x80\x00\xff") == "*-*-* *:*:*"
-    assert cosem.datetime_text(b"12345678901234567890"[:12], strict=True) is None
+    assert obis.datetime_text(spec) == "2024-01-01 00:00:00 dev=+0min"
+    dt = obis.datetime_bytes(2026, 11, 5, 13, 4, 9, deviation=-60, status=0x80)
+    assert obis.datetime_text(dt) == "2026-11-05 13:04:09 dev=-60min st=0x80"
+    assert obis.datetime_text(b"\xff" * 9 + b"\x80\x00\xff") == "*-*-* *:*:*"
+    assert obis.datetime_text(b"12345678901234567890"[:12], strict=True) is None

@@ -1,7 +1,7 @@
 """Fuzz the decoders with a seeded mutation loop: only udlms's own errors may escape.
 
 Targets: the HDLC ``Receiver`` (random chunking), ``axdr.decode``/``decode_typed``,
-``apdu.parse_aare``, ``apdu.parse_response`` (+ ``parse_initiate_response``/``parse_rlre``),
+``acse.parse_aare``, ``apdu.parse_response`` (+ ``parse_initiate_response``/``parse_rlre``),
 ``Security.unprotect`` and ``decode.decode_text`` (``udlms decode``). Inputs are mutations
 (bit flips, byte sets, inserts of hostile length fields such as 82 FF FF / 84 FF FF FF FF,
 deletes, duplicates, truncation, splices) of valid APDUs and frames from
@@ -30,7 +30,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if os.path.join(ROOT, "lib") not in sys.path:
     sys.path.insert(0, os.path.join(ROOT, "lib"))
 
-from udlms.cosem import apdu, axdr  # noqa: E402
+from udlms.cosem import acse, apdu, axdr, obis  # noqa: E402
 from udlms.link import hdlc  # noqa: E402
 from udlms.crypto import security  # noqa: E402
 from udlms.errors import DlmsError  # noqa: E402
@@ -142,14 +142,14 @@ def t_axdr_typed(data, rnd=None):
     pos = 0
     while pos < len(data):
         tag, v, pos = axdr.decode_typed(data, pos)
-        axdr.typed_text(tag, v)
+        obis.typed_text(tag, v)
 
 
 def t_aare(data, rnd=None):
-    a = apdu.parse_aare(data)
+    a = acse.parse_aare(data)
     if a.user_info is not None:
         try:
-            apdu.parse_initiate_response(a.user_info)
+            acse.parse_initiate_response(a.user_info)
         except DlmsError:
             pass
     repr(a)
@@ -163,7 +163,7 @@ def t_response(data, rnd=None):
     except DlmsError:
         pass
     try:
-        apdu.parse_initiate_response(data)
+        acse.parse_initiate_response(data)
     except DlmsError:
         pass
     if r.data is not None and r.block is None:

@@ -108,9 +108,9 @@ def validate(d):
     _int(vals["max_info"], 32, 2030, "max_info", errs)
     for k in ("gateway", "frame_counter"):
         try:
-            from udlms.cosem import obis as cosem
+            from udlms.cosem import obis
 
-            cosem.obis(vals[k])
+            obis.obis(vals[k])
         except Exception:  # noqa: BLE001 - any unusable value is reported the same way
             errs.append("%s: not an OBIS code like 0.0.19.40.0.255, got %s"
                         % (k, _show(vals[k])))

@@ -25,7 +25,7 @@ _ENCODINGS = ("ascii", "bcd", "digits", "hex")  # token.ENCODINGS (a test keeps 
 
 
 def _obis(x):
-    """6 OBIS bytes from bytes or "A.B.C.D.E.F" text; other spellings go to cosem.obis
+    """6 OBIS bytes from bytes or "A.B.C.D.E.F" text; other spellings go to obis.obis
     (imported only then, to keep a session's heap small)."""
     if isinstance(x, (bytes, bytearray)) and len(x) == 6:
         return bytes(x)
@@ -35,9 +35,9 @@ def _obis(x):
             return bytes(parts)
     except (AttributeError, ValueError):
         pass
-    from udlms.cosem import obis as cosem
+    from udlms.cosem import obis
 
-    return cosem.obis(x)
+    return obis.obis(x)
 
 
 def _hex(v, n, name):
@@ -173,8 +173,10 @@ class Session:
 
     # -- association ------------------------------------------------------------------
     def _associate(self):
+        from udlms.cosem import acse  # this phase only: forgotten once the association stands
+
         s = self.settings
-        init = apdu.initiate_request(conformance=s.conformance, max_pdu=s.max_pdu)
+        init = acse.initiate_request(conformance=s.conformance, max_pdu=s.max_pdu)
         auth_value = None
         title = None
         if s.mechanism == _MECH_GMAC:
@@ -198,9 +200,9 @@ class Session:
             user_info = init
         else:
             user_info = init
-        req = apdu.aarq(ciphered=self.sec is not None, mechanism=s.mechanism,
+        req = acse.aarq(ciphered=self.sec is not None, mechanism=s.mechanism,
                         calling_title=title, auth_value=auth_value, user_info=user_info)
-        aare = apdu.parse_aare(self.link.request(req))
+        aare = acse.parse_aare(self.link.request(req))
         if aare.result != 0:
             from udlms import results
 
@@ -217,9 +219,14 @@ class Session:
                                     "meter's responses", "system-title")
             self.sec.server_title = bytes(aare.responding_title)
             info = self.sec.unprotect(info)
-        ir = apdu.parse_initiate_response(info)
+        if len(info) and info[0] == apdu.CONFIRMED_SERVICE_ERROR:  # InitiateRequest refused
+            from udlms import results
+
+            r = apdu.parse_response(info)
+            raise ServiceError(results.response_text(r), r.kind, r.result)
+        ir = acse.parse_initiate_response(info)
         stoc = aare.auth_value
-        aare = None  # the last object of acse's: on MicroPython its code now leaves the heap
+        aare = acse = None  # acse's last objects: on MicroPython its code now leaves the heap
         forget("udlms.cosem.acse")
         self.server_max_pdu = ir["max_pdu"]
         self.conformance = ir["conformance"]
@@ -262,7 +269,9 @@ class Session:
             resp = self.sec.unprotect(resp)
         r = apdu.parse_response(resp)
         if r.kind in ("exception", "confirmed-service-error"):
-            raise ServiceError(r.text, r.kind, r.result)
+            from udlms import results
+
+            raise ServiceError(results.response_text(r), r.kind, r.result)
         if (r.invoke & 0x0F) != (s.invoke & 0x0F):
             raise ApduError("response invoke-id %d does not match request %d"
                             % (r.invoke & 0x0F, s.invoke & 0x0F), "invoke-id")

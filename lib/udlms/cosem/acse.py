@@ -35,8 +35,12 @@ def parse_initiate_response(buf):
     dict(version, conformance, max_pdu, vaa). A confirmed-service-error (0E) raises
     ``ServiceError``."""
     if len(buf) and buf[0] == CONFIRMED_SERVICE_ERROR:
+        from udlms.cosem import names
+
         r = _apdu.parse_response(buf)
-        raise ServiceError(r.text, "confirmed-service-error", r.result)
+        raise ServiceError("meter refused the %s service: %s" % (
+            names.service_name(r.service), names.service_error_name(r.choice, r.result)),
+            "confirmed-service-error", r.result)
     if not len(buf) or buf[0] != INITIATE_RESPONSE:
         raise ApduError("expected an InitiateResponse (08), got %s"
                         % (apdu_name(buf[0]) if len(buf) else "nothing"), "unexpected")

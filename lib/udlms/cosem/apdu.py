@@ -84,26 +84,12 @@ def _desc(class_id, obis6, index):
     return _u16(class_id) + o + bytes((index & 0xFF,))
 
 
-# -- ACSE and xDLMS-Initiate live in udlms.cosem.acse, imported on first use -------------------
-_ACSE = "initiate_request parse_initiate_response aarq parse_aare Aare"
-
-
 def apdu_name(tag):
     """Name of an APDU tag byte, e.g. 0xCB -> "glo-action-request" (the names live in
-    :mod:`udlms.results`, loaded only when a name is wanted)."""
-    from udlms.results import apdu_name as f
+    :mod:`udlms.cosem.names`, loaded only when a name is wanted)."""
+    from udlms.cosem.names import apdu_name as f
 
     return f(tag)
-
-
-def __getattr__(name):
-    """``apdu.aarq``, ``parse_aare``, ``initiate_request``, ``parse_initiate_response``
-    and ``Aare`` come from :mod:`udlms.cosem.acse`."""
-    if name in _ACSE.split():
-        from udlms.cosem import acse
-
-        return getattr(acse, name)
-    raise AttributeError(name)
 
 
 def _tlv(tag, value):
@@ -197,8 +183,8 @@ class Response:
     'action', 'exception', 'confirmed-service-error'), ``invoke`` (None for the last
     two), ``result`` (0 = success, else the DLMS code), ``data`` (memoryview of the A-XDR
     Data or of a block's raw octets, or None), ``block`` ``(number, last)`` or None,
-    ``dar`` (data-access-result in an action's return parameters), ``text`` (plain words
-    for errors), ``state``/``service``/``choice``."""
+    ``dar`` (data-access-result in an action's return parameters),
+    ``state``/``service``/``choice``; plain words for errors: ``results.response_text(r)``."""
 
     def __init__(self, tag, kind):
         self.tag = tag
@@ -206,7 +192,6 @@ class Response:
         self.invoke = self.data = self.block = self.dar = None
         self.state = self.service = self.choice = None
         self.result = 0
-        self.text = ""
 
     def __repr__(self):
         return "Response(%s, invoke=%r, result=%r, block=%r)" % (
@@ -289,7 +274,4 @@ def _error(mv, tag):
         r = Response(tag, "confirmed-service-error")
         _need(mv, 1, 3, r.kind)
         r.service, r.choice, r.result = mv[1], mv[2], mv[3]
-    from udlms import results
-
-    r.text = results.response_text(r)
     return r

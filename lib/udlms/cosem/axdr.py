@@ -143,23 +143,6 @@ def octet_string(b):
     return b"\x09" + encode_length(len(b)) + bytes(b)
 
 
-def encode(value, tag=None):
-    """A-XDR bytes of a plain value; without ``tag`` the type is inferred (int -> int32,
-    or int64/uint64 when larger; bytes -> octet-string; str -> visible-string; tuple ->
-    structure; list -> array; float -> float64). Implemented in :mod:`udlms.cosem.axdr_enc`."""
-    from udlms.cosem import axdr_enc
-
-    return axdr_enc.encode(value, tag)
-
-
-def encode_typed(tv):
-    """Inverse of :func:`decode_typed`: ``(tag, value)``, containers holding lists of
-    ``(tag, value)`` pairs (:mod:`udlms.cosem.axdr_enc`)."""
-    from udlms.cosem import axdr_enc
-
-    return axdr_enc.encode_typed(tv)
-
-
 # -- decoding --------------------------------------------------------------------------
 def _scalar(buf, pos, tag):
     """Decode a non-container value whose tag byte is already consumed."""
@@ -238,18 +221,3 @@ def decode_typed(buf, pos=0):
     ``(tag, value)`` pairs (for the trace decoder)."""
     (tag, v), pos = _decode(buf, pos, 0, True)
     return tag, v, pos
-
-
-# -- text (kept in cosem.py so this module stays small) -------------------------------
-def to_text(value, limit=200):
-    """Short human text for a decoded value (CLI, REPL, display)."""
-    from udlms.cosem import obis as cosem
-
-    return cosem.value_text(value, limit)
-
-
-def typed_text(tag, value):
-    """Text for a ``decode_typed`` result naming each type, e.g. ``enum 3``."""
-    from udlms.cosem import obis as cosem
-
-    return cosem.typed_text(tag, value)

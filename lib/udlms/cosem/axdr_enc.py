@@ -1,5 +1,5 @@
-"""A-XDR encoders (IEC 62056-6-2 §4.1.5), reached through ``axdr.encode`` and
-``axdr.encode_typed``; apart from :mod:`udlms.cosem.axdr` so that the decoder, which every
+"""A-XDR encoders (IEC 62056-6-2 §4.1.5): ``encode`` and ``encode_typed``, the inverse of
+:mod:`udlms.cosem.axdr`'s decoders; apart from them so that the decoder, which every
 session needs, compiles in a small MicroPython heap."""
 
 from udlms.cosem.axdr import (ARRAY, BIT_STRING, BOOLEAN, DATE, DATETIME, DONT_CARE, FLOAT32,

@@ -118,7 +118,7 @@ def datetime_bytes(year, month, day, hour=0, minute=0, second=0, deviation=None,
                   dev >> 8, dev & 0xFF, status))
 
 
-# -- decoded A-XDR values as text (axdr.to_text / axdr.typed_text) -----------------------
+# -- decoded A-XDR values as text (value_text / typed_text) -----------------------------------
 def _printable(b):
     for c in b:
         if c < 0x20 or c > 0x7E:

@@ -434,7 +434,7 @@ def cmd_enter_token(args, out):
 
 
 def _parse_target(text):
-    from udlms.cosem import obis as cosem
+    from udlms.cosem import obis
 
     parts = text.split(":")
     if len(parts) == 3:
@@ -445,31 +445,31 @@ def _parse_target(text):
         from udlms.errors import ConfigError
 
         raise ConfigError("target must be OBIS:CLASS:ATTR, e.g. 0.0.1.0.0.255:8:2", "config")
-    return cosem.obis(o), int(c), int(a)
+    return obis.obis(o), int(c), int(a)
 
 
 def cmd_get(args, out):
     import json
 
-    from udlms.cosem import axdr
     from udlms import errors
     from udlms.client import session
+    from udlms.cosem import axdr, obis
 
     d = _settings_dict(args)
     tracer = None
     try:
-        obis, cid, attr = _parse_target(args.target)
+        ln, cid, attr = _parse_target(args.target)
         s = _session_settings(d)
         counter = _counter_for(d, s)
         tracer = _Tracer(getattr(args, "trace", None), args.verbose, out)
         stream = _open(d, s)
         try:
             with session.Session(stream, s, counter, trace=tracer) as sess:
-                raw = sess.get(cid, obis, attr)
+                raw = sess.get(cid, ln, attr)
         finally:
             stream.close()
         value, _ = axdr.decode(raw)
-        text = axdr.to_text(value)
+        text = obis.value_text(value)
         if args.json:
             out.write(json.dumps({"value": text, "raw": raw.hex()}) + "\n")
         else:

@@ -47,14 +47,14 @@ def _invoke(d, b):
 
 
 def _descriptor(d, b, pos, kind):
-    from udlms.cosem import obis as cosem
+    from udlms.cosem import obis
 
     _need(b, pos, 9)
     cid = (b[pos] << 8) | b[pos + 1]
-    ob = cosem.obis_str(b[pos + 2:pos + 8])
+    ob = obis.obis_str(b[pos + 2:pos + 8])
     idx = b[pos + 8]
     d["class_id"] = cid
-    d["class_name"] = cosem.class_name(cid)
+    d["class_name"] = obis.class_name(cid)
     d["obis"] = ob
     d["attribute" if kind == "a" else "method"] = idx
     name = member_name(cid, kind, idx)
@@ -66,7 +66,7 @@ def _descriptor(d, b, pos, kind):
 
 def data_text(d, b, pos, cid=None, member=None, kind="a"):
     """A-XDR Data at ``pos`` -> text; tokens, token_status and date-times made readable."""
-    from udlms.cosem import axdr
+    from udlms.cosem import axdr, obis
 
     try:
         tag, v, end = axdr.decode_typed(b, pos)
@@ -74,7 +74,7 @@ def data_text(d, b, pos, cid=None, member=None, kind="a"):
         d["data_error"] = e.message
         return "data (%d bytes) does not decode: %s" % (len(b) - pos, e.message)
     d["data_hex"] = _hx(b[pos:end])
-    t = axdr.typed_text(tag, v)
+    t = obis.typed_text(tag, v)
     if len(t) > 300:
         t = t[:297] + "..."
     d["data"] = t
@@ -220,13 +220,13 @@ def response(ctx, b, d, lines):
     r = apdu.parse_response(b)
     if r.kind in ("exception", "confirmed-service-error"):
         d["service"] = r.kind
-        d["result"] = {"code": r.result, "name": None, "message": r.text}
+        d["result"] = {"code": r.result, "name": None, "message": results.response_text(r)}
         if r.kind == "exception":
             d["result"]["name"] = results.exception_response(r.state, r.service)[0]
         else:
             d["result"]["name"] = results.confirmed_service_error(r.service, r.choice,
                                                                   r.result)[0]
-        lines.append("%s: %s" % (d["name"], r.text))
+        lines.append("%s: %s" % (d["name"], results.response_text(r)))
         return
     inv = _invoke(d, r.invoke)
     req = ctx.pending.get(r.invoke)
