@@ -14,7 +14,8 @@ sys.path.insert(0, os.path.join(ROOT, "lib"))
 import meter_sim  # noqa: E402
 from test_golden_session import udlms  # noqa: E402
 
-from udlms.link import iec21, transport  # noqa: E402
+from udlms.host import transport_serial  # noqa: E402
+from udlms.link import iec21  # noqa: E402
 from udlms.client import session  # noqa: E402
 from udlms.errors import LinkError, NoAnswer  # noqa: E402
 
@@ -81,7 +82,7 @@ def mode_e():
 
 def test_sign_on_switches_the_line_then_hdlc(mode_e):
     srv, meter, front = mode_e
-    st = transport.SerialStream(srv.path, 9600)
+    st = transport_serial.SerialStream(srv.path, 9600)
     try:
         trace = []
         ident = iec21.sign_on(st, trace=lambda d, b: trace.append((d, bytes(b))))

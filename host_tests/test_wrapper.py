@@ -16,7 +16,8 @@ from test_golden_session import udlms  # noqa: E402
 from test_iec21 import KEYS  # noqa: E402
 
 from udlms.client import session  # noqa: E402
-from udlms.link import transport, wrapper  # noqa: E402
+from udlms.host import ports  # noqa: E402
+from udlms.link import wrapper  # noqa: E402
 from udlms.errors import NoAnswer  # noqa: E402
 from udlms.crypto.security import MemoryCounter  # noqa: E402
 
@@ -69,7 +70,7 @@ def test_profile_selects_the_wrapper_and_resync_uses_it(wsrv, tmp_path):
 
 def test_library_session_and_wrong_logical_device(wsrv):
     srv, meter = wsrv
-    st = transport.open_stream("tcp://127.0.0.1:%d" % srv.port)
+    st = ports.open_stream("tcp://127.0.0.1:%d" % srv.port)
     s = session.Settings(ek=KEYS[1], ak=KEYS[3], system_title=KEYS[5], transport="wrapper")
     try:
         with session.Session(st, s, MemoryCounter(500)) as sess:
@@ -78,7 +79,7 @@ def test_library_session_and_wrong_logical_device(wsrv):
             assert sess.link.stats["tx"] == sess.link.stats["rx"] == 4  # AARQ, HLS, enter, status
     finally:
         st.close()
-    st = transport.open_stream("tcp://127.0.0.1:%d" % srv.port)
+    st = ports.open_stream("tcp://127.0.0.1:%d" % srv.port)
     s = session.Settings(client=16, mechanism=0, server_logical=5, transport="wrapper",
                          timeout_ms=300)
     try:

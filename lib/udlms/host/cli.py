@@ -234,7 +234,7 @@ class _Tracer:
 
 
 def _open(d, s):
-    from udlms.link import transport
+    from udlms.host import ports
 
     port = d.get("port")
     if not port:
@@ -243,7 +243,7 @@ def _open(d, s):
         raise ConfigError("no --port given (serial device, pty path, tcp://HOST:PORT or "
                           "udp://HOST:PORT for the wrapper)",
                           "config")
-    stream = transport.open_stream(port, int(d.get("baud") or 9600))
+    stream = ports.open_stream(port, int(d.get("baud") or 9600))
     if d.get("echo"):
         from udlms.link.uart import EchoDrop
 
@@ -552,7 +552,7 @@ def cmd_probe(args, out):
 
     from udlms import errors
     from udlms.client import probe
-    from udlms.link import transport
+    from udlms.host import ports
 
     d = _settings_dict(args)
     port = d.get("port")
@@ -584,7 +584,7 @@ def cmd_probe(args, out):
             out.write("probing %s (public client %d)...\n" % (port, probe.PUBLIC))
         try:
             if not only_wrapper:
-                stream = transport.open_stream(port, bauds[0], timeout_ms=max(timeout_ms, 1000))
+                stream = ports.open_stream(port, bauds[0], timeout_ms=max(timeout_ms, 1000))
                 if d.get("echo"):
                     from udlms.link.uart import EchoDrop
 
@@ -603,7 +603,7 @@ def cmd_probe(args, out):
             if found is None and tcp:
                 if stream is not None:
                     stream.close()
-                stream = transport.open_stream(port, timeout_ms=max(timeout_ms, 1000))
+                stream = ports.open_stream(port, timeout_ms=max(timeout_ms, 1000))
                 found = probe.probe_wrapper(stream, logical, max(timeout_ms, 1000), report,
                                             tracer)
             if found is not None:

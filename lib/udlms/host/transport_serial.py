@@ -1,5 +1,5 @@
-"""A serial port or pty on the host through pyserial (also reached as
-``udlms.link.transport.SerialStream``); boards use :mod:`udlms.link.uart` instead."""
+"""A serial port or pty on the host through pyserial (opened by
+``udlms.host.ports.open_stream``); boards use :mod:`udlms.link.uart` instead."""
 
 from udlms.errors import ConfigError, LinkError, NoAnswer
 from udlms.link.transport import _POLL_S

@@ -1,6 +1,6 @@
-"""Byte streams the HDLC link runs over: TCP (simulators, gateways) here, UDP
-(:mod:`udlms.link.transport_udp`) and host serial ports (:mod:`udlms.host.transport_serial`) in
-their own modules, reached through the same names here and loaded only when used.
+"""Byte streams the HDLC link runs over: TCP (simulators, gateways) here, UDP in
+:mod:`udlms.link.transport_udp`, host serial ports in :mod:`udlms.host.transport_serial`;
+``udlms.host.ports.open_stream(url)`` picks one from a port string.
 
 A stream has ``write(b)``, ``readinto(buf) -> int`` (0 when nothing arrived within a short
 poll interval) and ``close()``. Boards wrap their UART the same way (firmware port layer).
@@ -101,32 +101,3 @@ def _host_port(url, scheme):
     if not host or not port.isdigit():
         raise ConfigError("port must look like %sHOST:PORT, not %s" % (scheme, url), "config")
     return host.strip("[]"), int(port)
-
-
-def open_stream(url, baud=9600, timeout_ms=3000):
-    """``tcp://HOST:PORT`` -> TcpStream, ``udp://HOST:PORT`` -> UdpStream (wrapper only);
-    anything else is a serial device or pty path."""
-    if url.startswith("tcp://"):
-        host, port = _host_port(url, "tcp://")
-        return TcpStream(host, port, timeout_ms)
-    if url.startswith("udp://"):
-        from udlms.link.transport_udp import UdpStream
-
-        host, port = _host_port(url, "udp://")
-        return UdpStream(host, port, timeout_ms)
-    from udlms.host.transport_serial import SerialStream
-
-    return SerialStream(url, baud)
-
-
-def __getattr__(name):
-    """``transport.UdpStream`` and ``transport.SerialStream`` from their modules."""
-    if name == "UdpStream":
-        from udlms.link.transport_udp import UdpStream
-
-        return UdpStream
-    if name == "SerialStream":
-        from udlms.host.transport_serial import SerialStream
-
-        return SerialStream
-    raise AttributeError(name)

@@ -1,5 +1,5 @@
 """IEC 62056-47 wrapper frames over UDP: one datagram a frame (a stream for
-:mod:`udlms.link.wrapper`; also reached as ``udlms.link.transport.UdpStream``)."""
+:mod:`udlms.link.wrapper`; opened by ``udlms.host.ports.open_stream``)."""
 
 from udlms.errors import LinkError, NoAnswer
 from udlms.link.transport import _POLL_S, _is_timeout
