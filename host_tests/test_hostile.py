@@ -78,7 +78,7 @@ class Armed(meter_sim.Association):
 def test_sanity_clean_session(clock):
     sess, meter, _ = rig(clock)
     sess.open()
-    r = session.enter_token(sess, TOKEN)
+    r = tok.enter_token(sess, TOKEN)
     assert r.kind == "accepted" and meter.state.accepted == [TOKEN]
     ends_cleanly(sess, clock)
 
@@ -247,7 +247,7 @@ def test_dm_or_frmr_mid_session(clock, control, kind):
     sess.open()
     srv.drop = True
     with pytest.raises(LinkError) as e:
-        session.enter_token(sess, TOKEN)
+        tok.enter_token(sess, TOKEN)
     assert e.value.kind == kind
     assert meter.state.enters == {}
     assert not sess.link.connected
@@ -284,5 +284,5 @@ def test_other_station_on_the_line_does_not_disturb(clock):
 
     srv.write = noisy_write
     sess.open()
-    assert session.enter_token(sess, TOKEN).kind == "accepted"
+    assert tok.enter_token(sess, TOKEN).kind == "accepted"
     ends_cleanly(sess, clock)

@@ -142,8 +142,6 @@ def test_session_keeps_the_token_constants_it_copies():
     from udlms.client import session
 
     assert session._ENCODINGS == token.ENCODINGS
-    assert session.enter_token is token.enter_token  # moved: the old names still work
-    assert session.TokenResult is token.TokenResult
 
 
 def test_token_result_words_on_demand():

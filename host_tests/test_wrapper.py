@@ -15,7 +15,7 @@ import meter_sim  # noqa: E402
 from test_golden_session import udlms  # noqa: E402
 from test_iec21 import KEYS  # noqa: E402
 
-from udlms.client import session  # noqa: E402
+from udlms.client import session, token  # noqa: E402
 from udlms.host import ports  # noqa: E402
 from udlms.link import wrapper  # noqa: E402
 from udlms.errors import NoAnswer  # noqa: E402
@@ -74,7 +74,7 @@ def test_library_session_and_wrong_logical_device(wsrv):
     s = session.Settings(ek=KEYS[1], ak=KEYS[3], system_title=KEYS[5], transport="wrapper")
     try:
         with session.Session(st, s, MemoryCounter(500)) as sess:
-            r = session.enter_token(sess, "17813034313191558529")
+            r = token.enter_token(sess, "17813034313191558529")
             assert r.accepted
             assert sess.link.stats["tx"] == sess.link.stats["rx"] == 4  # AARQ, HLS, enter, status
     finally:

@@ -167,7 +167,7 @@ class ReplayStream:
 
 def ours_offline(case, rx, record=False):
     from udlms.crypto import security
-    from udlms.client import session
+    from udlms.client import session, token
 
     c = case["client"]
     st = session.Settings(ek=c["ek"], ak=c["ak"], system_title=c["system_title"], ctos=c["ctos"],
@@ -176,7 +176,7 @@ def ours_offline(case, rx, record=False):
     stream = ReplayStream(rx, record)
     sess = session.Session(stream, st, security.MemoryCounter(c["invocation_counter"]))
     sess.open()
-    r = session.enter_token(sess, case["token"], "ascii")
+    r = token.enter_token(sess, case["token"], "ascii")
     sess.close()
     return r, stream.sent
 
@@ -397,7 +397,7 @@ for m in MODS:
 gc.collect()
 b1 = gc.mem_alloc()
 from udlms.crypto import security
-from udlms.client import session
+from udlms.client import session, token
 from udlms.link import transport
 
 
@@ -457,7 +457,7 @@ for i in range(SESSIONS):
     t0 = ticks_us()
     sess = session.Session(w, st, counter)
     sess.open()
-    r = session.enter_token(sess, C.TOKEN, "ascii")
+    r = token.enter_token(sess, C.TOKEN, "ascii")
     sess.close()
     dt = ticks_diff(ticks_us(), t0)
     s.close()
@@ -966,7 +966,7 @@ class TimedStream:
 
 def ours_tcp(case, baud=None):
     from udlms.crypto import security
-    from udlms.client import session
+    from udlms.client import session, token
     from udlms.link import transport
 
     stats = SimStats()
@@ -984,7 +984,7 @@ def ours_tcp(case, baud=None):
         sess = session.Session(w, st, security.MemoryCounter(c["invocation_counter"]),
                                trace=lambda d, f: frames.append((d, bytes(f))))
         sess.open()
-        r = session.enter_token(sess, case["token"], "ascii")
+        r = token.enter_token(sess, case["token"], "ascii")
         sess.close()
         dt = time.perf_counter() - t0
         stream.close()

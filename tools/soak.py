@@ -205,7 +205,7 @@ class Soak:
         """enter + token_status inside an open session; journals the outcome."""
         st = self.store
         try:
-            r = session.enter_token(sess, digits)
+            r = tok.enter_token(sess, digits)
         except Exception as e:  # noqa: BLE001 - every failure is counted by its kind
             self._error(e)
             if sess.token_sent:
@@ -256,7 +256,7 @@ class Soak:
                                                tok.TOKEN))
                 code = None
                 if bytes(last) == tok.encode(digits, self.settings.encoding):
-                    code, _ = session.read_token_status(sess)
+                    code, _ = tok.read_token_status(sess)
             except Exception as e:  # noqa: BLE001
                 self._error(e)
                 return

@@ -45,7 +45,7 @@ def token_over_mode_e():
         del iec21
         sys.modules.pop("udlms.link.iec21", None)
         gc.collect()
-        from udlms.client import session
+        from udlms.client import session, token
 
         eq(u.inits, [(300, 7, 0, 1), (9600, 8, None, 1)], "settings switched to")
         s = session.Settings(ek=EK, ak=AK, system_title=b"MPY\x00\x00\x00\x00\x02",
@@ -53,7 +53,7 @@ def token_over_mode_e():
         sess = session.Session(st, s, MemoryCounter(5000))
         sess.open()
         try:
-            r = session.enter_token(sess, "43120987654321098765")
+            r = token.enter_token(sess, "43120987654321098765")
         finally:
             sess.close()
         eq(r.accepted, True, "accepted")

@@ -32,7 +32,7 @@ AK = b"\xd0\xd1\xd2\xd3\xd4\xd5\xd6\xd7\xd8\xd9\xda\xdb\xdc\xdd\xde\xdf"
 
 
 def deliver(digits, encoding):
-    from udlms.client import session
+    from udlms.client import session, token
 
     mark()
     s = session.Settings(ek=EK, ak=AK, system_title=b"MPY\x00\x00\x00\x00\x01",
@@ -43,7 +43,7 @@ def deliver(digits, encoding):
         sess.open()
         mark()
         try:
-            r = session.enter_token(sess, digits)
+            r = token.enter_token(sess, digits)
             mark()
         finally:
             sess.close()

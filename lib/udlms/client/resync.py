@@ -1,7 +1,6 @@
 """The meter's invocation (frame) counter, read with the public client (SAP 16, no
 security) from the security setup's counter object 0.0.43.1.x.255 (Green Book §9.2.7.2.4),
-so a client that lost its own counter can move past the meter's. Also reached as
-``session.read_frame_counter``."""
+so a client that lost its own counter can move past the meter's."""
 
 from udlms.errors import ApduError
 from udlms.client.session import Session, Settings

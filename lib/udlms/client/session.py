@@ -1,26 +1,23 @@
 """One association over one link (IEC 62056-5-3 / Green Book §9.3 and §9.4).
 
 ``Session.open()`` runs connect (HDLC SNRM/UA) → associate (AARQ/AARE) → authenticate
-(HLS pass 3/4, ACTION on the current Association LN object) and ``close()`` runs
-release (RLRQ/RLRE) → disconnect (DISC/UA). Every error path tears the link down.
+(HLS pass 3/4, ACTION on the current Association LN object), the last two in
+:mod:`udlms.client.associate`, loaded for that phase only; ``close()`` runs release
+(RLRQ/RLRE) → disconnect (DISC/UA). Every error path tears the link down. The Token
+Gateway client is :mod:`udlms.client.token`, the frame-counter read
+:mod:`udlms.client.resync`.
 """
 
 from udlms.cosem import apdu
 from udlms.link import hdlc
 from udlms.errors import (
     ApduError,
-    AssociationError,
     ConfigError,
-    SecurityError,
     ServiceError,
 )
 from udlms.port import const, forget
 
-_MECH_LLS = const(1)
-_MECH_GMAC = const(5)
-_ASSOCIATION_LN = const(15)
-
-ASSOCIATION_OBIS = b"\x00\x00\x28\x00\x00\xff"  # 0.0.40.0.0.255, the current association
+_MECH_GMAC = const(5)  # HLS-GMAC, the default mechanism (associate.py has the others)
 _ENCODINGS = ("ascii", "bcd", "digits", "hex")  # token.ENCODINGS (a test keeps them equal)
 
 
@@ -135,7 +132,7 @@ class Session:
         self.server_max_pdu = None
         self.conformance = None
         self.open_ = False
-        self._associated = False
+        self._associated = False  # set by associate.associate once the AARE accepts
         self.token_sent = False  # set once a Token Gateway enter request has gone out
 
     # -- life cycle -----------------------------------------------------------------
@@ -150,11 +147,16 @@ class Session:
         """Connect, associate and (for HLS-GMAC) authenticate; tears down on failure."""
         try:
             self.link.connect()
-            self._associate()
+            from udlms.client import associate  # this phase only (forgotten below)
+
+            associate.associate(self)
             self.open_ = True
         except BaseException:
             self.close()
             raise
+        finally:
+            associate = None
+            forget("udlms.client.associate")
         return self
 
     def close(self):
@@ -170,89 +172,6 @@ class Session:
             self.link.disconnect()
         except Exception:  # noqa: BLE001
             pass
-
-    # -- association ------------------------------------------------------------------
-    def _associate(self):
-        from udlms.cosem import acse  # this phase only: forgotten once the association stands
-
-        s = self.settings
-        init = acse.initiate_request(conformance=s.conformance, max_pdu=s.max_pdu)
-        auth_value = None
-        title = None
-        if s.mechanism == _MECH_GMAC:
-            from udlms.crypto import security
-
-            if s.ek is None or s.ak is None or s.system_title is None:
-                raise ConfigError("HLS-GMAC needs ek, ak and system_title", "config")
-            if self.counter is None:
-                raise SecurityError("no invocation counter: resync from the meter's frame "
-                                    "counter first", "counter-unavailable")
-            self.sec = security.Security(s.ek, s.ak, s.system_title, self.counter,
-                                         sc=s.security)
-            auth_value = s.ctos or security.new_challenge(8)
-            self._ctos = auth_value
-            title = s.system_title
-            user_info = self.sec.protect(init, 0x21)
-        elif s.mechanism == _MECH_LLS:
-            if not s.password:
-                raise ConfigError("LLS needs a password", "config")
-            auth_value = s.password
-            user_info = init
-        else:
-            user_info = init
-        req = acse.aarq(ciphered=self.sec is not None, mechanism=s.mechanism,
-                        calling_title=title, auth_value=auth_value, user_info=user_info)
-        aare = acse.parse_aare(self.link.request(req))
-        if aare.result != 0:
-            from udlms import results
-
-            raise AssociationError(results.aare_reason(aare, self.sec is not None),
-                                   "association-rejected",
-                                   aare.diagnostic[1] if aare.diagnostic else None)
-        self._associated = True
-        info = aare.user_info
-        if info is None:
-            raise ApduError("AARE carries no InitiateResponse", "malformed")
-        if self.sec is not None:
-            if aare.responding_title is None:
-                raise SecurityError("AARE has no responding-AP-title: cannot decipher the "
-                                    "meter's responses", "system-title")
-            self.sec.server_title = bytes(aare.responding_title)
-            info = self.sec.unprotect(info)
-        if len(info) and info[0] == apdu.CONFIRMED_SERVICE_ERROR:  # InitiateRequest refused
-            from udlms import results
-
-            r = apdu.parse_response(info)
-            raise ServiceError(results.response_text(r), r.kind, r.result)
-        ir = acse.parse_initiate_response(info)
-        stoc = aare.auth_value
-        aare = acse = None  # acse's last objects: on MicroPython its code now leaves the heap
-        forget("udlms.cosem.acse")
-        self.server_max_pdu = ir["max_pdu"]
-        self.conformance = ir["conformance"]
-        if s.mechanism == _MECH_GMAC:
-            if stoc is None:
-                raise AssociationError("meter sent no challenge (StoC) for HLS-GMAC",
-                                       "auth-failed")
-            self._hls(bytes(stoc))
-
-    def _hls(self, stoc):
-        """HLS pass 3/4 (Green Book §9.2.7.4): send f(StoC), check the meter's f(CtoS).
-        Both travel as A-XDR octet-strings of 17 bytes (09 11 ...), coded here so that
-        axdr is not loaded during the association."""
-        proof = self.sec.f_stoc(stoc)
-        try:
-            data = self.action(_ASSOCIATION_LN, ASSOCIATION_OBIS, 1,
-                               bytes((9, len(proof))) + proof)
-        except ServiceError as e:
-            raise AssociationError("meter rejected our HLS proof f(StoC) (%s): check the "
-                                   "keys and system title" % e.message, "auth-failed", e.code)
-        if data is None:
-            raise AssociationError("meter returned no f(CtoS): cannot verify it is the "
-                                   "right meter", "auth-failed")
-        if len(data) < 2 or data[0] != 9 or data[1] > 127 or len(data) != 2 + data[1]:
-            raise AssociationError("meter's f(CtoS) is not an octet-string", "auth-failed")
-        self.sec.verify_ctos(self._ctos, data[2:])
 
     def _release(self):
         req = apdu.rlrq()
@@ -322,17 +241,3 @@ class Session:
             raise ServiceError("meter says %s (%d): %s" % (name, r.result, hint or msg),
                                "action-result" if what == "action" else "data-access-result",
                                r.result)
-
-
-_MOVED = {"enter_token": "token", "read_token_status": "token", "TokenResult": "token",
-          "read_frame_counter": "resync"}
-
-
-def __getattr__(name):
-    """``session.enter_token``, ``read_token_status`` and ``TokenResult`` live in
-    :mod:`udlms.client.token` (the Token Gateway client), ``read_frame_counter`` in
-    :mod:`udlms.client.resync`: loaded when used, not held while a session associates."""
-    mod = _MOVED.get(name)
-    if mod is None:
-        raise AttributeError(name)
-    return getattr(__import__("udlms.client." + mod, None, None, (name,)), name)
