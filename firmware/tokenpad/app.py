@@ -24,11 +24,25 @@ def _diff(a, b):
     return ticks_diff(a, b)
 
 
+class _Udlms:
+    """The library names the app uses, each module imported when first asked for:
+    session (Session, Settings), token (enter_token, read_token_status), resync."""
+
+    def __getattr__(self, name):
+        if name in ("Session", "Settings"):
+            from udlms.client import session as m
+        elif name == "read_frame_counter":
+            from udlms.client import resync as m
+        else:
+            from udlms.client import token as m
+        return getattr(m, name)
+
+
 class App:
     """``cfg`` a config.Config, ``store`` a store.Store, ``display`` a display.Display,
     ``inputs`` key sources (keypad.*), ``open_stream()`` returns the meter port stream.
-    ``lib`` provides Session, enter_token, read_token_status and read_frame_counter
-    (default: udlms.client.session; tests inject a fake)."""
+    ``lib`` provides Session, Settings, enter_token, read_token_status and
+    read_frame_counter (default: :class:`_Udlms`, the library; tests inject a fake)."""
 
     def __init__(self, cfg, store, display, inputs=(), open_stream=None, lib=None):
         self.cfg = cfg
@@ -47,9 +61,7 @@ class App:
     @property
     def lib(self):
         if self._lib is None:
-            from udlms.client import session
-
-            self._lib = session
+            self._lib = _Udlms()
         return self._lib
 
     def _settings(self):

@@ -257,7 +257,6 @@ def _mark():
 
 
 def e2e_app(conf=None, dead=False):
-    from udlms.client import session
 
     c = dict(CONF)
     c.update(conf or {})
@@ -275,7 +274,7 @@ def e2e_app(conf=None, dead=False):
             return uart.UartStream(tpfakes.DeadUart(), FakePin(), 1, 9600)
         return tpfakes.BridgedStream(tpfakes.SocketUart(url), FakePin(), 1, 9600)
 
-    a = tapp.App(settings.Config(c), st, disp, [kp], open_stream, session)
+    a = tapp.App(settings.Config(c), st, disp, [kp], open_stream)  # the real library
     return a, kp, disp
 
 
