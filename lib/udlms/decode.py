@@ -60,6 +60,9 @@ class Decoder:
         self.last_ic = {}
         self.segments = {}
         self.pairs = {}
+        self.gbt = {}
+        self.mbus_partial = None
+        self.last_line = 0
 
     # titles: those in the trace (AARQ/AARE) win over the flags
     def title(self, client):
@@ -95,9 +98,12 @@ class Decoder:
             return [o]
         if data is None:
             return []
+        self.last_line = lineno
         try:
             from udlms import decode_hdlc
 
+            if self.mbus_partial is not None:
+                return self._mbus_continue(data, direction, lineno)
             return self._split(decode_hdlc, data, direction, lineno)
         except Exception as e:  # noqa: BLE001 - a decoder bug must not lose the trace
             o = _new_obj(lineno, direction)
@@ -107,9 +113,28 @@ class Decoder:
             return [o]
 
     # -- a line's bytes -> frames ------------------------------------------------------
+    def _mbus_continue(self, data, direction, lineno):
+        """An M-Bus frame cut at the end of the previous line continues here unless this
+        line starts a frame of its own."""
+        from udlms import decode_hdlc, decode_mbus
+
+        part, first, pdir = self.mbus_partial
+        if (direction is None or direction == pdir) and not (
+                _find_frame(data, 0) == 0 or decode_mbus.is_long_frame_start(data)):
+            self.mbus_partial = None
+            return decode_mbus.split(self, part + bytes(data), pdir, first)
+        objs = [decode_mbus.truncated(self)]
+        return objs + self._split(decode_hdlc, data, direction, lineno)
+
     def _split(self, decode_hdlc, data, direction, lineno):
         n = len(data)
         objs = []
+        if n and (data[0] == 0x68 and n >= 4 and data[3] == 0x68 and data[1] == data[2]
+                  or data[0] == 0xE5 and n == 1
+                  or data[0] == 0x10 and n == 5 and data[4] == 0x16):
+            from udlms import decode_mbus
+
+            return decode_mbus.split(self, data, direction, lineno)
         start = _find_frame(data, 0)
         if start < 0:
             return [self._bare(data, direction, lineno)]
@@ -207,11 +232,38 @@ class Decoder:
         o["apdu"] = a
         for t in alines:
             lines.append("  " + t)
-        while a is not None and not o["error"]:
-            if a.get("error"):
+        while a is not None:
+            for w in a.get("warnings") or ():
+                if w not in o["warnings"]:
+                    o["warnings"].append(w)
+            if a.get("not_dlms") and "not_dlms" not in o:
+                o["not_dlms"] = a["not_dlms"]
+            if a.get("error") and not o["error"]:
                 o["error"] = a["error"]
-                o["error_kind"] = "auth-tag" if a.get("tag_ok") is False else "apdu"
-            a = a.get("decrypted")
+                o["error_kind"] = a.get("error_kind") or (
+                    "auth-tag" if a.get("tag_ok") is False else "apdu")
+            a = a.get("decrypted") or a.get("reassembled")
+
+    def finish(self):
+        """Objects for what the trace left unfinished: an M-Bus frame cut short, block
+        transfers and segmented APDUs whose last part never came."""
+        from udlms import decode_gbt, decode_mbus
+
+        out = []
+        o = decode_mbus.truncated(self)
+        if o is not None:
+            out.append(o)
+        left = decode_gbt.pending(self) + decode_mbus.pending(self)
+        for d, seg in self.segments.items():
+            if not isinstance(d, tuple) and seg:
+                left.append((d, "trace ends inside a segmented HDLC APDU: %d bytes collected, "
+                             "the last segment never came" % len(seg)))
+        for d, text in left:
+            o = _new_obj(self.last_line, d)
+            o["error"], o["error_kind"] = text, "incomplete"
+            o["text"] = "end of trace: ERROR: " + text
+            out.append(o)
+        return out
 
 
 def _key(k):
@@ -248,6 +300,8 @@ def decode_text(text, ek=None, ak=None, client_title=None, server_title=None):
         lineno += 1
         for o in dec.feed(line, lineno):
             yield o
+    for o in dec.finish():
+        yield o
 
 
 def explain_text(text, ek=None, ak=None, client_title=None, server_title=None):
