@@ -36,6 +36,13 @@ def _sc_text(sc):
         sc, what, sc & 0x0F, s["key_set"], ", compressed" if sc & 0x80 else "")
 
 
+def _garbage(plain):
+    """True when deciphered bytes are neither a known APDU nor text."""
+    from udlms.decode_apdu import known_tag, not_dlms
+
+    return known_tag(plain[0]) is False and not not_dlms(plain)
+
+
 def _tag_ok(g, iv, sc, ak, payload):
     try:
         if sc & 0x20:
@@ -164,6 +171,12 @@ def ciphered(ctx, b, d, lines, direction, learn, depth):
         lines.append("  deciphered APDU: %s" % _hx(plain[:64]) + ("..." if len(plain) > 64
                                                                   else ""))
     if depth >= MAX_DEPTH or not plain:
+        return
+    if d["tag_ok"] is None and sc & 0x20 and _garbage(plain):
+        d["error"] = ("deciphered bytes are not an APDU (first byte %02X): wrong key or "
+                      "corrupted frame (no tag was checked)" % plain[0])
+        d["error_kind"] = "decipher"
+        lines.append("  ERROR: " + d["error"])
         return
     sub, sl = explain(ctx, plain, direction, learn, depth + 1)
     d["decrypted"] = sub
