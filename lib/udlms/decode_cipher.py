@@ -106,6 +106,13 @@ def ciphered(ctx, b, d, lines, direction, learn, depth):
     key = ctx.dedicated_key if dedicated else ctx.ek
     if title is None:
         title = ctx.title(client)
+    if sc & 0x0F > 1 or sc & 0x80:
+        d["tag_ok"] = None
+        lines.append("  not deciphered: %s" % (
+            "the APDU is compressed (SC bit 7): decompression is not supported" if sc & 0x80
+            else "security suite %d (AES-GCM-256 / ECDSA) is not supported; suites 0 and 1 "
+            "are" % (sc & 0x0F)))
+        return
     if key is None or title is None:
         if key is None:
             why = ("the dedicated key (carried in a deciphered AARQ) is unknown" if dedicated
