@@ -282,3 +282,29 @@ def test_cli_json_and_text_for_an_mbus_push(tmp_path):
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
     assert "1.0.1.8.0.255 active energy import +A: 9.108 kWh" in r.stdout
     assert "M-Bus long frame" in r.stdout and "checksum ok" in r.stdout
+
+
+def _gbt_line(num, data, last=False, ack=0):
+    return (bytes((0xE0, (0x80 if last else 0) | 0x40, num >> 8, num & 0xFF, ack >> 8, ack & 0xFF,
+                   len(data))) + data).hex()
+
+
+def test_gbt_blocks_out_of_order_acks_and_restart():
+    plain = PLAIN
+    parts = [plain[:100], plain[100:200], plain[200:]]
+    ok = [_gbt_line(1, parts[0]), _gbt_line(2, parts[1]), _gbt_line(3, parts[2], True)]
+    objs = list(decode.decode_text("\n".join(ok)))
+    assert [o["error"] for o in objs] == [None] * 3
+    assert len(notifications(objs)) == 1
+    # an acknowledgement-only block (no data) from the other side is explained, not collected
+    ack = "RX: " + _gbt_line(0, b"", ack=2)
+    objs = list(decode.decode_text("\n".join(["TX: " + ok[0], ack, "TX: " + ok[1],
+                                              "TX: " + ok[2]])))
+    assert "acknowledgement only" in objs[1]["text"] and len(notifications(objs)) == 1
+    # 1, 3, 2: a gap, then a late block; nothing is reassembled
+    objs = list(decode.decode_text("\n".join([ok[0], ok[2], ok[1]])))
+    assert objs[1]["error_kind"] == "gap" and notifications(objs) == []
+    # a restart at block 1 drops the earlier blocks with a warning, then completes
+    objs = list(decode.decode_text("\n".join([ok[0], ok[1]] + ok)))
+    assert any("restarts at block 1" in w for w in objs[2]["warnings"])
+    assert len(notifications(objs)) == 1 and objs[-1]["error"] is None

@@ -65,22 +65,23 @@ def gbt(ctx, b, d, lines, direction, learn, depth):
     if st is None:
         st = {"next": 1, "buf": bytearray(), "numbers": [], "missing": [], "line": None}
         states[direction] = st
-    if num < st["next"] and num in st["numbers"]:
-        g["repeat"] = True
-        _warn(d, "block %d repeated (sent again); the copy is not added" % num, lines)
-        g["collected"] = len(st["buf"])
-        return
-    if num != st["next"]:
-        miss = list(range(st["next"], num)) if num > st["next"] else []
-        st["missing"].extend(miss)
-        if miss:
-            g["missing"] = miss
-            _fail(d, "gap in the block transfer: block%s %s missing (block %d arrived after "
-                  "block %d)" % ("s" if len(miss) > 1 else "", _ranges(miss), num,
-                                 st["next"] - 1), "gap", lines)
+    g["collected"] = len(st["buf"])
+    if num < st["next"]:
+        if num in st["numbers"]:
+            g["repeat"] = True
+            _warn(d, "block %d repeated (sent again); the copy is not added" % num, lines)
         else:
-            _fail(d, "block %d out of order (expected block %d)" % (num, st["next"]),
-                  "gap", lines)
+            g["late"] = True
+            _fail(d, "block %d arrives out of order, after block %d: the APDU cannot be "
+                  "reassembled" % (num, st["next"] - 1), "gap", lines)
+        return
+    if num > st["next"]:
+        miss = list(range(st["next"], num))
+        st["missing"].extend(miss)
+        g["missing"] = miss
+        _fail(d, "gap in the block transfer: block%s %s missing (block %d arrived after "
+              "block %d)" % ("s" if len(miss) > 1 else "", _ranges(miss), num,
+                             st["next"] - 1), "gap", lines)
     if len(st["buf"]) + n > MAX_APDU:
         _fail(d, "reassembled APDU would exceed %d bytes: dropped" % MAX_APDU, "gap", lines)
         del states[direction]
