@@ -308,3 +308,22 @@ def test_gbt_blocks_out_of_order_acks_and_restart():
     objs = list(decode.decode_text("\n".join([ok[0], ok[1]] + ok)))
     assert any("restarts at block 1" in w for w in objs[2]["warnings"])
     assert len(notifications(objs)) == 1 and objs[-1]["error"] is None
+
+
+def test_event_notification_and_pushed_scaler_unit():
+    o = list(decode.decode_text("C2 01 0C 07E80101010A0000FF800000 0003 0100010800FF 02 "
+                                "06 00001234"))[0]
+    a = o["apdu"]
+    assert o["error"] is None and a["service"] == "event-notification"
+    assert a["obis"] == "1.0.1.8.0.255" and a["event"]["value"]["value"] == 0x1234
+    assert "at 2024-01-01 10:00:00" in o["text"]
+    # a push object list with a register's value (attr 2) and its scaler_unit (attr 3)
+    desc = "".join("02041200%02X0906%s0F%02X120000" % (cid, ob, attr) for cid, ob, attr in (
+        (40, "0000190900FF", 2), (3, "0100010800FF", 2), (3, "0100010800FF", 3)))
+    body = "0203" + "0103" + desc + "0600433D0A" + "02020F00161E"
+    o = list(decode.decode_text("0F 00000001 00 " + body))[0]
+    n = o["apdu"]["notification"]
+    e, su = [v for v in n["values"] if v["obis"] == "1.0.1.8.0.255"]
+    assert (e["value"], e["scaler"], e["unit"], e["attribute"]) == (0x433D0A, 0, "Wh", 2)
+    assert (su["type"], su["scaler"], su["unit"], su["attribute"]) == ("scaler_unit", 0, "Wh", 3)
+    assert "active energy import +A [class 3 attr 2]: 4406.538 kWh" in o["text"]

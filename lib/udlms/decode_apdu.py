@@ -144,6 +144,11 @@ def _dispatch(ctx, b, d, lines, direction, learn, depth):
 
         decode_notify.notification(ctx, b, d, lines)
         return
+    if tag == 0xC2:
+        from udlms import decode_notify
+
+        decode_notify.event_notification(ctx, b, d, lines)
+        return
     if tag == 0xE0:
         from udlms import decode_gbt
 

@@ -156,6 +156,14 @@ def _entry(obis, tv, su=None, extra=None):
                 "scaler": None, "unit": None, "type": axdr.type_name(tv[0]),
                 "text": "logical name " + ob, "class_id": extra["class_id"],
                 "attribute": 1}
+    if extra and extra.get("attribute") == 3 and _scaler_unit(tv) is not None:
+        from udlms.decode_obis import unit_name
+
+        sc, un = _scaler_unit(tv)  # a register's scaler_unit
+        return {"obis": obis, "name": obis_name(obis) if obis else None, "value": None,
+                "scaler": sc, "unit": unit_name(un), "type": "scaler_unit",
+                "text": "scaler_unit: scaler %d, unit %s" % (sc, unit_name(un) or "none"),
+                "class_id": extra["class_id"], "attribute": 3}
     jv, text, scaler, unit = value_of(tv[0], tv[1], su)
     e = {"obis": obis, "name": obis_name(obis) if obis else None, "value": jv,
          "scaler": scaler, "unit": unit, "type": axdr.type_name(tv[0]), "text": text}
@@ -199,12 +207,18 @@ def body_values(tag, v):
         if len(descs) != len(elems):
             warn.append("push object list names %d objects but %d values are pushed"
                         % (len(descs), len(elems)))
+        scalers = {}  # a register's scaler_unit (attribute 3) pushed beside its value
+        for i in range(1, min(len(elems), len(descs))):
+            cid, ob, attr = descs[i]
+            if attr == 3 and cid in (3, 4, 5) and _scaler_unit(elems[i]) is not None:
+                scalers[ob] = _scaler_unit(elems[i])
         for i in range(1, len(elems)):
             if len(out) >= MAX_VALUES:
                 break
             if i < len(descs):
                 cid, ob, attr = descs[i]
-                out.append(_entry(ob, elems[i], None, {"class_id": cid, "attribute": attr}))
+                su = scalers.get(ob) if attr == 2 and cid in (3, 4, 5) else None
+                out.append(_entry(ob, elems[i], su, {"class_id": cid, "attribute": attr}))
             else:
                 out.append(_entry(None, elems[i]))
         return "push object list + values", out, warn
@@ -288,3 +302,44 @@ def notification(ctx, b, d, lines):
     lines.append("  body: %s, %d values (%s)" % (axdr.type_name(tag), len(vals), shape))
     for e in vals:
         lines.append("  " + line_of(e))
+
+
+def event_notification(ctx, b, d, lines):
+    """event-notification-request (C2, IEC 62056-5-3 §8.3): time OPTIONAL (00, or 01 and
+    an octet-string date-time), cosem-attribute-descriptor (class-id, instance-id,
+    attribute-id), attribute-value (A-XDR Data)."""
+    from udlms import axdr, cosem
+    from udlms.decode_obis import obis_name
+
+    _need(b, 0, 2)
+    p = 1
+    when = None
+    if b[p]:
+        p += 1
+        _need(b, p, 1)
+        n = b[p]
+        _need(b, p + 1, n)
+        when = cosem.datetime_text(b[p + 1:p + 1 + n]) if n == 12 else _hx(b[p + 1:p + 1 + n])
+        p += 1 + n
+    else:
+        p += 1
+    _need(b, p, 9)
+    cid = (b[p] << 8) | b[p + 1]
+    ob = cosem.obis_str(b[p + 2:p + 8])
+    attr = b[p + 8]
+    p += 9
+    d["service"] = "event-notification"
+    d["class_id"], d["obis"], d["attribute"] = cid, ob, attr
+    d["event"] = {"time": when}
+    try:
+        tag, v, _ = axdr.decode_typed(b, p)
+    except DlmsError as e:
+        d["error"] = "event value does not decode: " + e.message
+        lines.append("event-notification-request: ERROR: " + d["error"])
+        return
+    e = _entry(ob, (tag, v))
+    d["event"]["value"] = e
+    name = obis_name(ob)
+    lines.append("event-notification-request: %sclass %d %s%s attribute %d = %s" % (
+        "at %s; " % when if when else "", cid, ob, " (%s)" % name if name else "", attr,
+        e["text"]))
