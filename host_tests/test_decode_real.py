@@ -327,3 +327,10 @@ def test_event_notification_and_pushed_scaler_unit():
     assert (e["value"], e["scaler"], e["unit"], e["attribute"]) == (0x433D0A, 0, "Wh", 2)
     assert (su["type"], su["scaler"], su["unit"], su["attribute"]) == ("scaler_unit", 0, "Wh", 3)
     assert "active energy import +A [class 3 attr 2]: 4406.538 kWh" in o["text"]
+
+
+def test_cut_mbus_frame_is_not_joined_with_an_unrelated_line():
+    f1 = CASES["kaifa_tinetz_mbus_suite1"]["trace"][0]
+    objs = list(decode.decode_text(f1[:40] + "\n" + "C0 01 C1 00 08 00 00 01 00 00 FF 02 00"))
+    assert objs[0]["error_kind"] == "truncated" and objs[0]["mbus"]["type"] == "long"
+    assert objs[1]["apdu"]["service"] == "get-request-normal" and objs[1]["line"] == 2

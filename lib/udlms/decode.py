@@ -114,17 +114,36 @@ class Decoder:
 
     # -- a line's bytes -> frames ------------------------------------------------------
     def _mbus_continue(self, data, direction, lineno):
-        """An M-Bus frame cut at the end of the previous line continues here unless this
-        line starts a frame of its own."""
+        """An M-Bus frame cut at the end of an earlier line continues on this one unless
+        the line starts a frame of its own, names another direction, or completes the frame
+        with a wrong checksum; then the cut frame is reported and the lines held back are
+        explained on their own."""
         from udlms import decode_hdlc, decode_mbus
 
-        part, first, pdir = self.mbus_partial
-        if (direction is None or direction == pdir) and not (
-                _find_frame(data, 0) == 0 or decode_mbus.is_long_frame_start(data)):
-            self.mbus_partial = None
-            return decode_mbus.split(self, part + bytes(data), pdir, first)
-        objs = [decode_mbus.truncated(self)]
-        return objs + self._split(decode_hdlc, data, direction, lineno)
+        pend = self.mbus_partial
+        pdir = pend[0][2]
+        starts = _find_frame(data, 0) == 0 or decode_mbus.is_long_frame_start(data)
+        if not starts and (direction is None or direction == pdir):
+            joined = b"".join(p[0] for p in pend) + bytes(data)
+            if decode_mbus.plausible(joined):
+                if len(joined) >= joined[1] + 6:
+                    self.mbus_partial = None
+                    return decode_mbus.split(self, joined, pdir, pend[0][1])
+                pend.append((bytes(data), lineno, direction))
+                return []
+        return self._mbus_flush() + self._split(decode_hdlc, data, direction, lineno)
+
+    def _mbus_flush(self):
+        from udlms import decode_hdlc, decode_mbus
+
+        pend = self.mbus_partial
+        self.mbus_partial = None
+        if not pend:
+            return []
+        objs = [decode_mbus.truncated(self, pend[0])]
+        for data, lineno, direction in pend[1:]:
+            objs.extend(self._split(decode_hdlc, data, direction, lineno))
+        return objs
 
     def _split(self, decode_hdlc, data, direction, lineno):
         n = len(data)
@@ -249,10 +268,13 @@ class Decoder:
         transfers and segmented APDUs whose last part never came."""
         from udlms import decode_gbt, decode_mbus
 
-        out = []
-        o = decode_mbus.truncated(self)
-        if o is not None:
-            out.append(o)
+        try:
+            out = self._mbus_flush()
+        except Exception as e:  # noqa: BLE001 - a decoder bug must not lose the trace
+            o = _new_obj(self.last_line, None)
+            o["error"], o["error_kind"] = "internal decoder error: %r" % (e,), "internal"
+            o["text"] = "ERROR: " + o["error"]
+            out = [o]
         left = decode_gbt.pending(self) + decode_mbus.pending(self)
         for d, seg in self.segments.items():
             if not isinstance(d, tuple) and seg:

@@ -33,6 +33,18 @@ def is_long_frame_start(data, pos=0):
             and data[pos + 1] == data[pos + 2])
 
 
+def plausible(data):
+    """A frame cut at a line end may continue on the next line: True unless the joined
+    bytes complete the frame and its checksum or stop byte is wrong (then the next line is
+    something else and the first part stays a cut-short frame)."""
+    if len(data) < 4:
+        return True
+    ln = data[1]
+    if len(data) < ln + 6:
+        return True
+    return sum(data[4:4 + ln]) & 0xFF == data[4 + ln] and data[5 + ln] == 0x16
+
+
 def _new(dec, lineno, direction, f):
     from udlms.decode import _new_obj
 
@@ -54,13 +66,13 @@ def split(dec, data, direction, lineno):
         if is_long_frame_start(data, pos):
             end = pos + data[pos + 1] + 6
             if end > n:
-                dec.mbus_partial = (bytes(data[pos:]), lineno, direction)
+                dec.mbus_partial = [(bytes(data[pos:]), lineno, direction)]
                 break
             objs.append(frame(dec, data[pos:end], direction, lineno))
             pos = end
             continue
         if data[pos] == 0x68 and n - pos < 4:
-            dec.mbus_partial = (bytes(data[pos:]), lineno, direction)
+            dec.mbus_partial = [(bytes(data[pos:]), lineno, direction)]
             break
         if data[pos] == 0xE5:
             o = _new(dec, lineno, direction, data[pos:pos + 1])
@@ -98,12 +110,8 @@ def _short(dec, f, direction, lineno):
     return o
 
 
-def truncated(dec):
-    """The partial frame kept from an earlier line, as an error object (or None)."""
-    part = getattr(dec, "mbus_partial", None)
-    if not part:
-        return None
-    dec.mbus_partial = None
+def truncated(dec, part):
+    """A long frame cut short (bytes, line, direction) -> its error object."""
     f, lineno, direction = part
     o = _new(dec, lineno, direction, f)
     want = f[1] + 6 if len(f) > 1 else 0
