@@ -334,3 +334,28 @@ def test_cut_mbus_frame_is_not_joined_with_an_unrelated_line():
     objs = list(decode.decode_text(f1[:40] + "\n" + "C0 01 C1 00 08 00 00 01 00 00 FF 02 00"))
     assert objs[0]["error_kind"] == "truncated" and objs[0]["mbus"]["type"] == "long"
     assert objs[1]["apdu"]["service"] == "get-request-normal" and objs[1]["line"] == 2
+
+
+def _dump(frames, width=16):
+    """Frames as a serial monitor prints them: `width` bytes a line, frames run on."""
+    b = bytes.fromhex("".join(frames))
+    return "\n".join(" ".join("%02X" % x for x in b[i:i + width])
+                     for i in range(0, len(b), width))
+
+
+def test_hdlc_push_printed_16_bytes_a_line_decodes_the_same():
+    case = CASES["lg_e450_gbt_plain"]
+    whole = run(case)
+    dumped = list(decode.decode_text(_dump(case["trace"])))
+    assert [o["error"] for o in dumped] == [None] * len(case["trace"])
+    assert notifications(dumped)[0]["values"] == notifications(whole)[0]["values"]
+    assert [o["hex"] for o in dumped] == [o["hex"] for o in whole]
+
+
+def test_cut_hdlc_frame_is_not_joined_with_an_unrelated_line():
+    f = CASES["lg_e360_hdlc"]["trace"][0]
+    objs = list(decode.decode_text(f[:80] + "\nC0 01 C1 00 08 00 00 01 00 00 FF 02 00\n"
+                                   + f[:80]))
+    assert [o["error_kind"] for o in objs] == ["truncated", None, "truncated"]
+    assert objs[1]["apdu"]["service"] == "get-request-normal"
+    assert [o["line"] for o in objs] == [1, 2, 3]

@@ -61,7 +61,7 @@ class Decoder:
         self.segments = {}
         self.pairs = {}
         self.gbt = {}
-        self.mbus_partial = None
+        self.partial = None  # ("mbus"|"hdlc", [(bytes, line, direction), ...])
         self.last_line = 0
 
     # titles: those in the trace (AARQ/AARE) win over the flags
@@ -102,8 +102,8 @@ class Decoder:
         try:
             from udlms import decode_hdlc
 
-            if self.mbus_partial is not None:
-                return self._mbus_continue(data, direction, lineno)
+            if self.partial is not None:
+                return self._continue(data, direction, lineno)
             return self._split(decode_hdlc, data, direction, lineno)
         except Exception as e:  # noqa: BLE001 - a decoder bug must not lose the trace
             o = _new_obj(lineno, direction)
@@ -113,36 +113,49 @@ class Decoder:
             return [o]
 
     # -- a line's bytes -> frames ------------------------------------------------------
-    def _mbus_continue(self, data, direction, lineno):
-        """An M-Bus frame cut at the end of an earlier line continues on this one unless
-        the line starts a frame of its own, names another direction, or completes the frame
-        with a wrong checksum; then the cut frame is reported and the lines held back are
-        explained on their own."""
+    def _continue(self, data, direction, lineno):
+        """A frame (HDLC or M-Bus) cut at the end of an earlier line continues on this one
+        (dumps print 16 bytes a line) unless the line starts a frame of its own, names
+        another direction, or completes the frame with a wrong FCS/checksum; then the cut
+        frame is reported as before and the lines held back are explained on their own."""
         from udlms import decode_hdlc, decode_mbus
 
-        pend = self.mbus_partial
+        kind, pend = self.partial
         pdir = pend[0][2]
         starts = _find_frame(data, 0) == 0 or decode_mbus.is_long_frame_start(data)
         if not starts and (direction is None or direction == pdir):
             joined = b"".join(p[0] for p in pend) + bytes(data)
-            if decode_mbus.plausible(joined):
-                if len(joined) >= joined[1] + 6:
-                    self.mbus_partial = None
-                    return decode_mbus.split(self, joined, pdir, pend[0][1])
+            if kind == "mbus":
+                need = joined[1] + 6 if len(joined) > 1 else 6
+            else:
+                need = (((joined[1] & 7) << 8) | joined[2]) + 2 if len(joined) > 2 else 9
+            if len(joined) < need:
                 pend.append((bytes(data), lineno, direction))
                 return []
-        return self._mbus_flush() + self._split(decode_hdlc, data, direction, lineno)
+            if kind == "mbus" and decode_mbus.plausible(joined):
+                self.partial = None
+                return decode_mbus.split(self, joined, pdir, pend[0][1])
+            if kind == "hdlc" and decode_hdlc.fcs16(joined, 1, need - 3) == (
+                    joined[need - 3] | joined[need - 2] << 8):
+                self.partial = None
+                return self._split(decode_hdlc, joined, pdir, pend[0][1])
+        return self._flush() + self._split(decode_hdlc, data, direction, lineno)
 
-    def _mbus_flush(self):
+    def _flush(self):
+        """The held-back cut frame as its error object, then the held lines."""
         from udlms import decode_hdlc, decode_mbus
 
-        pend = self.mbus_partial
-        self.mbus_partial = None
-        if not pend:
+        if not self.partial:
             return []
-        objs = [decode_mbus.truncated(self, pend[0])]
-        for data, lineno, direction in pend[1:]:
-            objs.extend(self._split(decode_hdlc, data, direction, lineno))
+        kind, pend = self.partial
+        self.partial = None
+        f, lineno, direction = pend[0]
+        if kind == "mbus":
+            objs = [decode_mbus.truncated(self, pend[0])]
+        else:
+            objs = [decode_hdlc.frame(self, f, direction, lineno, True)]
+        for data, ln, d in pend[1:]:
+            objs.extend(self._split(decode_hdlc, data, d, ln))
         return objs
 
     def _split(self, decode_hdlc, data, direction, lineno):
@@ -182,8 +195,8 @@ class Decoder:
                 objs.append(o)
                 pos += 1
                 continue
-            if end > n:
-                objs.append(decode_hdlc.frame(self, data[pos:n], direction, lineno, True))
+            if end > n:  # cut at the line end: may continue on the next line
+                self.partial = ("hdlc", [(bytes(data[pos:n]), lineno, direction)])
                 break
             objs.append(decode_hdlc.frame(self, data[pos:end], direction, lineno, False))
             pos = end
@@ -269,7 +282,7 @@ class Decoder:
         from udlms import decode_gbt, decode_mbus
 
         try:
-            out = self._mbus_flush()
+            out = self._flush()
         except Exception as e:  # noqa: BLE001 - a decoder bug must not lose the trace
             o = _new_obj(self.last_line, None)
             o["error"], o["error_kind"] = "internal decoder error: %r" % (e,), "internal"

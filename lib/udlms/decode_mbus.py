@@ -66,13 +66,13 @@ def split(dec, data, direction, lineno):
         if is_long_frame_start(data, pos):
             end = pos + data[pos + 1] + 6
             if end > n:
-                dec.mbus_partial = [(bytes(data[pos:]), lineno, direction)]
+                dec.partial = ("mbus", [(bytes(data[pos:]), lineno, direction)])
                 break
             objs.append(frame(dec, data[pos:end], direction, lineno))
             pos = end
             continue
         if data[pos] == 0x68 and n - pos < 4:
-            dec.mbus_partial = [(bytes(data[pos:]), lineno, direction)]
+            dec.partial = ("mbus", [(bytes(data[pos:]), lineno, direction)])
             break
         if data[pos] == 0xE5:
             o = _new(dec, lineno, direction, data[pos:pos + 1])
