@@ -26,8 +26,8 @@ def _spaced(b):
 
 def _new_obj(lineno, direction):
     return {"line": lineno, "direction": direction, "direction_from": None, "hex": None,
-            "hdlc": None, "apdu": None, "text": "", "error": None, "error_kind": None,
-            "warnings": []}
+            "hdlc": None, "mbus": None, "apdu": None, "text": "", "error": None,
+            "error_kind": None, "warnings": []}
 
 
 def _request_tag(tag):
