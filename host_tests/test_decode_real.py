@@ -359,3 +359,13 @@ def test_cut_hdlc_frame_is_not_joined_with_an_unrelated_line():
     assert [o["error_kind"] for o in objs] == ["truncated", None, "truncated"]
     assert objs[1]["apdu"]["service"] == "get-request-normal"
     assert [o["line"] for o in objs] == [1, 2, 3]
+
+
+def test_kaifa_list1_value_without_obis_and_tagged_datetime():
+    case = CASES["kaifa_no_list1_hdlc"]
+    objs = run(case)
+    assert [o["error"] for o in objs] == [None] and objs[0]["hdlc"]["fcs_ok"] is True
+    n = notifications(objs)[0]
+    assert [e["value"] for e in n["values"]] == case["expect"]["raw_values"]
+    assert n["values"][0]["obis"] is None and n["shape"] == "values without OBIS codes"
+    assert n["datetime"].startswith(case["expect"]["datetime_starts"])
