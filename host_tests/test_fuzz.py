@@ -20,7 +20,7 @@ import fuzz  # noqa: E402
 
 SEEDS = fuzz.seeds()
 EXAMPLES = {"hdlc": 400, "axdr": 500, "axdr_typed": 400, "aare": 400, "response": 400,
-            "unprotect": 200, "decode": 120}
+            "unprotect": 200, "decode": 120, "push": 200, "mbus": 100}
 
 
 def inputs(name):

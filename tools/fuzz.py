@@ -2,10 +2,13 @@
 
 Targets: the HDLC ``Receiver`` (random chunking), ``axdr.decode``/``decode_typed``,
 ``acse.parse_aare``, ``apdu.parse_response`` (+ ``parse_initiate_response``/``parse_rlre``),
-``Security.unprotect`` and ``decode.decode_text`` (``udlms decode``). Inputs are mutations
-(bit flips, byte sets, inserts of hostile length fields such as 82 FF FF / 84 FF FF FF FF,
-deletes, duplicates, truncation, splices) of valid APDUs and frames from
-host_tests/golden/*.json, plus purely random bytes. Any exception that is not an
+``Security.unprotect``, ``decode.decode_text`` (``udlms decode``), ``push`` (one APDU through
+the decoder's explainer: data-notification bodies, general-block-transfer, ciphered pushes,
+with the real traffic's key) and ``mbus`` (M-Bus frames and HDLC/GBT push traces from real
+meters, as hex lines split at random points). Inputs are mutations (bit flips, byte sets,
+inserts of hostile length fields such as 82 FF FF / 84 FF FF FF FF, deletes, duplicates,
+truncation, splices) of valid APDUs and frames from host_tests/golden/*.json and
+host_tests/data/real_traffic.json, plus purely random bytes. Any exception that is not an
 ``errors.DlmsError`` is a failure; a sample of inputs is run under tracemalloc and an
 allocation peak over ``MAX_PEAK`` bytes (``udlms decode``: plus 32 bytes per input byte, it
 keeps a whole trace's text) is a failure too.
@@ -43,6 +46,8 @@ INTERESTING = (0x00, 0x01, 0x7E, 0x7F, 0x80, 0x81, 0x82, 0x84, 0xFF, 0xA0, 0xE6,
                0x02, 0x13)
 
 _SEC = json.load(open(os.path.join(GOLDEN, "security.json")))
+_REAL = json.load(open(os.path.join(ROOT, "host_tests", "data", "real_traffic.json")))["cases"]
+_PUSH_EK = bytes.fromhex("101112131415161718191A1B1C1D1E1F")  # Tirol and L+G E570 examples
 _EK = bytes.fromhex(_SEC["ek"])
 _AK = bytes.fromhex(_SEC["ak"])
 _CLIENT = bytes.fromhex(_SEC["client_title"])
@@ -95,7 +100,11 @@ def seeds():
     trace = []
     for case in _vectors("session_gurux")["cases"].values():
         trace.append("\n".join(case["frames"]).encode())
+    real = [[bytes.fromhex(x) for x in c["trace"]] for c in _REAL]
+    push = _push_apdus()
     return {
+        "push": push,
+        "mbus": [b"".join(fs) for fs in real],
         "hdlc": frames + [b"".join(frames[:4])],
         "axdr": axdr_seeds,
         "axdr_typed": axdr_seeds,
@@ -104,8 +113,41 @@ def seeds():
         "unprotect": sec_resp + [a for a in apdus if a[:1] in (b"\xcc", b"\xcd", b"\xcf",
                                                                 b"\xdb", b"\x28")] + sec_req,
         "decode": trace + [b"\n".join(f.hex().encode() for f in frames[:6])] + [
-            r.hex().encode() for r in reqs[:8]],
+            r.hex().encode() for r in reqs[:8]] + [
+            "\n".join(c["trace"]).encode() for c in _REAL],
     }
+
+
+def _push_apdus():
+    """Whole APDUs the real push traces carry (reassembled, ciphered and deciphered), and
+    their general-block-transfer blocks. Loads every decoder module first, so that a
+    sampled allocation peak never counts a first import."""
+    from udlms import results  # noqa: F401
+    from udlms.client import token, token_info  # noqa: F401
+    from udlms.cosem import obis  # noqa: F401
+    from udlms.crypto import gcm  # noqa: F401
+    from udlms.host import (decode, decode_acse, decode_cipher, decode_gbt,  # noqa: F401
+                            decode_hdlc, decode_line, decode_mbus, decode_notify, decode_obis,
+                            decode_xdlms)
+
+    out = []
+    for c in _REAL:
+        for o in decode.decode_text("\n".join(c["trace"]), ek=_PUSH_EK):
+            a = o["apdu"]
+            while a is not None:
+                if a.get("plain"):
+                    out.append(bytes.fromhex(a["plain"]))
+                a = a.get("decrypted") or a.get("reassembled")
+            if o["hdlc"] and o["hex"]:
+                f = bytes.fromhex(o["hex"])
+                i = f.find(b"\xe0", 8)
+                if 0 < i < 12:
+                    out.append(f[i:-3])
+                elif f[9:13] == b"\xe6\xe7\x00\x0f" and not f[1] & 8:
+                    out.append(f[12:-3])  # a whole data-notification in one frame
+        if c["trace"][0][:8] == "E6E7000F":
+            out.append(bytes.fromhex(c["trace"][0][6:]))
+    return out
 
 
 # -- targets ----------------------------------------------------------------------------------
@@ -194,9 +236,47 @@ def t_decode(data, rnd=None):
         pass
 
 
+def t_push(data, rnd=None):
+    """One APDU through the trace decoder's explainer (with the real traffic's key), then
+    the same bytes cut into general-block-transfer blocks."""
+    from udlms.host import decode, decode_apdu
+
+    dec = decode.Decoder(ek=_PUSH_EK)
+    decode_apdu.explain(dec, data, "RX")
+    cut = 1 + (rnd.randrange(len(data)) if rnd is not None and data else len(data) // 2)
+    parts = [data[:cut], data[cut:]]
+    for i, part in enumerate(parts):
+        last = 0x80 if i == len(parts) - 1 else 0
+        block = bytes((0xE0, 0x40 | last, 0, i + 1, 0, 0)) + _len_bytes(len(part)) + part
+        decode_apdu.explain(dec, block, "RX")
+    dec.finish()
+
+
+def _len_bytes(n):
+    return bytes((n,)) if n < 0x80 else b"\x82" + n.to_bytes(2, "big")
+
+
+def t_mbus(data, rnd=None):
+    """Frames (M-Bus, HDLC) as hex, split over lines at random points like dumps do."""
+    from udlms.host import decode
+
+    h = data.hex()
+    lines = []
+    pos = 0
+    while pos < len(h):
+        n = 2 * (1 + (rnd.randrange(80) if rnd is not None else 15))
+        lines.append(h[pos:pos + n])
+        pos += n
+    for o in decode.decode_text("\n".join(lines), ek=_PUSH_EK):
+        o["text"]
+    for o in decode.decode_text(h, ek=_PUSH_EK):
+        o["text"]
+
+
 TARGETS = {
     "hdlc": t_hdlc, "axdr": t_axdr, "axdr_typed": t_axdr_typed, "aare": t_aare,
     "response": t_response, "unprotect": t_unprotect, "decode": t_decode,
+    "push": t_push, "mbus": t_mbus,
 }
 
 
@@ -215,7 +295,7 @@ def run_one(name, data, rnd=None):
 def peak_limit(name, data):
     """Decoders get MAX_PEAK whatever the input says; ``udlms decode`` reads a whole trace
     (text, many frames), so it may also use a bounded amount per input byte."""
-    return MAX_PEAK + (32 * len(data) if name == "decode" else 0)
+    return MAX_PEAK + (32 * len(data) if name in ("decode", "mbus", "push") else 0)
 
 
 def peak_of(name, data, rnd=None):
@@ -306,7 +386,8 @@ def fuzz(name, count, seed=1, sample_every=997, log=None):
 
 # share of the long run per target (the slow ones get fewer inputs)
 LONG = {"hdlc": 200000, "axdr": 230000, "axdr_typed": 170000, "aare": 170000,
-        "response": 170000, "unprotect": 60000, "decode": 40000}
+        "response": 170000, "unprotect": 60000, "decode": 40000, "push": 60000,
+        "mbus": 40000}
 
 
 def _work(args):

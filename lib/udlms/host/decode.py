@@ -26,8 +26,8 @@ def _spaced(b):
 
 def _new_obj(lineno, direction):
     return {"line": lineno, "direction": direction, "direction_from": None, "hex": None,
-            "hdlc": None, "apdu": None, "text": "", "error": None, "error_kind": None,
-            "warnings": []}
+            "hdlc": None, "mbus": None, "apdu": None, "text": "", "error": None,
+            "error_kind": None, "warnings": []}
 
 
 def _request_tag(tag):
@@ -60,6 +60,9 @@ class Decoder:
         self.last_ic = {}
         self.segments = {}
         self.pairs = {}
+        self.gbt = {}
+        self.partial = None  # ("mbus"|"hdlc", [(bytes, line, direction), ...])
+        self.last_line = 0
 
     # titles: those in the trace (AARQ/AARE) win over the flags
     def title(self, client):
@@ -95,9 +98,12 @@ class Decoder:
             return [o]
         if data is None:
             return []
+        self.last_line = lineno
         try:
             from udlms.host import decode_hdlc
 
+            if self.partial is not None:
+                return self._continue(data, direction, lineno)
             return self._split(decode_hdlc, data, direction, lineno)
         except Exception as e:  # noqa: BLE001 - a decoder bug must not lose the trace
             o = _new_obj(lineno, direction)
@@ -107,9 +113,60 @@ class Decoder:
             return [o]
 
     # -- a line's bytes -> frames ------------------------------------------------------
+    def _continue(self, data, direction, lineno):
+        """A frame (HDLC or M-Bus) cut at the end of an earlier line continues on this one
+        (dumps print 16 bytes a line) unless the line starts a frame of its own, names
+        another direction, or completes the frame with a wrong FCS/checksum; then the cut
+        frame is reported as before and the lines held back are explained on their own."""
+        from udlms.host import decode_hdlc, decode_mbus
+
+        kind, pend = self.partial
+        pdir = pend[0][2]
+        starts = _find_frame(data, 0) == 0 or decode_mbus.is_long_frame_start(data)
+        if not starts and (direction is None or direction == pdir):
+            joined = b"".join(p[0] for p in pend) + bytes(data)
+            if kind == "mbus":
+                need = joined[1] + 6 if len(joined) > 1 else 6
+            else:
+                need = (((joined[1] & 7) << 8) | joined[2]) + 2 if len(joined) > 2 else 9
+            if len(joined) < need:
+                pend.append((bytes(data), lineno, direction))
+                return []
+            if kind == "mbus" and decode_mbus.plausible(joined):
+                self.partial = None
+                return decode_mbus.split(self, joined, pdir, pend[0][1])
+            if kind == "hdlc" and decode_hdlc.fcs16(joined, 1, need - 3) == (
+                    joined[need - 3] | joined[need - 2] << 8):
+                self.partial = None
+                return self._split(decode_hdlc, joined, pdir, pend[0][1])
+        return self._flush() + self._split(decode_hdlc, data, direction, lineno)
+
+    def _flush(self):
+        """The held-back cut frame as its error object, then the held lines."""
+        from udlms.host import decode_hdlc, decode_mbus
+
+        if not self.partial:
+            return []
+        kind, pend = self.partial
+        self.partial = None
+        f, lineno, direction = pend[0]
+        if kind == "mbus":
+            objs = [decode_mbus.truncated(self, pend[0])]
+        else:
+            objs = [decode_hdlc.frame(self, f, direction, lineno, True)]
+        for data, ln, d in pend[1:]:
+            objs.extend(self._split(decode_hdlc, data, d, ln))
+        return objs
+
     def _split(self, decode_hdlc, data, direction, lineno):
         n = len(data)
         objs = []
+        if n and (data[0] == 0x68 and n >= 4 and data[3] == 0x68 and data[1] == data[2]
+                  or data[0] == 0xE5 and n == 1
+                  or data[0] == 0x10 and n == 5 and data[4] == 0x16):
+            from udlms.host import decode_mbus
+
+            return decode_mbus.split(self, data, direction, lineno)
         start = _find_frame(data, 0)
         if start < 0:
             return [self._bare(data, direction, lineno)]
@@ -138,8 +195,8 @@ class Decoder:
                 objs.append(o)
                 pos += 1
                 continue
-            if end > n:
-                objs.append(decode_hdlc.frame(self, data[pos:n], direction, lineno, True))
+            if end > n:  # cut at the line end: may continue on the next line
+                self.partial = ("hdlc", [(bytes(data[pos:n]), lineno, direction)])
                 break
             objs.append(decode_hdlc.frame(self, data[pos:end], direction, lineno, False))
             pos = end
@@ -207,11 +264,41 @@ class Decoder:
         o["apdu"] = a
         for t in alines:
             lines.append("  " + t)
-        while a is not None and not o["error"]:
-            if a.get("error"):
+        while a is not None:
+            for w in a.get("warnings") or ():
+                if w not in o["warnings"]:
+                    o["warnings"].append(w)
+            if a.get("not_dlms") and "not_dlms" not in o:
+                o["not_dlms"] = a["not_dlms"]
+            if a.get("error") and not o["error"]:
                 o["error"] = a["error"]
-                o["error_kind"] = "auth-tag" if a.get("tag_ok") is False else "apdu"
-            a = a.get("decrypted")
+                o["error_kind"] = a.get("error_kind") or (
+                    "auth-tag" if a.get("tag_ok") is False else "apdu")
+            a = a.get("decrypted") or a.get("reassembled")
+
+    def finish(self):
+        """Objects for what the trace left unfinished: an M-Bus frame cut short, block
+        transfers and segmented APDUs whose last part never came."""
+        from udlms.host import decode_gbt, decode_mbus
+
+        try:
+            out = self._flush()
+        except Exception as e:  # noqa: BLE001 - a decoder bug must not lose the trace
+            o = _new_obj(self.last_line, None)
+            o["error"], o["error_kind"] = "internal decoder error: %r" % (e,), "internal"
+            o["text"] = "ERROR: " + o["error"]
+            out = [o]
+        left = decode_gbt.pending(self) + decode_mbus.pending(self)
+        for d, seg in self.segments.items():
+            if not isinstance(d, tuple) and seg:
+                left.append((d, "trace ends inside a segmented HDLC APDU: %d bytes collected, "
+                             "the last segment never came" % len(seg)))
+        for d, text in left:
+            o = _new_obj(self.last_line, d)
+            o["error"], o["error_kind"] = text, "incomplete"
+            o["text"] = "end of trace: ERROR: " + text
+            out.append(o)
+        return out
 
 
 def _key(k):
@@ -248,6 +335,8 @@ def decode_text(text, ek=None, ak=None, client_title=None, server_title=None):
         lineno += 1
         for o in dec.feed(line, lineno):
             yield o
+    for o in dec.finish():
+        yield o
 
 
 def explain_text(text, ek=None, ak=None, client_title=None, server_title=None):

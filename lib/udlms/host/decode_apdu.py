@@ -98,6 +98,13 @@ def explain(ctx, buf, direction, learn=True, depth=0):
     tag = b[0]
     d = _new(tag)
     lines = []
+    what = not_dlms(b)
+    if what:
+        d["name"] = "not DLMS"
+        d["not_dlms"] = what
+        d.setdefault("warnings", []).append("not DLMS: " + what)
+        lines.append("not DLMS: " + what)
+        return d, lines
     try:
         _dispatch(ctx, b, d, lines, direction, learn, depth)
         if not lines:
@@ -114,8 +121,39 @@ def explain(ctx, buf, direction, learn=True, depth=0):
     return d, lines
 
 
+def not_dlms(b):
+    """Plain words for bytes that are not an APDU at all (ASCII text, a DSMR/IEC 62056-21
+    telegram), or None. Text is only called text when every byte is printable."""
+    if len(b) < 4:
+        return None
+    for x in b:
+        if not (0x20 <= x <= 0x7E or x in (9, 10, 13)):
+            return None
+    t = bytes(b).decode()
+    what = "ASCII text"
+    if t[0] == "/" and "!" in t:
+        what = "a DSMR / IEC 62056-21 P1 telegram (ASCII)"
+    short = t[:80].replace("\r", "\\r").replace("\n", "\\n")
+    return "%s '%s'%s (%d bytes)" % (what, short, "..." if len(t) > 80 else "", len(t))
+
+
 def _dispatch(ctx, b, d, lines, direction, learn, depth):
     tag = b[0]
+    if tag == 0x0F:
+        from udlms.host import decode_notify
+
+        decode_notify.notification(ctx, b, d, lines)
+        return
+    if tag == 0xC2:
+        from udlms.host import decode_notify
+
+        decode_notify.event_notification(ctx, b, d, lines)
+        return
+    if tag == 0xE0:
+        from udlms.host import decode_gbt
+
+        decode_gbt.gbt(ctx, b, d, lines, direction, learn, depth)
+        return
     if tag in (0x60, 0x61, 0x62, 0x63, 0x01, 0x08):
         from udlms.host import decode_acse
 

@@ -36,6 +36,13 @@ def _sc_text(sc):
         sc, what, sc & 0x0F, s["key_set"], ", compressed" if sc & 0x80 else "")
 
 
+def _garbage(plain):
+    """True when deciphered bytes are neither a known APDU nor text."""
+    from udlms.host.decode_apdu import known_tag, not_dlms
+
+    return known_tag(plain[0]) is False and not not_dlms(plain)
+
+
 def _tag_ok(g, iv, sc, ak, payload):
     try:
         if sc & 0x20:
@@ -99,6 +106,13 @@ def ciphered(ctx, b, d, lines, direction, learn, depth):
     key = ctx.dedicated_key if dedicated else ctx.ek
     if title is None:
         title = ctx.title(client)
+    if sc & 0x0F > 1 or sc & 0x80:
+        d["tag_ok"] = None
+        lines.append("  not deciphered: %s" % (
+            "the APDU is compressed (SC bit 7): decompression is not supported" if sc & 0x80
+            else "security suite %d (AES-GCM-256 / ECDSA) is not supported; suites 0 and 1 "
+            "are" % (sc & 0x0F)))
+        return
     if key is None or title is None:
         if key is None:
             why = ("the dedicated key (carried in a deciphered AARQ) is unknown" if dedicated
@@ -164,6 +178,12 @@ def ciphered(ctx, b, d, lines, direction, learn, depth):
         lines.append("  deciphered APDU: %s" % _hx(plain[:64]) + ("..." if len(plain) > 64
                                                                   else ""))
     if depth >= MAX_DEPTH or not plain:
+        return
+    if d["tag_ok"] is None and sc & 0x20 and _garbage(plain):
+        d["error"] = ("deciphered bytes are not an APDU (first byte %02X): wrong key or "
+                      "corrupted frame (no tag was checked)" % plain[0])
+        d["error_kind"] = "decipher"
+        lines.append("  ERROR: " + d["error"])
         return
     sub, sl = explain(ctx, plain, direction, learn, depth + 1)
     d["decrypted"] = sub

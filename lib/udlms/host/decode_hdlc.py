@@ -202,6 +202,12 @@ def frame(dec, f, direction, lineno, truncated):
 def _direction(dec, o, dst, src, ci, f, hdr_end, length):
     key = (dst, src)
     d, why = o["direction"], o["direction_from"]
+    llc = bytes(f[hdr_end + 2:hdr_end + 5]) if length > hdr_end + 5 and len(f) > hdr_end + 5 \
+        else None
+    if d is None and llc in _LLC:  # the LLC bytes name the direction outright
+        d, why = _LLC[llc], "llc"
+    if d is None and key in dec.pairs:
+        d, why = dec.pairs[key], "earlier frames"
     if d is None:
         if len(src) == 1 and len(dst) > 1:
             d, why = "TX", "addresses"
