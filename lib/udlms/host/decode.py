@@ -11,6 +11,7 @@ explained (:mod:`udlms.host.decode_apdu`). Bad input never raises: it gives an o
 """
 
 from udlms.errors import FrameError
+from udlms.host.decode_base import _new_obj, _request_tag  # noqa: F401
 
 
 _LLC = {b"\xe6\xe6\x00": "TX", b"\xe6\xe7\x00": "RX"}
@@ -24,27 +25,16 @@ def _spaced(b):
     return " ".join("%02X" % x for x in bytes(b))
 
 
-def _new_obj(lineno, direction):
-    return {"line": lineno, "direction": direction, "direction_from": None, "hex": None,
-            "hdlc": None, "mbus": None, "apdu": None, "text": "", "error": None,
-            "error_kind": None, "warnings": []}
-
-
-def _request_tag(tag):
-    """True when an APDU tag is sent by the client, False by the server, None unknown."""
-    from udlms.host.decode_apdu import base_tag
-
-    base = base_tag(tag)
-    if base in (0x60, 0x62, 0x01, 0x05, 0x06, 0xC0, 0xC1, 0xC3, 0xD9):
-        return True
-    if base in (0x61, 0x63, 0x08, 0x0C, 0x0D, 0x0E, 0xC4, 0xC5, 0xC7, 0xD8, 0x0F, 0xC2, 0xDA):
-        return False
-    return None
-
-
 class Decoder:
     """Stateful trace decoder: keys and system titles, AARQ/AARE facts (titles, challenges,
     dedicated key), pending requests by invoke-id and segment buffers per direction."""
+
+    def explain(self, buf, direction, learn=True, depth=0):
+        """One APDU explained with this trace's keys and state (``decode_apdu.explain``);
+        the explainers of ciphered and block-transfer APDUs call it for what they unwrap."""
+        from udlms.host import decode_apdu
+
+        return decode_apdu.explain(self, buf, direction, learn, depth)
 
     def __init__(self, ek=None, ak=None, client_title=None, server_title=None):
         self.ek = _key(ek)

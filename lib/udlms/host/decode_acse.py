@@ -2,8 +2,8 @@
 InitiateResponse (Green Book §9.4) for ``udlms decode``: context, titles, mechanism,
 challenges, user-information (deciphered through :mod:`udlms.host.decode_apdu`)."""
 
-from udlms.host.decode_apdu import (_CONTEXT, _Cut, _hx, _len, _need, _title_text,
-                               conformance_names, explain as _explain)
+from udlms.host.decode_base import (_CONTEXT, _Cut, _hx, _len, _need, _title_text,
+                                    conformance_names)
 
 
 _MECH = ("none", "LLS (password)", "HLS (manufacturer specific)", "HLS-MD5", "HLS-SHA1",
@@ -97,7 +97,7 @@ def _aarq(ctx, b, d, lines, learn, depth):
                     ctx.ctos = val
         elif t == 0xBE:
             ui = _inner(v)
-            sub, sl = _explain(ctx, ui, "TX", learn, depth + 1)
+            sub, sl = ctx.explain(ui, "TX", learn, depth + 1)
             d["user_information"] = sub
             _user_info(d, sub, sl, parts)
         else:
@@ -159,7 +159,7 @@ def _aare(ctx, b, d, lines, learn, depth):
         if learn:
             ctx.stoc = a.auth_value
     if a.user_info is not None:
-        sub, sl = _explain(ctx, a.user_info, "RX", learn, depth + 1)
+        sub, sl = ctx.explain(a.user_info, "RX", learn, depth + 1)
         d["user_information"] = sub
         _user_info(d, sub, sl, parts)
     lines.append("AARE (association response): " + "; ".join(
@@ -181,7 +181,7 @@ def _release(ctx, b, d, lines, direction, learn, depth):
             parts.append("reason %d %s" % (r, (_RLRQ_REASONS if req else _RLRE_REASONS)
                                            .get(r, "unknown")))
         elif t == 0xBE:
-            sub, sl = _explain(ctx, _inner(v), "TX" if req else "RX", learn, depth + 1)
+            sub, sl = ctx.explain(_inner(v), "TX" if req else "RX", learn, depth + 1)
             d["user_information"] = sub
             sub_lines = ["user-information: " + x for x in sl[:1]] + ["  " + x for x in sl[1:]]
     lines.append("%s (release %s)%s" % (d["name"], "request" if req else "response",

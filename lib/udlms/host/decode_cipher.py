@@ -2,7 +2,7 @@
 general-glo/ded- and general-ciphering; SC byte, invocation counter, AES-GCM deciphering
 with tag check (``udlms.crypto.gcm``)."""
 
-from udlms.host.decode_apdu import MAX_DEPTH, _Cut, _hx, _len, _need, _title_text, base_tag, explain
+from udlms.host.decode_base import MAX_DEPTH, _Cut, _hx, _len, _need, _title_text, base_tag
 from udlms.errors import DlmsError, SecurityError
 
 
@@ -38,7 +38,7 @@ def _sc_text(sc):
 
 def _garbage(plain):
     """True when deciphered bytes are neither a known APDU nor text."""
-    from udlms.host.decode_apdu import known_tag, not_dlms
+    from udlms.host.decode_base import known_tag, not_dlms
 
     return known_tag(plain[0]) is False and not not_dlms(plain)
 
@@ -185,7 +185,7 @@ def ciphered(ctx, b, d, lines, direction, learn, depth):
         d["error_kind"] = "decipher"
         lines.append("  ERROR: " + d["error"])
         return
-    sub, sl = explain(ctx, plain, direction, learn, depth + 1)
+    sub, sl = ctx.explain(plain, direction, learn, depth + 1)
     d["decrypted"] = sub
     d["plain_name"] = sub["name"] if sub else None
     for ln in sl:

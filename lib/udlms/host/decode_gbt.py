@@ -5,7 +5,7 @@ number skipped, a last block whose earlier blocks never came), repeats (a block 
 and restarts are reported; the whole APDU is explained (and deciphered) once the last block
 is in."""
 
-from udlms.host.decode_apdu import MAX_DEPTH, _hx, _len, _need, explain
+from udlms.host.decode_base import MAX_DEPTH, _hx, _len, _need
 
 MAX_APDU = 65536
 
@@ -108,7 +108,7 @@ def gbt(ctx, b, d, lines, direction, learn, depth):
         _hx(whole[:32]), "..." if len(whole) > 32 else ""))
     if depth >= MAX_DEPTH or not whole:
         return
-    sub, sl = explain(ctx, whole, direction, learn, depth + 1)
+    sub, sl = ctx.explain(whole, direction, learn, depth + 1)
     d["reassembled"] = sub
     for ln in sl:
         lines.append("  " + ln)

@@ -112,7 +112,7 @@ def _ok(v):
 
 def frame(dec, f, direction, lineno, truncated):
     """One frame (flags included) -> the frame object; ``dec`` is the Decoder."""
-    from udlms.host.decode import _new_obj
+    from udlms.host.decode_base import _new_obj
 
     o = _new_obj(lineno, direction)
     o["hex"] = _hx(f)
@@ -224,7 +224,7 @@ def _direction(dec, o, dst, src, ci, f, hdr_end, length):
             if llc in _LLC:
                 d, why = _LLC[llc], "llc"
             else:
-                from udlms.host.decode import _request_tag
+                from udlms.host.decode_base import _request_tag
 
                 r = _request_tag(f[hdr_end + 2])
                 if r is not None and ci["type"] == "I":

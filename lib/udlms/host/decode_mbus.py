@@ -46,7 +46,7 @@ def plausible(data):
 
 
 def _new(dec, lineno, direction, f):
-    from udlms.host.decode import _new_obj
+    from udlms.host.decode_base import _new_obj
 
     o = _new_obj(lineno, direction)
     o["hex"] = _hx(f)

@@ -11,7 +11,7 @@ the push shapes meters use made readable (IEC 62056-6-1 OBIS names, scaler and u
 - anything else: the values in order, with their A-XDR type.
 """
 
-from udlms.host.decode_apdu import _hx, _need
+from udlms.host.decode_base import _hx, _need
 from udlms.errors import DlmsError
 
 MAX_VALUES = 200
@@ -106,7 +106,7 @@ def _printable(b):
 
 def value_of(tag, v, su=None):
     """A-XDR value (+ scaler-unit) -> (json value, text, scaler, unit symbol)."""
-    from udlms.cosem import axdr, obis
+    from udlms.cosem import obis
     from udlms.host.decode_obis import unit_name
 
     scaler = unit = None
@@ -127,7 +127,7 @@ def value_of(tag, v, su=None):
     if tag in (10, 12) and isinstance(v, str):
         return v, '"%s"' % v, scaler, uname
     if isinstance(v, bool) or v is None:
-        return v, axdr.typed_text(tag, v), scaler, uname
+        return v, obis.typed_text(tag, v), scaler, uname
     if isinstance(v, int) and tag != 22:
         if scaler is None:
             text = str(v)
@@ -140,7 +140,7 @@ def value_of(tag, v, su=None):
         return jv, text + (" " + uname if uname else ""), scaler, uname
     if isinstance(v, float):
         return v, repr(v) + (" " + uname if uname else ""), scaler, uname
-    t = axdr.typed_text(tag, v)
+    t = obis.typed_text(tag, v)
     if len(t) > 200:
         t = t[:197] + "..."
     return t, t, scaler, uname

@@ -2,7 +2,7 @@
 services): descriptors with class/attribute/method names, A-XDR data as text, tokens and
 token_status of the Token Gateway (IC 115), results in plain words, the HLS pass 3/4."""
 
-from udlms.host.decode_apdu import _hx, _len, _need
+from udlms.host.decode_base import _hx, _len, _need
 from udlms.errors import DlmsError
 
 
