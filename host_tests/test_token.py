@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from udlms.cosem import axdr
-from udlms import results
+from udlms.client import token_status
 from udlms.client import token, token_info
 from udlms.errors import ApduError, TokenError
 
@@ -124,11 +124,11 @@ def test_gateway_constants_and_enter():
 
 
 def test_status():
-    names = [results.token_status(i)[0] for i in range(9)]
+    names = [token_status.text(i)[0] for i in range(9)]
     assert names[0] == "format-ok" and names[3] == "execution-ok"
     assert names[8] == "received" and len(set(names)) == 9
-    assert "already used" in results.token_status(6)[1]
-    assert results.token_status(42)[0] == "status-42"
+    assert "already used" in token_status.text(6)[1]
+    assert token_status.text(42)[0] == "status-42"
     v, _ = axdr.decode(bytes.fromhex("02021603040800"))
     code, bits = token.decode_status(v)
     assert code == 3 and bits == (8, b"\x00")

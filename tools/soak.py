@@ -34,7 +34,7 @@ import meter_sim  # noqa: E402
 
 from udlms.cosem import axdr  # noqa: E402
 from udlms.client import session  # noqa: E402
-from udlms import results  # noqa: E402
+from udlms.client import token_status  # noqa: E402
 from udlms.client import token as tok  # noqa: E402
 from udlms.errors import DlmsError  # noqa: E402
 
@@ -268,7 +268,7 @@ class Soak:
             elif code == 8:
                 return  # still processing: ask again later
             else:
-                name, msg = results.token_status(code)
+                name, msg = token_status.text(code)
                 self.store.set(entry_id, "accepted" if code in (0, 1, 2, 3) else "refused",
                                "resolved by token_status: " + msg)
         finally:

@@ -241,7 +241,9 @@ class App:
                 sess.close()
             if stream is not None and hasattr(stream, "close"):
                 stream.close()
-        name, msg = results.token_status(code)
+        from udlms.client import token_status
+
+        name, msg = token_status.text(code)
         settled = 0
         for e in self.store.unresolved():
             if last is not None and e[1] == last:

@@ -7,7 +7,7 @@ import sys
 
 from mpytest import eq, main, raises, test
 
-from udlms import results
+from udlms.client import token_status
 from udlms.client import token, token_info
 from udlms.errors import ApduError, TokenError
 
@@ -80,7 +80,7 @@ def gateway():
     code, bits = token.decode_status(axdr.decode(binascii.unhexlify("02021603040800"))[0])
     eq(code, 3)
     eq(bits.bits(), "00000000")
-    eq(results.token_status(3)[0], "execution-ok")
+    eq(token_status.text(3)[0], "execution-ok")
 
 
 @test

@@ -16,7 +16,7 @@ On the wire ``enter`` takes an octet-string; meters differ in what they want ins
 reads ``token_status`` (attribute 6) until the meter has decided: a :class:`TokenResult`.
 This module is what a board needs to send a token; helpers (a token in groups of four,
 octets back to digits, the plain ``enter`` APDU) are in :mod:`udlms.client.token_info`,
-token_status words in :mod:`udlms.results`.
+token_status words in :mod:`udlms.client.token_status`.
 """
 
 from udlms.errors import ApduError, ServiceError, TokenError
@@ -135,9 +135,9 @@ class TokenResult:
     def status_name(self):
         if self.status_code is None:
             return None
-        from udlms.results import token_status
+        from udlms.client import token_status
 
-        return token_status(self.status_code)[0]
+        return token_status.text(self.status_code)[0]
 
     @property
     def message(self):
@@ -149,9 +149,9 @@ class TokenResult:
             return "meter says %s (%d): %s" % (name, code, hint or msg)
         if self.status_code is None:
             return "meter took the token (no token_status to confirm)"
-        from udlms.results import token_status
+        from udlms.client import token_status
 
-        name, msg = token_status(self.status_code)
+        name, msg = token_status.text(self.status_code)
         if self.kind == "unknown":
             return ("meter has not finished with the token (%s): check token_status later "
                     "before entering it again" % name)

@@ -1,7 +1,7 @@
 """STS token helpers beside :mod:`udlms.client.token` (IEC 62055-41, Token Gateway IC 115):
 a token in groups of four, token octets back to digits (any encoding), the plain ``enter``
 APDU. Kept apart so a session on a board does not hold them while it runs; token_status
-words are in :mod:`udlms.results` (``token_status``).
+words are in :mod:`udlms.client.token_status`.
 """
 
 from udlms.errors import TokenError

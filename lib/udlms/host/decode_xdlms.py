@@ -91,11 +91,11 @@ def data_text(d, b, pos, cid=None, member=None, kind="a"):
             t = ("octet-string of %d bytes that is not a 20-digit token in any known "
                  "encoding: %s" % (len(v), _hx(v)))
     elif cid == 115 and kind == "a" and member == 6 and tag == 2 and len(v) >= 1:
-        from udlms import results
+        from udlms.client import token_status
 
         code = v[0][1]
         if isinstance(code, int):
-            name, msg = results.token_status(code)
+            name, msg = token_status.text(code)
             d["token_status"] = {"code": code, "name": name, "message": msg}
             t = "token_status %d %s: %s (%s)" % (code, name, msg, t)
     elif cid == 115 and kind == "a" and member == 5 and tag == 22:
