@@ -195,3 +195,92 @@ def confirmed_service_error(service, choice, value):
     r = _row(_CSE_HINTS, "%d|%d" % (choice, value))
     return ("%s: %s" % (svc, err), "the meter refused the %s service: %s" % (svc, err),
             r[2] if r else "")
+
+
+def response_text(r):
+    """Plain words for an ``apdu.Response`` of kind exception / confirmed-service-error."""
+    if r.kind == "exception":
+        name, msg, hint = exception_response(r.state, r.service)
+        if r.data is not None:
+            hint = "%s (meter expects invocation counter >= %d)" % (
+                hint or msg, int.from_bytes(bytes(r.data), "big"))
+    else:
+        name, msg, hint = confirmed_service_error(r.service, r.choice, r.result)
+    what = "exception-response" if r.kind == "exception" else r.kind
+    return "meter sent %s %s: %s" % (what, name, hint or msg)
+
+
+def aare_reason(aare, ciphered):
+    """One plain sentence for a refused association (Green Book §9.3.2, AARE);
+    ``ciphered``: the AARQ carried a ciphered InitiateRequest."""
+    src, val = aare.diagnostic if aare.diagnostic else (1, 1)
+    name, msg, hint = association_diagnostic(src, val)
+    if aare.user_info:
+        from udlms.cosem.apdu import parse_response
+        from udlms.errors import DlmsError
+
+        try:
+            r = parse_response(aare.user_info)
+        except DlmsError:
+            r = None
+        if r is not None and r.kind == "confirmed-service-error":
+            cname, cmsg, chint = confirmed_service_error(r.service, r.choice, r.result)
+            if ciphered and r.choice == 0 and r.result == 6:
+                return ("meter could not decipher our request (%s): check the keys "
+                        "(EK/AK), system title and invocation counter" % cname)
+            return "meter refused the association: %s: %s" % (cname, chint or cmsg)
+    text = "meter refused the association: %s (%d)" % (name, val)
+    if src == 1 and val in (1, 13) and ciphered:
+        hint = "check the keys (EK/AK), system title and invocation counter"
+    return text + (": " + hint if hint else "")
+
+
+def _prefix(exc):
+    from udlms import errors as E
+
+    kind = getattr(exc, "kind", "")
+    if isinstance(exc, E.TokenError):
+        return "BAD TOKEN"
+    if isinstance(exc, E.NoAnswer) or kind == "no-answer":
+        return "NO ANSWER"
+    if isinstance(exc, E.FrameError):
+        return "LINE ERROR"
+    if isinstance(exc, E.LinkError):
+        return "LINK FAILED"
+    if isinstance(exc, E.SecurityError):
+        if kind == "replay" or kind == "counter-unavailable":
+            return "COUNTER"
+        return "AUTH FAILED"
+    if isinstance(exc, E.AssociationError):
+        if kind == "auth-failed" or exc.code in (11, 12, 13):
+            return "AUTH FAILED"
+        return "REFUSED"
+    if isinstance(exc, E.ServiceError):
+        if kind in ("action-result", "data-access-result"):
+            return "REJECTED"
+        return "METER ERROR"
+    if isinstance(exc, E.ApduError):
+        return "PROTOCOL"
+    if isinstance(exc, E.ConfigError):
+        return "SETTINGS"
+    return "ERROR"
+
+
+def explain(exc):
+    """One line for a display or REPL, e.g.
+    "REJECTED: meter says type-unmatched (12): check token encoding"."""
+    from udlms.errors import DlmsError
+
+    if not isinstance(exc, DlmsError):
+        return "ERROR: %s" % (exc,)
+    p = _prefix(exc)
+    kind = exc.kind
+    code = exc.code
+    if kind in ("action-result", "data-access-result") and code is not None:
+        f = action_result if kind == "action-result" else data_access_result
+        name, msg, hint = f(code)
+        return "%s: meter says %s (%d): %s" % (p, name, code, hint or msg)
+    msg = exc.message
+    if p == "NO ANSWER" and "check" not in msg:
+        msg += ": check probe/baud"
+    return "%s: %s" % (p, msg)
