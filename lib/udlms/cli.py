@@ -645,6 +645,9 @@ class Run:
                     stream = None
                     self.resync("resync")
                     continue
+                if attempt == 2 and _deciphering_refusal(e):
+                    e.args = (e.message + "; it was still refused after the invocation "
+                              "counter was resynchronised: check EK/AK and the system title",)
                 raise
             finally:
                 self.settle_counter(counter)
