@@ -122,7 +122,7 @@ import sys
 sys.path.insert(0, sys.argv[1])
 from udlms import counters
 st = counters.CounterStore(sys.argv[2])
-ctx = counters.context_key(bytes(16), bytes(8))
+ctx = counters.context_key(bytes(16), bytes(7) + bytes((int(sys.argv[4]),)))
 got = []
 for _ in range(int(sys.argv[3])):
     c = st.counter(ctx, step=3)
@@ -132,19 +132,22 @@ print(" ".join(map(str, got)))
 
 
 def test_concurrent_processes_never_get_the_same_counter(tmp_path):
-    """Eight processes, 40 sessions each, one file: every value handed out is unique."""
+    """Eight processes, 40 sessions each, one file, two security contexts (two meters, as
+    in the issue's crash): every value handed out in a context is unique."""
     path = str(tmp_path / "c.json")
     st = counters.CounterStore(path)
-    st.advance(counters.context_key(bytes(16), bytes(8)), 1)
+    for t in (0, 1):
+        st.advance(counters.context_key(bytes(16), bytes(7) + bytes((t,))), 1)
     procs = [subprocess.Popen([sys.executable, "-c", _WORKER, os.path.join(ROOT, "lib"), path,
-                               "40"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for _ in range(8)]
-    seen = []
-    for p in procs:
+                               "40", str(i % 2)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for i in range(8)]
+    seen = {0: [], 1: []}
+    for i, p in enumerate(procs):
         out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
-        seen += [int(x) for x in out.split()]
-    assert len(seen) == 8 * 40 * 5
-    assert len(set(seen)) == len(seen)
+        seen[i % 2] += [int(x) for x in out.split()]
+    for t in (0, 1):
+        assert len(seen[t]) == 4 * 40 * 5
+        assert len(set(seen[t])) == len(seen[t])
     assert [f for f in os.listdir(tmp_path) if f.endswith(".tmp")] == []
     assert json.loads(open(path).read())["format"] == 2

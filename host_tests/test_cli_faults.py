@@ -715,7 +715,8 @@ def test_concurrent_clients_never_reuse_a_counter(tmp_path, n):
     seen = [(title, ic) for _, title, ic in m.state.seen_ic]
     assert len(seen) == len(set(seen)), sorted(seen)
     assert all(rc in (0, 4) for rc, _ in results), results
-    assert sum(rc == 0 for rc, _ in results) >= n // 2, results
+    assert any(rc == 0 for rc, _ in results), results
+    assert all(o["verdict"] in ("ACCEPTED", "AUTH FAILED") for _, o in results), results
     assert len(m.state.accepted) == sum(rc == 0 for rc, _ in results)
 
 

@@ -178,12 +178,14 @@ def check_settings(d, cmd):
         if "server_physical" not in d:
             d["server_physical"] = physical_from_serial(d["serial_number"])
             size = d["address_size"] = size or 4
-    size = size or 2
+    size = size or (4 if cmd == "probe" else 2)  # probe tries every size when not given
     top = 0x3FFF if size == 4 else 0x7F
     if "server_logical" in d:
         _int(d, "server_logical", 0, 0xFFFF if wrapper else top)
     if "server_physical" in d:
-        _int(d, "server_physical", 0, top)
+        if size != 4 and _int(d, "server_physical", 0, 0x3FFF) > top:
+            raise _bad("--server-physical must be 0..127 with %d-byte addresses, got %d (use "
+                       "--address-size 4 for 0..16383)" % (size, d["server_physical"]))
     if "client" in d:
         _int(d, "client", 1, 0x7F)
     if "timeout" in d:
@@ -348,11 +350,22 @@ def _silence_stdout():
         pass
 
 
+def _unprocessed(e):
+    """An exception-response deciphering-error (5) or invocation-counter-error (6): the
+    meter threw our ciphered request away unprocessed (another client used a newer
+    counter meanwhile, or the keys are wrong)."""
+    from udlms.errors import ServiceError
+
+    return isinstance(e, ServiceError) and e.kind == "exception" and e.code in (5, 6)
+
+
 def _exit_for(e, sent=False):
     from udlms import errors
 
     if isinstance(e, (errors.TokenError, errors.ConfigError)):
         return EXIT_INPUT
+    if _unprocessed(e):
+        return EXIT_AUTH
     if isinstance(e, errors.ServiceError):
         return EXIT_REFUSED
     if sent:
@@ -377,6 +390,8 @@ def _label(e):
                                                          "counter-exhausted"):
         return "COUNTER"
     if isinstance(e, (errors.SecurityError, errors.AssociationError)):
+        return "AUTH FAILED"
+    if _unprocessed(e):
         return "AUTH FAILED"
     if isinstance(e, errors.ServiceError):
         return "REFUSED"
@@ -763,7 +778,7 @@ def cmd_enter_token(args, out):
                 if isinstance(e, (KeyboardInterrupt, _Interrupted)):
                     _interrupt_guard()
                 state = "unknown" if sent else "not-sent"
-                if isinstance(e, errors.ServiceError) and sent:
+                if isinstance(e, errors.ServiceError) and sent and not _unprocessed(e):
                     state = "refused"
                 journal.add(digits, state, error=getattr(e, "kind", type(e).__name__))
                 jstate = state
@@ -806,6 +821,9 @@ def cmd_enter_token(args, out):
                     "entering it again")
         elif code == EXIT_INPUT:
             msg += " (nothing was sent)" if "nothing was sent" not in msg else ""
+        elif _unprocessed(e):
+            msg += (": the meter threw the request away unprocessed (another client may "
+                    "have used a newer invocation counter meanwhile): run it again")
         text = "%s: %s" % (label, msg)
         result.update(accepted=False, result=e.kind, message=msg, code=e.code)
     finally:
@@ -1098,6 +1116,10 @@ def cmd_probe(args, out):
         report("%s: %s" % (_label(e), e.message))
     finally:
         tracer.close()
+    if out.verbose and tracer.lines:
+        from udlms.session import Settings
+
+        _print_exchange(tracer, Settings(), out)
     if found is None:
         text = ("NOTHING ANSWERED: check the cable/optical head, the port and that the meter "
                 "is powered; try --timeout 1 or --server-physical N")
@@ -1303,6 +1325,8 @@ def build_parser():
     pr.add_argument("--bauds", metavar="LIST", help="comma-separated baud rates to try "
                     "(default 9600,19200,115200)")
     pr.add_argument("--no-mode-e", action="store_true", help="do not try the mode E sign-on")
+    pr.add_argument("-v", "--verbose", action="store_true",
+                    help="print the decoded exchange of every attempt")
     s = cmd("sim", "run the simulated meter (tools/meter_sim.py; `udlms sim --help`)")
     s.add_argument("sim_args", nargs="*", help="the simulator's options")
     return p
@@ -1379,7 +1403,12 @@ def _run(argv, out, json_mode):
         fn = {"enter-token": cmd_enter_token, "get": cmd_get, "resync": cmd_resync,
               "probe": cmd_probe, "decode": cmd_decode}.get(args.cmd)
         if fn is None:
-            p.print_help()
+            if json_mode:
+                out.obj({"ok": False, "verdict": "BAD SETTING", "result": "config",
+                         "message": "no command given: enter-token, get, resync, decode, "
+                         "probe or sim", "exit": EXIT_INPUT})
+            else:
+                p.print_help()
             return EXIT_INPUT
         return fn(args, out)
     except KeyboardInterrupt:
