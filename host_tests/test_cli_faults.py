@@ -608,6 +608,13 @@ def test_unknown_token_is_checked_on_the_meter_before_it_is_sent_again(tmp_path)
         obj = json.loads(out)
         assert code == 0 and obj["checked_first"] is False
         assert any("never reached it" in n for n in obj["notes"])
+        # `pending` left by a run that was killed: checked the same way
+        t3 = "1111 2222 3333 4444 5555"
+        with open(tmp_path / "journal.jsonl", "a") as f:
+            f.write(json.dumps({"token": t3.replace(" ", ""), "state": "pending"}) + "\n")
+        code, out = run(["enter-token", t3, "--json"] + conn)
+        obj = json.loads(out)
+        assert code == 0 and "pending" in obj["notes"][0] and "never reached" in obj["notes"][1]
         # --force skips the check (and the meter refuses it as already used)
         with open(tmp_path / "journal.jsonl", "a") as f:
             f.write(json.dumps({"token": DIGITS, "state": "unknown"}) + "\n")

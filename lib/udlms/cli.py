@@ -756,12 +756,16 @@ def cmd_enter_token(args, out):
             data = token.octet_string(digits, s.encoding)
             journal.add(digits, "pending", port=d.get("port"))
             jstate = "pending"
-            if previous == "unknown" and not args.force:
-                run.note("the journal says this token's outcome is unknown: reading the "
-                         "gateway's token and token_status first (--force skips this)")
+            # `pending`: an earlier run ended (killed, power lost) without a verdict
+            check = previous in ("unknown", "pending") and not args.force
+            if check:
+                run.note("the journal says this token's outcome is %s: reading the "
+                         "gateway's token and token_status first (--force skips this)"
+                         % ("unknown" if previous == "unknown" else
+                            "unknown (pending: an earlier run ended without a verdict)"))
 
             def work(sess):
-                if previous == "unknown" and not args.force:
+                if check:
                     found = _check_gateway(sess, digits, data)
                     if found is not None:
                         return found, "checked"
