@@ -400,7 +400,9 @@ class Listener:
 BAD = [
     ["--max-info", "0"], ["--max-info", "5000"], ["--timeout", "-1"], ["--timeout", "0"],
     ["--timeout", "x"], ["--max-pdu", "0"], ["--client", "300"], ["--client", "0"],
-    ["--server-physical", "99999"], ["--server-logical", "200"], ["--retries", "-1"],
+    ["--server-physical", "99999"], ["--server-physical", "200"],
+    ["--server-physical", "20000", "--address-size", "4"], ["--server-logical", "200"],
+    ["--retries", "-1"],
     ["--window", "9"], ["--window", "0"], ["--ctos", "00"], ["--conformance", "zz"],
     ["--baud", "0"], ["--address-size", "3"], ["--mechanism", "2"], ["--ek", "0011"],
     ["--system-title", "zz"], ["--invocation-counter", "-1"],

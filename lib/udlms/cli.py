@@ -183,7 +183,7 @@ def check_settings(d, cmd):
     if "server_logical" in d:
         _int(d, "server_logical", 0, 0xFFFF if wrapper else top)
     if "server_physical" in d:
-        if size != 4 and _int(d, "server_physical", 0, 0x3FFF) > top:
+        if _int(d, "server_physical", 0, 0x3FFF) > top:
             raise _bad("--server-physical must be 0..127 with %d-byte addresses, got %d (use "
                        "--address-size 4 for 0..16383)" % (size, d["server_physical"]))
     if "client" in d:
@@ -492,6 +492,10 @@ class Journal:
             os.makedirs(d, 0o700, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
+                try:
+                    os.fchmod(fd, 0o600)  # a journal made by an older udlms was 0644
+                except (AttributeError, OSError):  # not ours, or no fchmod (Windows)
+                    pass
                 os.write(fd, (json.dumps(rec) + "\n").encode())
                 os.fsync(fd)
             finally:
@@ -784,8 +788,11 @@ def cmd_enter_token(args, out):
                 state = "unknown" if sent else "not-sent"
                 if isinstance(e, errors.ServiceError) and sent and not _unprocessed(e):
                     state = "refused"
-                journal.add(digits, state, error=getattr(e, "kind", type(e).__name__))
-                jstate = state
+                try:
+                    journal.add(digits, state, error=getattr(e, "kind", type(e).__name__))
+                    jstate = state
+                except Exception as je:  # noqa: BLE001 - the first failure is the story
+                    run.note("could not record `%s` in the journal: %s" % (state, je))
             raise
         if r.accepted:
             label, code = "ACCEPTED", EXIT_ACCEPTED
@@ -796,8 +803,11 @@ def cmd_enter_token(args, out):
         else:
             label, code = "REJECTED", EXIT_REFUSED
             jstate = "refused"
-        journal.add(digits, jstate, status=r.status_code, action_result=r.action_result,
-                    message=r.message)
+        try:
+            journal.add(digits, jstate, status=r.status_code, action_result=r.action_result,
+                        message=r.message)
+        except Exception as e:  # noqa: BLE001 - the meter's verdict is still the result
+            run.note("could not record the verdict in the journal: %s" % e)
         text = "%s: %s" % (label, r.message)
         if r.status_code is not None:
             text += " [token_status %d %s%s]" % (r.status_code, r.status_name,
