@@ -774,3 +774,14 @@ def test_property_threads_against_one_meter(tmp_path):
                    for e in errors), errors
 
     prop()
+
+
+def test_resync_without_keys_only_shows_the_meter_counter(meter, tmp_path):
+    m, conn = meter
+    m.state.last_client_ic[1] = 77
+    code, out = run(["resync", "--port", conn[1], "--counter-file",
+                     str(tmp_path / "counters.json"), "--json"])
+    obj = json.loads(out)
+    assert code == 0 and obj["meter_frame_counter"] == 77
+    assert obj["next_invocation_counter"] is None and "only shown" in obj["notes"][0]
+    assert not (tmp_path / "counters.json").exists()

@@ -267,7 +267,7 @@ def _settings_dict(args, cmd):
     return check_settings(d, cmd)
 
 
-def _session_settings(d):
+def _session_settings(d, cmd=None):
     from udlms.session import Settings
 
     kw = {}
@@ -281,7 +281,7 @@ def _session_settings(d):
     if "timeout" in d:
         kw["timeout_ms"] = int(d["timeout"] * 1000)
     if "mechanism" not in kw:
-        kw["mechanism"] = 0 if kw.get("client") == 16 else 5
+        kw["mechanism"] = 0 if kw.get("client") == 16 or cmd == "resync" else 5
     s = Settings(**kw)
     if s.mechanism == 5:
         missing = [f for f, v in (("--ek", s.ek), ("--ak", s.ak),
@@ -675,7 +675,7 @@ class Run:
 
 def _conn_settings(args, cmd, out):
     d = _settings_dict(args, cmd)
-    s = _session_settings(d)
+    s = _session_settings(d, cmd)
     tracer = _Tracer(d.get("trace"))
     return d, s, Run(d, s, out, tracer)
 
@@ -948,36 +948,42 @@ def cmd_resync(args, out):
     try:
         try:
             d, s, run = _conn_settings(args, "resync", out)
-            if s.ek is None or s.system_title is None:
-                raise _bad("resync keeps the counter per key and system title: give --ek and "
-                           "--system-title (nothing was sent)")
-            store = counters.CounterStore(_counter_path(d))
-            ctx = counters.context_key(s.ek, s.system_title)
-            try:
-                store.peek(ctx)
-            except Exception as e:  # noqa: BLE001 - a damaged file: rebuilt from the meter
-                if getattr(e, "kind", None) != "counter-file":
-                    raise
-                aside = store.rebuild()
-                if aside is None:
-                    raise
-                run.note("the counter file was damaged (%s): kept as %s, starting a new one"
-                         % (e.message, aside))
+            store = ctx = nxt = None
+            if s.ek is not None and s.system_title is not None:
+                store = counters.CounterStore(_counter_path(d))
+                ctx = counters.context_key(s.ek, s.system_title)
+                try:
+                    store.peek(ctx)
+                except Exception as e:  # noqa: BLE001 - a damaged file: rebuilt from the meter
+                    if getattr(e, "kind", None) != "counter-file":
+                        raise
+                    aside = store.rebuild()
+                    if aside is None:
+                        raise
+                    run.note("the counter file was damaged (%s): kept as %s, starting a new "
+                             "one" % (e.message, aside))
+            else:
+                run.note("no --ek/--system-title: the meter's frame counter is only shown; "
+                         "give both to store our next invocation counter for them")
             stream = _open(d)
             try:
                 value = resync.read_frame_counter(stream, s, trace=run.tracer)
             finally:
                 _close(stream)
-            nxt = store.remember_meter(ctx, value)
+            if store is not None:
+                nxt = store.remember_meter(ctx, value)
         finally:
             if run is not None:
                 run.tracer.close()
                 if out.verbose:
                     _print_exchange(run.tracer, run.s, out)
         result.update(ok=True, meter_frame_counter=value, next_invocation_counter=nxt,
-                      context=ctx, counter_file=store.path, notes=run.notes, exit=0)
+                      context=ctx, counter_file=store.path if store else None,
+                      notes=run.notes, exit=0)
         if out.json:
             out.obj(result)
+        elif nxt is None:
+            out.line("meter frame counter %d (not stored)" % value)
         else:
             out.line("meter frame counter %d; our next invocation counter %d" % (value, nxt))
             for n in run.notes:
