@@ -799,9 +799,12 @@ def test_property_threads_against_one_meter(tmp_path):
         srv.stop()
         seen = [(t, ic) for _, t, ic in m.state.seen_ic]
         assert len(seen) == len(set(seen))
+        # a client overtaken by another is refused by the meter (stale counter), named
         assert all(getattr(e, "kind", "") in ("association-rejected", "auth-failed",
                                               "replay", "no-answer", "link-lost")
-                   for e in errors), errors
+                   or (getattr(e, "kind", "") == "exception" and e.code in (5, 6))
+                   for e in errors), [(type(e).__name__, getattr(e, "kind", ""), str(e))
+                                      for e in errors]
 
     prop()
 
