@@ -21,10 +21,11 @@ device name 0.0.42.0.0.255 (1), Clock 0.0.1.0.0.255 (8), Disconnect Control
 0.0.96.3.10.255 (70), Token Gateway 0.0.19.40.0.255 (115).
 
 The Token Gateway accepts a token only in its configured encoding (anything else is
-action-result type-unmatched, 12), refuses a token it already accepted (token_status 6,
-validation failure) and reports token_status {code, bits}. The meter remembers the last
-invocation counter per client and refuses a repeated or lower one: an AARQ with a stale
-counter is rejected, a stale glo-APDU gets exception-response D8 01 06 <expected>.
+action-result type-unmatched, 12; ``--encoding any`` takes every form), refuses a token
+it already accepted (token_status 6, validation failure) and reports token_status {code,
+bits}. The meter remembers the last invocation counter per client and refuses a repeated
+or lower one: an AARQ with a stale counter is rejected, a stale glo-APDU gets
+exception-response D8 01 06 <expected>.
 """
 
 import argparse
@@ -509,6 +510,12 @@ def o_max(assoc):
 
 
 def _decode_token(raw, enc):
+    if enc == "any":  # a meter that takes the token in every form
+        for e in tok.ENCODINGS:
+            d = _decode_token(raw, e)
+            if d is not None:
+                return d
+        return None
     if enc == "ascii":
         if len(raw) == 20 and all(0x30 <= c <= 0x39 for c in raw):
             return raw.decode()
@@ -1055,7 +1062,8 @@ def build_parser():
     p.add_argument("--ak", default="D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF")
     p.add_argument("--system-title", default="4D4D4D0000BC614E")
     p.add_argument("--stoc", help="fixed server challenge (hex) for reproducible traces")
-    p.add_argument("--encoding", default="ascii", choices=tok.ENCODINGS)
+    p.add_argument("--encoding", default="ascii", choices=tok.ENCODINGS + ("any",),
+                   help="the token form the gateway takes (any: every form)")
     p.add_argument("--max-info", type=int, default=128)
     p.add_argument("--max-pdu", type=int, default=1024)
     p.add_argument("--server-ic", type=lambda s: int(s, 0), default=0x01234567)

@@ -173,9 +173,15 @@ def enter_token(session, digits, encoding=None):
     """Token Gateway ``enter`` (IC 115 method 1), then read ``token_status`` (attribute 6).
 
     Meter refusals come back as a TokenResult with ``accepted=False``; link, security and
-    association failures raise.
+    association failures raise. ``encoding="auto"`` tries the forms in turn
+    (:mod:`udlms.token_auto`).
     """
-    data = octet_string(digits, encoding or session.settings.encoding)
+    encoding = encoding or session.settings.encoding
+    if encoding == "auto":  # the form is found from type-unmatched answers (issue 20)
+        from udlms import token_auto
+
+        return token_auto.enter(session, digits)
+    data = octet_string(digits, encoding)
     session.token_sent = True
     from udlms.apdu import action_request
     from udlms.session import _obis
