@@ -131,6 +131,9 @@ class Options:
         self.server_ic = kw.get("server_ic", 0x01234567)
         self.client_ic = kw.get("client_ic", None)  # last IC seen from client 1
         self.delivery_method = kw.get("delivery_method", 0)
+        # the Nth enter request of the meter's life loses its answer: the meter (HDLC) says
+        # nothing more until the next SNRM, as a line that dies mid-session
+        self.silent_after_enter = kw.get("silent_after_enter", None)
         self.log = kw.get("log", False)
 
 
@@ -150,6 +153,8 @@ class MeterState:
         self.credit = 0
         self.sessions = 0
         self.refused_ic = 0
+        self.enter_calls = 0
+        self.silent = False
 
     def next_server_ic(self):
         with self.lock:
@@ -481,6 +486,9 @@ class Association:
         """Token Gateway method 1 ``enter(octet-string)``."""
         st = self.meter.state
         enc = self.meter.o.encoding
+        st.enter_calls += 1
+        if st.enter_calls == self.meter.o.silent_after_enter:
+            st.silent = True
         if data is None or data[0] != 0x09:
             return 12  # type-unmatched: not an octet-string
         try:
@@ -611,6 +619,8 @@ class HdlcServer(ApduServer):
             print("%s %s" % (d, bytes(b).hex(" ").upper()), flush=True)
 
     def send(self, control, info=b"", segmented=False):
+        if self.meter.state.silent:
+            return
         f = hdlc.frame(hdlc.client_address(self.client), self.meter.address, control, info,
                        segmented)
         self.last = f
@@ -640,6 +650,7 @@ class HdlcServer(ApduServer):
         client = src[0] >> 1
         c = fr.control
         if c & 0xEF == 0x83:  # SNRM
+            self.meter.state.silent = False
             self.reset()
             self.client = client
             mtx, mrx, wtx, wrx = hdlc.parse_params(bytes(fr.info)) if len(fr.info) else (
@@ -670,7 +681,7 @@ class HdlcServer(ApduServer):
             nr = (c >> 5) & 7
             if ns != self.vr:
                 # a repeat of the frame we already took: answer again, do not re-run it
-                if self.last is not None:
+                if self.last is not None and not self.meter.state.silent:
                     self.log("SIM TX", self.last)
                     self.write(self.last)
                 return
@@ -690,7 +701,7 @@ class HdlcServer(ApduServer):
         if c & 0x0F == 0x01:  # RR
             if self.out:
                 self.next_segment()
-            elif self.last is not None:
+            elif self.last is not None and not self.meter.state.silent:
                 self.write(self.last)
             return
         self.send(hdlc.FRMR, b"")
@@ -1071,6 +1082,9 @@ def build_parser():
                    help="last invocation counter already seen from client 1")
     p.add_argument("--baud", type=int, help="throttle output to this baud rate")
     p.add_argument("--log", action="store_true", help="print every frame")
+    p.add_argument("--silent-after-enter", type=int, metavar="N",
+                   help="lose the answer to the Nth enter request (HDLC: silent until the "
+                   "next SNRM), a line that dies mid-session")
     return p
 
 
@@ -1078,7 +1092,8 @@ def options_from_args(a):
     return Options(server_logical=a.server_logical, server_physical=a.server_physical,
                    address_size=a.address_size, ek=a.ek, ak=a.ak, system_title=a.system_title,
                    stoc=a.stoc, encoding=a.encoding, max_info=a.max_info, max_pdu=a.max_pdu,
-                   server_ic=a.server_ic, client_ic=a.client_ic, log=a.log)
+                   server_ic=a.server_ic, client_ic=a.client_ic, log=a.log,
+                   silent_after_enter=a.silent_after_enter)
 
 
 def main(argv=None):

@@ -8,6 +8,12 @@ its token_status and settles the journal.
 Delivery: validate locally -> journal as pending -> CONNECTING -> AUTH -> SENDING ->
 outcome (ACCEPTED, REJECTED: ..., or ``udlms.results.explain`` for failures) -> journal
 accepted/refused/unknown. A failure before the token was sent leaves it pending.
+
+Encoding ``auto`` (the default): the form remembered for this meter goes first, and on
+type-unmatched (12) only the next form, in the same association (``udlms.token_auto``,
+loaded only then); the journal note names each attempt (``ascii:12 bcd:accepted``), the
+form that worked is remembered in the store and said once: ``ACCEPTED (meter wants BCD;
+remembered)``.
 """
 
 from udlms.errors import DlmsError, TokenError
@@ -129,8 +135,9 @@ class App:
             self.phase = "AUTH"
             self.display.show("AUTH")
 
-    def enter(self, text, jid=None):
-        """Validate, journal, deliver one token; returns (label, message)."""
+    def enter(self, text, jid=None, encoding=None):
+        """Validate, journal, deliver one token; returns (label, message). ``encoding``
+        overrides the config's for this token (one of udlms.token.ENCODINGS or "auto")."""
         from udlms import results, token
 
         try:
@@ -139,12 +146,18 @@ class App:
             return self.say("BAD TOKEN", e.message)
         if not self.cfg.ok:
             return self.say("SETTINGS", "; ".join(self.cfg.errors))
+        if encoding is not None and encoding not in token.ENCODINGS and encoding != "auto":
+            return self.say("SETTINGS", "encoding: must be one of %s or auto, got %s: not "
+                            "sent" % (", ".join(token.ENCODINGS), encoding))
         if jid is None:
             try:
                 jid = self.store.add(digits)
             except Exception as e:  # noqa: BLE001 - never send what we could not journal
                 return self.say("STORE", "cannot journal the token (%s): not sent" % (e,))
         settings = self._settings()
+        if encoding is not None:
+            settings.encoding = encoding
+        auto = settings.encoding == "auto"
         lib = self.lib
         self.phase = "CONNECTING"
         self.display.show("CONNECTING", token.format(digits))
@@ -157,9 +170,17 @@ class App:
             self.phase = "SENDING"
             self.display.show("SENDING", token.format(digits))
             sent = True
-            r = lib.enter_token(sess, digits, settings.encoding)
+            if auto:
+                r = self._enter_auto(sess, digits, jid)
+            else:
+                r = lib.enter_token(sess, digits, settings.encoding)
         except Exception as e:  # noqa: BLE001 - every failure becomes a plain outcome
-            self._settle(jid, "unknown" if sent else "pending", getattr(e, "kind", "error"))
+            note = getattr(e, "kind", None) or "error"
+            if auto and getattr(sess, "attempts", None):
+                from udlms.token_auto import journal_note
+
+                note = journal_note(sess.attempts) + " " + note
+            self._settle(jid, "unknown" if sent else "pending", note)
             text = results.explain(e)
             i = text.find(": ")
             if i < 0:
@@ -171,14 +192,42 @@ class App:
                 sess.close()
             if stream is not None and hasattr(stream, "close"):
                 stream.close()
+        suffix, message, note = "", r.message, None
+        if auto:
+            suffix, message, note = self._learn(r)
         if r.accepted:
-            self._settle(jid, "accepted", r.status_name or "")
-            return self.say("ACCEPTED", r.message)
+            self._settle(jid, "accepted", note or r.status_name or "")
+            return self.say("ACCEPTED" + suffix, message)
         if r.kind == "unknown":
-            self._settle(jid, "unknown", r.status_name or "")
-            return self.say("UNKNOWN", r.message)
-        self._settle(jid, "refused", r.status_name or r.kind)
-        return self.say("REJECTED", r.message)
+            self._settle(jid, "unknown", note or r.status_name or "")
+            return self.say("UNKNOWN" + suffix, message)
+        self._settle(jid, "refused", note or r.status_name or r.kind)
+        return self.say("REJECTED" + suffix, message)
+
+    def _enter_auto(self, sess, digits, jid):
+        """Encoding auto: the remembered form first, the next on type-unmatched only."""
+        from udlms import token, token_auto
+
+        def note(form, result):
+            if result == 12:  # journaled before the next form goes out
+                self._settle(jid, "pending", token_auto.journal_note(sess.attempts))
+            elif len(sess.attempts) > 1:
+                self.display.show("SENDING", "%s as %s" % (token.format(digits), form))
+
+        return token_auto.enter(sess, digits, self.store.form(self.cfg.context()), note,
+                                self.lib.enter_token)
+
+    def _learn(self, r):
+        """-> (label suffix, message, journal note); remembers the form the meter took."""
+        from udlms import token_auto
+
+        suffix, message = token_auto.verdict(r)
+        if r.accepted:
+            try:
+                self.store.remember(self.cfg.context(), r.encoding)
+            except Exception as e:  # noqa: BLE001 - the token is in; say what was lost
+                suffix = " (meter wants %s; not remembered: %s)" % (r.encoding.upper(), e)
+        return suffix, message, token_auto.journal_note(r.attempts)
 
     def _settle(self, jid, state, note):
         try:

@@ -28,11 +28,16 @@ class Result:
 
 class FakeLib:
     Settings = None  # FakeSettings, below
-    """Stands in for udlms.session. ``mode``: accept, refuse, type12, noanswer, lost."""
+    """Stands in for udlms.session. ``mode``: accept, refuse, type12, noanswer, lost, or
+    ``want:FORM`` (type-unmatched (12) to every other token form, then ``then``: accept,
+    refuse, other (action-result 250) or lost). ``lose_at`` N: no answer to the Nth enter."""
 
-    def __init__(self, mode="accept"):
+    def __init__(self, mode="accept", then="accept", lose_at=None):
         self.mode = mode
+        self.then = then
+        self.lose_at = lose_at
         self.sent = []
+        self.forms = []  # the encoding of every enter request
         self.meter_ic = 500
         lib = self
 
@@ -68,11 +73,25 @@ class FakeLib:
 
         sess.counter.next()
         self.sent.append(digits)
-        if self.mode == "lost":
+        self.forms.append(encoding)
+        if self.mode == "lost" or len(self.forms) == self.lose_at:
             raise NoAnswer("no answer to the action request", "no-answer")
         if self.mode == "refuse":
             return Result(False, "token refused: already used, expired or out of order", 6,
                           "validation-failure")
+        if self.mode.startswith("want:"):
+            if encoding != self.mode[5:]:
+                return Result(False, "meter says type-unmatched (12): check token encoding",
+                              kind="type-unmatched", action=12)
+            if self.then == "lost":
+                raise NoAnswer("no answer to the action request", "no-answer")
+            if self.then == "other":
+                return Result(False, "meter says other-reason (250): check the token",
+                              kind="other-reason", action=250)
+            if self.then == "refuse":
+                return Result(False, "token refused: already used, expired or out of order",
+                              6, "validation-failure")
+            return Result(True, "token accepted and applied", 3, "execution-ok")
         if self.mode == "type12":
             return Result(False, "meter says type-unmatched (12): check token encoding",
                           kind="type-unmatched", action=12)
