@@ -29,7 +29,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 TARGETS = {"esp32": "xtensawin", "rp2040": "armv6m", "circuitpython": None}
 # CPython-only: the CLI and the host backends (cryptography, pyserial)
-HOST_ONLY = ("cli.py", "__main__.py", "aes_host.py", "gcm_host.py", "transport_serial.py")
+HOST_ONLY = ("cli.py", "counters.py", "__main__.py", "aes_host.py", "gcm_host.py",
+             "transport_serial.py")
 NO_CIRCUITPYTHON = ("ghash_viper.py",)  # @micropython.viper is a SyntaxError there
 
 
