@@ -38,8 +38,9 @@ def _add_conn(p):
     g.add_argument("--ek", help="block cipher key EK (32 hex digits)")
     g.add_argument("--ak", help="authentication key AK (32 hex digits)")
     g.add_argument("--system-title", help="our system title (16 hex digits)")
-    g.add_argument("--encoding", choices=("ascii", "bcd", "digits", "hex"),
-                   help="how the meter wants the token octets (default ascii)")
+    g.add_argument("--encoding", choices=("auto", "ascii", "bcd", "digits", "hex"),
+                   help="how the meter wants the token octets (default auto: the form "
+                   "remembered for this meter, else ascii, then the next on type-unmatched)")
     g.add_argument("--ctos", help="fixed client challenge (hex), for reproducible runs")
     g.add_argument("--invocation-counter", type=lambda s: int(s, 0),
                    help="invocation counter for the AARQ (then +1 per ciphered APDU)")
@@ -111,6 +112,7 @@ def _session_settings(d):
         kw["max_info_tx"] = kw["max_info_rx"] = int(d["max_info"])
     if "timeout" in d:
         kw["timeout_ms"] = int(float(d["timeout"]) * 1000)
+    kw.setdefault("encoding", "auto")  # issue 20: found from the meter's answers
     if "ek" not in kw and kw.get("mechanism", 5) == 5:
         kw["mechanism"] = 0 if kw.get("client") == 16 else 5
     if kw.get("client") == 16 and "mechanism" not in kw:
@@ -363,6 +365,28 @@ def _counter_for(d, s):
     return counter
 
 
+def _auto_fields(sess, r=None):
+    """--json and journal fields of encoding auto (issue 20): the form of the last attempt,
+    whether it was learned now, every attempt; the fixed encoding otherwise."""
+    attempts = getattr(sess, "attempts", None)
+    if attempts is None:
+        enc = sess.settings.encoding if sess is not None else None
+        return {"encoding": None if enc == "auto" else enc, "learned": False}
+    from udlms import token_auto_host
+
+    learned = bool(getattr(r, "learned", False)) and not getattr(r, "remember_error", None)
+    return {"encoding": attempts[-1][0], "learned": learned,
+            "attempts": token_auto_host.attempts_json(attempts)}
+
+
+def _auto_words(r):
+    if getattr(r, "attempts", None) is None:
+        return "", r.message
+    from udlms import token_auto_host
+
+    return token_auto_host.verdict(r)
+
+
 def cmd_enter_token(args, out):
     import json
 
@@ -384,12 +408,19 @@ def cmd_enter_token(args, out):
             stream = _open(d, s)
             sess = session.Session(stream, s, counter, trace=tracer)
             with sess:
-                r = token.enter_token(sess, digits, s.encoding)
+                if s.encoding == "auto":  # issue 20: the form found and remembered per meter
+                    from udlms import token_auto_host
+
+                    r = token_auto_host.enter(sess, digits, _counter_path(d), journal)
+                else:
+                    r = token.enter_token(sess, digits, s.encoding)
         except errors.DlmsError as e:
             # once the enter request went out, the meter may have taken the token: say so
             # (resolve by reading token_status), never guess and never re-send blindly
             sent = sess is not None and sess.token_sent
-            journal.add(digits, "unknown" if sent else "not-sent", error=e.kind)
+            auto = _auto_fields(sess)
+            journal.add(digits, "unknown" if sent else "not-sent", error=e.kind, **auto)
+            result.update(auto)
             if sent:
                 e.args = (e.message + "; the token may have reached the meter: read its "
                           "token_status before entering it again",)
@@ -397,18 +428,20 @@ def cmd_enter_token(args, out):
         finally:
             if stream is not None:
                 stream.close()
+        auto = _auto_fields(sess, r)
         journal.add(digits, "accepted" if r.accepted else r.kind if r.kind == "unknown"
-                    else "refused", status=r.status_code, message=r.message)
+                    else "refused", status=r.status_code, message=r.message, **auto)
         result.update(accepted=r.accepted, status_code=r.status_code,
                       status_name=r.status_name, message=r.message, result=r.kind,
-                      action_result=r.action_result)
+                      action_result=r.action_result, **auto)
+        suffix, message = _auto_words(r)
         if r.accepted:
             label, code = "ACCEPTED", EXIT_ACCEPTED
         elif r.kind == "unknown":
             label, code = "UNKNOWN", EXIT_UNKNOWN
         else:
             label, code = "REJECTED", EXIT_REFUSED
-        text = "%s: %s" % (label, r.message)
+        text = "%s%s: %s" % (label, suffix, message)
         if r.status_code is not None:
             text += " [token_status %d %s]" % (r.status_code, r.status_name)
     except errors.DlmsError as e:
