@@ -158,28 +158,32 @@ def sim_url():
         return _sim["url"]
     url = _getenv("SIM_URL")
     if not url:
-        log = "/tmp/tokenpad_sim_%d.log" % (id(_sim) & 0xFFFFFF)
-        pidf = log + ".pid"
-        py = ROOT + "/.venv/bin/python"
-        py = py if _exists(py) else "python3"
-        os.system("%s %s/tools/meter_sim.py --tcp 0 > %s 2>&1 & echo $! > %s"
-                  % (py, ROOT, log, pidf))
-        _sim["pidfile"] = pidf
-        for _ in range(100):
-            _sleep(0.1)
-            text = _read(log)
-            i = text.find("tcp://")
-            if i >= 0 and "\n" in text[i:]:
-                url = text[i:text.index("\n", i)].strip()
-                break
-        if not url:
-            raise AssertionError("meter simulator did not start: %s" % _read(log))
+        url, _sim["pidfile"] = start_sim()
     _sim["url"] = url
     return url
 
 
-def stop_sim():
-    pidf = _sim.get("pidfile")
+def start_sim(args="", tag=""):
+    """tools/meter_sim.py --tcp 0 ARGS in the background -> (url, pidfile); stop it with
+    ``stop_sim(pidfile)``."""
+    log = "/tmp/tokenpad_sim_%d%s.log" % (id(_sim) & 0xFFFFFF, tag)
+    pidf = log + ".pid"
+    py = ROOT + "/.venv/bin/python"
+    py = py if _exists(py) else "python3"
+    os.system("%s %s/tools/meter_sim.py --tcp 0 %s > %s 2>&1 & echo $! > %s"
+              % (py, ROOT, args, log, pidf))
+    for _ in range(100):
+        _sleep(0.1)
+        text = _read(log)
+        i = text.find("tcp://")
+        if i >= 0 and "\n" in text[i:]:
+            return text[i:text.index("\n", i)].strip(), pidf
+    stop_sim(pidf)
+    raise AssertionError("meter simulator did not start: %s" % _read(log))
+
+
+def stop_sim(pidf=None):
+    pidf = pidf or _sim.get("pidfile")
     if pidf:
         pid = _read(pidf).strip()
         if pid.isdigit():
