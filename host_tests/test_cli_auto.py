@@ -173,7 +173,7 @@ def test_other_action_result_ends_the_search(meters, tmp_path, monkeypatch):
 
 
 def test_lost_answer_mid_sequence_is_unknown(meters, tmp_path):
-    meter, conn = meters(encoding="bcd", silent_after_enter=2)
+    meter, conn = meters(encoding="bcd", lose_enter=2)
     code, out = run(["enter-token", TOKEN, "--json", "--retries", "1", "--timeout", "0.3"]
                     + conn)
     obj = json.loads(out.splitlines()[-1])

@@ -141,7 +141,7 @@ def used_token_ends_the_search():
 
 @test
 def lost_answer_mid_sequence_is_unknown():
-    a, _ = fresh(sim("--encoding bcd --silent-after-enter 2"), conf={"timeout_ms": 400})
+    a, _ = fresh(sim("--encoding bcd --lose-enter 2"), conf={"timeout_ms": 400})
     out = a.enter(T1)
     eq(out[0], "NO ANSWER", "%s" % (out,))
     e = a.store.last()

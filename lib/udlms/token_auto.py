@@ -49,7 +49,9 @@ def enter(session, digits, first=None, note=None, enter_token=None):
             if note is not None:
                 note(form, None)
             r = enter_token(session, digits, form)
-            if r.action_result != 12:
+            # only the action's own type-unmatched moves on: a token_status verdict about
+            # this token beside a 12 is a verdict
+            if r.action_result != 12 or r.kind != "type-unmatched":
                 attempts[-1][1] = "accepted" if r.accepted else (r.status_name or r.kind)
                 break
             attempts[-1][1] = 12
