@@ -176,8 +176,9 @@ def test_lost_answer_mid_sequence_is_unknown(meters, tmp_path):
     meter, conn = meters(encoding="bcd", lose_enter=2)
     code, out = run(["enter-token", TOKEN, "--json", "--retries", "1", "--timeout", "0.3"]
                     + conn)
-    obj = json.loads(out.splitlines()[-1])
-    assert code not in (0, 1, 2) and obj["accepted"] is False, out
+    obj = json.loads(out)
+    assert code == 5 and obj["accepted"] is False and obj["verdict"] == "UNKNOWN", out
+    assert obj["journal"] == "unknown" and obj["encoding"] == "digits"
     assert obj["attempts"] == [{"encoding": "ascii", "result": "type-unmatched"},
                                {"encoding": "digits", "result": "unknown"}]
     assert meter.state.enter_calls == 2 and meter.state.accepted == []  # no third form
@@ -209,3 +210,30 @@ def test_memory_lives_in_the_counter_store(meters, tmp_path):
     key = counters.meter_key(ctx, meter.o.system_title)
     assert data["meters"][key]["token_encoding"] == "hex"
     assert EK not in json.dumps(data)  # the key itself is never stored
+
+
+def test_meter_failing_the_action_for_a_used_token(meters, tmp_path):
+    """A meter that refuses with other-reason (250) and says why in token_status: the
+    search ends there, with token_status's words."""
+    meter, conn = meters(encoding="bcd", refusal="action")
+    meter.state.accepted.append(TOKEN3.replace(" ", ""))
+    code, out = run(["enter-token", TOKEN3, "--json"] + conn)
+    obj = json.loads(out)
+    assert code == 1 and obj["action_result"] == 250 and obj["status_code"] == 6, obj
+    assert [a["encoding"] for a in obj["attempts"]] == ["ascii", "digits", "bcd"]
+    assert "already used" in obj["message"]
+
+
+def test_unknown_after_the_form_was_found_is_checked_in_that_form(meters, tmp_path):
+    """The answer to the bcd attempt (the meter took the token) is lost: journal unknown
+    with encoding bcd; the next run reads the gateway and finds the token in that form
+    instead of entering it again."""
+    meter, conn = meters(encoding="bcd", lose_enter=3)
+    code, out = run(["enter-token", TOKEN, "--retries", "1", "--timeout", "0.3"] + conn)
+    assert code == 5 and out.startswith("UNKNOWN"), out
+    assert journal(tmp_path)[-1]["encoding"] == "bcd"
+    assert meter.state.accepted == [TOKEN.replace(" ", "")]
+    code, out = run(["enter-token", TOKEN, "--json"] + conn)
+    obj = json.loads(out)
+    assert code == 0 and obj["checked_first"] is True, obj
+    assert meter.state.enter_calls == 3  # not entered again
