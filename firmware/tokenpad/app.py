@@ -5,15 +5,15 @@ last digit, a long press (>= 0.8 s) or a double press (< 0.4 s apart) clears; ``
 The resend button ("R") resends the last pending token, otherwise it asks the meter for
 its token_status and settles the journal.
 
-Delivery: validate locally -> journal as pending -> CONNECTING -> AUTH -> SENDING ->
-outcome (ACCEPTED, REJECTED: ..., or ``udlms.results.explain`` for failures) -> journal
-accepted/refused/unknown. A failure before the token was sent leaves it pending.
-
 Encoding ``auto`` (the default): the form remembered for this meter goes first, and on
 type-unmatched (12) only the next form, in the same association (``udlms.token_auto``,
 loaded only then); the journal note names each attempt (``ascii:12 bcd:accepted``), the
 form that worked is remembered in the store and said once: ``ACCEPTED (meter wants BCD;
 remembered)``.
+
+Delivery: validate locally -> journal as pending -> CONNECTING -> AUTH -> SENDING ->
+outcome (ACCEPTED, REJECTED: ..., or ``udlms.results.explain`` for failures) -> journal
+accepted/refused/unknown. A failure before the token was sent leaves it pending.
 """
 
 from udlms.errors import DlmsError, TokenError
@@ -192,17 +192,24 @@ class App:
                 sess.close()
             if stream is not None and hasattr(stream, "close"):
                 stream.close()
-        suffix, message, note = "", r.message, None
         if auto:
-            suffix, message, note = self._learn(r)
+            return self._auto_outcome(jid, r)
         if r.accepted:
-            self._settle(jid, "accepted", note or r.status_name or "")
-            return self.say("ACCEPTED" + suffix, message)
+            self._settle(jid, "accepted", r.status_name or "")
+            return self.say("ACCEPTED", r.message)
         if r.kind == "unknown":
-            self._settle(jid, "unknown", note or r.status_name or "")
-            return self.say("UNKNOWN" + suffix, message)
-        self._settle(jid, "refused", note or r.status_name or r.kind)
-        return self.say("REJECTED" + suffix, message)
+            self._settle(jid, "unknown", r.status_name or "")
+            return self.say("UNKNOWN", r.message)
+        self._settle(jid, "refused", r.status_name or r.kind)
+        return self.say("REJECTED", r.message)
+
+    def _settle(self, jid, state, note):
+        try:
+            e = self.store.get(jid)
+            if e is not None and (e[2] != state or e[3] != note):
+                self.store.set(jid, state, note)
+        except Exception:  # noqa: BLE001 - the outcome is shown even if the flash is full
+            pass
 
     def _enter_auto(self, sess, digits, jid):
         """Encoding auto: the remembered form first, the next on type-unmatched only."""
@@ -217,8 +224,9 @@ class App:
         return token_auto.enter(sess, digits, self.store.form(self.cfg.context()), note,
                                 self.lib.enter_token)
 
-    def _learn(self, r):
-        """-> (label suffix, message, journal note); remembers the form the meter took."""
+    def _auto_outcome(self, jid, r):
+        """Settle and say the outcome of encoding auto; remember the form the meter took
+        (said once: ``ACCEPTED (meter wants BCD; remembered)``)."""
         from udlms import token_auto
 
         suffix, message = token_auto.verdict(r)
@@ -227,15 +235,10 @@ class App:
                 self.store.remember(self.cfg.context(), r.encoding)
             except Exception as e:  # noqa: BLE001 - the token is in; say what was lost
                 suffix = " (meter wants %s; not remembered: %s)" % (r.encoding.upper(), e)
-        return suffix, message, token_auto.journal_note(r.attempts)
-
-    def _settle(self, jid, state, note):
-        try:
-            e = self.store.get(jid)
-            if e is not None and (e[2] != state or e[3] != note):
-                self.store.set(jid, state, note)
-        except Exception:  # noqa: BLE001 - the outcome is shown even if the flash is full
-            pass
+        label = "ACCEPTED" if r.accepted else "UNKNOWN" if r.kind == "unknown" else "REJECTED"
+        self._settle(jid, "refused" if label == "REJECTED" else label.lower(),
+                     token_auto.journal_note(r.attempts))
+        return self.say(label + suffix, message)
 
     def resend(self):
         """Resend the newest pending token; if none, check the meter's token_status."""

@@ -53,10 +53,10 @@ class Store:
         self.medium = medium
         self.step = step or self.STEP
         self.problem = None
+        self.forms = []  # [[context, form], ...] (encoding auto)
         self._next = None
         self._ceiling = None
         self.journal = []
-        self.forms = []
         self._id = 1
         self.boot_pending = []
         try:
@@ -76,9 +76,9 @@ class Store:
                 self._id = int(d.get("n", 1))
                 self.forms = [[str(e[0]), str(e[1])] for e in d.get("e", ())]
             except (ValueError, TypeError, AttributeError, KeyError):
+                self.forms = []
                 self._next = self._ceiling = None
                 self.journal = []
-                self.forms = []
                 self.problem = "store record unreadable: counter unknown, run tp.resync()"
         if self._next is None and self.problem is None:
             self.problem = "no invocation counter stored yet: run tp.resync()"
