@@ -164,22 +164,10 @@ def sim_url():
 
 
 def start_sim(args="", tag=""):
-    """tools/meter_sim.py --tcp 0 ARGS in the background -> (url, pidfile); stop it with
-    ``stop_sim(pidfile)``."""
-    log = "/tmp/tokenpad_sim_%d%s.log" % (id(_sim) & 0xFFFFFF, tag)
-    pidf = log + ".pid"
-    py = ROOT + "/.venv/bin/python"
-    py = py if _exists(py) else "python3"
-    os.system("%s %s/tools/meter_sim.py --tcp 0 %s > %s 2>&1 & echo $! > %s"
-              % (py, ROOT, args, log, pidf))
-    for _ in range(100):
-        _sleep(0.1)
-        text = _read(log)
-        i = text.find("tcp://")
-        if i >= 0 and "\n" in text[i:]:
-            return text[i:text.index("\n", i)].strip(), pidf
-    stop_sim(pidf)
-    raise AssertionError("meter simulator did not start: %s" % _read(log))
+    """tools/meter_sim.py --tcp 0 ARGS in the background -> (url, pidfile) (mpytest's)."""
+    import mpytest
+
+    return mpytest.start_sim(args, tag)
 
 
 def stop_sim(pidf=None):

@@ -24,6 +24,13 @@ def order(first=None):
     return (first,) + tuple(e for e in ORDER if e != first)
 
 
+def _unmatched(r):
+    """The action's own type-unmatched (12): no token_status speaking of this token beside
+    it (that would be a verdict). Decided without loading the words (udlms.results)."""
+    return (r.action_result == 12 and not r.accepted
+            and (r.status_code is None or not getattr(r, "status_ours", True)))
+
+
 def enter(session, digits, first=None, note=None, enter_token=None):
     """Token Gateway ``enter`` in the form the meter wants -> the last TokenResult, with
     ``encoding`` (the form of the last attempt), ``attempts`` (``[[form, result], ...]``,
@@ -49,9 +56,7 @@ def enter(session, digits, first=None, note=None, enter_token=None):
             if note is not None:
                 note(form, None)
             r = enter_token(session, digits, form)
-            # only the action's own type-unmatched moves on: a token_status verdict about
-            # this token beside a 12 is a verdict
-            if r.action_result != 12 or r.kind != "type-unmatched":
+            if not _unmatched(r):
                 attempts[-1][1] = "accepted" if r.accepted else (r.status_name or r.kind)
                 break
             attempts[-1][1] = 12
