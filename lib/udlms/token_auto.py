@@ -14,7 +14,6 @@ Loaded only when the encoding is ``auto``; the caller remembers what worked.
 """
 
 ORDER = ("ascii", "digits", "bcd", "hex")
-AUTO = "auto"
 
 
 def order(first=None):
