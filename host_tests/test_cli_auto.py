@@ -237,3 +237,18 @@ def test_unknown_after_the_form_was_found_is_checked_in_that_form(meters, tmp_pa
     obj = json.loads(out)
     assert code == 0 and obj["checked_first"] is True, obj
     assert meter.state.enter_calls == 3  # not entered again
+
+
+def test_form_found_but_not_written_is_said(meters, tmp_path, monkeypatch):
+    meter, conn = meters(encoding="digits")
+
+    def full(self, meter, name, value):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(counters.CounterStore, "remember", full)
+    code, out = run(["enter-token", TOKEN, "--json"] + conn)
+    obj = json.loads(out)
+    assert code == 0 and obj["encoding"] == "digits" and obj["learned"] is False, obj
+    assert "No space left" in obj["remember_error"]
+    code, out = run(["enter-token", TOKEN2] + conn)
+    assert code == 0 and "(meter wants DIGITS; not remembered: " in out, out

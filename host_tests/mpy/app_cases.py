@@ -341,6 +341,19 @@ def fixed_encoding_and_repl_override():
 
 
 @test
+def auto_form_not_remembered_is_said():
+    a, kp, disp = auto_app("want:hex")
+
+    def full(context, form):
+        raise OSError("flash full")
+
+    a.store.remember = full
+    out = run_keys(a, kp, TOKEN + "#")
+    eq(out[0], "ACCEPTED (meter wants HEX; not remembered: flash full)", "%s" % (out,))
+    eq(a.store.last()[2], "accepted")
+
+
+@test
 def auto_every_form_refused():
     a, kp, disp = auto_app("type12")
     out = run_keys(a, kp, TOKEN + "#")

@@ -699,9 +699,12 @@ def _auto_fields(sess, r=None):
         return {"encoding": None if enc == "auto" else enc, "learned": False}
     from udlms import token_auto_host
 
-    learned = bool(getattr(r, "learned", False)) and not getattr(r, "remember_error", None)
-    return {"encoding": attempts[-1][0], "learned": learned,
-            "attempts": token_auto_host.attempts_json(attempts)}
+    error = getattr(r, "remember_error", None)
+    out = {"encoding": attempts[-1][0], "learned": bool(getattr(r, "learned", False))
+           and not error, "attempts": token_auto_host.attempts_json(attempts)}
+    if error:
+        out["remember_error"] = error  # found, but the store could not keep it
+    return out
 
 
 def _auto_words(r):
