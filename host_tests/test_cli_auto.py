@@ -252,3 +252,20 @@ def test_form_found_but_not_written_is_said(meters, tmp_path, monkeypatch):
     assert "No space left" in obj["remember_error"]
     code, out = run(["enter-token", TOKEN2] + conn)
     assert code == 0 and "(meter wants DIGITS; not remembered: " in out, out
+
+
+@pytest.mark.parametrize("udp", [False, True])
+def test_over_the_wrapper(tmp_path, udp):
+    """IEC 62056-47 wrapper over TCP and UDP: the same search in one association."""
+    meter = meter_sim.Meter(encoding="hex")
+    srv = (meter_sim.UdpWrapperServer if udp else meter_sim.WrapperServer)(meter, 0).start()
+    conn = ["--port", "%s://127.0.0.1:%d" % ("udp" if udp else "tcp", srv.port), "--wrapper",
+            "--ek", EK, "--ak", AK, "--system-title", TITLE, "--counter-file",
+            str(tmp_path / "c.json"), "--journal", str(tmp_path / "j.jsonl"), "--timeout", "1"]
+    try:
+        code, out = run(["enter-token", TOKEN] + conn)
+        assert code == 0 and out.startswith("ACCEPTED (meter wants HEX; remembered)"), out
+        assert run(["enter-token", TOKEN2] + conn)[0] == 0
+    finally:
+        srv.stop()
+    assert meter.state.enter_calls == 5
