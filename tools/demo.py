@@ -46,9 +46,16 @@ def start_sim(encoding="ascii"):
     return p, url
 
 
+def command_line(args):
+    """The command as a user would paste it into a shell (the token quoted)."""
+    import shlex
+
+    return " ".join(shlex.quote(a) for a in [".venv/bin/udlms"] + list(args))
+
+
 def udlms(args):
     cmd = [os.path.join(BIN, "udlms")] + args
-    print("$ udlms " + " ".join(args))
+    print("$ " + command_line(args))
     r = subprocess.run(cmd, capture_output=True, text=True)
     sys.stdout.write(r.stdout)
     sys.stdout.write(r.stderr)

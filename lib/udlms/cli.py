@@ -39,6 +39,37 @@ class _Interrupted(Exception):
     pass
 
 
+_SIGINT = [False]  # set by the Ctrl-C handler: links stop at once (no release, no DISC)
+
+
+class _Guard:
+    """A stream that fails at once after Ctrl-C, so that tearing the session down (RLRQ,
+    DISC) does not wait out timeouts on a line the user has given up on."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def _check(self):
+        if _SIGINT[0]:
+            from udlms.errors import LinkError
+
+            raise LinkError("interrupted", "interrupted")
+
+    def write(self, b):
+        self._check()
+        return self.stream.write(b)
+
+    def readinto(self, buf):
+        self._check()
+        return self.stream.readinto(buf)
+
+    def close(self):
+        self.stream.close()
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
 def physical_from_serial(serial):
     """The HDLC physical (lower) address many meters derive from their serial number:
     SN % 10000 + 1000, used with 4-byte server addresses."""
@@ -485,7 +516,7 @@ def _open(d):
     from udlms import transport
 
     timeout_ms = int(d.get("timeout", 3) * 1000)
-    stream = transport.open_stream(d["port"], int(d.get("baud") or 9600), timeout_ms)
+    stream = _Guard(transport.open_stream(d["port"], int(d.get("baud") or 9600), timeout_ms))
     try:
         if d.get("echo"):
             from udlms.uart import EchoDrop
@@ -615,6 +646,9 @@ class Run:
                     stream = None
                     self.resync("resync")
                     continue
+                if attempt == 2 and _deciphering_refusal(e):
+                    e.args = (e.message + "; it was still refused after the invocation "
+                              "counter was resynchronised: check EK/AK and the system title",)
                 raise
             finally:
                 self.settle_counter(counter)
@@ -1345,7 +1379,6 @@ def _run_sim(argv):
 def run(argv):
     """The whole command; returns the exit status and never raises (except SystemExit
     from --help/--version)."""
-    import sys
 
     json_mode = "--json" in argv
     if argv and argv[0] == "sim":  # every flag goes to the simulator
@@ -1354,6 +1387,30 @@ def run(argv):
         except KeyboardInterrupt:
             return EXIT_INTERRUPTED
     out = Output(json_mode)
+    import signal
+
+    def on_sigint(signum, frame):
+        _SIGINT[0] = True
+        raise KeyboardInterrupt
+
+    _SIGINT[0] = False
+    try:
+        old = signal.signal(signal.SIGINT, on_sigint)
+    except (ValueError, OSError):  # not the main thread
+        old = None
+    try:
+        return _run(argv, out, json_mode)
+    finally:
+        if old is not None:
+            try:
+                signal.signal(signal.SIGINT, old)
+            except (ValueError, OSError):
+                pass
+
+
+def _run(argv, out, json_mode):
+    import sys
+
     try:
         p = build_parser()
         try:
