@@ -783,6 +783,11 @@ def cmd_enter_token(args, out):
                 run.note("the journal says this token's outcome is unknown: reading the "
                          "gateway's token and token_status first (--force skips this)")
 
+            if s.encoding == "auto":  # forms remembered per meter, read before the AARQ
+                from udlms import token_auto_host
+
+                known = token_auto_host.known_forms(_counter_path(d))
+
             def work(sess):
                 if previous == "unknown" and not args.force:
                     found = _check_gateway(sess, digits, data)
@@ -791,9 +796,7 @@ def cmd_enter_token(args, out):
                     run.note("the meter's last token is another one: this token never "
                              "reached it; entering it now")
                 if s.encoding == "auto":  # issue 20: the form found and remembered per meter
-                    from udlms import token_auto_host
-
-                    r = token_auto_host.enter(sess, digits, _counter_path(d), journal)
+                    r = token_auto_host.enter(sess, digits, _counter_path(d), journal, known)
                 else:
                     r = token.enter_token(sess, digits, s.encoding)
                 return r, "entered"

@@ -30,19 +30,36 @@ def recall(path, settings, server_title=None):
     return form if form in token_auto.ORDER else None
 
 
-def enter(sess, digits, path, journal=None):
+def known_forms(path):
+    """Every remembered form in the counter store at ``path`` ({meter key: form}), read
+    before the session opens: nothing but the token's requests runs between the AARQ and
+    the enter (a concurrent client's counters then have less room to overtake ours). A
+    missing or unreadable file knows nothing (the counters report a damaged file)."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            meters = json.load(f).get("meters", {})
+        return dict((k, v.get(FACT)) for k, v in meters.items()
+                    if isinstance(v, dict) and v.get(FACT))
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def enter(sess, digits, path, journal=None, known=None):
     """``enter`` with encoding auto over the open session ``sess``: the remembered form
     first, the next form on type-unmatched (12) only; the accepted form is remembered.
-    Returns the TokenResult of :func:`udlms.token_auto.enter` with ``remembered`` (the
-    store now holds a form it did not hold before) and ``remember_error`` (why it could not
-    be written, or None)."""
+    ``known`` is :func:`known_forms` read before the session (else the store is read
+    now). Returns the TokenResult of :func:`udlms.token_auto.enter` with ``remembered``
+    (the store now holds a form it did not hold before) and ``remember_error`` (why it
+    could not be written, or None)."""
     from udlms import counters, token_auto
     from udlms.errors import DlmsError
 
     title = sess.sec.server_title if getattr(sess, "sec", None) is not None else None
     key = meter(sess.settings, title)
     store = counters.CounterStore(path)
-    first = store.recall(key, FACT)
+    first = known.get(key) if known is not None else store.recall(key, FACT)
 
     def note(form, result):
         if result == 12 and journal is not None:
