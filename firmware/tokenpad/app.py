@@ -336,8 +336,11 @@ class App:
             import uasyncio as asyncio
         self.running = True
         self.boot()
+        tick = getattr(self.display, "tick", None)
         while self.running:
             self.step()
+            if tick is not None:
+                tick()
             if until is not None and until():
                 break
             await asyncio.sleep(poll_ms / 1000)

@@ -265,6 +265,25 @@ def display_wrap():
     d = display.Fake(cols=16, rows=2)
     d.show("1781 3034 3131 9155 8529")
     eq(d.last(), ("1781 3034 3131", "9155 8529"))
+    d.tick(0)
+    d.tick(5000)
+    eq(len(d.frames), 1)  # it fits: no paging
+
+
+@test
+def small_display_pages_through_the_reason():
+    d = display.Fake(cols=16, rows=2)
+    d.show("REJECTED", "token refused: already used, expired or out of order")
+    eq(d.last(), ("REJECTED", "token refused:"))
+    d.tick(1000)
+    d.tick(2000)
+    eq(len(d.frames), 1)  # not before PAGE_MS
+    seen = []
+    for t in range(2500, 9000, 1500):
+        d.tick(t)
+        seen.append(d.last())
+    eq(seen[:4], [("REJECTED", "already used,"), ("REJECTED", "expired or out"),
+                  ("REJECTED", "of order"), ("REJECTED", "token refused:")])
 
 
 # -- end to end against the simulator --------------------------------------------------------
