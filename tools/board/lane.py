@@ -149,6 +149,7 @@ def check_idle_memory(b):
 
 
 def soft_reset_to_app(b):
+    b.display(clear=True)
     b.write(b"\x04")  # soft reset at the friendly REPL: main.py runs again
     b.wait_lcd("READY", 240)
 
@@ -171,7 +172,7 @@ def check_same_token_refused(b, shots):
     b.keys(TOKENS[0] + "#")
     screen = wait_screen(b, "REJECTED")
     shots["rejected"] = screen
-    later = b.wait_lcd("already used", 60)  # the reason, paged on the second line
+    later = b.wait_lcd("already used", 120)  # the reason, paged on the second line
     shots["rejected_reason"] = later
     return "%s, then %s" % (" / ".join(screen), " / ".join(later))
 
@@ -385,8 +386,10 @@ def check_cut_after_journal(b, url):
     b.keys(TOKENS[4] + "#")
     cut = b.wait_cut(120)
     assert cut is not None, "nothing was sent after #"
+    b.display(clear=True)
     b.boot()
     screen = b.wait_lcd("PENDING", 240)
+    b.display(clear=True)
     b.keys("R")
     done = b.wait_lcd("ACCEPTED", 240)
     return "after the cut: %s; R: %s" % (" / ".join(screen), " / ".join(done))
@@ -422,6 +425,7 @@ def run(cycles=12, seed=15, mpremote=True):
                 return summary(t0)
             if mpremote and not check("deploy (make deploy, mpremote)", check_deploy, b, cfg):
                 return summary(t0)
+            b.display(clear=True)
             b.boot()  # power-cycle: main.py starts from the deployed files
             shots = {}
             ok = check("keypad ready (fresh board)", lambda: " / ".join(
