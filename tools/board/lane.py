@@ -441,6 +441,7 @@ def run(cycles=12, seed=15, mpremote=True):
                 check("rs485_de", check_de, b.de_log(clear=True))
                 b.wait_repl()
                 check("repl tp.status/history/resync", check_repl, b)
+                soft_reset_to_app(b)  # the idle app again: session code not loaded yet
                 check("memory: token sessions", check_sessions, b)
                 holder = []
                 check("oled", lambda: (lambda r: holder.append(r[1]) or r[0])(check_oled(b)))
