@@ -20,6 +20,8 @@ or does not boot):
   memory          free heap after boot, resident heap with the app idle, heap allocated by
                   the first and a later token session, and their emulated times
   oled            an SSD1306 on I2C: what tokenpad draws, read back as text and a PNG
+  encoding auto   a meter that wants BCD: the keypad token is accepted after type-unmatched
+                  answers, said once, and the next one goes in one attempt (lane_auto.py)
   powercut_*      the store (journal + invocation counter, /tokenpad.dat on the firmware's
                   littlefs) under power cuts at seeded flash operations, torn part-way:
                   after each reboot no invocation counter is handed out twice and no
@@ -43,6 +45,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 import board as B  # noqa: E402
+import lane_auto  # noqa: E402 - the encoding-auto check (issue 20)
 
 OUT = os.path.join(ROOT, "build", "board")
 TOKENS = ("17813034313191558529", "05718854590197211241", "36934458151706424932",
@@ -448,6 +451,7 @@ def run(cycles=10, seed=15, mpremote=True):
                 font = holder[0] if holder else None
                 soft_reset_to_app(b)
                 check("powercut after # (journal first)", check_cut_after_journal, b, url)
+                check("keypad encoding auto (BCD meter)", lane_auto.check_auto_encoding, b, url)
             if font:
                 for name, lines in shots.items():
                     B.lcd_png(os.path.join(OUT, "lcd_%s.png" % name), lines, font)
