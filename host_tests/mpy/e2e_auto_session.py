@@ -10,7 +10,8 @@ heap as e2e_session.py.
 import gc
 import sys
 
-from mpytest import eq, main, start_sim, stop_sim, test
+from mpytest import eq, main, test
+from simproc import start_sim, stop_sim
 from udlms.security import MemoryCounter
 
 MICROPYTHON = sys.implementation.name == "micropython"

@@ -164,10 +164,10 @@ def sim_url():
 
 
 def start_sim(args="", tag=""):
-    """tools/meter_sim.py --tcp 0 ARGS in the background -> (url, pidfile) (mpytest's)."""
-    import mpytest
+    """tools/meter_sim.py --tcp 0 ARGS in the background -> (url, pidfile) (simproc's)."""
+    import simproc
 
-    return mpytest.start_sim(args, tag)
+    return simproc.start_sim(args, tag)
 
 
 def stop_sim(pidf=None):
