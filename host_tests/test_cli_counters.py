@@ -122,7 +122,7 @@ import sys
 sys.path.insert(0, sys.argv[1])
 from udlms import counters
 st = counters.CounterStore(sys.argv[2])
-ctx = counters.context_key(bytes(16), bytes(8))
+ctx = counters.context_key(bytes(16), bytes(7) + bytes((int(sys.argv[4]),)))
 got = []
 for _ in range(int(sys.argv[3])):
     c = st.counter(ctx, step=3)
@@ -132,19 +132,45 @@ print(" ".join(map(str, got)))
 
 
 def test_concurrent_processes_never_get_the_same_counter(tmp_path):
-    """Eight processes, 40 sessions each, one file: every value handed out is unique."""
+    """Eight processes, 40 sessions each, one file, two security contexts (two meters, as
+    in the issue's crash): every value handed out in a context is unique."""
     path = str(tmp_path / "c.json")
     st = counters.CounterStore(path)
-    st.advance(counters.context_key(bytes(16), bytes(8)), 1)
+    for t in (0, 1):
+        st.advance(counters.context_key(bytes(16), bytes(7) + bytes((t,))), 1)
     procs = [subprocess.Popen([sys.executable, "-c", _WORKER, os.path.join(ROOT, "lib"), path,
-                               "40"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for _ in range(8)]
-    seen = []
-    for p in procs:
+                               "40", str(i % 2)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for i in range(8)]
+    seen = {0: [], 1: []}
+    for i, p in enumerate(procs):
         out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
-        seen += [int(x) for x in out.split()]
-    assert len(seen) == 8 * 40 * 5
-    assert len(set(seen)) == len(seen)
+        seen[i % 2] += [int(x) for x in out.split()]
+    for t in (0, 1):
+        assert len(seen[t]) == 4 * 40 * 5
+        assert len(set(seen[t])) == len(seen[t])
     assert [f for f in os.listdir(tmp_path) if f.endswith(".tmp")] == []
     assert json.loads(open(path).read())["format"] == 2
+
+
+def test_msvcrt_lock_where_there_is_no_fcntl(tmp_path, monkeypatch):
+    """Windows has no fcntl: the store locks one byte of the lock file with msvcrt (a fake
+    here that records the calls; a separate copy of the module is loaded)."""
+    import importlib.util
+    import types
+
+    calls = []
+    fake = types.SimpleNamespace(LK_NBLCK=2, LK_UNLCK=0,
+                                 locking=lambda fd, mode, n: calls.append((mode, n)))
+    monkeypatch.setitem(sys.modules, "fcntl", None)  # import fcntl -> ImportError
+    monkeypatch.setitem(sys.modules, "msvcrt", fake)
+    spec = importlib.util.spec_from_file_location(
+        "counters_win", os.path.join(ROOT, "lib", "udlms", "counters.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    st = mod.CounterStore(str(tmp_path / "c.json"))
+    ctx = mod.context_key(EK, TITLE)
+    st.remember_meter(ctx, 5)
+    assert st.reserve(ctx, 4) == (6, 10)
+    assert calls and all(n == 1 for _, n in calls)
+    assert [m for m, _ in calls].count(2) == [m for m, _ in calls].count(0)

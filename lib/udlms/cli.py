@@ -178,12 +178,14 @@ def check_settings(d, cmd):
         if "server_physical" not in d:
             d["server_physical"] = physical_from_serial(d["serial_number"])
             size = d["address_size"] = size or 4
-    size = size or 2
+    size = size or (4 if cmd == "probe" else 2)  # probe tries every size when not given
     top = 0x3FFF if size == 4 else 0x7F
     if "server_logical" in d:
         _int(d, "server_logical", 0, 0xFFFF if wrapper else top)
     if "server_physical" in d:
-        _int(d, "server_physical", 0, top)
+        if _int(d, "server_physical", 0, 0x3FFF) > top:
+            raise _bad("--server-physical must be 0..127 with %d-byte addresses, got %d (use "
+                       "--address-size 4 for 0..16383)" % (size, d["server_physical"]))
     if "client" in d:
         _int(d, "client", 1, 0x7F)
     if "timeout" in d:
@@ -265,7 +267,7 @@ def _settings_dict(args, cmd):
     return check_settings(d, cmd)
 
 
-def _session_settings(d):
+def _session_settings(d, cmd=None):
     from udlms.session import Settings
 
     kw = {}
@@ -279,7 +281,7 @@ def _session_settings(d):
     if "timeout" in d:
         kw["timeout_ms"] = int(d["timeout"] * 1000)
     if "mechanism" not in kw:
-        kw["mechanism"] = 0 if kw.get("client") == 16 else 5
+        kw["mechanism"] = 0 if kw.get("client") == 16 or cmd == "resync" else 5
     kw.setdefault("encoding", "auto")  # issue 20: found from the meter's answers
     s = Settings(**kw)
     if s.mechanism == 5:
@@ -349,11 +351,22 @@ def _silence_stdout():
         pass
 
 
+def _unprocessed(e):
+    """An exception-response deciphering-error (5) or invocation-counter-error (6): the
+    meter threw our ciphered request away unprocessed (another client used a newer
+    counter meanwhile, or the keys are wrong)."""
+    from udlms.errors import ServiceError
+
+    return isinstance(e, ServiceError) and e.kind == "exception" and e.code in (5, 6)
+
+
 def _exit_for(e, sent=False):
     from udlms import errors
 
     if isinstance(e, (errors.TokenError, errors.ConfigError)):
         return EXIT_INPUT
+    if _unprocessed(e):
+        return EXIT_AUTH
     if isinstance(e, errors.ServiceError):
         return EXIT_REFUSED
     if sent:
@@ -378,6 +391,8 @@ def _label(e):
                                                          "counter-exhausted"):
         return "COUNTER"
     if isinstance(e, (errors.SecurityError, errors.AssociationError)):
+        return "AUTH FAILED"
+    if _unprocessed(e):
         return "AUTH FAILED"
     if isinstance(e, errors.ServiceError):
         return "REFUSED"
@@ -478,6 +493,10 @@ class Journal:
             os.makedirs(d, 0o700, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
+                try:
+                    os.fchmod(fd, 0o600)  # a journal made by an older udlms was 0644
+                except (AttributeError, OSError):  # not ours, or no fchmod (Windows)
+                    pass
                 os.write(fd, (json.dumps(rec) + "\n").encode())
                 os.fsync(fd)
             finally:
@@ -657,7 +676,7 @@ class Run:
 
 def _conn_settings(args, cmd, out):
     d = _settings_dict(args, cmd)
-    s = _session_settings(d)
+    s = _session_settings(d, cmd)
     tracer = _Tracer(d.get("trace"))
     return d, s, Run(d, s, out, tracer)
 
@@ -779,9 +798,13 @@ def cmd_enter_token(args, out):
                                       _journal_form(journal, digits))
             journal.add(digits, "pending", port=d.get("port"))
             jstate = "pending"
-            if previous == "unknown" and not args.force:
-                run.note("the journal says this token's outcome is unknown: reading the "
-                         "gateway's token and token_status first (--force skips this)")
+            # `pending`: an earlier run ended (killed, power lost) without a verdict
+            check = previous in ("unknown", "pending") and not args.force
+            if check:
+                run.note("the journal says this token's outcome is %s: reading the "
+                         "gateway's token and token_status first (--force skips this)"
+                         % ("unknown" if previous == "unknown" else
+                            "unknown (pending: an earlier run ended without a verdict)"))
 
             if s.encoding == "auto":  # forms remembered per meter, read before the AARQ
                 from udlms import token_auto_host
@@ -789,7 +812,7 @@ def cmd_enter_token(args, out):
                 known = token_auto_host.known_forms(_counter_path(d))
 
             def work(sess):
-                if previous == "unknown" and not args.force:
+                if check:
                     found = _check_gateway(sess, digits, data)
                     if found is not None:
                         return found, "checked"
@@ -809,12 +832,16 @@ def cmd_enter_token(args, out):
                 if isinstance(e, (KeyboardInterrupt, _Interrupted)):
                     _interrupt_guard()
                 state = "unknown" if sent else "not-sent"
-                if isinstance(e, errors.ServiceError) and sent:
+                if isinstance(e, errors.ServiceError) and sent and not _unprocessed(e):
                     state = "refused"
                 auto = _auto_fields(getattr(run, "sess", None))
-                journal.add(digits, state, error=getattr(e, "kind", type(e).__name__), **auto)
                 result.update(auto)
-                jstate = state
+                try:
+                    journal.add(digits, state, error=getattr(e, "kind", type(e).__name__),
+                                **auto)
+                    jstate = state
+                except Exception as je:  # noqa: BLE001 - the first failure is the story
+                    run.note("could not record `%s` in the journal: %s" % (state, je))
             raise
         if r.accepted:
             label, code = "ACCEPTED", EXIT_ACCEPTED
@@ -826,8 +853,11 @@ def cmd_enter_token(args, out):
             label, code = "REJECTED", EXIT_REFUSED
             jstate = "refused"
         auto = _auto_fields(run.sess if how == "entered" else None, r)
-        journal.add(digits, jstate, status=r.status_code, action_result=r.action_result,
-                    message=r.message, **auto)
+        try:
+            journal.add(digits, jstate, status=r.status_code, action_result=r.action_result,
+                        message=r.message, **auto)
+        except Exception as e:  # noqa: BLE001 - the meter's verdict is still the result
+            run.note("could not record the verdict in the journal: %s" % e)
         suffix, message = _auto_words(r)
         text = "%s%s: %s" % (label, suffix, message)
         if r.status_code is not None:
@@ -856,6 +886,9 @@ def cmd_enter_token(args, out):
                     "entering it again")
         elif code == EXIT_INPUT:
             msg += " (nothing was sent)" if "nothing was sent" not in msg else ""
+        elif _unprocessed(e):
+            msg += (": the meter threw the request away unprocessed (another client may "
+                    "have used a newer invocation counter meanwhile): run it again")
         text = "%s: %s" % (label, msg)
         result.update(accepted=False, result=e.kind, message=msg, code=e.code)
     finally:
@@ -966,36 +999,42 @@ def cmd_resync(args, out):
     try:
         try:
             d, s, run = _conn_settings(args, "resync", out)
-            if s.ek is None or s.system_title is None:
-                raise _bad("resync keeps the counter per key and system title: give --ek and "
-                           "--system-title (nothing was sent)")
-            store = counters.CounterStore(_counter_path(d))
-            ctx = counters.context_key(s.ek, s.system_title)
-            try:
-                store.peek(ctx)
-            except Exception as e:  # noqa: BLE001 - a damaged file: rebuilt from the meter
-                if getattr(e, "kind", None) != "counter-file":
-                    raise
-                aside = store.rebuild()
-                if aside is None:
-                    raise
-                run.note("the counter file was damaged (%s): kept as %s, starting a new one"
-                         % (e.message, aside))
+            store = ctx = nxt = None
+            if s.ek is not None and s.system_title is not None:
+                store = counters.CounterStore(_counter_path(d))
+                ctx = counters.context_key(s.ek, s.system_title)
+                try:
+                    store.peek(ctx)
+                except Exception as e:  # noqa: BLE001 - a damaged file: rebuilt from the meter
+                    if getattr(e, "kind", None) != "counter-file":
+                        raise
+                    aside = store.rebuild()
+                    if aside is None:
+                        raise
+                    run.note("the counter file was damaged (%s): kept as %s, starting a new "
+                             "one" % (e.message, aside))
+            else:
+                run.note("no --ek/--system-title: the meter's frame counter is only shown; "
+                         "give both to store our next invocation counter for them")
             stream = _open(d)
             try:
                 value = resync.read_frame_counter(stream, s, trace=run.tracer)
             finally:
                 _close(stream)
-            nxt = store.remember_meter(ctx, value)
+            if store is not None:
+                nxt = store.remember_meter(ctx, value)
         finally:
             if run is not None:
                 run.tracer.close()
                 if out.verbose:
                     _print_exchange(run.tracer, run.s, out)
         result.update(ok=True, meter_frame_counter=value, next_invocation_counter=nxt,
-                      context=ctx, counter_file=store.path, notes=run.notes, exit=0)
+                      context=ctx, counter_file=store.path if store else None,
+                      notes=run.notes, exit=0)
         if out.json:
             out.obj(result)
+        elif nxt is None:
+            out.line("meter frame counter %d (not stored)" % value)
         else:
             out.line("meter frame counter %d; our next invocation counter %d" % (value, nxt))
             for n in run.notes:
@@ -1148,6 +1187,10 @@ def cmd_probe(args, out):
         report("%s: %s" % (_label(e), e.message))
     finally:
         tracer.close()
+    if out.verbose and tracer.lines:
+        from udlms.session import Settings
+
+        _print_exchange(tracer, Settings(), out)
     if found is None:
         text = ("NOTHING ANSWERED: check the cable/optical head, the port and that the meter "
                 "is powered; try --timeout 1 or --server-physical N")
@@ -1355,6 +1398,8 @@ def build_parser():
     pr.add_argument("--bauds", metavar="LIST", help="comma-separated baud rates to try "
                     "(default 9600,19200,115200)")
     pr.add_argument("--no-mode-e", action="store_true", help="do not try the mode E sign-on")
+    pr.add_argument("-v", "--verbose", action="store_true",
+                    help="print the decoded exchange of every attempt")
     s = cmd("sim", "run the simulated meter (tools/meter_sim.py; `udlms sim --help`)")
     s.add_argument("sim_args", nargs="*", help="the simulator's options")
     return p
@@ -1431,7 +1476,12 @@ def _run(argv, out, json_mode):
         fn = {"enter-token": cmd_enter_token, "get": cmd_get, "resync": cmd_resync,
               "probe": cmd_probe, "decode": cmd_decode}.get(args.cmd)
         if fn is None:
-            p.print_help()
+            if json_mode:
+                out.obj({"ok": False, "verdict": "BAD SETTING", "result": "config",
+                         "message": "no command given: enter-token, get, resync, decode, "
+                         "probe or sim", "exit": EXIT_INPUT})
+            else:
+                p.print_help()
             return EXIT_INPUT
         return fn(args, out)
     except KeyboardInterrupt:
