@@ -727,7 +727,7 @@ def _check_gateway(sess, digits, data):
     except ServiceError as e:
         return _Found(False, "unknown", None, "cannot read the gateway's last token (%s): %s"
                       % (e.message, again))
-    if last != data:
+    if last != data and not _holds(last, digits):
         return None
     try:
         code = token.status_code(sess.get(token.CLASS_ID, s.gateway, token.TOKEN_STATUS))
@@ -769,13 +769,16 @@ def _auto_words(r):
     return token_auto_host.verdict(r)
 
 
-def _journal_form(journal, digits):
-    """The form a token last went out in (journal ``encoding``), for comparing with the
-    gateway's last token; ascii when the journal does not say."""
-    for e in journal.entries():
-        if e.get("token") == digits and e.get("encoding"):
-            return e["encoding"]
-    return "ascii"
+def _holds(last, digits):
+    """The gateway's last token (A-XDR octet-string) is this token in whatever form it went
+    in (encoding auto may have sent it as bcd, digits or hex)."""
+    from udlms import token
+
+    raw = bytes(last)
+    if len(raw) < 2 or raw[0] != 0x09 or raw[1] != len(raw) - 2:
+        return False
+    got = token.decode_token_bytes(raw[2:])
+    return got is not None and got[0] == digits
 
 
 def cmd_enter_token(args, out):
@@ -794,8 +797,7 @@ def cmd_enter_token(args, out):
             run.check_store()
             journal = Journal(_journal_path(d))
             previous = journal.state(digits)
-            data = token.octet_string(digits, s.encoding if s.encoding != "auto" else
-                                      _journal_form(journal, digits))
+            data = token.octet_string(digits, s.encoding if s.encoding != "auto" else "ascii")
             journal.add(digits, "pending", port=d.get("port"))
             jstate = "pending"
             # `pending`: an earlier run ended (killed, power lost) without a verdict

@@ -3,8 +3,7 @@ enter-token``): the form each meter accepted is kept in the host's counter store
 (:mod:`udlms.counters`) as a fact about that meter, under the security context its
 invocation counters are keyed by (:func:`udlms.counters.context_key`) and the meter's
 system title from the AARE (else its HDLC address, :func:`udlms.counters.meter_key`);
-each attempt is journaled before it goes out, and its type-unmatched answer before the
-next form does. The sequence
+each type-unmatched answer is journaled before the next form goes out. The sequence
 itself is :func:`udlms.token_auto.enter`.
 """
 
@@ -63,11 +62,9 @@ def enter(sess, digits, path, journal=None, known=None):
     first = known.get(key) if known is not None else store.recall(key, FACT)
 
     def note(form, result):
-        # before each form goes out (the form in flight is the journal's last encoding, for
-        # a later run checking the gateway) and after each type-unmatched answer
-        if journal is not None:
-            extra = {} if result is None else {"result": "type-unmatched"}
-            journal.add(digits, "pending", attempt=len(sess.attempts), encoding=form, **extra)
+        if result == 12 and journal is not None:  # before the next form goes out
+            journal.add(digits, "pending", attempt=len(sess.attempts), encoding=form,
+                        result="type-unmatched")
 
     r = token_auto.enter(sess, digits, first if first in token_auto.ORDER else None, note)
     r.remembered = False
