@@ -8,9 +8,7 @@ carries on where the script stopped:
 - no invocation counter value is ever handed out twice, across every boot;
 - once resync() has returned the counter is never lost again (never unknown after boot);
 - every token whose journal add() returned is still in the journal, with the state of the
-  last set() that returned (or the one that was in flight at the cut);
-- the token form remembered for a meter (encoding auto) is the one of the last
-  remember() that returned, or the one in flight at the cut.
+  last set() that returned (or the one that was in flight at the cut).
 """
 
 
@@ -79,10 +77,8 @@ TOKENS = ("17813034313191558529", "05718854590197211241", "35632826060789593280"
 
 def script():
     """The operations of one run: (name, argument)."""
-    ops = [("resync", 1000), ("remember", "bcd")]
+    ops = [("resync", 1000)]
     for i, t in enumerate(TOKENS):
-        if i == 3:
-            ops.append(("remember", "digits"))  # the meter's form changed
         ops.append(("add", t))
         ops.append(("next", None))
         ops.append(("next", None))
@@ -108,7 +104,6 @@ def run_scenario(make_store, max_boots=400, lose_journal_ok=False):
     inflight = {}  # id -> state being set at the cut
     current = {}  # token index -> id, for "set"
     last_add = None
-    form = [None, None]  # remembered form: [last returned, in flight]
     boots = 1
     store = make_store()
     i = 0
@@ -135,11 +130,6 @@ def run_scenario(make_store, max_boots=400, lose_journal_ok=False):
                     raise AssertionError("counter repeated or went back: %d after %d"
                                          % (v, values[-1]))
                 values.append(v)
-            elif name == "remember":
-                form[1] = arg
-                store.remember("m1", arg)
-                form[0] = arg
-                form[1] = None
             elif name == "set":
                 jid = current["id"]
                 if lose_journal_ok and store.get(jid) is None:
@@ -156,19 +146,18 @@ def run_scenario(make_store, max_boots=400, lose_journal_ok=False):
                 raise AssertionError("no progress after %d boots" % boots)
             store = make_store()
             _check(store, values, resynced, ids, done_state, inflight, last_add,
-                   lose_journal_ok, form)
+                   lose_journal_ok)
             if name == "add" and last_add not in ids:
                 # the add did not return: the technician retypes the token (same op again)
                 pass
     if not lose_journal_ok:
-        _check(store, values, resynced, ids, done_state, inflight, None, False, form)
+        _check(store, values, resynced, ids, done_state, inflight, None, False)
     if len(set(values)) != len(values):
         raise AssertionError("a counter value was used twice")
     return boots, values
 
 
-def _check(store, values, resynced, ids, done_state, inflight, last_add, lose_ok,
-           form=(None, None)):
+def _check(store, values, resynced, ids, done_state, inflight, last_add, lose_ok):
     if store.known and values and store.value <= values[-1]:
         raise AssertionError("after boot the counter would repeat: next %d, used %d"
                              % (store.value, values[-1]))
@@ -188,9 +177,6 @@ def _check(store, values, resynced, ids, done_state, inflight, last_add, lose_ok
             ok.append(inflight[jid])
         if e[2] not in ok:
             raise AssertionError("token id %d state %s, expected one of %s" % (jid, e[2], ok))
-    got = store.form("m1")
-    if got != form[0] and (form[1] is None or got != form[1]):
-        raise AssertionError("remembered form %s, expected %s" % (got, form))
 
 
 def count_writes(factory):
