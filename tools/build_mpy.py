@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 TARGETS = {"esp32": "xtensawin", "rp2040": "armv6m", "circuitpython": None}
 # CPython-only: the CLI and the host backends (cryptography, pyserial)
 HOST_ONLY = ("cli.py", "counters.py", "__main__.py", "aes_host.py", "gcm_host.py",
-             "transport_serial.py")
+             "transport_serial.py", "token_auto_host.py")
 NO_CIRCUITPYTHON = ("ghash_viper.py",)  # @micropython.viper is a SyntaxError there
 
 

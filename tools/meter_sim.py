@@ -21,10 +21,11 @@ device name 0.0.42.0.0.255 (1), Clock 0.0.1.0.0.255 (8), Disconnect Control
 0.0.96.3.10.255 (70), Token Gateway 0.0.19.40.0.255 (115).
 
 The Token Gateway accepts a token only in its configured encoding (anything else is
-action-result type-unmatched, 12), refuses a token it already accepted (token_status 6,
-validation failure) and reports token_status {code, bits}. The meter remembers the last
-invocation counter per client and refuses a repeated or lower one: an AARQ with a stale
-counter is rejected, a stale glo-APDU gets exception-response D8 01 06 <expected>.
+action-result type-unmatched, 12; ``--encoding any`` takes every form), refuses a token
+it already accepted (token_status 6, validation failure) and reports token_status {code,
+bits}. The meter remembers the last invocation counter per client and refuses a repeated
+or lower one: an AARQ with a stale counter is rejected, a stale glo-APDU gets
+exception-response D8 01 06 <expected>.
 """
 
 import argparse
@@ -130,6 +131,9 @@ class Options:
         self.server_ic = kw.get("server_ic", 0x01234567)
         self.client_ic = kw.get("client_ic", None)  # last IC seen from client 1
         self.delivery_method = kw.get("delivery_method", 0)
+        # the Nth enter request of the meter's life loses its answer: the meter (HDLC) says
+        # nothing more until the next SNRM, as a line that dies mid-session
+        self.lose_enter = kw.get("lose_enter", None)
         self.log = kw.get("log", False)
         # how the gateway refuses a token: "status" (action success, the verdict in
         # token_status, as most meters) or "action" (the action fails with other-reason
@@ -157,6 +161,7 @@ class MeterState:
         self.credit = 0
         self.sessions = 0
         self.refused_ic = 0
+        self.enter_calls = 0
         self.seen_ic = []  # every invocation counter a client sent, in arrival order
         self.silent = False  # a fault made the meter stop answering
 
@@ -494,6 +499,9 @@ class Association:
         """Token Gateway method 1 ``enter(octet-string)``."""
         st = self.meter.state
         enc = self.meter.o.encoding
+        st.enter_calls += 1
+        if st.enter_calls == self.meter.o.lose_enter:
+            st.silent = "until-snrm"
         if data is None or data[0] != 0x09:
             return 12  # type-unmatched: not an octet-string
         try:
@@ -537,6 +545,12 @@ def o_max(assoc):
 
 
 def _decode_token(raw, enc):
+    if enc == "any":  # a meter that takes the token in every form
+        for e in tok.ENCODINGS:
+            d = _decode_token(raw, e)
+            if d is not None:
+                return d
+        return None
     if enc == "ascii":
         if len(raw) == 20 and all(0x30 <= c <= 0x39 for c in raw):
             return raw.decode()
@@ -661,7 +675,10 @@ class HdlcServer(ApduServer):
                 self.frame(fr)
 
     def frame(self, fr):
-        if self.meter.state.silent:  # a test fault: the meter answers nothing more
+        st = self.meter.state
+        if st.silent == "until-snrm" and fr.control & 0xEF == 0x83:
+            st.silent = False  # --lose-enter: the next connection is answered
+        if st.silent:  # a test fault: the meter answers nothing more
             return
         src = bytes(fr.src)
         client = src[0] >> 1
@@ -1123,8 +1140,8 @@ def build_parser(prog="meter_sim"):
     p.add_argument("--system-title", default="4D4D4D0000BC614E", type=_hexbytes(8),
                    help="the meter's system title (16 hex digits)")
     p.add_argument("--stoc", help="fixed server challenge (hex) for reproducible traces")
-    p.add_argument("--encoding", default="ascii", choices=tok.ENCODINGS,
-                   help="the token octets the gateway takes (default ascii)")
+    p.add_argument("--encoding", default="ascii", choices=tok.ENCODINGS + ("any",),
+                   help="the token octets the gateway takes (default ascii; any: every form)")
     p.add_argument("--refusal", default="status", choices=("status", "action"),
                    help="how a token is refused: action success and the verdict in "
                    "token_status (default), or the action fails with other-reason (250) and "
@@ -1144,6 +1161,9 @@ def build_parser(prog="meter_sim"):
                    help="last invocation counter already seen from client 1")
     p.add_argument("--baud", type=int, help="throttle output to this baud rate")
     p.add_argument("--log", action="store_true", help="print every frame")
+    p.add_argument("--lose-enter", type=int, metavar="N",
+                   help="lose the answer to the Nth enter request (HDLC: silent until the "
+                   "next SNRM), a line that dies mid-session")
     return p
 
 
@@ -1152,7 +1172,8 @@ def options_from_args(a):
                    address_size=a.address_size, ek=a.ek, ak=a.ak, system_title=a.system_title,
                    stoc=a.stoc, encoding=a.encoding, max_info=a.max_info, max_pdu=a.max_pdu,
                    server_ic=a.server_ic, client_ic=a.client_ic, log=a.log,
-                   refusal=a.refusal, status_readable=not a.no_token_status, fault=a.fault)
+                   refusal=a.refusal, status_readable=not a.no_token_status, fault=a.fault,
+                   lose_enter=a.lose_enter)
 
 
 def main(argv=None, prog="meter_sim"):

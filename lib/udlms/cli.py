@@ -216,9 +216,9 @@ def check_settings(d, cmd):
         _hexval(d, "ctos", 8, 64)
     if "invocation_counter" in d:
         _int(d, "invocation_counter", 0, 0xFFFFFFFF, base=0)
-    if "encoding" in d and d["encoding"] not in token.ENCODINGS:
-        raise _bad("--encoding must be one of %s, got %r" % ("/".join(token.ENCODINGS),
-                                                          d["encoding"]))
+    if "encoding" in d and d["encoding"] not in token.ENCODINGS + ("auto",):
+        raise _bad("--encoding must be one of %s or auto, got %r"
+                   % ("/".join(token.ENCODINGS), d["encoding"]))
     for k in ("gateway", "frame_counter"):
         if k in d:
             _obis_setting(d, k)
@@ -282,6 +282,7 @@ def _session_settings(d, cmd=None):
         kw["timeout_ms"] = int(d["timeout"] * 1000)
     if "mechanism" not in kw:
         kw["mechanism"] = 0 if kw.get("client") == 16 or cmd == "resync" else 5
+    kw.setdefault("encoding", "auto")  # issue 20: found from the meter's answers
     s = Settings(**kw)
     if s.mechanism == 5:
         missing = [f for f, v in (("--ek", s.ek), ("--ak", s.ak),
@@ -726,7 +727,7 @@ def _check_gateway(sess, digits, data):
     except ServiceError as e:
         return _Found(False, "unknown", None, "cannot read the gateway's last token (%s): %s"
                       % (e.message, again))
-    if last != data:
+    if last != data and not _holds(last, digits):
         return None
     try:
         code = token.status_code(sess.get(token.CLASS_ID, s.gateway, token.TOKEN_STATUS))
@@ -739,6 +740,45 @@ def _check_gateway(sess, digits, data):
                       "%s (found on the meter: the token was not entered again)" % msg)
     return _Found(False, "unknown", code, "the meter holds this token, not finished with it "
                   "(%s): %s" % (name, again))
+
+
+def _auto_fields(sess, r=None):
+    """--json and journal fields of the token form (issue 20): ``encoding`` (the form of
+    the last attempt), ``learned`` (found now and remembered) and, with auto, ``attempts``
+    (each form and its result)."""
+    attempts = getattr(sess, "attempts", None)
+    if attempts is None:
+        enc = sess.settings.encoding if sess is not None else None
+        return {"encoding": None if enc == "auto" else enc, "learned": False}
+    from udlms import token_auto_host
+
+    error = getattr(r, "remember_error", None)
+    out = {"encoding": attempts[-1][0], "learned": bool(getattr(r, "learned", False))
+           and not error, "attempts": token_auto_host.attempts_json(attempts)}
+    if error:
+        out["remember_error"] = error  # found, but the store could not keep it
+    return out
+
+
+def _auto_words(r):
+    """(label suffix, message): `` (meter wants BCD; remembered)`` once, with auto."""
+    if getattr(r, "attempts", None) is None:
+        return "", r.message
+    from udlms import token_auto_host
+
+    return token_auto_host.verdict(r)
+
+
+def _holds(last, digits):
+    """The gateway's last token (A-XDR octet-string) is this token in whatever form it went
+    in (encoding auto may have sent it as bcd, digits or hex)."""
+    from udlms import token
+
+    raw = bytes(last)
+    if len(raw) < 2 or raw[0] != 0x09 or raw[1] != len(raw) - 2:
+        return False
+    got = token.decode_token_bytes(raw[2:])
+    return got is not None and got[0] == digits
 
 
 def cmd_enter_token(args, out):
@@ -757,7 +797,7 @@ def cmd_enter_token(args, out):
             run.check_store()
             journal = Journal(_journal_path(d))
             previous = journal.state(digits)
-            data = token.octet_string(digits, s.encoding)
+            data = token.octet_string(digits, s.encoding if s.encoding != "auto" else "ascii")
             journal.add(digits, "pending", port=d.get("port"))
             jstate = "pending"
             # `pending`: an earlier run ended (killed, power lost) without a verdict
@@ -768,6 +808,11 @@ def cmd_enter_token(args, out):
                          % ("unknown" if previous == "unknown" else
                             "unknown (pending: an earlier run ended without a verdict)"))
 
+            if s.encoding == "auto":  # forms remembered per meter, read before the AARQ
+                from udlms import token_auto_host
+
+                known = token_auto_host.known_forms(_counter_path(d))
+
             def work(sess):
                 if check:
                     found = _check_gateway(sess, digits, data)
@@ -775,7 +820,10 @@ def cmd_enter_token(args, out):
                         return found, "checked"
                     run.note("the meter's last token is another one: this token never "
                              "reached it; entering it now")
-                r = token.enter_token(sess, digits, s.encoding)
+                if s.encoding == "auto":  # issue 20: the form found and remembered per meter
+                    r = token_auto_host.enter(sess, digits, _counter_path(d), journal, known)
+                else:
+                    r = token.enter_token(sess, digits, s.encoding)
                 return r, "entered"
 
             r, how = run.session(work)
@@ -788,8 +836,11 @@ def cmd_enter_token(args, out):
                 state = "unknown" if sent else "not-sent"
                 if isinstance(e, errors.ServiceError) and sent and not _unprocessed(e):
                     state = "refused"
+                auto = _auto_fields(getattr(run, "sess", None))
+                result.update(auto)
                 try:
-                    journal.add(digits, state, error=getattr(e, "kind", type(e).__name__))
+                    journal.add(digits, state, error=getattr(e, "kind", type(e).__name__),
+                                **auto)
                     jstate = state
                 except Exception as je:  # noqa: BLE001 - the first failure is the story
                     run.note("could not record `%s` in the journal: %s" % (state, je))
@@ -803,12 +854,14 @@ def cmd_enter_token(args, out):
         else:
             label, code = "REJECTED", EXIT_REFUSED
             jstate = "refused"
+        auto = _auto_fields(run.sess if how == "entered" else None, r)
         try:
             journal.add(digits, jstate, status=r.status_code, action_result=r.action_result,
-                        message=r.message)
+                        message=r.message, **auto)
         except Exception as e:  # noqa: BLE001 - the meter's verdict is still the result
             run.note("could not record the verdict in the journal: %s" % e)
-        text = "%s: %s" % (label, r.message)
+        suffix, message = _auto_words(r)
+        text = "%s%s: %s" % (label, suffix, message)
         if r.status_code is not None:
             text += " [token_status %d %s%s]" % (r.status_code, r.status_name,
                                                  "" if r.status_ours
@@ -816,7 +869,7 @@ def cmd_enter_token(args, out):
         result.update(accepted=r.accepted, status_code=r.status_code,
                       status_name=r.status_name, message=r.message, result=r.kind,
                       action_result=r.action_result, status_ours=r.status_ours,
-                      checked_first=how == "checked")
+                      checked_first=how == "checked", **auto)
     except (KeyboardInterrupt, _Interrupted):
         label, code = "INTERRUPTED", EXIT_INTERRUPTED
         msg = ("interrupted after the token went out: the meter may have taken it; read its "
@@ -1311,8 +1364,10 @@ def build_parser():
     _add_session(e, "enter-token")
     _add_security(e, "enter-token")
     t = e.add_argument_group("token")
-    t.add_argument("--encoding", choices=("ascii", "bcd", "digits", "hex"),
-                   help="how the meter wants the token octets (default ascii)")
+    t.add_argument("--encoding", choices=("auto", "ascii", "bcd", "digits", "hex"),
+                   help="how the meter wants the token octets (default auto: the form "
+                   "remembered for this meter, else ascii, then the next form only on "
+                   "type-unmatched (12), in the same association)")
     t.add_argument("--gateway", metavar="OBIS",
                    help="Token Gateway object (default 0.0.19.40.0.255)")
     t.add_argument("--journal", metavar="FILE",

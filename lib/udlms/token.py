@@ -185,10 +185,16 @@ def enter_token(session, digits, encoding=None):
     meter lets us read it; after a failed action it counts only if the gateway's last
     token (attribute 2) is ours (else it is about an earlier token) and says 3..7. Meter
     refusals come back as a TokenResult with ``accepted=False``; link, security and
-    association failures raise.
+    association failures raise. ``encoding="auto"`` tries the forms in turn
+    (:mod:`udlms.token_auto`).
     """
     s = session.settings
-    data = octet_string(digits, encoding or s.encoding)
+    encoding = encoding or s.encoding
+    if encoding == "auto":  # the form is found from type-unmatched answers (issue 20)
+        from udlms import token_auto
+
+        return token_auto.enter(session, digits)
+    data = octet_string(digits, encoding)
     session.token_sent = True
     from udlms.apdu import action_request
     from udlms.session import _obis
