@@ -178,7 +178,7 @@ def test_journal_marks_unknown_when_the_line_dies_after_the_enter(tmp_path):
         srv.stop()
     states = [json.loads(x)["state"] for x in journal.read_text().splitlines()]
     assert states == ["pending", "unknown"]
-    assert code == 3 and "token_status" in out
+    assert code == 5 and "token_status" in out  # issue 18 point 3: unknown, not 3
 
 
 def test_token_validated_but_not_executed_is_unknown(tcp, monkeypatch):

@@ -7,7 +7,9 @@ digits), then runs the same ``udlms enter-token`` a technician would run on a PC
 3. the same token again is refused (token already used),
 4. a token in the wrong encoding is refused with the type-unmatched explanation,
 5. a 19-digit token is refused before any byte is sent,
-6. a wrong authentication key gives AUTH FAILED.
+6. a wrong authentication key gives AUTH FAILED,
+7. a second meter that wants BCD: with encoding auto (the default) the first token finds
+   the form in one association and says so once, the next goes in one attempt.
 Exit status 0 only if every step behaved as described.
 """
 
@@ -24,9 +26,9 @@ AK = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"
 TOKEN = "1781 3034 3131 9155 8529"
 
 
-def start_sim():
+def start_sim(encoding="ascii"):
     p = subprocess.Popen([os.path.join(BIN, "python"), os.path.join(ROOT, "tools", "meter_sim.py"),
-                          "--tcp", "0", "--ek", EK, "--ak", AK, "--encoding", "ascii"],
+                          "--tcp", "0", "--ek", EK, "--ak", AK, "--encoding", encoding],
                          stdout=subprocess.PIPE, text=True)
     url = None
     t0 = time.time()
@@ -44,9 +46,16 @@ def start_sim():
     return p, url
 
 
+def command_line(args):
+    """The command as a user would paste it into a shell (the token quoted)."""
+    import shlex
+
+    return " ".join(shlex.quote(a) for a in [".venv/bin/udlms"] + list(args))
+
+
 def udlms(args):
     cmd = [os.path.join(BIN, "udlms")] + args
-    print("$ udlms " + " ".join(args))
+    print("$ " + command_line(args))
     r = subprocess.run(cmd, capture_output=True, text=True)
     sys.stdout.write(r.stdout)
     sys.stdout.write(r.stderr)
@@ -73,11 +82,28 @@ def main():
         bad = list(conn)
         bad[bad.index("--ak") + 1] = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDE00"
         ok &= udlms(["enter-token", "0571 8854 5901 9721 1241"] + bad) == 4
+        ok &= auto_steps(conn)
     finally:
         sim.terminate()
         sim.wait(5)
     print("\ndemo: %s" % ("every step behaved as expected" if ok else "SOMETHING WENT WRONG"))
     sys.exit(0 if ok else 1)
+
+
+def auto_steps(conn):
+    """Step 7: encoding auto against a meter that wants BCD (issue 20)."""
+    print("\n== 7. another meter, one that wants BCD: encoding auto (the default) finds it")
+    sim, url = start_sim("bcd")
+    conn = list(conn)
+    conn[conn.index("--port") + 1] = url
+    try:
+        ok = udlms(["enter-token", "3562 8260 6078 9593 2800"] + conn) == 0
+        print("\n   the next token goes in one attempt, in the remembered form:")
+        ok &= udlms(["enter-token", "1234 5678 9012 3456 7890", "--json"] + conn) == 0
+    finally:
+        sim.terminate()
+        sim.wait(5)
+    return ok
 
 
 if __name__ == "__main__":

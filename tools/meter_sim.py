@@ -21,10 +21,11 @@ device name 0.0.42.0.0.255 (1), Clock 0.0.1.0.0.255 (8), Disconnect Control
 0.0.96.3.10.255 (70), Token Gateway 0.0.19.40.0.255 (115).
 
 The Token Gateway accepts a token only in its configured encoding (anything else is
-action-result type-unmatched, 12), refuses a token it already accepted (token_status 6,
-validation failure) and reports token_status {code, bits}. The meter remembers the last
-invocation counter per client and refuses a repeated or lower one: an AARQ with a stale
-counter is rejected, a stale glo-APDU gets exception-response D8 01 06 <expected>.
+action-result type-unmatched, 12; ``--encoding any`` takes every form), refuses a token
+it already accepted (token_status 6, validation failure) and reports token_status {code,
+bits}. The meter remembers the last invocation counter per client and refuses a repeated
+or lower one: an AARQ with a stale counter is rejected, a stale glo-APDU gets
+exception-response D8 01 06 <expected>.
 """
 
 import argparse
@@ -131,7 +132,18 @@ class Options:
         self.server_ic = kw.get("server_ic", 0x01234567)
         self.client_ic = kw.get("client_ic", None)  # last IC seen from client 1
         self.delivery_method = kw.get("delivery_method", 0)
+        # the Nth enter request of the meter's life loses its answer: the meter (HDLC) says
+        # nothing more until the next SNRM, as a line that dies mid-session
+        self.lose_enter = kw.get("lose_enter", None)
         self.log = kw.get("log", False)
+        # how the gateway refuses a token: "status" (action success, the verdict in
+        # token_status, as most meters) or "action" (the action fails with other-reason
+        # (250) and token_status says why)
+        self.refusal = kw.get("refusal", "status")
+        self.status_readable = kw.get("status_readable", True)  # False: attribute 6 denied
+        # a fault for tests: "silent-after-aarq", "silent-after-enter" (stop answering),
+        # "die-after-aarq", "die-after-enter" (the process ends: the link dies)
+        self.fault = kw.get("fault")
 
 
 class MeterState:
@@ -150,6 +162,9 @@ class MeterState:
         self.credit = 0
         self.sessions = 0
         self.refused_ic = 0
+        self.enter_calls = 0
+        self.seen_ic = []  # every invocation counter a client sent, in arrival order
+        self.silent = False  # a fault made the meter stop answering
 
     def next_server_ic(self):
         with self.lock:
@@ -190,6 +205,7 @@ class Association:
             raise ValueError("short")
         sc = body[0]
         ic = int.from_bytes(body[1:5], "big")
+        self.meter.state.seen_ic.append(("apdu", self.client_title, ic))
         if sc & 0xF0 != 0x30:
             raise ValueError("security")
         iv = self.client_title + body[1:5]
@@ -423,6 +439,8 @@ class Association:
             if attr == 3:
                 return enum(1 if st.relay else 0)
         if cid == 115 and obis == GATEWAY:
+            if attr == 6 and not self.meter.o.status_readable:
+                return 3
             if attr == 2:
                 return octets(st.token)
             if attr == 3:
@@ -465,6 +483,7 @@ class Association:
             return 250, None
         proof = bytes(data[2:2 + data[1]])
         ic = int.from_bytes(proof[1:5], "big")
+        self.meter.state.seen_ic.append(("f(StoC)", self.client_title, ic))
         if proof[0] != 0x10 or proof[5:] != self._gmac(self.client_title, ic, self.stoc):
             return 250, None
         # The proof's counter must be newer than the AARQ's; the glo-action that carries it
@@ -481,6 +500,9 @@ class Association:
         """Token Gateway method 1 ``enter(octet-string)``."""
         st = self.meter.state
         enc = self.meter.o.encoding
+        st.enter_calls += 1
+        if st.enter_calls == self.meter.o.lose_enter:
+            st.silent = "until-snrm"
         if data is None or data[0] != 0x09:
             return 12  # type-unmatched: not an octet-string
         try:
@@ -502,7 +524,21 @@ class Association:
                 st.accepted.append(digits)
                 st.credit += 1
                 st.token_status = (3, (8, b"\x00"))  # token execution result OK
+        fault(self.meter, "enter")
+        if st.token_status[0] != 3 and self.meter.o.refusal == "action":
+            return 250  # other-reason: the why is in token_status
         return 0
+
+
+def fault(meter, where):
+    """Apply the configured test fault at ``where`` ("aarq" or "enter")."""
+    f = meter.o.fault
+    if not f or not f.endswith("-after-" + where):
+        return
+    print("meter_sim: fault %s" % f, flush=True)
+    if f.startswith("die"):
+        os._exit(0)
+    meter.state.silent = True
 
 
 def o_max(assoc):
@@ -510,6 +546,12 @@ def o_max(assoc):
 
 
 def _decode_token(raw, enc):
+    if enc == "any":  # a meter that takes the token in every form
+        for e in tok.ENCODINGS:
+            d = _decode_token(raw, e)
+            if d is not None:
+                return d
+        return None
     if enc == "ascii":
         if len(raw) == 20 and all(0x30 <= c <= 0x39 for c in raw):
             return raw.decode()
@@ -568,6 +610,8 @@ class ApduServer:
         tag = req[0] if req else 0
         if tag == 0x60:
             self.assoc = Association(self.meter, self.client)
+            if self.client == 1:
+                fault(self.meter, "aarq")
             return self.assoc.aarq(req)
         if tag == 0x62:
             if self.assoc is None:
@@ -608,6 +652,8 @@ class HdlcServer(ApduServer):
         f = hdlc.frame(hdlc.client_address(self.client), self.meter.address, control, info,
                        segmented)
         self.last = f
+        if self.meter.state.silent:
+            return
         self.log("SIM TX", f)
         self.write(f)
 
@@ -630,6 +676,11 @@ class HdlcServer(ApduServer):
                 self.frame(fr)
 
     def frame(self, fr):
+        st = self.meter.state
+        if st.silent == "until-snrm" and fr.control & 0xEF == 0x83:
+            st.silent = False  # --lose-enter: the next connection is answered
+        if st.silent:  # a test fault: the meter answers nothing more
+            return
         src = bytes(fr.src)
         client = src[0] >> 1
         c = fr.control
@@ -732,7 +783,7 @@ class TcpServer(_Server):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, port))
-        self.sock.listen(4)
+        self.sock.listen(16)
         self.port = self.sock.getsockname()[1]
         self.running = True
 
@@ -994,6 +1045,8 @@ class WrapperConnection(ApduServer):
                 resp = self.apdu(apdu) if apdu else b"\xD8\x02\x02"
             out = (b"\x00\x01" + dst.to_bytes(2, "big") + src.to_bytes(2, "big")
                    + len(resp).to_bytes(2, "big") + resp)
+            if self.meter.state.silent:
+                continue
             self.log("SIM TX", out)
             self.write(out)
         return True
@@ -1036,34 +1089,82 @@ class UdpWrapperServer(_Server):
             srv.feed_datagram(data)
 
 
-def build_parser():
-    p = argparse.ArgumentParser(prog="meter_sim", description=__doc__.split("\n")[0])
-    p.add_argument("--tcp", type=int, metavar="PORT", help="serve HDLC over TCP on PORT")
+def _port(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a port number" % text)
+    if not 0 <= v <= 65535:
+        raise argparse.ArgumentTypeError("port %d is outside 0..65535 (0: any free port)" % v)
+    return v
+
+
+def _hexbytes(n):
+    def parse(text):
+        try:
+            b = bytes.fromhex(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError("%r is not hexadecimal" % text)
+        if len(b) != n:
+            raise argparse.ArgumentTypeError("wants %d hex digits, got %d" % (2 * n, len(text)))
+        return text
+    return parse
+
+
+def build_parser(prog="meter_sim"):
+    p = argparse.ArgumentParser(
+        prog=prog, description=__doc__.split("\n")[0],
+        epilog="exit status: 0 stopped with Ctrl-C, 2 bad option, 3 cannot listen / open the "
+        "pty")
+    p.add_argument("--tcp", type=_port, metavar="PORT",
+                   help="serve HDLC over TCP on PORT (0: any free port)")
     p.add_argument("--pty", action="store_true", help="serve HDLC over a pseudo-terminal")
     p.add_argument("--pty-link", help="also create this symlink to the pty")
     p.add_argument("--mode-e", action="store_true",
                    help="pty needs the IEC 62056-21 mode E sign-on (300 7E1) before HDLC")
-    p.add_argument("--mode-e-baud", type=int, default=9600,
+    p.add_argument("--mode-e-baud", type=int, default=9600, choices=_BAUDS,
                    help="baud rate the identification announces (default 9600)")
-    p.add_argument("--wrapper", type=int, metavar="PORT",
+    p.add_argument("--wrapper", type=_port, metavar="PORT",
                    help="serve the IEC 62056-47 wrapper over TCP on PORT (4059 on meters)")
-    p.add_argument("--wrapper-udp", type=int, metavar="PORT",
+    p.add_argument("--wrapper-udp", type=_port, metavar="PORT",
                    help="serve the IEC 62056-47 wrapper over UDP on PORT")
-    p.add_argument("--server-logical", type=int, default=1)
-    p.add_argument("--server-physical", type=int, default=17)
-    p.add_argument("--address-size", type=int, default=2, choices=(1, 2, 4))
-    p.add_argument("--ek", default="000102030405060708090A0B0C0D0E0F")
-    p.add_argument("--ak", default="D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF")
-    p.add_argument("--system-title", default="4D4D4D0000BC614E")
+    p.add_argument("--server-logical", type=int, default=1,
+                   help="logical device address (default 1)")
+    p.add_argument("--server-physical", type=int, default=17,
+                   help="physical address (default 17)")
+    p.add_argument("--address-size", type=int, default=2, choices=(1, 2, 4),
+                   help="HDLC server address size in bytes (default 2)")
+    p.add_argument("--ek", default="000102030405060708090A0B0C0D0E0F", type=_hexbytes(16),
+                   help="block cipher key EK (32 hex digits)")
+    p.add_argument("--ak", default="D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF", type=_hexbytes(16),
+                   help="authentication key AK (32 hex digits)")
+    p.add_argument("--system-title", default="4D4D4D0000BC614E", type=_hexbytes(8),
+                   help="the meter's system title (16 hex digits)")
     p.add_argument("--stoc", help="fixed server challenge (hex) for reproducible traces")
-    p.add_argument("--encoding", default="ascii", choices=tok.ENCODINGS)
-    p.add_argument("--max-info", type=int, default=128)
-    p.add_argument("--max-pdu", type=int, default=1024)
-    p.add_argument("--server-ic", type=lambda s: int(s, 0), default=0x01234567)
+    p.add_argument("--encoding", default="ascii", choices=tok.ENCODINGS + ("any",),
+                   help="the token octets the gateway takes (default ascii; any: every form)")
+    p.add_argument("--refusal", default="status", choices=("status", "action"),
+                   help="how a token is refused: action success and the verdict in "
+                   "token_status (default), or the action fails with other-reason (250) and "
+                   "token_status says why")
+    p.add_argument("--no-token-status", action="store_true",
+                   help="token_status (attribute 6) is not readable (read-write-denied)")
+    p.add_argument("--fault", choices=("silent-after-aarq", "silent-after-enter",
+                                       "die-after-aarq", "die-after-enter"),
+                   help="for tests: stop answering, or end the process, when the management "
+                   "client's AARQ / the token's enter request arrives")
+    p.add_argument("--max-info", type=int, default=128,
+                   help="largest HDLC information field (default 128)")
+    p.add_argument("--max-pdu", type=int, default=1024, help="server max PDU size")
+    p.add_argument("--server-ic", type=lambda s: int(s, 0), default=0x01234567,
+                   help="the meter's own invocation counter to start from")
     p.add_argument("--client-ic", type=lambda s: int(s, 0), default=None,
                    help="last invocation counter already seen from client 1")
     p.add_argument("--baud", type=int, help="throttle output to this baud rate")
     p.add_argument("--log", action="store_true", help="print every frame")
+    p.add_argument("--lose-enter", type=int, metavar="N",
+                   help="lose the answer to the Nth enter request (HDLC: silent until the "
+                   "next SNRM), a line that dies mid-session")
     return p
 
 
@@ -1071,43 +1172,68 @@ def options_from_args(a):
     return Options(server_logical=a.server_logical, server_physical=a.server_physical,
                    address_size=a.address_size, ek=a.ek, ak=a.ak, system_title=a.system_title,
                    stoc=a.stoc, encoding=a.encoding, max_info=a.max_info, max_pdu=a.max_pdu,
-                   server_ic=a.server_ic, client_ic=a.client_ic, log=a.log)
+                   server_ic=a.server_ic, client_ic=a.client_ic, log=a.log,
+                   refusal=a.refusal, status_readable=not a.no_token_status, fault=a.fault,
+                   lose_enter=a.lose_enter)
 
 
-def main(argv=None):
-    a = build_parser().parse_args(argv)
-    meter = Meter(options_from_args(a))
-    servers = []
-    if a.tcp is not None:
-        s = TcpServer(meter, a.tcp, baud=a.baud).start()
-        print("meter_sim: HDLC over TCP on tcp://127.0.0.1:%d" % s.port, flush=True)
-        servers.append(s)
-    if a.wrapper is not None:
-        s = WrapperServer(meter, a.wrapper).start()
-        print("meter_sim: wrapper (IEC 62056-47) on tcp://127.0.0.1:%d" % s.port, flush=True)
-        servers.append(s)
-    if a.wrapper_udp is not None:
-        s = UdpWrapperServer(meter, a.wrapper_udp).start()
-        print("meter_sim: wrapper (IEC 62056-47) on udp://127.0.0.1:%d" % s.port, flush=True)
-        servers.append(s)
-    if a.pty or a.mode_e or (a.tcp is None and a.wrapper is None and a.wrapper_udp is None):
-        mode_e = ModeE(a.mode_e_baud) if a.mode_e else None
-        s = PtyServer(meter, baud=a.baud, link=a.pty_link, mode_e=mode_e).start()
-        print("meter_sim: %s on pty %s" % ("mode E sign-on, then HDLC at %d baud"
-                                           % a.mode_e_baud if mode_e else "HDLC", s.path),
-              flush=True)
-        servers.append(s)
-    print("meter_sim: server %d/%d (size %d), token encoding %s"
-          % (a.server_logical, a.server_physical, a.address_size, a.encoding), flush=True)
+def main(argv=None, prog="meter_sim"):
+    """Run the simulator until Ctrl-C; returns the exit status (errors are named)."""
+    a = build_parser(prog).parse_args(argv)
     try:
+        meter = Meter(options_from_args(a))
+    except Exception as e:  # noqa: BLE001 - a bad combination of options
+        print("%s: bad option: %s" % (prog, e), file=sys.stderr)
+        return 2
+    servers = []
+    try:
+        try:
+            if a.tcp is not None:
+                s = TcpServer(meter, a.tcp, baud=a.baud).start()
+                servers.append(s)
+                print("meter_sim: HDLC over TCP on tcp://127.0.0.1:%d" % s.port, flush=True)
+            if a.wrapper is not None:
+                s = WrapperServer(meter, a.wrapper).start()
+                servers.append(s)
+                print("meter_sim: wrapper (IEC 62056-47) on tcp://127.0.0.1:%d" % s.port,
+                      flush=True)
+            if a.wrapper_udp is not None:
+                s = UdpWrapperServer(meter, a.wrapper_udp).start()
+                servers.append(s)
+                print("meter_sim: wrapper (IEC 62056-47) on udp://127.0.0.1:%d" % s.port,
+                      flush=True)
+            if a.pty or a.mode_e or (a.tcp is None and a.wrapper is None
+                                     and a.wrapper_udp is None):
+                mode_e = ModeE(a.mode_e_baud) if a.mode_e else None
+                s = PtyServer(meter, baud=a.baud, link=a.pty_link, mode_e=mode_e).start()
+                servers.append(s)
+                print("meter_sim: %s on pty %s" % ("mode E sign-on, then HDLC at %d baud"
+                                                   % a.mode_e_baud if mode_e else "HDLC",
+                                                   s.path), flush=True)
+        except OSError as e:
+            print("%s: cannot start: %s%s" % (prog, e.strerror or e, " (%s)" % e.filename
+                                              if getattr(e, "filename", None) else ""),
+                  file=sys.stderr)
+            return 3
+        print("meter_sim: server %d/%d (size %d), token encoding %s"
+              % (a.server_logical, a.server_physical, a.address_size, a.encoding), flush=True)
         while True:
             time.sleep(1)
     except KeyboardInterrupt:
         pass
+    except BrokenPipeError:  # our stdout was closed: nobody listens any more
+        return 0
+    finally:
+        for s in servers:
+            s.stop()
     st = meter.state
-    print("meter_sim: accepted %d token(s), refused stale counters %d"
-          % (len(st.accepted), st.refused_ic))
+    try:
+        print("meter_sim: accepted %d token(s), refused stale counters %d"
+              % (len(st.accepted), st.refused_ic))
+    except (BrokenPipeError, ValueError):
+        pass
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -5,9 +5,18 @@ last digit, a long press (>= 0.8 s) or a double press (< 0.4 s apart) clears; ``
 The resend button ("R") resends the last pending token, otherwise it asks the meter for
 its token_status and settles the journal.
 
+Encoding ``auto`` (the default): the form remembered for this meter goes first, and on
+type-unmatched (12) only the next form, in the same association (``udlms.client.token_auto``,
+loaded only then); the journal note names each attempt (``ascii:12 bcd:accepted``), the
+form that worked is remembered in the store and said once: ``ACCEPTED (meter wants BCD;
+remembered)``.
+
 Delivery: validate locally -> journal as pending -> CONNECTING -> AUTH -> SENDING ->
 outcome (ACCEPTED, REJECTED: ..., or ``udlms.results.explain`` for failures) -> journal
 accepted/refused/unknown. A failure before the token was sent leaves it pending.
+A board with keys but no invocation counter stored yet (fresh) first reads the meter's
+frame counter with the public client, as the CLI does, and says so (``COUNTER: reading
+meter``); a store whose record does not verify still refuses until ``tp.resync()``.
 """
 
 from udlms.errors import DlmsError, TokenError
@@ -80,7 +89,9 @@ class App:
         """The first screen: problems first, then pending tokens, else ready."""
         if not self.cfg.ok:
             return self.say("SETTINGS", self.cfg.errors[0])
-        if self.cfg["mode"] == "hls-gmac" and not self.store.known:
+        if self._needs_counter():
+            if not getattr(self.store, "damaged", True):  # fresh: read at the first token
+                return self.say("READY", "type token, # sends; counter read from meter first")
             return self.say("COUNTER", self.store.problem or "run tp.resync()")
         pend = self.store.unresolved()
         if pend:
@@ -141,8 +152,9 @@ class App:
             self.phase = "AUTH"
             self.display.show("AUTH")
 
-    def enter(self, text, jid=None):
-        """Validate, journal, deliver one token; returns (label, message)."""
+    def enter(self, text, jid=None, encoding=None):
+        """Validate, journal, deliver one token; returns (label, message). ``encoding``
+        overrides the config's for this token (one of udlms.client.token.ENCODINGS or "auto")."""
         from udlms import results
         from udlms.client import token, token_info
 
@@ -152,38 +164,56 @@ class App:
             return self.say("BAD TOKEN", e.message)
         if not self.cfg.ok:
             return self.say("SETTINGS", "; ".join(self.cfg.errors))
+        if encoding is not None and encoding not in token.ENCODINGS and encoding != "auto":
+            return self.say("SETTINGS", "encoding: must be one of %s or auto, got %s: not "
+                            "sent" % (", ".join(token.ENCODINGS), encoding))
         if jid is None:
             try:
                 jid = self.store.add(digits)
             except Exception as e:  # noqa: BLE001 - never send what we could not journal
                 return self.say("STORE", "cannot journal the token (%s): not sent" % (e,))
         settings = self._settings()
+        if encoding is not None:
+            settings.encoding = encoding
+        auto = settings.encoding == "auto"
         lib = self.lib
         self.phase = "CONNECTING"
         self.display.show("CONNECTING", token_info.format(digits))
         sent = False
-        stream = sess = None
+        stream = sess = fail = None
         try:
             stream = self.open_stream()
+            if self._needs_counter() and not getattr(self.store, "damaged", True):
+                self._counter_from_meter(stream, settings)
             sess = lib.Session(stream, settings, self.store, trace=self._trace)
             sess.open()
             self.phase = "SENDING"
             self.display.show("SENDING", token_info.format(digits))
             sent = True
-            r = lib.enter_token(sess, digits, settings.encoding)
+            if auto:
+                r = self._enter_auto(sess, digits, jid)
+            else:
+                r = lib.enter_token(sess, digits, settings.encoding)
         except Exception as e:  # noqa: BLE001 - every failure becomes a plain outcome
-            self._settle(jid, "unknown" if sent else "pending", getattr(e, "kind", "error"))
+            note = getattr(e, "kind", None) or "error"
+            if auto and getattr(sess, "attempts", None):
+                from udlms.client.token_auto import journal_note
+
+                note = journal_note(sess.attempts) + " " + note
+            self._settle(jid, "unknown" if sent else "pending", note)
             text = results.explain(e)
             i = text.find(": ")
-            if i < 0:
-                return self.say(text)
-            return self.say(text[:i], text[i + 2:])
+            fail = (text,) if i < 0 else (text[:i], text[i + 2:])
         finally:
             self.phase = None
             if sess is not None:
                 sess.close()
             if stream is not None and hasattr(stream, "close"):
                 stream.close()
+        if fail is not None:  # shown once the link is released: keys work again from here
+            return self.say(*fail)
+        if auto:
+            return self._auto_outcome(jid, r)
         if r.accepted:
             self._settle(jid, "accepted", r.status_name or "")
             return self.say("ACCEPTED", r.message)
@@ -193,6 +223,19 @@ class App:
         self._settle(jid, "refused", r.status_name or r.kind)
         return self.say("REJECTED", r.message)
 
+    def _needs_counter(self):
+        return self.cfg["mode"] == "hls-gmac" and not self.store.known
+
+    def _counter_from_meter(self, stream, settings):
+        """No counter stored yet: read the meter's frame counter (public client, no keys)
+        and move ours past it before the first association, as the CLI does."""
+        self.display.show("COUNTER", "reading meter (first use)")
+        value = self.lib.read_frame_counter(stream, settings)
+        new = self.store.resync(value)
+        self.display.show("COUNTER", "from meter: %d" % new)
+        self.phase = "CONNECTING"
+        return new
+
     def _settle(self, jid, state, note):
         try:
             e = self.store.get(jid)
@@ -200,6 +243,35 @@ class App:
                 self.store.set(jid, state, note)
         except Exception:  # noqa: BLE001 - the outcome is shown even if the flash is full
             pass
+
+    def _enter_auto(self, sess, digits, jid):
+        """Encoding auto: the remembered form first, the next on type-unmatched only."""
+        from udlms.client import token_auto, token_info
+
+        def note(form, result):
+            if result == 12:  # journaled before the next form goes out
+                self._settle(jid, "pending", token_auto.journal_note(sess.attempts))
+            elif len(sess.attempts) > 1:
+                self.display.show("SENDING", "%s as %s" % (token_info.format(digits), form))
+
+        return token_auto.enter(sess, digits, self.store.form(self.cfg.context()), note,
+                                self.lib.enter_token)
+
+    def _auto_outcome(self, jid, r):
+        """Settle and say the outcome of encoding auto; remember the form the meter took
+        (said once: ``ACCEPTED (meter wants BCD; remembered)``)."""
+        from udlms.client import token_auto
+
+        suffix, message = token_auto.verdict(r)
+        if r.accepted:
+            try:
+                self.store.remember(self.cfg.context(), r.encoding)
+            except Exception as e:  # noqa: BLE001 - the token is in; say what was lost
+                suffix = " (meter wants %s; not remembered: %s)" % (r.encoding.upper(), e)
+        label = "ACCEPTED" if r.accepted else "UNKNOWN" if r.kind == "unknown" else "REJECTED"
+        self._settle(jid, "refused" if label == "REJECTED" else label.lower(),
+                     token_auto.journal_note(r.attempts))
+        return self.say(label + suffix, message)
 
     def resend(self):
         """Resend the newest pending token; if none, check the meter's token_status."""
@@ -334,8 +406,11 @@ class App:
             import uasyncio as asyncio
         self.running = True
         self.boot()
+        tick = getattr(self.display, "tick", None)
         while self.running:
             self.step()
+            if tick is not None:
+                tick()
             if until is not None and until():
                 break
             await asyncio.sleep(poll_ms / 1000)

@@ -70,9 +70,10 @@ def _print(out):
     print("%s: %s" % (label, msg) if msg else label)
 
 
-def enter(text):
-    """Deliver a token typed at the REPL, e.g. tp.enter("1781 3034 3131 9155 8529")."""
-    _print(current().enter(text))
+def enter(text, encoding=None):
+    """Deliver a token typed at the REPL, e.g. tp.enter("1781 3034 3131 9155 8529");
+    ``encoding="bcd"`` (or "auto", ...) overrides config.json for this token."""
+    _print(current().enter(text, encoding=encoding))
 
 
 def resend():
@@ -92,6 +93,10 @@ def status(meter=False):
         print("counter: next %d (reserved up to %d)" % (st.value, st.ceiling))
     else:
         print("counter: UNKNOWN - %s" % st.problem)
+    if a.cfg.ok and a.cfg["encoding"] == "auto":
+        form = st.form(a.cfg.context())
+        print("encoding: auto, %s" % ("this meter wants %s (remembered)" % form if form
+                                      else "nothing remembered yet (ascii first)"))
     pend = st.unresolved()
     if not pend:
         print("tokens: none pending")

@@ -6,7 +6,8 @@ module unmasked: ``masked()`` shows only whether a key is set.
 
 Fields (defaults in brackets): mode ["hls-gmac"] | "lls" | "none"; client [1];
 server_logical [1]; server_physical [null]; address_size [2]; ek, ak (32 hex digits);
-system_title (16 hex digits); password (LLS); encoding ["ascii"] (udlms.client.token.ENCODINGS);
+system_title (16 hex digits); password (LLS); encoding ["auto"] (udlms.client.token.ENCODINGS, or
+auto: found from the meter's type-unmatched answers and remembered, udlms.client.token_auto);
 baud [9600]; timeout_ms [3000]; retries [3]; max_info [128]; gateway ["0.0.19.40.0.255"];
 frame_counter ["0.0.43.1.1.255"].
 """
@@ -26,7 +27,7 @@ _DEFAULTS = (
     ("ak", None),
     ("system_title", None),
     ("password", None),
-    ("encoding", "ascii"),
+    ("encoding", "auto"),
     ("baud", 9600),
     ("timeout_ms", 3000),
     ("retries", 3),
@@ -97,9 +98,9 @@ def validate(d):
         errs.append("password: missing; mode lls needs the meter's password")
     from udlms.client.token import ENCODINGS
 
-    if vals["encoding"] not in ENCODINGS:
-        errs.append("encoding: must be one of %s, got %s (ask the meter vendor; most "
-                    "want ascii)" % (", ".join(ENCODINGS), _show(vals["encoding"])))
+    if vals["encoding"] not in ENCODINGS and vals["encoding"] != "auto":
+        errs.append("encoding: must be one of %s or auto, got %s (auto finds the meter's "
+                    "form)" % (", ".join(ENCODINGS), _show(vals["encoding"])))
     if vals["baud"] not in BAUDS:
         errs.append("baud: must be one of %s, got %s"
                     % (", ".join(str(b) for b in BAUDS), _show(vals["baud"])))
@@ -157,6 +158,18 @@ class Config:
             kw["password"] = v["password"]
         kw.update(over)
         return cls(**kw)
+
+    def context(self):
+        """A short fingerprint of the security context toward the meter (keys, system
+        title, addresses): what the store remembers the meter's token form under. The
+        keys go only into the hash, never out."""
+        from udlms.port import sha256
+
+        v = self.values
+        text = "|".join(str(v[k]) for k in ("mode", "ek", "ak", "system_title", "password",
+                                             "client", "server_logical", "server_physical",
+                                             "address_size", "gateway"))
+        return sha256(text.upper().encode()).digest()[:4].hex()
 
     def masked(self):
         """Lines for the REPL: every setting, keys shown only as set/missing."""

@@ -1,7 +1,8 @@
 """Power-safe store: the invocation counter (reserve-ahead) and the token journal.
 
 One small record holds both: ``{"c": ceiling, "n": next id, "j": [[id, digits, state,
-note], ...]}`` as JSON, framed as ``"TPS1" | seq u32 | len u16 | payload | sha256[:4]``.
+note], ...], "e": [[context, form], ...]}`` as JSON, framed as ``"TPS1" | seq u32 | len u16
+| payload | sha256[:4]``.
 
 Invocation counter (Green Book 9.2.7.3: never reuse an IC with the same key): a ceiling is
 persisted *before* any value below it is handed out; at boot we resume at the ceiling, so
@@ -11,6 +12,10 @@ record, means the counter is unknown: ``next()`` raises ``SecurityError`` kind
 
 Journal: each token is appended as ``pending`` before anything is sent and moved to
 ``accepted``/``refused``/``unknown`` afterwards. Pending entries are never trimmed.
+
+Token forms (encoding ``auto``, issue 20): the form each meter accepted, under the
+fingerprint of its security context (``settings.Config.context()``), the last ``FORMS``
+meters; written in the same record, so a power cut keeps the old memory or the new one.
 
 Media (tokenpad/media.py): ``FileMedium`` (write-then-rename: littlefs, host) and
 ``TwoSlot`` of ``NvmSlot``/``FileSlot`` (two checksummed copies: nvm, FAT).
@@ -42,23 +47,28 @@ class Store:
     STEP = 32
     KEEP = 8  # finished journal entries kept (pending ones are always kept)
     MAX_PENDING = 8
+    FORMS = 4  # meters whose token form is remembered
 
     def __init__(self, medium, step=None):
         self.medium = medium
         self.step = step or self.STEP
         self.problem = None
+        self.forms = []  # [[context, form], ...] (encoding auto)
         self._next = None
         self._ceiling = None
         self.journal = []
         self._id = 1
         self.boot_pending = []
+        self.damaged = False  # a record exists but does not verify: refuse until tp.resync()
         try:
             payload = medium.load()
         except CorruptError as e:
             payload = None
+            self.damaged = True
             self.problem = "store corrupt (%s): counter unknown, run tp.resync()" % e
         except OSError as e:
             payload = None
+            self.damaged = True
             self.problem = "store unreadable (%s): counter unknown, run tp.resync()" % e
         if payload is not None:
             try:
@@ -67,17 +77,24 @@ class Store:
                 self._ceiling = self._next = int(c) if c is not None else None
                 self.journal = [list(e) for e in d.get("j", [])]
                 self._id = int(d.get("n", 1))
+                self.forms = [[str(e[0]), str(e[1])] for e in d.get("e", ())]
             except (ValueError, TypeError, AttributeError, KeyError):
+                self.forms = []
                 self._next = self._ceiling = None
                 self.journal = []
+                self.damaged = True
                 self.problem = "store record unreadable: counter unknown, run tp.resync()"
         if self._next is None and self.problem is None:
-            self.problem = "no invocation counter stored yet: run tp.resync()"
+            self.problem = ("no invocation counter stored yet: read from the meter at "
+                            "the first token (or tp.resync())")
         self.boot_pending = self.unresolved()
 
     # -- persistence ----------------------------------------------------------------
-    def _save(self, ceiling, journal, next_id):
+    def _save(self, ceiling, journal, next_id, forms=None):
         d = {"c": ceiling, "n": next_id, "j": journal}
+        forms = self.forms if forms is None else forms
+        if forms:
+            d["e"] = forms
         self.medium.save(json.dumps(d).encode())
 
     # -- invocation counter -------------------------------------------------------------
@@ -118,7 +135,27 @@ class Store:
         self._save(new, self.journal, self._id)
         self._next = self._ceiling = new
         self.problem = None
+        self.damaged = False
         return new
+
+    # -- token forms (encoding auto) ------------------------------------------------------
+    def form(self, context):
+        """The token form remembered for this meter's security context, or None."""
+        for e in self.forms:
+            if e[0] == context:
+                return e[1]
+        return None
+
+    def remember(self, context, form):
+        """Remember the form a meter accepted; True when that is news (it was written)."""
+        if self.form(context) == form:
+            return False
+        forms = [e for e in self.forms if e[0] != context]
+        forms = forms[len(forms) - self.FORMS + 1:] if len(forms) >= self.FORMS else forms
+        forms.append([context, form])
+        self._save(self._ceiling, self.journal, self._id, forms)
+        self.forms = forms
+        return True
 
     # -- token journal ----------------------------------------------------------------------
     def add(self, digits, note=""):

@@ -128,14 +128,36 @@ def bad_token_not_journaled():
 
 
 @test
-def unknown_counter_refuses_until_resync():
+def fresh_board_reads_the_meter_counter_at_the_first_token():
     a, kp, disp = make_app(resync=False)
+    out = a.boot()
+    eq(out[0], "READY")
+    assert "counter read from meter" in out[1], out
+    out = run_keys(a, kp, TOKEN + "#")
+    eq(out[0], "ACCEPTED")
+    assert disp.seen("reading meter"), disp.frames
+    assert disp.seen("from meter: 501"), disp.frames
+    eq(a.store.last()[2], "accepted")
+    assert a.store.value > 501, a.store.value
+
+
+@test
+def damaged_store_refuses_until_resync():
+    st, mem = ram_store()
+    st.resync(1000)
+    for i in range(40, 60):  # both copies torn: the record no longer verifies
+        mem[i] ^= 0xFF
+        mem[1024 + i] ^= 0xFF
+    a, kp, disp = make_app(st=store.Store(store.TwoSlot(store.NvmSlot(mem, 0, 1024),
+                                                        store.NvmSlot(mem, 1024, 1024))))
+    assert a.store.damaged
     eq(a.boot()[0], "COUNTER")
     out = run_keys(a, kp, TOKEN + "#")
     eq(out[0], "COUNTER")
     eq(a.store.last()[2], "pending")
+    eq(a.lib.sent, [])
     eq(a.resync()[0], "RESYNCED")
-    eq(a.store.value, 501)
+    eq(a.store.value, 501)  # past the meter's frame counter (the fake's 500)
     eq(run_keys(a, kp, "R")[0], "ACCEPTED")
 
 
@@ -243,9 +265,143 @@ def display_wrap():
     d = display.Fake(cols=16, rows=2)
     d.show("1781 3034 3131 9155 8529")
     eq(d.last(), ("1781 3034 3131", "9155 8529"))
+    d.tick(0)
+    d.tick(5000)
+    eq(len(d.frames), 1)  # it fits: no paging
+
+
+@test
+def small_display_pages_through_the_reason():
+    d = display.Fake(cols=16, rows=2)
+    d.show("REJECTED", "token refused: already used, expired or out of order")
+    eq(d.last(), ("REJECTED", "token refused:"))
+    d.tick(1000)
+    d.tick(2000)
+    eq(len(d.frames), 1)  # not before PAGE_MS
+    seen = []
+    for t in range(2500, 9000, 1500):
+        d.tick(t)
+        seen.append(d.last())
+    eq(seen[:4], [("REJECTED", "already used,"), ("REJECTED", "expired or out"),
+                  ("REJECTED", "of order"), ("REJECTED", "token refused:")])
 
 
 # -- end to end against the simulator --------------------------------------------------------
+
+# -- encoding auto (issue 20), with the fake library --------------------------------------
+def auto_app(mode, then="accept", lose_at=None, conf=None, st=None):
+    a, kp, disp = make_app(conf=conf, st=st)
+    a._lib = FakeLib(mode, then, lose_at)
+    return a, kp, disp
+
+
+@test
+def auto_finds_bcd_says_it_once_and_remembers():
+    st, mem = ram_store()
+    st.resync(1000)
+    a, kp, disp = auto_app("want:bcd", st=st)
+    eq(a.cfg["encoding"], "auto")  # the default for a new config.json
+    out = run_keys(a, kp, TOKEN + "#")
+    eq(out[0], "ACCEPTED (meter wants BCD; remembered)", "%s" % (out,))
+    eq(a.lib.forms, ["ascii", "digits", "bcd"])
+    assert disp.seen("ACCEPTED (meter wants") and disp.seen("BCD; remembered)"), disp.frames
+    assert disp.seen("as digits") and disp.seen("as bcd"), disp.frames
+    eq(a.store.last()[2:], ["accepted", "ascii:12 digits:12 bcd:accepted"])
+    eq(a.store.form(a.cfg.context()), "bcd")
+    out = run_keys(a, kp, TOKEN2 + "#")  # the next token goes in one attempt, said plainly
+    eq(out[0], "ACCEPTED")
+    eq(a.lib.forms[3:], ["bcd"])
+    eq(a.store.last()[3], "bcd:accepted")
+    st2, _ = ram_store(mem)  # a power cycle keeps the memory
+    eq(st2.form(a.cfg.context()), "bcd")
+    c = dict(CONF)
+    c["system_title"] = "4D4D4D0000000003"  # another meter's security context
+    b, kp2, _ = auto_app("want:bcd", conf=c, st=st2)
+    eq(st2.form(b.cfg.context()), None)
+    eq(run_keys(b, kp2, TOKEN + "#")[0], "ACCEPTED (meter wants BCD; remembered)")
+    eq(b.lib.forms, ["ascii", "digits", "bcd"])
+
+
+@test
+def auto_each_form_and_a_meter_taking_all():
+    for want in ("ascii", "digits", "bcd", "hex"):
+        a, kp, disp = auto_app("want:" + want)
+        out = run_keys(a, kp, TOKEN + "#")
+        order = ["ascii", "digits", "bcd", "hex"]
+        eq(a.lib.forms, order[:order.index(want) + 1])
+        eq(out[0], "ACCEPTED" if want == "ascii" else
+           "ACCEPTED (meter wants %s; remembered)" % want.upper())
+        eq(a.store.form(a.cfg.context()), want)
+    a, kp, disp = auto_app("accept")  # a meter that takes every form
+    eq(run_keys(a, kp, TOKEN + "#")[0], "ACCEPTED")
+    eq(a.lib.forms, ["ascii"])
+
+
+@test
+def auto_stops_at_a_real_refusal():
+    for then, label in (("refuse", "REJECTED"), ("other", "REJECTED")):
+        a, kp, disp = auto_app("want:digits", then)
+        out = run_keys(a, kp, TOKEN + "#")
+        eq(out[0], label, "%s" % (out,))
+        eq(a.lib.forms, ["ascii", "digits"])  # never bcd after a refusal
+        eq(a.store.last()[2], "refused")
+        assert a.store.last()[3].startswith("ascii:12 digits:"), a.store.last()
+        eq(a.store.form(a.cfg.context()), None)  # only an accepted form is remembered
+
+
+@test
+def auto_lost_answer_mid_sequence_is_unknown():
+    a, kp, disp = auto_app("want:hex", lose_at=2)
+    out = run_keys(a, kp, TOKEN + "#")
+    eq(out[0], "NO ANSWER", "%s" % (out,))
+    eq(a.lib.forms, ["ascii", "digits"])  # stop: no third form after no answer
+    eq(a.store.last()[2:], ["unknown", "ascii:12 digits:unknown no-answer"])
+    eq(a.store.form(a.cfg.context()), None)
+
+
+@test
+def fixed_encoding_and_repl_override():
+    import tokenpad as tp
+
+    c = dict(CONF)
+    c["encoding"] = "ascii"
+    a, kp, disp = auto_app("want:bcd", conf=c)
+    out = run_keys(a, kp, TOKEN + "#")  # a fixed encoding: today's single attempt
+    eq(out[0], "REJECTED")
+    assert "type-unmatched (12)" in out[1], out
+    eq(a.lib.forms, ["ascii"])
+    eq(a.store.forms, [])
+    tp.use(a)
+    tp.enter(TOKEN, encoding="auto")
+    eq(a.outcome[0], "ACCEPTED (meter wants BCD; remembered)")
+    tp.enter(TOKEN2, encoding="bcd")
+    eq(a.outcome[0], "ACCEPTED")
+    eq(a.lib.forms, ["ascii", "ascii", "digits", "bcd", "bcd"])
+    eq(a.enter(TOKEN2, encoding="ebcdic")[0], "SETTINGS")
+    eq(len(a.lib.forms), 5)
+
+
+@test
+def auto_form_not_remembered_is_said():
+    a, kp, disp = auto_app("want:hex")
+
+    def full(context, form):
+        raise OSError("flash full")
+
+    a.store.remember = full
+    out = run_keys(a, kp, TOKEN + "#")
+    eq(out[0], "ACCEPTED (meter wants HEX; not remembered: flash full)", "%s" % (out,))
+    eq(a.store.last()[2], "accepted")
+
+
+@test
+def auto_every_form_refused():
+    a, kp, disp = auto_app("type12")
+    out = run_keys(a, kp, TOKEN + "#")
+    eq(out[0], "REJECTED")
+    assert "every token form (ascii, digits, bcd, hex)" in out[1], out
+    eq(a.lib.forms, ["ascii", "digits", "bcd", "hex"])
+
 
 _peak = [0]
 

@@ -28,11 +28,16 @@ class Result:
 
 class FakeLib:
     Settings = None  # FakeSettings, below
-    """Stands in for udlms.client.session. ``mode``: accept, refuse, type12, noanswer, lost."""
+    """Stands in for udlms.client.session. ``mode``: accept, refuse, type12, noanswer, lost, or
+    ``want:FORM`` (type-unmatched (12) to every other token form, then ``then``: accept,
+    refuse, other (action-result 250) or lost). ``lose_at`` N: no answer to the Nth enter."""
 
-    def __init__(self, mode="accept"):
+    def __init__(self, mode="accept", then="accept", lose_at=None):
         self.mode = mode
+        self.then = then
+        self.lose_at = lose_at
         self.sent = []
+        self.forms = []  # the encoding of every enter request
         self.meter_ic = 500
         lib = self
 
@@ -68,11 +73,25 @@ class FakeLib:
 
         sess.counter.next()
         self.sent.append(digits)
-        if self.mode == "lost":
+        self.forms.append(encoding)
+        if self.mode == "lost" or len(self.forms) == self.lose_at:
             raise NoAnswer("no answer to the action request", "no-answer")
         if self.mode == "refuse":
             return Result(False, "token refused: already used, expired or out of order", 6,
                           "validation-failure")
+        if self.mode.startswith("want:"):
+            if encoding != self.mode[5:]:
+                return Result(False, "meter says type-unmatched (12): check token encoding",
+                              kind="type-unmatched", action=12)
+            if self.then == "lost":
+                raise NoAnswer("no answer to the action request", "no-answer")
+            if self.then == "other":
+                return Result(False, "meter says other-reason (250): check the token",
+                              kind="other-reason", action=250)
+            if self.then == "refuse":
+                return Result(False, "token refused: already used, expired or out of order",
+                              6, "validation-failure")
+            return Result(True, "token accepted and applied", 3, "execution-ok")
         if self.mode == "type12":
             return Result(False, "meter says type-unmatched (12): check token encoding",
                           kind="type-unmatched", action=12)
@@ -139,28 +158,20 @@ def sim_url():
         return _sim["url"]
     url = _getenv("SIM_URL")
     if not url:
-        log = "/tmp/tokenpad_sim_%d.log" % (id(_sim) & 0xFFFFFF)
-        pidf = log + ".pid"
-        py = ROOT + "/.venv/bin/python"
-        py = py if _exists(py) else "python3"
-        os.system("%s %s/tools/meter_sim.py --tcp 0 > %s 2>&1 & echo $! > %s"
-                  % (py, ROOT, log, pidf))
-        _sim["pidfile"] = pidf
-        for _ in range(100):
-            _sleep(0.1)
-            text = _read(log)
-            i = text.find("tcp://")
-            if i >= 0 and "\n" in text[i:]:
-                url = text[i:text.index("\n", i)].strip()
-                break
-        if not url:
-            raise AssertionError("meter simulator did not start: %s" % _read(log))
+        url, _sim["pidfile"] = start_sim()
     _sim["url"] = url
     return url
 
 
-def stop_sim():
-    pidf = _sim.get("pidfile")
+def start_sim(args="", tag=""):
+    """tools/meter_sim.py --tcp 0 ARGS in the background -> (url, pidfile) (simproc's)."""
+    import simproc
+
+    return simproc.start_sim(args, tag)
+
+
+def stop_sim(pidf=None):
+    pidf = pidf or _sim.get("pidfile")
     if pidf:
         pid = _read(pidf).strip()
         if pid.isdigit():

@@ -1,5 +1,8 @@
 """``python -m udlms`` (with lib/ on the path) runs the host CLI."""
 
-from udlms.host.cli import main
+try:
+    from udlms.host.cli import main
+except KeyboardInterrupt:  # Ctrl-C while Python was still starting: nothing was sent
+    raise SystemExit(130)
 
 main()

@@ -97,8 +97,8 @@ class Settings:
         self.ctos = _hex(self.ctos, 0, "ctos")
         if isinstance(self.password, str):
             self.password = self.password.encode()
-        if self.encoding not in _ENCODINGS:
-            raise ConfigError("encoding must be one of %s, got %r"
+        if self.encoding not in _ENCODINGS and self.encoding != "auto":
+            raise ConfigError("encoding must be one of %s or auto, got %r"
                               % ("/".join(_ENCODINGS), self.encoding), "config")
         if self.address_size not in (1, 2, 4):
             raise ConfigError("address_size must be 1, 2 or 4", "config")

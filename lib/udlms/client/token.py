@@ -19,7 +19,7 @@ octets back to digits, the plain ``enter`` APDU) are in :mod:`udlms.client.token
 token_status words in :mod:`udlms.client.token_status`.
 """
 
-from udlms.errors import ApduError, ServiceError, TokenError
+from udlms.errors import ApduError, DlmsError, ServiceError, TokenError
 from udlms.port import const, sleep_ms
 
 ENCODINGS = ("ascii", "bcd", "digits", "hex")
@@ -114,14 +114,17 @@ def decode_status(value):
 class TokenResult:
     """The meter's verdict on a token: ``accepted``, ``kind`` ("accepted", "refused",
     "unknown" or the action-result's name), ``status_code`` (token_status, or None),
-    ``action_result`` (0 = success). ``message`` (plain words) and ``status_name`` are
-    looked up when read: the words are not loaded while a session holds the heap."""
+    ``action_result`` (0 = success), ``status_ours`` (False: the gateway's last token is
+    another one, so token_status speaks of that one). ``message`` (plain words) and
+    ``status_name`` are looked up when read: the words are not loaded while a session
+    holds the heap."""
 
-    def __init__(self, accepted, kind, status_code=None, action_result=0):
+    def __init__(self, accepted, kind, status_code=None, action_result=0, status_ours=True):
         self.accepted = accepted
         self._kind = kind
         self.status_code = status_code
         self.action_result = action_result
+        self.status_ours = status_ours
 
     @property
     def kind(self):
@@ -146,7 +149,11 @@ class TokenResult:
             from udlms import results
 
             name, msg, hint = results.action_result(code)
-            return "meter says %s (%d): %s" % (name, code, hint or msg)
+            if self._kind is None:  # the verdict is the action's
+                return "meter says %s (%d): %s" % (name, code, hint or msg)
+            beside = " (action result %s (%d))" % (name, code)
+        else:
+            beside = ""
         if self.status_code is None:
             return "meter took the token (no token_status to confirm)"
         from udlms.client import token_status
@@ -155,7 +162,7 @@ class TokenResult:
         if self.kind == "unknown":
             return ("meter has not finished with the token (%s): check token_status later "
                     "before entering it again" % name)
-        return msg
+        return msg + beside
 
     def __repr__(self):
         return "TokenResult(accepted=%s, status=%s, %r)" % (self.accepted, self.status_code,
@@ -173,22 +180,46 @@ def read_token_status(session):
 def enter_token(session, digits, encoding=None):
     """Token Gateway ``enter`` (IC 115 method 1), then read ``token_status`` (attribute 6).
 
-    Meter refusals come back as a TokenResult with ``accepted=False``; link, security and
-    association failures raise.
+    Meters differ: some answer the action with success and put the verdict in
+    token_status, some fail the action (e.g. other-reason, 250) and record why in
+    token_status. Either way the verdict and its words come from token_status when the
+    meter lets us read it; after a failed action it counts only if the gateway's last
+    token (attribute 2) is ours (else it is about an earlier token) and says 3..7. Meter
+    refusals come back as a TokenResult with ``accepted=False``; link, security and
+    association failures raise. ``encoding="auto"`` tries the forms in turn
+    (:mod:`udlms.client.token_auto`).
     """
-    data = octet_string(digits, encoding or session.settings.encoding)
+    s = session.settings
+    encoding = encoding or s.encoding
+    if encoding == "auto":  # the form is found from type-unmatched answers (issue 20)
+        from udlms.client import token_auto
+
+        return token_auto.enter(session, digits)
+    data = octet_string(digits, encoding)
     session.token_sent = True
     from udlms.cosem.apdu import action_request
     from udlms.client.session import _obis
 
-    r = session._exchange(action_request(session.settings.invoke, CLASS_ID,
-                                         _obis(session.settings.gateway), ENTER, data))
-    if r.result:  # action-result: the meter refused the token itself
-        return TokenResult(False, None, action_result=r.result)
+    action = session._exchange(action_request(s.invoke, CLASS_ID, _obis(s.gateway), ENTER,
+                                              data)).result
     code = None
-    for _ in range(max(1, session.settings.status_polls)):
+    if action:  # the meter refused the action: does token_status say why?
+        ours = False
         try:
-            code = status_code(session.get(CLASS_ID, session.settings.gateway, TOKEN_STATUS))
+            try:
+                ours = session.get(CLASS_ID, s.gateway, TOKEN) == data
+            except ServiceError:  # the last token is not readable: status is not trusted
+                pass
+            code = status_code(session.get(CLASS_ID, s.gateway, TOKEN_STATUS))
+        except DlmsError:  # not readable, or the line failed: the action's verdict stands
+            pass
+        if ours and code is not None and 3 <= code <= 7:
+            return TokenResult(code == 3, "accepted" if code == 3 else "refused", code,
+                               action)
+        return TokenResult(False, None, code, action, ours)
+    for _ in range(max(1, s.status_polls)):
+        try:
+            code = status_code(session.get(CLASS_ID, s.gateway, TOKEN_STATUS))
         except ServiceError:
             code = None
             break
@@ -196,7 +227,7 @@ def enter_token(session, digits, encoding=None):
         # passed, execution still to come: only 3 says the credit was applied
         if code not in (0, 1, 2, 8):
             break
-        sleep_ms(session.settings.status_poll_ms)
+        sleep_ms(s.status_poll_ms)
     if code is None or code == 3:
         return TokenResult(True, "accepted", code)
     return TokenResult(False, "unknown" if code in (0, 1, 2, 8) else "refused", code)

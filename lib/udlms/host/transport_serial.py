@@ -20,10 +20,18 @@ class SerialStream:
             raise NoAnswer("cannot open %s: %s" % (path, e), "no-answer")
 
     def write(self, b):
-        self.ser.write(bytes(b))
+        try:
+            self.ser.write(bytes(b))
+        except Exception as e:  # noqa: BLE001 - SerialException, OSError, termios.error
+            raise LinkError("the serial line failed while sending (%s): was the adapter "
+                            "unplugged or the other side closed?" % (e,), "link-lost")
 
     def readinto(self, buf):
-        return self.ser.readinto(buf) or 0
+        try:
+            return self.ser.readinto(buf) or 0
+        except Exception as e:  # noqa: BLE001 - SerialException, OSError (EIO on a pty)
+            raise LinkError("the serial line failed (%s): was the adapter unplugged or the "
+                            "other side closed?" % (e,), "link-lost")
 
     def set_baud(self, baud):
         self.ser.baudrate = baud

@@ -1,0 +1,89 @@
+"""Token encoding ``auto``: find the form of the token a meter wants (issue 20).
+
+A Token Gateway (IC 115, Blue Book §4.6.x) that answers ``enter`` with the action-result
+type-unmatched (12, IEC 62056-5-3 Action-Result) did not execute the method: the
+parameter had the wrong form, no token was processed. Trying the next form in the same
+association is therefore safe, and the first form the meter executes is the one it wants.
+
+``enter(session, digits, first)`` sends ``first`` (the form remembered for this meter,
+else ``ascii``), and on 12 *only* the next one of ``ORDER``, each as a new ACTION request
+(its own invocation counter, from the session's counter, and its own invoke-id). Any other
+answer ends it exactly as a fixed encoding does: success, another action-result, a
+token_status verdict, or an exception (no answer: the outcome is unknown, never a retry).
+Loaded only when the encoding is ``auto``; the caller remembers what worked.
+"""
+
+ORDER = ("ascii", "digits", "bcd", "hex")
+
+
+def order(first=None):
+    """The forms to try: ``first`` (when it is one of ORDER), then the rest of ORDER."""
+    if first not in ORDER:
+        return ORDER
+    return (first,) + tuple(e for e in ORDER if e != first)
+
+
+def _unmatched(r):
+    """The action's own type-unmatched (12): no token_status speaking of this token beside
+    it (that would be a verdict). Decided without loading the words (udlms.results)."""
+    return (r.action_result == 12 and not r.accepted
+            and (r.status_code is None or not getattr(r, "status_ours", True)))
+
+
+def enter(session, digits, first=None, note=None, enter_token=None):
+    """Token Gateway ``enter`` in the form the meter wants -> the last TokenResult, with
+    ``encoding`` (the form of the last attempt), ``attempts`` (``[[form, result], ...]``,
+    result 12 for a type-unmatched answer, else the outcome's kind) and ``learned`` (True
+    when the meter accepted a form found after a type-unmatched answer).
+
+    ``note(form, result)`` is called for each attempt before it is sent (result None) and
+    after each type-unmatched answer (result 12), so a journal can record every attempt.
+    ``session.attempts`` holds the same list while it runs: after an exception its last
+    entry (result None) is the form whose answer never came. ``enter_token`` defaults to
+    :func:`udlms.client.token.enter_token`."""
+    if enter_token is None:
+        from udlms.client.token import enter_token
+    s = session.settings
+    base = getattr(s, "invoke", 0xC1)
+    attempts = []
+    session.attempts = attempts
+    r = None
+    try:
+        for i, form in enumerate(order(first)):
+            s.invoke = (base & 0xF0) | ((base + i) & 0x0F)  # a new invoke-id per attempt
+            attempts.append([form, None])
+            if note is not None:
+                note(form, None)
+            r = enter_token(session, digits, form)
+            if not _unmatched(r):
+                attempts[-1][1] = "accepted" if r.accepted else (r.status_name or r.kind)
+                break
+            attempts[-1][1] = 12
+            if note is not None:
+                note(form, 12)
+    finally:
+        s.invoke = base
+    r.encoding = form
+    r.attempts = attempts
+    r.learned = bool(r.accepted and len(attempts) > 1)
+    return r
+
+
+def verdict(r):
+    """``(suffix, message)`` for the display, the REPL and the CLI: the suffix says once
+    what was learned (`` (meter wants BCD; remembered)``); after type-unmatched answers
+    to every form the message says so instead of "check token encoding"."""
+    if getattr(r, "learned", False):
+        return " (meter wants %s; remembered)" % r.encoding.upper(), r.message
+    tried = getattr(r, "attempts", ())
+    if len(tried) == len(ORDER) and tried[-1][1] == 12:
+        return "", ("meter says type-unmatched (12) to every token form (%s): check the "
+                    "Token Gateway object and the meter's token format"
+                    % ", ".join(a[0] for a in tried))
+    return "", r.message
+
+
+def journal_note(attempts):
+    """``"ascii:12 digits:12 bcd:accepted"``: each attempt's form and result, short enough
+    for a board's journal."""
+    return " ".join("%s:%s" % (a[0], "unknown" if a[1] is None else a[1]) for a in attempts)
