@@ -22,7 +22,7 @@ def test_bench_quick_emits_every_figure(tmp_path):
     out = tmp_path / "bench.json"
     p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "bench.py"), "--quick",
                         "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
-                       timeout=120)
+                       timeout=400)  # the board section boots the Pico firmware (emulated)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     figures = [json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")]
     for f in figures:
