@@ -88,7 +88,7 @@ def seen(frames, text):
 # -- checks -------------------------------------------------------------------------------------
 def check_boot(b):
     banner = b.wait_repl(60).decode(errors="replace")
-    assert "MicroPython v" in banner and "Pico" in banner, banner
+    assert "MicroPython " in banner and "Pico" in banner, banner
     out = b.exec("import gc, sys\ngc.collect()\nprint(gc.mem_free(), gc.mem_alloc())\n"
                  "print(sys.version, sys.implementation._machine)\n"
                  "import cryptolib\n"
@@ -149,6 +149,7 @@ def check_idle_memory(b):
 
 
 def soft_reset_to_app(b):
+    b.wait_repl()  # Ctrl-C: stop main.py if it runs
     b.display(clear=True)
     b.write(b"\x04")  # soft reset at the friendly REPL: main.py runs again
     b.wait_lcd("READY", 240)
@@ -479,10 +480,12 @@ def run_frozen(uf2):
                 return summary(t0, "figures_frozen.json")
 
             def where():
-                out = b.exec("import tokenpad, udlms.session\n"
-                             "print(tokenpad.__file__, udlms.session.__file__)\n")
-                assert out.count(".frozen/") == 2, out
-                return "tokenpad and udlms import from %s" % out.strip()
+                out = b.exec("import os, sys, tokenpad, udlms.session\n"
+                             "print(tokenpad.__file__, udlms.session.__file__, sys.path, "
+                             "'lib' in os.listdir('/'))\n").strip()
+                # no /lib on the filesystem: what imported is frozen ('.frozen' in sys.path)
+                assert out.endswith("False") and "/lib/" not in out.split("[")[0], out
+                return "no /lib on littlefs; tokenpad and udlms import: %s" % out
 
             check("frozen modules", where)
             b.display(clear=True)
