@@ -20,6 +20,7 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--flash-out') opt.flashOut = args[++i];
   else if (a === '--line') opt.lines.push(args[++i]);
   else if (a === '--timeout') opt.timeout = Number(args[++i]);
+  else if (a === '--flash-mb') opt.flashMb = Number(args[++i]);
   else pos.push(a);
 }
 const [uf2Path, bootromPath] = pos;
@@ -45,7 +46,7 @@ mcu.loadBootrom(new Uint32Array(new Uint8Array(readFileSync(bootromPath)).buffer
 loadUF2(mcu.flash, readFileSync(uf2Path));
 if (opt.fs) mcu.flash.set(readFileSync(opt.fs), 0x100000);
 mcu.core.PC = 0x10000000; // boot stage 2, as the bootrom would after its flash probe
-const chip = attachSpiFlash(mcu);
+const chip = attachSpiFlash(mcu, { jedec: [0xc8, 0x40, Math.log2((opt.flashMb || 8) << 20)] });
 chip.logOps = true;
 
 const cdc = new USBCDC(mcu.usbCtrl);
