@@ -8,6 +8,9 @@ its token_status and settles the journal.
 Delivery: validate locally -> journal as pending -> CONNECTING -> AUTH -> SENDING ->
 outcome (ACCEPTED, REJECTED: ..., or ``udlms.results.explain`` for failures) -> journal
 accepted/refused/unknown. A failure before the token was sent leaves it pending.
+A board with keys but no invocation counter stored yet (fresh) first reads the meter's
+frame counter with the public client, as the CLI does, and says so (``COUNTER: reading
+meter``); a store whose record does not verify still refuses until ``tp.resync()``.
 """
 
 from udlms.errors import DlmsError, TokenError
@@ -68,7 +71,9 @@ class App:
         """The first screen: problems first, then pending tokens, else ready."""
         if not self.cfg.ok:
             return self.say("SETTINGS", self.cfg.errors[0])
-        if self.cfg["mode"] == "hls-gmac" and not self.store.known:
+        if self._needs_counter():
+            if not getattr(self.store, "damaged", True):  # fresh: read at the first token
+                return self.say("READY", "type token, # sends; counter read from meter first")
             return self.say("COUNTER", self.store.problem or "run tp.resync()")
         pend = self.store.unresolved()
         if pend:
@@ -152,6 +157,8 @@ class App:
         stream = sess = None
         try:
             stream = self.open_stream()
+            if self._needs_counter() and not getattr(self.store, "damaged", True):
+                self._counter_from_meter(stream, settings)
             sess = lib.Session(stream, settings, self.store, trace=self._trace)
             sess.open()
             self.phase = "SENDING"
@@ -179,6 +186,19 @@ class App:
             return self.say("UNKNOWN", r.message)
         self._settle(jid, "refused", r.status_name or r.kind)
         return self.say("REJECTED", r.message)
+
+    def _needs_counter(self):
+        return self.cfg["mode"] == "hls-gmac" and not self.store.known
+
+    def _counter_from_meter(self, stream, settings):
+        """No counter stored yet: read the meter's frame counter (public client, no keys)
+        and move ours past it before the first association, as the CLI does."""
+        self.display.show("COUNTER", "reading meter (first use)")
+        value = self.lib.read_frame_counter(stream, settings)
+        new = self.store.resync(value)
+        self.display.show("COUNTER", "from meter: %d" % new)
+        self.phase = "CONNECTING"
+        return new
 
     def _settle(self, jid, state, note):
         try:
@@ -316,8 +336,11 @@ class App:
             import uasyncio as asyncio
         self.running = True
         self.boot()
+        tick = getattr(self.display, "tick", None)
         while self.running:
             self.step()
+            if tick is not None:
+                tick()
             if until is not None and until():
                 break
             await asyncio.sleep(poll_ms / 1000)

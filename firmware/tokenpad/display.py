@@ -1,9 +1,13 @@
 """Displays: console, SSD1306 (I2C, via framebuf), HD44780 behind a PCF8574 I2C backpack,
 and a fake that records every screen for tests. All share ``show(*lines)``: each argument
-is one line, long lines are word-wrapped to the display's width, extra rows are dropped.
+is one line, long lines are word-wrapped to the display's width. When the text has more
+lines than the display has rows (a reason on a 16x2 LCD), the first line stays and
+``tick()`` (called by the app's loop) pages through the rest every ``PAGE_MS``.
 """
 
-from udlms.port import sleep_ms
+from udlms.port import sleep_ms, ticks_diff, ticks_ms
+
+PAGE_MS = 1500
 
 
 def wrap(text, width):
@@ -35,12 +39,35 @@ class Display:
 
     def __init__(self):
         self.lines = []
+        self.all = []
+        self.page = 0
+        self.paged = None
 
     def show(self, *lines):
         out = []
         for ln in lines:
             out.extend(wrap(ln, self.cols))
+        self.all = out
+        self.page = 0
+        self.paged = None
         self.lines = out[:self.rows]
+        self._draw()
+
+    def tick(self, now=None):
+        """Show the next page of a text longer than the display (first line kept)."""
+        n = self.rows - 1
+        if n < 1 or len(self.all) <= self.rows:
+            return
+        now = ticks_ms() if now is None else now
+        if self.paged is None:
+            self.paged = now
+            return
+        if ticks_diff(now, self.paged) < PAGE_MS:
+            return
+        self.paged = now
+        rest = self.all[1:]
+        self.page = (self.page + 1) % ((len(rest) + n - 1) // n)
+        self.lines = [self.all[0]] + rest[self.page * n:self.page * n + n]
         self._draw()
 
     def _draw(self):

@@ -52,13 +52,16 @@ class Store:
         self.journal = []
         self._id = 1
         self.boot_pending = []
+        self.damaged = False  # a record exists but does not verify: refuse until tp.resync()
         try:
             payload = medium.load()
         except CorruptError as e:
             payload = None
+            self.damaged = True
             self.problem = "store corrupt (%s): counter unknown, run tp.resync()" % e
         except OSError as e:
             payload = None
+            self.damaged = True
             self.problem = "store unreadable (%s): counter unknown, run tp.resync()" % e
         if payload is not None:
             try:
@@ -70,9 +73,11 @@ class Store:
             except (ValueError, TypeError, AttributeError, KeyError):
                 self._next = self._ceiling = None
                 self.journal = []
+                self.damaged = True
                 self.problem = "store record unreadable: counter unknown, run tp.resync()"
         if self._next is None and self.problem is None:
-            self.problem = "no invocation counter stored yet: run tp.resync()"
+            self.problem = ("no invocation counter stored yet: read from the meter at "
+                            "the first token (or tp.resync())")
         self.boot_pending = self.unresolved()
 
     # -- persistence ----------------------------------------------------------------
@@ -118,6 +123,7 @@ class Store:
         self._save(new, self.journal, self._id)
         self._next = self._ceiling = new
         self.problem = None
+        self.damaged = False
         return new
 
     # -- token journal ----------------------------------------------------------------------

@@ -128,14 +128,36 @@ def bad_token_not_journaled():
 
 
 @test
-def unknown_counter_refuses_until_resync():
+def fresh_board_reads_the_meter_counter_at_the_first_token():
     a, kp, disp = make_app(resync=False)
+    out = a.boot()
+    eq(out[0], "READY")
+    assert "counter read from meter" in out[1], out
+    out = run_keys(a, kp, TOKEN + "#")
+    eq(out[0], "ACCEPTED")
+    assert disp.seen("reading meter"), disp.frames
+    assert disp.seen("from meter: 501"), disp.frames
+    eq(a.store.last()[2], "accepted")
+    assert a.store.value > 501, a.store.value
+
+
+@test
+def damaged_store_refuses_until_resync():
+    st, mem = ram_store()
+    st.resync(1000)
+    for i in range(40, 60):  # both copies torn: the record no longer verifies
+        mem[i] ^= 0xFF
+        mem[1024 + i] ^= 0xFF
+    a, kp, disp = make_app(st=store.Store(store.TwoSlot(store.NvmSlot(mem, 0, 1024),
+                                                        store.NvmSlot(mem, 1024, 1024))))
+    assert a.store.damaged
     eq(a.boot()[0], "COUNTER")
     out = run_keys(a, kp, TOKEN + "#")
     eq(out[0], "COUNTER")
     eq(a.store.last()[2], "pending")
+    eq(a.lib.sent, [])
     eq(a.resync()[0], "RESYNCED")
-    eq(a.store.value, 501)
+    eq(a.store.value, 501)  # past the meter's frame counter (the fake's 500)
     eq(run_keys(a, kp, "R")[0], "ACCEPTED")
 
 
@@ -243,6 +265,25 @@ def display_wrap():
     d = display.Fake(cols=16, rows=2)
     d.show("1781 3034 3131 9155 8529")
     eq(d.last(), ("1781 3034 3131", "9155 8529"))
+    d.tick(0)
+    d.tick(5000)
+    eq(len(d.frames), 1)  # it fits: no paging
+
+
+@test
+def small_display_pages_through_the_reason():
+    d = display.Fake(cols=16, rows=2)
+    d.show("REJECTED", "token refused: already used, expired or out of order")
+    eq(d.last(), ("REJECTED", "token refused:"))
+    d.tick(1000)
+    d.tick(2000)
+    eq(len(d.frames), 1)  # not before PAGE_MS
+    seen = []
+    for t in range(2500, 9000, 1500):
+        d.tick(t)
+        seen.append(d.last())
+    eq(seen[:4], [("REJECTED", "already used,"), ("REJECTED", "expired or out"),
+                  ("REJECTED", "of order"), ("REJECTED", "token refused:")])
 
 
 # -- end to end against the simulator --------------------------------------------------------
