@@ -4,6 +4,7 @@
 //   node run.mjs --bootrom rp2040-bootrom-B1.bin --uf2 FIRMWARE.uf2 [--flash IMG] [--fs IMG]
 //                [--fs-offset 0xA0000] [--flash-model rom|PATH.mjs] [--bootsel released|pressed]
 //                [--keypad 6,7,8,9:10,11,12,13] [--de 2] [--uart0 tcp://H:P] [--uart1 tcp://H:P]
+//                [--high G,G,...]  (inputs idling high: I2C pull-ups, buttons; CircuitPython)
 //
 // The chip: rp2040js 1.4.1 (npm, pinned in package-lock.json) with the RP2040 B1 bootrom.
 // What rp2040js lacks and this runner adds:
@@ -393,6 +394,10 @@ function powerOn() {
   board.model = model.install(board) || {};
   if (board.model.reset) board.model.reset();
   mcu.qspi[1].setInputValue(args.bootsel !== 'pressed');
+  // --high G,G: inputs that idle high (pull-ups the board has: I2C lines, buttons); a
+  // `boot` command's "low": [G] holds those low from power-on (a pin held at reset)
+  for (const g of String(args.high || '').split(',').filter(Boolean)) mcu.gpio[Number(g)].setInputValue(true);
+  for (const g of board.holdLow || []) mcu.gpio[Number(g)].setInputValue(false);
   setupI2c(mcu);
   setupKeypad(mcu);
   // rp2040js inputs read low unless set: the resend button is released (pulled up)
@@ -552,6 +557,7 @@ function command(m) {
       return reply({ t });
     case 'boot':
       if (board.running) powerCut({ reason: 'host' });
+      board.holdLow = m.low || [];
       cdcIn = [];
       for (const c of clients) c.destroy();
       powerOn();

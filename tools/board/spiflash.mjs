@@ -29,8 +29,13 @@ const SECTOR = 4096;
 const PAGE = 256;
 
 export class SpiFlash {
-  constructor(flash, { jedec = [0xc8, 0x40, 0x17], uid = [0xe4, 0x62, 0x58, 0x38, 0xd3, 0x4a, 0x2b, 0x27] } = {}) {
+  constructor(flash, { jedec = [0xc8, 0x40, 0x17], uid = [0xe4, 0x62, 0x58, 0x38, 0xd3, 0x4a, 0x2b, 0x27],
+    erase = null, program = null } = {}) {
     this.flash = flash; // Uint8Array, offset 0 = flash address 0
+    // where operations go: the runner's board.flashErase/flashProgram (which tear them at an
+    // armed power cut) when given, else this model's own (cutAt/onCut below)
+    this.eraseFn = erase;
+    this.programFn = program;
     this.jedec = jedec;
     this.uid = uid;
     this.wel = false;
@@ -149,6 +154,22 @@ export class SpiFlash {
 
   _program() {
     const p = this.page;
+    if (this.programFn) {
+      if (!this.wel || !p.length) return;
+      this.wel = false;
+      this.ops++;
+      // contiguous runs (a page program wraps within its page)
+      let j = 0;
+      while (j < p.length) {
+        let k = j + 2;
+        while (k < p.length && p[k] === p[k - 2] + 1) k += 2;
+        const bytes = new Uint8Array((k - j) / 2);
+        for (let m = 0; m < bytes.length; m++) bytes[m] = p[j + 2 * m + 1];
+        if (this.programFn(p[j], bytes) === false) return;
+        j = k;
+      }
+      return;
+    }
     const part = this._begin('program', p.length ? p[0] : this.addr, p.length / 2);
     if (!part) return;
     const n = part === 1 ? p.length : Math.floor(p.length / 4) * 2;
@@ -160,6 +181,13 @@ export class SpiFlash {
   }
 
   _erase(addr, len) {
+    if (this.eraseFn) {
+      if (!this.wel) return;
+      this.wel = false;
+      this.ops++;
+      this.eraseFn(addr, Math.min(len, this.flash.length - addr));
+      return;
+    }
     const part = this._begin('erase', addr, len);
     if (!part) return;
     const end = Math.min(this.flash.length, addr + Math.floor(len * part));
@@ -323,6 +351,21 @@ export function attachSpiFlash(mcu, options = {}) {
   mcu.peripherals[0x40018] = io;
   releaseBootsel(mcu);
   return chip;
+}
+
+/** The tools/board/run.mjs flash model (``--flash-model spiflash.mjs``): the chip's size is
+ * the runner's flash image (2 MiB: JEDEC C8 40 15, so CircuitPython's CIRCUITPY drive is the
+ * 1 MiB from 0x100000), and its programs and erases go through board.flashProgram /
+ * board.flashErase, so the runner's armed power cuts tear them. */
+export function install(board) {
+  const size = board.flash.length;
+  const chip = attachSpiFlash(board.mcu, {
+    jedec: [0xc8, 0x40, Math.round(Math.log2(size))],
+    erase: (a, n) => board.flashErase(a, n),
+    program: (a, bytes) => board.flashProgram(a, bytes),
+  });
+  chip.flash = board.flash;
+  return { chip };
 }
 
 /** BOOTSEL not pressed: the QSPI SS pad reads high when the firmware stops driving it. */
