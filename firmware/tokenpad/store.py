@@ -13,7 +13,8 @@ Journal: each token is appended as ``pending`` before anything is sent and moved
 ``accepted``/``refused``/``unknown`` afterwards. Pending entries are never trimmed.
 
 Media (tokenpad/media.py): ``FileMedium`` (write-then-rename: littlefs, host) and
-``TwoSlot`` of ``NvmSlot``/``FileSlot`` (two checksummed copies: nvm, FAT).
+``NvmLog`` (records appended in erased nvm: CircuitPython) and ``TwoSlot`` of
+``NvmSlot``/``FileSlot`` (two checksummed copies: FAT files).
 """
 
 import json
@@ -23,6 +24,7 @@ from tokenpad.media import (  # noqa: F401 - re-exported
     CorruptError,
     FileMedium,
     FileSlot,
+    NvmLog,
     NvmSlot,
     TwoSlot,
     pack,
@@ -188,7 +190,7 @@ def open_store(spec, root=""):
     """Build a Store from a board's ``store`` section.
 
     ``{"type": "file", "path": "/tokenpad.dat"}`` (littlefs, host) or ``{"type": "nvm",
-    "offset": 0, "size": 2048}`` (CircuitPython, two slots of size/2) or
+    "offset": 0, "size": 4096}`` (CircuitPython: a log of records in the nvm region) or
     ``{"type": "twofile", "path": "/tokenpad"}`` (two files ``.a``/``.b`` on FAT)."""
     kind = spec.get("type", "file")
     if kind == "file":
@@ -198,9 +200,8 @@ def open_store(spec, root=""):
 
         nvm = microcontroller.nvm
         off = spec.get("offset", 0)
-        size = spec.get("size", len(nvm) - off)
-        half = size // 2
-        return Store(TwoSlot(NvmSlot(nvm, off, half), NvmSlot(nvm, off + half, half)))
+        size = min(spec.get("size", len(nvm) - off), len(nvm) - off)
+        return Store(NvmLog(nvm, off, size))
     if kind == "twofile":
         p = root + spec.get("path", "/tokenpad")
         return Store(TwoSlot(FileSlot(p + ".a"), FileSlot(p + ".b")))
