@@ -69,8 +69,8 @@ class FakeNvm:
             end = min(start + len(data), (p // self.PAGE + 1) * self.PAGE)
             if self.budget.tick():
                 half = (end - p) // 2
-                self.mem[p:p + half] = bytes(a & b for a, b in
-                                             zip(self.mem[p:p + half], data[p - start:p - start + half]))
+                src = data[p - start:p - start + half]
+                self.mem[p:p + half] = bytes(a & b for a, b in zip(self.mem[p:p + half], src))
                 raise PowerCut()
             self.mem[p:end] = bytes(a & b for a, b in zip(self.mem[p:end],
                                                           data[p - start:end - start]))
