@@ -89,7 +89,16 @@ def main(argv=None):
     with open(os.path.join(ROOT, "firmware", "config.example.json")) as f:
         cfg = json.load(f)
     cfg.update(timeout_ms=1500, retries=1)
-    files = cpboard.drive_files(cfg)
+    import tempfile
+
+    tmp = tempfile.mkdtemp(prefix="circuitpy-")
+    cfg_path = os.path.join(tmp, "config.json")
+    with open(cfg_path, "w") as f:
+        json.dump(cfg, f)
+    # the drive is what `make deploy BOARD=feather_rp2040 PORT=<drive>` leaves on it
+    files = cpboard.deploy_to_dir(os.path.join(tmp, "CIRCUITPY"), cfg_path)
+    print("deploy: %d files on CIRCUITPY (%s)" % (len(files), ", ".join(
+        sorted(f for f in files if "/" not in f))))
     try:
         b = cpboard.Feather(cpboard.drive_image(files), uart0=url)
     except Exception as e:  # noqa: BLE001
@@ -104,6 +113,9 @@ def main(argv=None):
     finally:
         b.close()
         srv.stop()
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
     passed = sum(1 for _, ok in results if ok)
     failed = len(results) - passed
     figures["board_cp_lane_s"] = round(time.time() - t0, 1)
@@ -321,6 +333,11 @@ def power_cuts(b, m, n, seed):
         if st["known"] and st["next"] <= top:
             raise AssertionError("cut %d (%s): next counter %d would reuse (used up to %d)"
                                  % (k, cut, st["next"], top))
+        if not st["j"] and (st["problem"] or not st["known"]) and not (
+                cpboard.NVM_OFFSET <= cut.get("offset", -1) < cpboard.NVM_OFFSET
+                + cpboard.NVM_SIZE):
+            raise AssertionError("cut %d outside the nvm sector (%s) emptied the store: %s"
+                                 % (k, cut, st))
         ids = {e[0]: e[1] for e in st["j"]}
         # the journal keeps every pending entry and the newest 8 finished ones: the 6
         # newest ids added must all be there

@@ -77,6 +77,23 @@ def drive_files(config=None, board="feather_rp2040", build_dir=None, extra=None)
     return files
 
 
+def deploy_to_dir(drive, config_path=None, board="feather_rp2040", build_dir=None):
+    """Run the real ``make deploy BOARD=feather_rp2040 PORT=<drive>`` (tools/deploy.py) into
+    a directory standing for the mounted CIRCUITPY drive; returns its files."""
+    import subprocess
+
+    cmd = [sys.executable, os.path.join(ROOT, "tools", "deploy.py"), "--board", board,
+           "--port", drive, "--build-dir", build_dir or os.path.join(ROOT, "build",
+                                                                      "board-cp")]
+    if config_path:
+        cmd += ["--config", config_path]
+    os.makedirs(drive, exist_ok=True)
+    p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if p.returncode:
+        raise BoardError("deploy failed:\n" + p.stdout + p.stderr)
+    return fatimg.from_dir(drive)
+
+
 def drive_image(files):
     """The CIRCUITPY FAT volume holding ``files``."""
     return fatimg.build(files, FS_SIZE)
