@@ -30,9 +30,9 @@ bench: $(STAMP)
 mpy: $(STAMP)
 	$(BIN)/python tools/build_mpy.py
 
-# make deploy BOARD=rpi_pico PORT=/dev/ttyACM0 [DRY=1] [ROMFS=1]
+# make deploy BOARD=rpi_pico PORT=/dev/ttyACM0 [CONFIG=my-meter.json] [DRY=1] [ROMFS=1]
 deploy: $(STAMP)
-	$(BIN)/python tools/deploy.py --board $(BOARD) --port $(PORT) $(if $(DRY),--dry-run,) $(if $(ROMFS),--romfs,)
+	@$(BIN)/python tools/deploy.py $(if $(BOARD),--board $(BOARD),) $(if $(PORT),--port $(PORT),) $(if $(CONFIG),--config $(CONFIG),) $(if $(DRY),--dry-run,) $(if $(ROMFS),--romfs,)
 
 # 1000 sessions with faults per frame, then 1000 at 1% corrupted and 1% lost bytes
 soak: $(STAMP)

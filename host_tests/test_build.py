@@ -92,6 +92,19 @@ def test_deploy_rejects_unknown_board(tmp_path):
     assert r.returncode != 0 and "no board file" in r.stderr
 
 
+@pytest.mark.parametrize("args,says", [
+    ([], "BOARD= is missing"),
+    (["BOARD=rpi_pico"], "PORT= is missing"),
+])
+def test_make_deploy_without_board_or_port_says_what_to_type(args, says):
+    r = subprocess.run(["make", "-s", "deploy"] + args, capture_output=True, text=True,
+                       cwd=ROOT)
+    assert r.returncode != 0
+    assert says in r.stderr, r.stderr
+    assert "make deploy BOARD=rpi_pico PORT=/dev/ttyACM0" in r.stderr
+    assert "usage:" not in r.stderr  # not an argparse error
+
+
 def test_package_json_lists_device_modules():
     with open(os.path.join(ROOT, "package.json")) as f:
         pkg = json.load(f)

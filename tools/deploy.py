@@ -107,9 +107,29 @@ def plan_circuitpython(drive, build_dir, board_path, config_path):
     return ops
 
 
+def missing_message(board, port):
+    """What to type when BOARD= or PORT= was left out (instead of an argparse error)."""
+    have = sorted(f[:-5] for f in os.listdir(os.path.join(ROOT, "boards"))
+                  if f.endswith(".json"))
+    lines = ["deploy: " + ("which board? BOARD= is missing" if not board else
+                           "where is the board? PORT= is missing")]
+    if not board:
+        lines.append("  BOARD= one of: %s (files in boards/; or a path to your own .json)"
+                     % ", ".join(have))
+    if not port:
+        lines.append("  PORT=  the board's USB serial port: /dev/ttyACM0 (Linux), "
+                     "/dev/cu.usbmodem1101 (macOS), COM3 (Windows); "
+                     "`.venv/bin/mpremote devs` lists them. CircuitPython: the mounted "
+                     "CIRCUITPY drive, e.g. /media/$USER/CIRCUITPY")
+    lines.append("  e.g.   make deploy BOARD=rpi_pico PORT=/dev/ttyACM0")
+    lines.append("         make deploy BOARD=rpi_pico DRY=1     (check the files, print the "
+                 "plan, no board needed)")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="deploy", description=__doc__.split("\n")[0])
-    p.add_argument("--board", required=True, help="a name from boards/ or a .json path")
+    p.add_argument("--board", help="a name from boards/ or a .json path")
     p.add_argument("--port", nargs="?", default=None, const=None,
                    help="serial port (MicroPython) or mounted CIRCUITPY path (CircuitPython)")
     p.add_argument("--config", help="meter settings (default firmware/config.json)")
@@ -119,12 +139,16 @@ def main(argv=None):
                    help="MicroPython >= 1.25 with a romfs partition: lib/ as a ROMFS image "
                         "(code runs from flash, the heap stays for data)")
     a = p.parse_args(argv)
+    if not a.board:
+        raise SystemExit(missing_message(a.board, a.port))
     from udlms.errors import ConfigError
 
     try:
         b, board_path = load_board(a.board)
     except ConfigError as e:
         raise SystemExit("deploy: %s" % e.message)
+    if not a.port and not a.dry_run and b["runtime"] != "circuitpython":
+        raise SystemExit(missing_message(a.board, a.port))
     name = os.path.basename(board_path)[:-5]
     target = board_target(b, name)
     config_path = pick_config(a.config)

@@ -330,9 +330,10 @@ class Board:
         tty.setraw(slave)
         path = os.ttyname(slave)
         s = self.connect()
+        stop = threading.Event()
 
         def pump():
-            while True:
+            while not stop.is_set():
                 try:
                     r, _, _ = select.select([master, s], [], [], 0.5)
                     if master in r:
@@ -348,12 +349,22 @@ class Board:
                 except OSError:
                     break
 
-        threading.Thread(target=pump, daemon=True).start()
-        self._pty = (master, slave)
+        th = threading.Thread(target=pump, daemon=True)
+        th.start()
+        self._pty = (master, slave, stop, th)
         return path
 
+    def close_pty(self):
+        """Stop the pty bridge; the REPL belongs to exec()/read_until() again."""
+        master, slave, stop, th = self._pty
+        stop.set()
+        th.join(5)
+        os.close(master)
+        os.close(slave)
+        self.rx = b""
+
     # devices
-    def keys(self, text, hold=150, gap=150, timeout=120):
+    def keys(self, text, hold=80, gap=80, timeout=300):
         """Press keys on the 4x4 keypad (``R``: the resend button) in emulated time; ``!`` is
         a long press of ``*``. Returns when the last key is released."""
         seq = []
@@ -395,9 +406,11 @@ class Board:
     def status(self):
         return self.call("status")
 
-    def cut(self, op=None, frac=0.0):
+    def cut(self, op=None, frac=0.0, uart=False):
         """Cut the power now, or arm a cut at the ``op``-th flash operation from now (torn
-        after ``frac`` of its bytes)."""
+        after ``frac`` of its bytes), or (``uart``) as the next byte starts on UART0."""
+        if uart:
+            return self.call("cut", uart=True)
         if op is None:
             return self.call("cut")
         return self.call("cut", op=op, frac=frac)

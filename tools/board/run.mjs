@@ -178,11 +178,11 @@ const UARTTXINTR = 1 << 5;
 function setupUart(mcu, clock, id) {
   const u = mcu.uart[id];
   const st = {
-    id, tx: [], shifting: false, log: [], rxq: [], rxBusy: false, sock: null, baud: 115200,
+    id, tx: [], shifting: false, log: [], rxlog: [], rxq: [], rxBusy: false, sock: null, baud: 115200,
     target: args['uart' + id], txAlarm: null, rxAlarm: null,
   };
   const prev = uarts[id];
-  if (prev) { st.sock = prev.sock; st.log = prev.log; st.target = prev.target; }
+  if (prev) { st.sock = prev.sock; st.log = prev.log; st.rxlog = prev.rxlog; st.target = prev.target; }
   uarts[id] = st;
   const byteNs = () => 1e10 / (st.baud || 9600);
   u.onBaudRateChange = (b) => { st.baud = b; };
@@ -219,12 +219,18 @@ function setupUart(mcu, clock, id) {
     st.txAlarm.schedule(byteNs());
   }
   u.onByte = (b) => {
+    if (board.cutOnTx) {
+      board.cutOnTx = false;
+      powerCut({ reason: 'uart-tx', uart: id, byte: b });
+      return;
+    }
     if (st.tx.length < 32) st.tx.push(b);
     startTx();
   };
   st.rxAlarm = clock.createAlarm(() => {
     st.rxBusy = false;
     if (st.rxq.length) {
+      st.rxlog.push(clock.nanos);
       u.feedByte(st.rxq.shift());
       feedRx();
     }
@@ -245,7 +251,7 @@ function connectUart(st) {
   const s = net.connect(Number(m[2]), m[1]);
   s.setNoDelay(true);
   st.sock = s;
-  s.on('data', (d) => { const cur = uarts[st.id]; cur.rxq.push(...d); cur.feedRx(); });
+  s.on('data', (d) => { const cur = uarts[st.id]; cur.rxq.push(...d); cur.feedRx(); wake(); });
   s.on('error', (e) => out({ ev: 'uart-error', id: st.id, error: String(e) }));
   s.on('close', () => { if (uarts[st.id] && uarts[st.id].sock === s) uarts[st.id].sock = null; });
 }
@@ -285,7 +291,9 @@ class Lcd {
   reset() {
     this.ddram = new Array(128).fill(32); this.addr = 0; this.four = false; this.half = null;
     this.port = 0; this.frames = []; this.backlight = false; this.on = false;
+    this.stable = this.text();
   }
+  attach(clock) { this.quiet = clock.createAlarm(() => this.snapshot()); }
   write(v) {
     const falling = (this.port & 4) && !(v & 4);
     this.port = v;
@@ -299,11 +307,11 @@ class Lcd {
     if (this.half === null) { this.half = nib; return; }
     const b = (this.half << 4) | nib;
     this.half = null;
+    if (this.quiet) this.quiet.schedule(5e6); // a screen is complete after 5 ms without writes
     if (rs) { this.ddram[this.addr & 127] = b; this.addr = (this.addr + 1) & 127; return; }
     if (b & 0x80) {
-      if ((b & 0x7f) === 0) this.snapshot();
       this.addr = b & 0x7f;
-    } else if (b === 1) { this.snapshot(); this.ddram.fill(32); this.addr = 0; }
+    } else if (b === 1) { this.ddram.fill(32); this.addr = 0; }
     else if ((b & 0xfe) === 2) this.addr = 0;
     else if ((b & 0xf8) === 8) this.on = !!(b & 4);
   }
@@ -319,6 +327,7 @@ class Lcd {
   }
   snapshot() {
     const t = this.text();
+    this.stable = t;
     const last = this.frames[this.frames.length - 1];
     if (!last || last.join('\n') !== t.join('\n')) this.frames.push(t);
     if (this.frames.length > 200) this.frames.shift();
@@ -354,7 +363,7 @@ class Oled {
 
 function setupI2c(mcu) {
   if (!i2cDevs.size) { i2cDevs.set(0x27, new Lcd()); i2cDevs.set(0x3c, new Oled()); }
-  for (const d of i2cDevs.values()) d.reset();
+  for (const d of i2cDevs.values()) { d.reset(); if (d.attach) d.attach(board.clock); }
   for (const bus of mcu.i2c) {
     let dev = null;
     bus.onStart = () => bus.completeStart();
@@ -389,7 +398,11 @@ function powerOn() {
   board.clock = clock;
   board.hooks = new Map();
   board.ops = 0;
+  board.cutArm = null;
+  board.cutOnTx = false;
   board.slices = 0;
+  board.instr = 0;
+  board.prof = new Map();
   const model = args.flashModel === 'rom' ? romModel : board.loadedModel;
   board.model = model.install(board) || {};
   if (board.model.reset) board.model.reset();
@@ -415,9 +428,23 @@ function powerOn() {
     out({ ev: 'usb', t: clock.nanos });
   };
   cdc.onSerialData = (buf) => { for (const c of clients) c.write(Buffer.from(buf)); };
+  // rp2040js answers every OUT read at once, with zero bytes when the host has sent
+  // nothing: the firmware re-arms at once and the CPU never sleeps. Hold the read until
+  // there is data (as a real host does).
+  const read = mcu.usbCtrl.onEndpointRead;
+  board.usbRead = read;
+  board.usbPending = null;
+  mcu.usbCtrl.onEndpointRead = (ep, size) => {
+    if (ep === cdc.outEndpoint && cdc.txFIFO.itemCount === 0) {
+      board.usbPending = [ep, size];
+      return;
+    }
+    read(ep, size);
+  };
   keyJobs = [];
   pressed = new Set();
   board.running = true;
+  board.idle = false;
   board.stopReason = null;
   setImmediate(loop);
 }
@@ -430,22 +457,35 @@ function powerCut(info) {
 }
 
 // -- the CPU loop ------------------------------------------------------------------------------
+const PROFILE = !!process.env.BOARD_PROFILE;
+const DEBUG = !!process.env.BOARD_DEBUG;
 const CHUNK_NS = 2e6; // emulated time per slice between host I/O
 function loop() {
   if (!board.running) return;
   const { mcu, clock, hooks } = board;
   const core = mcu.core;
   // pace host input into the USB FIFO
-  if (cdcReady && cdcIn.length && cdc.txFIFO.itemCount < 64) {
-    const n = Math.min(cdcIn.length, 64 - cdc.txFIFO.itemCount);
+  if (cdcReady && cdcIn.length && cdc.txFIFO.itemCount < 256) {
+    const n = Math.min(cdcIn.length, 256 - cdc.txFIFO.itemCount);
     for (let i = 0; i < n; i++) cdc.sendSerialByte(cdcIn[i]);
     cdcIn = cdcIn.slice(n);
+    if (board.usbPending) {
+      const [ep, size] = board.usbPending;
+      board.usbPending = null;
+      board.usbRead(ep, size);
+    }
   }
   const end = clock.nanos + CHUNK_NS;
   while (board.running && clock.nanos < end) {
     if (core.waiting) {
       const dt = clock.nanosToNextAlarm;
-      if (dt <= 0) { clock.tick(end - clock.nanos); break; }
+      if (dt <= 0 && !(cdcReady && cdcIn.length)) {
+        // asleep with no timer armed: only the host can wake it. Stop here (the emulated
+        // clock stands still) until host input arrives: wake().
+        board.idle = true;
+        return;
+      }
+      if (dt <= 0) break;
       clock.tick(Math.min(dt, end - clock.nanos + 1));
       continue;
     }
@@ -458,11 +498,29 @@ function loop() {
       }
     }
     clock.tick(core.executeInstruction() * 8);
+    board.instr++;
+    if (PROFILE && (board.instr & 255) === 0) {
+      const k = (core.PC >>> 4).toString(16);
+      board.prof.set(k, (board.prof.get(k) || 0) + 1);
+    }
   }
-  if (process.env.BOARD_DEBUG && (++board.slices % 250) === 0) {
-    process.stderr.write(`t=${clock.nanos / 1e6}ms pc=${core.PC.toString(16)} wait=${core.waiting}\n`);
+  board.slices++;
+  if (DEBUG && Date.now() - (board.lastDbg || 0) > 2000) {
+    board.lastDbg = Date.now();
+    if (PROFILE) {
+      const top = [...board.prof.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12);
+      process.stderr.write(JSON.stringify(top) + '\n');
+    }
+    process.stderr.write(`t=${clock.nanos / 1e6}ms pc=${core.PC.toString(16)} wait=${core.waiting} instr=${board.instr}\n`);
   }
   if (board.running) setImmediate(loop);
+}
+
+function wake() {
+  if (board.idle && board.running) {
+    board.idle = false;
+    setImmediate(loop);
+  }
 }
 
 // -- key jobs in emulated time ------------------------------------------------------------
@@ -498,7 +556,7 @@ function scheduleKeys(seq, id) {
 const clients = new Set();
 const server = net.createServer((s) => {
   clients.add(s);
-  s.on('data', (d) => { cdcIn.push(...d); });
+  s.on('data', (d) => { cdcIn.push(...d); wake(); });
   s.on('close', () => clients.delete(s));
   s.on('error', () => clients.delete(s));
 });
@@ -514,6 +572,7 @@ async function main() {
     let m;
     try { m = JSON.parse(line); } catch (e) { out({ ev: 'error', error: 'bad json' }); return; }
     try { command(m); } catch (e) { out({ re: m.id, error: String(e.stack || e) }); }
+    wake(); // a key job or a pin change may have armed a timer or raised an interrupt
   });
   rl.on('close', () => process.exit(0));
 }
@@ -544,11 +603,15 @@ function command(m) {
     }
     case 'de': {
       const st = uarts[m.uart || 0];
-      const r = { t, bytes: st.log, changes: deLog };
-      if (m.clear) { st.log = []; deLog.length = 0; }
+      const r = { t, bytes: st.log, rx: st.rxlog, changes: deLog };
+      if (m.clear) { st.log = []; st.rxlog = []; deLog.length = 0; }
       return reply(r);
     }
     case 'cut':
+      if (m.uart) {
+        board.cutOnTx = true;
+        return reply({ t, armed: 'uart' });
+      }
       if (m.op != null) {
         board.cutArm = { op: board.ops + m.op, frac: m.frac || 0 };
         return reply({ t, armed: board.cutArm });
@@ -564,8 +627,7 @@ function command(m) {
       return reply({ t: 0 });
     case 'display': {
       const lcd = i2cDevs.get(0x27), oled = i2cDevs.get(0x3c);
-      if (lcd) lcd.snapshot();
-      const r = { t, lcd: lcd.text(), lcdOn: lcd.on, frames: lcd.frames, backlight: lcd.backlight,
+      const r = { t, lcd: lcd.stable, raw: lcd.text(), lcdOn: lcd.on, frames: lcd.frames, backlight: lcd.backlight,
         oled: Buffer.from(oled.fb).toString('hex'), oledOn: oled.on, oledFrames: oled.frames };
       if (m.clear) lcd.frames = [];
       return reply(r);
