@@ -478,6 +478,14 @@ function loop() {
   const end = clock.nanos + CHUNK_NS;
   while (board.running && clock.nanos < end) {
     if (core.waiting) {
+      // WFI/WFE with an enabled interrupt already pending does not sleep (ARMv6-M, also
+      // with PRIMASK set); rp2040js only wakes the core when an interrupt *becomes*
+      // pending. CircuitPython masks interrupts, checks for work, then WFIs: a tick that
+      // fell in between left it asleep for good.
+      if (core.pendingInterrupts & core.enabledInterrupts) {
+        core.waiting = false;
+        continue;
+      }
       const dt = clock.nanosToNextAlarm;
       if (dt <= 0 && !(cdcReady && cdcIn.length)) {
         // asleep with no timer armed: only the host can wake it. Stop here (the emulated
