@@ -16,7 +16,8 @@ for p in ("lib", "firmware", os.path.join("host_tests", "mpy")):
     if os.path.join(ROOT, p) not in sys.path:
         sys.path.insert(0, os.path.join(ROOT, p))
 
-from powercut import Budget, FakeNvm, PowerCut, count_writes, run_scenario  # noqa: E402
+from nvmfake import FakeNvm  # noqa: E402
+from powercut import Budget, PowerCut, count_writes, run_scenario  # noqa: E402
 from tokenpad import store  # noqa: E402
 from udlms.errors import SecurityError  # noqa: E402
 
