@@ -29,6 +29,14 @@ and writes every figure to build/bench.json. Figures are measured, never asserte
    for ours) beside wire time + the simulator's own processing time; the client's turnaround
    (last byte received → first byte sent), median, on CPython and on MicroPython.
 
+0. The headline, on a board: the official MicroPython v1.28.0 RPI_PICO firmware in an
+   emulated Raspberry Pi Pico (tools/board, rp2040js; ../shared/firmware or PICO_FIRMWARE=),
+   tokenpad deployed as ``make mpy`` files on its littlefs, UART0 bridged to the simulator at
+   9600 baud: free heap after boot, heap resident with the app idle (main.py stopped at
+   READY), heap allocated by the first token session after boot (session code loading
+   included) and by a later one (gc disabled while each runs: everything allocated counts),
+   resident after, each session's emulated time and its bytes on the wire (board_*).
+
     .venv/bin/python tools/bench.py [--quick] [--out build/bench.json]
 """
 
@@ -1071,6 +1079,15 @@ TARGETS = {
 }
 
 TABLE = (
+    ("BOARD (RPI_PICO v1.28.0, emulated) free heap after boot", "board_heap_free_boot_bytes",
+     {}),
+    ("BOARD heap resident, app idle (.mpy files)", "board_heap_resident_idle_bytes", {}),
+    ("BOARD first token session allocates", "board_session_first_alloc_bytes", {}),
+    ("BOARD later token session allocates", "board_session_alloc_bytes", {}),
+    ("BOARD heap resident after sessions", "board_heap_resident_after_session_bytes", {}),
+    ("BOARD first session, emulated time (9600 baud)", "board_session_first_ms", {}),
+    ("BOARD later session, emulated time", "board_session_ms", {}),
+    ("BOARD later session, bytes sent / received", "board_session_wire_bytes", {}),
     ("CircuitPython Feather RP2040: free heap after boot", "board_cp_free_after_boot", {}),
     ("CircuitPython Feather: tokenpad resident idle", "board_cp_resident_idle", {}),
     ("CircuitPython Feather: held after a token session", "board_cp_resident_after_session",
@@ -1159,8 +1176,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="few rounds (smoke test)")
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "bench.json"))
-    ap.add_argument("--only", help="comma list of sections: cpu,mpy,micro,wasm,sizes,wire,"
-                                   "board_cp")
+    ap.add_argument("--only", help="comma list of sections: board,cpu,mpy,micro,wasm,sizes,"
+                                   "wire,board_cp")
     a = ap.parse_args(argv)
     os.makedirs(WORK, exist_ok=True)
     t0 = time.time()
@@ -1176,7 +1193,8 @@ def main(argv=None):
         bench_mpy_session(case, a.quick)
         session_mods.extend(fig_ctx("mpy_heap_import_bytes", "modules") or [])
 
-    sections = [("cpu", lambda: bench_cpu(a.quick)), ("mpy", mpy_section),
+    sections = [("board", lambda: bench_board(a.quick)),
+                ("cpu", lambda: bench_cpu(a.quick)), ("mpy", mpy_section),
                 ("micro", lambda: bench_mpy_micro(a.quick)),
                 ("wasm", lambda: bench_wasm(a.quick)),
                 ("sizes", lambda: bench_sizes(session_mods or ["udlms.session"])),
@@ -1208,6 +1226,54 @@ def main(argv=None):
         print("errors:\n  " + "\n  ".join(ERRORS))
         return 1
     return 0
+
+
+def bench_board(quick):
+    """The board figures (section 0): tools/board/lane.py's measurements, run here."""
+    sys.path.insert(0, os.path.join(ROOT, "tools", "board"))
+    import board as B
+    import lane
+
+    why = B.ready()
+    if why:
+        raise RuntimeError(why)
+    B.firmware()  # a clear error when there is none
+    cfg = lane.lane_config()
+    sim, url = run_tests.start_sim()
+    lane.FIGURES.clear()
+    try:
+        with B.Board(uart0=url, fs=B.image(B.deploy_files("rpi_pico", cfg))) as b:
+            lane.check_boot(b)
+            b.display(clear=True)
+            b.boot()
+            b.wait_lcd("READY", 240)
+            lane.check_idle_memory(b)
+            lane.soft_reset_to_app(b)
+            b.wait_repl()
+            lane.check_sessions(b)
+            b.de_log(clear=True)
+            out = b.exec(lane.SESSION % lane.TOKENS[4], timeout=300)
+            wire = b.de_log(clear=True)
+            assert "ACCEPTED" in out, out
+    finally:
+        sim.terminate()
+        sim.wait(5)
+    f = lane.FIGURES
+    ctx = {"firmware": f.get("board_firmware"), "emulator": "rp2040js 1.4.1",
+           "deploy": "make mpy .mpy files on littlefs"}
+    emit("board_heap_free_boot_bytes", f["board_heap_free_boot"], "bytes",
+         total=f["board_heap_total"], **ctx)
+    emit("board_heap_resident_idle_bytes", f["board_heap_resident_idle"], "bytes", **ctx)
+    emit("board_session_first_alloc_bytes", f["board_session_first_alloc"], "bytes",
+         note="gc disabled during the session: all it allocated, session modules loaded",
+         **ctx)
+    emit("board_session_alloc_bytes", f["board_session_alloc"], "bytes", **ctx)
+    emit("board_heap_resident_after_session_bytes", f["board_heap_resident_after_session"],
+         "bytes", **ctx)
+    emit("board_session_first_ms", f["board_session_first_ms"], "ms emulated", **ctx)
+    emit("board_session_ms", f["board_session_ms"], "ms emulated", **ctx)
+    emit("board_session_wire_bytes", "%d / %d" % (len(wire["bytes"]), len(wire["rx"])),
+         "bytes", baud=9600, **ctx)
 
 
 def fig_ctx(name, key):

@@ -193,6 +193,17 @@ def main(argv=None):
         return 0
     tool = os.path.join(ROOT, ".venv", "bin", "mpremote")
     tool = tool if os.path.exists(tool) else "mpremote"
+    if a.romfs:
+        r = subprocess.run([tool, "connect", port or "auto", "romfs", "query"],
+                           capture_output=True, text=True)
+        text = (r.stdout + r.stderr).strip()
+        if r.returncode or "Partition" not in text:
+            raise SystemExit(
+                "deploy: no ROMFS partition to write (`mpremote romfs query` says: %s). "
+                "It needs mpremote >= 1.25 and a firmware built with a romfs partition; the "
+                "official MicroPython builds (v1.28.0 RPI_PICO, ESP32_GENERIC) have none: "
+                "deploy without ROMFS=1 (the .mpy files go on the filesystem)."
+                % (text[-200:] or "nothing"))
     rest = []
     for c in cmds:
         if c[3:5] != ["fs", "mkdir"]:

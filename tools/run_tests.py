@@ -8,9 +8,13 @@ Lanes (see README.md):
           (at 64k, reported, then at E2E_HEAP), and in the 32-bit WebAssembly port (node,
           library in ROMFS, 64 KiB heap) the golden session and e2e_session.py over a pty
   cross   mpy-cross compiles every .py under lib/, firmware/, boards/ for xtensawin and armv6m
+  board   tools/board/lane.py: the official MicroPython RPI_PICO firmware in an emulated Pico
+          (rp2040js): make deploy over USB, keypad/display/RS-485 with the simulator, REPL,
+          power cuts on littlefs, memory figures. Fails (never skips) without firmware:
+          PICO_FIRMWARE=path/to.uf2 when ../shared/firmware is not there
   board-cp  CircuitPython 10.2.1 on an emulated Feather RP2040 (tools/board/cp_lane.py):
           boot.py/code.py, keypad token accepted/refused/no answer, REPL helpers, nvm
-          store under power cuts, heap figures
+          store under power cuts, heap figures (CIRCUITPYTHON_FIRMWARE= elsewhere)
 
 A lane fails if any of its tests fails or if it ran none. Exit status 0 only if all pass.
 """
@@ -294,6 +298,21 @@ def wasm32_live():
     return p, f
 
 
+def lane_board():
+    """tools/board/lane.py in a child process, its lines shown as they come."""
+    p = subprocess.Popen([sys.executable, os.path.join(ROOT, "tools", "board", "lane.py")],
+                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    for line in p.stdout:
+        lines.append(line)
+        print(line, end="", flush=True)
+    rc = p.wait()
+    passed, failed = counts("".join(lines), rc)
+    if not passed and not failed:
+        failed = 1  # it ran no check
+    return passed, failed
+
+
 def lane_cross():
     passed = failed = 0
     out_dir = tempfile.mkdtemp()
@@ -326,7 +345,7 @@ def lane_board_cp():
 def main():
     extra = sys.argv[1:]
     lanes = [("lint", lane_lint), ("pytest", lambda: lane_pytest(extra)),
-             ("micropython", lane_mpy), ("mpy-cross", lane_cross),
+             ("micropython", lane_mpy), ("mpy-cross", lane_cross), ("board", lane_board),
              ("board-cp", lane_board_cp)]
     results = []
     for name, fn in lanes:

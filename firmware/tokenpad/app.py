@@ -154,7 +154,7 @@ class App:
         self.phase = "CONNECTING"
         self.display.show("CONNECTING", token.format(digits))
         sent = False
-        stream = sess = None
+        stream = sess = fail = None
         try:
             stream = self.open_stream()
             if self._needs_counter() and not getattr(self.store, "damaged", True):
@@ -169,15 +169,15 @@ class App:
             self._settle(jid, "unknown" if sent else "pending", getattr(e, "kind", "error"))
             text = results.explain(e)
             i = text.find(": ")
-            if i < 0:
-                return self.say(text)
-            return self.say(text[:i], text[i + 2:])
+            fail = (text,) if i < 0 else (text[:i], text[i + 2:])
         finally:
             self.phase = None
             if sess is not None:
                 sess.close()
             if stream is not None and hasattr(stream, "close"):
                 stream.close()
+        if fail is not None:  # shown once the link is released: keys work again from here
+            return self.say(*fail)
         if r.accepted:
             self._settle(jid, "accepted", r.status_name or "")
             return self.say("ACCEPTED", r.message)

@@ -180,7 +180,9 @@ class Ssd1306(Display):
 
 class Hd44780(Display):
     """Character LCD (HD44780) in 4-bit mode behind a PCF8574 backpack: P0 RS, P1 RW, P2 E,
-    P3 backlight, P4-P7 D4-D7 (HD44780U datasheet, 4-bit initialisation, figure 24)."""
+    P3 backlight, P4-P7 D4-D7 (HD44780U datasheet, 4-bit initialisation, figure 24).
+    A row is one I2C write (the PCF8574 takes each byte of a write as a new port state):
+    4 port states per character, E high then low for each nibble."""
 
     _ROW = (0x00, 0x40, 0x14, 0x54)
 
@@ -190,7 +192,8 @@ class Hd44780(Display):
         self.addr = address
         self.cols = cols
         self.rows = rows
-        self.b = bytearray(1)
+        self.b = bytearray(4)
+        self.row = bytearray(4 * (cols + 1))
         sleep_ms(50)
         for n in (0x3, 0x3, 0x3, 0x2):
             self._nibble(n, 0)
@@ -200,25 +203,32 @@ class Hd44780(Display):
         self._byte(0x01, 0)
         sleep_ms(2)
 
-    def _out(self, v):
-        self.b[0] = v | 0x08  # backlight on
-        self.i2c.writeto(self.addr, self.b)
-
     def _nibble(self, n, rs):
-        v = (n << 4) | rs
-        self._out(v | 0x04)  # E high
-        self._out(v)  # E low latches
+        v = (n << 4) | rs | 0x08  # backlight on
+        self.b[0] = v | 0x04  # E high
+        self.b[1] = v  # E low latches
+        self.i2c.writeto(self.addr, memoryview(self.b)[:2])
+
+    def _put(self, buf, i, c, rs):
+        for n in (c >> 4, c & 0x0F):
+            v = (n << 4) | rs | 0x08
+            buf[i] = v | 0x04
+            buf[i + 1] = v
+            i += 2
+        return i
 
     def _byte(self, c, rs):
-        self._nibble(c >> 4, rs)
-        self._nibble(c & 0x0F, rs)
+        self._put(self.b, 0, c, rs)
+        self.i2c.writeto(self.addr, self.b)
 
     def _draw(self):
+        buf = self.row
         for r in range(self.rows):
             ln = self.lines[r] if r < len(self.lines) else ""
-            self._byte(0x80 | self._ROW[r], 0)
+            i = self._put(buf, 0, 0x80 | self._ROW[r], 0)
             for ch in (ln + " " * self.cols)[:self.cols]:
-                self._byte(ord(ch) & 0xFF, 1)
+                i = self._put(buf, i, ord(ch) & 0xFF, 1)
+            self.i2c.writeto(self.addr, buf)
 
 
 def make_i2c(board_dict):

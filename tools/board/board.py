@@ -383,15 +383,17 @@ class Board:
     def lcd(self):
         return [ln.rstrip() for ln in self.display()["lcd"]]
 
-    def wait_lcd(self, text, timeout=60, quiet=None):
-        """Wait until a line of the LCD contains ``text``; returns the screen."""
+    def wait_lcd(self, text, timeout=60):
+        """Wait until a screen shown since the last ``display(clear=True)`` has a line
+        containing ``text``; returns that screen (lines, right spaces stripped)."""
         end = time.time() + timeout
         while True:
             d = self.display()
-            lines = [ln.rstrip() for ln in d["lcd"]]
-            if any(text in ln for ln in lines):
-                return lines
-            if time.time() > end:
+            for f in d["frames"]:
+                lines = [ln.rstrip() for ln in f]
+                if any(text in ln for ln in lines):
+                    return lines
+            if time.time() > end or self.proc.poll() is not None:
                 raise BoardError("board: display never showed %r; screens: %s"
                                  % (text, [" | ".join(f) for f in d["frames"][-8:]]))
             time.sleep(0.2)

@@ -611,7 +611,7 @@ function command(m) {
     }
     case 'de': {
       const st = uarts[m.uart || 0];
-      const r = { t, bytes: st.log, rx: st.rxlog, changes: deLog };
+      const r = { t, bytes: st.log, rx: st.rxlog, changes: deLog.slice() };
       if (m.clear) { st.log = []; st.rxlog = []; deLog.length = 0; }
       return reply(r);
     }
