@@ -19,6 +19,7 @@ for p in ("lib", "firmware", os.path.join("host_tests", "mpy")):
 from nvmfake import FakeNvm  # noqa: E402
 from powercut import Budget, PowerCut, count_writes, run_scenario  # noqa: E402
 from tokenpad import store  # noqa: E402
+from tokenpad.nvmlog import NvmLog  # noqa: E402
 from udlms.errors import SecurityError  # noqa: E402
 
 
@@ -88,7 +89,7 @@ def nvm_factory(budget, erase_on_cut=False):
     """The CircuitPython store as open_store builds it: a log in the 4 KiB nvm."""
     nvm = FakeNvm(4096, budget, erase_on_cut)
     NVMS.append(nvm)
-    return lambda: store.Store(store.NvmLog(nvm, 0, 4096))
+    return lambda: store.Store(NvmLog(nvm, 0, 4096))
 
 
 def twoslot_factory(budget):

@@ -13,7 +13,7 @@ Journal: each token is appended as ``pending`` before anything is sent and moved
 ``accepted``/``refused``/``unknown`` afterwards. Pending entries are never trimmed.
 
 Media (tokenpad/media.py): ``FileMedium`` (write-then-rename: littlefs, host) and
-``NvmLog`` (records appended in erased nvm: CircuitPython) and ``TwoSlot`` of
+``tokenpad.nvmlog.NvmLog`` (records appended in erased nvm: CircuitPython) and ``TwoSlot`` of
 ``NvmSlot``/``FileSlot`` (two checksummed copies: FAT files).
 """
 
@@ -24,7 +24,6 @@ from tokenpad.media import (  # noqa: F401 - re-exported
     CorruptError,
     FileMedium,
     FileSlot,
-    NvmLog,
     NvmSlot,
     TwoSlot,
     pack,
@@ -201,6 +200,8 @@ def open_store(spec, root=""):
         nvm = microcontroller.nvm
         off = spec.get("offset", 0)
         size = min(spec.get("size", len(nvm) - off), len(nvm) - off)
+        from tokenpad.nvmlog import NvmLog
+
         return Store(NvmLog(nvm, off, size))
     if kind == "twofile":
         p = root + spec.get("path", "/tokenpad")
