@@ -460,11 +460,53 @@ def run(cycles=10, seed=15, mpremote=True):
     return summary(t0)
 
 
-def summary(t0):
+def run_frozen(uf2):
+    """The same firmware checks on a custom build with udlms and tokenpad frozen in
+    (``make firmware``): only boot.py, main.py, board.json and config.json on littlefs."""
+    os.makedirs(OUT, exist_ok=True)
+    RESULTS.clear()
+    FIGURES.clear()
+    t0 = time.time()
+    import run_tests
+
+    cfg = lane_config()
+    files = {k: v for k, v in B.deploy_files("rpi_pico", cfg).items()
+             if not k.startswith("/lib/")}
+    sim, url = run_tests.start_sim()
+    try:
+        with B.Board(uf2=uf2, uart0=url, fs=B.image(files)) as b:
+            if not check("frozen boot", check_boot, b):
+                return summary(t0, "figures_frozen.json")
+
+            def where():
+                out = b.exec("import tokenpad, udlms.session\n"
+                             "print(tokenpad.__file__, udlms.session.__file__)\n")
+                assert out.count(".frozen/") == 2, out
+                return "tokenpad and udlms import from %s" % out.strip()
+
+            check("frozen modules", where)
+            b.display(clear=True)
+            b.boot()
+            if check("frozen keypad ready", lambda: " / ".join(b.wait_lcd("READY", 240))):
+                check("frozen memory: app idle", check_idle_memory, b)
+                soft_reset_to_app(b)
+                shots = {}
+                check("frozen keypad first token (counter from meter)",
+                      check_fresh_first_token, b, shots)
+                check("frozen keypad same token refused", check_same_token_refused, b, shots)
+                soft_reset_to_app(b)
+                check("frozen memory: token sessions", check_sessions, b)
+    finally:
+        sim.terminate()
+        sim.wait(5)
+    return summary(t0, "figures_frozen.json")
+
+
+def summary(t0, name="figures.json"):
     passed = sum(1 for r in RESULTS if r[1])
     failed = sum(1 for r in RESULTS if not r[1])
     FIGURES["board_lane_wall_s"] = round(time.time() - t0, 1)
-    with open(os.path.join(OUT, "figures.json"), "w") as f:
+    with open(os.path.join(OUT, name), "w") as f:
         json.dump(FIGURES, f, indent=1, sort_keys=True)
     print("  board figures: %s" % json.dumps(FIGURES, sort_keys=True))
     print("%d passed, %d failed" % (passed, failed))
@@ -477,8 +519,14 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=int(os.environ.get("BOARD_SEED", "15")))
     p.add_argument("--no-mpremote", action="store_true",
                    help="deploy as a littlefs image only (no make deploy over USB)")
+    p.add_argument("--frozen", metavar="UF2",
+                   help="run the firmware checks on a custom build with udlms and tokenpad "
+                        "frozen in (make firmware)")
     a = p.parse_args(argv)
-    passed, failed = run(a.cuts, a.seed, not a.no_mpremote)
+    if a.frozen:
+        passed, failed = run_frozen(a.frozen)
+    else:
+        passed, failed = run(a.cuts, a.seed, not a.no_mpremote)
     return 0 if failed == 0 and passed > 0 else 1
 
 
