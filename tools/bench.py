@@ -107,6 +107,8 @@ NAMES = (
     "turnaround_median_ms",
     "mpy_turnaround_median_ms",
     "wasm32_session_peak_bytes", "wasm32_heap_total_bytes", "wasm32_firmware_import_bytes",
+    "board_cp_free_after_boot", "board_cp_resident_idle", "board_cp_session_growth",
+    "board_cp_resident_after_session", "board_cp_session_emulated_ms", "board_cp_session_wall_s",
 )
 
 FIGURES = []
@@ -1002,6 +1004,34 @@ def gurux_tcp(case, baud):
     return dt, stats
 
 
+def bench_board_cp(quick):
+    """board_cp_*: CircuitPython 10.2.1 on the emulated Feather RP2040 (the real firmware in
+    rp2040js, tools/board/cp_lane.py --figures-only): free heap at the REPL after boot, what
+    tokenpad keeps idle, what one token session leaves held, and the session's time."""
+    names = ("board_cp_free_after_boot", "board_cp_resident_idle", "board_cp_session_growth",
+             "board_cp_resident_after_session", "board_cp_session_emulated_ms",
+             "board_cp_session_wall_s")
+    if quick:  # a CircuitPython boot in the emulator alone takes longer than --quick's budget
+        for name in names:
+            emit(name, None, "", skipped="--quick: make bench measures it")
+        return
+    out = os.path.join(WORK, "board-cp.json")
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "board", "cp_lane.py"),
+                        "--figures-only", "--json", out], cwd=ROOT, capture_output=True,
+                       text=True, timeout=900)
+    if p.returncode:
+        raise RuntimeError("cp_lane --figures-only failed:\n" + (p.stdout + p.stderr)[-1500:])
+    with open(out) as f:
+        figs = json.load(f)
+    ctx = {"runtime": "CircuitPython 10.2.1", "board": "Adafruit Feather RP2040 (rp2040js)",
+           "code": ".mpy from make mpy (CircuitPython mpy-cross) on CIRCUITPY"}
+    for name in ("board_cp_free_after_boot", "board_cp_resident_idle",
+                 "board_cp_session_growth", "board_cp_resident_after_session"):
+        emit(name, figs[name], "B", **ctx)
+    emit("board_cp_session_emulated_ms", figs["board_cp_session_emulated_ms"], "ms", **ctx)
+    emit("board_cp_session_wall_s", figs["board_cp_session_wall_s"], "s", **ctx)
+
+
 def bench_wire(quick):
     case, tx, rx = load_case()
     g_tx = sum(len(f) for f in tx)
@@ -1076,6 +1106,12 @@ TABLE = (
     ("BOARD frozen build: later session allocates", "board_frozen_session_alloc_bytes", {}),
     ("BOARD later session, bytes sent", "board_session_tx_bytes", {}),
     ("BOARD later session, bytes received", "board_session_rx_bytes", {}),
+    ("CircuitPython Feather RP2040: free heap after boot", "board_cp_free_after_boot", {}),
+    ("CircuitPython Feather: tokenpad resident idle", "board_cp_resident_idle", {}),
+    ("CircuitPython Feather: held after a token session", "board_cp_resident_after_session",
+     {}),
+    ("CircuitPython Feather: session growth", "board_cp_session_growth", {}),
+    ("CircuitPython Feather: session, emulated time", "board_cp_session_emulated_ms", {}),
     ("CPU per session, ours (CPython, offline)", "cpu_session_ours_ms", {}),
     ("CPU per session, ours with pure-Python AES", "cpu_session_ours_pure_aes_ms", {}),
     ("CPU per session, gurux-dlms", "cpu_session_gurux_ms", {}),
@@ -1159,7 +1195,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="few rounds (smoke test)")
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "bench.json"))
     ap.add_argument("--only", help="comma list of sections: board,board_frozen,cpu,mpy,micro,"
-                                   "wasm,sizes,wire")
+                                   "wasm,sizes,wire,board_cp")
     a = ap.parse_args(argv)
     os.makedirs(WORK, exist_ok=True)
     t0 = time.time()
@@ -1181,7 +1217,8 @@ def main(argv=None):
                 ("micro", lambda: bench_mpy_micro(a.quick)),
                 ("wasm", lambda: bench_wasm(a.quick)),
                 ("sizes", lambda: bench_sizes(session_mods or ["udlms.session"])),
-                ("wire", lambda: bench_wire(a.quick))]
+                ("wire", lambda: bench_wire(a.quick)),
+                ("board_cp", lambda: bench_board_cp(a.quick))]
     only = set(a.only.split(",")) if a.only else None
     for name, fn in sections:
         if only and name not in only:

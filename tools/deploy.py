@@ -175,6 +175,11 @@ def main(argv=None):
         for s, d in ops:
             os.makedirs(os.path.dirname(d), exist_ok=True)
             shutil.copyfile(s, d)
+            stale = {".mpy": ".py", ".py": ".mpy"}.get(os.path.splitext(d)[1])
+            if stale and "/lib/" in d.replace(os.sep, "/"):
+                old = os.path.splitext(d)[0] + stale  # an earlier deploy's other form
+                if os.path.exists(old):
+                    os.remove(old)
         print("deploy: done; the board restarts when the drive is written")
         return 0
     if a.romfs and b["runtime"] == "circuitpython":

@@ -5,6 +5,7 @@
 //                [--fs-offset 0xA0000] [--flash-model rom|PATH.mjs] [--bootsel released|pressed]
 //                [--keypad 6,7,8,9:10,11,12,13] [--resend 15] [--de 2|none]
 //                [--uart0 tcp://H:P] [--uart1 tcp://H:P]
+//                [--high G,G,...]  (inputs idling high: I2C pull-ups, buttons; CircuitPython)
 //
 // The chip: rp2040js 1.4.1 (npm, pinned in package-lock.json) with the RP2040 B1 bootrom.
 // What rp2040js lacks and this runner adds:
@@ -413,6 +414,10 @@ function powerOn() {
   board.model = model.install(board) || {};
   if (board.model.reset) board.model.reset();
   mcu.qspi[1].setInputValue(args.bootsel !== 'pressed');
+  // --high G,G: inputs that idle high (pull-ups the board has: I2C lines, buttons); a
+  // `boot` command's "low": [G] holds those low from power-on (a pin held at reset)
+  for (const g of String(args.high || '').split(',').filter(Boolean)) mcu.gpio[Number(g)].setInputValue(true);
+  for (const g of board.holdLow || []) mcu.gpio[Number(g)].setInputValue(false);
   setupI2c(mcu);
   setupKeypad(mcu);
   // rp2040js inputs read low unless set: the resend button is released (pulled up)
@@ -480,6 +485,14 @@ function loop() {
   const end = clock.nanos + CHUNK_NS;
   while (board.running && clock.nanos < end) {
     if (core.waiting) {
+      // WFI/WFE with an enabled interrupt already pending does not sleep (ARMv6-M, also
+      // with PRIMASK set); rp2040js only wakes the core when an interrupt *becomes*
+      // pending. CircuitPython masks interrupts, checks for work, then WFIs: a tick that
+      // fell in between left it asleep for good.
+      if (core.pendingInterrupts & core.enabledInterrupts) {
+        core.waiting = false;
+        continue;
+      }
       const dt = clock.nanosToNextAlarm;
       if (dt <= 0 && !(cdcReady && cdcIn.length)) {
         // asleep with no timer armed: only the host can wake it. Stop here (the emulated
@@ -622,6 +635,7 @@ function command(m) {
       return reply({ t });
     case 'boot':
       if (board.running) powerCut({ reason: 'host' });
+      board.holdLow = m.low || [];
       cdcIn = [];
       for (const c of clients) c.destroy();
       powerOn();
