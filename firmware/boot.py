@@ -1,8 +1,12 @@
 """tokenpad boot.py for both runtimes.
 
-CircuitPython: the CIRCUITPY drive (FAT) is read-only to code while a host may write it.
-When no USB host is attached, or the board's ``write_enable`` pin is held low at reset,
-remount it read-write so the store can use files (the ``nvm`` store needs neither).
+CircuitPython: the CIRCUITPY drive belongs to the computer (you edit config.json and
+redeploy over USB) and is read-only to the code; the ``nvm`` store needs no drive. Only
+when the board's ``write_enable`` pin (board.json, A1 on the Feather) is held low at reset
+is the drive remounted writable for tokenpad (the ``twofile`` store), and then the computer
+sees it read-only until the next reset without the pin held. boot.py runs before USB
+starts, so whether a computer is attached cannot be known here and is not asked.
+What was decided is written to boot_out.txt.
 MicroPython: littlefs is always writable; nothing to do.
 """
 
@@ -11,9 +15,7 @@ import sys
 
 def _cp_boot():
     import storage
-    import supervisor
 
-    writable = not supervisor.runtime.usb_connected
     pin_name = None
     try:
         import json
@@ -22,17 +24,23 @@ def _cp_boot():
             pin_name = json.load(f).get("write_enable")
     except (OSError, ValueError):
         pass
-    if pin_name and not writable:
-        import board
-        import digitalio
+    if not pin_name:
+        print("boot: CIRCUITPY left to the computer (no write_enable pin in board.json)")
+        return
+    import board
+    import digitalio
 
-        p = digitalio.DigitalInOut(getattr(board, pin_name))
-        p.switch_to_input(pull=digitalio.Pull.UP)
-        writable = not p.value  # held low at reset
-        p.deinit()
-    if writable:
+    p = digitalio.DigitalInOut(getattr(board, pin_name))
+    p.switch_to_input(pull=digitalio.Pull.UP)
+    held = not p.value  # held low at reset
+    p.deinit()
+    if held:
         storage.remount("/", readonly=False)
-        print("boot: storage writable by tokenpad (host drive read-only)")
+        print("boot: %s held low: CIRCUITPY writable by tokenpad (read-only to the "
+              "computer until a reset without it)" % pin_name)
+    else:
+        print("boot: CIRCUITPY left to the computer (hold %s low at reset to let tokenpad "
+              "write it)" % pin_name)
 
 
 if sys.implementation.name == "circuitpython":

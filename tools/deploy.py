@@ -76,12 +76,11 @@ def plan_micropython(port, build_dir, target, board_path, config_path, romfs=Fal
     else:
         cmds = [base + ["fs", "mkdir", ":lib"]]
     for pkg in () if romfs else ("udlms", "tokenpad"):
-        cmds.append(base + ["fs", "mkdir", ":lib/" + pkg])
-        files = sorted(os.listdir(os.path.join(src, "lib", pkg))) if os.path.isdir(
-            os.path.join(src, "lib", pkg)) else []
-        for f in files:
-            cmds.append(base + ["fs", "cp", os.path.join(src, "lib", pkg, f),
-                                ":lib/%s/%s" % (pkg, f)])
+        for sub, files in _tree(os.path.join(src, "lib"), pkg):  # udlms/link/, ... too
+            cmds.append(base + ["fs", "mkdir", ":lib/" + sub])
+            for f in files:
+                cmds.append(base + ["fs", "cp", os.path.join(src, "lib", sub, f),
+                                    ":lib/%s/%s" % (sub, f)])
     for f in ("boot.py", "main.py"):
         cmds.append(base + ["fs", "cp", os.path.join(src, f), ":" + f])
     cmds.append(base + ["fs", "cp", board_path, ":board.json"])
@@ -91,14 +90,27 @@ def plan_micropython(port, build_dir, target, board_path, config_path, romfs=Fal
     return cmds
 
 
+def _tree(lib, pkg):
+    """[(folder under lib/, [its files])] for a package and its subpackages (udlms/link/,
+    udlms/cosem/, ...), parents first; nothing when ``make mpy`` did not build it."""
+    out = []
+    top = os.path.join(lib, pkg)
+    for d, dirs, files in os.walk(top):
+        dirs.sort()
+        rel = os.path.relpath(d, lib).replace(os.sep, "/")
+        out.append((rel, sorted(f for f in files)))
+    return out
+
+
 def plan_circuitpython(drive, build_dir, board_path, config_path):
     """(source, destination) copies onto the CIRCUITPY drive."""
     src = os.path.join(build_dir, "circuitpython")
     ops = []
     for pkg in ("udlms", "tokenpad"):
-        d = os.path.join(src, "lib", pkg)
-        for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
-            ops.append((os.path.join(d, f), os.path.join(drive, "lib", pkg, f)))
+        for sub, files in _tree(os.path.join(src, "lib"), pkg):
+            for f in files:
+                ops.append((os.path.join(src, "lib", sub, f),
+                            os.path.join(drive, "lib", *(sub.split("/") + [f]))))
     ops.append((os.path.join(src, "boot.py"), os.path.join(drive, "boot.py")))
     ops.append((os.path.join(src, "main.py"), os.path.join(drive, "code.py")))
     ops.append((board_path, os.path.join(drive, "board.json")))
@@ -175,6 +187,11 @@ def main(argv=None):
         for s, d in ops:
             os.makedirs(os.path.dirname(d), exist_ok=True)
             shutil.copyfile(s, d)
+            stale = {".mpy": ".py", ".py": ".mpy"}.get(os.path.splitext(d)[1])
+            if stale and "/lib/" in d.replace(os.sep, "/"):
+                old = os.path.splitext(d)[0] + stale  # an earlier deploy's other form
+                if os.path.exists(old):
+                    os.remove(old)
         print("deploy: done; the board restarts when the drive is written")
         return 0
     if a.romfs and b["runtime"] == "circuitpython":

@@ -12,6 +12,9 @@ Lanes (see README.md):
           (rp2040js): make deploy over USB, keypad/display/RS-485 with the simulator, REPL,
           power cuts on littlefs, memory figures. Fails (never skips) without firmware:
           PICO_FIRMWARE=path/to.uf2 when ../shared/firmware is not there
+  board-cp  CircuitPython 10.2.1 on an emulated Feather RP2040 (tools/board/cp_lane.py):
+          boot.py/code.py, keypad token accepted/refused/no answer, REPL helpers, nvm
+          store under power cuts, heap figures (CIRCUITPYTHON_FIRMWARE= elsewhere)
 
 A lane fails if any of its tests fails or if it ran none. Exit status 0 only if all pass.
 """
@@ -296,18 +299,30 @@ def wasm32_live():
     return p, f
 
 
+FROZEN_UF2 = os.path.join(ROOT, "build", "firmware", "RPI_PICO", "firmware.uf2")
+
+
 def lane_board():
-    """tools/board/lane.py in a child process, its lines shown as they come."""
-    p = subprocess.Popen([sys.executable, os.path.join(ROOT, "tools", "board", "lane.py")],
-                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines = []
-    for line in p.stdout:
-        lines.append(line)
-        print(line, end="", flush=True)
-    rc = p.wait()
-    passed, failed = counts("".join(lines), rc)
-    if not passed and not failed:
-        failed = 1  # it ran no check
+    """tools/board/lane.py in a child process, its lines shown as they come; then, when
+    ``make firmware`` has built one, the firmware checks again on the frozen build."""
+    passed = failed = 0
+    runs = [[]]
+    if os.path.exists(FROZEN_UF2):
+        runs.append(["--frozen", FROZEN_UF2])
+    for extra in runs:
+        p = subprocess.Popen([sys.executable, os.path.join(ROOT, "tools", "board", "lane.py")]
+                             + extra, cwd=ROOT, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+        lines = []
+        for line in p.stdout:
+            lines.append(line)
+            print(line, end="", flush=True)
+        rc = p.wait()
+        ps, fs = counts("".join(lines), rc)
+        if not ps and not fs:
+            fs = 1  # it ran no check
+        passed += ps
+        failed += fs
     return passed, failed
 
 
@@ -329,10 +344,22 @@ def lane_cross():
     return passed, failed
 
 
+def lane_board_cp():
+    """The CircuitPython part of the board lane: tools/board/cp_lane.py (CircuitPython
+    10.2.1 on the emulated Feather RP2040). Fails, never skips, when the board misbehaves
+    or the firmware is missing (CIRCUITPYTHON_FIRMWARE= elsewhere)."""
+    rc, out = run([sys.executable, os.path.join(ROOT, "tools", "board", "cp_lane.py"),
+                   "--json", os.path.join(ROOT, "build", "board-cp-figures.json")],
+                  timeout=1500)
+    print(out, end="")
+    return counts(out, rc)
+
+
 def main():
     extra = sys.argv[1:]
     lanes = [("lint", lane_lint), ("pytest", lambda: lane_pytest(extra)),
-             ("micropython", lane_mpy), ("mpy-cross", lane_cross), ("board", lane_board)]
+             ("micropython", lane_mpy), ("mpy-cross", lane_cross), ("board", lane_board),
+             ("board-cp", lane_board_cp)]
     results = []
     for name, fn in lanes:
         print("=== lane: %s" % name, flush=True)

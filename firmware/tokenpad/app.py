@@ -398,6 +398,23 @@ class App:
                 ev = src.poll()
         return out
 
+    def loop(self, poll_ms=10, until=None):
+        """The same loop without asyncio (CircuitPython has none built in): poll keys, act,
+        sleep. Forever, or until ``until()`` is true."""
+        from udlms.port import sleep_ms
+
+        self.running = True
+        self.boot()
+        tick = getattr(self.display, "tick", None)
+        while self.running:
+            self.step()
+            if tick is not None:
+                tick()
+            if until is not None and until():
+                break
+            sleep_ms(poll_ms)
+        self.running = False
+
     async def run(self, poll_ms=10, until=None):
         """Forever (or until ``until()`` is true): poll keys, act, yield to other tasks."""
         try:

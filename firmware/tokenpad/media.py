@@ -4,8 +4,10 @@ Record: ``"TPS1" | seq u32 | len u16 | payload | sha256(header+payload)[:4]``.
 
 - ``FileMedium(path)``: write ``path + ".tmp"`` then rename over ``path`` in the same
   directory (atomic on littlefs and on the host's POSIX filesystems).
+- ``tokenpad.nvmlog.NvmLog``: records appended into the erased part of CircuitPython's
+  ``microcontroller.nvm`` (its own module: only CircuitPython boards load it).
 - ``TwoSlot(slot_a, slot_b)``: two checksummed copies written alternately, for media where a
-  write can tear (CircuitPython ``microcontroller.nvm``, FAT); the newest valid copy wins.
+  write can tear (FAT files); the newest valid copy wins.
   Slots: ``NvmSlot(buf, offset, size)`` and ``FileSlot(path)``.
 """
 

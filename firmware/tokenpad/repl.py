@@ -130,10 +130,13 @@ def probe():
     from udlms.client import probe as _p
     from udlms.errors import DlmsError
 
-    stream = current().open_stream()
+    a = current()
+    stream = a.open_stream()
     serial = hasattr(stream, "configure")  # a UART that can switch baud and parity
     try:
-        found = _p.probe(stream, serial=serial, mode_e=serial, report=print)
+        found = _configured(a, stream, _p)
+        if found is None:
+            found = _p.probe(stream, serial=serial, mode_e=serial, report=print)
         if found is None:
             print("NOTHING ANSWERED: check the probe, its position and the wiring")
             return None
@@ -147,6 +150,41 @@ def probe():
     finally:
         if hasattr(stream, "close"):
             stream.close()
+
+
+def _configured(a, stream, _p):
+    """The address config.json names, tried first with its own baud and time-out (the scan
+    after it uses short time-outs and the usual addresses only)."""
+    from udlms.errors import LinkError
+
+    cfg = getattr(a, "cfg", None)
+    if cfg is None:
+        return None
+    v = cfg.values
+    try:
+        size, ph, logical = v["address_size"], v["server_physical"], v["server_logical"]
+        if size != 1 and ph is None:
+            ph = 17
+        if size == 1:
+            ph = None
+        timeout = v["timeout_ms"]
+    except (KeyError, TypeError):
+        return None
+    where = "configured server %d%s, address size %d, %s baud" % (
+        logical, "" if ph is None else "/%d" % ph, size, v.get("baud"))
+    try:
+        link = _p.try_hdlc(stream, size, ph, logical, timeout)
+    except LinkError as e:
+        print("  %s: %s" % (where, e.message))
+        return None
+    except Exception as e:  # noqa: BLE001 - a bad setting: say so and scan
+        print("  %s: %s" % (where, e))
+        return None
+    if link is None:
+        print("  %s: no answer" % where)
+        return None
+    print("  %s: ANSWERED (UA)" % where)
+    return _p.Found("hdlc", v.get("baud"), size, logical, ph, link)
 
 
 def config():

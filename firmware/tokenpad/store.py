@@ -18,7 +18,8 @@ fingerprint of its security context (``settings.Config.context()``), the last ``
 meters; written in the same record, so a power cut keeps the old memory or the new one.
 
 Media (tokenpad/media.py): ``FileMedium`` (write-then-rename: littlefs, host) and
-``TwoSlot`` of ``NvmSlot``/``FileSlot`` (two checksummed copies: nvm, FAT).
+``tokenpad.nvmlog.NvmLog`` (records appended in erased nvm: CircuitPython) and ``TwoSlot`` of
+``NvmSlot``/``FileSlot`` (two checksummed copies: FAT files).
 """
 
 import json
@@ -219,7 +220,7 @@ def open_store(spec, root=""):
     """Build a Store from a board's ``store`` section.
 
     ``{"type": "file", "path": "/tokenpad.dat"}`` (littlefs, host) or ``{"type": "nvm",
-    "offset": 0, "size": 2048}`` (CircuitPython, two slots of size/2) or
+    "offset": 0, "size": 4096}`` (CircuitPython: a log of records in the nvm region) or
     ``{"type": "twofile", "path": "/tokenpad"}`` (two files ``.a``/``.b`` on FAT)."""
     kind = spec.get("type", "file")
     if kind == "file":
@@ -229,9 +230,10 @@ def open_store(spec, root=""):
 
         nvm = microcontroller.nvm
         off = spec.get("offset", 0)
-        size = spec.get("size", len(nvm) - off)
-        half = size // 2
-        return Store(TwoSlot(NvmSlot(nvm, off, half), NvmSlot(nvm, off + half, half)))
+        size = min(spec.get("size", len(nvm) - off), len(nvm) - off)
+        from tokenpad.nvmlog import NvmLog
+
+        return Store(NvmLog(nvm, off, size))
     if kind == "twofile":
         p = root + spec.get("path", "/tokenpad")
         return Store(TwoSlot(FileSlot(p + ".a"), FileSlot(p + ".b")))

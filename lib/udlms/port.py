@@ -49,15 +49,18 @@ else:  # pragma: no cover - very old CircuitPython
 
 
 def forget(name):
-    """MicroPython: drop a module that only one phase of a session needs (``udlms.cosem.acse``
-    once the association stands) so its code leaves the heap at the next collection; a
-    later import loads it again. A no-op elsewhere (CPython keeps one module object)."""
-    if MICROPYTHON and name in sys.modules:
+    """MicroPython and CircuitPython: drop a module that only one phase of a session needs
+    (``udlms.cosem.acse`` once the association stands) so its code leaves the heap at the next
+    collection; a later import loads it again. A no-op on CPython (one module object)."""
+    if (MICROPYTHON or CIRCUITPYTHON) and name in sys.modules:
         del sys.modules[name]
         pkg, _, short = name.rpartition(".")
         pkg = sys.modules.get(pkg)
         if pkg is not None and short in pkg.__dict__:
-            delattr(pkg, short)
+            try:
+                delattr(pkg, short)
+            except (AttributeError, TypeError):  # a module dict that cannot shrink
+                pass
         import gc
 
         gc.collect()

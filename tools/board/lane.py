@@ -91,7 +91,7 @@ def seen(frames, text):
 # -- checks -------------------------------------------------------------------------------------
 def check_boot(b):
     banner = b.wait_repl(60).decode(errors="replace")
-    assert "MicroPython v" in banner and "Pico" in banner, banner
+    assert "MicroPython " in banner and "Pico" in banner, banner
     out = b.exec("import gc, sys\ngc.collect()\nprint(gc.mem_free(), gc.mem_alloc())\n"
                  "print(sys.version, sys.implementation._machine)\n"
                  "import cryptolib\n"
@@ -152,6 +152,7 @@ def check_idle_memory(b):
 
 
 def soft_reset_to_app(b):
+    b.wait_repl()  # Ctrl-C: stop main.py if it runs
     b.display(clear=True)
     b.write(b"\x04")  # soft reset at the friendly REPL: main.py runs again
     b.wait_lcd("READY", 240)
@@ -464,11 +465,55 @@ def run(cycles=10, seed=15, mpremote=True):
     return summary(t0)
 
 
-def summary(t0):
+def run_frozen(uf2):
+    """The same firmware checks on a custom build with udlms and tokenpad frozen in
+    (``make firmware``): only boot.py, main.py, board.json and config.json on littlefs."""
+    os.makedirs(OUT, exist_ok=True)
+    RESULTS.clear()
+    FIGURES.clear()
+    t0 = time.time()
+    import run_tests
+
+    cfg = lane_config()
+    files = {k: v for k, v in B.deploy_files("rpi_pico", cfg).items()
+             if not k.startswith("/lib/")}
+    sim, url = run_tests.start_sim()
+    try:
+        with B.Board(uf2=uf2, uart0=url, fs=B.image(files)) as b:
+            if not check("frozen boot", check_boot, b):
+                return summary(t0, "figures_frozen.json")
+
+            def where():
+                out = b.exec("import os, sys, tokenpad, udlms.client.session\n"
+                             "print(tokenpad.__file__, udlms.client.session.__file__, sys.path, "
+                             "'lib' in os.listdir('/'))\n").strip()
+                # no /lib on the filesystem: what imported is frozen ('.frozen' in sys.path)
+                assert out.endswith("False") and "/lib/" not in out.split("[")[0], out
+                return "no /lib on littlefs; tokenpad and udlms import: %s" % out
+
+            check("frozen modules", where)
+            b.display(clear=True)
+            b.boot()
+            if check("frozen keypad ready", lambda: " / ".join(b.wait_lcd("READY", 240))):
+                check("frozen memory: app idle", check_idle_memory, b)
+                soft_reset_to_app(b)
+                shots = {}
+                check("frozen keypad first token (counter from meter)",
+                      check_fresh_first_token, b, shots)
+                check("frozen keypad same token refused", check_same_token_refused, b, shots)
+                soft_reset_to_app(b)
+                check("frozen memory: token sessions", check_sessions, b)
+    finally:
+        sim.terminate()
+        sim.wait(5)
+    return summary(t0, "figures_frozen.json")
+
+
+def summary(t0, name="figures.json"):
     passed = sum(1 for r in RESULTS if r[1])
     failed = sum(1 for r in RESULTS if not r[1])
     FIGURES["board_lane_wall_s"] = round(time.time() - t0, 1)
-    with open(os.path.join(OUT, "figures.json"), "w") as f:
+    with open(os.path.join(OUT, name), "w") as f:
         json.dump(FIGURES, f, indent=1, sort_keys=True)
     print("  board figures: %s" % json.dumps(FIGURES, sort_keys=True))
     print("%d passed, %d failed" % (passed, failed))
@@ -481,8 +526,14 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=int(os.environ.get("BOARD_SEED", "15")))
     p.add_argument("--no-mpremote", action="store_true",
                    help="deploy as a littlefs image only (no make deploy over USB)")
+    p.add_argument("--frozen", metavar="UF2",
+                   help="run the firmware checks on a custom build with udlms and tokenpad "
+                        "frozen in (make firmware)")
     a = p.parse_args(argv)
-    passed, failed = run(a.cuts, a.seed, not a.no_mpremote)
+    if a.frozen:
+        passed, failed = run_frozen(a.frozen)
+    else:
+        passed, failed = run(a.cuts, a.seed, not a.no_mpremote)
     return 0 if failed == 0 and passed > 0 else 1
 
 

@@ -3,7 +3,9 @@
 //
 //   node run.mjs --bootrom rp2040-bootrom-B1.bin --uf2 FIRMWARE.uf2 [--flash IMG] [--fs IMG]
 //                [--fs-offset 0xA0000] [--flash-model rom|PATH.mjs] [--bootsel released|pressed]
-//                [--keypad 6,7,8,9:10,11,12,13] [--de 2] [--uart0 tcp://H:P] [--uart1 tcp://H:P]
+//                [--keypad 6,7,8,9:10,11,12,13] [--resend 15] [--de 2|none]
+//                [--uart0 tcp://H:P] [--uart1 tcp://H:P]
+//                [--high G,G,...]  (inputs idling high: I2C pull-ups, buttons; CircuitPython)
 //
 // The chip: rp2040js 1.4.1 (npm, pinned in package-lock.json) with the RP2040 B1 bootrom.
 // What rp2040js lacks and this runner adds:
@@ -31,7 +33,13 @@
 //  - I2C0/I2C1 devices: a PCF8574 + HD44780 LCD (0x27) decoded to text, an SSD1306 (0x3C)
 //    framebuffer (`display` command; board.py makes the PNG and the text).
 //  - power cut: `cut` now, or armed at the N-th flash operation (torn after a fraction of its
-//    bytes); the CPU stops, the flash image stays; `boot` powers on again from it.
+//    bytes), or at the next UART byte; the CPU stops, the flash image stays; `boot` powers
+//    on again from it.
+//  - boot: rp2040js does not emulate the bootrom's flash probe, so the CPU starts at boot2
+//    (0x10000000) with the bootrom mapped for its function table (flash, memcpy, ...).
+//  - USB: OUT reads are held until the host sends data (rp2040js answers them at once with
+//    zero bytes, and the firmware then never sleeps). When the CPU sleeps with no timer
+//    armed, the loop stops and the emulated clock stands still until the host speaks.
 //
 // Control: one JSON object per line on stdin ({"id":1,"cmd":"..."}); answers ({"re":1,...})
 // and events ({"ev":"..."}) one per line on stdout. The USB-CDC REPL is a TCP server on
@@ -406,6 +414,10 @@ function powerOn() {
   board.model = model.install(board) || {};
   if (board.model.reset) board.model.reset();
   mcu.qspi[1].setInputValue(args.bootsel !== 'pressed');
+  // --high G,G: inputs that idle high (pull-ups the board has: I2C lines, buttons); a
+  // `boot` command's "low": [G] holds those low from power-on (a pin held at reset)
+  for (const g of String(args.high || '').split(',').filter(Boolean)) mcu.gpio[Number(g)].setInputValue(true);
+  for (const g of board.holdLow || []) mcu.gpio[Number(g)].setInputValue(false);
   setupI2c(mcu);
   setupKeypad(mcu);
   // rp2040js inputs read low unless set: the resend button is released (pulled up)
@@ -473,6 +485,14 @@ function loop() {
   const end = clock.nanos + CHUNK_NS;
   while (board.running && clock.nanos < end) {
     if (core.waiting) {
+      // WFI/WFE with an enabled interrupt already pending does not sleep (ARMv6-M, also
+      // with PRIMASK set); rp2040js only wakes the core when an interrupt *becomes*
+      // pending. CircuitPython masks interrupts, checks for work, then WFIs: a tick that
+      // fell in between left it asleep for good.
+      if (core.pendingInterrupts & core.enabledInterrupts) {
+        core.waiting = false;
+        continue;
+      }
       const dt = clock.nanosToNextAlarm;
       if (dt <= 0 && !(cdcReady && cdcIn.length)) {
         // asleep with no timer armed: only the host can wake it. Stop here (the emulated
@@ -615,6 +635,7 @@ function command(m) {
       return reply({ t });
     case 'boot':
       if (board.running) powerCut({ reason: 'host' });
+      board.holdLow = m.low || [];
       cdcIn = [];
       for (const c of clients) c.destroy();
       powerOn();

@@ -1,0 +1,89 @@
+// Standalone check that CircuitPython boots to its REPL on rp2040js with the SPI-flash
+// model (spiflash.mjs): bootrom + .uf2 (+ an optional CIRCUITPY image at 0x100000), USB CDC,
+// prints what the REPL says, types the given lines, exits 0 when the REPL prompt came back.
+//
+//   node tools/board/cp_boot_check.mjs FIRMWARE.uf2 BOOTROM.bin [--fs IMAGE] [--flash-out F]
+//        [--line 'print(1)'] ... [--timeout SECONDS]
+//
+// The board lane uses the shared runner (run.mjs); this file only proves the flash model.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Simulator, USBCDC } from 'rp2040js';
+import { attachSpiFlash } from './spiflash.mjs';
+
+const args = process.argv.slice(2);
+const opt = { lines: [], timeout: 120 };
+const pos = [];
+for (let i = 0; i < args.length; i++) {
+  const a = args[i];
+  if (a === '--fs') opt.fs = args[++i];
+  else if (a === '--flash-out') opt.flashOut = args[++i];
+  else if (a === '--line') opt.lines.push(args[++i]);
+  else if (a === '--timeout') opt.timeout = Number(args[++i]);
+  else if (a === '--flash-mb') opt.flashMb = Number(args[++i]);
+  else pos.push(a);
+}
+const [uf2Path, bootromPath] = pos;
+if (!uf2Path || !bootromPath) {
+  console.error('usage: cp_boot_check.mjs FIRMWARE.uf2 BOOTROM.bin [--fs IMAGE] [--line L]...');
+  process.exit(2);
+}
+
+export function loadUF2(flash, data) {
+  for (let off = 0; off + 512 <= data.length; off += 512) {
+    const v = new DataView(data.buffer, data.byteOffset + off, 512);
+    if (v.getUint32(0, true) !== 0x0a324655 || v.getUint32(4, true) !== 0x9e5d5157) continue;
+    const addr = v.getUint32(12, true) - 0x10000000;
+    const size = v.getUint32(16, true);
+    flash.set(data.subarray(off + 32, off + 32 + size), addr);
+  }
+}
+
+const sim = new Simulator();
+const mcu = sim.rp2040;
+mcu.logger = { debug() {}, info() {}, warn() {}, error() {} };
+mcu.loadBootrom(new Uint32Array(new Uint8Array(readFileSync(bootromPath)).buffer));
+loadUF2(mcu.flash, readFileSync(uf2Path));
+if (opt.fs) mcu.flash.set(readFileSync(opt.fs), 0x100000);
+mcu.core.PC = 0x10000000; // boot stage 2, as the bootrom would after its flash probe
+const chip = attachSpiFlash(mcu, { jedec: [0xc8, 0x40, Math.log2((opt.flashMb || 8) << 20)] });
+chip.logOps = true;
+
+const cdc = new USBCDC(mcu.usbCtrl);
+let out = '';
+let queue = [];
+cdc.onDeviceConnected = () => {
+  queue.push(...Buffer.from('\r\n'));
+};
+cdc.onSerialData = (buf) => {
+  const s = Buffer.from(buf).toString('latin1');
+  out += s;
+  process.stdout.write(s);
+};
+const pump = setInterval(() => {
+  // paced input: a few bytes per tick so the emulated FIFO never overflows
+  for (let k = 0; k < 8 && queue.length; k++) cdc.sendSerialByte(queue.shift());
+}, 5);
+
+const started = Date.now();
+sim.execute();
+let stage = 0;
+const poll = setInterval(() => {
+  if (stage === 0 && out.includes('>>> ')) {
+    stage = 1;
+    for (const l of opt.lines) queue.push(...Buffer.from(l + '\r\n'));
+  }
+  const prompts = out.split('>>> ').length - 1;
+  const done = stage === 1 && prompts > opt.lines.length && !queue.length;
+  const late = (Date.now() - started) / 1000 > opt.timeout;
+  if (done || late) {
+    clearInterval(poll);
+    clearInterval(pump);
+    sim.stop();
+    const t = mcu.clock.timeUs !== undefined ? mcu.clock.timeUs / 1e6 : NaN;
+    console.error(`\n[cp_boot_check] ${done ? 'REPL reached' : 'TIMEOUT'} after ${((Date.now() - started) / 1000).toFixed(1)} s wall, ` +
+      `${chip.ops} flash ops ${JSON.stringify(chip.log.slice(0, 8))} emulated ${t}`);
+    if (opt.flashOut) writeFileSync(opt.flashOut, mcu.flash);
+    process.exit(done ? 0 : 1);
+  }
+}, 100);

@@ -1,0 +1,167 @@
+"""The emulated Adafruit Feather RP2040 running CircuitPython (the shared runner, run.mjs).
+
+Same runner and ``Board`` API as the Pico (board.py); what differs for CircuitPython:
+- the firmware programs its flash itself through the SSI: the runner gets the SPI-flash
+  model (``--flash-model spiflash.mjs``: a 2 MiB chip, the QSPI SS pad reading high so the
+  boot does not wait on BOOTSEL);
+- the CIRCUITPY drive is a FAT volume at flash 0x100000 (1 MiB on this chip), built by
+  tools/fatimg.py from what ``make deploy BOARD=feather_rp2040`` copies (``drive_files``);
+  ``microcontroller.nvm`` is the 4 KiB sector just below it (0xFF000);
+- pins are the Feather's: keypad D5 D6 D9 D10 / D11 D12 D24 D25, resend A0, write-enable
+  A1, the display on SDA/SCL (I2C1) with pull-ups, the meter on TX/RX (UART0).
+
+    with Feather(drive_image(drive_files())) as b:
+        b.wait_repl()
+        print(b.exec("import gc; print(gc.mem_free())"))
+"""
+
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+
+import board as _board  # noqa: E402 - tools/board/board.py (the shared runner's host side)
+import fatimg  # noqa: E402
+
+BoardError = _board.BoardError
+DEFAULT_UF2 = os.path.join(_board.SHARED, "circuitpython",
+                           "adafruit_feather_rp2040-10.2.1-en_US.uf2")
+MPY_CROSS = os.path.join(_board.SHARED, "circuitpython", "mpy-cross-circuitpython-10.2.1")
+FLASH_SIZE = 2 * 1024 * 1024  # the runner's chip (a real Feather has 8 MiB)
+FS_OFFSET = 0x100000  # CIRCUITPY_CIRCUITPY_DRIVE_START_ADDR: 1020 KiB firmware + 4 KiB nvm
+FS_SIZE = FLASH_SIZE - FS_OFFSET
+NVM_OFFSET = 0xFF000  # CIRCUITPY_INTERNAL_NVM_START_ADDR - XIP base
+NVM_SIZE = 4096
+# board.X -> GPIO on the Feather RP2040 (read from the firmware's own board module)
+GPIO = {"TX": 0, "RX": 1, "SDA": 2, "SCL": 3, "D4": 6, "D5": 7, "D6": 8, "D9": 9, "D10": 10,
+        "D11": 11, "D12": 12, "D13": 13, "D24": 24, "D25": 25, "A0": 26, "A1": 27, "A2": 28,
+        "A3": 29}
+
+
+def firmware(env=os.environ):
+    """The CircuitPython .uf2: CIRCUITPYTHON_FIRMWARE= or ../shared/firmware; clear if none."""
+    uf2 = env.get("CIRCUITPYTHON_FIRMWARE") or DEFAULT_UF2
+    if not os.path.isfile(uf2):
+        raise BoardError("board: no CircuitPython firmware at %s: set CIRCUITPYTHON_FIRMWARE="
+                         "/path/to/adafruit_feather_rp2040-10.2.1-en_US.uf2 (circuitpython.org"
+                         " downloads) or provide ../shared/firmware/" % uf2)
+    return uf2
+
+
+def board_file(name="feather_rp2040"):
+    with open(os.path.join(ROOT, "boards", name + ".json")) as f:
+        return json.load(f)
+
+
+def drive_files(config=None, board="feather_rp2040", build_dir=None, extra=None):
+    """What ``make deploy BOARD=feather_rp2040`` copies onto CIRCUITPY ({"path": bytes}),
+    from tools/deploy.py's own plan. ``config``: a dict or a path (default: the example)."""
+    import build_mpy
+    import deploy
+
+    build_dir = build_dir or os.path.join(ROOT, "build", "board-cp")
+    b, board_path = deploy.load_board(board)
+    cfg_path = config if isinstance(config, str) else deploy.pick_config(None)
+    build_mpy.build("circuitpython", build_dir)
+    files = {}
+    for src, dst in deploy.plan_circuitpython("", build_dir, board_path, cfg_path):
+        with open(src, "rb") as f:
+            files[dst.lstrip("/")] = f.read()
+    if isinstance(config, dict):
+        files["config.json"] = json.dumps(config).encode()
+    files.update(extra or {})
+    return files
+
+
+def deploy_to_dir(drive, config_path=None, board="feather_rp2040", build_dir=None):
+    """Run the real ``make deploy BOARD=feather_rp2040 PORT=<drive>`` (tools/deploy.py) into
+    a directory standing for the mounted CIRCUITPY drive; returns its files."""
+    import subprocess
+
+    cmd = [sys.executable, os.path.join(ROOT, "tools", "deploy.py"), "--board", board,
+           "--port", drive, "--build-dir", build_dir or os.path.join(ROOT, "build",
+                                                                      "board-cp")]
+    if config_path:
+        cmd += ["--config", config_path]
+    os.makedirs(drive, exist_ok=True)
+    p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if p.returncode:
+        raise BoardError("deploy failed:\n" + p.stdout + p.stderr)
+    return fatimg.from_dir(drive)
+
+
+def drive_image(files):
+    """The CIRCUITPY FAT volume holding ``files``."""
+    return fatimg.build(files, FS_SIZE)
+
+
+class Feather(_board.Board):
+    """``Board`` for the Feather RP2040 on CircuitPython; ``fs`` is a CIRCUITPY image."""
+
+    def __init__(self, fs=None, flash=None, uart0=None, uf2=None, extra=(), board="feather_rp2040"):
+        b = board_file(board)
+        k = b["keypad"]
+        keypad = "%s:%s" % (",".join(str(GPIO[p]) for p in k["rows"]),
+                            ",".join(str(GPIO[p]) for p in k["cols"]))
+        resend = GPIO[b["resend"]["pin"]]
+        high = [GPIO[b["display"]["i2c"]["sda"]], GPIO[b["display"]["i2c"]["scl"]], resend]
+        if b.get("write_enable"):
+            high.append(GPIO[b["write_enable"]])
+        self.write_enable = GPIO.get(b.get("write_enable"))
+        super().__init__(fs=fs, flash=flash, uart0=uart0, uf2=uf2 or firmware(), de=None,
+                         keypad=keypad, resend=resend,
+                         flash_model=os.path.join(HERE, "spiflash.mjs"),
+                         extra=["--fs-offset", str(FS_OFFSET),
+                                "--high", ",".join(str(g) for g in high)] + list(extra))
+
+    def wait_repl(self, timeout=60):
+        """Stop code.py (Ctrl-C) and get the prompt: CircuitPython then says "Press any key
+        to enter the REPL" and waits for one."""
+        import select
+        import time
+
+        s = self.connect(timeout)
+        self.write(b"\x03\x03")
+        end = time.time() + timeout
+        while True:
+            if b">>> " in self.rx:
+                return self.read_until(b">>> ", 1)
+            if b"Press any key to enter the REPL" in self.rx:
+                self.rx = b""
+                self.write(b"\r")
+                return self.read_until(b">>> ", max(1, end - time.time()))
+            left = end - time.time()
+            if left <= 0:
+                raise BoardError("board: no CircuitPython prompt in %d s; got %r"
+                                 % (timeout, self.rx[-300:]))
+            r, _, _ = select.select([s], [], [], min(left, 0.5))
+            if r:
+                d = s.recv(4096)
+                if not d:
+                    raise BoardError("board: REPL connection closed")
+                self.rx += d
+            else:
+                self.write(b"\x03")
+
+    def boot(self, low=()):
+        """Power on again from the retained flash; ``low``: GPIOs held low from reset."""
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+        self.usb_up.clear()
+        r = self.call("boot", low=list(low))
+        self.cuts = []
+        return r
+
+    def fs_image(self):
+        return self.flash_image()[FS_OFFSET:FS_OFFSET + FS_SIZE]
+
+    def fs_files(self):
+        return fatimg.read_tree(self.fs_image())
+
+    def nvm(self):
+        return self.flash_image()[NVM_OFFSET:NVM_OFFSET + NVM_SIZE]
