@@ -13,8 +13,7 @@ This module is the parser and the entry points; the commands are :mod:`udlms.hos
 
 from udlms.host.cli_base import (EPILOG, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_LINK, Output,
                                  _SIGINT, _silence_stdout, physical_from_serial)  # noqa: F401
-from udlms.host.cli_token import cmd_enter_token
-from udlms.host.cli_cmds import _interrupted, cmd_decode, cmd_get, cmd_probe, cmd_resync
+from udlms.host.cli_base import _interrupted
 
 
 # -- the parser -------------------------------------------------------------------------
@@ -254,8 +253,13 @@ def _run(argv, out, json_mode):
                                     else ""))
             return EXIT_INPUT
         out = Output(getattr(args, "json", False), getattr(args, "verbose", False))
-        fn = {"enter-token": cmd_enter_token, "get": cmd_get, "resync": cmd_resync,
-              "probe": cmd_probe, "decode": cmd_decode}.get(args.cmd)
+        fn = None  # each command's module is imported when it runs
+        if args.cmd == "enter-token":
+            from udlms.host.cli_token import cmd_enter_token as fn
+        elif args.cmd in ("get", "resync", "probe", "decode"):
+            from udlms.host import cli_cmds
+
+            fn = getattr(cli_cmds, "cmd_" + args.cmd)
         if fn is None:
             if json_mode:
                 out.obj({"ok": False, "verdict": "BAD SETTING", "result": "config",

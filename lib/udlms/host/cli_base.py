@@ -234,3 +234,13 @@ def _print_exchange(tracer, s, out):
         lines = ["(could not decode the exchange: %s)" % e]
     for line in lines:
         out.verbose_line(line)
+
+
+def _interrupted(out, result):
+    result.update(ok=False, verdict="INTERRUPTED", result="interrupted",
+                  message="interrupted", exit=EXIT_INTERRUPTED)
+    if out.json:
+        out.obj(result)
+    else:
+        out.line("INTERRUPTED")
+    return EXIT_INTERRUPTED

@@ -1,6 +1,6 @@
 """``udlms get``, ``resync``, ``decode`` and ``probe``."""
 
-from udlms.host.cli_base import (EXIT_INPUT, EXIT_INTERRUPTED, EXIT_LINK, _Interrupted, _Tracer,
+from udlms.host.cli_base import (EXIT_INPUT, EXIT_LINK, _Interrupted, _interrupted, _Tracer,
                                  _as_dlms, _bad, _exit_for, _label, _print_exchange)
 from udlms.host.cli_settings import _settings_dict
 from udlms.host.journal import _counter_path
@@ -78,16 +78,6 @@ def cmd_get(args, out):
         if run is not None:
             result["notes"] = run.notes
         return _fail(out, result, e)
-
-
-def _interrupted(out, result):
-    result.update(ok=False, verdict="INTERRUPTED", result="interrupted",
-                  message="interrupted", exit=EXIT_INTERRUPTED)
-    if out.json:
-        out.obj(result)
-    else:
-        out.line("INTERRUPTED")
-    return EXIT_INTERRUPTED
 
 
 def cmd_resync(args, out):
