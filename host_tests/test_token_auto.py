@@ -56,7 +56,7 @@ def deliver(port, first=None, notes=None, timeout_ms=2000, retries=3, **kw):
         sess.open()
         note = None if notes is None else (lambda f, res: notes.append((f, res)))
         try:
-            r = token_auto.enter(sess, T, first, note)
+            r = token_auto.enter(sess, T, first, note, token.enter_token)
         except DlmsError as e:
             r = e
     finally:

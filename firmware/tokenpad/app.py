@@ -19,7 +19,7 @@ frame counter with the public client, as the CLI does, and says so (``COUNTER: r
 meter``); a store whose record does not verify still refuses until ``tp.resync()``.
 """
 
-from udlms.errors import DlmsError, TokenError
+from udlms.errors import TokenError
 
 _LONG_MS = 800
 _DOUBLE_MS = 400
@@ -288,102 +288,21 @@ class App:
 
     def confirm(self):
         """Read the meter's last token and token_status; settle matching journal entries."""
-        from udlms import results
-        from udlms.client import token_info
+        from tokenpad import meter
 
-        if not self.cfg.ok:
-            return self.say("SETTINGS", "; ".join(self.cfg.errors))
-        self.display.show("CHECKING")
-        stream = sess = None
-        try:
-            stream, sess = self._session()
-            sess.open()
-            code, _ = self.lib.read_token_status(sess)
-            last = None
-            try:
-                last = self._meter_token(sess)
-            except DlmsError:
-                pass
-        except Exception as e:  # noqa: BLE001
-            text = results.explain(e)
-            i = text.find(": ")
-            return self.say(text[:i], text[i + 2:]) if i > 0 else self.say(text)
-        finally:
-            if sess is not None:
-                sess.close()
-            if stream is not None and hasattr(stream, "close"):
-                stream.close()
-        from udlms.client import token_status
-
-        name, msg = token_status.text(code)
-        settled = 0
-        for e in self.store.unresolved():
-            if last is not None and e[1] == last:
-                if code == 3:
-                    self._settle(e[0], "accepted", name)
-                    settled += 1
-                elif 4 <= code <= 7:
-                    self._settle(e[0], "refused", name)
-                    settled += 1
-        label = "METER: " + name
-        if last is not None:
-            msg = "last token %s: %s" % (token_info.format(last), msg)
-        if settled:
-            msg += " (journal updated)"
-        return self.say(label, msg)
-
-    def _meter_token(self, sess):
-        from udlms.cosem import axdr
-        from udlms.client import token, token_info
-
-        raw = sess.get(token.CLASS_ID, self.cfg["gateway"], token.TOKEN)
-        value, _ = axdr.decode(raw)
-        got = token_info.decode_token_bytes(bytes(value)) if value else None
-        return got[0] if got else None
+        return meter.confirm(self)
 
     def resync(self):
         """Read the meter's frame counter (public client) and move our counter past it."""
-        from udlms import results
+        from tokenpad import meter
 
-        if not self.cfg.ok:
-            return self.say("SETTINGS", "; ".join(self.cfg.errors))
-        self.display.show("RESYNC", "reading meter")
-        stream = None
-        try:
-            stream = self.open_stream()
-            value = self.lib.read_frame_counter(stream, self._settings())
-            new = self.store.resync(value)
-        except Exception as e:  # noqa: BLE001
-            text = results.explain(e)
-            i = text.find(": ")
-            return self.say(text[:i], text[i + 2:]) if i > 0 else self.say(text)
-        finally:
-            if stream is not None and hasattr(stream, "close"):
-                stream.close()
-        return self.say("RESYNCED", "meter %d, ours now %d" % (value, new))
+        return meter.resync(self)
 
     def probe(self):
         """Is a meter answering on the port? HDLC SNRM/UA then DISC (no association)."""
-        from udlms.link import hdlc
-        from udlms import results
+        from tokenpad import meter
 
-        if not self.cfg.ok:
-            return False, "settings incomplete: " + self.cfg.errors[0]
-        s = self._settings()
-        stream = None
-        try:
-            stream = self.open_stream()
-            link = hdlc.Link(stream, client_sap=16, server_logical=s.server_logical,
-                             server_physical=s.server_physical, address_size=s.address_size,
-                             timeout_ms=min(s.timeout_ms, 1500), retries=1)
-            link.connect()
-            link.disconnect()
-            return True, "meter answers on the port (HDLC UA)"
-        except Exception as e:  # noqa: BLE001
-            return False, results.explain(e)
-        finally:
-            if stream is not None and hasattr(stream, "close"):
-                stream.close()
+        return meter.probe(self)
 
     # -- the loop -------------------------------------------------------------------------
     def step(self):

@@ -47,7 +47,7 @@ def deliver(digits, encoding, name, first=None):
             if encoding == "auto":  # loaded only now, as on a board
                 from udlms.client import token_auto
 
-                r = token_auto.enter(sess, digits, first)
+                r = token_auto.enter(sess, digits, first, None, token.enter_token)
             else:
                 r = token.enter_token(sess, digits)
             mark(name)

@@ -194,7 +194,7 @@ def enter_token(session, digits, encoding=None):
     if encoding == "auto":  # the form is found from type-unmatched answers (issue 20)
         from udlms.client import token_auto
 
-        return token_auto.enter(session, digits)
+        return token_auto.enter(session, digits, enter_token=enter_token)
     data = octet_string(digits, encoding)
     session.token_sent = True
     from udlms.cosem.apdu import action_request

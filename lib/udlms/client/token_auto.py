@@ -39,10 +39,9 @@ def enter(session, digits, first=None, note=None, enter_token=None):
     ``note(form, result)`` is called for each attempt before it is sent (result None) and
     after each type-unmatched answer (result 12), so a journal can record every attempt.
     ``session.attempts`` holds the same list while it runs: after an exception its last
-    entry (result None) is the form whose answer never came. ``enter_token`` defaults to
-    :func:`udlms.client.token.enter_token`."""
-    if enter_token is None:
-        from udlms.client.token import enter_token
+    entry (result None) is the form whose answer never came. ``enter_token`` is
+    :func:`udlms.client.token.enter_token` (or a stand-in): the caller hands it over, so this
+    module never imports token (token imports this one for ``auto``)."""
     s = session.settings
     base = getattr(s, "invoke", 0xC1)
     attempts = []

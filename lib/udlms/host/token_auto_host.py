@@ -55,7 +55,7 @@ def enter(sess, digits, path, journal=None, known=None):
     (the store now holds a form it did not hold before) and ``remember_error`` (why it
     could not be written, or None)."""
     from udlms.host import counters
-    from udlms.client import token_auto
+    from udlms.client import token, token_auto
     from udlms.errors import DlmsError
 
     title = sess.sec.server_title if getattr(sess, "sec", None) is not None else None
@@ -68,7 +68,8 @@ def enter(sess, digits, path, journal=None, known=None):
             journal.add(digits, "pending", attempt=len(sess.attempts), encoding=form,
                         result="type-unmatched")
 
-    r = token_auto.enter(sess, digits, first if first in token_auto.ORDER else None, note)
+    r = token_auto.enter(sess, digits, first if first in token_auto.ORDER else None, note,
+                         token.enter_token)
     r.remembered = False
     r.remember_error = None
     if r.accepted and r.encoding != first:
