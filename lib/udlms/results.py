@@ -5,7 +5,8 @@ Each lookup returns ``(name, message, hint)``: the standard's name, what it mean
 the person at the meter, and a short next step ("" when there is none).
 """
 
-from udlms.cosem.names import apdu_name, service_error_name, service_name  # noqa: F401
+from udlms.cosem.names import (_row, apdu_name, service_error_name,  # noqa: F401
+                               service_name)
 
 # Tables are single strings (one record a line, fields split by |): on MicroPython a
 # string costs a fraction of the RAM a tuple of tuples does.
@@ -121,20 +122,6 @@ _CSE_HINTS = (
     '5|4|check the client address and its access rights\n'
     '5|1|use a client with access rights\n'
 )
-
-
-
-
-def _row(table, key):
-    """Fields of the record whose first field(s) equal ``key`` (e.g. 12 or "0|6")."""
-    k = "%s|" % (key,)
-    if table.startswith(k):
-        i = 0
-    else:
-        i = table.find("\n" + k) + 1
-        if i == 0:
-            return None
-    return table[i:table.find("\n", i)].split("|")
 
 
 def _lookup(table, code, what):

@@ -5,7 +5,8 @@ wanted (tables are single strings: on MicroPython a fraction of the RAM of tuple
 
 
 def _row(table, key):
-    """Fields of the record whose first field equals ``key``."""
+    """Fields of the record whose first field(s) equal ``key`` (e.g. 12 or "0|6"); the
+    record tables here and in :mod:`udlms.results` are single strings, one record a line."""
     k = "%s|" % (key,)
     if table.startswith(k):
         i = 0
