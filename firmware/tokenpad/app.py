@@ -103,10 +103,12 @@ class App:
         return self.say("READY", "type token, # sends")
 
     def echo(self):
-        from udlms.client import token_info
-
-        self.display.show(token_info.format(self.entry) if self.entry else "_",
-                          "%d/20  * del  # send" % len(self.entry))
+        """The digits typed so far in groups of four. Nothing is imported here: this runs
+        while a key is down, and the keypad is polled by the same loop (a module loaded
+        from flash at that moment can outlast the next key press)."""
+        e = self.entry
+        self.display.show(" ".join(e[i:i + 4] for i in range(0, len(e), 4)) if e else "_",
+                          "%d/20  * del  # send" % len(e))
 
     # -- keys ---------------------------------------------------------------------------
     def handle(self, ev):
