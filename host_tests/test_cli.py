@@ -1,7 +1,6 @@
 """The host CLI end to end against the simulated meter, over TCP and over a pty
 (issue 5 'Done when'): accepted, reused, wrong encoding, wrong key, bad token, no answer."""
 
-import io
 import json
 import os
 import sys
@@ -12,27 +11,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 import meter_sim  # noqa: E402
+from clirun import EK, AK, TOKEN, TOKEN2, run  # noqa: E402, F401
 
 from udlms.host import cli  # noqa: E402
-
-EK = "000102030405060708090A0B0C0D0E0F"
-AK = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"
-TOKEN = "1781 3034 3131 9155 8529"
-TOKEN2 = "0571 8854 5901 9721 1241"
-
-
-def run(argv):
-    out = io.StringIO()
-    old = sys.stdout
-    sys.stdout = out
-    try:
-        cli.main(argv)
-        code = 0
-    except SystemExit as e:
-        code = e.code
-    finally:
-        sys.stdout = old
-    return code, out.getvalue()
 
 
 @pytest.fixture

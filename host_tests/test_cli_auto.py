@@ -4,7 +4,6 @@ next token goes in one attempt), said once in the text and in --json; every atte
 journaled; a fixed --encoding keeps the single attempt; refusals and a lost answer end
 the sequence."""
 
-import io
 import json
 import os
 import sys
@@ -15,30 +14,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 import meter_sim  # noqa: E402
+from clirun import EK, AK, TITLE, TOKEN, TOKEN2, run  # noqa: E402, F401
 
-from udlms.host import cli, counters, token_auto_host  # noqa: E402
+from udlms.host import counters, token_auto_host  # noqa: E402
 from udlms.client import session, token_auto  # noqa: E402
 
-EK = "000102030405060708090A0B0C0D0E0F"
-AK = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"
-TITLE = "4D4D4D0000000001"
-TOKEN = "1781 3034 3131 9155 8529"
-TOKEN2 = "0571 8854 5901 9721 1241"
 TOKEN3 = "5972 8710 7425 6394 8820"
-
-
-def run(argv):
-    out = io.StringIO()
-    old = sys.stdout
-    sys.stdout = out
-    try:
-        cli.main(argv)
-        code = 0
-    except SystemExit as e:
-        code = e.code
-    finally:
-        sys.stdout = old
-    return code, out.getvalue()
 
 
 @pytest.fixture

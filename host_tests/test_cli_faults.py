@@ -3,7 +3,6 @@ verdict from token_status whatever the action answered, links killed mid-session
 pty and UDP, Ctrl-C at several instants, settings checked before any I/O, bad files, one
 JSON object per command, no traceback ever, concurrent clients never sharing a counter."""
 
-import io
 import json
 import os
 import signal
@@ -19,32 +18,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 import meter_sim  # noqa: E402
+from clirun import EK, AK, TITLE, TOKEN, TOKEN2, run  # noqa: E402, F401
 
 from udlms.host import cli, counters  # noqa: E402
 from udlms.client import session, token  # noqa: E402
 from udlms.host import ports as tr  # noqa: E402
 
-EK = "000102030405060708090A0B0C0D0E0F"
-AK = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"
-TITLE = "4D4D4D0000000001"
-TOKEN = "1781 3034 3131 9155 8529"
-TOKEN2 = "0571 8854 5901 9721 1241"
 DIGITS = TOKEN.replace(" ", "")
-
-
-def run(argv):
-    """The CLI in this process: (exit status, stdout)."""
-    out = io.StringIO()
-    old = sys.stdout
-    sys.stdout = out
-    try:
-        cli.main(argv)
-        code = 0
-    except SystemExit as e:
-        code = e.code
-    finally:
-        sys.stdout = old
-    return code, out.getvalue()
 
 
 def env():
