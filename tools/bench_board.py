@@ -38,6 +38,21 @@ def bench_board_cp(quick):
     emit("board_cp_session_wall_s", figs["board_cp_session_wall_s"], "s", **ctx)
 
 
+def _measure(b):
+    """The board lane's memory measurements on a booted board: free heap after boot, the
+    idle app's resident heap, a first and a later token session (into lane.FIGURES)."""
+    import lane
+
+    lane.check_boot(b)
+    b.display(clear=True)
+    b.boot()
+    b.wait_lcd("READY", 240)
+    lane.check_idle_memory(b)
+    lane.soft_reset_to_app(b)
+    b.wait_repl()
+    lane.check_sessions(b)
+
+
 def bench_board(quick):
     """The board figures (section 0): tools/board/lane.py's measurements, run here."""
     sys.path.insert(0, os.path.join(ROOT, "tools", "board"))
@@ -53,14 +68,7 @@ def bench_board(quick):
     lane.FIGURES.clear()
     try:
         with B.Board(uart0=url, fs=B.image(B.deploy_files("rpi_pico", cfg))) as b:
-            lane.check_boot(b)
-            b.display(clear=True)
-            b.boot()
-            b.wait_lcd("READY", 240)
-            lane.check_idle_memory(b)
-            lane.soft_reset_to_app(b)
-            b.wait_repl()
-            lane.check_sessions(b)
+            _measure(b)
             b.de_log(clear=True)
             out = b.exec(lane.SESSION % lane.TOKENS[4], timeout=300)
             wire = b.de_log(clear=True)
@@ -111,14 +119,7 @@ def bench_board_frozen(quick):
     lane.FIGURES.clear()
     try:
         with B.Board(uf2=uf2, uart0=url, fs=B.image(files)) as b:
-            lane.check_boot(b)
-            b.display(clear=True)
-            b.boot()
-            b.wait_lcd("READY", 240)
-            lane.check_idle_memory(b)
-            lane.soft_reset_to_app(b)
-            b.wait_repl()
-            lane.check_sessions(b)
+            _measure(b)
     finally:
         sim.terminate()
         sim.wait(5)

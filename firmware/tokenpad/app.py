@@ -319,6 +319,13 @@ class App:
                 ev = src.poll()
         return out
 
+    def _turn(self, tick, until):
+        """One pass of the loop: poll the keys, act, let the display page. True to stop."""
+        self.step()
+        if tick is not None:
+            tick()
+        return until is not None and until()
+
     def loop(self, poll_ms=10, until=None):
         """The same loop without asyncio (CircuitPython has none built in): poll keys, act,
         sleep. Forever, or until ``until()`` is true."""
@@ -327,12 +334,7 @@ class App:
         self.running = True
         self.boot()
         tick = getattr(self.display, "tick", None)
-        while self.running:
-            self.step()
-            if tick is not None:
-                tick()
-            if until is not None and until():
-                break
+        while self.running and not self._turn(tick, until):
             sleep_ms(poll_ms)
         self.running = False
 
@@ -345,11 +347,6 @@ class App:
         self.running = True
         self.boot()
         tick = getattr(self.display, "tick", None)
-        while self.running:
-            self.step()
-            if tick is not None:
-                tick()
-            if until is not None and until():
-                break
+        while self.running and not self._turn(tick, until):
             await asyncio.sleep(poll_ms / 1000)
         self.running = False
