@@ -8,7 +8,7 @@ with the real traffic's key) and ``mbus`` (M-Bus frames and HDLC/GBT push traces
 meters, as hex lines split at random points). Inputs are mutations (bit flips, byte sets,
 inserts of hostile length fields such as 82 FF FF / 84 FF FF FF FF, deletes, duplicates,
 truncation, splices) of valid APDUs and frames from host_tests/golden/*.json and
-host_tests/data/real_traffic.json, plus purely random bytes. Any exception that is not an
+../shared/data/real-traffic.json (when present), plus purely random bytes. Any exception that is not an
 ``errors.DlmsError`` is a failure; a sample of inputs is run under tracemalloc and an
 allocation peak over ``MAX_PEAK`` bytes (``udlms decode``: plus 32 bytes per input byte, it
 keeps a whole trace's text) is a failure too.
@@ -46,7 +46,11 @@ INTERESTING = (0x00, 0x01, 0x7E, 0x7F, 0x80, 0x81, 0x82, 0x84, 0xFF, 0xA0, 0xE6,
                0x02, 0x13)
 
 _SEC = json.load(open(os.path.join(GOLDEN, "security.json")))
-_REAL = json.load(open(os.path.join(ROOT, "host_tests", "data", "real_traffic.json")))["cases"]
+# real meters' push traffic is data from other projects: it lives in ../shared/data only
+REAL_TRAFFIC = os.path.join(os.path.dirname(ROOT), "shared", "data", "real-traffic.json")
+_REAL = (json.load(open(REAL_TRAFFIC))["cases"] if os.path.isfile(REAL_TRAFFIC) else None)
+# targets whose seeds all come from that data: not run without it
+REAL_ONLY = ("push", "mbus")
 _PUSH_EK = bytes.fromhex("101112131415161718191A1B1C1D1E1F")  # Tirol and L+G E570 examples
 _EK = bytes.fromhex(_SEC["ek"])
 _AK = bytes.fromhex(_SEC["ak"])
@@ -100,11 +104,7 @@ def seeds():
     trace = []
     for case in _vectors("session_gurux")["cases"].values():
         trace.append("\n".join(case["frames"]).encode())
-    real = [[bytes.fromhex(x) for x in c["trace"]] for c in _REAL]
-    push = _push_apdus()
-    return {
-        "push": push,
-        "mbus": [b"".join(fs) for fs in real],
+    out = {
         "hdlc": frames + [b"".join(frames[:4])],
         "axdr": axdr_seeds,
         "axdr_typed": axdr_seeds,
@@ -114,8 +114,12 @@ def seeds():
                                                                 b"\xdb", b"\x28")] + sec_req,
         "decode": trace + [b"\n".join(f.hex().encode() for f in frames[:6])] + [
             r.hex().encode() for r in reqs[:8]] + [
-            "\n".join(c["trace"]).encode() for c in _REAL],
+            "\n".join(c["trace"]).encode() for c in _REAL or ()],
     }
+    if _REAL is not None:
+        out["push"] = _push_apdus()
+        out["mbus"] = [b"".join(bytes.fromhex(x) for x in c["trace"]) for c in _REAL]
+    return out
 
 
 def _push_apdus():
@@ -406,6 +410,11 @@ def main(argv=None):
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     a = p.parse_args(argv)
     names = a.target or sorted(TARGETS)
+    if _REAL is None:
+        for n in REAL_ONLY:
+            if n in names:
+                print("%-11s not run: no ../shared/data (%s)" % (n, REAL_TRAFFIC), flush=True)
+        names = [n for n in names if n not in REAL_ONLY]
     plan = []
     for n in names:
         c = a.count if a.count else (LONG[n] if a.long else LONG[n] // 20)

@@ -8,15 +8,18 @@ Lanes (see README.md):
           (at 64k, reported, then at E2E_HEAP), and in the 32-bit WebAssembly port (node,
           library in ROMFS, 64 KiB heap) the golden session and e2e_session.py over a pty
   cross   mpy-cross compiles every .py under lib/, firmware/, boards/ for xtensawin and armv6m
-  board   tools/board/lane.py: the official MicroPython RPI_PICO firmware in an emulated Pico
-          (rp2040js): make deploy over USB, keypad/display/RS-485 with the simulator, REPL,
-          power cuts on littlefs, memory figures. Fails (never skips) without firmware:
-          PICO_FIRMWARE=path/to.uf2 when ../shared/firmware is not there
-  board-cp  CircuitPython 10.2.1 on an emulated Feather RP2040 (tools/board/cp_lane.py):
-          boot.py/code.py, keypad token accepted/refused/no answer, REPL helpers, nvm
-          store under power cuts, heap figures (CIRCUITPYTHON_FIRMWARE= elsewhere)
+  board   tools/board/lane.py: the official MicroPython RPI_PICO firmware the user gives
+          (PICO_FIRMWARE=path/to/RPI_PICO.uf2) in an emulated Pico (rp2040js): make deploy
+          over USB, keypad/display/RS-485 with the simulator, REPL, power cuts on littlefs,
+          memory figures
+  board-cp  the official CircuitPython Feather RP2040 firmware the user gives
+          (CIRCUITPYTHON_FIRMWARE=path/to.uf2) on an emulated Feather RP2040
+          (tools/board/cp_lane.py): boot.py/code.py, keypad token accepted/refused/no answer,
+          REPL helpers, nvm store under power cuts, heap figures
 
-A lane fails if any of its tests fails or if it ran none. Exit status 0 only if all pass.
+A lane whose firmware was not given prints one line "LANE: not run: why" and counts neither
+passed nor failed. A lane that runs fails if any of its tests fails or if it ran none.
+Exit status 0 only if every lane that ran passed.
 """
 
 import glob
@@ -75,7 +78,7 @@ def lane_lint():
 def lane_pytest(extra):
     xml = os.path.join(tempfile.mkdtemp(), "junit.xml")
     cmd = [os.path.join(BIN, "pytest"), "host_tests", "-q", "-p", "no:cacheprovider",
-           "--junitxml", xml] + extra
+           "-rs", "--junitxml", xml] + extra
     p = subprocess.run(cmd, cwd=ROOT)
     passed = failed = 0
     try:
@@ -299,30 +302,32 @@ def wasm32_live():
     return p, f
 
 
-FROZEN_UF2 = os.path.join(ROOT, "build", "firmware", "RPI_PICO", "firmware.uf2")
+def not_run(var, example):
+    """The reason a board lane does not run, or None when the user gave its firmware."""
+    path = os.environ.get(var)
+    if not path:
+        return "no firmware; %s=%s runs it" % (var, example)
+    if not os.path.isfile(path):
+        return "%s=%s: no such file" % (var, path)
+    return None
 
 
 def lane_board():
-    """tools/board/lane.py in a child process, its lines shown as they come; then, when
-    ``make firmware`` has built one, the firmware checks again on the frozen build."""
-    passed = failed = 0
-    runs = [[]]
-    if os.path.exists(FROZEN_UF2):
-        runs.append(["--frozen", FROZEN_UF2])
-    for extra in runs:
-        p = subprocess.Popen([sys.executable, os.path.join(ROOT, "tools", "board", "lane.py")]
-                             + extra, cwd=ROOT, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True)
-        lines = []
-        for line in p.stdout:
-            lines.append(line)
-            print(line, end="", flush=True)
-        rc = p.wait()
-        ps, fs = counts("".join(lines), rc)
-        if not ps and not fs:
-            fs = 1  # it ran no check
-        passed += ps
-        failed += fs
+    """tools/board/lane.py in a child process, its lines shown as they come, on the
+    official RPI_PICO firmware the user gives with PICO_FIRMWARE= (not run without it)."""
+    why = not_run("PICO_FIRMWARE", "path/to/RPI_PICO.uf2")
+    if why:
+        return why
+    p = subprocess.Popen([sys.executable, os.path.join(ROOT, "tools", "board", "lane.py")],
+                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    for line in p.stdout:
+        lines.append(line)
+        print(line, end="", flush=True)
+    rc = p.wait()
+    passed, failed = counts("".join(lines), rc)
+    if not passed and not failed:
+        failed = 1  # it ran no check
     return passed, failed
 
 
@@ -345,9 +350,12 @@ def lane_cross():
 
 
 def lane_board_cp():
-    """The CircuitPython part of the board lane: tools/board/cp_lane.py (CircuitPython
-    10.2.1 on the emulated Feather RP2040). Fails, never skips, when the board misbehaves
-    or the firmware is missing (CIRCUITPYTHON_FIRMWARE= elsewhere)."""
+    """The CircuitPython board lane: tools/board/cp_lane.py on the official CircuitPython
+    Feather RP2040 firmware the user gives with CIRCUITPYTHON_FIRMWARE= (not run without it);
+    with it, fails (never skips) when the board misbehaves."""
+    why = not_run("CIRCUITPYTHON_FIRMWARE", "path/to/adafruit_feather_rp2040.uf2")
+    if why:
+        return why
     rc, out = run([sys.executable, os.path.join(ROOT, "tools", "board", "cp_lane.py"),
                    "--json", os.path.join(ROOT, "build", "board-cp-figures.json")],
                   timeout=1500)
@@ -361,11 +369,16 @@ def main():
              ("micropython", lane_mpy), ("mpy-cross", lane_cross), ("board", lane_board),
              ("board-cp", lane_board_cp)]
     results = []
+    skipped = []
     for name, fn in lanes:
         print("=== lane: %s" % name, flush=True)
         t0 = time.time()
-        p, f = fn()
-        results.append((name, p, f, time.time() - t0))
+        r = fn()
+        if isinstance(r, str):  # a lane that cannot run here: said, counted neither way
+            print("%s: not run: %s" % (name, r), flush=True)
+            skipped.append((name, r))
+            continue
+        results.append((name, r[0], r[1], time.time() - t0))
     print()
     ok = True
     for name, p, f, dt in results:
@@ -373,6 +386,8 @@ def main():
         if status != "ok":
             ok = False
         print("%-12s %s: %d passed, %d failed (%.0fs)" % (name, status, p, f, dt))
+    for name, why in skipped:
+        print("%s: not run: %s" % (name, why))
     tp = sum(r[1] for r in results)
     tf = sum(r[2] for r in results)
     print("total: %d passed, %d failed" % (tp, tf))
