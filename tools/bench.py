@@ -171,6 +171,11 @@ def table():
         if "min_us" in d:
             text += " (min %s)" % d["min_us"]
         rows.append((label, text, d["unit"], tt))
+    for d in FIGURES:  # a section that failed or could not run says so in the table too
+        if d["name"] in ("bench_error", "bench_not_run"):
+            rows.append(("section %s" % d.get("section", "?"),
+                         ("ERROR: " + d.get("error", "")) if d["name"] == "bench_error"
+                         else "not run: " + d.get("reason", ""), "", ""))
     w = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = ["| " + " | ".join(r[i].ljust(w[i]) for i in range(4)) + " |" for r in rows]
     lines.insert(1, "|" + "|".join("-" * (x + 2) for x in w) + "|")
@@ -228,9 +233,8 @@ def main(argv=None):
     print("udlms bench %s (%s, %.0f s)" % (meta["date"], cmd, elapsed))
     print(table())
     print("wrote %s" % os.path.relpath(a.out, ROOT))
-    if ERRORS:
-        print("errors:\n  " + "\n  ".join(ERRORS))
-        return 1
+    if ERRORS:  # said in the table and bench.json; every other section was measured
+        print("sections that failed (the rest measured):\n  " + "\n  ".join(ERRORS))
     return 0
 
 

@@ -8,8 +8,8 @@ with the real traffic's key) and ``mbus`` (M-Bus frames and HDLC/GBT push traces
 meters, as hex lines split at random points). Inputs are mutations (bit flips, byte sets,
 inserts of hostile length fields such as 82 FF FF / 84 FF FF FF FF, deletes, duplicates,
 truncation, splices) of valid APDUs and frames from host_tests/golden/*.json and
-../shared/data/real-traffic.json (when present), plus purely random bytes. Any exception that is not an
-``errors.DlmsError`` is a failure; a sample of inputs is run under tracemalloc and an
+../shared/data/real-traffic.json (when present), plus purely random bytes. Any exception
+that is not an ``errors.DlmsError`` is a failure; a sample of inputs is run under tracemalloc and an
 allocation peak over ``MAX_PEAK`` bytes (``udlms decode``: plus 32 bytes per input byte, it
 keeps a whole trace's text) is a failure too.
 

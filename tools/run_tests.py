@@ -182,15 +182,17 @@ def lane_mpy():
         heap = HEAP
         sim = None
         target = [path]
-        if os.path.basename(path).startswith("e2e_"):
+        e2e = os.path.basename(path).startswith("e2e_")
+        if e2e:
             target = ["-m", os.path.basename(path)[:-3]]  # its .mpy (build_lane)
             # end to end against the simulator: code loaded from .mpy lives in the heap on
             # the unix port, so these run with E2E_HEAP (see README, Memory)
             heap = E2E_HEAP
-            with open(path) as f:  # a script may ask for more: "# lane-heap: 144k"
-                for line in f:
-                    if line.startswith("# lane-heap:"):
-                        heap = line.split(":", 1)[1].split()[0]
+        with open(path) as f:  # a script may ask for more: "# lane-heap: 80k"
+            for line in f:
+                if line.startswith("# lane-heap:"):
+                    heap = line.split(":", 1)[1].split()[0]
+        if e2e:
             sim, url = start_sim()
             env = dict(env, SIM_URL=url)
             # say plainly whether it fits the 64k target yet (not counted: see README Memory)

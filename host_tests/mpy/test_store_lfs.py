@@ -4,6 +4,9 @@ device that loses power after N block writes, for every N up to what one run use
 No invocation counter value repeats and no journaled token is lost. Under CPython (no
 littlefs) the same scenario runs against a real temporary directory without cuts.
 """
+# lane-heap: 80k  (the RAM block device and littlefs's buffers live in this heap, not on a
+# board; the script needs 60-64k, so 64k left no margin: it failed at longer checkout paths)
+
 
 import os
 import sys

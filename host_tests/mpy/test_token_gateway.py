@@ -2,6 +2,8 @@
 fails the enter action (issue 18): the verdict and its words come from token_status when
 the gateway's last token is ours, with the action result beside; else the action's reason.
 Its own script: the session modules enter_token loads need a fresh 64 KB heap."""
+# lane-heap: 80k  (needs 56-60k from source: 64k sat on the edge; figures: make bench)
+
 
 from mpytest import eq, main, test
 
