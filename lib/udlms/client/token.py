@@ -160,6 +160,10 @@ class TokenResult:
 
         name, msg = token_status.text(self.status_code)
         if self.kind == "unknown":
+            if self.status_code == 0 and not code:  # meters differ (issue 24, case 3)
+                return ("meter stored the token but token_status stayed format-ok (0): "
+                        "whether it was applied is unknown; check the meter's credit or "
+                        "token_status before entering it again")
             return ("meter has not finished with the token (%s): check token_status later "
                     "before entering it again" % name)
         return msg + beside
