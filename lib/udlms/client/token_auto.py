@@ -42,15 +42,6 @@ def wrong_form(r):
     return None
 
 
-def words(result):
-    """An attempt's wrong-form result in words: ``type-unmatched (12)``,
-    ``object-class-inconsistent (9)``, ``type-unmatched (12) with token_status
-    format-failure (4)``."""
-    s = str(result)
-    a = "type-unmatched (12)" if s[:2] == "12" else "object-class-inconsistent (9)"
-    return a + (" with token_status format-failure (4)" if "+" in s else "")
-
-
 def enter(session, digits, first=None, note=None, enter_token=None):
     """Token Gateway ``enter`` in the form the meter wants -> the last TokenResult, with
     ``encoding`` (the form of the last attempt), ``attempts`` (``[[form, result], ...]``,
@@ -100,21 +91,9 @@ def verdict(r):
         return " (meter wants %s; remembered)" % r.encoding.upper(), r.message
     tried = getattr(r, "attempts", ())
     if len(tried) == len(ORDER) and wrong_form(r) is not None:
-        said = []
-        for a in tried:
-            if a[1] not in said:
-                said.append(a[1])
-        if said == [12]:
-            how = "type-unmatched (12) to every token form (%s)" % ", ".join(
-                a[0] for a in tried)
-        elif len(said) == 1:
-            how = "%s to every token form (%s)" % (words(said[0]), ", ".join(
-                a[0] for a in tried))
-        else:
-            how = "every token form is the wrong one (%s)" % ", ".join(
-                "%s: %s" % (a[0], words(a[1])) for a in tried)
-        return "", ("meter says %s: check the Token Gateway object and the meter's token "
-                    "format" % how)
+        from udlms.client import token_forms  # the words, loaded once the session is over
+
+        return "", token_forms.every_form(tried)
     return "", r.message
 
 

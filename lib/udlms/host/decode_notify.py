@@ -10,7 +10,8 @@ the push shapes meters use made readable (IEC 62056-6-1 OBIS names, scaler and u
   setup version 1 on restriction and columns) first, then one value per capture object,
   the list itself being the first (Landis+Gyr, Iskra, Energomera "push setup" messages);
 - not A-XDR but seen in the field: structure(2){untyped class-id (2 bytes), OBIS (6),
-  attribute (1); typed value} per object (Sagemcom XT211), read by :func:`untyped_body`;
+  attribute (1); typed value} per object (Sagemcom XT211), read by
+  :mod:`udlms.host.decode_untyped`;
 - anything else: the values in order, with their A-XDR type.
 """
 
@@ -257,55 +258,6 @@ def _obis_name(ob):
     return obis_name(ob)
 
 
-def _descriptor_at(b, p):
-    """``02 02`` then an untyped class-id (2), OBIS (6), attribute (1) and a typed value
-    at ``p`` -> (class-id, OBIS text, attribute, value start) or None."""
-    if p + 12 > len(b) or b[p] != 2 or b[p + 1] != 2:
-        return None
-    cid = (b[p + 2] << 8) | b[p + 3]
-    attr = b[p + 10]
-    if not cid or not 1 <= attr <= 32 or b[p + 9] != 0xFF and b[p + 4] > 1:
-        return None
-    return cid, ".".join(str(x) for x in b[p + 4:p + 10]), attr, p + 11
-
-
-def _untyped(b, p, out, depth):
-    """One element of an untyped-descriptor body at ``p`` -> end; appends entries."""
-    from udlms.cosem import axdr
-
-    if depth > 4 or len(out) >= MAX_VALUES:
-        raise DlmsError("untyped-descriptor body nests too deep or too long", "axdr")
-    dsc = _descriptor_at(b, p)
-    if dsc is not None:
-        cid, ob, attr, q = dsc
-        tag, v, end = axdr.decode_typed(b, q)
-        out.append(_entry(ob, (tag, v), None, {"class_id": cid, "attribute": attr}))
-        return end
-    if p + 2 <= len(b) and b[p] in (1, 2) and b[p + 1] < 0x80:
-        p += 2
-        for _ in range(b[p - 1]):
-            p = _untyped(b, p, out, depth + 1)
-        return p
-    tag, v, end = axdr.decode_typed(b, p)
-    out.append(_entry(None, (tag, v)))
-    return end
-
-
-def untyped_body(b, p):
-    """A body that is not A-XDR because each object is named by an untyped class-id,
-    OBIS and attribute before its typed value -> (values, end); raises DlmsError when the
-    bytes are not that either."""
-    out = []
-    end = _untyped(b, p, out, 0)
-    found = 0
-    for e in out:
-        if e["obis"]:
-            found += 1
-    if not found:
-        raise DlmsError("no untyped descriptors", "axdr")
-    return out, end
-
-
 def line_of(e):
     head = e["obis"] + (" " + e["name"] if e["name"] else "") if e["obis"] else "(no OBIS)"
     if e.get("class_id") is not None:
@@ -356,8 +308,10 @@ def notification(ctx, b, d, lines):
         tag, v, end = axdr.decode_typed(b, p)
         shape, vals, warn = body_values(tag, v)
     except DlmsError as e:
+        from udlms.host import decode_untyped
+
         try:
-            vals, end = untyped_body(b, p)
+            vals, end = decode_untyped.body(b, p, _entry, MAX_VALUES)
         except DlmsError:
             d["error"] = "notification body does not decode: " + e.message
             lines.append("  ERROR: " + d["error"])
