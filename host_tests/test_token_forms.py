@@ -72,7 +72,8 @@ def test_library_fixed_encoding_reports_the_meters_words(sim, how):
     if how == "format-failure":  # token_status speaks of this token: its words
         assert r.status_code == 4 and "token format is wrong" in r.message, r.message
     else:
-        assert r.message.startswith("meter says object-class-inconsistent (9)"), r.message
+        assert r.message == ("meter says object-class-inconsistent (9): the gateway does not "
+                             "take the token in this form: check token encoding"), r.message
     assert meter.state.enter_calls == 1
 
 

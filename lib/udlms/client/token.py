@@ -149,6 +149,8 @@ class TokenResult:
             from udlms import results
 
             name, msg, hint = results.action_result(code)
+            if code == 9:  # to an enter: a form or length the gateway does not take (issue 24)
+                hint = "the gateway does not take the token in this form: check token encoding"
             if self._kind is None:  # the verdict is the action's
                 return "meter says %s (%d): %s" % (name, code, hint or msg)
             beside = " (action result %s (%d))" % (name, code)
