@@ -125,3 +125,10 @@ def test_ciphered_wrapper_frame_needs_the_keys():
     assert "tag verifies" in f[0]["text"] and "class 8 clock" in f[0]["text"], f[0]["text"]
     f = frames_of(line)
     assert "glo-get-request" in f[0]["text"] and "class 8 clock" not in f[0]["text"]
+
+
+def test_not_quite_a_wrapper_header_says_what_one_looks_like():
+    for line in ("00 02 00 01 00 01 00 02 62 00", "00 01 00 01 00"):
+        f = frames_of(line)
+        assert f[0]["error_kind"] == "not-dlms", f[0]["text"]
+        assert "wrapper frame would start 00 01 (version 1)" in f[0]["error"], f[0]["error"]

@@ -236,6 +236,9 @@ class Decoder:
                           "or not a DLMS trace" % ("" if tag is None else " (first byte %02X)"
                                                   % tag))
             o["error_kind"] = "not-dlms"
+            if tag == 0 and len(apdu) >= 2:  # a wrapper header of another version, or cut
+                o["error"] += ("; an IEC 62056-47 wrapper frame would start 00 01 (version 1) "
+                               "and have at least its 8 header bytes")
             o["text"] = "line %d: ERROR: %s" % (lineno, o["error"])
             return o
         if o["direction"] is None:
