@@ -123,6 +123,18 @@ def build_parser(prog="meter_sim"):
     p.add_argument("--lose-enter", type=int, metavar="N",
                    help="lose the answer to the Nth enter request (HDLC: silent until the "
                    "next SNRM), a line that dies mid-session")
+    # -- meters differ (issue 24, cases 3 and 5) --
+    p.add_argument("--wrong-form", default="type-unmatched",
+                   choices=("type-unmatched", "object-class-inconsistent", "format-failure"),
+                   help="how enter refuses a token in a form the gateway does not take: "
+                   "type-unmatched (12, default); object-class-inconsistent (9, the stored "
+                   "token cleared); format-failure (12 and token_status format-failure (4) "
+                   "for that token)")
+    p.add_argument("--store-any-token", action="store_true",
+                   help="enter stores any octet string, answers success and leaves "
+                   "token_status at format-ok (0)")
+    p.add_argument("--trailing-bytes", type=int, default=0, metavar="N",
+                   help="every GET answer carries N bytes after its value")
     return p
 
 
@@ -132,7 +144,10 @@ def options_from_args(a):
                    stoc=a.stoc, encoding=a.encoding, max_info=a.max_info, max_pdu=a.max_pdu,
                    server_ic=a.server_ic, client_ic=a.client_ic, log=a.log,
                    refusal=a.refusal, status_readable=not a.no_token_status, fault=a.fault,
-                   lose_enter=a.lose_enter)
+                   lose_enter=a.lose_enter,
+                   # meters differ (issue 24, cases 3 and 5)
+                   wrong_form=a.wrong_form, store_any_token=a.store_any_token,
+                   trailing_bytes=a.trailing_bytes)
 
 
 def main(argv=None, prog="meter_sim"):

@@ -217,6 +217,9 @@ class Association:
                 res = self.get(cid, obis, attr)
                 if isinstance(res, int):
                     return bytes([0xC4, 1, invoke, 1, res])
+                if self.meter.o.trailing_bytes:  # meters differ (issue 24, case 5)
+                    res = res + bytes((0xA0 + i) & 0xFF for i in range(
+                        self.meter.o.trailing_bytes))
                 full = bytes([0xC4, 1, invoke, 0]) + res
                 if len(full) > self.client_max_pdu:
                     return self.first_block(invoke, res)
@@ -346,14 +349,21 @@ class Association:
         if st.enter_calls == self.meter.o.lose_enter:
             st.silent = "until-snrm"
         if data is None or data[0] != 0x09:
-            return 12  # type-unmatched: not an octet-string
+            return self.not_this_form(None)  # not an octet-string
         try:
             value, _ = axdr.decode(bytes(data))
         except Exception:  # noqa: BLE001
-            return 12
+            return self.not_this_form(None)
+        if self.meter.o.store_any_token:  # meters differ (issue 24, case 3)
+            with st.lock:
+                st.enters[bytes(value)] = st.enters.get(bytes(value), 0) + 1
+                st.token = bytes(value)
+                st.token_time = datetime_now()
+                st.token_status = (0, (8, b"\x00"))  # format-ok, and nothing more
+            return 0
         digits = _decode_token(bytes(value), enc)
         if digits is None:
-            return 12  # wrong encoding or length for this meter
+            return self.not_this_form(bytes(value))  # wrong encoding or length
         with st.lock:
             st.enters[digits] = st.enters.get(digits, 0) + 1
             st.token = bytes(value)
@@ -370,6 +380,22 @@ class Association:
         if st.token_status[0] != 3 and self.meter.o.refusal == "action":
             return 250  # other-reason: the why is in token_status
         return 0
+
+
+    # -- meters differ (issue 24, case 3) --
+    def not_this_form(self, value):
+        """The gateway's answer to a token in a form it does not take (--wrong-form)."""
+        st = self.meter.state
+        how = self.meter.o.wrong_form
+        if how == "object-class-inconsistent":
+            st.token = b""  # a refused enter clears the stored token attribute
+            return 9
+        if how == "format-failure" and value is not None:
+            with st.lock:
+                st.token = value
+                st.token_time = datetime_now()
+                st.token_status = (4, (8, b"\x80"))  # token format failure, for this token
+        return 12
 
 
 def fault(meter, where):

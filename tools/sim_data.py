@@ -109,6 +109,17 @@ class Options:
         # a fault for tests: "silent-after-aarq", "silent-after-enter" (stop answering),
         # "die-after-aarq", "die-after-enter" (the process ends: the link dies)
         self.fault = kw.get("fault")
+        # -- meters differ (issue 24, cases 3 and 5) --
+        # how the gateway says "not this form" for a token in a form it does not take:
+        # "type-unmatched" (12, the default), "object-class-inconsistent" (9, and the
+        # refused enter clears the stored token attribute), "format-failure" (12, the token
+        # stored and token_status set to format-failure (4) for it)
+        self.wrong_form = kw.get("wrong_form", "type-unmatched")
+        # the gateway stores any octet string, answers success and leaves token_status at
+        # format-ok (0): nothing says whether the token was applied
+        self.store_any_token = kw.get("store_any_token", False)
+        # every GET answer carries this many bytes after its value (a clock answered 18)
+        self.trailing_bytes = kw.get("trailing_bytes", 0)
 
 
 class MeterState:

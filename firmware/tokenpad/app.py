@@ -6,7 +6,8 @@ The resend button ("R") resends the last pending token, otherwise it asks the me
 its token_status and settles the journal.
 
 Encoding ``auto`` (the default): the form remembered for this meter goes first, and on
-type-unmatched (12) only the next form, in the same association (``udlms.client.token_auto``,
+"not this form" only (type-unmatched (12), object-class-inconsistent (9), or 12 with
+token_status format-failure) the next form, in the same association (``udlms.client.token_auto``,
 loaded only then); the journal note names each attempt (``ascii:12 bcd:accepted``), the
 form that worked is remembered in the store and said once: ``ACCEPTED (meter wants BCD;
 remembered)``.
@@ -247,11 +248,12 @@ class App:
             pass
 
     def _enter_auto(self, sess, digits, jid):
-        """Encoding auto: the remembered form first, the next on type-unmatched only."""
+        """Encoding auto: the remembered form first, the next only when the meter says
+        "not this form" (type-unmatched, object-class-inconsistent, format-failure)."""
         from udlms.client import token_auto, token_info
 
         def note(form, result):
-            if result == 12:  # journaled before the next form goes out
+            if result is not None:  # a wrong form: journaled before the next form goes out
                 self._settle(jid, "pending", token_auto.journal_note(sess.attempts))
             elif len(sess.attempts) > 1:
                 self.display.show("SENDING", "%s as %s" % (token_info.format(digits), form))

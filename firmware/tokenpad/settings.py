@@ -7,7 +7,7 @@ module unmasked: ``masked()`` shows only whether a key is set.
 Fields (defaults in brackets): mode ["hls-gmac"] | "lls" | "none"; client [1];
 server_logical [1]; server_physical [null]; address_size [2]; ek, ak (32 hex digits);
 system_title (16 hex digits); password (LLS); encoding ["auto"] (udlms.client.token.ENCODINGS, or
-auto: found from the meter's type-unmatched answers and remembered, udlms.client.token_auto);
+auto: found from the meter's wrong-form answers and remembered, udlms.client.token_auto);
 baud [9600]; timeout_ms [3000]; retries [3]; max_info [128]; gateway ["0.0.19.40.0.255"];
 frame_counter ["0.0.43.1.1.255"].
 """

@@ -4,7 +4,10 @@ want each token form: the first token finds the form in one association and says
 (``ACCEPTED (meter wants BCD; remembered)``), the store remembers it across a power cycle
 and the next token goes in one attempt; a meter taking every form gets one attempt; a
 used token ends the search; a lost answer in the middle of it stops with the journal
-``unknown``. The ascii meter is the one the lane runner started (SIM_URL); the others are
+``unknown``; meters that say "not this form" with object-class-inconsistent (9) or with
+type-unmatched and token_status format-failure are searched on, and a gateway that stores
+anything and leaves token_status format-ok is UNKNOWN (issue 24). The ascii meter is the
+one the lane runner started (SIM_URL); the others are
 started here and stopped by their process ids.
 
 Heap: the firmware, the session and the harness (tpfakes compiled from source) peak at
@@ -153,6 +156,33 @@ def lost_answer_mid_sequence_is_unknown():
     out = a.confirm()  # the meter never executed it: its last token is not this one
     assert out[0].startswith("METER"), out
     assert "1781 3034" not in out[1], out
+
+
+# -- meters differ (issue 24, case 3): "not this form" in other words -------------------
+@test
+def object_class_inconsistent_is_a_wrong_form():
+    a, _ = fresh(sim("--encoding bcd --wrong-form object-class-inconsistent"))
+    out = a.enter(T1)
+    eq(out[0], "ACCEPTED (meter wants BCD; remembered)", "%s" % (out,))
+    eq(a.store.last()[2:], ["accepted", "ascii:9 digits:9 bcd:accepted"])
+
+
+@test
+def format_failure_with_type_unmatched_is_a_wrong_form():
+    a, _ = fresh(sim("--encoding digits --wrong-form format-failure"))
+    out = a.enter(T1)
+    eq(out[0], "ACCEPTED (meter wants DIGITS; remembered)", "%s" % (out,))
+    eq(a.store.last()[2:], ["accepted", "ascii:12+format-failure digits:accepted"])
+
+
+@test
+def gateway_storing_anything_is_unknown():
+    a, _ = fresh(sim("--store-any-token"))
+    out = a.enter(T1)
+    eq(out[0], "UNKNOWN", "%s" % (out,))
+    assert "format-ok" in out[1], out
+    eq(a.store.last()[2:], ["unknown", "ascii:format-ok"])
+    eq(a.store.form(a.cfg.context()), None)
 
 
 if __name__ == "__main__":

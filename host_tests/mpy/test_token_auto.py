@@ -102,6 +102,52 @@ def every_form_refused():
     assert "every token form" in token_auto.verdict(r)[1], r.attempts
 
 
+# -- meters differ (issue 24, case 3): "not this form" in other words -------------------
+def says(how):
+    """A gateway that takes only bcd and says ``how`` to the other forms."""
+    sent = []
+
+    def enter_token(sess, digits, form):
+        sent.append(form)
+        if form == "bcd":
+            return token.TokenResult(True, "accepted", 3)
+        if how == 9:  # object-class-inconsistent; the gateway's last token is not ours
+            return token.TokenResult(False, None, None, 9, False)
+        if how == "4":  # type-unmatched, token_status format-failure for this very token
+            return token.TokenResult(False, "refused", 4, 12)
+        return token.TokenResult(False, "refused", 6, 12)  # a verdict beside the 12
+
+    return enter_token, sent
+
+
+@test
+def other_words_for_a_wrong_form():
+    enter, sent = says(9)
+    r = token_auto.enter(Session(), T, None, None, enter)
+    eq((r.accepted, r.encoding, sent), (True, "bcd", ["ascii", "digits", "bcd"]))
+    eq(token_auto.journal_note(r.attempts), "ascii:9 digits:9 bcd:accepted")
+    enter, sent = says("4")
+    notes = []
+    r = token_auto.enter(Session(), T, None, lambda f, x: notes.append((f, x)), enter)
+    eq(r.accepted, True)
+    eq(token_auto.journal_note(r.attempts),
+       "ascii:12+format-failure digits:12+format-failure bcd:accepted")
+    eq(notes[1], ("ascii", "12+format-failure"))
+    enter, sent = says("6")  # validation-failure of this token: a verdict, no second form
+    r = token_auto.enter(Session(), T, None, None, enter)
+    eq((r.accepted, sent), (False, ["ascii"]))
+
+
+@test
+def every_form_wrong_in_the_meters_words():
+    def enter_token(sess, digits, form):
+        return token.TokenResult(False, None, None, 9, False)
+
+    r = token_auto.enter(Session(), T, None, None, enter_token)
+    msg = token_auto.verdict(r)[1]
+    eq(msg.startswith("meter says object-class-inconsistent (9) to every token form"), True)
+
+
 if __name__ == "__main__":
     main()
     print("heap: importing udlms.client.token_auto takes %d bytes" % _cost)

@@ -149,6 +149,8 @@ class TokenResult:
             from udlms import results
 
             name, msg, hint = results.action_result(code)
+            if code == 9:  # to an enter: a form or length the gateway does not take (issue 24)
+                hint = "the gateway does not take the token in this form: check token encoding"
             if self._kind is None:  # the verdict is the action's
                 return "meter says %s (%d): %s" % (name, code, hint or msg)
             beside = " (action result %s (%d))" % (name, code)
@@ -160,6 +162,10 @@ class TokenResult:
 
         name, msg = token_status.text(self.status_code)
         if self.kind == "unknown":
+            if self.status_code == 0 and not code:  # meters differ (issue 24, case 3)
+                return ("meter stored the token but token_status stayed format-ok (0): "
+                        "whether it was applied is unknown; check the meter's credit or "
+                        "token_status before entering it again")
             return ("meter has not finished with the token (%s): check token_status later "
                     "before entering it again" % name)
         return msg + beside

@@ -4,9 +4,12 @@ A Token Gateway (IC 115, Blue Book §4.6.x) that answers ``enter`` with the acti
 type-unmatched (12, IEC 62056-5-3 Action-Result) did not execute the method: the
 parameter had the wrong form, no token was processed. Trying the next form in the same
 association is therefore safe, and the first form the meter executes is the one it wants.
+Meters say "not this form" in other words too (issue 24): object-class-inconsistent (9)
+(an independent server library's default build), and type-unmatched (12) with token_status
+format-failure (4) for that very token. Those are wrong forms as well (:func:`wrong_form`).
 
 ``enter(session, digits, first)`` sends ``first`` (the form remembered for this meter,
-else ``ascii``), and on 12 *only* the next one of ``ORDER``, each as a new ACTION request
+else ``ascii``), and on a wrong form *only* the next one of ``ORDER``, each as a new ACTION request
 (its own invocation counter, from the session's counter, and its own invoke-id). Any other
 answer ends it exactly as a fixed encoding does: success, another action-result, a
 token_status verdict, or an exception (no answer: the outcome is unknown, never a retry).
@@ -23,11 +26,20 @@ def order(first=None):
     return (first,) + tuple(e for e in ORDER if e != first)
 
 
-def _unmatched(r):
-    """The action's own type-unmatched (12): no token_status speaking of this token beside
-    it (that would be a verdict). Decided without loading the words (udlms.results)."""
-    return (r.action_result == 12 and not r.accepted
-            and (r.status_code is None or not getattr(r, "status_ours", True)))
+def wrong_form(r):
+    """The meter's "not this form" answer to one attempt, or None for a verdict: the
+    action failed with type-unmatched (12) or object-class-inconsistent (9) and no
+    token_status speaks of this token beside it (12 / 9), or token_status says
+    format-failure (4) for it ("12+format-failure"). Any other token_status of this token
+    is a verdict. Decided without loading the words (udlms.results)."""
+    a = r.action_result
+    if r.accepted or a not in (9, 12):
+        return None
+    if r.status_code is None or not getattr(r, "status_ours", True):
+        return a
+    if r.status_code == 4:
+        return "%d+format-failure" % a
+    return None
 
 
 def enter(session, digits, first=None, note=None, enter_token=None):
@@ -37,7 +49,8 @@ def enter(session, digits, first=None, note=None, enter_token=None):
     when the meter accepted a form found after a type-unmatched answer).
 
     ``note(form, result)`` is called for each attempt before it is sent (result None) and
-    after each type-unmatched answer (result 12), so a journal can record every attempt.
+    after each wrong-form answer (result: :func:`wrong_form`), so a journal can record
+    every attempt.
     ``session.attempts`` holds the same list while it runs: after an exception its last
     entry (result None) is the form whose answer never came. ``enter_token`` is
     :func:`udlms.client.token.enter_token` (or a stand-in): the caller hands it over, so this
@@ -54,12 +67,13 @@ def enter(session, digits, first=None, note=None, enter_token=None):
             if note is not None:
                 note(form, None)
             r = enter_token(session, digits, form)
-            if not _unmatched(r):
+            wrong = wrong_form(r)
+            if wrong is None:
                 attempts[-1][1] = "accepted" if r.accepted else (r.status_name or r.kind)
                 break
-            attempts[-1][1] = 12
+            attempts[-1][1] = wrong
             if note is not None:
-                note(form, 12)
+                note(form, wrong)
     finally:
         s.invoke = base
     r.encoding = form
@@ -70,15 +84,16 @@ def enter(session, digits, first=None, note=None, enter_token=None):
 
 def verdict(r):
     """``(suffix, message)`` for the display, the REPL and the CLI: the suffix says once
-    what was learned (`` (meter wants BCD; remembered)``); after type-unmatched answers
-    to every form the message says so instead of "check token encoding"."""
+    what was learned (`` (meter wants BCD; remembered)``); after wrong-form answers to
+    every form the message says so, in the meter's words, instead of "check token
+    encoding"."""
     if getattr(r, "learned", False):
         return " (meter wants %s; remembered)" % r.encoding.upper(), r.message
     tried = getattr(r, "attempts", ())
-    if len(tried) == len(ORDER) and tried[-1][1] == 12:
-        return "", ("meter says type-unmatched (12) to every token form (%s): check the "
-                    "Token Gateway object and the meter's token format"
-                    % ", ".join(a[0] for a in tried))
+    if len(tried) == len(ORDER) and wrong_form(r) is not None:
+        from udlms.client import token_forms  # the words, loaded once the session is over
+
+        return "", token_forms.every_form(tried)
     return "", r.message
 
 

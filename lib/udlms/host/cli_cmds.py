@@ -60,11 +60,18 @@ def cmd_get(args, out):
                 run.tracer.close()
                 if out.verbose:
                     _print_exchange(run.tracer, run.s, out)
+        end = len(raw)
         try:
-            value, _ = axdr.decode(raw)
+            value, end = axdr.decode(raw)
             text = obis.value_text(value)
         except Exception as e:  # noqa: BLE001 - show the bytes we could not read
             text = "(undecodable A-XDR: %s) %s" % (e, raw.hex())
+        if end < len(raw):  # meters differ (issue 24, case 5): the value is kept
+            extra = bytes(raw[end:])
+            run.notes.append("the meter sent %d bytes after the value (%s): kept the value, "
+                             "ignored them" % (len(extra), extra.hex().upper()))
+            result["trailing_bytes"] = extra.hex().upper()
+            out.verbose_line("note: " + run.notes[-1])
         result.update(ok=True, value=text, raw=raw.hex(), exit=0,
                       notes=run.notes)
         if out.json:

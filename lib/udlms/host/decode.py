@@ -4,7 +4,8 @@ Reads a trace as field loggers print it: one frame per line, an optional timesta
 direction prefix (``TX:``/``RX:``, ``[TX]``, ``->``/``<-``, ``>``/``<``, ``send``/``recv``),
 bytes as hex separated by spaces (leading zeros may be dropped: ``7E A0 7 3 21 93``) or one
 continuous hex string; several frames may share a line. A line holds an HDLC frame
-(starts with the 7E flag) or a bare APDU. Each frame becomes one plain dict (see
+(starts with the 7E flag), an IEC 62056-47 wrapper frame (8-byte header, version 0x0001:
+:mod:`udlms.host.decode_wrapper`) or a bare APDU. Each frame becomes one plain dict (see
 :func:`decode_text`); segmented I-frames are reassembled per direction before the APDU is
 explained (:mod:`udlms.host.decode_apdu`). Bad input never raises: it gives an object whose
 ``error`` names the cause. Host tool first, but imports on MicroPython too.
@@ -151,6 +152,10 @@ class Decoder:
     def _split(self, decode_hdlc, data, direction, lineno):
         n = len(data)
         objs = []
+        if n >= 8 and data[0] == 0 and data[1] == 1:  # an IEC 62056-47 wrapper header
+            from udlms.host import decode_wrapper
+
+            return decode_wrapper.split(self, data, direction, lineno)
         if n and (data[0] == 0x68 and n >= 4 and data[3] == 0x68 and data[1] == data[2]
                   or data[0] == 0xE5 and n == 1
                   or data[0] == 0x10 and n == 5 and data[4] == 0x16):
@@ -231,6 +236,9 @@ class Decoder:
                           "or not a DLMS trace" % ("" if tag is None else " (first byte %02X)"
                                                   % tag))
             o["error_kind"] = "not-dlms"
+            if tag == 0 and len(apdu) >= 2:  # a wrapper header of another version, or cut
+                o["error"] += ("; an IEC 62056-47 wrapper frame would start 00 01 (version 1) "
+                               "and have at least its 8 header bytes")
             o["text"] = "line %d: ERROR: %s" % (lineno, o["error"])
             return o
         if o["direction"] is None:

@@ -93,7 +93,7 @@ def not_dlms(b):
 
 def _new_obj(lineno, direction):
     return {"line": lineno, "direction": direction, "direction_from": None, "hex": None,
-            "hdlc": None, "mbus": None, "apdu": None, "text": "", "error": None,
+            "hdlc": None, "mbus": None, "wrapper": None, "apdu": None, "text": "", "error": None,
             "error_kind": None, "warnings": []}
 
 

@@ -6,8 +6,12 @@ the push shapes meters use made readable (IEC 62056-6-1 OBIS names, scaler and u
   (Aidon, Kaifa AT, many utilities' HAN lists);
 - OBIS octet-strings followed by their value (and scaler-unit) flat in one structure
   (Kamstrup HAN lists);
-- a push setup's push_object_list (class id, OBIS, attribute, data index) first, then
-  one value per capture object (Landis+Gyr, Iskra "push setup" messages);
+- a push setup's push_object_list (class id, OBIS, attribute, data index, and from push
+  setup version 1 on restriction and columns) first, then one value per capture object,
+  the list itself being the first (Landis+Gyr, Iskra, Energomera "push setup" messages);
+- not A-XDR but seen in the field: structure(2){untyped class-id (2 bytes), OBIS (6),
+  attribute (1); typed value} per object (Sagemcom XT211), read by
+  :mod:`udlms.host.decode_untyped`;
 - anything else: the values in order, with their A-XDR type.
 """
 
@@ -31,14 +35,16 @@ def _scaler_unit(tv):
 
 
 def _descriptors(tv):
-    """push_object_list: array of {class-id, logical-name, attribute-index, data-index}."""
+    """push_object_list (IC 40 attribute 2): array of {class-id, logical-name,
+    attribute-index, data-index} (version 0) or those and {restriction, columns}
+    (version 1 and later)."""
     if tv[0] != 1 or not tv[1]:
         return None
     out = []
     for e in tv[1]:
-        if e[0] != 2 or len(e[1]) != 4:
+        if e[0] != 2 or len(e[1]) not in (4, 6):
             return None
-        cid, ln, attr, _ = e[1]
+        cid, ln, attr = e[1][0], e[1][1], e[1][2]
         if cid[0] != 18 or _obis_of(ln) is None or attr[0] != 15:
             return None
         out.append((cid[1], _obis_of(ln), attr[1]))
@@ -212,6 +218,14 @@ def body_values(tag, v):
             cid, ob, attr = descs[i]
             if attr == 3 and cid in (3, 4, 5) and _scaler_unit(elems[i]) is not None:
                 scalers[ob] = _scaler_unit(elems[i])
+        cid, ob, attr = descs[0]
+        if cid == 40 and attr == 2:  # the list itself, pushed as the first value
+            out.append({"obis": ob, "name": _obis_name(ob), "value": len(descs),
+                        "scaler": None, "unit": None, "type": "array",
+                        "text": "push object list, %d objects" % len(descs),
+                        "class_id": cid, "attribute": attr})
+        else:
+            out.append(_entry(ob, elems[0], None, {"class_id": cid, "attribute": attr}))
         for i in range(1, len(elems)):
             if len(out) >= MAX_VALUES:
                 break
@@ -236,6 +250,12 @@ def body_values(tag, v):
     if len(out) >= MAX_VALUES:
         warn.append("only the first %d values are shown" % MAX_VALUES)
     return shape, out, warn
+
+
+def _obis_name(ob):
+    from udlms.host.decode_obis import obis_name
+
+    return obis_name(ob)
 
 
 def line_of(e):
@@ -286,20 +306,31 @@ def notification(ctx, b, d, lines):
         return
     try:
         tag, v, end = axdr.decode_typed(b, p)
+        shape, vals, warn = body_values(tag, v)
     except DlmsError as e:
-        d["error"] = "notification body does not decode: " + e.message
-        lines.append("  ERROR: " + d["error"])
-        return
+        from udlms.host import decode_untyped
+
+        try:
+            vals, end = decode_untyped.body(b, p, _entry, MAX_VALUES)
+        except DlmsError:
+            d["error"] = "notification body does not decode: " + e.message
+            lines.append("  ERROR: " + d["error"])
+            return
+        tag = b[p]
+        shape = "untyped class/OBIS/attribute descriptors + values"
+        warn = ["notification body is not A-XDR (%s): each object is named by an untyped "
+                "class-id, OBIS code and attribute before its value; read that way" % e.message]
     if end != len(b):
-        d.setdefault("warnings", []).append(
-            "%d bytes after the notification body" % (len(b) - end))
-    shape, vals, warn = body_values(tag, v)
+        warn = list(warn) + ["%d bytes after the notification body: %s" % (
+            len(b) - end, _hx(b[end:end + 32]) + ("..." if len(b) - end > 32 else ""))]
     n["shape"] = shape
     n["values"] = vals
     n["body_hex"] = _hx(b[p:end][:64]) + ("..." if end - p > 64 else "")
     if warn:
         d.setdefault("warnings", []).extend(warn)
     lines.append("  body: %s, %d values (%s)" % (axdr.type_name(tag), len(vals), shape))
+    for w in warn:
+        lines.append("  warning: " + w)
     for e in vals:
         lines.append("  " + line_of(e))
 

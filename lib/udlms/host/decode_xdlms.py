@@ -103,9 +103,20 @@ def data_text(d, b, pos, cid=None, member=None, kind="a"):
 
         if 0 <= v < len(token.DELIVERY_METHODS):
             t = "delivery method %d %s" % (v, token.DELIVERY_METHODS[v])
-    if end != len(b):
-        d["data_trailing"] = len(b) - end
+    if end != len(b):  # meters differ (issue 24, case 5): a clock answered 18 more bytes
+        n = len(b) - end
+        d["data_trailing"] = n
+        d["data_trailing_hex"] = _hx(b[end:])
+        d.setdefault("warnings", []).append(
+            "%d byte%s after the value (%s%s): not part of it; a client keeps the value" % (
+                n, "" if n == 1 else "s", _hx(b[end:end + 24]), "..." if n > 24 else ""))
     return t
+
+
+def _trailing(d, lines):
+    """The warning line for bytes after an A-XDR value (see :func:`data_text`)."""
+    if d.get("data_trailing"):
+        lines.append("  warning: " + d["warnings"][-1])
 
 
 def _access(d, b, p):
@@ -168,6 +179,7 @@ def request(ctx, b, d, lines, learn):
             return
         lines.append("%s: %s; %s%s" % (d["service"], inv, desc, extra))
         lines.append("  value: " + data_text(d, b, p, cid, member, "a"))
+        _trailing(d, lines)
         return
     _need(b, p, 1)
     lines.append("%s: %s; %s" % (d["service"], inv, desc))
@@ -179,6 +191,7 @@ def request(ctx, b, d, lines, learn):
         _hls(ctx, b, p, d, lines, True)
         return
     lines.append("  parameters: " + data_text(d, b, p, cid, member, "m"))
+    _trailing(d, lines)
 
 
 def _hls(ctx, b, p, d, lines, client):
@@ -273,3 +286,4 @@ def response(ctx, b, d, lines):
             lines.append("  %s: %s" % ("value" if r.kind == "get" else "return data",
                                        data_text(d, db, 0, cid, member,
                                                   "m" if r.kind == "action" else "a")))
+            _trailing(d, lines)

@@ -3,7 +3,8 @@ enter-token``): the form each meter accepted is kept in the host's counter store
 (:mod:`udlms.host.counters`) as a fact about that meter, under the security context its
 invocation counters are keyed by (:func:`udlms.host.counters.context_key`) and the meter's
 system title from the AARE (else its HDLC address, :func:`udlms.host.counters.meter_key`);
-each type-unmatched answer is journaled before the next form goes out. The sequence
+each wrong-form answer (type-unmatched, object-class-inconsistent, format-failure) is
+journaled before the next form goes out. The sequence
 itself is :func:`udlms.client.token_auto.enter`.
 """
 
@@ -49,7 +50,8 @@ def known_forms(path):
 
 def enter(sess, digits, path, journal=None, known=None):
     """``enter`` with encoding auto over the open session ``sess``: the remembered form
-    first, the next form on type-unmatched (12) only; the accepted form is remembered.
+    first, the next form on a wrong-form answer only (:func:`udlms.client.token_auto.wrong_form`);
+    the accepted form is remembered.
     ``known`` is :func:`known_forms` read before the session (else the store is read
     now). Returns the TokenResult of :func:`udlms.client.token_auto.enter` with ``remembered``
     (the store now holds a form it did not hold before) and ``remember_error`` (why it
@@ -64,9 +66,9 @@ def enter(sess, digits, path, journal=None, known=None):
     first = known.get(key) if known is not None else store.recall(key, FACT)
 
     def note(form, result):
-        if result == 12 and journal is not None:  # before the next form goes out
+        if result is not None and journal is not None:  # before the next form goes out
             journal.add(digits, "pending", attempt=len(sess.attempts), encoding=form,
-                        result="type-unmatched")
+                        result=_result_word(result))
 
     r = token_auto.enter(sess, digits, first if first in token_auto.ORDER else None, note,
                          token.enter_token)
@@ -81,13 +83,25 @@ def enter(sess, digits, path, journal=None, known=None):
     return r
 
 
+def _result_word(result):
+    """An attempt's result for --json and the journal: ``type-unmatched``,
+    ``object-class-inconsistent``, ``type-unmatched+format-failure``, ``unknown`` (None:
+    the answer never came) or the outcome's kind."""
+    if result is None:
+        return "unknown"
+    s = str(result)
+    if s[:2] in ("12", "9", "9+"):
+        return ("type-unmatched" if s[:2] == "12" else "object-class-inconsistent") + (
+            "+format-failure" if "+" in s else "")
+    return result
+
+
 def attempts_json(attempts):
     """``[{"encoding": "ascii", "result": "type-unmatched"}, ...]`` for --json and the
-    journal (None: the answer never came, ``unknown``)."""
+    journal (see :func:`_result_word`)."""
     out = []
     for form, result in attempts or ():
-        out.append({"encoding": form, "result": "type-unmatched" if result == 12 else
-                    "unknown" if result is None else result})
+        out.append({"encoding": form, "result": _result_word(result)})
     return out
 
 
