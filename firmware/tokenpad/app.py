@@ -33,6 +33,23 @@ def _diff(a, b):
     return ticks_diff(a, b)
 
 
+def _lean(f):
+    """An action that loads the session path: what it imported from udlms (and the meter
+    checks) is forgotten when it ends, so the app waits for keys at its idle heap (issue 26;
+    MicroPython and CircuitPython, see udlms.port.forget_since)."""
+
+    def action(*a, **k):
+        from udlms.port import forget_since, loaded
+
+        before = loaded()
+        try:
+            return f(*a, **k)
+        finally:
+            forget_since(before, ("udlms.", "tokenpad.meter"))
+
+    return action
+
+
 class _Udlms:
     """The library names the app uses, each module imported when first asked for:
     session (Session, Settings), token (enter_token, read_token_status), resync."""
@@ -154,6 +171,7 @@ class App:
             self.phase = "AUTH"
             self.display.show("AUTH")
 
+    @_lean
     def enter(self, text, jid=None, encoding=None):
         """Validate, journal, deliver one token; returns (label, message). ``encoding``
         overrides the config's for this token (one of udlms.client.token.ENCODINGS or "auto")."""
@@ -275,6 +293,7 @@ class App:
                      token_auto.journal_note(r.attempts))
         return self.say(label + suffix, message)
 
+    @_lean
     def resend(self):
         """Resend the newest pending token; if none, check the meter's token_status."""
         pend = self.store.pending()
@@ -288,18 +307,21 @@ class App:
         stream = self.open_stream()
         return stream, lib.Session(stream, self._settings(), self.store)
 
+    @_lean
     def confirm(self):
         """Read the meter's last token and token_status; settle matching journal entries."""
         from tokenpad import meter
 
         return meter.confirm(self)
 
+    @_lean
     def resync(self):
         """Read the meter's frame counter (public client) and move our counter past it."""
         from tokenpad import meter
 
         return meter.resync(self)
 
+    @_lean
     def probe(self):
         """Is a meter answering on the port? HDLC SNRM/UA then DISC (no association)."""
         from tokenpad import meter

@@ -71,8 +71,12 @@ def _hex(v, n, name, errs, required):
 
 
 def validate(d):
-    """A config dict -> (values with defaults filled in, list of error lines)."""
+    """A config dict -> (values with defaults filled in, list of error lines). What the
+    checks import (token encodings, OBIS parsing) is forgotten after them (issue 26)."""
+    from udlms.port import forget_since, loaded
+
     errs = []
+    before = loaded()
     if not isinstance(d, dict):
         return {}, ["config.json must hold one JSON object {...}"]
     vals = {}
@@ -115,6 +119,7 @@ def validate(d):
         except Exception:  # noqa: BLE001 - any unusable value is reported the same way
             errs.append("%s: not an OBIS code like 0.0.19.40.0.255, got %s"
                         % (k, _show(vals[k])))
+    forget_since(before)
     return vals, errs
 
 
