@@ -92,15 +92,21 @@ wasm_session.run()
 
 WASM_FIRMWARE = """
 import gc
+import json
+with open("/board.json", "w") as f:
+    f.write(BOARD_JSON)
+with open("/config.json", "w") as f:
+    json.dump({"ek": "000102030405060708090A0B0C0D0E0F", "ak": "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF",
+               "system_title": "4D4D4D0000000001"}, f)
+del f, json
 gc.collect()
 b0 = gc.mem_alloc()
 import asyncio
 import tokenpad
-from tokenpad import app, board, display, keypad, repl, settings, store
-cfg = settings.Config({"ek": "000102030405060708090A0B0C0D0E0F",
-                       "ak": "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF",
-                       "system_title": "4D4D4D0000000001"})
-assert cfg.ok, cfg.errors
+from tokenpad import keypad  # main.py builds the keypad from it (no machine.Pin here)
+app = tokenpad.use(tokenpad.build("/board.json", "/config.json"))
+tokenpad.idle()  # as main.py does once the app is built
+assert app.cfg.ok, app.cfg.errors
 # --- next run ---
 import gc
 import sys
@@ -110,9 +116,11 @@ print("WASM firmware modules=" + ",".join(sorted(
     k for k in sys.modules if k.startswith(("udlms", "tokenpad")))))
 """
 # What main.py holds while it waits for a key (issue 26): the session path (udlms.client,
-# link, crypto, cosem) is imported on '#' and forgotten after it (tokenpad.app._lean).
-FIRMWARE_IDLE = ("asyncio, tokenpad app/board/display/keypad/repl/settings/store (media, "
-                 "udlms.errors, udlms.port through them), a validated config")
+# link, crypto, cosem) is imported on '#' and forgotten after it (tokenpad.app._lean), the
+# code that built the app is forgotten once it is built (tokenpad.idle).
+FIRMWARE_IDLE = ("main.py's start: asyncio, tokenpad.build() from boards/rpi_pico.json (its "
+                 "display falls back to the console here, file store) and a config, keypad "
+                 "module, then tokenpad.idle()")
 
 
 def wasm_ready():
@@ -169,8 +177,10 @@ def wasm_build():
     main = os.path.join(WASM_WORK, "main.py")
     with open(main, "w") as f:
         f.write(WASM_MAIN)
+    with open(os.path.join(ROOT, "boards", "rpi_pico.json")) as f:
+        board = f.read()
     with open(os.path.join(WASM_WORK, "firmware.py"), "w") as f:
-        f.write(WASM_FIRMWARE)
+        f.write("BOARD_JSON = %r\n" % board + WASM_FIRMWARE)
     with open(os.path.join(WASM_WORK, WASM_IMAGE), "wb") as f:
         f.write(romfs.image(lib))
     return lib, main

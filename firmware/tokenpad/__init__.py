@@ -10,9 +10,20 @@
 ``tokenpad.store``) stays small.
 """
 
+_app = None  # the app the REPL helpers use (tokenpad.repl.use/current)
 _REPL = ("enter", "status", "history", "resync", "config", "selftest", "resend", "probe",
          "build",
          "use", "current", "BOARD", "CONFIG")
+
+
+def idle():
+    """main.py, once the app is built: forget what only building it needed
+    (``tokenpad.repl``, ``tokenpad.board``), so the app waits for keys holding what waiting
+    needs (issue 26); ``tp.status()`` and the other helpers load ``tokenpad.repl`` again."""
+    from udlms.port import forget
+
+    forget("tokenpad.repl")
+    forget("tokenpad.board")
 
 
 def __getattr__(name):
