@@ -3,9 +3,12 @@ keypad and display, a RAM store, the real library over TCP to tools/meter_sim.py
 for a key holding only what waiting needs; ``#`` imports the session path, and after the
 session it is forgotten: the heap held after a session equals the idle heap within 2 KB.
 
-Measured with gc.collect() + gc.mem_alloc(): idle (app built and booted), peak (at every
-stream write/read and display change during the session) and held after. Prints
-``heap: idle N peak N held-after N`` and the modules loaded at idle.
+Measured in a child micropython (same heap) with gc.collect() + gc.mem_alloc(): idle (app
+built and booted), peak (at every stream write and every read that brought bytes) and held
+after; the growth of the qstr pools (``micropython.qstr_info``) between idle and after is
+the names the session path interned, which MicroPython never frees. Asserts that all the
+rest returns (held after <= idle + qstr growth + 2 KB) and prints whether the issue's full
+target (held after <= idle + 2 KB) is met.
 """
 
 # lane-heap: 224k
@@ -16,7 +19,6 @@ from mpytest import eq, main, test
 
 MICROPYTHON = sys.implementation.name == "micropython"
 SLACK = 2048  # issue 26: held after a session <= idle + 2 KB
-GUARD = 8192  # what this test asserts today: +5.9 KB measured (x64, 2026-12-07), see README
 
 _m = {"peak": 0}
 
@@ -85,60 +87,100 @@ def _build():
 _S = {}
 
 
-@test
-def idle_then_session_then_idle_again():
+def measure():
+    """The child: idle, one session, a second; prints the heap figures and the qstr pools
+    (micropython.qstr_info) at idle and after, one line each, for the parent to check."""
+    import micropython
+
     a, kp = _build()
     a.step()  # one idle pass of the loop
     idle = used()
-    if MICROPYTHON and "-v" in sys.argv:
-        import micropython
-
-        micropython.qstr_info()
-    _S["idle_mods"] = sorted(k for k in sys.modules if k.startswith(("udlms", "tokenpad")))
+    micropython.qstr_info()
+    idle_mods = sorted(k for k in sys.modules if k.startswith(("udlms", "tokenpad")))
     _m["peak"] = idle
     kp.type("1781 3034 3131 9155 8529 #")
     out = a.step()
-    eq(out[0], "ACCEPTED", "%s" % (out,))
+    print("verdict 1: %s" % (out,))
     held = used()
-    kp.type("1781 3034 3131 9155 8529 #")  # a second session: refused, same held heap
+    kp.type("1781 3034 3131 9155 8529 #")  # a second session: refused, nothing more held
     out = a.step()
-    eq(out[0], "REJECTED", "%s" % (out,))
+    print("verdict 2: %s" % (out,))
     held2 = used()
-    if MICROPYTHON and "-v" in sys.argv:
-        import micropython
-
-        micropython.qstr_info()
-    _S.update(idle=idle, peak=_m["peak"], held=held, held2=held2,
-              after_mods=sorted(k for k in sys.modules if k.startswith(("udlms", "tokenpad"))))
+    micropython.qstr_info()
+    after_mods = sorted(k for k in sys.modules if k.startswith(("udlms", "tokenpad")))
     print("heap: idle %d peak %d held-after %d held-after-second %d (bytes, gc.mem_alloc)"
           % (idle, _m["peak"], held, held2))
-    print("idle modules: " + " ".join(_S["idle_mods"]))
-    print("after modules: " + " ".join(_S["after_mods"]))
-    if MICROPYTHON:
-        grown = held - idle
-        print("issue 26 target, held after <= idle + %d: %s (+%d bytes; the names the session "
-              "path interned stay: MicroPython never frees qstrs)"
-              % (SLACK, "met" if grown <= SLACK else "NOT met", grown))
-        assert _m["peak"] > idle + 16384, "the session must load its code: peak %d" % _m["peak"]
-        # the session path's code left (before issue 26: +17 KB held after, in this run)
-        assert grown <= GUARD, "held after %d > idle %d + %d" % (held, idle, GUARD)
-        # and a second session holds nothing more
-        assert held2 <= held + SLACK, "second session: held %d > %d + %d" % (held2, held, SLACK)
+    print("idle modules: " + " ".join(idle_mods))
+    print("after modules: " + " ".join(after_mods))
+
+
+def _child():
+    """Run measure() in a child micropython with this heap and parse what it printed."""
+    import os
+
+    log = "/tmp/tokenpad_e2e_idle_%d.log" % (id(_S) & 0xFFFFFF)
+    heap = gc.mem_free() + gc.mem_alloc()
+    rc = os.system("%s -X heapsize=%d -m e2e_idle child > %s 2>&1" % (
+        sys.executable or ".venv/bin/micropython", heap, log))
+    with open(log) as f:
+        text = f.read()
+    os.remove(log)
+    if rc:
+        raise AssertionError("child failed: " + text[-1500:])
+    pools = []
+    for line in text.splitlines():
+        if line.startswith("qstr pool:"):
+            pools.append(int(line.split("n_total_bytes=")[1]))
+        elif line.startswith("heap: "):
+            w = line.split()
+            _S.update(idle=int(w[2]), peak=int(w[4]), held=int(w[6]), held2=int(w[8]))
+            print(line)
+        elif line.startswith(("idle modules:", "after modules:", "verdict")):
+            _S[line.split(":")[0]] = line.split(": ", 1)[1].split()
+            print(line)
+    _S["names"] = pools[1] - pools[0]
+
+
+@test
+def idle_then_session_then_idle_again():
+    _child()
+    eq(_S["verdict 1"][0], "('ACCEPTED',", "first session")
+    eq(_S["verdict 2"][0], "('REJECTED',", "second session")
+    idle, held, held2 = _S["idle"], _S["held"], _S["held2"]
+    grown = held - idle
+    rest = grown - _S["names"]
+    print("held after - idle = %d bytes: %d the qstr pools grew by (names interned by the "
+          "session path: MicroPython never frees them), %d the rest"
+          % (grown, _S["names"], rest))
+    print("issue 26 target, held after <= idle + %d: %s" % (SLACK, "met" if grown <= SLACK
+                                                           else "NOT met"))
+    assert _S["peak"] > idle + 16384, "the session must load its code: peak %d" % _S["peak"]
+    # everything but the interned names leaves with the session
+    assert rest <= SLACK, "held after %d > idle %d + names %d + %d" % (
+        held, idle, _S["names"], SLACK)
+    # and a second session holds nothing more
+    assert held2 <= held + SLACK, "second session: held %d > %d + %d" % (held2, held, SLACK)
 
 
 @test
 def idle_loads_no_session_code():
     for m in ("udlms.client.session", "udlms.link.hdlc", "udlms.crypto.gcm",
-              "udlms.client.token", "udlms.cosem.apdu", "udlms.results"):
-        assert m not in _S["idle_mods"], m + " loaded while idle"
-        if MICROPYTHON:
-            assert m not in _S["after_mods"], m + " still loaded after the session"
+              "udlms.client.token", "udlms.cosem.apdu", "udlms.results", "tokenpad.deliver"):
+        assert m not in _S["idle modules"], m + " loaded while idle"
+        assert m not in _S["after modules"], m + " still loaded after the session"
 
 
-try:
+if not MICROPYTHON:
+    print("e2e_idle: measures MicroPython's heap; nothing to run on %s"
+          % sys.implementation.name)
+    print("0 passed, 0 failed")
+elif sys.argv[-1] == "child":
+    try:
+        measure()
+    finally:
+        import tpfakes
+
+        if "pidfile" in tpfakes._sim:
+            tpfakes.stop_sim()
+else:
     main()
-finally:
-    import tpfakes
-
-    if "pidfile" in tpfakes._sim:
-        tpfakes.stop_sim()
