@@ -18,12 +18,13 @@ _REPL = ("enter", "status", "history", "resync", "config", "selftest", "resend",
 
 def idle():
     """main.py, once the app is built: forget what only building it needed
-    (``tokenpad.repl``, ``tokenpad.board``), so the app waits for keys holding what waiting
-    needs (issue 26); ``tp.status()`` and the other helpers load ``tokenpad.repl`` again."""
+    (``tokenpad.repl``, ``tokenpad.board``, the error classes ``board`` raises with), so the
+    app waits for keys holding what waiting needs (issue 26); ``tp.status()`` and the other
+    helpers load ``tokenpad.repl`` again."""
     from udlms.port import forget
 
-    forget("tokenpad.repl")
-    forget("tokenpad.board")
+    for name in ("tokenpad.repl", "tokenpad.board", "udlms.errors"):
+        forget(name)
 
 
 def __getattr__(name):
