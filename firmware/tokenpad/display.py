@@ -229,29 +229,3 @@ class Hd44780(Display):
             for ch in (ln + " " * self.cols)[:self.cols]:
                 i = self._put(buf, i, ord(ch) & 0xFF, 1)
             self.i2c.writeto(self.addr, buf)
-
-
-def make_i2c(board_dict):
-    cfg = board_dict["display"]["i2c"]
-    if board_dict["runtime"] == "circuitpython":
-        import board
-        import busio
-
-        return busio.I2C(getattr(board, cfg["scl"]), getattr(board, cfg["sda"]),
-                         frequency=cfg.get("freq", 100000))
-    from machine import I2C, Pin
-
-    return I2C(cfg.get("id", 0), scl=Pin(cfg["scl"]), sda=Pin(cfg["sda"]),
-               freq=cfg.get("freq", 100000))
-
-
-def make(board_dict):
-    """The display a board file describes (console when none is configured)."""
-    d = board_dict.get("display") or {"type": "console"}
-    t = d.get("type", "console")
-    if t == "console":
-        return Console()
-    i2c = make_i2c(board_dict)
-    if t == "ssd1306":
-        return Ssd1306(i2c, d.get("address", 0x3C), d.get("width", 128), d.get("height", 64))
-    return Hd44780(i2c, d.get("address", 0x27), d.get("cols", 16), d.get("rows", 2))

@@ -144,34 +144,3 @@ class Fake:
 
     def poll(self):
         return self.events.pop(0) if self.events else None
-
-
-def make(board_dict):
-    """Input sources for a board: the keypad (matrix or buttons) and the resend button."""
-    cp = board_dict["runtime"] == "circuitpython"
-    k = board_dict["keypad"]
-    out = []
-    if cp:
-        import board
-
-        def p(name):
-            return getattr(board, name)
-    else:
-        def p(name):
-            return name
-    if k.get("type", "matrix") == "matrix":
-        rows = [p(x) for x in k["rows"]]
-        cols = [p(x) for x in k["cols"]]
-        keys = k.get("keys", KEYMAP)
-        out.append(KeyMatrix(rows, cols, keys) if cp else ScanMatrix(rows, cols, keys))
-    else:
-        names = sorted(k["pins"])
-        pins = [p(k["pins"][n]) for n in names]
-        keys = "".join(names)
-        out.append(KeyMatrix(keys=keys, pins=pins) if cp else Button(pins, keys))
-    r = board_dict.get("resend")
-    if r:
-        act = r.get("active", 0)
-        out.append(KeyMatrix(keys=RESEND, pins=[p(r["pin"])], active=act) if cp
-                   else Button([r["pin"]], RESEND, act))
-    return out

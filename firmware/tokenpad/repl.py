@@ -26,15 +26,13 @@ def build(board_path=None, config_path=None, with_inputs=False):
     cfg = _c.load(config_path or CONFIG)
     st = _s.open_store(b["store"])
     try:
-        disp = _d.make(b)
+        disp = _b.make_display(b)
     except Exception as e:  # noqa: BLE001 - no display is no reason not to work
         print("display: %s (using the console)" % (e,))
         disp = _d.Console()
     inputs = ()
     if with_inputs:
-        from tokenpad import keypad
-
-        inputs = keypad.make(b)
+        inputs = _b.make_inputs(b)
     baud = cfg["baud"] if cfg.ok else b["uart"]["baud"]
     port = []
 
