@@ -1,6 +1,7 @@
-"""Displays: console, SSD1306 (I2C, via framebuf), HD44780 behind a PCF8574 I2C backpack,
-and a fake that records every screen for tests. All share ``show(*lines)``: each argument
-is one line, long lines are word-wrapped to the display's width. When the text has more
+"""Displays: console, SSD1306 (I2C, via framebuf), HD44780 behind a PCF8574 I2C backpack
+(the tests' recording display is host_tests/mpy/tpfakes.FakeDisplay). All share
+``show(*lines)``: each argument is one line, long lines are word-wrapped to the display's
+width. When the text has more
 lines than the display has rows (a reason on a 16x2 LCD), the first line stays and
 ``tick()`` (called by the app's loop) pages through the rest every ``PAGE_MS``.
 """
@@ -93,29 +94,6 @@ class Console(Display):
             self.out.write(s + "\n")
         else:
             print(s)
-
-
-class Fake(Display):
-    """Records every screen in ``frames`` (tuples of lines); ``seen(text)`` searches them."""
-
-    def __init__(self, cols=21, rows=8):
-        super().__init__()
-        self.cols = cols
-        self.rows = rows
-        self.frames = []
-
-    def _draw(self):
-        self.frames.append(tuple(self.lines))
-
-    def seen(self, text):
-        for f in self.frames:
-            for ln in f:
-                if text in ln:
-                    return True
-        return False
-
-    def last(self):
-        return self.frames[-1] if self.frames else ()
 
 
 class I2cBus:

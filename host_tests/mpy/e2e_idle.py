@@ -56,7 +56,7 @@ class _Marked:
 
 def _build():
     from tokenpad import app as tapp
-    from tokenpad import display, keypad, settings, store
+    from tokenpad import settings, store
 
     import tpfakes
 
@@ -67,14 +67,14 @@ def _build():
                            "ak": "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF",
                            "system_title": "4D4D4D0000000003", "server_physical": 17,
                            "timeout_ms": 2000, "retries": 1, "encoding": "ascii"})
-    kp = keypad.Fake()
+    kp = tpfakes.FakeKeypad()
     url = tpfakes.sim_url()
 
     def open_stream():
         return _Marked(tpfakes.BridgedStream(tpfakes.SocketUart(url), tpfakes.FakePin(), 1,
                                              9600))
 
-    class Screen(display.Fake):
+    class Screen(tpfakes.FakeDisplay):
         # keeps the last screen only: a recording display would grow with every key
         def _draw(self):
             self.frames = [tuple(self.lines)]
