@@ -11,9 +11,6 @@
 """
 
 _app = None  # the app the REPL helpers use (tokenpad.repl.use/current)
-_REPL = ("enter", "status", "history", "resync", "config", "selftest", "resend", "probe",
-         "build",
-         "use", "current", "BOARD", "CONFIG")
 
 
 def idle():
@@ -30,11 +27,15 @@ def idle():
 def __getattr__(name):
     import sys
 
-    if name in _REPL:
-        __import__("tokenpad.repl")
-        return getattr(sys.modules["tokenpad.repl"], name)
     if name.startswith("__"):
         raise AttributeError(name)
-    # MicroPython's ``from tokenpad import store`` asks here before importing the submodule
-    __import__("tokenpad." + name)
-    return sys.modules["tokenpad." + name]
+    # a submodule first (MicroPython's ``from tokenpad import store`` asks here before it
+    # imports it), else one of the REPL helpers in tokenpad.repl (loaded on first use)
+    try:
+        __import__("tokenpad." + name)
+        return sys.modules["tokenpad." + name]
+    except ImportError as e:
+        if "tokenpad." + name in sys.modules or name not in str(e):
+            raise  # the submodule exists and failed: say why
+    __import__("tokenpad.repl")
+    return getattr(sys.modules["tokenpad.repl"], name)
