@@ -20,6 +20,12 @@ class Udlms:
         return getattr(m, name)
 
 
+def _groups(d):
+    """"17813034313191558529" -> "1781 3034 3131 9155 8529" (as udlms.client.token_info.format,
+    which a delivery need not load)."""
+    return " ".join(d[i:i + 4] for i in range(0, len(d), 4))
+
+
 def _trace(app, direction, frame):
     if direction == "RX" and app.phase == "CONNECTING":
         app.phase = "AUTH"
@@ -29,7 +35,7 @@ def _trace(app, direction, frame):
 def enter(app, text, jid=None, encoding=None):
     """Validate, journal, deliver one token; returns (label, message). ``encoding``
     overrides the config's for this token (one of udlms.client.token.ENCODINGS or "auto")."""
-    from udlms.client import token, token_info
+    from udlms.client import token
 
     try:
         digits = token.parse(text)
@@ -51,7 +57,7 @@ def enter(app, text, jid=None, encoding=None):
     auto = settings.encoding == "auto"
     lib = app.lib
     app.phase = "CONNECTING"
-    app.display.show("CONNECTING", token_info.format(digits))
+    app.display.show("CONNECTING", _groups(digits))
     sent = False
     stream = sess = fail = None
     try:
@@ -61,7 +67,7 @@ def enter(app, text, jid=None, encoding=None):
         sess = lib.Session(stream, settings, app.store, trace=lambda d, f: _trace(app, d, f))
         sess.open()
         app.phase = "SENDING"
-        app.display.show("SENDING", token_info.format(digits))
+        app.display.show("SENDING", _groups(digits))
         sent = True
         if auto:
             r = _enter_auto(app, sess, digits, jid)
@@ -111,13 +117,13 @@ def _counter_from_meter(app, stream, settings):
 
 def _enter_auto(app, sess, digits, jid):
     """Encoding auto: the remembered form first, the next on type-unmatched only."""
-    from udlms.client import token_auto, token_info
+    from udlms.client import token_auto
 
     def note(form, result):
         if result == 12:  # journaled before the next form goes out
             app._settle(jid, "pending", token_auto.journal_note(sess.attempts))
         elif len(sess.attempts) > 1:
-            app.display.show("SENDING", "%s as %s" % (token_info.format(digits), form))
+            app.display.show("SENDING", "%s as %s" % (_groups(digits), form))
 
     return token_auto.enter(sess, digits, app.store.form(app.cfg.context()), note,
                             app.lib.enter_token)
