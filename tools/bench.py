@@ -21,6 +21,9 @@ and writes every figure to build/bench.json. Figures are measured, never asserte
    partition). Peak live heap, and the heap's size afterwards (the port grows it only when
    an allocation fails, so 64 KiB afterwards means the session fitted).
 3. .mpy sizes per device module (mpy-cross bytecode and -march=xtensawin) and .py sizes.
+3b. Per device module (tools/bench_modules.py, issue 26): .mpy bytes, the names it interns
+   and the heap its import takes in the WebAssembly port and the x64 unix port (each after
+   the modules it imports), printed as a second table.
 4. MicroPython micro-benchmarks (tools/bench_gcm.py): GCM of a 64-byte APDU (pure vs viper
    GHASH) and HDLC encode/decode of a frame with a 128-byte information field.
 5. Bytes and frames on the wire for the session, ours vs gurux; wire time at 9600 baud
@@ -39,8 +42,8 @@ and writes every figure to build/bench.json. Figures are measured, never asserte
 
     .venv/bin/python tools/bench.py [--quick] [--out build/bench.json]
 
-The sections live in bench_board, bench_cpu, bench_mpy, bench_wasm, bench_sizes and
-bench_wire (over bench_common); this module runs them and prints the table.
+The sections live in bench_board, bench_cpu, bench_mpy, bench_wasm, bench_sizes,
+bench_modules and bench_wire (over bench_common); this module runs them and prints the table.
 """
 
 import argparse
