@@ -17,6 +17,7 @@ def start():
         return None
     try:
         app = tokenpad.use(tokenpad.build(with_inputs=True))
+        tokenpad.idle()  # issue 26: the code that built the app leaves the heap
     except Exception as e:  # noqa: BLE001 - explain, then leave the REPL usable
         print("tokenpad: cannot start: %s" % (e,))
         return None

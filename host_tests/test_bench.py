@@ -22,7 +22,7 @@ def test_bench_quick_emits_every_figure(tmp_path):
     import bench
 
     out = tmp_path / "bench.json"
-    only = "cpu,mpy,micro,wasm,sizes,wire"
+    only = "cpu,mpy,micro,wasm,sizes,modules,wire"
     p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "bench.py"), "--quick",
                         "--only", only, "--out", str(out)], cwd=ROOT, capture_output=True,
                        text=True, timeout=400)

@@ -45,6 +45,7 @@ NAMES = (
     "mpy_rx_frame_feed_alloc_bytes", "mpy_rx_frame_readinto_alloc_bytes",
     "mpy_rx_frame_link_wait_alloc_bytes",
     "mpy_module_bytes", "py_module_bytes", "mpy_total_bytes", "mpy_xtensawin_total_bytes",
+    "module_heap_bytes",
     "mpy_session_path_total_bytes", "py_total_bytes",
     "mpy_gcm64_us", "mpy_gcm64_alloc_bytes", "mpy_gcm64_alloc_api_us",
     "mpy_gcm64_alloc_api_alloc_bytes", "mpy_rx_frame_harness_alloc_bytes",

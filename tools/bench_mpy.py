@@ -7,6 +7,7 @@ import os
 import statistics
 import subprocess
 import bench_common  # noqa: F401 - first: puts tools/ and lib/ on the path
+import build_mpy
 from bench_common import (CASE, HEAP, LANE, MICROPYTHON, MPY_CROSS, PHASE_MODULES, ROOT,
                           SESSION_HEAP, WORK, emit, start_sim)
 
@@ -126,7 +127,8 @@ def lane_fresh():
 def _bytecode(src, out):
     """mpy-cross ``src`` to bytecode ``out`` (no -march: runs on any port)."""
     name = os.path.basename(src)
-    p = subprocess.run([MPY_CROSS, "-o", out, "-s", name, src], capture_output=True, text=True)
+    p = subprocess.run([MPY_CROSS, build_mpy.OPT, "-o", out, "-s", name, src],
+                       capture_output=True, text=True)
     if p.returncode:
         raise RuntimeError("mpy-cross %s: %s" % (name, p.stderr.strip()))
 

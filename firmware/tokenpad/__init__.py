@@ -10,19 +10,32 @@
 ``tokenpad.store``) stays small.
 """
 
-_REPL = ("enter", "status", "history", "resync", "config", "selftest", "resend", "probe",
-         "build",
-         "use", "current", "BOARD", "CONFIG")
+_app = None  # the app the REPL helpers use (tokenpad.repl.use/current)
+
+
+def idle():
+    """main.py, once the app is built: forget what only building it needed
+    (``tokenpad.repl``, ``tokenpad.board``, the error classes ``board`` raises with), so the
+    app waits for keys holding what waiting needs (issue 26); ``tp.status()`` and the other
+    helpers load ``tokenpad.repl`` again."""
+    from udlms.port import forget
+
+    for name in ("tokenpad.repl", "tokenpad.board", "udlms.errors"):
+        forget(name)
 
 
 def __getattr__(name):
     import sys
 
-    if name in _REPL:
-        __import__("tokenpad.repl")
-        return getattr(sys.modules["tokenpad.repl"], name)
     if name.startswith("__"):
         raise AttributeError(name)
-    # MicroPython's ``from tokenpad import store`` asks here before importing the submodule
-    __import__("tokenpad." + name)
-    return sys.modules["tokenpad." + name]
+    # a submodule first (MicroPython's ``from tokenpad import store`` asks here before it
+    # imports it), else one of the REPL helpers in tokenpad.repl (loaded on first use)
+    try:
+        __import__("tokenpad." + name)
+        return sys.modules["tokenpad." + name]
+    except ImportError as e:
+        if "tokenpad." + name in sys.modules or name not in str(e):
+            raise  # the submodule exists and failed: say why
+    __import__("tokenpad.repl")
+    return getattr(sys.modules["tokenpad.repl"], name)

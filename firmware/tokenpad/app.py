@@ -12,20 +12,17 @@ loaded only then); the journal note names each attempt (``ascii:12 bcd:accepted`
 form that worked is remembered in the store and said once: ``ACCEPTED (meter wants BCD;
 remembered)``.
 
-Delivery: validate locally -> journal as pending -> CONNECTING -> AUTH -> SENDING ->
-outcome (ACCEPTED, REJECTED: ..., or ``udlms.results.explain`` for failures) -> journal
-accepted/refused/unknown. A failure before the token was sent leaves it pending.
+Delivery (:mod:`tokenpad.deliver`, loaded for it): validate locally -> journal as
+pending -> CONNECTING -> AUTH -> SENDING -> outcome (ACCEPTED, REJECTED: ..., or
+``udlms.results.explain`` for failures) -> journal accepted/refused/unknown. A failure
+before the token was sent leaves it pending.
 A board with keys but no invocation counter stored yet (fresh) first reads the meter's
 frame counter with the public client, as the CLI does, and says so (``COUNTER: reading
 meter``); a store whose record does not verify still refuses until ``tp.resync()``.
 """
 
-from udlms.errors import TokenError
-
 _LONG_MS = 800
 _DOUBLE_MS = 400
-_REFUSED = ("refused", "format-failure", "authentication-failure", "validation-failure",
-            "execution-failure")
 
 
 def _diff(a, b):
@@ -34,25 +31,29 @@ def _diff(a, b):
     return ticks_diff(a, b)
 
 
-class _Udlms:
-    """The library names the app uses, each module imported when first asked for:
-    session (Session, Settings), token (enter_token, read_token_status), resync."""
+def _lean(f):
+    """An action that loads the session path: what it imported from udlms (and the meter
+    checks) is forgotten when it ends, so the app waits for keys at its idle heap (issue 26;
+    MicroPython and CircuitPython, see udlms.port.forget_since)."""
 
-    def __getattr__(self, name):
-        if name in ("Session", "Settings"):
-            from udlms.client import session as m
-        elif name == "read_frame_counter":
-            from udlms.client import resync as m
-        else:
-            from udlms.client import token as m
-        return getattr(m, name)
+    def action(*a, **k):
+        from udlms.port import forget_since, loaded
+
+        before = loaded()
+        try:
+            return f(*a, **k)
+        finally:
+            forget_since(before, ("udlms.", "tokenpad.meter", "tokenpad.deliver"))
+
+    return action
 
 
 class App:
     """``cfg`` a config.Config, ``store`` a store.Store, ``display`` a display.Display,
     ``inputs`` key sources (keypad.*), ``open_stream()`` returns the meter port stream.
     ``lib`` provides Session, Settings, enter_token, read_token_status and
-    read_frame_counter (default: :class:`_Udlms`, the library; tests inject a fake)."""
+    read_frame_counter (default: :class:`tokenpad.deliver.Udlms`, the library; tests inject
+    a fake)."""
 
     def __init__(self, cfg, store, display, inputs=(), open_stream=None, lib=None):
         self.cfg = cfg
@@ -70,8 +71,10 @@ class App:
 
     @property
     def lib(self):
-        if self._lib is None:
-            self._lib = _Udlms()
+        if self._lib is None:  # not kept: the delivery code leaves with the action
+            from tokenpad.deliver import Udlms
+
+            return Udlms()
         return self._lib
 
     def _settings(self):
@@ -150,94 +153,8 @@ class App:
         return None
 
     # -- actions ------------------------------------------------------------------------
-    def _trace(self, direction, frame):
-        if direction == "RX" and self.phase == "CONNECTING":
-            self.phase = "AUTH"
-            self.display.show("AUTH")
-
-    def enter(self, text, jid=None, encoding=None):
-        """Validate, journal, deliver one token; returns (label, message). ``encoding``
-        overrides the config's for this token (one of udlms.client.token.ENCODINGS or "auto")."""
-        from udlms import results
-        from udlms.client import token, token_info
-
-        try:
-            digits = token.parse(text)
-        except TokenError as e:
-            return self.say("BAD TOKEN", e.message)
-        if not self.cfg.ok:
-            return self.say("SETTINGS", "; ".join(self.cfg.errors))
-        if encoding is not None and encoding not in token.ENCODINGS and encoding != "auto":
-            return self.say("SETTINGS", "encoding: must be one of %s or auto, got %s: not "
-                            "sent" % (", ".join(token.ENCODINGS), encoding))
-        if jid is None:
-            try:
-                jid = self.store.add(digits)
-            except Exception as e:  # noqa: BLE001 - never send what we could not journal
-                return self.say("STORE", "cannot journal the token (%s): not sent" % (e,))
-        settings = self._settings()
-        if encoding is not None:
-            settings.encoding = encoding
-        auto = settings.encoding == "auto"
-        lib = self.lib
-        self.phase = "CONNECTING"
-        self.display.show("CONNECTING", token_info.format(digits))
-        sent = False
-        stream = sess = fail = None
-        try:
-            stream = self.open_stream()
-            if self._needs_counter() and not getattr(self.store, "damaged", True):
-                self._counter_from_meter(stream, settings)
-            sess = lib.Session(stream, settings, self.store, trace=self._trace)
-            sess.open()
-            self.phase = "SENDING"
-            self.display.show("SENDING", token_info.format(digits))
-            sent = True
-            if auto:
-                r = self._enter_auto(sess, digits, jid)
-            else:
-                r = lib.enter_token(sess, digits, settings.encoding)
-        except Exception as e:  # noqa: BLE001 - every failure becomes a plain outcome
-            note = getattr(e, "kind", None) or "error"
-            if auto and getattr(sess, "attempts", None):
-                from udlms.client.token_auto import journal_note
-
-                note = journal_note(sess.attempts) + " " + note
-            self._settle(jid, "unknown" if sent else "pending", note)
-            text = results.explain(e)
-            i = text.find(": ")
-            fail = (text,) if i < 0 else (text[:i], text[i + 2:])
-        finally:
-            self.phase = None
-            if sess is not None:
-                sess.close()
-            if stream is not None and hasattr(stream, "close"):
-                stream.close()
-        if fail is not None:  # shown once the link is released: keys work again from here
-            return self.say(*fail)
-        if auto:
-            return self._auto_outcome(jid, r)
-        if r.accepted:
-            self._settle(jid, "accepted", r.status_name or "")
-            return self.say("ACCEPTED", r.message)
-        if r.kind == "unknown":
-            self._settle(jid, "unknown", r.status_name or "")
-            return self.say("UNKNOWN", r.message)
-        self._settle(jid, "refused", r.status_name or r.kind)
-        return self.say("REJECTED", r.message)
-
     def _needs_counter(self):
         return self.cfg["mode"] == "hls-gmac" and not self.store.known
-
-    def _counter_from_meter(self, stream, settings):
-        """No counter stored yet: read the meter's frame counter (public client, no keys)
-        and move ours past it before the first association, as the CLI does."""
-        self.display.show("COUNTER", "reading meter (first use)")
-        value = self.lib.read_frame_counter(stream, settings)
-        new = self.store.resync(value)
-        self.display.show("COUNTER", "from meter: %d" % new)
-        self.phase = "CONNECTING"
-        return new
 
     def _settle(self, jid, state, note):
         try:
@@ -247,36 +164,16 @@ class App:
         except Exception:  # noqa: BLE001 - the outcome is shown even if the flash is full
             pass
 
-    def _enter_auto(self, sess, digits, jid):
-        """Encoding auto: the remembered form first, the next only when the meter says
-        "not this form" (type-unmatched, object-class-inconsistent, format-failure)."""
-        from udlms.client import token_auto, token_info
+    @_lean
+    def enter(self, text, jid=None, encoding=None):
+        """Validate, journal, deliver one token; returns (label, message). ``encoding``
+        overrides the config's for this token (one of udlms.client.token.ENCODINGS or "auto").
+        The delivery code (:mod:`tokenpad.deliver`) is loaded for it and forgotten after."""
+        from tokenpad import deliver
 
-        def note(form, result):
-            if result is not None:  # a wrong form: journaled before the next form goes out
-                self._settle(jid, "pending", token_auto.journal_note(sess.attempts))
-            elif len(sess.attempts) > 1:
-                self.display.show("SENDING", "%s as %s" % (token_info.format(digits), form))
+        return deliver.enter(self, text, jid, encoding)
 
-        return token_auto.enter(sess, digits, self.store.form(self.cfg.context()), note,
-                                self.lib.enter_token)
-
-    def _auto_outcome(self, jid, r):
-        """Settle and say the outcome of encoding auto; remember the form the meter took
-        (said once: ``ACCEPTED (meter wants BCD; remembered)``)."""
-        from udlms.client import token_auto
-
-        suffix, message = token_auto.verdict(r)
-        if r.accepted:
-            try:
-                self.store.remember(self.cfg.context(), r.encoding)
-            except Exception as e:  # noqa: BLE001 - the token is in; say what was lost
-                suffix = " (meter wants %s; not remembered: %s)" % (r.encoding.upper(), e)
-        label = "ACCEPTED" if r.accepted else "UNKNOWN" if r.kind == "unknown" else "REJECTED"
-        self._settle(jid, "refused" if label == "REJECTED" else label.lower(),
-                     token_auto.journal_note(r.attempts))
-        return self.say(label + suffix, message)
-
+    @_lean
     def resend(self):
         """Resend the newest pending token; if none, check the meter's token_status."""
         pend = self.store.pending()
@@ -290,18 +187,21 @@ class App:
         stream = self.open_stream()
         return stream, lib.Session(stream, self._settings(), self.store)
 
+    @_lean
     def confirm(self):
         """Read the meter's last token and token_status; settle matching journal entries."""
         from tokenpad import meter
 
         return meter.confirm(self)
 
+    @_lean
     def resync(self):
         """Read the meter's frame counter (public client) and move our counter past it."""
         from tokenpad import meter
 
         return meter.resync(self)
 
+    @_lean
     def probe(self):
         """Is a meter answering on the port? HDLC SNRM/UA then DISC (no association)."""
         from tokenpad import meter

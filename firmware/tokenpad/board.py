@@ -195,3 +195,66 @@ def pin(board_dict, name):
 
         return getattr(_board, name)
     return name
+
+
+def _i2c(board_dict):
+    cfg = board_dict["display"]["i2c"]
+    if board_dict["runtime"] == "circuitpython":
+        import board
+        import busio
+
+        return busio.I2C(getattr(board, cfg["scl"]), getattr(board, cfg["sda"]),
+                         frequency=cfg.get("freq", 100000))
+    from machine import I2C, Pin
+
+    return I2C(cfg.get("id", 0), scl=Pin(cfg["scl"]), sda=Pin(cfg["sda"]),
+               freq=cfg.get("freq", 100000))
+
+
+def make_display(board_dict):
+    """The display a board file describes (console when none is configured;
+    :mod:`tokenpad.display`; built here, at startup only, issue 26)."""
+    from tokenpad.display import Console, Hd44780, Ssd1306
+
+    d = board_dict.get("display") or {"type": "console"}
+    t = d.get("type", "console")
+    if t == "console":
+        return Console()
+    i2c = _i2c(board_dict)
+    if t == "ssd1306":
+        return Ssd1306(i2c, d.get("address", 0x3C), d.get("width", 128), d.get("height", 64))
+    return Hd44780(i2c, d.get("address", 0x27), d.get("cols", 16), d.get("rows", 2))
+
+
+def make_inputs(board_dict):
+    """Input sources for a board: the keypad (matrix or buttons) and the resend button
+    (:mod:`tokenpad.keypad`; built here, at startup only, issue 26)."""
+    from tokenpad.keypad import KEYMAP, RESEND, Button, KeyMatrix, ScanMatrix
+
+    cp = board_dict["runtime"] == "circuitpython"
+    k = board_dict["keypad"]
+    out = []
+    if cp:
+        import board
+
+        def p(name):
+            return getattr(board, name)
+    else:
+        def p(name):
+            return name
+    if k.get("type", "matrix") == "matrix":
+        rows = [p(x) for x in k["rows"]]
+        cols = [p(x) for x in k["cols"]]
+        keys = k.get("keys", KEYMAP)
+        out.append(KeyMatrix(rows, cols, keys) if cp else ScanMatrix(rows, cols, keys))
+    else:
+        names = sorted(k["pins"])
+        pins = [p(k["pins"][n]) for n in names]
+        keys = "".join(names)
+        out.append(KeyMatrix(keys=keys, pins=pins) if cp else Button(pins, keys))
+    r = board_dict.get("resend")
+    if r:
+        act = r.get("active", 0)
+        out.append(KeyMatrix(keys=RESEND, pins=[p(r["pin"])], active=act) if cp
+                   else Button([r["pin"]], RESEND, act))
+    return out

@@ -1,6 +1,7 @@
-"""Displays: console, SSD1306 (I2C, via framebuf), HD44780 behind a PCF8574 I2C backpack,
-and a fake that records every screen for tests. All share ``show(*lines)``: each argument
-is one line, long lines are word-wrapped to the display's width. When the text has more
+"""Displays: console, SSD1306 (I2C, via framebuf), HD44780 behind a PCF8574 I2C backpack
+(the tests' recording display is host_tests/mpy/tpfakes.FakeDisplay). All share
+``show(*lines)``: each argument is one line, long lines are word-wrapped to the display's
+width. When the text has more
 lines than the display has rows (a reason on a 16x2 LCD), the first line stays and
 ``tick()`` (called by the app's loop) pages through the rest every ``PAGE_MS``.
 """
@@ -93,29 +94,6 @@ class Console(Display):
             self.out.write(s + "\n")
         else:
             print(s)
-
-
-class Fake(Display):
-    """Records every screen in ``frames`` (tuples of lines); ``seen(text)`` searches them."""
-
-    def __init__(self, cols=21, rows=8):
-        super().__init__()
-        self.cols = cols
-        self.rows = rows
-        self.frames = []
-
-    def _draw(self):
-        self.frames.append(tuple(self.lines))
-
-    def seen(self, text):
-        for f in self.frames:
-            for ln in f:
-                if text in ln:
-                    return True
-        return False
-
-    def last(self):
-        return self.frames[-1] if self.frames else ()
 
 
 class I2cBus:
@@ -229,29 +207,3 @@ class Hd44780(Display):
             for ch in (ln + " " * self.cols)[:self.cols]:
                 i = self._put(buf, i, ord(ch) & 0xFF, 1)
             self.i2c.writeto(self.addr, buf)
-
-
-def make_i2c(board_dict):
-    cfg = board_dict["display"]["i2c"]
-    if board_dict["runtime"] == "circuitpython":
-        import board
-        import busio
-
-        return busio.I2C(getattr(board, cfg["scl"]), getattr(board, cfg["sda"]),
-                         frequency=cfg.get("freq", 100000))
-    from machine import I2C, Pin
-
-    return I2C(cfg.get("id", 0), scl=Pin(cfg["scl"]), sda=Pin(cfg["sda"]),
-               freq=cfg.get("freq", 100000))
-
-
-def make(board_dict):
-    """The display a board file describes (console when none is configured)."""
-    d = board_dict.get("display") or {"type": "console"}
-    t = d.get("type", "console")
-    if t == "console":
-        return Console()
-    i2c = make_i2c(board_dict)
-    if t == "ssd1306":
-        return Ssd1306(i2c, d.get("address", 0x3C), d.get("width", 128), d.get("height", 64))
-    return Hd44780(i2c, d.get("address", 0x27), d.get("cols", 16), d.get("rows", 2))

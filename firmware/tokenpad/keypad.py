@@ -7,7 +7,6 @@ on press and False on release, t_ms a millisecond timestamp (for long and double
 - ``KeyMatrix`` / ``Keys``: CircuitPython ``keypad`` (scanning and debounce in the core).
 - ``ScanMatrix`` / ``Button``: MicroPython ``machine.Pin`` scanning with debounce (a state
   must stay unchanged for ``debounce_ms`` before it counts).
-- ``Fake``: scripted events for tests.
 """
 
 from udlms.port import ticks_diff, ticks_ms
@@ -113,65 +112,3 @@ class Button:
 
     def poll(self):
         return self.db.step(self._scan, self.keys)
-
-
-class Fake:
-    """Scripted key events. ``type(text)``: digits, ``*``, ``#``, ``A``-``D`` are short
-    presses; ``!`` is a long press of ``*`` (clear); ``^`` a double press of ``*``
-    (clear); ``R`` the resend button; spaces are ignored."""
-
-    def __init__(self):
-        self.events = []
-        self.t = 1000
-
-    def press(self, key, hold=60, gap=150):
-        self.events.append((key, True, self.t))
-        self.events.append((key, False, self.t + hold))
-        self.t += hold + gap
-
-    def type(self, text):
-        for ch in text:
-            if ch == " ":
-                continue
-            if ch == "!":
-                self.press("*", hold=1200)
-            elif ch == "^":
-                self.press("*", gap=40)
-                self.press("*")
-            else:
-                self.press(ch)
-        return self
-
-    def poll(self):
-        return self.events.pop(0) if self.events else None
-
-
-def make(board_dict):
-    """Input sources for a board: the keypad (matrix or buttons) and the resend button."""
-    cp = board_dict["runtime"] == "circuitpython"
-    k = board_dict["keypad"]
-    out = []
-    if cp:
-        import board
-
-        def p(name):
-            return getattr(board, name)
-    else:
-        def p(name):
-            return name
-    if k.get("type", "matrix") == "matrix":
-        rows = [p(x) for x in k["rows"]]
-        cols = [p(x) for x in k["cols"]]
-        keys = k.get("keys", KEYMAP)
-        out.append(KeyMatrix(rows, cols, keys) if cp else ScanMatrix(rows, cols, keys))
-    else:
-        names = sorted(k["pins"])
-        pins = [p(k["pins"][n]) for n in names]
-        keys = "".join(names)
-        out.append(KeyMatrix(keys=keys, pins=pins) if cp else Button(pins, keys))
-    r = board_dict.get("resend")
-    if r:
-        act = r.get("active", 0)
-        out.append(KeyMatrix(keys=RESEND, pins=[p(r["pin"])], active=act) if cp
-                   else Button([r["pin"]], RESEND, act))
-    return out

@@ -12,7 +12,6 @@ module is ``tokenpad.settings`` (a submodule named ``config`` would replace ``tp
 
 BOARD = "board.json"
 CONFIG = "config.json"
-_app = None
 
 
 def build(board_path=None, config_path=None, with_inputs=False):
@@ -27,15 +26,13 @@ def build(board_path=None, config_path=None, with_inputs=False):
     cfg = _c.load(config_path or CONFIG)
     st = _s.open_store(b["store"])
     try:
-        disp = _d.make(b)
+        disp = _b.make_display(b)
     except Exception as e:  # noqa: BLE001 - no display is no reason not to work
         print("display: %s (using the console)" % (e,))
         disp = _d.Console()
     inputs = ()
     if with_inputs:
-        from tokenpad import keypad
-
-        inputs = keypad.make(b)
+        inputs = _b.make_inputs(b)
     baud = cfg["baud"] if cfg.ok else b["uart"]["baud"]
     port = []
 
@@ -52,17 +49,19 @@ def build(board_path=None, config_path=None, with_inputs=False):
 
 
 def use(app_obj):
-    global _app
-    _app = app_obj
+    import tokenpad
+
+    tokenpad._app = app_obj  # kept by the package: this module may be forgotten (idle)
     return app_obj
 
 
 def current():
     """The app the REPL helpers use (built on first call)."""
-    global _app
-    if _app is None:
-        _app = build()
-    return _app
+    import tokenpad
+
+    if tokenpad._app is None:
+        tokenpad._app = build()
+    return tokenpad._app
 
 
 def _print(out):

@@ -34,7 +34,6 @@ from tokenpad.media import (  # noqa: F401 - re-exported
     pack,
     unpack,
 )
-from udlms.errors import SecurityError
 
 STATES = ("pending", "accepted", "refused", "unknown")
 
@@ -114,10 +113,12 @@ class Store:
 
     def next(self):
         """A never-used invocation counter value (reserves ahead on the medium first)."""
-        if self._next is None:
-            raise SecurityError("invocation counter missing or corrupt: run tp.resync() "
-                                "to read it from the meter", "counter-unavailable")
-        if self._next > 0xFFFFFFFF:
+        if self._next is None or self._next > 0xFFFFFFFF:
+            from udlms.errors import SecurityError  # only to refuse: not held while idle
+
+            if self._next is None:
+                raise SecurityError("invocation counter missing or corrupt: run tp.resync() "
+                                    "to read it from the meter", "counter-unavailable")
             raise SecurityError("invocation counter exhausted: the keys must be changed",
                                 "counter-unavailable")
         if self._next >= self._ceiling:

@@ -37,8 +37,8 @@ def make_app(mode="accept", conf=None, st=None, resync=True):
         st, _ = ram_store()
         if resync:
             st.resync(1000)
-    kp = keypad.Fake()
-    disp = display.Fake(cols=21, rows=8)
+    kp = tpfakes.FakeKeypad()
+    disp = tpfakes.FakeDisplay(cols=21, rows=8)
     a = tapp.App(cfg, st, disp, [kp], lambda: object(), FakeLib(mode))
     return a, kp, disp
 
@@ -262,7 +262,7 @@ def matrix_scan_with_debounce():
 def display_wrap():
     eq(display.wrap("REJECTED: meter says type-unmatched (12)", 16),
        ["REJECTED: meter", "says", "type-unmatched", "(12)"])
-    d = display.Fake(cols=16, rows=2)
+    d = tpfakes.FakeDisplay(cols=16, rows=2)
     d.show("1781 3034 3131 9155 8529")
     eq(d.last(), ("1781 3034 3131", "9155 8529"))
     d.tick(0)
@@ -272,7 +272,7 @@ def display_wrap():
 
 @test
 def small_display_pages_through_the_reason():
-    d = display.Fake(cols=16, rows=2)
+    d = tpfakes.FakeDisplay(cols=16, rows=2)
     d.show("REJECTED", "token refused: already used, expired or out of order")
     eq(d.last(), ("REJECTED", "token refused:"))
     d.tick(1000)
@@ -420,8 +420,8 @@ def e2e_app(conf=None, dead=False):
     if st is None:
         st, _ = ram_store()
         _E2E["store"] = st
-    kp = keypad.Fake()
-    disp = display.Fake(cols=21, rows=8)
+    kp = tpfakes.FakeKeypad()
+    disp = tpfakes.FakeDisplay(cols=21, rows=8)
     url = tpfakes.sim_url()
 
     def open_stream():

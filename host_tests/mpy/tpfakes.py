@@ -1,10 +1,12 @@
 """Fakes for the tokenpad tests (MicroPython lane and CPython): a fake session library,
 pins, UARTs (one bridged to the meter simulator over TCP, one unplugged) and a simulator
-starter. Kept apart from test_app.py so each file compiles in a small heap."""
+starter, a display recording every screen and scripted key events (test doubles, not
+part of the device build). Kept apart from test_app.py so each file compiles in a small heap."""
 
 import os
 
 from tokenpad import uart
+from tokenpad.display import Display
 
 
 def _root():
@@ -263,3 +265,57 @@ class FakeSettings:
 
 
 FakeLib.Settings = FakeSettings
+
+
+class FakeDisplay(Display):
+    """Records every screen in ``frames`` (tuples of lines); ``seen(text)`` searches them."""
+
+    def __init__(self, cols=21, rows=8):
+        super().__init__()
+        self.cols = cols
+        self.rows = rows
+        self.frames = []
+
+    def _draw(self):
+        self.frames.append(tuple(self.lines))
+
+    def seen(self, text):
+        for f in self.frames:
+            for ln in f:
+                if text in ln:
+                    return True
+        return False
+
+    def last(self):
+        return self.frames[-1] if self.frames else ()
+
+
+class FakeKeypad:
+    """A tokenpad.keypad event source, scripted. ``type(text)``: digits, ``*``, ``#``,
+    ``A``-``D`` are short presses; ``!`` is a long press of ``*`` (clear); ``^`` a double
+    press of ``*`` (clear); ``R`` the resend button; spaces are ignored."""
+
+    def __init__(self):
+        self.events = []
+        self.t = 1000
+
+    def press(self, key, hold=60, gap=150):
+        self.events.append((key, True, self.t))
+        self.events.append((key, False, self.t + hold))
+        self.t += hold + gap
+
+    def type(self, text):
+        for ch in text:
+            if ch == " ":
+                continue
+            if ch == "!":
+                self.press("*", hold=1200)
+            elif ch == "^":
+                self.press("*", gap=40)
+                self.press("*")
+            else:
+                self.press(ch)
+        return self
+
+    def poll(self):
+        return self.events.pop(0) if self.events else None

@@ -48,22 +48,46 @@ else:  # pragma: no cover - very old CircuitPython
         _time.sleep(ms / 1000)
 
 
+def _drop(name):
+    del sys.modules[name]
+    pkg, _, short = name.rpartition(".")
+    pkg = sys.modules.get(pkg)
+    if pkg is not None and short in pkg.__dict__:
+        try:
+            delattr(pkg, short)
+        except (AttributeError, TypeError):  # a module dict that cannot shrink
+            pass
+
+
 def forget(name):
     """MicroPython and CircuitPython: drop a module that only one phase of a session needs
     (``udlms.cosem.acse`` once the association stands) so its code leaves the heap at the next
     collection; a later import loads it again. A no-op on CPython (one module object)."""
     if (MICROPYTHON or CIRCUITPYTHON) and name in sys.modules:
-        del sys.modules[name]
-        pkg, _, short = name.rpartition(".")
-        pkg = sys.modules.get(pkg)
-        if pkg is not None and short in pkg.__dict__:
-            try:
-                delattr(pkg, short)
-            except (AttributeError, TypeError):  # a module dict that cannot shrink
-                pass
+        _drop(name)
         import gc
 
         gc.collect()
+
+
+def loaded():
+    """The names in sys.modules now: pass them to :func:`forget_since` after a phase."""
+    return list(sys.modules) if MICROPYTHON or CIRCUITPYTHON else ()
+
+
+def forget_since(before, prefixes=("udlms.",)):
+    """MicroPython and CircuitPython: forget every module named with one of ``prefixes``
+    imported since ``before = loaded()`` (a whole session path once the session is over),
+    then collect: code loaded from .mpy files lives in the heap, so what a phase loaded
+    leaves with it. A no-op on CPython."""
+    if before == ():
+        return
+    for name in list(sys.modules):
+        if name not in before and name.startswith(prefixes):
+            _drop(name)
+    import gc
+
+    gc.collect()
 
 
 def random_bytes(n):

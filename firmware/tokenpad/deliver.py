@@ -1,0 +1,147 @@
+"""tokenpad delivery (loaded on ``#``, ``R`` or ``tp.enter`` and forgotten after it, issue 26):
+validate -> journal as pending -> CONNECTING -> AUTH -> SENDING -> outcome -> journal
+accepted/refused/unknown, over the library's session (Green Book 4.7: Token Gateway IC 115,
+method 1 enter; encoding ``auto`` in :mod:`udlms.client.token_auto`)."""
+
+from udlms.errors import TokenError
+
+
+class Udlms:
+    """The library names the app uses, each module imported when first asked for:
+    session (Session, Settings), token (enter_token, read_token_status), resync."""
+
+    def __getattr__(self, name):
+        if name in ("Session", "Settings"):
+            from udlms.client import session as m
+        elif name == "read_frame_counter":
+            from udlms.client import resync as m
+        else:
+            from udlms.client import token as m
+        return getattr(m, name)
+
+
+def _groups(d):
+    """"17813034313191558529" -> "1781 3034 3131 9155 8529" (as udlms.client.token_info.format,
+    which a delivery need not load)."""
+    return " ".join(d[i:i + 4] for i in range(0, len(d), 4))
+
+
+def _trace(app, direction, frame):
+    if direction == "RX" and app.phase == "CONNECTING":
+        app.phase = "AUTH"
+        app.display.show("AUTH")
+
+
+def enter(app, text, jid=None, encoding=None):
+    """Validate, journal, deliver one token; returns (label, message). ``encoding``
+    overrides the config's for this token (one of udlms.client.token.ENCODINGS or "auto")."""
+    from udlms.client import token
+
+    try:
+        digits = token.parse(text)
+    except TokenError as e:
+        return app.say("BAD TOKEN", e.message)
+    if not app.cfg.ok:
+        return app.say("SETTINGS", "; ".join(app.cfg.errors))
+    if encoding is not None and encoding not in token.ENCODINGS and encoding != "auto":
+        return app.say("SETTINGS", "encoding: must be one of %s or auto, got %s: not "
+                        "sent" % (", ".join(token.ENCODINGS), encoding))
+    if jid is None:
+        try:
+            jid = app.store.add(digits)
+        except Exception as e:  # noqa: BLE001 - never send what we could not journal
+            return app.say("STORE", "cannot journal the token (%s): not sent" % (e,))
+    settings = app._settings()
+    if encoding is not None:
+        settings.encoding = encoding
+    auto = settings.encoding == "auto"
+    lib = app.lib
+    app.phase = "CONNECTING"
+    app.display.show("CONNECTING", _groups(digits))
+    sent = False
+    stream = sess = fail = None
+    try:
+        stream = app.open_stream()
+        if app._needs_counter() and not getattr(app.store, "damaged", True):
+            _counter_from_meter(app, stream, settings)
+        sess = lib.Session(stream, settings, app.store, trace=lambda d, f: _trace(app, d, f))
+        sess.open()
+        app.phase = "SENDING"
+        app.display.show("SENDING", _groups(digits))
+        sent = True
+        if auto:
+            r = _enter_auto(app, sess, digits, jid)
+        else:
+            r = lib.enter_token(sess, digits, settings.encoding)
+    except Exception as e:  # noqa: BLE001 - every failure becomes a plain outcome
+        note = getattr(e, "kind", None) or "error"
+        if auto and getattr(sess, "attempts", None):
+            from udlms.client.token_auto import journal_note
+
+            note = journal_note(sess.attempts) + " " + note
+        app._settle(jid, "unknown" if sent else "pending", note)
+        from udlms import results  # the words for a failure: loaded only then
+
+        text = results.explain(e)
+        i = text.find(": ")
+        fail = (text,) if i < 0 else (text[:i], text[i + 2:])
+    finally:
+        app.phase = None
+        if sess is not None:
+            sess.close()
+        if stream is not None and hasattr(stream, "close"):
+            stream.close()
+    if fail is not None:  # shown once the link is released: keys work again from here
+        return app.say(*fail)
+    if auto:
+        return _auto_outcome(app, jid, r)
+    if r.accepted:
+        app._settle(jid, "accepted", r.status_name or "")
+        return app.say("ACCEPTED", r.message)
+    if r.kind == "unknown":
+        app._settle(jid, "unknown", r.status_name or "")
+        return app.say("UNKNOWN", r.message)
+    app._settle(jid, "refused", r.status_name or r.kind)
+    return app.say("REJECTED", r.message)
+
+def _counter_from_meter(app, stream, settings):
+    """No counter stored yet: read the meter's frame counter (public client, no keys)
+    and move ours past it before the first association, as the CLI does."""
+    app.display.show("COUNTER", "reading meter (first use)")
+    value = app.lib.read_frame_counter(stream, settings)
+    new = app.store.resync(value)
+    app.display.show("COUNTER", "from meter: %d" % new)
+    app.phase = "CONNECTING"
+    return new
+
+
+def _enter_auto(app, sess, digits, jid):
+    """Encoding auto: the remembered form first, the next only when the meter says
+    "not this form" (type-unmatched, object-class-inconsistent, format-failure)."""
+    from udlms.client import token_auto
+
+    def note(form, result):
+        if result is not None:  # a wrong form: journaled before the next form goes out
+            app._settle(jid, "pending", token_auto.journal_note(sess.attempts))
+        elif len(sess.attempts) > 1:
+            app.display.show("SENDING", "%s as %s" % (_groups(digits), form))
+
+    return token_auto.enter(sess, digits, app.store.form(app.cfg.context()), note,
+                            app.lib.enter_token)
+
+
+def _auto_outcome(app, jid, r):
+    """Settle and say the outcome of encoding auto; remember the form the meter took
+    (said once: ``ACCEPTED (meter wants BCD; remembered)``)."""
+    from udlms.client import token_auto
+
+    suffix, message = token_auto.verdict(r)
+    if r.accepted:
+        try:
+            app.store.remember(app.cfg.context(), r.encoding)
+        except Exception as e:  # noqa: BLE001 - the token is in; say what was lost
+            suffix = " (meter wants %s; not remembered: %s)" % (r.encoding.upper(), e)
+    label = "ACCEPTED" if r.accepted else "UNKNOWN" if r.kind == "unknown" else "REJECTED"
+    app._settle(jid, "refused" if label == "REJECTED" else label.lower(),
+                 token_auto.journal_note(r.attempts))
+    return app.say(label + suffix, message)

@@ -1,0 +1,87 @@
+"""The checks behind ``tokenpad.settings.validate`` (config.json, field by field): loaded
+to validate a config and forgotten after it, so the app does not hold them while it waits
+for keys (issue 26)."""
+
+MODES = ("hls-gmac", "lls", "none")
+BAUDS = (300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+
+
+def _int(v, lo, hi, name, errs, none_ok=False):
+    if v is None and none_ok:
+        return
+    if not isinstance(v, int) or isinstance(v, bool) or v < lo or v > hi:
+        errs.append("%s: must be a whole number %d..%d%s, got %s"
+                    % (name, lo, hi, " or null" if none_ok else "", _show(v)))
+
+
+def _show(v):
+    if isinstance(v, str):
+        return '"%s"' % v[:24]
+    return str(v)
+
+
+def _hex(v, n, name, errs, required, secret):
+    if v is None:
+        if required:
+            errs.append("%s: missing; needs %d hex digits" % (name, 2 * n))
+        return
+    if not isinstance(v, str):
+        errs.append("%s: must be a string of %d hex digits" % (name, 2 * n))
+        return
+    s = v.replace(" ", "").replace(":", "")
+    for ch in s:
+        if ch not in "0123456789abcdefABCDEF":
+            errs.append("%s: only 0-9 and A-F are allowed (found '%s')"
+                        % (name, ch if name not in secret else "?"))
+            return
+    if len(s) != 2 * n:
+        errs.append("%s: needs exactly %d hex digits, found %d" % (name, 2 * n, len(s)))
+
+
+def validate(d, defaults, secret):
+    """A config dict -> (values with ``defaults`` filled in, list of error lines); the
+    values of the ``secret`` fields are never shown."""
+    errs = []
+    if not isinstance(d, dict):
+        return {}, ["config.json must hold one JSON object {...}"]
+    vals = {}
+    known = [k for k, _ in defaults]
+    for k in d:
+        if k.replace("-", "_") not in known:
+            errs.append("%s: unknown setting (known: %s)" % (k, ", ".join(known)))
+    for k, default in defaults:
+        vals[k] = d.get(k, d.get(k.replace("_", "-"), default))
+    mode = vals["mode"]
+    if mode not in MODES:
+        errs.append("mode: must be one of %s, got %s" % (", ".join(MODES), _show(mode)))
+    _int(vals["client"], 1, 127, "client", errs)
+    _int(vals["server_logical"], 0, 0x3FFF, "server_logical", errs)
+    _int(vals["server_physical"], 0, 0x3FFF, "server_physical", errs, none_ok=True)
+    if vals["address_size"] not in (1, 2, 4):
+        errs.append("address_size: must be 1, 2 or 4, got %s" % _show(vals["address_size"]))
+    hls = mode == "hls-gmac"
+    _hex(vals["ek"], 16, "ek", errs, hls, secret)
+    _hex(vals["ak"], 16, "ak", errs, hls, secret)
+    _hex(vals["system_title"], 8, "system_title", errs, hls, secret)
+    if mode == "lls" and not vals["password"]:
+        errs.append("password: missing; mode lls needs the meter's password")
+    from udlms.client.token import ENCODINGS
+
+    if vals["encoding"] not in ENCODINGS and vals["encoding"] != "auto":
+        errs.append("encoding: must be one of %s or auto, got %s (auto finds the meter's "
+                    "form)" % (", ".join(ENCODINGS), _show(vals["encoding"])))
+    if vals["baud"] not in BAUDS:
+        errs.append("baud: must be one of %s, got %s"
+                    % (", ".join(str(b) for b in BAUDS), _show(vals["baud"])))
+    _int(vals["timeout_ms"], 100, 60000, "timeout_ms", errs)
+    _int(vals["retries"], 0, 10, "retries", errs)
+    _int(vals["max_info"], 32, 2030, "max_info", errs)
+    for k in ("gateway", "frame_counter"):
+        try:
+            from udlms.cosem import obis
+
+            obis.obis(vals[k])
+        except Exception:  # noqa: BLE001 - any unusable value is reported the same way
+            errs.append("%s: not an OBIS code like 0.0.19.40.0.255, got %s"
+                        % (k, _show(vals[k])))
+    return vals, errs
