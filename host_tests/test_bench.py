@@ -12,18 +12,17 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
 
 
 @pytest.mark.skipif(not os.path.exists(MICROPYTHON), reason="needs .venv/bin/micropython")
 def test_bench_quick_emits_every_figure(tmp_path):
-    import bench
+    from tools.bench import main as bench
 
     out = tmp_path / "bench.json"
     only = "cpu,mpy,micro,wasm,sizes,wire"
-    p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "bench.py"), "--quick",
+    p = subprocess.run([sys.executable, "-m", "tools.bench", "--quick",
                         "--only", only, "--out", str(out)], cwd=ROOT, capture_output=True,
                        text=True, timeout=400)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
@@ -41,5 +40,5 @@ def test_bench_quick_emits_every_figure(tmp_path):
         assert next(f for f in figures if f["name"] == name)["value"] is not None, name
     saved = json.loads(out.read_text())
     assert saved["figures"] == figures
-    assert saved["meta"]["command"].endswith("tools/bench.py --quick --only " + only)
+    assert saved["meta"]["command"].endswith("-m tools.bench --quick --only " + only)
     assert "| figure" in p.stdout  # the table

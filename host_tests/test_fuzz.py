@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-for _p in ("lib", "tools"):
+for _p in ("lib",):
     if os.path.join(ROOT, _p) not in sys.path:
         sys.path.insert(0, os.path.join(ROOT, _p))
 
-import fuzz  # noqa: E402
+from tools.qa import fuzz  # noqa: E402
 
 
 SEEDS = fuzz.seeds()

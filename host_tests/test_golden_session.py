@@ -10,9 +10,8 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-import meter_sim  # noqa: E402
+from udlms.host.sim import meter as meter_sim  # noqa: E402
 
 GOLDEN = json.load(open(os.path.join(ROOT, "host_tests", "golden", "session_gurux.json")))
 

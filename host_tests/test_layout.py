@@ -82,10 +82,7 @@ def test_no_import_cycles():
 
 
 def test_host_code_is_a_folder_boards_never_get():
-    import sys
-
-    sys.path.insert(0, os.path.join(ROOT, "tools"))
-    import build_mpy
+    from tools.build import mpy as build_mpy
 
     device = build_mpy.device_modules()
     assert device and not [m for m in device if m.startswith("host/")]

@@ -5,14 +5,12 @@ import ast
 import glob
 import importlib.util
 import os
-import sys
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-import msgtable  # noqa: E402
+from tools.build import msgtable  # noqa: E402
 
 LIB = os.path.join(ROOT, "lib", "udlms")
 SOURCES = sorted(glob.glob(os.path.join(LIB, "*.py")))

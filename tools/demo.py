@@ -27,7 +27,7 @@ TOKEN = "1781 3034 3131 9155 8529"
 
 
 def start_sim(encoding="ascii"):
-    p = subprocess.Popen([os.path.join(BIN, "python"), os.path.join(ROOT, "tools", "meter_sim.py"),
+    p = subprocess.Popen([os.path.join(BIN, "python"), "-m", "udlms.host.sim",
                           "--tcp", "0", "--ek", EK, "--ak", AK, "--encoding", encoding],
                          stdout=subprocess.PIPE, text=True)
     url = None

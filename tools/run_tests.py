@@ -38,7 +38,7 @@ def start_sim(*args, pty=False):
     """tools/meter_sim.py on a free TCP port, or on a pty with ``pty=True``; returns
     (process, "tcp://127.0.0.1:PORT" or the pty's device path)."""
     how = ["--pty"] if pty else ["--tcp", "0"]
-    p = subprocess.Popen([sys.executable, os.path.join(ROOT, "tools", "meter_sim.py")] + how
+    p = subprocess.Popen([sys.executable, "-m", "udlms.host.sim"] + how
                          + list(args), stdout=subprocess.PIPE, text=True, cwd=ROOT)
     line = p.stdout.readline()
     if ("pty " if pty else "tcp://") not in line:
@@ -106,7 +106,7 @@ def build_lane():
         platform.machine())
     import shutil
 
-    import msgtable
+    from tools.build import msgtable
 
     shutil.rmtree(LANE_BUILD, ignore_errors=True)  # no stale modules from renamed files
     # lib/udlms as a board gets it: error messages moved to udlms/messages.txt
@@ -224,7 +224,7 @@ def lane_mpy():
 def lane_wasm32():
     """The golden token session in the 32-bit WebAssembly port with the library in a ROMFS
     image (the way a small board runs it from flash): it must fit the 64 KiB heap."""
-    import bench
+    from tools.bench import main as bench
 
     why = bench.wasm_ready()
     if why:
@@ -267,7 +267,7 @@ def wasm32_live():
     --serial), from a 64 KiB heap that must not grow. This port frees garbage only between
     runs, so each session runs in a run of its own and everything it allocates stays
     counted: an upper bound of its peak."""
-    import bench
+    from tools.bench import main as bench
 
     runner = os.path.join(bench.WASM_WORK, "live.py")
     with open(runner, "w") as f:
@@ -310,7 +310,7 @@ def lane_board():
     if os.path.exists(FROZEN_UF2):
         runs.append(["--frozen", FROZEN_UF2])
     for extra in runs:
-        p = subprocess.Popen([sys.executable, os.path.join(ROOT, "tools", "board", "lane.py")]
+        p = subprocess.Popen([sys.executable, "-m", "tools.board.lane"]
                              + extra, cwd=ROOT, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True)
         lines = []
@@ -348,7 +348,7 @@ def lane_board_cp():
     """The CircuitPython part of the board lane: tools/board/cp_lane.py (CircuitPython
     10.2.1 on the emulated Feather RP2040). Fails, never skips, when the board misbehaves
     or the firmware is missing (CIRCUITPYTHON_FIRMWARE= elsewhere)."""
-    rc, out = run([sys.executable, os.path.join(ROOT, "tools", "board", "cp_lane.py"),
+    rc, out = run([sys.executable, "-m", "tools.board.cp_lane",
                    "--json", os.path.join(ROOT, "build", "board-cp-figures.json")],
                   timeout=1500)
     print(out, end="")

@@ -19,13 +19,12 @@ import json
 import os
 import sys
 
+from tools.board import board as _board  # the shared runner's host side
+from tools.build import fatimg
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-import board as _board  # noqa: E402 - tools/board/board.py (the shared runner's host side)
-import fatimg  # noqa: E402
 
 BoardError = _board.BoardError
 DEFAULT_UF2 = os.path.join(_board.SHARED, "circuitpython",
@@ -60,8 +59,7 @@ def board_file(name="feather_rp2040"):
 def drive_files(config=None, board="feather_rp2040", build_dir=None, extra=None):
     """What ``make deploy BOARD=feather_rp2040`` copies onto CIRCUITPY ({"path": bytes}),
     from tools/deploy.py's own plan. ``config``: a dict or a path (default: the example)."""
-    import build_mpy
-    import deploy
+    from tools.build import deploy, mpy as build_mpy
 
     build_dir = build_dir or os.path.join(ROOT, "build", "board-cp")
     b, board_path = deploy.load_board(board)
@@ -82,7 +80,7 @@ def deploy_to_dir(drive, config_path=None, board="feather_rp2040", build_dir=Non
     a directory standing for the mounted CIRCUITPY drive; returns its files."""
     import subprocess
 
-    cmd = [sys.executable, os.path.join(ROOT, "tools", "deploy.py"), "--board", board,
+    cmd = [sys.executable, "-m", "tools.build.deploy", "--board", board,
            "--port", drive, "--build-dir", build_dir or os.path.join(ROOT, "build",
                                                                       "board-cp")]
     if config_path:

@@ -39,13 +39,12 @@ import subprocess
 import sys
 import time
 
+from tools.board import board as B
+from tools.board import lane_auto  # the encoding-auto check (issue 20)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-import board as B  # noqa: E402
-import lane_auto  # noqa: E402 - the encoding-auto check (issue 20)
 
 OUT = os.path.join(ROOT, "build", "board")
 TOKENS = ("17813034313191558529", "05718854590197211241", "36934458151706424932",
@@ -414,7 +413,7 @@ def run(cycles=10, seed=15, mpremote=True):
     except B.BoardError as e:
         result("firmware", False, str(e))
         return summary(t0)
-    import run_tests
+    from tools import run_tests
 
     cfg = lane_config()
     sim, url = run_tests.start_sim()
@@ -472,7 +471,7 @@ def run_frozen(uf2):
     RESULTS.clear()
     FIGURES.clear()
     t0 = time.time()
-    import run_tests
+    from tools import run_tests
 
     cfg = lane_config()
     files = {k: v for k, v in B.deploy_files("rpi_pico", cfg).items()
