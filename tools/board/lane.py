@@ -413,10 +413,10 @@ def run(cycles=10, seed=15, mpremote=True):
     except B.BoardError as e:
         result("firmware", False, str(e))
         return summary(t0)
-    from tools import run_tests
+    from tools.common import start_sim
 
     cfg = lane_config()
-    sim, url = run_tests.start_sim()
+    sim, url = start_sim()
     try:
         if mpremote:
             b = B.Board(uart0=url)
@@ -471,12 +471,12 @@ def run_frozen(uf2):
     RESULTS.clear()
     FIGURES.clear()
     t0 = time.time()
-    from tools import run_tests
+    from tools.common import start_sim
 
     cfg = lane_config()
     files = {k: v for k, v in B.deploy_files("rpi_pico", cfg).items()
              if not k.startswith("/lib/")}
-    sim, url = run_tests.start_sim()
+    sim, url = start_sim()
     try:
         with B.Board(uf2=uf2, uart0=url, fs=B.image(files)) as b:
             if not check("frozen boot", check_boot, b):

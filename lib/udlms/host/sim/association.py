@@ -1,17 +1,20 @@
-"""One association with the simulated meter (tools/meter_sim.py): AARQ/AARE, HLS-GMAC
+"""One association with the simulated meter (udlms.host.sim): AARQ/AARE, HLS-GMAC
 pass 3/4, GET/SET/ACTION on its objects, the Token Gateway (IC 115), glo- and
 general-glo-ciphering with pyca cryptography (an implementation independent of udlms's)."""
 
 import os
 
-from udlms.host.sim.data import (ASSOCIATION, CLOCK, CONTEXT_LN, CONTEXT_LN_CIPHERED, DISCONNECT,
-                      FRAME_COUNTER, GATEWAY, GENERAL_GLO, GENERAL_PROTECTION, GLO, GLO_RESP, LDN,
-                      MECH_PREFIX, PUBLIC_READABLE, SERVER_CONFORMANCE, _len, array, bitstring,
-                      boolean, datetime_now, enum, octets, structure, u32)
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from udlms.cosem import axdr
+
 from udlms.client import token as tok
+from udlms.cosem import axdr
+from udlms.host.sim.data import (ASSOCIATION, CLOCK, CONTEXT_LN, CONTEXT_LN_CIPHERED,
+                                 DISCONNECT, FRAME_COUNTER, GATEWAY, GENERAL_GLO,
+                                 GENERAL_PROTECTION, GLO, GLO_RESP, LDN, MECH_PREFIX,
+                                 PUBLIC_READABLE, SERVER_CONFORMANCE, _ber_fields, _ber_len,
+                                 _len, array, bitstring, boolean, datetime_now, enum, octets,
+                                 structure, u32)
 
 
 class Association:
@@ -407,24 +410,3 @@ def _decode_token(raw, enc):
         if len(raw) == 9:
             return "%020d" % int.from_bytes(raw, "big")
     return None
-
-
-def _ber_len(buf, pos):
-    n = buf[pos]
-    if n < 0x80:
-        return n, pos + 1
-    k = n & 0x7F
-    return int.from_bytes(bytes(buf[pos + 1:pos + 1 + k]), "big"), pos + 1 + k
-
-
-def _ber_fields(apdu):
-    """Top-level BER fields of an AARQ/RLRQ: {tag: value bytes}."""
-    n, pos = _ber_len(apdu, 1)
-    end = min(len(apdu), pos + n)
-    out = {}
-    while pos < end:
-        tag = apdu[pos]
-        ln, p = _ber_len(apdu, pos + 1)
-        out[tag] = bytes(apdu[p:p + ln])
-        pos = p + ln
-    return out

@@ -1,4 +1,4 @@
-"""The simulated meter's data (tools/meter_sim.py): small A-XDR encoders for the server
+"""The simulated meter's data (udlms.host.sim): small A-XDR encoders for the server
 side, the objects' OBIS codes, the command-line Options and the MeterState a meter keeps
 across associations (invocation counters, accepted tokens)."""
 
@@ -130,3 +130,26 @@ class MeterState:
         with self.lock:
             self.server_ic += 1
             return self.server_ic
+
+
+# --- BER (the AARQ/RLRQ's ACSE fields, IEC 62056-5-3 Annex A) ----------------------------
+
+def _ber_len(buf, pos):
+    n = buf[pos]
+    if n < 0x80:
+        return n, pos + 1
+    k = n & 0x7F
+    return int.from_bytes(bytes(buf[pos + 1:pos + 1 + k]), "big"), pos + 1 + k
+
+
+def _ber_fields(apdu):
+    """Top-level BER fields of an AARQ/RLRQ: {tag: value bytes}."""
+    n, pos = _ber_len(apdu, 1)
+    end = min(len(apdu), pos + n)
+    out = {}
+    while pos < end:
+        tag = apdu[pos]
+        ln, p = _ber_len(apdu, pos + 1)
+        out[tag] = bytes(apdu[p:p + ln])
+        pos = p + ln
+    return out

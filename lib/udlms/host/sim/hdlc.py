@@ -1,9 +1,8 @@
 """The simulated meter's HDLC side (IEC 62056-46): SNRM/UA, I-frames, segmentation both
 ways, RR/RNR, DISC; ``ApduServer`` is what the HDLC and wrapper sides share."""
 
-
-from udlms.host.sim.data import MeterState, Options
 from udlms.host.sim.association import Association, fault
+from udlms.host.sim.data import MeterState, Options
 from udlms.link import hdlc
 
 

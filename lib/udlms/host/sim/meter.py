@@ -27,23 +27,25 @@ bits}. The meter remembers the last invocation counter per client and refuses a 
 or lower one: an AARQ with a stale counter is rejected, a stale glo-APDU gets
 exception-response D8 01 06 <expected>.
 
-The simulator is split by job: sim_data (A-XDR encoders, OBIS codes, Options, MeterState),
-sim_association (one association and the objects), sim_hdlc (the HDLC side), sim_transport
+The simulator is split by job (udlms.host.sim): data (A-XDR encoders, OBIS codes, Options,
+MeterState), association (one association and the objects), hdlc (the HDLC side), transport
 (TCP, pty, mode E, wrapper); this module is the command line and offers all their names.
+Run it as ``udlms sim`` or ``python -m udlms.host.sim``.
 """
 
 import argparse
 import sys
 import time
 
-from udlms.host.sim.association import Association, _ber_fields, _ber_len, fault  # noqa: F401
-from udlms.host.sim.data import (ASSOCIATION, CLOCK, FRAME_COUNTER, GATEWAY, LDN, MeterState,  # noqa: F401
-                      Options, array, bitstring, boolean, datetime_now, enum, obis_bytes,
-                      octets, structure, u32)
-from udlms.host.sim.hdlc import ApduServer, HdlcServer, Meter  # noqa: F401
 from udlms.client import token as tok
-from udlms.host.sim.transport import (_BAUDS, ModeE, PtyServer, TcpServer, UdpWrapperServer,  # noqa: F401
-                           WrapperConnection, WrapperServer, _Server, line_settings)
+from udlms.host.sim.association import Association, fault  # noqa: F401
+from udlms.host.sim.data import (  # noqa: F401 - offered for the tests and tools
+    ASSOCIATION, CLOCK, FRAME_COUNTER, GATEWAY, LDN, MeterState, Options, _ber_fields, _ber_len,
+    array, bitstring, boolean, datetime_now, enum, obis_bytes, octets, structure, u32)
+from udlms.host.sim.hdlc import ApduServer, HdlcServer, Meter  # noqa: F401
+from udlms.host.sim.transport import (  # noqa: F401
+    _BAUDS, ModeE, PtyServer, TcpServer, UdpWrapperServer, WrapperConnection, WrapperServer,
+    _Server, line_settings)
 
 
 def _port(text):
