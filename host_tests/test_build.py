@@ -108,7 +108,7 @@ def test_package_json_lists_device_modules():
     with open(os.path.join(ROOT, "package.json")) as f:
         pkg = json.load(f)
     assert pkg == build_mpy.package_json(), \
-        "package.json is stale: run make mpy (or tools/build_mpy.py --package-json)"
+        "package.json is stale: run make mpy (or python -m tools.build.mpy --package-json)"
     for _dest, src in pkg["urls"]:
         assert os.path.exists(os.path.join(ROOT, src)), src
 
