@@ -1,4 +1,4 @@
-"""Smoke test of ``make bench``: tools/bench.py --quick runs, prints one valid JSON object per
+"""Smoke test of ``make bench``: -m tools.bench --quick runs, prints one valid JSON object per
 figure line with the expected names, and writes the same figures to its --out file. Values are
 not checked (figures are measured, never asserted). The board sections (board_*, board_cp_*)
 boot the emulated boards: the board lanes of ``make test`` run the same measurements

@@ -39,7 +39,7 @@ def test_mpy_targets(built, target):
         assert (d / "lib" / "tokenpad" / (os.path.basename(m)[:-3] + ".mpy")).exists()
     assert (d / "main.py").exists() and (d / "boot.py").exists()
     assert not (d / "lib" / "udlms" / "host").exists()
-    # the error texts are in messages.txt, not in the code (tools/msgtable.py)
+    # the error texts are in messages.txt, not in the code (tools/build/msgtable.py)
     text = (d / "lib" / "udlms" / "messages.txt").read_text()
     assert "client SAP %d out of range 0..127\n" in text
     assert b"out of range 0..127" not in (d / "lib" / "udlms" / "link" / "hdlc.mpy").read_bytes()

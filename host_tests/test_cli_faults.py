@@ -42,7 +42,7 @@ def udlms(args, timeout=60, **kw):
 
 
 class Sim:
-    """tools/meter_sim.py in its own process (so it can die like a real meter); its output
+    """udlms.host.sim in its own process (so it can die like a real meter); its output
     lines are read by a thread so that no wait blocks for ever."""
 
     def __init__(self, *args):

@@ -1,5 +1,5 @@
 """Fuzz the decoders with hypothesis (bounded for `make test`; `make fuzz` runs the long
-mutation loop in tools/fuzz.py): only errors.DlmsError subclasses may escape, and a length
+mutation loop in tools/qa/fuzz.py): only errors.DlmsError subclasses may escape, and a length
 field of 0xFFFF or 0x84FFFFFFFF never allocates a big buffer."""
 
 import os

@@ -1,7 +1,7 @@
 """Hostile meters: each trick is refused with a named error and the session ends cleanly.
 
-A scripted meter is tools/meter_sim with one method overridden per case, reached in memory
-through tools/faultlink.FaultLink (no faults) on simulated time."""
+A scripted meter is udlms.host.sim with one method overridden per case, reached in memory
+through tools/qa/faultlink.FaultLink (no faults) on simulated time."""
 
 import os
 import sys

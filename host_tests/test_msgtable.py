@@ -1,4 +1,4 @@
-"""tools/msgtable.py: the device build's copy of lib/udlms with its error messages moved
+"""tools/build/msgtable.py: the device build's copy of lib/udlms with its error messages moved
 to messages.txt, and DlmsError reading them back (errors._text)."""
 
 import ast

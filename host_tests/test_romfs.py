@@ -1,4 +1,4 @@
-"""tools/romfs.py: the ROMFS image format (MicroPython extmod/vfs_rom.c), checked by the
+"""tools/build/romfs.py: the ROMFS image format (MicroPython extmod/vfs_rom.c), checked by the
 MicroPython unix port mounting an image with vfs.VfsRom and importing from it."""
 
 import os
@@ -58,7 +58,7 @@ def test_micropython_mounts_and_imports(tmp_path):
 
 @pytest.mark.skipif(not os.path.exists(MICROPYTHON), reason="needs .venv/bin/micropython")
 def test_messages_read_back_from_romfs(tmp_path):
-    """The device build's error texts (udlms/messages.txt, tools/msgtable.py) are found
+    """The device build's error texts (udlms/messages.txt, tools/build/msgtable.py) are found
     beside the module in a ROMFS image too: __file__ is /rom/lib/udlms/errors.mpy."""
     from tools.build import msgtable
 

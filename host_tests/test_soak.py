@@ -1,4 +1,4 @@
-"""50-session soak through the fault-injecting line (tools/soak.py; `make soak` runs 1000):
+"""50-session soak through the fault-injecting line (tools/qa/soak.py; `make soak` runs 1000):
 no token entered twice, no invocation counter reused, the journal matches the meter."""
 
 import os

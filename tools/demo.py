@@ -1,6 +1,6 @@
 """``make demo``: a token delivered to the simulated meter, end to end.
 
-Starts tools/meter_sim.py (HDLC over TCP, HLS-GMAC, suite 0, Token Gateway expecting ASCII
+Starts udlms.host.sim (HDLC over TCP, HLS-GMAC, suite 0, Token Gateway expecting ASCII
 digits), then runs the same ``udlms enter-token`` a technician would run on a PC:
 1. a fresh invocation counter is read from the meter with the public client (resync),
 2. the token is entered and accepted (the decoded exchange is printed),

@@ -1,4 +1,4 @@
-"""What every part of ``make bench`` (tools/bench.py) shares: paths, the figure names, ``emit``
+"""What every part of ``make bench`` (tools/bench/main.py) shares: paths, the figure names, ``emit``
 and ``fig``, the golden case, the simulator."""
 
 import json

@@ -1,4 +1,4 @@
-"""Micro-benchmarks (not a test) of the hot paths, for ``make bench`` (tools/bench.py) or alone.
+"""Micro-benchmarks (not a test) of the hot paths, for ``make bench`` (tools/bench/) or alone.
 
 - AES-GCM-128 of a 64-byte APDU with a 17-byte AAD (SC ‖ AK), for every AES backend and both
   GHASH implementations (pure, viper): µs per ``encrypt_into`` (no-allocation API) and per
@@ -8,13 +8,13 @@
   allocated per call.
 - Steady-state receive: bytes allocated per received frame by ``Receiver.feed``/``next``,
   ``Receiver.readinto_from``/``next`` and ``Link._wait`` (the link's receive loop), cycling the
-  meter frames of the golden session (``bench_case.RX`` when tools/bench.py wrote it, else
+  meter frames of the golden session (``bench_case.RX`` when tools/bench/main.py wrote it, else
   synthetic frames).
 
 Prints one JSON line per figure: {"name", "value", "unit", ...context}. Allocation is the
 ``gc.mem_alloc()`` difference over a loop with the collector disabled (null on CPython).
 
-    MICROPYPATH=build/mpy-lane .venv/bin/micropython -X heapsize=64k tools/bench_gcm.py
+    MICROPYPATH=build/mpy-lane .venv/bin/micropython -X heapsize=64k tools/bench/gcm.py
 or under CPython with PYTHONPATH=lib (times only).
 """
 

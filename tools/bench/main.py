@@ -17,11 +17,11 @@ and writes every figure to build/bench.json. Figures are measured, never asserte
    in tools/wasm, run with node; no sockets there, so the stream replays the golden frames
    and checks ours against them), from a 64 KiB initial heap: with the .mpy files in its
    filesystem (loaded into the heap, as from a board's littlefs) and in a ROMFS image
-   (tools/romfs.py; run in place from memory outside the heap, as from a board's romfs flash
+   (tools/build/romfs.py; run in place from memory outside the heap, as from a board's romfs flash
    partition). Peak live heap, and the heap's size afterwards (the port grows it only when
    an allocation fails, so 64 KiB afterwards means the session fitted).
 3. .mpy sizes per device module (mpy-cross bytecode and -march=xtensawin) and .py sizes.
-4. MicroPython micro-benchmarks (tools/bench_gcm.py): GCM of a 64-byte APDU (pure vs viper
+4. MicroPython micro-benchmarks (tools/bench/gcm.py): GCM of a 64-byte APDU (pure vs viper
    GHASH) and HDLC encode/decode of a frame with a 128-byte information field.
 5. Bytes and frames on the wire for the session, ours vs gurux; wire time at 9600 baud
    (bytes × 10 / 9600); the session's measured duration over a link throttled to 9600 baud
@@ -37,7 +37,7 @@ and writes every figure to build/bench.json. Figures are measured, never asserte
    included) and by a later one (gc disabled while each runs: everything allocated counts),
    resident after, each session's emulated time and its bytes on the wire (board_*).
 
-    .venv/bin/python tools/bench.py [--quick] [--out build/bench.json]
+    .venv/bin/python -m tools.bench [--quick] [--out build/bench.json]
 
 The sections live in bench_board, bench_cpu, bench_mpy, bench_wasm, bench_sizes and
 bench_wire (over bench_common); this module runs them and prints the table.
@@ -177,7 +177,7 @@ def table():
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="few rounds (smoke test)")
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "bench.json"))
     ap.add_argument("--only", help="comma list of sections: board,board_frozen,cpu,mpy,micro,"

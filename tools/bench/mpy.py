@@ -1,5 +1,5 @@
 """make bench, sections 2 and 4: the session in the MicroPython unix port (import heap, peak,
-smallest heap) and the micro-benchmarks (tools/bench_gcm.py)."""
+smallest heap) and the micro-benchmarks (tools/bench/gcm.py)."""
 
 import glob
 import json
@@ -13,7 +13,7 @@ from tools.bench.common import (CASE, HEAP, LANE, MICROPYTHON, MPY_CROSS, PHASE_
 # -- 2 and 4. MicroPython lane ------------------------------------------------------------------
 
 MP_SESSION = r'''
-# written by tools/bench.py (compiled to build/bench/mp_session.mpy): token sessions in the
+# written by tools/bench/main.py (compiled to build/bench/mp_session.mpy): token sessions in the
 # MicroPython unix port against the simulator; argv: mode (check|peak|min) port modules sessions
 import gc
 import json
@@ -134,7 +134,7 @@ def write_case_module(case, tx, rx):
     """build/bench/{bench_case,mp_session}.mpy, compiled like the lane (the scripts' own
     compilation would otherwise take heap in the small-heap runs)."""
     c = case["client"]
-    lines = ["# written by tools/bench.py from host_tests/golden/session_gurux.json (%s)" % CASE,
+    lines = ["# written by make bench from host_tests/golden/session_gurux.json (%s)" % CASE,
              "EK = %r" % bytes.fromhex(c["ek"]), "AK = %r" % bytes.fromhex(c["ak"]),
              "TITLE = %r" % bytes.fromhex(c["system_title"]),
              "CTOS = %r" % bytes.fromhex(c["ctos"]), "IC = %d" % c["invocation_counter"],

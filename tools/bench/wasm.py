@@ -19,7 +19,7 @@ WASM_HEAP = 64 * 1024
 WASM_IMAGE = "udlms.romfs"
 
 WASM_SESSION = r"""
-# written by tools/bench.py (compiled to build/wasm/lib/wasm_session.mpy): one token session in
+# written by tools/bench/main.py (compiled to build/wasm/lib/wasm_session.mpy): one token session in
 # the 32-bit WebAssembly port over a replay of the golden case (no sockets there). This port
 # frees garbage only between runs (runPython calls), so main.py imports in one run, measures
 # what stays resident in the next, and runs the session in a third: what the session run

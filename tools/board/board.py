@@ -108,7 +108,7 @@ def read_files(img):
 
 
 def deploy_files(board="rpi_pico", config=None, build_dir=None):
-    """The files ``make deploy BOARD=...`` copies (tools/deploy.py's plan, from ``make mpy``
+    """The files ``make deploy BOARD=...`` copies (tools/build/deploy.py's plan, from ``make mpy``
     output), as {"/device/path": bytes}. ``config``: a dict or a path (default: the example)."""
     from tools.build import deploy, mpy as build_mpy
 

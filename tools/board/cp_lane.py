@@ -1,6 +1,6 @@
 """The CircuitPython part of the board lane: tokenpad on CircuitPython 10.2.1 on an emulated
 Adafruit Feather RP2040 (tools/board/cpboard.py on the shared runner), deployed the way
-``make deploy BOARD=feather_rp2040`` lays out CIRCUITPY, against tools/meter_sim.py.
+``make deploy BOARD=feather_rp2040`` lays out CIRCUITPY, against udlms.host.sim.
 
 Checks (each one line, PASS/FAIL; the closing line is ``N passed, N failed``):
   boot.py leaves the drive to the computer; A1 held at reset gives it to tokenpad;

@@ -5,7 +5,7 @@ Same runner and ``Board`` API as the Pico (board.py); what differs for CircuitPy
   model (``--flash-model spiflash.mjs``: a 2 MiB chip, the QSPI SS pad reading high so the
   boot does not wait on BOOTSEL);
 - the CIRCUITPY drive is a FAT volume at flash 0x100000 (1 MiB on this chip), built by
-  tools/fatimg.py from what ``make deploy BOARD=feather_rp2040`` copies (``drive_files``);
+  tools/build/fatimg.py from what ``make deploy BOARD=feather_rp2040`` copies (``drive_files``);
   ``microcontroller.nvm`` is the 4 KiB sector just below it (0xFF000);
 - pins are the Feather's: keypad D5 D6 D9 D10 / D11 D12 D24 D25, resend A0, write-enable
   A1, the display on SDA/SCL (I2C1) with pull-ups, the meter on TX/RX (UART0).
@@ -58,7 +58,7 @@ def board_file(name="feather_rp2040"):
 
 def drive_files(config=None, board="feather_rp2040", build_dir=None, extra=None):
     """What ``make deploy BOARD=feather_rp2040`` copies onto CIRCUITPY ({"path": bytes}),
-    from tools/deploy.py's own plan. ``config``: a dict or a path (default: the example)."""
+    from tools/build/deploy.py's own plan. ``config``: a dict or a path (default: the example)."""
     from tools.build import deploy, mpy as build_mpy
 
     build_dir = build_dir or os.path.join(ROOT, "build", "board-cp")
@@ -76,7 +76,7 @@ def drive_files(config=None, board="feather_rp2040", build_dir=None, extra=None)
 
 
 def deploy_to_dir(drive, config_path=None, board="feather_rp2040", build_dir=None):
-    """Run the real ``make deploy BOARD=feather_rp2040 PORT=<drive>`` (tools/deploy.py) into
+    """Run the real ``make deploy BOARD=feather_rp2040 PORT=<drive>`` (tools/build/deploy.py) into
     a directory standing for the mounted CIRCUITPY drive; returns its files."""
     import subprocess
 

@@ -10,7 +10,7 @@ or does not boot):
                   puts the ``make mpy`` files on littlefs, byte for byte
   keypad_*        main.py from that deployment: a fresh board (no counter stored) reads the
                   meter's frame counter itself at the first token and says so; a token typed
-                  on the keypad + ``#`` is accepted by tools/meter_sim.py and shown; the same
+                  on the keypad + ``#`` is accepted by udlms.host.sim and shown; the same
                   token again is refused with the meter's reason (paged on the 16x2 LCD); a
                   silent meter gives NO ANSWER and the resend button delivers the pending
                   token once the meter answers; pictures under build/board/
@@ -27,7 +27,7 @@ or does not boot):
                   after each reboot no invocation counter is handed out twice and no
                   journal entry is lost; and a cut right after a keypad token was journaled
                   leaves it pending, resent with the button
-Figures go to build/board/figures.json (tools/bench.py reports them as board_*).
+Figures go to build/board/figures.json (tools/bench/main.py reports them as board_*).
 """
 
 import argparse

@@ -1,6 +1,6 @@
 """``make deploy BOARD=rpi_pico PORT=/dev/ttyACM0 [DRY=1]``: put tokenpad on a board.
 
-MicroPython boards (esp32_devkitc, rpi_pico): builds the board's .mpy set (tools/build_mpy.py)
+MicroPython boards (esp32_devkitc, rpi_pico): builds the board's .mpy set (tools/build/mpy.py)
 and copies it with mpremote: lib/udlms, lib/tokenpad, main.py, boot.py, the board file as
 /board.json and the meter settings as /config.json, then resets the board.
 CircuitPython boards (feather_rp2040): PORT is the mounted CIRCUITPY drive (e.g.

@@ -8,9 +8,9 @@ entries, no partition table, label CIRCUITPY) with long file names (VFAT), so th
 board (tools/board) boots with our files already on its drive; ``read_tree`` reads a volume
 back (to look at boot_out.txt or a file the firmware wrote).
 
-  python tools/fatimg.py build DIR IMAGE [--size BYTES]   # DIR's files onto a fresh volume
-  python tools/fatimg.py ls IMAGE [--offset N]             # list the files
-  python tools/fatimg.py cat IMAGE PATH [--offset N]       # print one file
+  python -m tools.build.fatimg build DIR IMAGE [--size BYTES]   # DIR's files onto a fresh volume
+  python -m tools.build.fatimg ls IMAGE [--offset N]             # list the files
+  python -m tools.build.fatimg cat IMAGE PATH [--offset N]       # print one file
 """
 
 import argparse

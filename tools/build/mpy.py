@@ -10,10 +10,10 @@ Targets:
                  ghash_viper.py is left out.
 
 Layout of build/<target>/ mirrors the device: lib/udlms/, lib/tokenpad/, main.py, boot.py;
-the .mpy targets also get tokenpad.romfs, lib/ as a ROMFS image (tools/romfs.py) for boards
+the .mpy targets also get tokenpad.romfs, lib/ as a ROMFS image (tools/build/romfs.py) for boards
 whose firmware has a romfs partition (MicroPython >= 1.25): code there runs in place from
 flash instead of being loaded into the heap (``deploy.py --romfs``). udlms is built from the
-copy tools/msgtable.py makes: its error messages live in lib/udlms/messages.txt, read when
+copy tools/build/msgtable.py makes: its error messages live in lib/udlms/messages.txt, read when
 an error is shown, instead of in the heap. Host-only modules (cli,
 __main__, decode*, the cryptography/pyserial backends) are not built. A full build (and
 ``--package-json`` alone) rewrites package.json (for ``mpremote mip install``) from the

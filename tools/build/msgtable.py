@@ -17,7 +17,7 @@ first argument of calls to the error classes of ``errors.py`` and of the helpers
 each line where it was (tracebacks on the device name the source line), and the
 CPython sources and tests are unchanged.
 
-    python tools/msgtable.py OUT_DIR      # write OUT_DIR/udlms/*.py and messages.txt
+    python -m tools.build.msgtable OUT_DIR      # write OUT_DIR/udlms/*.py and messages.txt
 """
 
 import ast

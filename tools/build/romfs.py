@@ -2,7 +2,7 @@
 
 A board mounts such an image from a flash partition (``mpremote romfs deploy``) and runs
 the ``.mpy`` files in it in place: bytecode, strings and qstrs stay in flash and only the
-objects made when a module runs take heap. ``tools/bench.py`` hands one to the
+objects made when a module runs take heap. ``tools/bench/main.py`` hands one to the
 WebAssembly port the same way (its ``romfs`` option, memory outside the GC heap).
 
 Format (MicroPython ``extmod/vfs_rom.c``): integers are big-endian base-128 with the top
@@ -11,7 +11,7 @@ record holds its name and a verbatim-data record, a directory record its name an
 children's records. The image is ``D2 CD 31``, the body length, the body; the length
 field is padded (a leading 0x80) so that the image length is even.
 
-Usage: python tools/romfs.py SRC_DIR OUT.img
+Usage: python -m tools.build.romfs SRC_DIR OUT.img
 """
 
 import os

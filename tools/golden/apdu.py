@@ -4,7 +4,7 @@ gurux-dlms (PyPI, GPL) is *used* here, never copied: it builds the request APDUs
 fixed parameters, and its translator parses the response APDUs we hand-build from the
 standard, so that both peers agree on every byte.
 
-    .venv/bin/python tools/golden/gen_apdu.py
+    .venv/bin/python -m tools.golden.apdu
 """
 
 import json
@@ -269,7 +269,7 @@ def main():
     for fname, data in (("apdu_requests.json", requests()),
                         ("apdu_responses.json", responses())):
         with open(os.path.join(OUT, fname), "w") as f:
-            json.dump({"generator": "tools/golden/gen_apdu.py (gurux-dlms 1.0.203)",
+            json.dump({"generator": "tools/golden/apdu.py (gurux-dlms 1.0.203)",
                        "vectors": data}, f, indent=1)
             f.write("\n")
         print("wrote", fname, len(data))

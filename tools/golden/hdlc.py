@@ -23,7 +23,7 @@ here as bytes (IEC 62056-46 Annex A layout, all four parameters written as meter
 only framed by gurux; the gurux client parses it with ``parseUAResponse``. The AARE and the
 response APDUs are fixed bytes too: they are payload here, only the framing is under test.
 
-    .venv/bin/python tools/golden/gen_hdlc.py
+    .venv/bin/python -m tools.golden.hdlc
 """
 
 import json
@@ -250,7 +250,7 @@ def main():
     from importlib.metadata import version
 
     out = {
-        "generator": "gurux-dlms %s (tools/golden/gen_hdlc.py)" % version("gurux-dlms"),
+        "generator": "gurux-dlms %s (tools/golden/hdlc.py)" % version("gurux-dlms"),
         "notes": [
             "side 'client': built by the gurux client API; side 'server': framed by gurux "
             "GXDLMS.getHdlcFrame with server settings (isServer=True). Each frame was parsed "

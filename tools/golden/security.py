@@ -5,7 +5,7 @@ glo-get and a glo-action request for fixed keys, system titles and invocation co
 its GXDLMSChippering ciphers meter responses (as a server would) that our client must
 decipher and verify. host_tests/test_security.py compares our bytes with these.
 
-    .venv/bin/python tools/golden/gen_security.py
+    .venv/bin/python -m tools.golden.security
 """
 
 import json

@@ -1,12 +1,12 @@
 """Regenerate host_tests/golden/session_gurux.json: a whole token session run by the
-unmodified gurux-dlms client against tools/meter_sim.py with every random input fixed.
+unmodified gurux-dlms client against udlms.host.sim with every random input fixed.
 
 Our client, given the same --ctos / --system-title / --invocation-counter and the same
 simulator options, must send the same frames byte for byte (host_tests/test_golden_session.py).
 The simulator is deterministic for fixed --stoc and --server-ic, so the meter's frames are
 part of the golden data too.
 
-    .venv/bin/python tools/golden/gen_session.py
+    .venv/bin/python -m tools.golden.session
 """
 
 import json
@@ -64,7 +64,7 @@ def run_case(client, sim_opts, token):
 
 
 def main():
-    out = {"generator": "gurux-dlms %s client vs tools/meter_sim.py (tools/golden/gen_session.py)"
+    out = {"generator": "gurux-dlms %s client vs udlms.host.sim (tools/golden/session.py)"
            % _gurux_version(), "cases": {}}
     for name, (client, sim_opts, token) in CASES.items():
         out["cases"][name] = run_case(client, sim_opts, token)

@@ -14,7 +14,7 @@ client's Link and the simulator each write whole frames) may, from the seed:
 Two ways to use it, neither needs threads:
 
 * in memory: ``FaultLink(clock)`` with ``attach(peer)`` where ``peer`` has ``feed(data)``
-  (tools/meter_sim.HdlcServer built with ``link.peer_write`` as its write function); the
+  (udlms.host.sim.HdlcServer built with ``link.peer_write`` as its write function); the
   client uses ``link`` as its stream (``write``/``readinto``). Time is the ``clock``'s
   (``SimClock`` gives simulated milliseconds, installed into udlms.link.hdlc/udlms.client.session).
 * around a real stream: ``StreamFaults(stream)`` wraps e.g. a TcpStream; real time.

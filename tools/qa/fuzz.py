@@ -13,9 +13,9 @@ host_tests/data/real_traffic.json, plus purely random bytes. Any exception that 
 allocation peak over ``MAX_PEAK`` bytes (``udlms decode``: plus 32 bytes per input byte, it
 keeps a whole trace's text) is a failure too.
 
-    .venv/bin/python tools/fuzz.py              # short run (about 50,000 inputs)
-    .venv/bin/python tools/fuzz.py --long       # >= 1,000,000 inputs (make fuzz)
-    .venv/bin/python tools/fuzz.py --target axdr --count 100000 --seed 5
+    .venv/bin/python -m tools.qa.fuzz              # short run (about 50,000 inputs)
+    .venv/bin/python -m tools.qa.fuzz --long       # >= 1,000,000 inputs (make fuzz)
+    .venv/bin/python -m tools.qa.fuzz --target axdr --count 100000 --seed 5
 
 host_tests/test_fuzz.py drives the same targets with hypothesis.
 """

@@ -3,7 +3,7 @@
 Every session takes a fresh random valid STS token (20 digits, value < 2^66), journals it
 as ``pending`` in the tokenpad store (firmware/tokenpad/store.py, on an in-memory medium)
 BEFORE anything is sent, and runs connect -> AARQ/HLS -> enter -> token_status through
-tools/faultlink.FaultLink to tools/meter_sim (in memory, simulated time: fast and the same
+tools/qa/faultlink.FaultLink to udlms.host.sim (in memory, simulated time: fast and the same
 for the same seed). The outcome is journaled as accepted / refused, or ``unknown`` when the
 line died after the enter may have reached the meter (``pending`` stays when it never went
 out). An unresolved token is never re-sent blindly: the next session first reads the
@@ -15,7 +15,7 @@ as a power cycle would.
 At the end: sessions, accepted, refused, named errors by kind, tokens entered twice,
 counters reused and journal mismatches (the last three must be 0; exit status 1 if not).
 
-    .venv/bin/python tools/soak.py --sessions 1000 [--seed 1] [--timeout-ms 200]
+    .venv/bin/python -m tools.qa.soak --sessions 1000 [--seed 1] [--timeout-ms 200]
 """
 
 import argparse

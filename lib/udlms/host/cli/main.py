@@ -180,7 +180,7 @@ def build_parser():
     pr.add_argument("--no-mode-e", action="store_true", help="do not try the mode E sign-on")
     pr.add_argument("-v", "--verbose", action="store_true",
                     help="print the decoded exchange of every attempt")
-    s = cmd("sim", "run the simulated meter (tools/meter_sim.py; `udlms sim --help`)")
+    s = cmd("sim", "run the simulated meter (udlms.host.sim; `udlms sim --help`)")
     s.add_argument("sim_args", nargs="*", help="the simulator's options")
     return p
 
