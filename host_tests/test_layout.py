@@ -176,6 +176,19 @@ def test_host_code_is_a_folder_boards_never_get():
                 assert "import %s" % word not in text, (m, word)
 
 
+def test_the_frozen_manifest_leaves_host_out():
+    calls = []
+    env = {"include": lambda *a, **k: None,
+           "package": lambda name, files=None, base_path=".", opt=None:
+               calls.append((name, files or [], base_path))}
+    exec(compile(open(os.path.join(ROOT, "firmware", "manifest.py")).read(), "manifest.py",
+                 "exec"), env)
+    names = {c[0] for c in calls}
+    assert {"udlms", "udlms/link", "udlms/client", "tokenpad"} <= names, names
+    assert not [c for c in calls if "host" in c[0] or [f for f in c[1] if "host" in f
+                                                       or "__main__" in f]], calls
+
+
 def test_no_file_over_400_lines():
     long = []
     for base in ("lib", "firmware"):
