@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from udlms.host import decode
+from udlms.host.decode import main as decode
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EK = "000102030405060708090A0B0C0D0E0F"

@@ -12,7 +12,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 from udlms.host.sim import meter as meter_sim  # noqa: E402
 
-from udlms.host import decode  # noqa: E402
+from udlms.host.decode import main as decode  # noqa: E402
 from udlms.client import session, token, token_auto  # noqa: E402
 from udlms.host import ports  # noqa: E402
 from udlms.errors import DlmsError  # noqa: E402

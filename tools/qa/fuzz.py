@@ -126,7 +126,7 @@ def _push_apdus():
     from udlms.client import token, token_info  # noqa: F401
     from udlms.cosem import obis  # noqa: F401
     from udlms.crypto import gcm  # noqa: F401
-    from udlms.host import decode
+    from udlms.host.decode import main as decode
     from udlms.host.decode import (acse as _a, cipher as _c, gbt as _g,  # noqa: F401
                                    hdlc as _h, line as _li, mbus as _m, notify as _n,
                                    obis as _o, xdlms as _x)
@@ -227,7 +227,7 @@ def t_unprotect(data, rnd=None):
 
 
 def t_decode(data, rnd=None):
-    from udlms.host import decode
+    from udlms.host.decode import main as decode
 
     text = data.decode("latin-1")
     for o in decode.decode_text(text, ek=_EK, ak=_AK, client_title=_CLIENT,
@@ -240,7 +240,7 @@ def t_decode(data, rnd=None):
 def t_push(data, rnd=None):
     """One APDU through the trace decoder's explainer (with the real traffic's key), then
     the same bytes cut into general-block-transfer blocks."""
-    from udlms.host import decode
+    from udlms.host.decode import main as decode
     from udlms.host.decode import apdu as decode_apdu
 
     dec = decode.Decoder(ek=_PUSH_EK)
@@ -260,7 +260,7 @@ def _len_bytes(n):
 
 def t_mbus(data, rnd=None):
     """Frames (M-Bus, HDLC) as hex, split over lines at random points like dumps do."""
-    from udlms.host import decode
+    from udlms.host.decode import main as decode
 
     h = data.hex()
     lines = []

@@ -225,7 +225,7 @@ class _Tracer:
 
 
 def _print_exchange(tracer, s, out):
-    from udlms.host import decode
+    from udlms.host.decode import main as decode
 
     try:
         lines = list(decode.explain_text("\n".join(tracer.lines), ek=s.ek, ak=s.ak,

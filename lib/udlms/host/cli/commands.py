@@ -143,7 +143,7 @@ def cmd_decode(args, out):
     """Explain a hex trace: readable text, or with --json one JSON object per frame."""
     import sys
 
-    from udlms.host import decode
+    from udlms.host.decode import main as decode
 
     def refuse(msg):
         if out.json:
