@@ -51,6 +51,7 @@ def _imports(path, mods, name=None):
         elif isinstance(n, ast.ImportFrom) and (n.level or n.module):
             module = n.module
             if n.level:
+                assert name, "relative import in %s: give its module name" % path
                 pkg = name if path.endswith("__init__.py") else name.rpartition(".")[0]
                 for _ in range(n.level - 1):
                     pkg = pkg.rpartition(".")[0]
@@ -76,7 +77,7 @@ def test_imports_only_go_down():
         here = _layer(m)
         if here is None:  # the package itself: udlms/__init__ registers the host back-ends
             continue
-        for t in _imports(path, mods):
+        for t in _imports(path, mods, m):
             there = _layer(t)
             if there is not None and RANK[there] > RANK[here]:
                 up.append("%s imports %s" % (m, t))
