@@ -16,36 +16,36 @@ $(STAMP): requirements-dev.txt pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python tools/demo.py
+	$(BIN)/python -m tools.demo
 
 test: $(STAMP)
-	$(BIN)/python tools/run_tests.py
+	$(BIN)/python -m tools.run_tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check lib firmware host_tests tools
 
 bench: $(STAMP)
-	$(BIN)/python tools/bench.py
+	$(BIN)/python -m tools.bench
 
 mpy: $(STAMP)
-	$(BIN)/python tools/build_mpy.py
+	$(BIN)/python -m tools.build.mpy
 
 # make deploy BOARD=rpi_pico PORT=/dev/ttyACM0 [CONFIG=my-meter.json] [DRY=1] [ROMFS=1]
 deploy: $(STAMP)
-	@$(BIN)/python tools/deploy.py $(if $(BOARD),--board $(BOARD),) $(if $(PORT),--port $(PORT),) $(if $(CONFIG),--config $(CONFIG),) $(if $(DRY),--dry-run,) $(if $(ROMFS),--romfs,)
+	@$(BIN)/python -m tools.build.deploy $(if $(BOARD),--board $(BOARD),) $(if $(PORT),--port $(PORT),) $(if $(CONFIG),--config $(CONFIG),) $(if $(DRY),--dry-run,) $(if $(ROMFS),--romfs,)
 
 # make firmware BOARD=RPI_PICO [MICROPY_SRC=...]: udlms + tokenpad frozen into MicroPython
 # (Debian's arm toolchain installed on first use); build/firmware/RPI_PICO/firmware.uf2
 firmware: $(STAMP)
-	$(BIN)/python tools/build_firmware.py --board $(or $(BOARD),RPI_PICO)
+	$(BIN)/python -m tools.build.firmware --board $(or $(BOARD),RPI_PICO)
 
 # 1000 sessions with faults per frame, then 1000 at 1% corrupted and 1% lost bytes
 soak: $(STAMP)
-	$(BIN)/python tools/soak.py --sessions 1000
-	$(BIN)/python tools/soak.py --sessions 1000 --byte-rates --quiet
+	$(BIN)/python -m tools.qa.soak --sessions 1000
+	$(BIN)/python -m tools.qa.soak --sessions 1000 --byte-rates --quiet
 
 fuzz: $(STAMP)
-	$(BIN)/python tools/fuzz.py --long
+	$(BIN)/python -m tools.qa.fuzz --long
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

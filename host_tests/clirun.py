@@ -4,7 +4,7 @@
 import io
 import sys
 
-from udlms.host import cli
+from udlms.host.cli import main as cli
 
 EK = "000102030405060708090A0B0C0D0E0F"
 AK = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"

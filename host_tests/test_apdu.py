@@ -1,4 +1,4 @@
-"""apdu: byte-exact against gurux-dlms goldens (tools/golden/gen_apdu.py) and spec.md."""
+"""apdu: byte-exact against gurux-dlms goldens (tools/golden/apdu.py) and spec.md."""
 
 import json
 import os

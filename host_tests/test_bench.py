@@ -1,4 +1,4 @@
-"""Smoke test of ``make bench``: tools/bench.py --quick runs, prints one valid JSON object per
+"""Smoke test of ``make bench``: -m tools.bench --quick runs, prints one valid JSON object per
 figure line with the expected names, and writes the same figures to its --out file. Values are
 not checked (figures are measured, never asserted). The board sections (board_*, board_cp_*)
 boot the emulated boards: the board lanes of ``make test`` run the same measurements
@@ -12,18 +12,17 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
 
 
 @pytest.mark.skipif(not os.path.exists(MICROPYTHON), reason="needs .venv/bin/micropython")
 def test_bench_quick_emits_every_figure(tmp_path):
-    import bench
+    from tools.bench import main as bench
 
     out = tmp_path / "bench.json"
     only = "cpu,mpy,micro,wasm,sizes,modules,wire"
-    p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "bench.py"), "--quick",
+    p = subprocess.run([sys.executable, "-m", "tools.bench", "--quick",
                         "--only", only, "--out", str(out)], cwd=ROOT, capture_output=True,
                        text=True, timeout=400)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
@@ -41,7 +40,7 @@ def test_bench_quick_emits_every_figure(tmp_path):
         assert next(f for f in figures if f["name"] == name)["value"] is not None, name
     saved = json.loads(out.read_text())
     assert saved["figures"] == figures
-    assert saved["meta"]["command"].endswith("tools/bench.py --quick --only " + only)
+    assert saved["meta"]["command"].endswith("-m tools.bench --quick --only " + only)
     assert "| figure" in p.stdout  # the table
 
 
@@ -49,12 +48,11 @@ def test_bench_quick_emits_every_figure(tmp_path):
 def test_bench_section_failure_is_reported_not_fatal(tmp_path, monkeypatch, capsys):
     """A section that fails or times out (a board waiting for >>> on a busy machine) goes
     into bench.json and the table; the rest is measured and bench exits 0."""
-    import bench
+    from tools.bench import common as bench_common
+    from tools.bench import main as bench
 
     def boom(quick):
         raise TimeoutError("no >>> within 30 s")
-
-    import bench_common
 
     monkeypatch.setattr(bench, "bench_wire", boom)
     for name in ("FIGURES", "ERRORS"):  # a fresh list, the same in both modules

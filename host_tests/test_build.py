@@ -10,9 +10,8 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-import build_mpy  # noqa: E402
+from tools.build import mpy as build_mpy  # noqa: E402
 
 PY = sys.executable
 BOARDS = sorted(os.path.basename(b)[:-5] for b in glob.glob(os.path.join(ROOT, "boards", "*.json")))
@@ -21,7 +20,7 @@ BOARDS = sorted(os.path.basename(b)[:-5] for b in glob.glob(os.path.join(ROOT, "
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("build")
-    r = subprocess.run([PY, os.path.join(ROOT, "tools", "build_mpy.py"), "--out", str(out)],
+    r = subprocess.run([PY, "-m", "tools.build.mpy", "--out", str(out)],
                        capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stdout + r.stderr
     return out
@@ -40,7 +39,7 @@ def test_mpy_targets(built, target):
         assert (d / "lib" / "tokenpad" / (os.path.basename(m)[:-3] + ".mpy")).exists()
     assert (d / "main.py").exists() and (d / "boot.py").exists()
     assert not (d / "lib" / "udlms" / "host").exists()
-    # the error texts are in messages.txt, not in the code (tools/msgtable.py)
+    # the error texts are in messages.txt, not in the code (tools/build/msgtable.py)
     text = (d / "lib" / "udlms" / "messages.txt").read_text()
     assert "client SAP %d out of range 0..127\n" in text
     assert b"out of range 0..127" not in (d / "lib" / "udlms" / "link" / "hdlc.mpy").read_bytes()
@@ -65,7 +64,7 @@ def test_circuitpython_target(built):
 
 def test_circuitpython_mpy_cross_from_the_environment(tmp_path):
     env = dict(os.environ, CIRCUITPY_MPY_CROSS=str(tmp_path / "missing"))
-    r = subprocess.run([PY, os.path.join(ROOT, "tools", "build_mpy.py"), "--target",
+    r = subprocess.run([PY, "-m", "tools.build.mpy", "--target",
                         "circuitpython", "--out", str(tmp_path)],
                        capture_output=True, text=True, cwd=ROOT, env=env)
     assert r.returncode != 0 and "CIRCUITPY_MPY_CROSS" in r.stdout + r.stderr
@@ -73,7 +72,7 @@ def test_circuitpython_mpy_cross_from_the_environment(tmp_path):
 
 @pytest.mark.parametrize("board", BOARDS)
 def test_deploy_dry_run(board, tmp_path):
-    r = subprocess.run([PY, os.path.join(ROOT, "tools", "deploy.py"), "--board", board,
+    r = subprocess.run([PY, "-m", "tools.build.deploy", "--board", board,
                         "--port", "/dev/ttyACM0", "--dry-run", "--build-dir", str(tmp_path)],
                        capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -86,7 +85,7 @@ def test_deploy_dry_run(board, tmp_path):
 
 
 def test_deploy_rejects_unknown_board(tmp_path):
-    r = subprocess.run([PY, os.path.join(ROOT, "tools", "deploy.py"), "--board", "nope",
+    r = subprocess.run([PY, "-m", "tools.build.deploy", "--board", "nope",
                         "--dry-run", "--build-dir", str(tmp_path)],
                        capture_output=True, text=True, cwd=ROOT)
     assert r.returncode != 0 and "no board file" in r.stderr
@@ -109,7 +108,7 @@ def test_package_json_lists_device_modules():
     with open(os.path.join(ROOT, "package.json")) as f:
         pkg = json.load(f)
     assert pkg == build_mpy.package_json(), \
-        "package.json is stale: run make mpy (or tools/build_mpy.py --package-json)"
+        "package.json is stale: run make mpy (or python -m tools.build.mpy --package-json)"
     for _dest, src in pkg["urls"]:
         assert os.path.exists(os.path.join(ROOT, src)), src
 
@@ -128,7 +127,7 @@ def test_firmware_compiles_for_both_arches(tmp_path):
 @pytest.mark.parametrize("target", ["esp32", "rp2040"])
 def test_romfs_image_holds_lib(built, target):
     # the image is what `mpremote romfs deploy` writes: its tree is lib/udlms, lib/tokenpad
-    import romfs
+    from tools.build import romfs
 
     d = built / target
     img = (d / build_mpy.ROMFS_IMAGE).read_bytes()
@@ -140,7 +139,7 @@ def test_romfs_image_holds_lib(built, target):
 
 
 def test_deploy_romfs_plan(tmp_path):
-    r = subprocess.run([PY, os.path.join(ROOT, "tools", "deploy.py"), "--board", "rpi_pico",
+    r = subprocess.run([PY, "-m", "tools.build.deploy", "--board", "rpi_pico",
                         "--port", "/dev/ttyACM0", "--dry-run", "--romfs", "--build-dir",
                         str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stdout + r.stderr

@@ -3,17 +3,15 @@
 
 import json
 import os
-import sys
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-import meter_sim  # noqa: E402
+from udlms.host.sim import meter as meter_sim  # noqa: E402
 from clirun import EK, AK, TOKEN, TOKEN2, run  # noqa: E402, F401
 
-from udlms.host import cli  # noqa: E402
+from udlms.host.cli import main as cli  # noqa: E402
 
 
 @pytest.fixture

@@ -6,14 +6,12 @@ the sequence."""
 
 import json
 import os
-import sys
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-import meter_sim  # noqa: E402
+from udlms.host.sim import meter as meter_sim  # noqa: E402
 from clirun import EK, AK, TITLE, TOKEN, TOKEN2, run  # noqa: E402, F401
 
 from udlms.host import counters, token_auto_host  # noqa: E402

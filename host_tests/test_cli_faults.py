@@ -15,12 +15,12 @@ import time
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-import meter_sim  # noqa: E402
+from udlms.host.sim import meter as meter_sim  # noqa: E402
 from clirun import EK, AK, TITLE, TOKEN, TOKEN2, run  # noqa: E402, F401
 
-from udlms.host import cli, counters  # noqa: E402
+from udlms.host import counters  # noqa: E402
+from udlms.host.cli import main as cli  # noqa: E402
 from udlms.client import session, token  # noqa: E402
 from udlms.host import ports as tr  # noqa: E402
 
@@ -42,13 +42,13 @@ def udlms(args, timeout=60, **kw):
 
 
 class Sim:
-    """tools/meter_sim.py in its own process (so it can die like a real meter); its output
+    """udlms.host.sim in its own process (so it can die like a real meter); its output
     lines are read by a thread so that no wait blocks for ever."""
 
     def __init__(self, *args):
         import queue
 
-        self.p = subprocess.Popen([sys.executable, os.path.join(ROOT, "tools", "meter_sim.py")]
+        self.p = subprocess.Popen([sys.executable, "-m", "udlms.host.sim"]
                                   + list(args), stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, text=True, env=env())
         self.lines = queue.Queue()
@@ -691,9 +691,7 @@ def test_help_explains_every_flag_once_and_where_it_applies():
 
 def test_demo_prints_commands_that_can_be_pasted():
     import shlex
-
-    sys.path.insert(0, os.path.join(ROOT, "tools"))
-    import demo
+    from tools import demo
 
     line = demo.command_line(["enter-token", TOKEN, "--port", "tcp://127.0.0.1:1"])
     assert shlex.split(line)[2] == TOKEN

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from udlms.host import decode
+from udlms.host.decode import main as decode
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EK = "000102030405060708090A0B0C0D0E0F"
@@ -300,10 +300,9 @@ def test_flipped_byte_in_a_real_frame_never_crashes(pos, x):
 
 def test_whole_gurux_session_through_the_simulator():
     pytest.importorskip("gurux_dlms")
-    sys.path[:0] = [os.path.join(ROOT, "tools"), os.path.join(ROOT, "tools", "golden")]
     try:
-        import meter_sim
-        from gurux_client import GuruxSession
+        from udlms.host.sim import meter as meter_sim
+        from tools.golden.gurux_client import GuruxSession
     except ImportError as e:  # pragma: no cover - simulator not ready
         pytest.skip("simulator not available: %s" % e)
     meter = meter_sim.Meter()

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from udlms.host import decode
+from udlms.host.decode import main as decode
 from udlms.crypto import gcm
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

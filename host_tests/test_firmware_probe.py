@@ -5,9 +5,9 @@ import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [os.path.join(ROOT, "firmware"), os.path.join(ROOT, "tools")]
+sys.path.insert(0, os.path.join(ROOT, "firmware"))
 
-import meter_sim  # noqa: E402
+from udlms.host.sim import meter as meter_sim  # noqa: E402
 from tokenpad import repl  # noqa: E402
 
 from udlms.link import transport  # noqa: E402

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from udlms.host import decode
+from udlms.host.decode import main as decode
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FOREIGN = os.path.join(ROOT, "..", "shared", "data", "foreign", "cases.json")

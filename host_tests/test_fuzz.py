@@ -1,5 +1,5 @@
 """Fuzz the decoders with hypothesis (bounded for `make test`; `make fuzz` runs the long
-mutation loop in tools/fuzz.py): only errors.DlmsError subclasses may escape, and a length
+mutation loop in tools/qa/fuzz.py): only errors.DlmsError subclasses may escape, and a length
 field of 0xFFFF or 0x84FFFFFFFF never allocates a big buffer."""
 
 import os
@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-for _p in ("lib", "tools"):
+for _p in ("lib",):
     if os.path.join(ROOT, _p) not in sys.path:
         sys.path.insert(0, os.path.join(ROOT, _p))
 
-import fuzz  # noqa: E402
+from tools.qa import fuzz  # noqa: E402
 
 
 SEEDS = fuzz.seeds()

@@ -1,7 +1,6 @@
 """HDLC framer and link (IEC 62056-46) against spec.md §4f vectors and the meter simulator."""
 
 import os
-import sys
 
 import pytest
 from hypothesis import given, settings
@@ -11,9 +10,8 @@ from udlms.link import hdlc
 from udlms.errors import LinkError, NoAnswer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-import meter_sim  # noqa: E402
+from udlms.host.sim import meter as meter_sim  # noqa: E402
 
 X = bytes.fromhex
 S = hdlc.server_address(1, 17)

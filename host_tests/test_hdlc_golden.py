@@ -1,5 +1,5 @@
 """HDLC framer against frames built by gurux-dlms (host_tests/golden/hdlc_gurux.json, made by
-tools/golden/gen_hdlc.py), and a property test of the incremental receiver."""
+tools/golden/hdlc.py), and a property test of the incremental receiver."""
 
 import json
 import os

@@ -1,7 +1,7 @@
 """Hostile meters: each trick is refused with a named error and the session ends cleanly.
 
-A scripted meter is tools/meter_sim with one method overridden per case, reached in memory
-through tools/faultlink.FaultLink (no faults) on simulated time."""
+A scripted meter is udlms.host.sim with one method overridden per case, reached in memory
+through tools/qa/faultlink.FaultLink (no faults) on simulated time."""
 
 import os
 import sys
@@ -9,12 +9,12 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-for _p in ("lib", "tools"):
+for _p in ("lib",):
     if os.path.join(ROOT, _p) not in sys.path:
         sys.path.insert(0, os.path.join(ROOT, _p))
 
-import faultlink  # noqa: E402
-import meter_sim  # noqa: E402
+from tools.qa import faultlink  # noqa: E402
+from udlms.host.sim import meter as meter_sim  # noqa: E402
 
 from udlms.link import hdlc  # noqa: E402
 from udlms.client import session  # noqa: E402

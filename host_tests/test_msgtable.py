@@ -1,18 +1,16 @@
-"""tools/msgtable.py: the device build's copy of lib/udlms with its error messages moved
+"""tools/build/msgtable.py: the device build's copy of lib/udlms with its error messages moved
 to messages.txt, and DlmsError reading them back (errors._text)."""
 
 import ast
 import glob
 import importlib.util
 import os
-import sys
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-import msgtable  # noqa: E402
+from tools.build import msgtable  # noqa: E402
 
 LIB = os.path.join(ROOT, "lib", "udlms")
 SOURCES = sorted(glob.glob(os.path.join(LIB, "*.py")))

@@ -1,16 +1,14 @@
-"""tools/romfs.py: the ROMFS image format (MicroPython extmod/vfs_rom.c), checked by the
+"""tools/build/romfs.py: the ROMFS image format (MicroPython extmod/vfs_rom.c), checked by the
 MicroPython unix port mounting an image with vfs.VfsRom and importing from it."""
 
 import os
 import subprocess
-import sys
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-import romfs  # noqa: E402
+from tools.build import romfs  # noqa: E402
 
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
 
@@ -60,9 +58,9 @@ def test_micropython_mounts_and_imports(tmp_path):
 
 @pytest.mark.skipif(not os.path.exists(MICROPYTHON), reason="needs .venv/bin/micropython")
 def test_messages_read_back_from_romfs(tmp_path):
-    """The device build's error texts (udlms/messages.txt, tools/msgtable.py) are found
+    """The device build's error texts (udlms/messages.txt, tools/build/msgtable.py) are found
     beside the module in a ROMFS image too: __file__ is /rom/lib/udlms/errors.mpy."""
-    import msgtable
+    from tools.build import msgtable
 
     staged = tmp_path / "staged"
     msgtable.stage(str(staged))

@@ -4,17 +4,15 @@ HDLC-over-TCP with HLS-GMAC, sending every xDLMS APDU as general-glo-ciphering (
 The frames are recorded (tools/golden/dlms_cosem_client.py) and printed (``pytest -s``)."""
 
 import os
-import sys
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [os.path.join(ROOT, "tools"), os.path.join(ROOT, "tools", "golden")]
 
 dlms_cosem = pytest.importorskip("dlms_cosem")
 
-import meter_sim  # noqa: E402
-from dlms_cosem_client import DlmsCosemSession, apdu, control  # noqa: E402
+from udlms.host.sim import meter as meter_sim  # noqa: E402
+from tools.golden.dlms_cosem_client import DlmsCosemSession, apdu, control  # noqa: E402
 
 EK = bytes.fromhex("000102030405060708090A0B0C0D0E0F")
 AK = bytes.fromhex("D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF")

@@ -2,17 +2,15 @@
 (PyPI gurux-dlms, used as a peer over TCP) completes whole token sessions against it."""
 
 import os
-import sys
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [os.path.join(ROOT, "tools"), os.path.join(ROOT, "tools", "golden")]
 
 gurux_dlms = pytest.importorskip("gurux_dlms")
 
-import meter_sim  # noqa: E402
-from gurux_client import GuruxSession  # noqa: E402
+from udlms.host.sim import meter as meter_sim  # noqa: E402
+from tools.golden.gurux_client import GuruxSession  # noqa: E402
 
 EK = bytes.fromhex("000102030405060708090A0B0C0D0E0F")
 AK = bytes.fromhex("D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF")

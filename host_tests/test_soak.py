@@ -1,13 +1,11 @@
-"""50-session soak through the fault-injecting line (tools/soak.py; `make soak` runs 1000):
+"""50-session soak through the fault-injecting line (tools/qa/soak.py; `make soak` runs 1000):
 no token entered twice, no invocation counter reused, the journal matches the meter."""
 
 import os
-import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-import soak  # noqa: E402
+from tools.qa import soak  # noqa: E402
 
 
 def _check(r):

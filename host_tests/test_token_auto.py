@@ -5,16 +5,14 @@ every form. Each attempt must be its own ACTION request (new invocation counter,
 invoke-id), read back from the trace with ``udlms.host.decode``."""
 
 import os
-import sys
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-import meter_sim  # noqa: E402
+from udlms.host.sim import meter as meter_sim  # noqa: E402
 
-from udlms.host import decode  # noqa: E402
+from udlms.host.decode import main as decode  # noqa: E402
 from udlms.client import session, token, token_auto  # noqa: E402
 from udlms.host import ports  # noqa: E402
 from udlms.errors import DlmsError  # noqa: E402

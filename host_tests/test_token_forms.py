@@ -12,10 +12,9 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 sys.path.insert(0, os.path.join(ROOT, "host_tests"))
 
-import meter_sim  # noqa: E402
+from udlms.host.sim import meter as meter_sim  # noqa: E402
 from clirun import EK, AK, TITLE, TOKEN, run  # noqa: E402
 
 from udlms.client import session, token, token_auto  # noqa: E402

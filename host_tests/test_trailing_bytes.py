@@ -11,16 +11,16 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 sys.path.insert(0, os.path.join(ROOT, "host_tests"))
 
-import meter_sim  # noqa: E402
+from udlms.host.sim import meter as meter_sim  # noqa: E402
 from clirun import EK, AK, TITLE, TOKEN, run  # noqa: E402
 
 from udlms.client import session, token  # noqa: E402
 from udlms.cosem import axdr  # noqa: E402
 from udlms.crypto.security import MemoryCounter  # noqa: E402
-from udlms.host import decode, ports  # noqa: E402
+from udlms.host import ports  # noqa: E402
+from udlms.host.decode import main as decode  # noqa: E402
 
 CLOCK = "0.0.1.0.0.255:8:2"
 EXTRA = bytes((0xA0 + i) & 0xFF for i in range(18)).hex().upper()  # what the sim appends

@@ -8,10 +8,9 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 sys.path.insert(0, os.path.join(ROOT, "lib"))
 
-import meter_sim  # noqa: E402
+from udlms.host.sim import meter as meter_sim  # noqa: E402
 from test_golden_session import udlms  # noqa: E402
 from test_iec21 import KEYS  # noqa: E402
 
@@ -91,7 +90,7 @@ def test_library_session_and_wrong_logical_device(wsrv):
 
 def test_token_session_over_udp_wrapper(tmp_path):
     """IEC 62056-47 over UDP: one datagram per wrapper frame (udp:// selects the wrapper)."""
-    from udlms.host import cli
+    from udlms.host.cli import main as cli
 
     meter = meter_sim.Meter()
     srv = meter_sim.UdpWrapperServer(meter, 0).start()

@@ -1,6 +1,6 @@
 """``make demo``: a token delivered to the simulated meter, end to end.
 
-Starts tools/meter_sim.py (HDLC over TCP, HLS-GMAC, suite 0, Token Gateway expecting ASCII
+Starts udlms.host.sim (HDLC over TCP, HLS-GMAC, suite 0, Token Gateway expecting ASCII
 digits), then runs the same ``udlms enter-token`` a technician would run on a PC:
 1. a fresh invocation counter is read from the meter with the public client (resync),
 2. the token is entered and accepted (the decoded exchange is printed),
@@ -27,7 +27,7 @@ TOKEN = "1781 3034 3131 9155 8529"
 
 
 def start_sim(encoding="ascii"):
-    p = subprocess.Popen([os.path.join(BIN, "python"), os.path.join(ROOT, "tools", "meter_sim.py"),
+    p = subprocess.Popen([os.path.join(BIN, "python"), "-m", "udlms.host.sim",
                           "--tcp", "0", "--ek", EK, "--ak", AK, "--encoding", encoding],
                          stdout=subprocess.PIPE, text=True)
     url = None

@@ -30,39 +30,11 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, ".venv", "bin")
-MICROPYTHON = os.path.join(BIN, "micropython")
+from tools.common import (BIN, LANE_BUILD, LANE_TESTS, MICROPYTHON, ROOT, build_lane,
+                          counts, run, start_sim)
+
 HEAP = "64k"
 E2E_HEAP = "112k"  # e2e_session.py passes from 88k, e2e_iec21.py from 98k (2026-11-25)
-
-
-def start_sim(*args, pty=False):
-    """tools/meter_sim.py on a free TCP port, or on a pty with ``pty=True``; returns
-    (process, "tcp://127.0.0.1:PORT" or the pty's device path)."""
-    how = ["--pty"] if pty else ["--tcp", "0"]
-    p = subprocess.Popen([sys.executable, os.path.join(ROOT, "tools", "meter_sim.py")] + how
-                         + list(args), stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    line = p.stdout.readline()
-    if ("pty " if pty else "tcp://") not in line:
-        p.kill()
-        raise RuntimeError("simulator did not start: " + line)
-    return p, line.split()[-1]
-
-
-def counts(out, rc):
-    """(passed, failed) from a script's closing ``N passed, N failed`` line; a non-zero
-    exit without failures counts as one failure."""
-    m = re.findall(r"^(\d+) passed, (\d+) failed$", out, re.M)
-    p, f = (int(m[-1][0]), int(m[-1][1])) if m else (0, 0)
-    if rc and not f:
-        f = 1
-    return p, f
-
-
-def run(cmd, env=None, timeout=1200):
-    p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-    return p.returncode, p.stdout + p.stderr
 
 
 def lane_lint():
@@ -96,56 +68,6 @@ def lane_pytest(extra):
     return passed, failed
 
 
-LANE_BUILD = os.path.join(ROOT, "build", "mpy-lane")
-LANE_TESTS = os.path.join(ROOT, "build", "mpy-lane-tests")
-
-
-def build_lane():
-    """Compile lib/ and firmware/ to .mpy for the unix port, as boards run them (sources
-    compiled on a 64 KB heap would measure the compiler, not the library)."""
-    import platform
-
-    arch = {"x86_64": "x64", "AMD64": "x64", "i686": "x86", "aarch64": "arm64"}.get(
-        platform.machine())
-    import shutil
-
-    import build_mpy
-    import msgtable
-
-    shutil.rmtree(LANE_BUILD, ignore_errors=True)  # no stale modules from renamed files
-    # lib/udlms as a board gets it: error messages moved to udlms/messages.txt
-    staged = os.path.join(tempfile.mkdtemp(prefix="lane-src-"), "lib")
-    msgtable.stage(os.path.join(staged, "udlms"))
-    os.makedirs(os.path.join(LANE_BUILD, "udlms"))
-    shutil.copy(os.path.join(staged, "udlms", msgtable.MESSAGES),
-                os.path.join(LANE_BUILD, "udlms"))
-    errors = []
-
-    def compile_one(src, out, name):
-        rc, text = run([os.path.join(BIN, "mpy-cross")] + (["-march=" + arch] if arch else [])
-                       + [build_mpy.OPT, "-o", out, "-s", name, src])
-        if rc:
-            errors.append("%s: %s" % (name, text.strip()))
-
-    for d in ("lib", "firmware"):
-        base = staged if d == "lib" else os.path.join(ROOT, d)
-        for f in glob.glob(os.path.join(base, "**", "*.py"), recursive=True):
-            rel = os.path.relpath(f, base)
-            out = os.path.join(LANE_BUILD, os.path.splitext(rel)[0] + ".mpy")
-            os.makedirs(os.path.dirname(out), exist_ok=True)
-            compile_one(f, out, rel)
-    shutil.rmtree(os.path.dirname(staged), ignore_errors=True)
-    # the end-to-end scripts and their harness run as .mpy too: compiled on the 64 KB heap
-    # they would measure the compiler's leftovers, not the library
-    shutil.rmtree(LANE_TESTS, ignore_errors=True)
-    os.makedirs(LANE_TESTS)
-    for f in glob.glob(os.path.join(ROOT, "host_tests", "mpy", "*.py")):
-        name = os.path.basename(f)
-        if name == "mpytest.py" or name.startswith("e2e_"):
-            compile_one(f, os.path.join(LANE_TESTS, name[:-3] + ".mpy"), name)
-    return errors
-
-
 def _mpy_env():
     env = dict(os.environ)
     env["MICROPYPATH"] = os.pathsep.join(
@@ -165,8 +87,9 @@ def lane_mpy():
     lib = os.path.join(ROOT, "lib")
     mods = sorted(os.path.splitext(os.path.relpath(f, lib))[0].replace(os.sep, ".")
                   for f in glob.glob(os.path.join(lib, "udlms", "**", "*.py"), recursive=True))
+    pc_only = [m for m in mods if m.startswith("udlms.host.sim.")]
     for m in mods:
-        if m.endswith("__main__"):
+        if m.endswith("__main__") or m in pc_only:
             continue
         name = m[:-len(".__init__")] if m.endswith(".__init__") else m
         rc, out = run([MICROPYTHON, "-X", "heapsize=" + HEAP, "-c", "import " + name], env=env)
@@ -176,6 +99,8 @@ def lane_mpy():
         else:
             passed += 1
     print("  mpy imports: %d modules import with -X heapsize=%s" % (passed, HEAP))
+    print("  mpy imports: %d modules of udlms.host.sim not imported: the simulated meter is "
+          "PC-only (threads, pyca cryptography)" % len(pc_only))
     scripts = sorted(glob.glob(os.path.join(ROOT, "host_tests", "mpy", "test_*.py")))
     scripts += sorted(glob.glob(os.path.join(ROOT, "host_tests", "mpy", "e2e_*.py")))
     for path in scripts:
@@ -223,86 +148,12 @@ def lane_mpy():
                 print("      " + line)
         if f or rc:
             print(out[-4000:])
-    p, f = lane_wasm32()
-    return passed + p, failed + f
-
-
-def lane_wasm32():
-    """The golden token session in the 32-bit WebAssembly port with the library in a ROMFS
-    image (the way a small board runs it from flash): it must fit the 64 KiB heap."""
-    import bench
-
-    why = bench.wasm_ready()
-    if why:
-        print("  wasm32 romfs session: skipped (%s)" % why)
-        return 0, 0
-    bench.write_case_module(*bench.load_case())
-    lib, main = bench.wasm_build()
-    r = bench.wasm_session(lib, main, "romfs")
-    ok = r["match"] and r["total"] <= bench.WASM_HEAP
-    print("  wasm32 romfs session at 64k: %s (imports resident %d bytes, peak at most %d, "
-          "heap after %d, frames equal golden: %s)"
-          % ("fits" if ok else "FAIL: does not fit", r["import"], r["peak"], r["total"],
-             r["match"]))
-    p, f = (1, 0) if ok else (0, 1)
-    p2, f2 = wasm32_live()
-    return p + p2, f + f2
-
-
-def _wasm_live_script(path):
-    """A run.mjs script: import in one run, then each @test of ``path`` in a run of its own
-    (this port frees garbage only between runs), printing what the test left allocated."""
-    with open(path) as f:
-        names = re.findall(r"^@test\ndef (\w+)\(", f.read(), re.M)
-    mod = os.path.basename(path)[:-3]
-    parts = ["import gc\nimport micropython\nimport sys\nimport %s as T\nR = [0, 0]\n" % mod,
-             "gc.collect()\nprint('RESIDENT %d' % gc.mem_alloc())\n"]
-    for n in names:
-        parts.append(
-            "try:\n    T.%s()\n    R[0] += 1\n    print('PASS %s')\n"
-            "except Exception as e:\n    R[1] += 1\n    print('FAIL %s', repr(e))\n"
-            "    sys.print_exception(e)\n"
-            "gc.collect()\nprint('UPPER %%d' %% gc.mem_alloc())\n" % (n, n, n))
-    parts.append("print('%d passed, %d failed' % tuple(R))\nmicropython.mem_info()\n")
-    return "# --- next run ---\n".join(parts)
-
-
-def wasm32_live():
-    """e2e_session.py, the unix lane's end-to-end script, in the 32-bit WebAssembly port
-    with the library in a ROMFS image, against the simulator on a pty (tools/wasm/run.mjs
-    --serial), from a 64 KiB heap that must not grow. This port frees garbage only between
-    runs, so each session runs in a run of its own and everything it allocates stays
-    counted: an upper bound of its peak."""
-    import bench
-
-    runner = os.path.join(bench.WASM_WORK, "live.py")
-    with open(runner, "w") as f:
-        f.write(_wasm_live_script(os.path.join(ROOT, "host_tests", "mpy", "e2e_session.py")))
-    sim, tty = start_sim(pty=True)
-    try:
-        rc, out = run(["node", os.path.join(bench.WASM_DIR, "run.mjs"), str(bench.WASM_HEAP),
-                       runner, "--romfs", os.path.join(bench.WASM_WORK, bench.WASM_IMAGE),
-                       "--serial", tty], timeout=300)
-    finally:
-        sim.terminate()
-        sim.wait(5)
+    # the WebAssembly part: the bench's module owns it, run here as a program
+    rc, out = run([sys.executable, "-m", "tools.bench.wasm", "--lane"], timeout=1200)
+    print("\n".join(ln for ln in out.splitlines()
+                    if not re.match(r"^\d+ passed, \d+ failed$", ln)))
     p, f = counts(out, rc)
-    if not p and not f:
-        f = 1  # it ran no test
-    total = re.search(r"GC: total: (\d+)", out)
-    grew = not total or int(total.group(1)) > bench.WASM_HEAP
-    if grew:
-        f += 1
-    upper = [int(x) for x in re.findall(r"^UPPER (\d+)$", out, re.M)]
-    res = re.search(r"^RESIDENT (\d+)$", out, re.M)
-    print("  wasm32 romfs e2e_session.py over a pty at 64k: %d passed, %d failed (%s; "
-          "resident after import %s bytes, each session at most %s)"
-          % (p, f, "heap grew to %s" % (total.group(1) if total else "?") if grew
-             else "heap never grew", res.group(1) if res else "?",
-             max(upper) if upper else "?"))
-    if f:
-        print(out[-3000:])
-    return p, f
+    return passed + p, failed + f
 
 
 def not_run(var, example):
@@ -321,8 +172,8 @@ def lane_board():
     why = not_run("PICO_FIRMWARE", "path/to/RPI_PICO.uf2")
     if why:
         return why
-    p = subprocess.Popen([sys.executable, os.path.join(ROOT, "tools", "board", "lane.py")],
-                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    p = subprocess.Popen([sys.executable, "-m", "tools.board.lane"], cwd=ROOT,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     for line in p.stdout:
         lines.append(line)
@@ -359,7 +210,7 @@ def lane_board_cp():
     why = not_run("CIRCUITPYTHON_FIRMWARE", "path/to/adafruit_feather_rp2040.uf2")
     if why:
         return why
-    rc, out = run([sys.executable, os.path.join(ROOT, "tools", "board", "cp_lane.py"),
+    rc, out = run([sys.executable, "-m", "tools.board.cp_lane",
                    "--json", os.path.join(ROOT, "build", "board-cp-figures.json")],
                   timeout=1500)
     print(out, end="")

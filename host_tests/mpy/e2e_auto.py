@@ -1,5 +1,5 @@
 """MicroPython lane, end to end: tokenpad with encoding ``auto`` (issue 20) delivers tokens
-through the real udlms session to simulated meters (tools/meter_sim.py over TCP) that
+through the real udlms session to simulated meters (udlms.host.sim over TCP) that
 want each token form: the first token finds the form in one association and says so once
 (``ACCEPTED (meter wants BCD; remembered)``), the store remembers it across a power cycle
 and the next token goes in one attempt; a meter taking every form gets one attempt; a

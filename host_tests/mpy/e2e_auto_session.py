@@ -1,6 +1,6 @@
 """MicroPython lane, end to end, library only: encoding ``auto`` over the real udlms session
 against a simulated meter that wants ``hex`` (the last form: four attempts in one
-association), started here (tools/meter_sim.py over TCP) and stopped by its process id.
+association), started here (udlms.host.sim over TCP) and stopped by its process id.
 Prints the peak heap of a fixed-encoding session and of the four-attempt auto session
 (udlms.client.token_auto loaded in it) above the same baseline (after gc, at the session's
 steps), so the cost of auto on the device path is measured where the lane runs: the same

@@ -1,5 +1,5 @@
 """MicroPython lane: idle means idle (issue 26). tokenpad built as main.py builds it (fake
-keypad and display, a RAM store, the real library over TCP to tools/meter_sim.py) waits
+keypad and display, a RAM store, the real library over TCP to the simulator, udlms.host.sim) waits
 for a key holding only what waiting needs; ``#`` imports the session path, and after the
 session it is forgotten: the heap held after a session equals the idle heap within 2 KB.
 

@@ -1,6 +1,6 @@
 """MicroPython lane, end to end over mode E: IEC 62056-21 sign-on through MpUart on a fake
 machine.UART (which records the settings it is switched to), then the whole HLS-GMAC token
-session relayed to tools/meter_sim.py over TCP (SIM_URL, set by tools/run_tests.py)."""
+session relayed to udlms.host.sim over TCP (SIM_URL, set by tools/run_tests.py)."""
 
 # (passes at 112k, fails at 110k, 2026-11-25: the UART wrappers and the fake add .mpy code)
 import gc

@@ -1,5 +1,5 @@
 """MicroPython lane, end to end: a whole token session run by the library inside the
-MicroPython unix port against tools/meter_sim.py over TCP (the lane runner starts the
+MicroPython unix port against udlms.host.sim over TCP (the lane runner starts the
 simulator and passes its address in SIM_URL). Prints the peak heap. The lane also runs it
 in the 32-bit WebAssembly port against the simulator's pty (mpytest.sim_stream).
 

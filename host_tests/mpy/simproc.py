@@ -1,12 +1,12 @@
 """Simulators started by a script that needs another meter than the one the lane runner
-started (tools/meter_sim.py --tcp 0 ARGS in the background), stopped by process id. Kept
+started (python -m udlms.host.sim --tcp 0 ARGS in the background), stopped by process id. Kept
 out of mpytest so the unit scripts' 64 KB heap does not hold it."""
 
 _tests = []  # a distinct object per process, for unique log names
 
 
 def start_sim(args="", tag=""):
-    """Another simulator for a script that needs a different meter: tools/meter_sim.py
+    """Another simulator for a script that needs a different meter: python -m udlms.host.sim
     --tcp 0 ARGS in the background (unix port and CPython) -> (url, pidfile); stop it
     with ``stop_sim(pidfile)``."""
     import os
@@ -14,13 +14,13 @@ def start_sim(args="", tag=""):
 
     here = globals().get("__file__", "").replace("\\", "/")
     root = here.rsplit("/", 3)[0] if here.count("/") >= 3 else "."
-    if not _exists(root + "/tools/meter_sim.py"):
+    if not _exists(root + "/lib/udlms/host/sim/meter.py"):
         root = "."  # the lane runs from the repository root (this file from build/)
     log = "/tmp/simproc_sim_%d%s.log" % (id(_tests) & 0xFFFFFF, tag)
     py = root + "/.venv/bin/python"
     py = py if _exists(py) else "python3"
-    os.system("%s %s/tools/meter_sim.py --tcp 0 %s > %s 2>&1 & echo $! > %s.pid"
-              % (py, root, args, log, log))
+    os.system("PYTHONPATH=%s/lib %s -m udlms.host.sim --tcp 0 %s > %s 2>&1 & echo $! > %s.pid"
+              % (root, py, args, log, log))
     for _ in range(100):
         time.sleep(0.1)
         text = _read(log)

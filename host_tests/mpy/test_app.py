@@ -5,7 +5,7 @@ groups of four, backspace/clear, the journal states, resend, counter and setting
 refusals, the asyncio loop, the REPL helpers, the UART wrapper's RS-485 direction pin and
 the MicroPython matrix scanner.
 
-Part 2 (end to end) bridges the app's UART to tools/meter_sim.py over TCP (the real udlms
+Part 2 (end to end) bridges the app's UART to udlms.host.sim over TCP (the real udlms
 session) and types tokens on the fake keypad: ACCEPTED, REJECTED (token used; wrong
 encoding) and, with an unplugged probe, NO ANSWER. $SIM_URL is used when set, else the
 simulator is started here.

@@ -189,7 +189,7 @@ def link_no_answer_and_refusal():
 
 @test
 def messages_read_back():
-    """In the lane's build the texts live in udlms/messages.txt (tools/msgtable.py): the
+    """In the lane's build the texts live in udlms/messages.txt (tools/build/msgtable.py): the
     error carries (offset, args) and shows the same words as the source."""
     import sys
 

@@ -166,7 +166,7 @@ def sim_url():
 
 
 def start_sim(args="", tag=""):
-    """tools/meter_sim.py --tcp 0 ARGS in the background -> (url, pidfile) (simproc's)."""
+    """udlms.host.sim --tcp 0 ARGS in the background -> (url, pidfile) (simproc's)."""
     import simproc
 
     return simproc.start_sim(args, tag)

@@ -5,7 +5,7 @@ Every failure the library reports is a ``DlmsError`` subclass with a stable shor
 that names the cause. ``code`` carries the DLMS numeric code where one exists.
 Keys and other secrets never appear in these messages.
 
-In the device build (tools/msgtable.py) the message texts live in ``messages.txt`` next
+In the device build (tools/build/msgtable.py) the message texts live in ``messages.txt`` next
 to this module, not in the heap: an error carries ``offset`` or ``(offset, args)`` and
 ``message`` reads and formats the line when it is shown.
 """

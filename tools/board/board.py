@@ -108,13 +108,9 @@ def read_files(img):
 
 
 def deploy_files(board="rpi_pico", config=None, build_dir=None):
-    """The files ``make deploy BOARD=...`` copies (tools/deploy.py's plan, from ``make mpy``
+    """The files ``make deploy BOARD=...`` copies (tools/build/deploy.py's plan, from ``make mpy``
     output), as {"/device/path": bytes}. ``config``: a dict or a path (default: the example)."""
-    import sys
-
-    sys.path.insert(0, os.path.join(ROOT, "tools"))
-    import build_mpy
-    import deploy
+    from tools.build import deploy, mpy as build_mpy
 
     b, board_path = deploy.load_board(board)
     target = deploy.board_target(b, os.path.basename(board_path)[:-5])

@@ -1,6 +1,6 @@
 """The CircuitPython part of the board lane: tokenpad on CircuitPython 10.2.1 on an emulated
 Adafruit Feather RP2040 (tools/board/cpboard.py on the shared runner), deployed the way
-``make deploy BOARD=feather_rp2040`` lays out CIRCUITPY, against tools/meter_sim.py.
+``make deploy BOARD=feather_rp2040`` lays out CIRCUITPY, against udlms.host.sim.
 
 Checks (each one line, PASS/FAIL; the closing line is ``N passed, N failed``):
   boot.py leaves the drive to the computer; A1 held at reset gives it to tokenpad;
@@ -23,13 +23,12 @@ import sys
 import time
 import traceback
 
+from tools.board import cpboard
+from udlms.host.sim import meter as meter_sim
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-import cpboard  # noqa: E402
-import meter_sim  # noqa: E402
 
 TOKENS = ("17813034313191558529", "05718854590197211241", "35632826060789593280",
           "12345678901234567890", "00000000000000000001", "73786976294838206463",

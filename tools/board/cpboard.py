@@ -5,7 +5,7 @@ Same runner and ``Board`` API as the Pico (board.py); what differs for CircuitPy
   model (``--flash-model spiflash.mjs``: a 2 MiB chip, the QSPI SS pad reading high so the
   boot does not wait on BOOTSEL);
 - the CIRCUITPY drive is a FAT volume at flash 0x100000 (1 MiB on this chip), built by
-  tools/fatimg.py from what ``make deploy BOARD=feather_rp2040`` copies (``drive_files``);
+  tools/build/fatimg.py from what ``make deploy BOARD=feather_rp2040`` copies (``drive_files``);
   ``microcontroller.nvm`` is the 4 KiB sector just below it (0xFF000);
 - pins are the Feather's: keypad D5 D6 D9 D10 / D11 D12 D24 D25, resend A0, write-enable
   A1, the display on SDA/SCL (I2C1) with pull-ups, the meter on TX/RX (UART0).
@@ -19,13 +19,12 @@ import json
 import os
 import sys
 
+from tools.board import board as _board  # the shared runner's host side
+from tools.build import fatimg
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-import board as _board  # noqa: E402 - tools/board/board.py (the shared runner's host side)
-import fatimg  # noqa: E402
 
 BoardError = _board.BoardError
 DEFAULT_UF2 = os.path.join(_board.SHARED, "circuitpython",
@@ -59,9 +58,8 @@ def board_file(name="feather_rp2040"):
 
 def drive_files(config=None, board="feather_rp2040", build_dir=None, extra=None):
     """What ``make deploy BOARD=feather_rp2040`` copies onto CIRCUITPY ({"path": bytes}),
-    from tools/deploy.py's own plan. ``config``: a dict or a path (default: the example)."""
-    import build_mpy
-    import deploy
+    from tools/build/deploy.py's own plan. ``config``: a dict or a path (default: the example)."""
+    from tools.build import deploy, mpy as build_mpy
 
     build_dir = build_dir or os.path.join(ROOT, "build", "board-cp")
     b, board_path = deploy.load_board(board)
@@ -78,11 +76,11 @@ def drive_files(config=None, board="feather_rp2040", build_dir=None, extra=None)
 
 
 def deploy_to_dir(drive, config_path=None, board="feather_rp2040", build_dir=None):
-    """Run the real ``make deploy BOARD=feather_rp2040 PORT=<drive>`` (tools/deploy.py) into
+    """Run the real ``make deploy BOARD=feather_rp2040 PORT=<drive>`` (tools/build/deploy.py) into
     a directory standing for the mounted CIRCUITPY drive; returns its files."""
     import subprocess
 
-    cmd = [sys.executable, os.path.join(ROOT, "tools", "deploy.py"), "--board", board,
+    cmd = [sys.executable, "-m", "tools.build.deploy", "--board", board,
            "--port", drive, "--build-dir", build_dir or os.path.join(ROOT, "build",
                                                                       "board-cp")]
     if config_path:

@@ -10,7 +10,7 @@ or does not boot):
                   puts the ``make mpy`` files on littlefs, byte for byte
   keypad_*        main.py from that deployment: a fresh board (no counter stored) reads the
                   meter's frame counter itself at the first token and says so; a token typed
-                  on the keypad + ``#`` is accepted by tools/meter_sim.py and shown; the same
+                  on the keypad + ``#`` is accepted by udlms.host.sim and shown; the same
                   token again is refused with the meter's reason (paged on the 16x2 LCD); a
                   silent meter gives NO ANSWER and the resend button delivers the pending
                   token once the meter answers; pictures under build/board/
@@ -27,7 +27,7 @@ or does not boot):
                   after each reboot no invocation counter is handed out twice and no
                   journal entry is lost; and a cut right after a keypad token was journaled
                   leaves it pending, resent with the button
-Figures go to build/board/figures.json (tools/bench.py reports them as board_*).
+Figures go to build/board/figures.json (tools/bench/main.py reports them as board_*).
 """
 
 import argparse
@@ -39,13 +39,12 @@ import subprocess
 import sys
 import time
 
+from tools.board import board as B
+from tools.board import lane_auto  # the encoding-auto check (issue 20)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-import board as B  # noqa: E402
-import lane_auto  # noqa: E402 - the encoding-auto check (issue 20)
 
 OUT = os.path.join(ROOT, "build", "board")
 TOKENS = ("17813034313191558529", "05718854590197211241", "36934458151706424932",
@@ -414,10 +413,10 @@ def run(cycles=10, seed=15, mpremote=True):
     except B.BoardError as e:
         result("firmware", False, str(e))
         return summary(t0)
-    import run_tests
+    from tools.common import start_sim
 
     cfg = lane_config()
-    sim, url = run_tests.start_sim()
+    sim, url = start_sim()
     try:
         if mpremote:
             b = B.Board(uart0=url)
@@ -472,12 +471,12 @@ def run_frozen(uf2):
     RESULTS.clear()
     FIGURES.clear()
     t0 = time.time()
-    import run_tests
+    from tools.common import start_sim
 
     cfg = lane_config()
     files = {k: v for k, v in B.deploy_files("rpi_pico", cfg).items()
              if not k.startswith("/lib/")}
-    sim, url = run_tests.start_sim()
+    sim, url = start_sim()
     try:
         with B.Board(uf2=uf2, uart0=url, fs=B.image(files)) as b:
             if not check("frozen boot", check_boot, b):

@@ -14,9 +14,9 @@ TOKENS = ("12345678901234567890", "40188725093276465042")
 def check_auto_encoding(b, url):
     """``b`` runs main.py with a counter stored; its UART0 goes to a meter that wants BCD
     (started here) and back to ``url`` afterwards."""
-    import run_tests
+    from tools.common import start_sim
 
-    sim, url_bcd = run_tests.start_sim("--encoding", "bcd")
+    sim, url_bcd = start_sim("--encoding", "bcd")
     try:
         b.uart(0, url_bcd)
         b.display(clear=True)

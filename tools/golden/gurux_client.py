@@ -1,7 +1,7 @@
 """Drive the unmodified gurux-dlms client (PyPI, GPL: used as a peer, never copied) through a
 whole token session over HDLC-over-TCP, recording every frame.
 
-Used by host_tests/test_sim_gurux.py (the simulator proof) and tools/golden/gen_session.py
+Used by host_tests/test_sim_gurux.py (the simulator proof) and tools/golden/session.py
 (the golden whole-session trace our client must equal byte for byte).
 """
 

@@ -1,11 +1,11 @@
 // Runs a MicroPython script in the WebAssembly port (a 32-bit MicroPython) with a given
-// initial GC heap, for tools/bench.py and the test lane. Usage:
+// initial GC heap, for tools/bench/main.py and the test lane. Usage:
 //   node tools/wasm/run.mjs HEAP_BYTES SCRIPT.py (--lib DIR | --romfs IMAGE) [--serial TTY]
 // --lib copies every file under DIR to /lib in the port's filesystem: imported .mpy files
 // are loaded into the heap, as from a board's littlefs. --romfs hands the port a ROMFS image
-// (tools/romfs.py), mounted at /rom from memory outside the GC heap, as a board mounts its
+// (tools/build/romfs.py), mounted at /rom from memory outside the GC heap, as a board mounts its
 // romfs flash partition: .mpy code there runs in place.
-// --serial opens a tty (the meter simulator's pty, `meter_sim.py --pty`) without blocking
+// --serial opens a tty (the meter simulator's pty, `udlms.host.sim --pty`) without blocking
 // and offers it to Python as js.globalThis.udlmsSerial: write(hex) and read(n) -> hex, ""
 // when nothing has arrived (host_tests/mpy/mpytest.py wraps it as a stream).
 // The port grows its heap when an allocation fails (split heap); the script reads

@@ -1,7 +1,7 @@
 """The token journal (``~/.config/udlms/journal.jsonl``): every token appended as
 ``pending`` before its first byte goes out, then its outcome; files created 0600."""
 
-from udlms.host.cli_base import _bad
+from udlms.host.cli.base import _bad
 
 
 # -- files ------------------------------------------------------------------------------

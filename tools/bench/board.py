@@ -1,0 +1,92 @@
+"""make bench, section 0, the headline: the emulated boards (the official MicroPython and
+CircuitPython firmware the user gives), measured by the board lanes' code."""
+
+import json
+import os
+import subprocess
+import sys
+from tools.bench.common import ROOT, WORK, emit
+from tools.common import start_sim
+
+
+def bench_board_cp(quick):
+    """board_cp_*: CircuitPython 10.2.1 on the emulated Feather RP2040 (the real firmware in
+    rp2040js, tools/board/cp_lane.py --figures-only): free heap at the REPL after boot, what
+    tokenpad keeps idle, what one token session leaves held, and the session's time."""
+    names = ("board_cp_free_after_boot", "board_cp_resident_idle", "board_cp_session_growth",
+             "board_cp_resident_after_session", "board_cp_session_emulated_ms",
+             "board_cp_session_wall_s")
+    if quick:  # a CircuitPython boot in the emulator alone takes longer than --quick's budget
+        for name in names:
+            emit(name, None, "", skipped="--quick: make bench measures it")
+        return
+    out = os.path.join(WORK, "board-cp.json")
+    p = subprocess.run([sys.executable, "-m", "tools.board.cp_lane",
+                        "--figures-only", "--json", out], cwd=ROOT, capture_output=True,
+                       text=True, timeout=900)
+    if p.returncode:
+        raise RuntimeError("cp_lane --figures-only failed:\n" + (p.stdout + p.stderr)[-1500:])
+    with open(out) as f:
+        figs = json.load(f)
+    ctx = {"runtime": "CircuitPython 10.2.1", "board": "Adafruit Feather RP2040 (rp2040js)",
+           "code": ".mpy from make mpy (CircuitPython mpy-cross) on CIRCUITPY"}
+    for name in ("board_cp_free_after_boot", "board_cp_resident_idle",
+                 "board_cp_session_growth", "board_cp_resident_after_session"):
+        emit(name, figs[name], "B", **ctx)
+    emit("board_cp_session_emulated_ms", figs["board_cp_session_emulated_ms"], "ms", **ctx)
+    emit("board_cp_session_wall_s", figs["board_cp_session_wall_s"], "s", **ctx)
+
+
+def _measure(b):
+    """The board lane's memory measurements on a booted board: free heap after boot, the
+    idle app's resident heap, a first and a later token session (into lane.FIGURES)."""
+    from tools.board import lane
+
+    lane.check_boot(b)
+    b.display(clear=True)
+    b.boot()
+    b.wait_lcd("READY", 240)
+    lane.check_idle_memory(b)
+    lane.soft_reset_to_app(b)
+    b.wait_repl()
+    lane.check_sessions(b)
+
+
+def bench_board(quick):
+    """The board figures (section 0): tools/board/lane.py's measurements, run here."""
+    from tools.board import board as B
+    from tools.board import lane
+
+    why = B.ready()
+    if why:
+        raise RuntimeError(why)
+    B.firmware()  # a clear error when there is none
+    cfg = lane.lane_config()
+    sim, url = start_sim()
+    lane.FIGURES.clear()
+    try:
+        with B.Board(uart0=url, fs=B.image(B.deploy_files("rpi_pico", cfg))) as b:
+            _measure(b)
+            b.de_log(clear=True)
+            out = b.exec(lane.SESSION % lane.TOKENS[4], timeout=300)
+            wire = b.de_log(clear=True)
+            assert "ACCEPTED" in out, out
+    finally:
+        sim.terminate()
+        sim.wait(5)
+    f = lane.FIGURES
+    ctx = {"firmware": f.get("board_firmware"), "emulator": "rp2040js 1.4.1",
+           "deploy": "make mpy .mpy files on littlefs"}
+    emit("board_heap_free_boot_bytes", f["board_heap_free_boot"], "bytes",
+         total=f["board_heap_total"], **ctx)
+    emit("board_heap_resident_idle_bytes", f["board_heap_resident_idle"], "bytes", **ctx)
+    emit("board_session_first_alloc_bytes", f["board_session_first_alloc"], "bytes",
+         note="gc disabled during the session: all it allocated, session modules loaded",
+         **ctx)
+    emit("board_session_alloc_bytes", f["board_session_alloc"], "bytes", **ctx)
+    emit("board_heap_resident_after_session_bytes", f["board_heap_resident_after_session"],
+         "bytes", **ctx)
+    emit("board_session_first_ms", f["board_session_first_ms"], "ms emulated", **ctx)
+    emit("board_session_ms", f["board_session_ms"], "ms emulated", **ctx)
+    emit("board_session_tx_bytes", len(wire["bytes"]), "bytes", baud=9600, **ctx)
+    emit("board_session_rx_bytes", len(wire["rx"]), "bytes", baud=9600, **ctx)

@@ -1,0 +1,163 @@
+"""Move the library's error messages out of the device build into ``udlms/messages.txt``.
+
+On MicroPython every string constant of a loaded module is an object in the heap: a
+header block and its text (on the x64 unix port 32-byte blocks, so a 60-character
+message costs 128 bytes), whether or not the error ever happens. The session path holds
+~160 such messages. The device build (``build_mpy``, the MicroPython lane, the bench)
+compiles a copy of ``lib/udlms`` in which the message argument of every error is replaced
+by its byte offset in ``messages.txt``:
+
+    raise LinkError("frame of %d bytes exceeds ..." % n, "too-long")
+    ->  raise LinkError((1234, n), "too-long")
+
+``DlmsError.message`` (lib/udlms/errors.py) reads the line back and formats it when the
+message is shown, so ``str(e)`` on the device is the same text as on CPython. Only the
+first argument of calls to the error classes of ``errors.py`` and of the helpers in
+``HELPERS`` is touched; kinds, codes and every other string stay. The replacement keeps
+each line where it was (tracebacks on the device name the source line), and the
+CPython sources and tests are unchanged.
+
+    python -m tools.build.msgtable OUT_DIR      # write OUT_DIR/udlms/*.py and messages.txt
+"""
+
+import ast
+import glob
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LIB = os.path.join(ROOT, "lib", "udlms")
+MESSAGES = "messages.txt"
+# functions that take a message as their first argument and build a DlmsError of it
+HELPERS = ("_error", "_bad")
+
+
+def error_classes(path=None):
+    """Names of DlmsError and its subclasses defined in errors.py."""
+    with open(path or os.path.join(LIB, "errors.py"), encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    names = {"DlmsError"}
+    grew = True
+    while grew:
+        grew = False
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef) and node.name not in names:
+                if any(isinstance(b, ast.Name) and b.id in names for b in node.bases):
+                    names.add(node.name)
+                    grew = True
+    return names
+
+
+class Table:
+    """The messages, one per line (UTF-8), each found by its byte offset."""
+
+    def __init__(self):
+        self.data = bytearray()
+        self.at = {}
+
+    def add(self, text):
+        if text not in self.at:
+            self.at[text] = len(self.data)
+            self.data += text.encode("utf-8") + b"\n"
+        return self.at[text]
+
+    @classmethod
+    def read(cls, path):
+        """The table of a messages.txt written by ``stage``."""
+        t = cls()
+        with open(path, "rb") as f:
+            for line in f:
+                t.add(line[:-1].decode("utf-8"))
+        return t
+
+    def text(self, offset):
+        end = self.data.index(b"\n", offset)
+        return self.data[offset:end].decode("utf-8")
+
+
+def _callee(func):
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return None
+
+
+def _movable(node):
+    """The message literal of ``node`` (a str constant, or the left side of ``str % x``)
+    when it can live in messages.txt (one line), else None."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+        node = node.left
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        if "\n" not in node.value and "\r" not in node.value:
+            return node.value
+    return None
+
+
+def strip(source, table, calls):
+    """``source`` with the messages of the calls named in ``calls`` replaced by their
+    offsets in ``table``; every other byte, and every line number, unchanged."""
+    raw = source.encode("utf-8")
+    starts = [0]
+    for line in raw.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+
+    def offset(lineno, col):  # ast columns count UTF-8 bytes
+        return starts[lineno - 1] + col
+
+    def span(node):
+        return offset(node.lineno, node.col_offset), offset(node.end_lineno, node.end_col_offset)
+
+    edits = []
+    for node in ast.walk(ast.parse(source)):
+        if not (isinstance(node, ast.Call) and node.args and _callee(node.func) in calls):
+            continue
+        arg = node.args[0]
+        text = _movable(arg)
+        if text is None:
+            continue
+        at = table.add(text)
+        a, b = span(arg)
+        if isinstance(arg, ast.BinOp):
+            ra, rb = span(arg.right)
+            new = b"(%d, " % at + raw[ra:rb] + b")"
+        else:
+            new = b"%d" % at
+        # the call's parentheses are open here: newlines keep later lines where they were
+        new += b"\n" * (raw[a:b].count(b"\n") - new.count(b"\n"))
+        edits.append((a, b, new))
+    for a, b, new in sorted(edits, reverse=True):
+        raw = raw[:a] + new + raw[b:]
+    return raw.decode("utf-8")
+
+
+def stage(dest, src=LIB):
+    """Write the device copy of ``src`` (lib/udlms) to ``dest``: every .py with its
+    messages moved, plus messages.txt. Returns the number of messages."""
+    calls = set(error_classes(os.path.join(src, "errors.py"))) | set(HELPERS)
+    table = Table()
+    os.makedirs(dest, exist_ok=True)
+    for path in sorted(glob.glob(os.path.join(src, "**", "*.py"), recursive=True)):
+        with open(path, encoding="utf-8") as f:
+            text = strip(f.read(), table, calls)
+        out = os.path.join(dest, os.path.relpath(path, src))
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        with open(out, "w", encoding="utf-8") as f:
+            f.write(text)
+    with open(os.path.join(dest, MESSAGES), "wb") as f:
+        f.write(table.data)
+    return len(table.at)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        raise SystemExit("usage: msgtable.py OUT_DIR")
+    dest = os.path.join(argv[0], "udlms")
+    n = stage(dest)
+    size = os.path.getsize(os.path.join(dest, MESSAGES))
+    print("%s: %d messages, %d bytes" % (os.path.join(dest, MESSAGES), n, size))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Golden files from independent DLMS clients (gurux-dlms, dlms-cosem) and their generators."""

@@ -1,0 +1,1 @@
+"""Quality runs: soak, fuzz and the fault-injecting line they share."""
