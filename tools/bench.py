@@ -29,8 +29,9 @@ and writes every figure to build/bench.json. Figures are measured, never asserte
    for ours) beside wire time + the simulator's own processing time; the client's turnaround
    (last byte received → first byte sent), median, on CPython and on MicroPython.
 
-0. The headline, on a board: the official MicroPython v1.28.0 RPI_PICO firmware in an
-   emulated Raspberry Pi Pico (tools/board, rp2040js; ../shared/firmware or PICO_FIRMWARE=),
+0. The headline, on a board: the user's official MicroPython RPI_PICO firmware
+   (PICO_FIRMWARE=; without it the board_* figures are "not run: no firmware") in an
+   emulated Raspberry Pi Pico (tools/board, rp2040js with our JavaScript boot ROM),
    tokenpad deployed as ``make mpy`` files on its littlefs, UART0 bridged to the simulator at
    9600 baud: free heap after boot, heap resident with the app idle (main.py stopped at
    READY), heap allocated by the first token session after boot (session code loading
@@ -51,7 +52,7 @@ import time
 
 import bench_common  # noqa: F401 - first: puts tools/ and lib/ on the path
 import run_tests
-from bench_board import FROZEN_NAMES, bench_board, bench_board_cp, bench_board_frozen  # noqa: F401
+from bench_board import bench_board, bench_board_cp
 from bench_common import (ERRORS, FIGURES, NAMES, ROOT, WORK, _git_rev, emit,  # noqa: F401
                           fig_ctx, load_case)
 from bench_cpu import bench_cpu
@@ -77,7 +78,7 @@ TARGETS = {
 }
 
 TABLE = (
-    ("BOARD (RPI_PICO v1.28.0, emulated) free heap after boot", "board_heap_free_boot_bytes",
+    ("BOARD (RPI_PICO, emulated) free heap after boot", "board_heap_free_boot_bytes",
      {}),
     ("BOARD heap resident, app idle (.mpy files)", "board_heap_resident_idle_bytes", {}),
     ("BOARD first token session allocates", "board_session_first_alloc_bytes", {}),
@@ -85,12 +86,6 @@ TABLE = (
     ("BOARD heap resident after sessions", "board_heap_resident_after_session_bytes", {}),
     ("BOARD first session, emulated time (9600 baud)", "board_session_first_ms", {}),
     ("BOARD later session, emulated time", "board_session_ms", {}),
-    ("BOARD frozen build: free heap after boot", "board_frozen_heap_free_boot_bytes", {}),
-    ("BOARD frozen build: heap resident, app idle", "board_frozen_heap_resident_idle_bytes",
-     {}),
-    ("BOARD frozen build: first session allocates", "board_frozen_session_first_alloc_bytes",
-     {}),
-    ("BOARD frozen build: later session allocates", "board_frozen_session_alloc_bytes", {}),
     ("BOARD later session, bytes sent", "board_session_tx_bytes", {}),
     ("BOARD later session, bytes received", "board_session_rx_bytes", {}),
     ("CircuitPython Feather RP2040: free heap after boot", "board_cp_free_after_boot", {}),
@@ -167,10 +162,13 @@ def table():
         if t and v is not None:
             met = v >= t[1] if t[0] == ">=" else v <= t[1]
             tt = "%s %s: %s" % (t[0], t[1], "met" if met else "NOT met")
-        text = "-" if v is None else str(v)
+        text = d.get("not_run") or ("-" if v is None else str(v))
         if "min_us" in d:
             text += " (min %s)" % d["min_us"]
         rows.append((label, text, d["unit"], tt))
+    for d in FIGURES:  # a section that failed: its error, the rest was measured
+        if d["name"] == "bench_error":
+            rows.append(("section %s failed" % d["section"], d["error"][:160], "", ""))
     w = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = ["| " + " | ".join(r[i].ljust(w[i]) for i in range(4)) + " |" for r in rows]
     lines.insert(1, "|" + "|".join("-" * (x + 2) for x in w) + "|")
@@ -181,7 +179,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="few rounds (smoke test)")
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "bench.json"))
-    ap.add_argument("--only", help="comma list of sections: board,board_frozen,cpu,mpy,micro,"
+    ap.add_argument("--only", help="comma list of sections: board,cpu,mpy,micro,"
                                    "wasm,sizes,wire,board_cp")
     a = ap.parse_args(argv)
     os.makedirs(WORK, exist_ok=True)
@@ -199,7 +197,6 @@ def main(argv=None):
         session_mods.extend(fig_ctx("mpy_heap_import_bytes", "modules") or [])
 
     sections = [("board", lambda: bench_board(a.quick)),
-                ("board_frozen", lambda: bench_board_frozen(a.quick)),
                 ("cpu", lambda: bench_cpu(a.quick)), ("mpy", mpy_section),
                 ("micro", lambda: bench_mpy_micro(a.quick)),
                 ("wasm", lambda: bench_wasm(a.quick)),
@@ -219,7 +216,7 @@ def main(argv=None):
     cmd = (".venv/bin/python tools/bench.py" + (" --quick" if a.quick else "")
            + (" --only " + a.only if a.only else ""))
     meta = {"date": time.strftime("%Y-%m-%d %H:%M:%S %z"), "command": cmd,
-            "seconds": round(elapsed, 1), "git": _git_rev()}
+            "seconds": round(elapsed, 1), "git": _git_rev(), "errors": list(ERRORS)}
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     with open(a.out, "w") as f:
         json.dump({"meta": meta, "figures": FIGURES}, f, indent=1)
@@ -228,9 +225,8 @@ def main(argv=None):
     print("udlms bench %s (%s, %.0f s)" % (meta["date"], cmd, elapsed))
     print(table())
     print("wrote %s" % os.path.relpath(a.out, ROOT))
-    if ERRORS:
-        print("errors:\n  " + "\n  ".join(ERRORS))
-        return 1
+    if ERRORS:  # recorded in bench.json and the table; one section never fails the run
+        print("sections with errors (the rest measured):\n  " + "\n  ".join(ERRORS))
     return 0
 
 

@@ -1,5 +1,7 @@
 """make bench, section 0, the headline: the emulated boards (official MicroPython on the
-Pico, its frozen build, CircuitPython on the Feather), measured by the board lanes' code."""
+Pico, CircuitPython on the Feather), measured by the board lanes' code, on the firmware the
+user gives (PICO_FIRMWARE=, CIRCUITPYTHON_FIRMWARE=). Without it a section writes each of its
+figures as "not run: no firmware" into bench.json and the table."""
 
 import json
 import os
@@ -9,14 +11,35 @@ import bench_common  # noqa: F401 - first: puts tools/ and lib/ on the path
 import run_tests
 from bench_common import ROOT, WORK, emit
 
+sys.path.insert(0, os.path.join(ROOT, "tools", "board"))
+import board as B  # noqa: E402 - tools/board/board.py
+import cpboard  # noqa: E402
+
+BOARD_NAMES = ("board_heap_free_boot_bytes", "board_heap_resident_idle_bytes",
+               "board_session_first_alloc_bytes", "board_session_alloc_bytes",
+               "board_heap_resident_after_session_bytes", "board_session_first_ms",
+               "board_session_ms", "board_session_tx_bytes", "board_session_rx_bytes")
+CP_NAMES = ("board_cp_free_after_boot", "board_cp_resident_idle", "board_cp_session_growth",
+            "board_cp_resident_after_session", "board_cp_session_emulated_ms",
+            "board_cp_session_wall_s")
+
+
+def not_run(names, why):
+    """Each figure of a section that did not run: value None, the reason in ``not_run``."""
+    print("%s: not run: %s" % ("board-cp" if names is CP_NAMES else "board", why))
+    for name in names:
+        emit(name, None, "", not_run="not run: %s" % why)
+
 
 def bench_board_cp(quick):
     """board_cp_*: CircuitPython 10.2.1 on the emulated Feather RP2040 (the real firmware in
     rp2040js, tools/board/cp_lane.py --figures-only): free heap at the REPL after boot, what
     tokenpad keeps idle, what one token session leaves held, and the session's time."""
-    names = ("board_cp_free_after_boot", "board_cp_resident_idle", "board_cp_session_growth",
-             "board_cp_resident_after_session", "board_cp_session_emulated_ms",
-             "board_cp_session_wall_s")
+    names = CP_NAMES
+    try:
+        uf2 = cpboard.firmware()
+    except cpboard.NoFirmware as e:
+        return not_run(names, e)
     if quick:  # a CircuitPython boot in the emulator alone takes longer than --quick's budget
         for name in names:
             emit(name, None, "", skipped="--quick: make bench measures it")
@@ -24,13 +47,15 @@ def bench_board_cp(quick):
     out = os.path.join(WORK, "board-cp.json")
     p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "board", "cp_lane.py"),
                         "--figures-only", "--json", out], cwd=ROOT, capture_output=True,
-                       text=True, timeout=900)
+                       text=True, timeout=1800)
     if p.returncode:
         raise RuntimeError("cp_lane --figures-only failed:\n" + (p.stdout + p.stderr)[-1500:])
     with open(out) as f:
         figs = json.load(f)
-    ctx = {"runtime": "CircuitPython 10.2.1", "board": "Adafruit Feather RP2040 (rp2040js)",
-           "code": ".mpy from make mpy (CircuitPython mpy-cross) on CIRCUITPY"}
+    mpy = bool(os.environ.get("CIRCUITPY_MPY_CROSS"))
+    ctx = {"firmware": os.path.basename(uf2), "board": "Adafruit Feather RP2040 (rp2040js)",
+           "code": ("CircuitPython .mpy (CIRCUITPY_MPY_CROSS=)" if mpy else ".py sources")
+           + " from make mpy on CIRCUITPY"}
     for name in ("board_cp_free_after_boot", "board_cp_resident_idle",
                  "board_cp_session_growth", "board_cp_resident_after_session"):
         emit(name, figs[name], "B", **ctx)
@@ -55,14 +80,15 @@ def _measure(b):
 
 def bench_board(quick):
     """The board figures (section 0): tools/board/lane.py's measurements, run here."""
-    sys.path.insert(0, os.path.join(ROOT, "tools", "board"))
-    import board as B
     import lane
 
+    try:
+        B.firmware()  # a clear error when the given path is missing
+    except B.NoFirmware as e:
+        return not_run(BOARD_NAMES, e)
     why = B.ready()
     if why:
         raise RuntimeError(why)
-    B.firmware()  # a clear error when there is none
     cfg = lane.lane_config()
     sim, url = run_tests.start_sim()
     lane.FIGURES.clear()
@@ -92,46 +118,3 @@ def bench_board(quick):
     emit("board_session_ms", f["board_session_ms"], "ms emulated", **ctx)
     emit("board_session_tx_bytes", len(wire["bytes"]), "bytes", baud=9600, **ctx)
     emit("board_session_rx_bytes", len(wire["rx"]), "bytes", baud=9600, **ctx)
-
-
-FROZEN_NAMES = ("board_frozen_heap_free_boot_bytes", "board_frozen_heap_resident_idle_bytes",
-                "board_frozen_session_first_alloc_bytes", "board_frozen_session_alloc_bytes",
-                "board_frozen_heap_resident_after_session_bytes",
-                "board_frozen_session_first_ms", "board_frozen_session_ms")
-
-
-def bench_board_frozen(quick):
-    """The same board figures on the custom build of ``make firmware`` (udlms and tokenpad
-    frozen in), when it has been built."""
-    uf2 = run_tests.FROZEN_UF2
-    if not os.path.exists(uf2):
-        print("board_frozen: no %s (make firmware BOARD=RPI_PICO builds it)"
-              % os.path.relpath(uf2, ROOT))
-        return
-    sys.path.insert(0, os.path.join(ROOT, "tools", "board"))
-    import board as B
-    import lane
-
-    cfg = lane.lane_config()
-    files = {k: v for k, v in B.deploy_files("rpi_pico", cfg).items()
-             if not k.startswith("/lib/")}
-    sim, url = run_tests.start_sim()
-    lane.FIGURES.clear()
-    try:
-        with B.Board(uf2=uf2, uart0=url, fs=B.image(files)) as b:
-            _measure(b)
-    finally:
-        sim.terminate()
-        sim.wait(5)
-    f = lane.FIGURES
-    ctx = {"firmware": f.get("board_firmware"), "emulator": "rp2040js 1.4.1",
-           "deploy": "udlms and tokenpad frozen (make firmware)"}
-    for key, name in (("board_heap_free_boot", "heap_free_boot_bytes"),
-                      ("board_heap_resident_idle", "heap_resident_idle_bytes"),
-                      ("board_session_first_alloc", "session_first_alloc_bytes"),
-                      ("board_session_alloc", "session_alloc_bytes"),
-                      ("board_heap_resident_after_session", "heap_resident_after_session_bytes"),
-                      ("board_session_first_ms", "session_first_ms"),
-                      ("board_session_ms", "session_ms")):
-        emit("board_frozen_" + name, f[key], "ms emulated" if name.endswith("_ms") else "bytes",
-             **ctx)

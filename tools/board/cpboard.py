@@ -28,9 +28,7 @@ import board as _board  # noqa: E402 - tools/board/board.py (the shared runner's
 import fatimg  # noqa: E402
 
 BoardError = _board.BoardError
-DEFAULT_UF2 = os.path.join(_board.SHARED, "circuitpython",
-                           "adafruit_feather_rp2040-10.2.1-en_US.uf2")
-MPY_CROSS = os.path.join(_board.SHARED, "circuitpython", "mpy-cross-circuitpython-10.2.1")
+NoFirmware = _board.NoFirmware
 FLASH_SIZE = 2 * 1024 * 1024  # the runner's chip (a real Feather has 8 MiB)
 FS_OFFSET = 0x100000  # CIRCUITPY_CIRCUITPY_DRIVE_START_ADDR: 1020 KiB firmware + 4 KiB nvm
 FS_SIZE = FLASH_SIZE - FS_OFFSET
@@ -43,13 +41,10 @@ GPIO = {"TX": 0, "RX": 1, "SDA": 2, "SCL": 3, "D4": 6, "D5": 7, "D6": 8, "D9": 9
 
 
 def firmware(env=os.environ):
-    """The CircuitPython .uf2: CIRCUITPYTHON_FIRMWARE= or ../shared/firmware; clear if none."""
-    uf2 = env.get("CIRCUITPYTHON_FIRMWARE") or DEFAULT_UF2
-    if not os.path.isfile(uf2):
-        raise BoardError("board: no CircuitPython firmware at %s: set CIRCUITPYTHON_FIRMWARE="
-                         "/path/to/adafruit_feather_rp2040-10.2.1-en_US.uf2 (circuitpython.org"
-                         " downloads) or provide ../shared/firmware/" % uf2)
-    return uf2
+    """CircuitPython's Feather RP2040 .uf2 from CIRCUITPYTHON_FIRMWARE= (circuitpython.org);
+    NoFirmware when unset, a BoardError naming the path when it is missing."""
+    return _board.user_firmware("CIRCUITPYTHON_FIRMWARE",
+                                "adafruit-circuitpython-adafruit_feather_rp2040-en_US.uf2", env)
 
 
 def board_file(name="feather_rp2040"):

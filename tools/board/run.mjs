@@ -1,22 +1,22 @@
 // tools/board/run.mjs: an emulated Raspberry Pi Pico (rp2040js) running a real firmware .uf2
 // for the board lane (tools/board/board.py drives it; README.md, docs/BOARDS.md).
 //
-//   node run.mjs --bootrom rp2040-bootrom-B1.bin --uf2 FIRMWARE.uf2 [--flash IMG] [--fs IMG]
+//   node run.mjs --uf2 FIRMWARE.uf2 [--flash IMG] [--fs IMG]
 //                [--fs-offset 0xA0000] [--flash-model rom|PATH.mjs] [--bootsel released|pressed]
 //                [--keypad 6,7,8,9:10,11,12,13] [--resend 15] [--de 2|none]
 //                [--uart0 tcp://H:P] [--uart1 tcp://H:P]
 //                [--high G,G,...]  (inputs idling high: I2C pull-ups, buttons; CircuitPython)
 //
-// The chip: rp2040js 1.4.1 (npm, pinned in package-lock.json) with the RP2040 B1 bootrom.
+// The chip: rp2040js 1.4.1 (npm, pinned in package-lock.json) with our own boot ROM
+// (bootrom.mjs: no ROM binary; the firmware .uf2 is the only input).
 // What rp2040js lacks and this runner adds:
-//  - flash writes: rp2040js drops flash program/erase. The default flash model ("rom")
-//    applies the bootrom's flash_range_erase / flash_range_program (ROM function table codes
-//    'RE', 'RP', which MicroPython uses) to the flash image: when the CPU reaches one of those
-//    ROM entry points, the runner does the operation on mcu.flash and returns to LR.
+//  - flash writes: rp2040js drops flash program/erase. The ROM's flash_range_erase /
+//    flash_range_program ('RE', 'RP', which MicroPython and CircuitPython call) apply the
+//    operation to the flash image (bootrom.mjs, through board.flashErase/flashProgram).
 //    ADDING A FLASH MODEL (e.g. a QSPI/SPI-flash model for CircuitPython, which drives the SSI
-//    itself): write a module exporting `install(board)` and pass `--flash-model ./model.mjs`.
+//    itself for its own commands): write a module exporting `install(board)` and pass
+//    `--flash-model ./model.mjs`.
 //    `board.mcu` is the RP2040, `board.flash` the persistent image (Uint8Array, = mcu.flash),
-//    `board.hooks` a Map of ROM addresses -> handler (return true when handled),
 //    `board.flashErase(offset, length)` and `board.flashProgram(offset, bytes)` apply
 //    operations to the image: call them (not mcu.flash directly) so that armed power cuts
 //    can tear the operation in progress. `install` may return an object with `reset()`,
@@ -35,8 +35,9 @@
 //  - power cut: `cut` now, or armed at the N-th flash operation (torn after a fraction of its
 //    bytes), or at the next UART byte; the CPU stops, the flash image stays; `boot` powers
 //    on again from it.
-//  - boot: rp2040js does not emulate the bootrom's flash probe, so the CPU starts at boot2
-//    (0x10000000) with the bootrom mapped for its function table (flash, memcpy, ...).
+//  - boot: the ROM's reset vector copies boot2 to SRAM, checks its CRC and enters it, which
+//    vectors into the firmware (bootrom.mjs); the ROM's function and data tables (flash,
+//    memcpy, bit helpers, soft float) are served in JavaScript.
 //  - USB: OUT reads are held until the host sends data (rp2040js answers them at once with
 //    zero bytes, and the firmware then never sleeps). When the CPU sleeps with no timer
 //    armed, the loop stops and the emulated clock stands still until the host speaks.
@@ -50,6 +51,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import readline from 'node:readline';
 import { Simulator, USBCDC } from 'rp2040js';
+import { installBootrom } from './bootrom.mjs';
 
 const FLASH_SIZE = 2 * 1024 * 1024;
 const SECTOR = 4096;
@@ -91,14 +93,9 @@ function loadUF2(data, dest) {
   }
 }
 
-const bootrom = (() => {
-  const b = readFileSync(args.bootrom);
-  return new Uint32Array(b.buffer, b.byteOffset, b.length / 4);
-})();
-
 // -- state of one power-on -------------------------------------------------------------------
 const board = {
-  mcu: null, clock: null, flash, hooks: new Map(), running: false, ops: 0, cutArm: null,
+  mcu: null, clock: null, flash, running: false, ops: 0, cutArm: null,
   flashErase, flashProgram, model: null,
 };
 let cdc = null;
@@ -142,41 +139,7 @@ function flashProgram(offset, bytes) {
   });
 }
 
-function romFunc(mcu, code) {
-  // the bootrom's function table: u16 pointer at 0x14, entries (u16 code, u16 address)
-  const rd16 = (a) => mcu.readUint16(a);
-  let p = rd16(0x14);
-  for (;;) {
-    const c = rd16(p);
-    if (!c) return null;
-    if (c === code) return rd16(p + 2) & ~1;
-    p += 4;
-  }
-}
-
-const romModel = {
-  install(b) {
-    const code = (s) => s.charCodeAt(0) | (s.charCodeAt(1) << 8);
-    const re = romFunc(b.mcu, code('RE'));
-    const rp = romFunc(b.mcu, code('RP'));
-    b.hooks.set(re, (core) => {
-      // flash_range_erase(addr, count, block_size, block_cmd)
-      const [addr, count] = [core.registers[0] >>> 0, core.registers[1] >>> 0];
-      b.flashErase(addr, count);
-      return true;
-    });
-    b.hooks.set(rp, (core) => {
-      // flash_range_program(addr, data, count)
-      const [addr, data, count] = [core.registers[0] >>> 0, core.registers[1] >>> 0,
-        core.registers[2] >>> 0];
-      const bytes = new Uint8Array(count);
-      for (let i = 0; i < count; i++) bytes[i] = b.mcu.readUint8(data + i);
-      b.flashProgram(addr, bytes);
-      return true;
-    });
-    return {};
-  },
-};
+const romModel = { install() { return {}; } }; // the ROM's RE/RP do the flash writes
 
 // -- UART with a TX FIFO at the baud rate ----------------------------------------------------
 const TXFF = 1 << 5, RXFE = 1 << 4, RXFF = 1 << 6, TXFE = 1 << 7, BUSY = 1 << 3;
@@ -396,14 +359,18 @@ function powerOn() {
   const { clock } = sim;
   const mcu = sim.rp2040;
   mcu.logger = quiet; // stdout carries the protocol
-  mcu.loadBootrom(bootrom); // (reset() blanks mcu.flash: the image is copied in after it)
   mcu.flash.set(flash);
-  // rp2040js does not emulate the bootrom's flash probe (SSI in SPI mode): start at boot2,
-  // the first 256 bytes of flash, as the bootrom would after checking its CRC
-  mcu.core.PC = 0x10000000;
+  // our ROM (bootrom.mjs): the core starts at its reset vector, which boots from flash
+  board.rom = installBootrom(mcu, {
+    erase: (a, n) => flashErase(a, n),
+    program: (a, bytes) => flashProgram(a, bytes),
+    cycles: (n) => clock.tick(n * 8),
+    onError: (msg) => { out({ ev: 'error', error: msg }); powerCut({ reason: 'rom', error: msg }); },
+    trace: process.env.BOARD_ROM_TRACE
+      ? (name, regs) => process.stderr.write(`rom ${name} ${regs.map((v) => v.toString(16))}\n`) : null,
+  });
   board.mcu = mcu;
   board.clock = clock;
-  board.hooks = new Map();
   board.ops = 0;
   board.cutArm = null;
   board.cutOnTx = false;
@@ -469,7 +436,7 @@ const DEBUG = !!process.env.BOARD_DEBUG;
 const CHUNK_NS = 2e6; // emulated time per slice between host I/O
 function loop() {
   if (!board.running) return;
-  const { mcu, clock, hooks } = board;
+  const { mcu, clock } = board;
   const core = mcu.core;
   // pace host input into the USB FIFO
   if (cdcReady && cdcIn.length && cdc.txFIFO.itemCount < 256) {
@@ -503,14 +470,6 @@ function loop() {
       if (dt <= 0) break;
       clock.tick(Math.min(dt, end - clock.nanos + 1));
       continue;
-    }
-    const pc = core.PC;
-    if (pc < 0x4000 && hooks.size) {
-      const h = hooks.get(pc);
-      if (h) {
-        const ok = h(core);
-        if (ok) { core.PC = core.LR & ~1; clock.tick(1000); continue; }
-      }
     }
     clock.tick(core.executeInstruction() * 8);
     board.instr++;
