@@ -42,7 +42,8 @@ function crc32(bytes) {
 /**
  * Build the ROM and install it in mcu (rp2040js RP2040): mcu.bootrom is filled, mcu.onBreak
  * serves the calls, and the core is reset to the ROM's vector (SP, reset stub).
- *   opts.erase(offset, count), opts.program(offset, Uint8Array): the flash operations
+ *   opts.erase(offset, count, block_size, block_cmd), opts.program(offset, Uint8Array):
+ *     the flash operations
  *   opts.onError(message): boot failure or a call the ROM does not serve
  *   opts.trace(name, regs): optional, every call
  *   opts.cycles(n): optional, CPU cycles a memory helper's loop would have taken
@@ -110,7 +111,7 @@ export function installBootrom(mcu, opts = {}) {
     CX: () => {},
     RE: () => {
       // flash_range_erase(addr, count, block_size, block_cmd)
-      if (opts.erase) opts.erase(r[0] >>> 0, r[1] >>> 0);
+      if (opts.erase) opts.erase(r[0] >>> 0, r[1] >>> 0, r[2] >>> 0, r[3] & 0xff);
     },
     RP: () => {
       // flash_range_program(addr, data, count)

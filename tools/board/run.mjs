@@ -361,9 +361,16 @@ function powerOn() {
   mcu.logger = quiet; // stdout carries the protocol
   mcu.flash.set(flash);
   // our ROM (bootrom.mjs): the core starts at its reset vector, which boots from flash
+  // the flash model is installed first: when it models the chip, the ROM's flash
+  // functions go through it (sector erases and page programs, as the real ROM sends them)
+  board.mcu = mcu;
+  board.clock = clock;
+  const model = args.flashModel === 'rom' ? romModel : board.loadedModel;
+  board.model = model.install(board) || {};
+  const m = board.model;
   board.rom = installBootrom(mcu, {
-    erase: (a, n) => flashErase(a, n),
-    program: (a, bytes) => flashProgram(a, bytes),
+    erase: m.erase || ((a, n) => flashErase(a, n)),
+    program: m.program || ((a, bytes) => flashProgram(a, bytes)),
     cycles: (n) => clock.tick(n * 8),
     onError: (msg) => { out({ ev: 'error', error: msg }); powerCut({ reason: 'rom', error: msg }); },
     trace: process.env.BOARD_ROM_TRACE
@@ -377,8 +384,6 @@ function powerOn() {
   board.slices = 0;
   board.instr = 0;
   board.prof = new Map();
-  const model = args.flashModel === 'rom' ? romModel : board.loadedModel;
-  board.model = model.install(board) || {};
   if (board.model.reset) board.model.reset();
   mcu.qspi[1].setInputValue(args.bootsel !== 'pressed');
   // --high G,G: inputs that idle high (pull-ups the board has: I2C lines, buttons); a
