@@ -25,6 +25,8 @@ const STACK_TOP = 0x20042000;
 const BOOT2_RAM = 0x20041f00;
 const SRAM = 0x20000000;
 const FLASH = 0x10000000;
+const SSI = 0x18000000;
+const IO_QSPI = 0x40018000;
 
 /** 'RE' -> the u16 code the firmware asks for. */
 export const code = (s) => s.charCodeAt(0) | (s.charCodeAt(1) << 8);
@@ -103,11 +105,21 @@ export function installBootrom(mcu, opts = {}) {
     S4: () => { const d = r[0] >>> 0; memset(d, r[1], r[2] >>> 0); spend(r[2] >>> 3); ret(d); },
     MC: () => { const d = r[0] >>> 0; memcpy(d, r[1] >>> 0, r[2] >>> 0); spend(r[2] >>> 1); ret(d); },
     C4: () => { const d = r[0] >>> 0; memcpy(d, r[1] >>> 0, r[2] >>> 0); spend(r[2] >>> 2); ret(d); },
-    // flash (§2.8.3.1.3): offsets from the start of flash; the pads/SSI/XIP set-up calls
-    // have nothing to do on the model (XIP reads come from the image at all times)
-    IF: () => {},
-    EX: () => {},
-    FC: () => {},
+    // flash (§2.8.3.1.3): offsets from the start of flash. XIP reads come from the image at
+    // all times on the model, so only what a firmware then does on the SSI itself needs
+    // setting up: IF gives the QSPI pins back to the SSI (IO_QSPI CTRL funcsel 0, no
+    // overrides); EX leaves the SSI in standard SPI, 8-bit frames, transmit and receive,
+    // which is what pico-sdk's flash_do_cmd (JEDEC ID, unique ID) then drives.
+    IF: () => { for (let pin = 0; pin < 6; pin++) mcu.writeUint32(IO_QSPI + 4 + 8 * pin, 0); },
+    EX: () => {
+      mcu.writeUint32(SSI + 0x08, 0); // SSIENR off
+      mcu.writeUint32(SSI + 0x00, 7 << 16); // CTRLR0: DFS_32 = 8 bits, TMOD 0, FRF standard
+      mcu.writeUint32(SSI + 0x10, 1); // SER: the one slave
+      mcu.writeUint32(SSI + 0x08, 1); // SSIENR on
+    },
+    // FC flushes the XIP cache (none on the model) and also releases the forcing of QSPI
+    // CSn, so that the SSI drives the chip select again (flash_do_cmd forces it high last)
+    FC: () => mcu.writeUint32(IO_QSPI + 0x0c, 0),
     CX: () => {},
     RE: () => {
       // flash_range_erase(addr, count, block_size, block_cmd)
