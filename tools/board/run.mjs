@@ -241,8 +241,20 @@ function setupKeypad(mcu) {
       mcu.gpio[cols[c]].setInputValue(!low);
     }
   };
-  for (const r of rows) mcu.gpio[r].addListener(update);
-  board.keypad = { rows, cols, update };
+  // a row driven low then released is one scan of it by the firmware (its columns were read
+  // in between): key jobs wait on these, see scheduleKeys
+  const scanners = new Set();
+  rows.forEach((r, i) => {
+    const pin = mcu.gpio[r];
+    let low = false;
+    pin.addListener(() => {
+      update();
+      const now = pin.outputEnable && !pin.outputValue;
+      if (low && !now) for (const f of [...scanners]) f(i, board.clock.nanos);
+      low = now;
+    });
+  });
+  board.keypad = { rows, cols, update, scanners };
   update();
 }
 
@@ -503,12 +515,26 @@ function wake() {
 }
 
 // -- key jobs in emulated time ------------------------------------------------------------
+// A key is held until the firmware has seen it: it goes down, and is released only after a
+// scan of its row that came at least hold_ms (emulated) after the first scan that saw it
+// down; the next key waits the same way for gap_ms of scans seeing it up. So a debouncing
+// scanner (tokenpad: a state must read the same for 30 ms) sees every press and release
+// however busy the app loop is when the keys come, and however loaded the host is: nothing
+// depends on when the host's command arrived. A firmware that never scans (app not
+// running) gets time-only presses after 5 s emulated; the reply then says unscanned.
+const UNSCANNED_NS = 5e9;
+
 function scheduleKeys(seq, id) {
   // seq: [[key, hold_ms, gap_ms], ...]; "R" is the resend button (args.resend pin, active low)
   const { clock } = board;
   let i = 0;
-  const alarm = clock.createAlarm(step);
   let phase = 'press';
+  let first = null; // emulated time of the first whole scan in this phase
+  let partial = true; // the scan in progress when the key changed may have read it either way
+  let unscanned = 0;
+  const alarm = clock.createAlarm(step);
+  const fallback = clock.createAlarm(() => { unscanned++; advance(); });
+  const scanners = board.keypad.scanners;
   function set(k, down) {
     if (k === 'R') {
       board.mcu.gpio[Number(args.resend || 15)].setInputValue(!down);
@@ -519,13 +545,53 @@ function scheduleKeys(seq, id) {
     if (down) pressed.add(pos); else pressed.delete(pos);
     board.keypad.update();
   }
-  function step() {
-    if (i >= seq.length) { out({ re: id, ok: true, t: clock.nanos }); return; }
-    const [k, hold, gap] = seq[i];
-    if (phase === 'press') {
-      set(k, true); phase = 'release'; alarm.schedule(hold * 1e6);
+  function rowOf(k) {
+    const pos = k === 'R' ? null : keyPos(k);
+    return pos == null ? null : Number(pos.split(',')[0]);
+  }
+  function onScan(row, t) {
+    const k = seq[i] && seq[i][0];
+    if (rowOf(k) !== row) return;
+    const ms = phase === 'release' ? seq[i][1] : seq[i][2];
+    if (partial) { partial = false; return; }
+    if (first === null) first = t;
+    else if (t - first >= ms * 1e6) advance();
+  }
+  function advance() {
+    // end the current phase: release the key, or (after its gap) go to the next one
+    scanners.delete(onScan);
+    fallback.cancel();
+    first = null;
+    if (phase === 'release') {
+      set(seq[i][0], false);
+      phase = 'gap';
+      wait(seq[i][0], seq[i][2]);
     } else {
-      set(k, false); phase = 'press'; i++; alarm.schedule(gap * 1e6);
+      i++;
+      phase = 'press';
+      step();
+    }
+  }
+  function wait(k, ms) {
+    if (rowOf(k) === null) { alarm.schedule(ms * 1e6); return; } // the button: time only
+    partial = true;
+    scanners.add(onScan);
+    fallback.schedule(Math.max(UNSCANNED_NS, ms * 1e6));
+  }
+  function step() {
+    if (phase === 'gap') { advance(); return; } // a button's gap has elapsed
+    if (i >= seq.length) {
+      out({ re: id, ok: true, t: clock.nanos, unscanned });
+      return;
+    }
+    if (phase === 'press') {
+      const [k, hold] = seq[i];
+      set(k, true);
+      phase = 'release';
+      if (rowOf(k) === null) { phase = 'release'; alarm.schedule(hold * 1e6); return; }
+      wait(k, hold);
+    } else {
+      advance(); // the button's hold has elapsed
     }
   }
   alarm.schedule(1e6);
