@@ -32,6 +32,17 @@ class BoardError(Exception):
     pass
 
 
+def slack():
+    """How much longer than on an idle machine a wall-clock wait may take: the emulator runs
+    at the speed of the CPU it gets, so waits stretch with the host's load (1-minute load
+    per core, at least 1) times BOARD_TIMEOUT_SCALE (default 1)."""
+    try:
+        load = os.getloadavg()[0] / (os.cpu_count() or 1)
+    except OSError:
+        load = 1.0
+    return max(1.0, load) * float(os.environ.get("BOARD_TIMEOUT_SCALE", "1"))
+
+
 class NoFirmware(BoardError):
     """No firmware given: the lane did not run (neither passed nor failed)."""
 
@@ -217,7 +228,7 @@ class Board:
         kw.update(id=i, cmd=cmd)
         self.proc.stdin.write(json.dumps(kw) + "\n")
         self.proc.stdin.flush()
-        end = time.time() + timeout
+        end = time.time() + timeout * slack()
         with self.cond:
             while i not in self.replies:
                 left = end - time.time()
@@ -253,7 +264,7 @@ class Board:
 
     # USB REPL
     def connect(self, timeout=30):
-        if not self.usb_up.wait(timeout):
+        if not self.usb_up.wait(timeout * slack()):
             raise BoardError("board: the firmware did not bring up USB in %d s (no boot?)"
                              % timeout)
         if self.sock is None:
@@ -267,7 +278,7 @@ class Board:
     def read_until(self, marker, timeout=30):
         """Bytes from the REPL up to and including ``marker`` (emulated output)."""
         s = self.connect()
-        end = time.time() + timeout
+        end = time.time() + timeout * slack()
         marker = marker.encode() if isinstance(marker, str) else marker
         while marker not in self.rx:
             left = end - time.time()
@@ -391,7 +402,7 @@ class Board:
     def wait_lcd(self, text, timeout=60):
         """Wait until a screen shown since the last ``display(clear=True)`` has a line
         containing ``text``; returns that screen (lines, right spaces stripped)."""
-        end = time.time() + timeout
+        end = time.time() + timeout * slack()
         while True:
             d = self.display()
             for f in d["frames"]:
@@ -423,7 +434,7 @@ class Board:
         return self.call("cut", op=op, frac=frac)
 
     def wait_cut(self, timeout=60):
-        end = time.time() + timeout
+        end = time.time() + timeout * slack()
         while not self.cuts:
             if time.time() > end:
                 return None
