@@ -10,11 +10,10 @@ Lanes (see README.md):
   cross   mpy-cross compiles every .py under lib/, firmware/, boards/ for xtensawin and armv6m
   board   tools/board/lane.py: the official MicroPython RPI_PICO firmware in an emulated Pico
           (rp2040js): make deploy over USB, keypad/display/RS-485 with the simulator, REPL,
-          power cuts on littlefs, memory figures. Fails (never skips) without firmware:
-          PICO_FIRMWARE=path/to.uf2 when ../shared/firmware is not there
-  board-cp  CircuitPython 10.2.1 on an emulated Feather RP2040 (tools/board/cp_lane.py):
+          power cuts on littlefs, memory figures. Runs on PICO_FIRMWARE=path/to/RPI_PICO.uf2
+  board-cp  CircuitPython on an emulated Feather RP2040 (tools/board/cp_lane.py):
           boot.py/code.py, keypad token accepted/refused/no answer, REPL helpers, nvm
-          store under power cuts, heap figures (CIRCUITPYTHON_FIRMWARE= elsewhere)
+          store under power cuts, heap figures. Runs on CIRCUITPYTHON_FIRMWARE=path/to.uf2
 
 A lane fails if any of its tests fails or if it ran none. Exit status 0 only if all pass.
 """

@@ -52,12 +52,14 @@ if (opt.fs) mcu.flash.set(readFileSync(opt.fs), 0x100000);
 const chip = attachSpiFlash(mcu, { jedec: [0xc8, 0x40, Math.log2((opt.flashMb || 8) << 20)] });
 // our boot ROM (bootrom.mjs): its reset vector boots from flash; its RE/RP go to the chip
 installBootrom(mcu, {
-  trace: process.env.BOARD_ROM_TRACE ? (n, r) => console.error("rom", n, r.map((v) => v.toString(16)).join(",")) : null,
+  // BOARD_ROM_TRACE=1: every ROM call on stderr
+  trace: process.env.BOARD_ROM_TRACE
+    ? (n, r) => console.error('rom', n, r.map((v) => v.toString(16)).join(',')) : null,
   erase: (a, n, bs, cmd) => chip.romErase(a, n, bs, cmd),
   program: (a, bytes) => chip.romProgram(a, bytes),
   onError: (m) => { console.error(m); process.exit(1); },
 });
-sim.rp2040.onBreak = mcu.onBreak; // (Simulator's own stops the loop)
+// (installBootrom replaces the Simulator's onBreak, which would stop the loop)
 chip.logOps = true;
 
 const cdc = new USBCDC(mcu.usbCtrl);
@@ -80,7 +82,6 @@ const started = Date.now();
 sim.execute();
 let stage = 0;
 const poll = setInterval(() => {
-  if (process.env.BOARD_DEBUG && (Date.now() - started) > 20000 && !globalThis.dumped) { globalThis.dumped = 1; for (let i = 0; i < 40; i++) { const pc = mcu.core.PC; console.error(pc.toString(16), mcu.readUint16(pc).toString(16).padStart(4, "0"), [0, 1, 2, 3].map((k) => (mcu.core.registers[k] >>> 0).toString(16)).join(" ")); mcu.core.executeInstruction(); } }
   if (stage === 0 && out.includes('>>> ')) {
     stage = 1;
     for (const l of opt.lines) queue.push(...Buffer.from(l + '\r\n'));
