@@ -104,7 +104,7 @@ let cdcReady = false;
 const uarts = [null, null];
 const deLog = []; // {t, v}: DE pin changes
 let pressed = new Set(); // "r,c"
-let keyJobs = [];
+let keyJobs = new Set(); // key jobs in progress: a power cut ends them (see powerCut)
 const i2cDevs = new Map(); // address -> device (kept across power-ons: the LCD's state is lost though)
 
 function flashOp(kind, offset, length, apply) {
@@ -432,7 +432,7 @@ function powerOn() {
     }
     read(ep, size);
   };
-  keyJobs = [];
+  keyJobs = new Set();
   pressed = new Set();
   board.running = true;
   board.idle = false;
@@ -442,6 +442,8 @@ function powerOn() {
 
 function powerCut(info) {
   board.running = false;
+  // key jobs waiting for scans would wait forever on a stopped CPU: they end here, keys up
+  for (const end of [...keyJobs]) end();
   board.stopReason = info;
   // `flash` already holds every completed (or torn) operation
   out(Object.assign({ ev: 'cut', t: board.clock.nanos }, info));
@@ -535,6 +537,16 @@ function scheduleKeys(seq, id) {
   const alarm = clock.createAlarm(step);
   const fallback = clock.createAlarm(() => { unscanned++; advance(); });
   const scanners = board.keypad.scanners;
+  const end = () => {
+    // the power went: the rest of the sequence is not typed (the reply says where it stopped)
+    keyJobs.delete(end);
+    alarm.cancel();
+    fallback.cancel();
+    scanners.delete(onScan);
+    pressed.clear();
+    out({ re: id, ok: true, t: clock.nanos, unscanned, cut: true, typed: i });
+  };
+  keyJobs.add(end);
   function set(k, down) {
     if (k === 'R') {
       board.mcu.gpio[Number(args.resend || 15)].setInputValue(!down);
@@ -581,6 +593,7 @@ function scheduleKeys(seq, id) {
   function step() {
     if (phase === 'gap') { advance(); return; } // a button's gap has elapsed
     if (i >= seq.length) {
+      keyJobs.delete(end);
       out({ re: id, ok: true, t: clock.nanos, unscanned });
       return;
     }
