@@ -29,7 +29,8 @@
 //    falls to 16 or to empty. Each byte's shift interval and the RS-485 DE pin level at its
 //    start and end are logged (the `de` command); received bytes are fed at the baud rate.
 //  - keypad: a 4x4 matrix; when the firmware drives a row low, the columns of pressed keys
-//    in that row read low (pull-ups otherwise). Key presses are scheduled in emulated time.
+//    in that row read low (pull-ups otherwise). A key stays down until the firmware's scans
+//    have seen it for its hold time, and up for its gap (scheduleKeys).
 //  - I2C0/I2C1 devices: a PCF8574 + HD44780 LCD (0x27) decoded to text, an SSD1306 (0x3C)
 //    framebuffer (`display` command; board.py makes the PNG and the text).
 //  - power cut: `cut` now, or armed at the N-th flash operation (torn after a fraction of its
