@@ -7,18 +7,21 @@
 //   0x14  u16 pointer to the function table, 0x16 u16 pointer to the data table,
 //   0x18  u16 pointer to rom_table_lookup(table, code)
 // A table is a list of (u16 code, u16 address) ending with code 0 (function addresses
-// with the Thumb bit set); a code is two ASCII
-// characters, the first in the low byte ('RE' = 'R' | 'E' << 8).
+// with the Thumb bit set); a code is two ASCII characters, the first in the low byte
+// ('RE' = 'R' | 'E' << 8).
 // Every function is a two-instruction stub, `bkpt #n; bx lr`. rp2040js calls
 // mcu.onBreak(n) while executing the BKPT; the handler here does the function's work on the
 // registers (AAPCS: arguments r0-r3, result r0) and returns to LR, so the `bx lr` is never
 // reached. Soft-float tables ('SF', 'SD') are served the same way when a firmware asks.
 //
 // Boot path (§2.8.1, flash boot): the reset stub copies the flash's first 256 bytes (boot2)
-// to SRAM 0x20041F00 (the top 256 bytes; the stack sits below it), checks their CRC32 (the last word; polynomial 0x04C11DB7, no
-// reflection, initial value 0xFFFFFFFF), and enters it with LR = 0, as the ROM does; boot2
-// then sets up XIP and jumps through the vector table at 0x10000100. A bad CRC means no
-// bootable image: reported through onError (a real chip would offer USB boot).
+// to SRAM 0x20041F00 (the top 256 bytes; the stack sits below it), checks their CRC32
+// (the last word; polynomial 0x04C11DB7, no reflection, initial value 0xFFFFFFFF), and
+// enters it with LR = 0, as the ROM does; boot2 then sets up XIP and jumps through the
+// vector table at 0x10000100. A bad CRC means no bootable image: reported through onError
+// (a real chip would offer USB boot). The SSI's serial flash probe before it is not
+// modelled: XIP reads come from the flash image whatever the SSI holds.
+// Written from the datasheet's description; no ROM code is reproduced.
 
 const ROM_WORDS = 4096; // 16 KiB
 const STACK_TOP = 0x20042000;
