@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench mpy deploy soak fuzz lint clean setup firmware
+.PHONY: demo test bench mpy deploy soak fuzz lint clean setup
 
 setup: $(STAMP)
 
@@ -33,11 +33,6 @@ mpy: $(STAMP)
 # make deploy BOARD=rpi_pico PORT=/dev/ttyACM0 [CONFIG=my-meter.json] [DRY=1] [ROMFS=1]
 deploy: $(STAMP)
 	@$(BIN)/python -m tools.build.deploy $(if $(BOARD),--board $(BOARD),) $(if $(PORT),--port $(PORT),) $(if $(CONFIG),--config $(CONFIG),) $(if $(DRY),--dry-run,) $(if $(ROMFS),--romfs,)
-
-# make firmware BOARD=RPI_PICO [MICROPY_SRC=...]: udlms + tokenpad frozen into MicroPython
-# (Debian's arm toolchain installed on first use); build/firmware/RPI_PICO/firmware.uf2
-firmware: $(STAMP)
-	$(BIN)/python -m tools.build.firmware --board $(or $(BOARD),RPI_PICO)
 
 # 1000 sessions with faults per frame, then 1000 at 1% corrupted and 1% lost bytes
 soak: $(STAMP)

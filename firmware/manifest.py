@@ -1,6 +1,7 @@
 # ruff: noqa: F821 - include() and package() are provided by the manifest loader
 # Freeze udlms and tokenpad into a custom MicroPython firmware (frozen bytecode runs from
-# flash and leaves the heap for buffers):
+# flash and leaves the heap for buffers). MicroPython's own build takes this file through
+# FROZEN_MANIFEST=, run in a MicroPython checkout (this project builds no firmware):
 #   make -C ports/rp2 BOARD=RPI_PICO FROZEN_MANIFEST=/path/to/udlms/firmware/manifest.py
 #   make -C ports/esp32 BOARD=ESP32_GENERIC FROZEN_MANIFEST=/path/to/udlms/firmware/manifest.py
 # Relative base paths are taken from this file's directory (firmware/). Only the device code

@@ -1,5 +1,7 @@
-"""make bench, section 0, the headline: the emulated boards (the official MicroPython and
-CircuitPython firmware the user gives), measured by the board lanes' code."""
+"""make bench, section 0, the headline: the emulated boards (official MicroPython on the
+Pico, CircuitPython on the Feather), measured by the board lanes' code, on the firmware the
+user gives (PICO_FIRMWARE=, CIRCUITPYTHON_FIRMWARE=). Without it a section writes each of its
+figures as "not run: no firmware" into bench.json and the table."""
 
 import json
 import os
@@ -8,14 +10,34 @@ import sys
 from tools.bench.common import ROOT, WORK, emit
 from tools.common import start_sim
 
+from tools.board import board as B
+from tools.board import cpboard
+
+BOARD_NAMES = ("board_heap_free_boot_bytes", "board_heap_resident_idle_bytes",
+               "board_session_first_alloc_bytes", "board_session_alloc_bytes",
+               "board_heap_resident_after_session_bytes", "board_session_first_ms",
+               "board_session_ms", "board_session_tx_bytes", "board_session_rx_bytes")
+CP_NAMES = ("board_cp_free_after_boot", "board_cp_resident_idle", "board_cp_session_growth",
+            "board_cp_resident_after_session", "board_cp_session_emulated_ms",
+            "board_cp_session_wall_s")
+
+
+def not_run(names, why):
+    """Each figure of a section that did not run: value None, the reason in ``not_run``."""
+    print("%s: not run: %s" % ("board-cp" if names is CP_NAMES else "board", why))
+    for name in names:
+        emit(name, None, "", not_run="not run: %s" % why)
+
 
 def bench_board_cp(quick):
     """board_cp_*: CircuitPython 10.2.1 on the emulated Feather RP2040 (the real firmware in
     rp2040js, tools/board/cp_lane.py --figures-only): free heap at the REPL after boot, what
     tokenpad keeps idle, what one token session leaves held, and the session's time."""
-    names = ("board_cp_free_after_boot", "board_cp_resident_idle", "board_cp_session_growth",
-             "board_cp_resident_after_session", "board_cp_session_emulated_ms",
-             "board_cp_session_wall_s")
+    names = CP_NAMES
+    try:
+        uf2 = cpboard.firmware()
+    except cpboard.NoFirmware as e:
+        return not_run(names, e)
     if quick:  # a CircuitPython boot in the emulator alone takes longer than --quick's budget
         for name in names:
             emit(name, None, "", skipped="--quick: make bench measures it")
@@ -23,13 +45,15 @@ def bench_board_cp(quick):
     out = os.path.join(WORK, "board-cp.json")
     p = subprocess.run([sys.executable, "-m", "tools.board.cp_lane",
                         "--figures-only", "--json", out], cwd=ROOT, capture_output=True,
-                       text=True, timeout=900)
+                       text=True, timeout=1800)
     if p.returncode:
         raise RuntimeError("cp_lane --figures-only failed:\n" + (p.stdout + p.stderr)[-1500:])
     with open(out) as f:
         figs = json.load(f)
-    ctx = {"runtime": "CircuitPython 10.2.1", "board": "Adafruit Feather RP2040 (rp2040js)",
-           "code": ".mpy from make mpy (CircuitPython mpy-cross) on CIRCUITPY"}
+    mpy = bool(os.environ.get("CIRCUITPY_MPY_CROSS"))
+    ctx = {"firmware": os.path.basename(uf2), "board": "Adafruit Feather RP2040 (rp2040js)",
+           "code": ("CircuitPython .mpy (CIRCUITPY_MPY_CROSS=)" if mpy else ".py sources")
+           + " from make mpy on CIRCUITPY"}
     for name in ("board_cp_free_after_boot", "board_cp_resident_idle",
                  "board_cp_session_growth", "board_cp_resident_after_session"):
         emit(name, figs[name], "B", **ctx)
@@ -54,13 +78,15 @@ def _measure(b):
 
 def bench_board(quick):
     """The board figures (section 0): tools/board/lane.py's measurements, run here."""
-    from tools.board import board as B
     from tools.board import lane
 
+    try:
+        B.firmware()  # a clear error when the given path is missing
+    except B.NoFirmware as e:
+        return not_run(BOARD_NAMES, e)
     why = B.ready()
     if why:
         raise RuntimeError(why)
-    B.firmware()  # a clear error when there is none
     cfg = lane.lane_config()
     sim, url = start_sim()
     lane.FIGURES.clear()

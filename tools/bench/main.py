@@ -32,8 +32,9 @@ and writes every figure to build/bench.json. Figures are measured, never asserte
    for ours) beside wire time + the simulator's own processing time; the client's turnaround
    (last byte received → first byte sent), median, on CPython and on MicroPython.
 
-0. The headline, on a board: the official MicroPython v1.28.0 RPI_PICO firmware in an
-   emulated Raspberry Pi Pico (tools/board, rp2040js; ../shared/firmware or PICO_FIRMWARE=),
+0. The headline, on a board: the user's official MicroPython RPI_PICO firmware
+   (PICO_FIRMWARE=; without it the board_* figures are "not run: no firmware") in an
+   emulated Raspberry Pi Pico (tools/board, rp2040js with our JavaScript boot ROM),
    tokenpad deployed as ``make mpy`` files on its littlefs, UART0 bridged to the simulator at
    9600 baud: free heap after boot, heap resident with the app idle (main.py stopped at
    READY), heap allocated by the first token session after boot (session code loading
@@ -84,7 +85,7 @@ TARGETS = {
 }
 
 TABLE = (
-    ("BOARD (RPI_PICO v1.28.0, emulated) free heap after boot", "board_heap_free_boot_bytes",
+    ("BOARD (RPI_PICO, emulated) free heap after boot", "board_heap_free_boot_bytes",
      {}),
     ("BOARD heap resident, app idle (.mpy files)", "board_heap_resident_idle_bytes", {}),
     ("BOARD first token session allocates", "board_session_first_alloc_bytes", {}),
@@ -168,7 +169,7 @@ def table():
         if t and v is not None:
             met = v >= t[1] if t[0] == ">=" else v <= t[1]
             tt = "%s %s: %s" % (t[0], t[1], "met" if met else "NOT met")
-        text = "-" if v is None else str(v)
+        text = d.get("not_run") or ("-" if v is None else str(v))
         if "min_us" in d:
             text += " (min %s)" % d["min_us"]
         rows.append((label, text, d["unit"], tt))
@@ -225,7 +226,7 @@ def main(argv=None):
     cmd = (".venv/bin/python -m tools.bench" + (" --quick" if a.quick else "")
            + (" --only " + a.only if a.only else ""))
     meta = {"date": time.strftime("%Y-%m-%d %H:%M:%S %z"), "command": cmd,
-            "seconds": round(elapsed, 1), "git": _git_rev()}
+            "seconds": round(elapsed, 1), "git": _git_rev(), "errors": list(ERRORS)}
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     with open(a.out, "w") as f:
         json.dump({"meta": meta, "figures": FIGURES}, f, indent=1)

@@ -23,9 +23,6 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-SHARED = os.path.join(os.path.dirname(ROOT), "shared", "firmware")
-DEFAULT_UF2 = os.path.join(SHARED, "micropython", "RPI_PICO-v1.28.0.uf2")
-BOOTROM = os.path.join(SHARED, "rp2040", "rp2040-bootrom-B1.bin")
 FS_OFFSET = 0xA0000  # RPI_PICO: littlefs2 in the last 1408 KB of the 2 MB flash
 FS_BLOCKS = 352
 BLOCK = 4096
@@ -35,17 +32,36 @@ class BoardError(Exception):
     pass
 
 
+def slack():
+    """How much longer than on an idle machine a wall-clock wait may take: the emulator runs
+    at the speed of the CPU it gets, so waits stretch with the host's load (1-minute load
+    per core, at least 1) times BOARD_TIMEOUT_SCALE (default 1)."""
+    try:
+        load = os.getloadavg()[0] / (os.cpu_count() or 1)
+    except OSError:
+        load = 1.0
+    return max(1.0, load) * float(os.environ.get("BOARD_TIMEOUT_SCALE", "1"))
+
+
+class NoFirmware(BoardError):
+    """No firmware given: the lane did not run (neither passed nor failed)."""
+
+
+def user_firmware(var, what, env=os.environ):
+    """The .uf2 the user gives in ``var``; NoFirmware when unset, BoardError (naming the
+    path) when it is not a file. Nothing is looked for anywhere else."""
+    uf2 = env.get(var)
+    if not uf2:
+        raise NoFirmware("no firmware; %s=path/to/%s runs it" % (var, what))
+    if not os.path.isfile(uf2):
+        raise BoardError("board: %s=%s: no such file" % (var, uf2))
+    return uf2
+
+
 def firmware(env=os.environ):
-    """(uf2, bootrom) paths: PICO_FIRMWARE= or ../shared/firmware; a clear error if none."""
-    uf2 = env.get("PICO_FIRMWARE") or DEFAULT_UF2
-    rom = env.get("RP2040_BOOTROM") or BOOTROM
-    for what, p in (("firmware", uf2), ("RP2040 bootrom", rom)):
-        if not os.path.isfile(p):
-            raise BoardError(
-                "board: no %s at %s: set PICO_FIRMWARE=/path/to/RPI_PICO.uf2 (the official "
-                "MicroPython .uf2 or a custom build) and RP2040_BOOTROM=rp2040-bootrom-B1.bin, "
-                "or provide ../shared/firmware/" % (what, p))
-    return uf2, rom
+    """The MicroPython RPI_PICO .uf2 from PICO_FIRMWARE= (micropython.org's release, or a
+    build of the user's). The boot ROM is ours (bootrom.mjs): no other file is needed."""
+    return user_firmware("PICO_FIRMWARE", "RPI_PICO.uf2", env)
 
 
 def ready():
@@ -134,10 +150,10 @@ class Board:
         why = ready()
         if why:
             raise BoardError("board: " + why)
-        self.uf2, rom = firmware() if uf2 is None else (uf2, firmware()[1])
+        self.uf2 = firmware() if uf2 is None else uf2
         self.tmp = os.path.join(ROOT, "build", "board", "run-%d" % os.getpid())
         os.makedirs(self.tmp, exist_ok=True)
-        cmd = ["node", os.path.join(HERE, "run.mjs"), "--bootrom", rom, "--uf2", self.uf2,
+        cmd = ["node", os.path.join(HERE, "run.mjs"), "--uf2", self.uf2,
                "--de", "none" if de is None else str(de), "--keypad", keypad,
                "--resend", str(resend), "--flash-model", flash_model]
         if fs is not None:
@@ -208,7 +224,7 @@ class Board:
         kw.update(id=i, cmd=cmd)
         self.proc.stdin.write(json.dumps(kw) + "\n")
         self.proc.stdin.flush()
-        end = time.time() + timeout
+        end = time.time() + timeout * slack()
         with self.cond:
             while i not in self.replies:
                 left = end - time.time()
@@ -244,7 +260,7 @@ class Board:
 
     # USB REPL
     def connect(self, timeout=30):
-        if not self.usb_up.wait(timeout):
+        if not self.usb_up.wait(timeout * slack()):
             raise BoardError("board: the firmware did not bring up USB in %d s (no boot?)"
                              % timeout)
         if self.sock is None:
@@ -258,7 +274,7 @@ class Board:
     def read_until(self, marker, timeout=30):
         """Bytes from the REPL up to and including ``marker`` (emulated output)."""
         s = self.connect()
-        end = time.time() + timeout
+        end = time.time() + timeout * slack()
         marker = marker.encode() if isinstance(marker, str) else marker
         while marker not in self.rx:
             left = end - time.time()
@@ -382,7 +398,7 @@ class Board:
     def wait_lcd(self, text, timeout=60):
         """Wait until a screen shown since the last ``display(clear=True)`` has a line
         containing ``text``; returns that screen (lines, right spaces stripped)."""
-        end = time.time() + timeout
+        end = time.time() + timeout * slack()
         while True:
             d = self.display()
             for f in d["frames"]:
@@ -414,7 +430,7 @@ class Board:
         return self.call("cut", op=op, frac=frac)
 
     def wait_cut(self, timeout=60):
-        end = time.time() + timeout
+        end = time.time() + timeout * slack()
         while not self.cuts:
             if time.time() > end:
                 return None

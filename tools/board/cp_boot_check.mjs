@@ -1,14 +1,15 @@
 // Standalone check that CircuitPython boots to its REPL on rp2040js with the SPI-flash
-// model (spiflash.mjs): bootrom + .uf2 (+ an optional CIRCUITPY image at 0x100000), USB CDC,
+// model (spiflash.mjs) and our boot ROM (bootrom.mjs): .uf2 (+ an optional CIRCUITPY image at 0x100000), USB CDC,
 // prints what the REPL says, types the given lines, exits 0 when the REPL prompt came back.
 //
-//   node tools/board/cp_boot_check.mjs FIRMWARE.uf2 BOOTROM.bin [--fs IMAGE] [--flash-out F]
+//   node tools/board/cp_boot_check.mjs FIRMWARE.uf2 [--fs IMAGE] [--flash-out F]
 //        [--line 'print(1)'] ... [--timeout SECONDS]
 //
 // The board lane uses the shared runner (run.mjs); this file only proves the flash model.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Simulator, USBCDC } from 'rp2040js';
+import { installBootrom } from './bootrom.mjs';
 import { attachSpiFlash } from './spiflash.mjs';
 
 const args = process.argv.slice(2);
@@ -23,9 +24,13 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--flash-mb') opt.flashMb = Number(args[++i]);
   else pos.push(a);
 }
-const [uf2Path, bootromPath] = pos;
-if (!uf2Path || !bootromPath) {
-  console.error('usage: cp_boot_check.mjs FIRMWARE.uf2 BOOTROM.bin [--fs IMAGE] [--line L]...');
+const [uf2Path] = pos;
+if (!uf2Path) {
+  console.error('usage: cp_boot_check.mjs FIRMWARE.uf2 [--fs IMAGE] [--line L]...');
+  process.exit(2);
+}
+if (!existsSync(uf2Path)) {
+  console.error(`cp_boot_check: ${uf2Path}: no such file`);
   process.exit(2);
 }
 
@@ -42,11 +47,19 @@ export function loadUF2(flash, data) {
 const sim = new Simulator();
 const mcu = sim.rp2040;
 mcu.logger = { debug() {}, info() {}, warn() {}, error() {} };
-mcu.loadBootrom(new Uint32Array(new Uint8Array(readFileSync(bootromPath)).buffer));
 loadUF2(mcu.flash, readFileSync(uf2Path));
 if (opt.fs) mcu.flash.set(readFileSync(opt.fs), 0x100000);
-mcu.core.PC = 0x10000000; // boot stage 2, as the bootrom would after its flash probe
 const chip = attachSpiFlash(mcu, { jedec: [0xc8, 0x40, Math.log2((opt.flashMb || 8) << 20)] });
+// our boot ROM (bootrom.mjs): its reset vector boots from flash; its RE/RP go to the chip
+installBootrom(mcu, {
+  // BOARD_ROM_TRACE=1: every ROM call on stderr
+  trace: process.env.BOARD_ROM_TRACE
+    ? (n, r) => console.error('rom', n, r.map((v) => v.toString(16)).join(',')) : null,
+  erase: (a, n, bs, cmd) => chip.romErase(a, n, bs, cmd),
+  program: (a, bytes) => chip.romProgram(a, bytes),
+  onError: (m) => { console.error(m); process.exit(1); },
+});
+// (installBootrom replaces the Simulator's onBreak, which would stop the loop)
 chip.logOps = true;
 
 const cdc = new USBCDC(mcu.usbCtrl);

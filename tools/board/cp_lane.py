@@ -12,7 +12,10 @@ Checks (each one line, PASS/FAIL; the closing line is ``N passed, N failed``):
 
   python tools/board/cp_lane.py [--cuts N] [--seed S] [--json FIGURES.json]
 
-Exits non-zero when any check fails or the board does not boot (never skips).
+Runs on the firmware the user gives: CIRCUITPYTHON_FIRMWARE=path/to/the Feather RP2040 .uf2
+(circuitpython.org); CIRCUITPY_MPY_CROSS= makes the drive hold .mpy files, else .py sources.
+Without the firmware it prints ``board-cp: not run: no firmware; ...`` and exits 3 (neither
+passed nor failed). Exits 1 when any check fails or the board does not boot.
 """
 
 import argparse
@@ -36,6 +39,7 @@ TOKENS = ("17813034313191558529", "05718854590197211241", "35632826060789593280"
           "10203040506070809000", "31415926535897932384", "27182818284590452353")
 FEATHER = cpboard.board_file()
 STORE = json.dumps(FEATHER["store"])
+NOT_RUN = 3  # exit status: no firmware given, nothing checked
 
 results = []
 figures = {}
@@ -82,6 +86,15 @@ def main(argv=None):
                    help="only boot, measure the heap and one token session (make bench)")
     a = p.parse_args(argv)
     t0 = time.time()
+    try:
+        cpboard.firmware()
+    except cpboard.NoFirmware as e:
+        print("board-cp: not run: %s" % e)
+        return NOT_RUN
+    except cpboard.BoardError as e:
+        print("FAIL %-52s %s" % ("firmware", e))
+        print("0 passed, 1 failed")
+        return 1
     m, srv = meter()
     url = "tcp://127.0.0.1:%d" % srv.port
     # the example settings, with a shorter answer time-out so that NO ANSWER comes sooner

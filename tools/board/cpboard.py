@@ -17,6 +17,7 @@ Same runner and ``Board`` API as the Pico (board.py); what differs for CircuitPy
 
 import json
 import os
+import re
 import sys
 
 from tools.board import board as _board  # the shared runner's host side
@@ -27,9 +28,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
 BoardError = _board.BoardError
-DEFAULT_UF2 = os.path.join(_board.SHARED, "circuitpython",
-                           "adafruit_feather_rp2040-10.2.1-en_US.uf2")
-MPY_CROSS = os.path.join(_board.SHARED, "circuitpython", "mpy-cross-circuitpython-10.2.1")
+NoFirmware = _board.NoFirmware
 FLASH_SIZE = 2 * 1024 * 1024  # the runner's chip (a real Feather has 8 MiB)
 FS_OFFSET = 0x100000  # CIRCUITPY_CIRCUITPY_DRIVE_START_ADDR: 1020 KiB firmware + 4 KiB nvm
 FS_SIZE = FLASH_SIZE - FS_OFFSET
@@ -39,16 +38,30 @@ NVM_SIZE = 4096
 GPIO = {"TX": 0, "RX": 1, "SDA": 2, "SCL": 3, "D4": 6, "D5": 7, "D6": 8, "D9": 9, "D10": 10,
         "D11": 11, "D12": 12, "D13": 13, "D24": 24, "D25": 25, "A0": 26, "A1": 27, "A2": 28,
         "A3": 29}
+# the Feather RP2040 RFM's build of CircuitPython (same Feather pins by name; D4-D6 are
+# GPIO4-6 there, read from its board module with microcontroller.pin)
+GPIO_BY_BUILD = {"adafruit_feather_rp2040_rfm": dict(GPIO, D4=4, D5=5, D6=6)}
+
+
+def board_id(uf2):
+    """CircuitPython's board id (``_build``) from the image, e.g. adafruit_feather_rp2040."""
+    with open(uf2, "rb") as f:
+        data = f.read()
+    flash = b"".join(data[o + 32:o + 32 + 256] for o in range(0, len(data) - 511, 512))
+    found = re.findall(rb"Board ID:([a-z0-9_]+)", flash) or re.findall(
+        rb"(adafruit_feather_rp2040[a-z0-9_]*)", flash)
+    return found[0].decode() if found else None
+
+
+def gpio_map(uf2):
+    return GPIO_BY_BUILD.get(board_id(uf2), GPIO)
 
 
 def firmware(env=os.environ):
-    """The CircuitPython .uf2: CIRCUITPYTHON_FIRMWARE= or ../shared/firmware; clear if none."""
-    uf2 = env.get("CIRCUITPYTHON_FIRMWARE") or DEFAULT_UF2
-    if not os.path.isfile(uf2):
-        raise BoardError("board: no CircuitPython firmware at %s: set CIRCUITPYTHON_FIRMWARE="
-                         "/path/to/adafruit_feather_rp2040-10.2.1-en_US.uf2 (circuitpython.org"
-                         " downloads) or provide ../shared/firmware/" % uf2)
-    return uf2
+    """CircuitPython's Feather RP2040 .uf2 from CIRCUITPYTHON_FIRMWARE= (circuitpython.org);
+    NoFirmware when unset, a BoardError naming the path when it is missing."""
+    return _board.user_firmware("CIRCUITPYTHON_FIRMWARE",
+                                "adafruit-circuitpython-adafruit_feather_rp2040-en_US.uf2", env)
 
 
 def board_file(name="feather_rp2040"):
@@ -102,6 +115,8 @@ class Feather(_board.Board):
 
     def __init__(self, fs=None, flash=None, uart0=None, uf2=None, extra=(), board="feather_rp2040"):
         b = board_file(board)
+        uf2 = uf2 or firmware()
+        GPIO = gpio_map(uf2)  # noqa: N806
         k = b["keypad"]
         keypad = "%s:%s" % (",".join(str(GPIO[p]) for p in k["rows"]),
                             ",".join(str(GPIO[p]) for p in k["cols"]))
@@ -110,7 +125,7 @@ class Feather(_board.Board):
         if b.get("write_enable"):
             high.append(GPIO[b["write_enable"]])
         self.write_enable = GPIO.get(b.get("write_enable"))
-        super().__init__(fs=fs, flash=flash, uart0=uart0, uf2=uf2 or firmware(), de=None,
+        super().__init__(fs=fs, flash=flash, uart0=uart0, uf2=uf2, de=None,
                          keypad=keypad, resend=resend,
                          flash_model=os.path.join(HERE, "spiflash.mjs"),
                          extra=["--fs-offset", str(FS_OFFSET),

@@ -3,8 +3,10 @@ firmware (tools/board/run.mjs, rp2040js), deployed the way docs/BOARDS.md tells 
 
     .venv/bin/python tools/board/lane.py [--quick] [--figures build/board/figures.json]
 
-Checks (each prints PASS or FAIL; the lane fails, never skips, when the firmware is missing
-or does not boot):
+Runs on the firmware the user gives: PICO_FIRMWARE=path/to/RPI_PICO.uf2 (micropython.org).
+Without it the lane prints ``board: not run: no firmware; ...`` and exits 3 (neither passed
+nor failed); a given path that is missing, or a firmware that does not boot, fails it.
+Checks (each prints PASS or FAIL):
   boot            the firmware boots to its REPL; free heap; cryptolib and viper work
   deploy          ``make deploy BOARD=rpi_pico PORT=<pty>``: mpremote over the emulated USB
                   puts the ``make mpy`` files on littlefs, byte for byte
@@ -45,6 +47,8 @@ from tools.board import lane_auto  # the encoding-auto check (issue 20)
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
+
+NOT_RUN = 3  # exit status: no firmware given, nothing checked
 
 OUT = os.path.join(ROOT, "build", "board")
 TOKENS = ("17813034313191558529", "05718854590197211241", "36934458151706424932",
@@ -410,6 +414,9 @@ def run(cycles=10, seed=15, mpremote=True):
         return summary(t0)
     try:
         B.firmware()
+    except B.NoFirmware as e:
+        print("board: not run: %s" % e)
+        return None
     except B.BoardError as e:
         result("firmware", False, str(e))
         return summary(t0)
@@ -464,50 +471,6 @@ def run(cycles=10, seed=15, mpremote=True):
     return summary(t0)
 
 
-def run_frozen(uf2):
-    """The same firmware checks on a custom build with udlms and tokenpad frozen in
-    (``make firmware``): only boot.py, main.py, board.json and config.json on littlefs."""
-    os.makedirs(OUT, exist_ok=True)
-    RESULTS.clear()
-    FIGURES.clear()
-    t0 = time.time()
-    from tools.common import start_sim
-
-    cfg = lane_config()
-    files = {k: v for k, v in B.deploy_files("rpi_pico", cfg).items()
-             if not k.startswith("/lib/")}
-    sim, url = start_sim()
-    try:
-        with B.Board(uf2=uf2, uart0=url, fs=B.image(files)) as b:
-            if not check("frozen boot", check_boot, b):
-                return summary(t0, "figures_frozen.json")
-
-            def where():
-                out = b.exec("import os, sys, tokenpad, udlms.client.session\n"
-                             "print(tokenpad.__file__, udlms.client.session.__file__, sys.path, "
-                             "'lib' in os.listdir('/'))\n").strip()
-                # no /lib on the filesystem: what imported is frozen ('.frozen' in sys.path)
-                assert out.endswith("False") and "/lib/" not in out.split("[")[0], out
-                return "no /lib on littlefs; tokenpad and udlms import: %s" % out
-
-            check("frozen modules", where)
-            b.display(clear=True)
-            b.boot()
-            if check("frozen keypad ready", lambda: " / ".join(b.wait_lcd("READY", 240))):
-                check("frozen memory: app idle", check_idle_memory, b)
-                soft_reset_to_app(b)
-                shots = {}
-                check("frozen keypad first token (counter from meter)",
-                      check_fresh_first_token, b, shots)
-                check("frozen keypad same token refused", check_same_token_refused, b, shots)
-                soft_reset_to_app(b)
-                check("frozen memory: token sessions", check_sessions, b)
-    finally:
-        sim.terminate()
-        sim.wait(5)
-    return summary(t0, "figures_frozen.json")
-
-
 def summary(t0, name="figures.json"):
     passed = sum(1 for r in RESULTS if r[1])
     failed = sum(1 for r in RESULTS if not r[1])
@@ -525,14 +488,11 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=int(os.environ.get("BOARD_SEED", "15")))
     p.add_argument("--no-mpremote", action="store_true",
                    help="deploy as a littlefs image only (no make deploy over USB)")
-    p.add_argument("--frozen", metavar="UF2",
-                   help="run the firmware checks on a custom build with udlms and tokenpad "
-                        "frozen in (make firmware)")
     a = p.parse_args(argv)
-    if a.frozen:
-        passed, failed = run_frozen(a.frozen)
-    else:
-        passed, failed = run(a.cuts, a.seed, not a.no_mpremote)
+    res = run(a.cuts, a.seed, not a.no_mpremote)
+    if res is None:
+        return NOT_RUN
+    passed, failed = res
     return 0 if failed == 0 and passed > 0 else 1
 
 

@@ -1,22 +1,22 @@
 // tools/board/run.mjs: an emulated Raspberry Pi Pico (rp2040js) running a real firmware .uf2
 // for the board lane (tools/board/board.py drives it; README.md, docs/BOARDS.md).
 //
-//   node run.mjs --bootrom rp2040-bootrom-B1.bin --uf2 FIRMWARE.uf2 [--flash IMG] [--fs IMG]
+//   node run.mjs --uf2 FIRMWARE.uf2 [--flash IMG] [--fs IMG]
 //                [--fs-offset 0xA0000] [--flash-model rom|PATH.mjs] [--bootsel released|pressed]
 //                [--keypad 6,7,8,9:10,11,12,13] [--resend 15] [--de 2|none]
 //                [--uart0 tcp://H:P] [--uart1 tcp://H:P]
 //                [--high G,G,...]  (inputs idling high: I2C pull-ups, buttons; CircuitPython)
 //
-// The chip: rp2040js 1.4.1 (npm, pinned in package-lock.json) with the RP2040 B1 bootrom.
+// The chip: rp2040js 1.4.1 (npm, pinned in package-lock.json) with our own boot ROM
+// (bootrom.mjs: no ROM binary; the firmware .uf2 is the only input).
 // What rp2040js lacks and this runner adds:
-//  - flash writes: rp2040js drops flash program/erase. The default flash model ("rom")
-//    applies the bootrom's flash_range_erase / flash_range_program (ROM function table codes
-//    'RE', 'RP', which MicroPython uses) to the flash image: when the CPU reaches one of those
-//    ROM entry points, the runner does the operation on mcu.flash and returns to LR.
+//  - flash writes: rp2040js drops flash program/erase. The ROM's flash_range_erase /
+//    flash_range_program ('RE', 'RP', which MicroPython and CircuitPython call) apply the
+//    operation to the flash image (bootrom.mjs, through board.flashErase/flashProgram).
 //    ADDING A FLASH MODEL (e.g. a QSPI/SPI-flash model for CircuitPython, which drives the SSI
-//    itself): write a module exporting `install(board)` and pass `--flash-model ./model.mjs`.
+//    itself for its own commands): write a module exporting `install(board)` and pass
+//    `--flash-model ./model.mjs`.
 //    `board.mcu` is the RP2040, `board.flash` the persistent image (Uint8Array, = mcu.flash),
-//    `board.hooks` a Map of ROM addresses -> handler (return true when handled),
 //    `board.flashErase(offset, length)` and `board.flashProgram(offset, bytes)` apply
 //    operations to the image: call them (not mcu.flash directly) so that armed power cuts
 //    can tear the operation in progress. `install` may return an object with `reset()`,
@@ -29,14 +29,16 @@
 //    falls to 16 or to empty. Each byte's shift interval and the RS-485 DE pin level at its
 //    start and end are logged (the `de` command); received bytes are fed at the baud rate.
 //  - keypad: a 4x4 matrix; when the firmware drives a row low, the columns of pressed keys
-//    in that row read low (pull-ups otherwise). Key presses are scheduled in emulated time.
+//    in that row read low (pull-ups otherwise). A key stays down until the firmware's scans
+//    have seen it for its hold time, and up for its gap (scheduleKeys).
 //  - I2C0/I2C1 devices: a PCF8574 + HD44780 LCD (0x27) decoded to text, an SSD1306 (0x3C)
 //    framebuffer (`display` command; board.py makes the PNG and the text).
 //  - power cut: `cut` now, or armed at the N-th flash operation (torn after a fraction of its
 //    bytes), or at the next UART byte; the CPU stops, the flash image stays; `boot` powers
 //    on again from it.
-//  - boot: rp2040js does not emulate the bootrom's flash probe, so the CPU starts at boot2
-//    (0x10000000) with the bootrom mapped for its function table (flash, memcpy, ...).
+//  - boot: the ROM's reset vector copies boot2 to SRAM, checks its CRC and enters it, which
+//    vectors into the firmware (bootrom.mjs); the ROM's function and data tables (flash,
+//    memcpy, bit helpers, soft float) are served in JavaScript.
 //  - USB: OUT reads are held until the host sends data (rp2040js answers them at once with
 //    zero bytes, and the firmware then never sleeps). When the CPU sleeps with no timer
 //    armed, the loop stops and the emulated clock stands still until the host speaks.
@@ -50,6 +52,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import readline from 'node:readline';
 import { Simulator, USBCDC } from 'rp2040js';
+import { installBootrom } from './bootrom.mjs';
 
 const FLASH_SIZE = 2 * 1024 * 1024;
 const SECTOR = 4096;
@@ -91,14 +94,9 @@ function loadUF2(data, dest) {
   }
 }
 
-const bootrom = (() => {
-  const b = readFileSync(args.bootrom);
-  return new Uint32Array(b.buffer, b.byteOffset, b.length / 4);
-})();
-
 // -- state of one power-on -------------------------------------------------------------------
 const board = {
-  mcu: null, clock: null, flash, hooks: new Map(), running: false, ops: 0, cutArm: null,
+  mcu: null, clock: null, flash, running: false, ops: 0, cutArm: null,
   flashErase, flashProgram, model: null,
 };
 let cdc = null;
@@ -107,7 +105,7 @@ let cdcReady = false;
 const uarts = [null, null];
 const deLog = []; // {t, v}: DE pin changes
 let pressed = new Set(); // "r,c"
-let keyJobs = [];
+let keyJobs = new Set(); // key jobs in progress: a power cut ends them (see powerCut)
 const i2cDevs = new Map(); // address -> device (kept across power-ons: the LCD's state is lost though)
 
 function flashOp(kind, offset, length, apply) {
@@ -142,41 +140,7 @@ function flashProgram(offset, bytes) {
   });
 }
 
-function romFunc(mcu, code) {
-  // the bootrom's function table: u16 pointer at 0x14, entries (u16 code, u16 address)
-  const rd16 = (a) => mcu.readUint16(a);
-  let p = rd16(0x14);
-  for (;;) {
-    const c = rd16(p);
-    if (!c) return null;
-    if (c === code) return rd16(p + 2) & ~1;
-    p += 4;
-  }
-}
-
-const romModel = {
-  install(b) {
-    const code = (s) => s.charCodeAt(0) | (s.charCodeAt(1) << 8);
-    const re = romFunc(b.mcu, code('RE'));
-    const rp = romFunc(b.mcu, code('RP'));
-    b.hooks.set(re, (core) => {
-      // flash_range_erase(addr, count, block_size, block_cmd)
-      const [addr, count] = [core.registers[0] >>> 0, core.registers[1] >>> 0];
-      b.flashErase(addr, count);
-      return true;
-    });
-    b.hooks.set(rp, (core) => {
-      // flash_range_program(addr, data, count)
-      const [addr, data, count] = [core.registers[0] >>> 0, core.registers[1] >>> 0,
-        core.registers[2] >>> 0];
-      const bytes = new Uint8Array(count);
-      for (let i = 0; i < count; i++) bytes[i] = b.mcu.readUint8(data + i);
-      b.flashProgram(addr, bytes);
-      return true;
-    });
-    return {};
-  },
-};
+const romModel = { install() { return {}; } }; // the ROM's RE/RP do the flash writes
 
 // -- UART with a TX FIFO at the baud rate ----------------------------------------------------
 const TXFF = 1 << 5, RXFE = 1 << 4, RXFF = 1 << 6, TXFE = 1 << 7, BUSY = 1 << 3;
@@ -278,8 +242,20 @@ function setupKeypad(mcu) {
       mcu.gpio[cols[c]].setInputValue(!low);
     }
   };
-  for (const r of rows) mcu.gpio[r].addListener(update);
-  board.keypad = { rows, cols, update };
+  // a row driven low then released is one scan of it by the firmware (its columns were read
+  // in between): key jobs wait on these, see scheduleKeys
+  const scanners = new Set();
+  rows.forEach((r, i) => {
+    const pin = mcu.gpio[r];
+    let low = false;
+    pin.addListener(() => {
+      update();
+      const now = pin.outputEnable && !pin.outputValue;
+      if (low && !now) for (const f of [...scanners]) f(i, board.clock.nanos);
+      low = now;
+    });
+  });
+  board.keypad = { rows, cols, update, scanners };
   update();
 }
 
@@ -396,22 +372,31 @@ function powerOn() {
   const { clock } = sim;
   const mcu = sim.rp2040;
   mcu.logger = quiet; // stdout carries the protocol
-  mcu.loadBootrom(bootrom); // (reset() blanks mcu.flash: the image is copied in after it)
   mcu.flash.set(flash);
-  // rp2040js does not emulate the bootrom's flash probe (SSI in SPI mode): start at boot2,
-  // the first 256 bytes of flash, as the bootrom would after checking its CRC
-  mcu.core.PC = 0x10000000;
+  // our ROM (bootrom.mjs): the core starts at its reset vector, which boots from flash
+  // the flash model is installed first: when it models the chip, the ROM's flash
+  // functions go through it (sector erases and page programs, as the real ROM sends them)
   board.mcu = mcu;
   board.clock = clock;
-  board.hooks = new Map();
+  const model = args.flashModel === 'rom' ? romModel : board.loadedModel;
+  board.model = model.install(board) || {};
+  const m = board.model;
+  board.rom = installBootrom(mcu, {
+    erase: m.erase || ((a, n) => flashErase(a, n)),
+    program: m.program || ((a, bytes) => flashProgram(a, bytes)),
+    cycles: (n) => clock.tick(n * 8),
+    onError: (msg) => { out({ ev: 'error', error: msg }); powerCut({ reason: 'rom', error: msg }); },
+    trace: process.env.BOARD_ROM_TRACE
+      ? (name, regs) => process.stderr.write(`rom ${name} ${regs.map((v) => v.toString(16))}\n`) : null,
+  });
+  board.mcu = mcu;
+  board.clock = clock;
   board.ops = 0;
   board.cutArm = null;
   board.cutOnTx = false;
   board.slices = 0;
   board.instr = 0;
   board.prof = new Map();
-  const model = args.flashModel === 'rom' ? romModel : board.loadedModel;
-  board.model = model.install(board) || {};
   if (board.model.reset) board.model.reset();
   mcu.qspi[1].setInputValue(args.bootsel !== 'pressed');
   // --high G,G: inputs that idle high (pull-ups the board has: I2C lines, buttons); a
@@ -448,7 +433,7 @@ function powerOn() {
     }
     read(ep, size);
   };
-  keyJobs = [];
+  keyJobs = new Set();
   pressed = new Set();
   board.running = true;
   board.idle = false;
@@ -458,6 +443,8 @@ function powerOn() {
 
 function powerCut(info) {
   board.running = false;
+  // key jobs waiting for scans would wait forever on a stopped CPU: they end here, keys up
+  for (const end of [...keyJobs]) end();
   board.stopReason = info;
   // `flash` already holds every completed (or torn) operation
   out(Object.assign({ ev: 'cut', t: board.clock.nanos }, info));
@@ -469,7 +456,7 @@ const DEBUG = !!process.env.BOARD_DEBUG;
 const CHUNK_NS = 2e6; // emulated time per slice between host I/O
 function loop() {
   if (!board.running) return;
-  const { mcu, clock, hooks } = board;
+  const { mcu, clock } = board;
   const core = mcu.core;
   // pace host input into the USB FIFO
   if (cdcReady && cdcIn.length && cdc.txFIFO.itemCount < 256) {
@@ -504,14 +491,6 @@ function loop() {
       clock.tick(Math.min(dt, end - clock.nanos + 1));
       continue;
     }
-    const pc = core.PC;
-    if (pc < 0x4000 && hooks.size) {
-      const h = hooks.get(pc);
-      if (h) {
-        const ok = h(core);
-        if (ok) { core.PC = core.LR & ~1; clock.tick(1000); continue; }
-      }
-    }
     clock.tick(core.executeInstruction() * 8);
     board.instr++;
     if (PROFILE && (board.instr & 255) === 0) {
@@ -539,12 +518,36 @@ function wake() {
 }
 
 // -- key jobs in emulated time ------------------------------------------------------------
+// A key is held until the firmware has seen it: it goes down, and is released only after a
+// scan of its row that came at least hold_ms (emulated) after the first scan that saw it
+// down; the next key waits the same way for gap_ms of scans seeing it up. So a debouncing
+// scanner (tokenpad: a state must read the same for 30 ms) sees every press and release
+// however busy the app loop is when the keys come, and however loaded the host is: nothing
+// depends on when the host's command arrived. A firmware that never scans (app not
+// running) gets time-only presses after 5 s emulated; the reply then says unscanned.
+const UNSCANNED_NS = 5e9;
+
 function scheduleKeys(seq, id) {
   // seq: [[key, hold_ms, gap_ms], ...]; "R" is the resend button (args.resend pin, active low)
   const { clock } = board;
   let i = 0;
-  const alarm = clock.createAlarm(step);
   let phase = 'press';
+  let first = null; // emulated time of the first whole scan in this phase
+  let partial = true; // the scan in progress when the key changed may have read it either way
+  let unscanned = 0;
+  const alarm = clock.createAlarm(step);
+  const fallback = clock.createAlarm(() => { unscanned++; advance(); });
+  const scanners = board.keypad.scanners;
+  const end = () => {
+    // the power went: the rest of the sequence is not typed (the reply says where it stopped)
+    keyJobs.delete(end);
+    alarm.cancel();
+    fallback.cancel();
+    scanners.delete(onScan);
+    pressed.clear();
+    out({ re: id, ok: true, t: clock.nanos, unscanned, cut: true, typed: i });
+  };
+  keyJobs.add(end);
   function set(k, down) {
     if (k === 'R') {
       board.mcu.gpio[Number(args.resend || 15)].setInputValue(!down);
@@ -555,13 +558,54 @@ function scheduleKeys(seq, id) {
     if (down) pressed.add(pos); else pressed.delete(pos);
     board.keypad.update();
   }
-  function step() {
-    if (i >= seq.length) { out({ re: id, ok: true, t: clock.nanos }); return; }
-    const [k, hold, gap] = seq[i];
-    if (phase === 'press') {
-      set(k, true); phase = 'release'; alarm.schedule(hold * 1e6);
+  function rowOf(k) {
+    const pos = k === 'R' ? null : keyPos(k);
+    return pos == null ? null : Number(pos.split(',')[0]);
+  }
+  function onScan(row, t) {
+    const k = seq[i] && seq[i][0];
+    if (rowOf(k) !== row) return;
+    const ms = phase === 'release' ? seq[i][1] : seq[i][2];
+    if (partial) { partial = false; return; }
+    if (first === null) first = t;
+    else if (t - first >= ms * 1e6) advance();
+  }
+  function advance() {
+    // end the current phase: release the key, or (after its gap) go to the next one
+    scanners.delete(onScan);
+    fallback.cancel();
+    first = null;
+    if (phase === 'release') {
+      set(seq[i][0], false);
+      phase = 'gap';
+      wait(seq[i][0], seq[i][2]);
     } else {
-      set(k, false); phase = 'press'; i++; alarm.schedule(gap * 1e6);
+      i++;
+      phase = 'press';
+      step();
+    }
+  }
+  function wait(k, ms) {
+    if (rowOf(k) === null) { alarm.schedule(ms * 1e6); return; } // the button: time only
+    partial = true;
+    scanners.add(onScan);
+    fallback.schedule(Math.max(UNSCANNED_NS, ms * 1e6));
+  }
+  function step() {
+    if (phase === 'gap') { advance(); return; } // a button's gap has elapsed
+    if (i >= seq.length) {
+      keyJobs.delete(end);
+      out({ re: id, ok: true, t: clock.nanos, unscanned });
+      return;
+    }
+    if (phase === 'press') {
+      const [k, hold] = seq[i];
+      set(k, true);
+      phase = 'release';
+      if (rowOf(k) === null) { phase = 'release'; alarm.schedule(hold * 1e6); return; }
+      wait(k, hold);
+    } else {
+      advance(); // the button's hold has elapsed
     }
   }
   alarm.schedule(1e6);

@@ -153,9 +153,10 @@ export class SpiFlash {
   }
 
   _program() {
+    // false when power was cut during it (nothing more is written)
     const p = this.page;
     if (this.programFn) {
-      if (!this.wel || !p.length) return;
+      if (!this.wel || !p.length) return true;
       this.wel = false;
       this.ops++;
       // contiguous runs (a page program wraps within its page)
@@ -165,34 +166,69 @@ export class SpiFlash {
         while (k < p.length && p[k] === p[k - 2] + 1) k += 2;
         const bytes = new Uint8Array((k - j) / 2);
         for (let m = 0; m < bytes.length; m++) bytes[m] = p[j + 2 * m + 1];
-        if (this.programFn(p[j], bytes) === false) return;
+        if (this.programFn(p[j], bytes) === false) return false;
         j = k;
       }
-      return;
+      return true;
     }
     const part = this._begin('program', p.length ? p[0] : this.addr, p.length / 2);
-    if (!part) return;
+    if (!part) return !this.dead;
     const n = part === 1 ? p.length : Math.floor(p.length / 4) * 2;
     for (let j = 0; j < n; j += 2) {
       const a = p[j] % this.flash.length;
       this.flash[a] &= p[j + 1]; // NOR: programming only clears bits
     }
     this._end();
+    return !this.dead;
+  }
+
+  /** The boot ROM's flash_range_erase(addr, count, block_size, block_cmd) (bootrom.mjs), as
+   * the ROM sends it: WREN then a block_cmd erase where a whole block fits, else 4 KiB
+   * sector erases (RP2040 datasheet §2.8.3.1.3). */
+  romErase(addr, count, blockSize = 0, blockCmd = 0) {
+    const end = addr + count;
+    while (addr < end) {
+      this.wel = true;
+      if (blockSize > SECTOR && blockCmd === 0xd8 && addr % blockSize === 0
+          && end - addr >= blockSize) {
+        if (!this._erase(addr, blockSize)) return; // power cut
+        addr += blockSize;
+      } else {
+        if (!this._erase(addr & ~(SECTOR - 1), SECTOR)) return;
+        addr = (addr & ~(SECTOR - 1)) + SECTOR;
+      }
+    }
+  }
+
+  /** flash_range_program(addr, data, count): WREN and a page program per 256-byte page. */
+  romProgram(addr, bytes) {
+    let i = 0;
+    while (i < bytes.length) {
+      const n = Math.min(bytes.length - i, 256 - ((addr + i) & 255));
+      this.wel = true;
+      this.page = [];
+      for (let k = 0; k < n; k++) this.page.push(addr + i + k, bytes[i + k]);
+      const go = this._program();
+      this.page = null;
+      if (!go) return; // power cut
+      i += n;
+    }
   }
 
   _erase(addr, len) {
+    // false when power was cut during it
     if (this.eraseFn) {
-      if (!this.wel) return;
+      if (!this.wel) return true;
       this.wel = false;
       this.ops++;
-      this.eraseFn(addr, Math.min(len, this.flash.length - addr));
-      return;
+      return this.eraseFn(addr, Math.min(len, this.flash.length - addr)) !== false;
     }
     const part = this._begin('erase', addr, len);
-    if (!part) return;
+    if (!part) return !this.dead;
     const end = Math.min(this.flash.length, addr + Math.floor(len * part));
     this.flash.fill(0xff, addr, end);
     this._end();
+    return !this.dead;
   }
 }
 
@@ -365,7 +401,8 @@ export function install(board) {
     program: (a, bytes) => board.flashProgram(a, bytes),
   });
   chip.flash = board.flash;
-  return { chip };
+  return { chip, erase: (a, n, bs, cmd) => chip.romErase(a, n, bs, cmd),
+    program: (a, bytes) => chip.romProgram(a, bytes) };
 }
 
 /** BOOTSEL not pressed: the QSPI SS pad reads high when the firmware stops driving it. */

@@ -4,8 +4,7 @@ Targets:
   esp32          mpy-cross -march=xtensawin  -> .mpy (MicroPython on ESP32)
   rp2040         mpy-cross -march=armv6m     -> .mpy (MicroPython on the Pico)
   circuitpython  CircuitPython's own mpy-cross -> .mpy v6.3 (CircuitPython rejects
-                 MicroPython .mpy files); CIRCUITPY_MPY_CROSS=, else
-                 ../shared/firmware/circuitpython/mpy-cross-circuitpython-*; without one the
+                 MicroPython .mpy files) given as CIRCUITPY_MPY_CROSS=; without one the
                  .py sources are copied (and it says so). It has no native emitter, so
                  ghash_viper.py is left out.
 
@@ -81,9 +80,7 @@ def find_cp_mpy_cross(env=os.environ):
         if not os.path.isfile(p):
             raise SystemExit("build_mpy: CIRCUITPY_MPY_CROSS=%s: no such file" % p)
         return p
-    found = sorted(glob.glob(os.path.join(os.path.dirname(ROOT), "shared", "firmware",
-                                          "circuitpython", "mpy-cross-circuitpython-*")))
-    return found[-1] if found else None
+    return None
 
 
 ROMFS_IMAGE = "tokenpad.romfs"
