@@ -52,7 +52,10 @@ def associate(sess):
         user_info = init
     req = acse.aarq(ciphered=sess.sec is not None, mechanism=s.mechanism,
                     calling_title=title, auth_value=auth_value, user_info=user_info)
-    aare = acse.parse_aare(sess.link.request(req))
+    resp = sess.link.request(req)
+    if len(resp) and resp[0] == apdu.EXCEPTION_RESPONSE:  # refused before any AARE
+        _refused_aarq(sess, resp)
+    aare = acse.parse_aare(resp)
     if aare.result != 0:
         from udlms import results
 
@@ -80,11 +83,35 @@ def associate(sess):
     forget("udlms.cosem.acse")
     sess.server_max_pdu = ir["max_pdu"]
     sess.conformance = ir["conformance"]
+    if sess.sec is not None:  # the RLRQ carries it ciphered again (Green Book §9.3.3)
+        sess._init = init
     if s.mechanism == _MECH_GMAC:
         if stoc is None:
             raise AssociationError("meter sent no challenge (StoC) for HLS-GMAC",
                                    "auth-failed")
         _hls(sess, bytes(stoc))
+
+def _refused_aarq(sess, resp):
+    """The meter answered our AARQ with an exception-response (IEC 62056-5-3 §8.5,
+    ExceptionResponse) instead of an AARE: deciphering-error (5) is a key or system-title
+    problem; invocation-counter-error (6) names the counter the meter expects (kept in
+    the error's ``code``, None when absent) so the caller can resynchronise once."""
+    r = apdu.parse_response(resp)
+    if r.service == 6:
+        want = int.from_bytes(bytes(r.data), "big") if r.data is not None else None
+        raise SecurityError("meter refused our invocation counter %s (exception-response "
+                            "invocation-counter-error%s)"
+                            % (getattr(sess.sec, "last_ic", None), ", it expects %d" % want
+                               if want is not None else ""), "counter-stale", want)
+    from udlms import results
+
+    name, msg, hint = results.exception_response(r.state, r.service)
+    if r.service == 5:
+        raise AssociationError("meter could not decipher our AARQ (exception-response "
+                               "%s): check EK/AK and system title" % name, "auth-failed", 5)
+    raise AssociationError("meter refused the association with exception-response %s: %s"
+                           % (name, hint or msg), "association-rejected", r.service)
+
 
 def _hls(sess, stoc):
     """HLS pass 3/4 (Green Book §9.2.7.4): send f(StoC), check the meter's f(CtoS).
@@ -94,9 +121,12 @@ def _hls(sess, stoc):
     try:
         data = sess.action(_ASSOCIATION_LN, ASSOCIATION_OBIS, 1,
                            bytes((9, len(proof))) + proof)
-    except ServiceError as e:
-        raise AssociationError("meter rejected our HLS proof f(StoC) (%s): check the "
-                               "keys and system title" % e.message, "auth-failed", e.code)
+    except ServiceError as e:  # pass 4 refused: an association problem, not a token one
+        what = e.kind if e.code is None else "%s %d" % (
+            "action-result" if e.kind == "action-result" else e.kind, e.code)
+        raise AssociationError("meter refused our HLS-GMAC reply f(StoC) (%s): the "
+                               "association was not authenticated: check EK/AK, system "
+                               "title and invocation counter" % what, "auth-failed", e.code)
     if data is None:
         raise AssociationError("meter returned no f(CtoS): cannot verify it is the "
                                "right meter", "auth-failed")
