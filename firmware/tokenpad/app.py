@@ -33,6 +33,13 @@ def _diff(a, b):
     return ticks_diff(a, b)
 
 
+def _stale(e):
+    """The meter refused our AARQ over the invocation counter (udlms.client.resync.stale)."""
+    from udlms.client import resync
+
+    return resync.stale(e)
+
+
 class _Udlms:
     """The library names the app uses, each module imported when first asked for:
     session (Session, Settings), token (enter_token, read_token_status), resync."""
@@ -40,7 +47,7 @@ class _Udlms:
     def __getattr__(self, name):
         if name in ("Session", "Settings"):
             from udlms.client import session as m
-        elif name == "read_frame_counter":
+        elif name in ("read_frame_counter", "find_frame_counter"):
             from udlms.client import resync as m
         else:
             from udlms.client import token as m
@@ -179,39 +186,51 @@ class App:
             settings.encoding = encoding
         auto = settings.encoding == "auto"
         lib = self.lib
-        self.phase = "CONNECTING"
-        self.display.show("CONNECTING", token_info.format(digits))
-        sent = False
-        stream = sess = fail = None
-        try:
-            stream = self.open_stream()
-            if self._needs_counter() and not getattr(self.store, "damaged", True):
-                self._counter_from_meter(stream, settings)
-            sess = lib.Session(stream, settings, self.store, trace=self._trace)
-            sess.open()
-            self.phase = "SENDING"
-            self.display.show("SENDING", token_info.format(digits))
-            sent = True
-            if auto:
-                r = self._enter_auto(sess, digits, jid)
-            else:
-                r = lib.enter_token(sess, digits, settings.encoding)
-        except Exception as e:  # noqa: BLE001 - every failure becomes a plain outcome
-            note = getattr(e, "kind", None) or "error"
-            if auto and getattr(sess, "attempts", None):
-                from udlms.client.token_auto import journal_note
+        for attempt in (1, 2):  # a second one only after a counter resync (nothing sent)
+            self.phase = "CONNECTING"
+            self.display.show("CONNECTING", token_info.format(digits))
+            sent = False
+            stream = sess = fail = stale = None
+            try:
+                stream = self.open_stream()
+                if self._needs_counter() and not getattr(self.store, "damaged", True):
+                    self._counter_from_meter(stream, settings)
+                sess = lib.Session(stream, settings, self.store, trace=self._trace)
+                sess.open()
+                self.phase = "SENDING"
+                self.display.show("SENDING", token_info.format(digits))
+                sent = True
+                if auto:
+                    r = self._enter_auto(sess, digits, jid)
+                else:
+                    r = lib.enter_token(sess, digits, settings.encoding)
+            except Exception as e:  # noqa: BLE001 - every failure becomes a plain outcome
+                note = getattr(e, "kind", None) or "error"
+                if auto and getattr(sess, "attempts", None):
+                    from udlms.client.token_auto import journal_note
 
-                note = journal_note(sess.attempts) + " " + note
-            self._settle(jid, "unknown" if sent else "pending", note)
-            text = results.explain(e)
-            i = text.find(": ")
-            fail = (text,) if i < 0 else (text[:i], text[i + 2:])
-        finally:
-            self.phase = None
-            if sess is not None:
-                sess.close()
-            if stream is not None and hasattr(stream, "close"):
-                stream.close()
+                    note = journal_note(sess.attempts) + " " + note
+                self._settle(jid, "unknown" if sent else "pending", note)
+                if attempt == 1 and not sent and _stale(e):
+                    stale = e
+                else:
+                    text = results.explain(e)
+                    if attempt == 2 and _stale(e):
+                        text += ("; still refused after the counter was resynchronised: "
+                                 "check EK/AK and the system title")
+                    i = text.find(": ")
+                    fail = (text,) if i < 0 else (text[:i], text[i + 2:])
+            finally:
+                self.phase = None
+                if sess is not None:
+                    sess.close()
+                if stream is not None and hasattr(stream, "close"):
+                    stream.close()
+            if stale is None:
+                break
+            fail = self._resync_after(stale, settings)  # never reuses a counter
+            if fail is not None:
+                break
         if fail is not None:  # shown once the link is released: keys work again from here
             return self.say(*fail)
         if auto:
@@ -228,15 +247,53 @@ class App:
     def _needs_counter(self):
         return self.cfg["mode"] == "hls-gmac" and not self.store.known
 
-    def _counter_from_meter(self, stream, settings):
-        """No counter stored yet: read the meter's frame counter (public client, no keys)
-        and move ours past it before the first association, as the CLI does."""
-        self.display.show("COUNTER", "reading meter (first use)")
-        value = self.lib.read_frame_counter(stream, settings)
+    def _counter_from_meter(self, stream, settings, why="reading meter (first use)"):
+        """No counter stored yet (or the meter refused ours): read the meter's frame
+        counter (public client, no keys) and move ours past it, as the CLI does."""
+        self.display.show("COUNTER", why)
+        value = self.read_counter(stream, settings)[0]
         new = self.store.resync(value)
         self.display.show("COUNTER", "from meter: %d" % new)
         self.phase = "CONNECTING"
         return new
+
+    def read_counter(self, stream, settings):
+        """The meter's frame counter -> (value, OBIS text or None): the object that
+        answered last time first, then the usual places (udlms.client.resync); the one
+        that answered is remembered in the store for this meter."""
+        find = getattr(self.lib, "find_frame_counter", None)
+        if find is None:  # a library (or test double) with the single-object read only
+            return self.lib.read_frame_counter(stream, settings), None
+        ctx = self.cfg.context()
+        value, obis = find(stream, settings, self.store.frame_counter(ctx))
+        try:
+            self.store.remember_frame_counter(ctx, obis)
+        except Exception:  # noqa: BLE001 - only a hint for next time
+            pass
+        return value, obis
+
+    def _resync_after(self, e, settings):
+        """The meter refused our AARQ over the invocation counter: move ours to the one it
+        names (exception-response invocation-counter-error) or past its frame counter.
+        Returns None to try once more, or the (label, message) to show."""
+        from udlms import results
+
+        stream = None
+        try:
+            if getattr(e, "kind", None) == "counter-stale" and e.code:
+                new = self.store.resync(e.code - 1)
+                self.display.show("COUNTER", "meter wants %d: retrying" % new)
+                return None
+            stream = self.open_stream()
+            self._counter_from_meter(stream, settings, "refused: reading meter")
+            return None
+        except Exception as x:  # noqa: BLE001
+            text = results.explain(x)
+            i = text.find(": ")
+            return (text,) if i < 0 else (text[:i], text[i + 2:])
+        finally:
+            if stream is not None and hasattr(stream, "close"):
+                stream.close()
 
     def _settle(self, jid, state, note):
         try:

@@ -70,7 +70,7 @@ def resync(app):
     stream = None
     try:
         stream = app.open_stream()
-        value = app.lib.read_frame_counter(stream, app._settings())
+        value, obis = app.read_counter(stream, app._settings())
         new = app.store.resync(value)
     except Exception as e:  # noqa: BLE001
         text = results.explain(e)
@@ -79,7 +79,8 @@ def resync(app):
     finally:
         if stream is not None and hasattr(stream, "close"):
             stream.close()
-    return app.say("RESYNCED", "meter %d, ours now %d" % (value, new))
+    return app.say("RESYNCED", "meter %d%s, ours now %d"
+                   % (value, " at " + obis if obis else "", new))
 
 def probe(app):
     """Is a meter answering on the port? HDLC SNRM/UA then DISC (no association)."""

@@ -122,8 +122,11 @@ def _hls(sess, stoc):
         data = sess.action(_ASSOCIATION_LN, ASSOCIATION_OBIS, 1,
                            bytes((9, len(proof))) + proof)
     except ServiceError as e:  # pass 4 refused: an association problem, not a token one
-        what = e.kind if e.code is None else "%s %d" % (
-            "action-result" if e.kind == "action-result" else e.kind, e.code)
+        what = e.kind
+        if e.kind == "action-result" and e.code is not None:
+            from udlms import results
+
+            what = "%s (%d)" % (results.action_result(e.code)[0], e.code)
         raise AssociationError("meter refused our HLS-GMAC reply f(StoC) (%s): the "
                                "association was not authenticated: check EK/AK, system "
                                "title and invocation counter" % what, "auth-failed", e.code)
