@@ -166,7 +166,7 @@ def test_cli_first_token_reads_the_counter_elsewhere(sim):
     meter, conn, port = sim(frame_counter_at="0.0.43.1.0.255", client_ic=1200)
     code, out = run(["enter-token", TOKEN, "-v"] + conn)
     assert code == 0, out
-    assert "frame counter (0.0.43.1.0.255) is 1200" in out
+    assert "frame counter is 1200 (at 0.0.43.1.0.255)" in out
 
 
 def test_cli_no_frame_counter_anywhere(sim):

@@ -34,7 +34,10 @@ def _diff(a, b):
 
 
 def _stale(e):
-    """The meter refused our AARQ over the invocation counter (udlms.client.resync.stale)."""
+    """The meter refused our AARQ over the invocation counter (udlms.client.resync.stale,
+    imported only for the two kinds it may be)."""
+    if getattr(e, "kind", None) not in ("counter-stale", "association-rejected"):
+        return False
     from udlms.client import resync
 
     return resync.stale(e)
@@ -228,7 +231,12 @@ class App:
                     stream.close()
             if stale is None:
                 break
-            fail = self._resync_after(stale, settings)  # never reuses a counter
+            from tokenpad import counter
+            from udlms.port import forget
+
+            fail = counter.resync_after(self, stale, settings)  # never reuses a counter
+            counter = None
+            forget("tokenpad.counter")
             if fail is not None:
                 break
         if fail is not None:  # shown once the link is released: keys work again from here
@@ -248,52 +256,16 @@ class App:
         return self.cfg["mode"] == "hls-gmac" and not self.store.known
 
     def _counter_from_meter(self, stream, settings, why="reading meter (first use)"):
-        """No counter stored yet (or the meter refused ours): read the meter's frame
-        counter (public client, no keys) and move ours past it, as the CLI does."""
-        self.display.show("COUNTER", why)
-        value = self.read_counter(stream, settings)[0]
-        new = self.store.resync(value)
-        self.display.show("COUNTER", "from meter: %d" % new)
-        self.phase = "CONNECTING"
-        return new
+        """No counter stored yet: read the meter's frame counter and move ours past it
+        (tokenpad.counter), as the CLI does."""
+        from tokenpad import counter
+        from udlms.port import forget
 
-    def read_counter(self, stream, settings):
-        """The meter's frame counter -> (value, OBIS text or None): the object that
-        answered last time first, then the usual places (udlms.client.resync); the one
-        that answered is remembered in the store for this meter."""
-        find = getattr(self.lib, "find_frame_counter", None)
-        if find is None:  # a library (or test double) with the single-object read only
-            return self.lib.read_frame_counter(stream, settings), None
-        ctx = self.cfg.context()
-        value, obis = find(stream, settings, self.store.frame_counter(ctx))
         try:
-            self.store.remember_frame_counter(ctx, obis)
-        except Exception:  # noqa: BLE001 - only a hint for next time
-            pass
-        return value, obis
-
-    def _resync_after(self, e, settings):
-        """The meter refused our AARQ over the invocation counter: move ours to the one it
-        names (exception-response invocation-counter-error) or past its frame counter.
-        Returns None to try once more, or the (label, message) to show."""
-        from udlms import results
-
-        stream = None
-        try:
-            if getattr(e, "kind", None) == "counter-stale" and e.code:
-                new = self.store.resync(e.code - 1)
-                self.display.show("COUNTER", "meter wants %d: retrying" % new)
-                return None
-            stream = self.open_stream()
-            self._counter_from_meter(stream, settings, "refused: reading meter")
-            return None
-        except Exception as x:  # noqa: BLE001
-            text = results.explain(x)
-            i = text.find(": ")
-            return (text,) if i < 0 else (text[:i], text[i + 2:])
-        finally:
-            if stream is not None and hasattr(stream, "close"):
-                stream.close()
+            return counter.counter_from_meter(self, stream, settings, why)
+        finally:  # first use only: its code leaves the heap (MicroPython)
+            counter = None
+            forget("tokenpad.counter")
 
     def _settle(self, jid, state, note):
         try:

@@ -70,7 +70,12 @@ def resync(app):
     stream = None
     try:
         stream = app.open_stream()
-        value, obis = app.read_counter(stream, app._settings())
+        from tokenpad import counter
+        from udlms.port import forget
+
+        value, obis = counter.read_counter(app, stream, app._settings())
+        counter = None
+        forget("tokenpad.counter")
         new = app.store.resync(value)
     except Exception as e:  # noqa: BLE001
         text = results.explain(e)
@@ -104,3 +109,4 @@ def probe(app):
     finally:
         if stream is not None and hasattr(stream, "close"):
             stream.close()
+

@@ -54,7 +54,10 @@ def associate(sess):
                     calling_title=title, auth_value=auth_value, user_info=user_info)
     resp = sess.link.request(req)
     if len(resp) and resp[0] == apdu.EXCEPTION_RESPONSE:  # refused before any AARE
-        _refused_aarq(sess, resp)
+        from udlms import results
+
+        raise results.aarq_exception(apdu.parse_response(resp),
+                                     getattr(sess.sec, "last_ic", None))
     aare = acse.parse_aare(resp)
     if aare.result != 0:
         from udlms import results
@@ -90,28 +93,6 @@ def associate(sess):
             raise AssociationError("meter sent no challenge (StoC) for HLS-GMAC",
                                    "auth-failed")
         _hls(sess, bytes(stoc))
-
-def _refused_aarq(sess, resp):
-    """The meter answered our AARQ with an exception-response (IEC 62056-5-3 §8.5,
-    ExceptionResponse) instead of an AARE: deciphering-error (5) is a key or system-title
-    problem; invocation-counter-error (6) names the counter the meter expects (kept in
-    the error's ``code``, None when absent) so the caller can resynchronise once."""
-    r = apdu.parse_response(resp)
-    if r.service == 6:
-        want = int.from_bytes(bytes(r.data), "big") if r.data is not None else None
-        raise SecurityError("meter refused our invocation counter %s (exception-response "
-                            "invocation-counter-error%s)"
-                            % (getattr(sess.sec, "last_ic", None), ", it expects %d" % want
-                               if want is not None else ""), "counter-stale", want)
-    from udlms import results
-
-    name, msg, hint = results.exception_response(r.state, r.service)
-    if r.service == 5:
-        raise AssociationError("meter could not decipher our AARQ (exception-response "
-                               "%s): check EK/AK and system title" % name, "auth-failed", 5)
-    raise AssociationError("meter refused the association with exception-response %s: %s"
-                           % (name, hint or msg), "association-rejected", r.service)
-
 
 def _hls(sess, stoc):
     """HLS pass 3/4 (Green Book §9.2.7.4): send f(StoC), check the meter's f(CtoS).

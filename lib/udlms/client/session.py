@@ -37,17 +37,6 @@ def _obis(x):
     return obis.obis(x)
 
 
-def _answer(resp):
-    """A non-RLRE answer to our RLRQ in a few words (exception-response by name)."""
-    if resp[0] == apdu.EXCEPTION_RESPONSE:
-        from udlms import results
-
-        return results.response_text(apdu.parse_response(resp))
-    from udlms.cosem.names import apdu_name
-
-    return "it answered %s" % apdu_name(resp[0])
-
-
 def _hex(v, n, name):
     if v is None or isinstance(v, (bytes, bytearray)):
         b = v
@@ -196,14 +185,11 @@ class Session:
         req = apdu.rlrq(self.sec.protect(init, 0x21) if init is not None and
                         self.sec is not None else None)
         resp = self.link.request(req)
-        if len(resp) and resp[0] != apdu.RLRE:
-            self.release_note = ("the meter refused the release (%s); the link was "
-                                 "disconnected instead" % _answer(resp))
+        if len(resp) and resp[0] == apdu.RLRE and not apdu.parse_rlre(resp):
             return
-        reason = apdu.parse_rlre(resp)
-        if reason:
-            self.release_note = ("the meter refused the release (RLRE reason %d); the "
-                                 "link was disconnected instead" % reason)
+        from udlms import results
+
+        self.release_note = results.release_refused(resp)
 
     # -- services -----------------------------------------------------------------------
     def _exchange(self, req):

@@ -91,8 +91,8 @@ class Run:
         nxt = self.store.remember_meter(self.ctx, value)
         self.store.remember(self.meter_key(), "frame_counter", obis)
         self.frame_counter_obis = obis
-        self.note("%s: the meter's frame counter (%s) is %d, our next invocation counter %d"
-                  % (why, obis, value, nxt))
+        self.note("%s: the meter's frame counter is %d (at %s), our next invocation counter %d"
+                  % (why, value, obis, nxt))
         return value, nxt
 
     def new_counter(self):
@@ -155,7 +155,7 @@ class Run:
                                   % (e.message, nxt))
                         continue
                     ic = counter.first if hasattr(counter, "first") else None
-                    self.note("the meter refused our AARQ (invocation counter %s): "
+                    self.note("the meter could not decipher our AARQ (invocation counter %s): "
                               "resynchronising from its frame counter and trying once more"
                               % ic)
                     self.resync("resync")
