@@ -140,10 +140,13 @@ def test_cli_resync_finds_remembers_and_shows_the_object(sim, tmp_path):
     code, out = run(["resync"] + conn)
     assert code == 0, out
     assert "meter frame counter 40 at 0.0.43.1.0.255; our next invocation counter 41" in out
-    data = json.load(open(str(tmp_path / "counters.json")))
-    assert list(data["meters"].values()) == [{"frame_counter": "0.0.43.1.0.255"}]
-    # remembered: the next resync asks that object first (one GET, no refusal)
     from udlms.host import counters
+
+    data = json.load(open(str(tmp_path / "counters.json")))
+    ctx = counters.context_key(bytes.fromhex(EK), bytes.fromhex(TITLE))
+    assert data["meters"] == {counters.meter_key(ctx, None, 1, 17):
+                              {"frame_counter": "0.0.43.1.0.255"}}
+    # remembered: the next resync asks that object first (one GET, no refusal)
 
     seen = []
     orig = session.Session.get
@@ -159,7 +162,18 @@ def test_cli_resync_finds_remembers_and_shows_the_object(sim, tmp_path):
         session.Session.get = orig
     assert code == 0 and seen == ["0.0.43.1.0.255"], (out, seen)
     assert json.loads(out)["frame_counter_object"] == "0.0.43.1.0.255"
-    assert counters  # (imported for the store format above)
+    # enter-token (same key, title, meter) at first contact asks it first too
+    data = json.load(open(str(tmp_path / "counters.json")))
+    data["contexts"] = {}
+    json.dump(data, open(str(tmp_path / "counters.json"), "w"))
+    seen[:] = []
+    session.Session.get = spy
+    try:
+        code, out = run(["enter-token", TOKEN, "-v"] + conn)
+    finally:
+        session.Session.get = orig
+    assert code == 0, out
+    assert seen[0] == "0.0.43.1.0.255" and "0.0.43.1.1.255" not in seen, seen
 
 
 def test_cli_first_token_reads_the_counter_elsewhere(sim):

@@ -106,7 +106,7 @@ def cmd_resync(args, out):
             else:
                 run.note("no --ek/--system-title: the meter's frame counter is only shown; "
                          "give both to store our next invocation counter for them")
-            first = store.recall(run.meter_key(), "frame_counter") if store else None
+            first = store.recall(run.meter_key(ctx), "frame_counter") if store else None
             stream = _open(d)
             try:
                 value, obis = resync.find_frame_counter(stream, s, first, trace=run.tracer)
@@ -114,7 +114,11 @@ def cmd_resync(args, out):
                 _close(stream)
             if store is not None:
                 nxt = store.remember_meter(ctx, value)
-                store.remember(run.meter_key(), "frame_counter", obis)
+                try:  # only a hint for next time
+                    store.remember(run.meter_key(ctx), "frame_counter", obis)
+                except Exception as e:  # noqa: BLE001
+                    run.note("where the frame counter answered was not remembered: %s"
+                             % (e,))
         finally:
             if run is not None:
                 run.tracer.close()

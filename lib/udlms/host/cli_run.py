@@ -70,11 +70,12 @@ class Run:
         if self.store is not None:
             self.store.peek(self.ctx)
 
-    def meter_key(self):
-        """Where facts about this meter live in the counter store (its HDLC address)."""
+    def meter_key(self, ctx=None):
+        """Where facts about this meter live in the counter store: the security context
+        and the meter's HDLC address."""
         from udlms.host import counters
 
-        return counters.meter_key(self.ctx, None, self.s.server_logical,
+        return counters.meter_key(ctx or self.ctx, None, self.s.server_logical,
                                   self.s.server_physical)
 
     def resync(self, why):
@@ -89,8 +90,11 @@ class Run:
         finally:
             _close(stream)
         nxt = self.store.remember_meter(self.ctx, value)
-        self.store.remember(self.meter_key(), "frame_counter", obis)
         self.frame_counter_obis = obis
+        try:  # only a hint for next time: a full disk does not stop the token
+            self.store.remember(self.meter_key(), "frame_counter", obis)
+        except Exception as e:  # noqa: BLE001
+            self.note("where the frame counter answered was not remembered: %s" % (e,))
         self.note("%s: the meter's frame counter is %d (at %s), our next invocation counter %d"
                   % (why, value, obis, nxt))
         return value, nxt
