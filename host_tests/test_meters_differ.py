@@ -268,3 +268,56 @@ def test_cli_refused_hls_reply_exit_4_without_token_words(sim):
     assert code == 4, out
     assert out.startswith("AUTH FAILED") and "check the token" not in out
     assert "EK/AK" in out and meter.state.enter_calls == 0
+
+
+# -- tokenpad's probe (firmware on CPython; the MicroPython lane runs the app cases) ------------
+class _ProbeApp:
+    def __init__(self, port, cfg=None):
+        self.port = port
+        if cfg is not None:
+            sys.path.insert(0, os.path.join(ROOT, "firmware"))
+            from tokenpad import settings
+
+            self.cfg = settings.Config(cfg)
+
+    def _settings(self):
+        return self.cfg.settings(session.Settings)
+
+    def open_stream(self):
+        return transport.TcpStream("127.0.0.1", self.port, 2000)
+
+
+@pytest.mark.parametrize("at, cfg", [
+    ("0.0.43.1.0.255", None),  # the usual places
+    ("0.0.43.1.7.255", {"ek": EK, "ak": AK, "system_title": TITLE,
+                        "frame_counter": "0.0.43.1.7.255"}),  # config.json names it
+])
+def test_tp_probe_reports_the_frame_counter_object(sim, capsys, at, cfg):
+    sys.path.insert(0, os.path.join(ROOT, "firmware"))
+    from tokenpad import repl
+
+    meter, conn, port = sim(frame_counter_at=at, client_ic=9)
+    repl.use(_ProbeApp(port, cfg))
+    try:
+        found = repl.probe()
+    finally:
+        repl.use(None)
+    out = capsys.readouterr().out
+    assert found.frame_counter == 9 and found.frame_counter_obis == at, out
+    assert "frame counter 9 at %s" % at in out
+    assert found.settings()["frame_counter"] == at
+
+
+def test_tp_probe_frame_counter_not_found_names_what_was_tried(sim, capsys):
+    sys.path.insert(0, os.path.join(ROOT, "firmware"))
+    from tokenpad import repl
+
+    meter, conn, port = sim(frame_counter_at="0.0.43.1.7.255")
+    repl.use(_ProbeApp(port))
+    try:
+        found = repl.probe()
+    finally:
+        repl.use(None)
+    out = capsys.readouterr().out
+    assert found.frame_counter is None
+    assert "not readable (tried 0.0.43.1.1.255, 0.0.43.1.0.255)" in out

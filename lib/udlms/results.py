@@ -209,8 +209,9 @@ def aarq_exception(r, ic):
     if r.service == 6:
         want = int.from_bytes(bytes(r.data), "big") if r.data is not None else None
         return SecurityError("meter refused our invocation counter %s (exception-response "
-                             "%s%s)" % (ic, name, ", it expects %d" % want
-                                        if want is not None else ""), "counter-stale", want)
+                             "%s%s): %s" % (ic, name, ", it expects %d" % want
+                                            if want is not None else "", hint),
+                             "counter-stale", want)
     if r.service == 5:
         return AssociationError("meter could not decipher our AARQ (exception-response "
                                 "%s): check EK/AK and system title" % name, "auth-failed", 5)
