@@ -1,8 +1,8 @@
 """MicroPython lane, end to end: tokenpad against simulated meters that differ (issue 24,
 cases 1, 2, 4, 7; tools/meter_sim.py over TCP, started here and stopped by process id):
 an AARQ refused with exception-response invocation-counter-error resynchronises the store
-to the counter the meter names and the token goes in on the second association (nothing
-sent twice, no counter reused); deciphering-error is AUTH FAILED naming EK/AK; the frame
+to the counter the meter names (an AARE saying deciphering-error: past its frame counter)
+and the token goes in on the second association (nothing sent twice, no counter reused); deciphering-error is AUTH FAILED naming EK/AK; the frame
 counter published at 0.0.43.1.0.255 is found at the first token, remembered in the store
 (kept across a power cycle) and shown by tp.resync; a meter that wants a ciphered RLRQ
 releases, one refusing every release still gives ACCEPTED; a refused HLS pass 4 is AUTH
@@ -76,6 +76,16 @@ def stale_counter_named_by_exception_response():
     eq(st.last()[2], "accepted")
     out = a.enter(T2)  # the next token: one association, no refusal
     eq(out[0], "ACCEPTED", "%s" % (out,))
+
+
+@test
+def stale_counter_refused_by_aare_resyncs_from_the_frame_counter():
+    url = sim("--client-ic 700")  # refuses with an AARE saying deciphering-error
+    st, _ = ram_store()
+    st.resync(3)
+    out = make(url, st).enter(T1)
+    eq(out[0], "ACCEPTED", "%s" % (out,))
+    assert st.value > 701, st.value
 
 
 @test
