@@ -235,6 +235,10 @@ def test_cli_release_refused_still_accepted_with_a_note(sim):
     assert "\nACCEPTED" in out
     assert "note: the meter refused the release (RLRE reason 1)" in out
     assert meter.state.releases[-1] == "refused: not-finished"
+    from clirun import TOKEN2
+
+    code, out = run(["enter-token", TOKEN2] + conn)  # without -v: the verdict alone
+    assert code == 0 and out.startswith("ACCEPTED") and "release" not in out, out
 
 
 def test_cli_ciphered_release_accepted_by_a_strict_meter(sim):

@@ -2,9 +2,10 @@
 cases 1, 2, 4, 7; tools/meter_sim.py over TCP, started here and stopped by process id):
 an AARQ refused with exception-response invocation-counter-error resynchronises the store
 to the counter the meter names (an AARE saying deciphering-error: past its frame counter)
-and the token goes in on the second association (nothing sent twice, no counter reused); deciphering-error is AUTH FAILED naming EK/AK; the frame
-counter published at 0.0.43.1.0.255 is found at the first token, remembered in the store
-(kept across a power cycle) and shown by tp.resync; a meter that wants a ciphered RLRQ
+and the token goes in on the second association (nothing sent twice, no counter reused);
+deciphering-error is AUTH FAILED naming EK/AK; the frame counter published at
+0.0.43.1.0.255 is found at the first token, remembered in the store (kept across a power
+cycle) and shown by tp.resync; a meter that wants a ciphered RLRQ
 releases, one refusing every release still gives ACCEPTED; a refused HLS pass 4 is AUTH
 FAILED in association words and the token stays pending.
 """

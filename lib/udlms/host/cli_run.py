@@ -65,6 +65,13 @@ class Run:
         self.notes.append(text)
         self.out.verbose_line("note: " + text)
 
+    def release_note(self, sess):
+        """A release the meter refused (or that failed): the DISC ended the association;
+        said with -v only, the verdict stands (issue 24)."""
+        if sess is not None and sess.release_note:
+            self.out.verbose_line("note: " + sess.release_note)
+            sess.release_note = None
+
     def check_store(self):
         """Read and check the counter file now (a bad file is exit 2, nothing sent)."""
         if self.store is not None:
@@ -144,9 +151,7 @@ class Run:
                     return work(sess)
                 finally:
                     sess.close()
-                    if sess.release_note:
-                        self.note(sess.release_note)
-                        sess.release_note = None
+                    self.release_note(sess)
             except Exception as e:  # noqa: BLE001 - named here or by the caller
                 if (attempt == 1 and self.store is not None and _deciphering_refusal(e)
                         and "invocation_counter" not in self.d
@@ -164,8 +169,7 @@ class Run:
                               % ic)
                     self.resync("resync")
                     continue
-                if sess is not None and sess.release_note:
-                    self.note(sess.release_note)
+                self.release_note(sess)
                 if attempt == 2 and _deciphering_refusal(e):
                     e.args = (e.message + "; it was still refused after the invocation "
                               "counter was resynchronised: check EK/AK and the system title",)
