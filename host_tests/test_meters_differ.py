@@ -100,7 +100,8 @@ def test_cli_invocation_counter_error_resyncs_from_the_named_counter(sim, tmp_pa
     code, out = run(["enter-token", TOKEN, "-v"] + conn)
     assert code == 0, out
     assert "\nACCEPTED" in out
-    assert "it expects 504" in out and "trying once more from invocation counter 504" in out
+    assert "refused our invocation counter 7 (exception-response invocation-counter-error)" \
+        " and expects 504: trying once more from invocation counter 504" in out
     aarqs = [ic for what, _, ic in meter.state.seen_ic if what == "apdu"]
     assert aarqs[0] == 7 and aarqs[1] == 504  # the refused one, then the one it named
     assert len(set(ic for what, _, ic in meter.state.seen_ic if what == "apdu")) == \
@@ -325,3 +326,19 @@ def test_tp_probe_frame_counter_not_found_names_what_was_tried(sim, capsys):
     out = capsys.readouterr().out
     assert found.frame_counter is None
     assert "not readable (tried 0.0.43.1.1.255, 0.0.43.1.0.255)" in out
+
+
+def test_rlre_with_short_lengths_is_a_release_with_a_note():
+    # an RLRE as an independent server stack sent it (2026-12-07): reason normal, then a
+    # user-information whose BER lengths are shorter than the glo-initiateResponse inside
+    from udlms import results
+
+    rlre = bytes.fromhex("6324800100BE220421281F300000000BF83FE819711DB487EA721F8F048F354AB1"
+                         "D55FD88F2C02280E0A")
+    from udlms.errors import ApduError
+
+    with pytest.raises(ApduError):
+        apdu.parse_rlre(rlre)
+    note = results.release_refused(rlre)
+    assert note.startswith("the meter released the association (reason normal) but its RLRE "
+                           "is malformed (RLRE field BE claims 34 bytes"), note

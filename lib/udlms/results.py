@@ -223,9 +223,16 @@ def release_refused(resp):
     """The note for a release the meter refused (Green Book §9.3.3): an RLRE with a
     reason other than normal, or another answer (an exception-response by name)."""
     from udlms.cosem import apdu
+    from udlms.errors import ApduError
 
     if len(resp) and resp[0] == apdu.RLRE:
-        why = "RLRE reason %d" % apdu.parse_rlre(resp)
+        try:
+            why = "RLRE reason %d" % apdu.parse_rlre(resp)
+        except ApduError as e:  # seen: an RLRE whose user-information lengths run short
+            if bytes(resp[2:5]) == b"\x80\x01\x00":
+                return ("the meter released the association (reason normal) but its RLRE "
+                        "is malformed (%s)" % e.message)
+            why = "a malformed RLRE: %s" % e.message
     elif len(resp) and resp[0] == apdu.EXCEPTION_RESPONSE:
         why = response_text(apdu.parse_response(resp))
     else:

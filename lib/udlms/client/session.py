@@ -185,8 +185,11 @@ class Session:
         req = apdu.rlrq(self.sec.protect(init, 0x21) if init is not None and
                         self.sec is not None else None)
         resp = self.link.request(req)
-        if len(resp) and resp[0] == apdu.RLRE and not apdu.parse_rlre(resp):
-            return
+        try:
+            if len(resp) and resp[0] == apdu.RLRE and not apdu.parse_rlre(resp):
+                return
+        except ApduError:  # a malformed RLRE: said in the note
+            pass
         from udlms import results
 
         self.release_note = results.release_refused(resp)

@@ -158,12 +158,14 @@ class Run:
                         and not (sess is not None and sess.token_sent)):
                     _close(stream)
                     stream = None
+                    ic = counter.first if hasattr(counter, "first") else None
                     if e.kind == "counter-stale" and e.code:  # the meter named it
                         nxt = self.store.remember_meter(self.ctx, e.code - 1)
-                        self.note("%s: trying once more from invocation counter %d"
-                                  % (e.message, nxt))
+                        self.note("the meter refused our invocation counter %s "
+                                  "(exception-response invocation-counter-error) and "
+                                  "expects %d: trying once more from invocation counter %d"
+                                  % (ic, e.code, nxt))
                         continue
-                    ic = counter.first if hasattr(counter, "first") else None
                     self.note("the meter could not decipher our AARQ (invocation counter %s): "
                               "resynchronising from its frame counter and trying once more"
                               % ic)
