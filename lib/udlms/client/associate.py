@@ -103,7 +103,7 @@ def _hls(sess, stoc):
         data = sess.action(_ASSOCIATION_LN, ASSOCIATION_OBIS, 1,
                            bytes((9, len(proof))) + proof)
     except ServiceError as e:  # pass 4 refused: an association problem, not a token one
-        what = e.kind
+        what = e.message  # e.g. an exception-response
         if e.kind == "action-result" and e.code is not None:
             from udlms import results
 
