@@ -17,6 +17,9 @@ accepted/refused/unknown. A failure before the token was sent leaves it pending.
 A board with keys but no invocation counter stored yet (fresh) first reads the meter's
 frame counter with the public client, as the CLI does, and says so (``COUNTER: reading
 meter``); a store whose record does not verify still refuses until ``tp.resync()``.
+A meter that refuses the AARQ over the invocation counter (udlms.client.resync.stale) gets
+one more association after the store moved up to the counter it names or past its frame
+counter (``tokenpad.counter``, loaded only then); nothing was sent, so nothing goes twice.
 """
 
 from udlms.errors import TokenError
