@@ -76,6 +76,18 @@ def _hexbytes(n):
     return parse
 
 
+def _obis(text):
+    parts = text.replace("-", ".").replace(":", ".").split(".")
+    try:
+        ok = len(parts) == 6 and all(0 <= int(x) <= 255 for x in parts)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise argparse.ArgumentTypeError("%r is not an OBIS code A.B.C.D.E.F (0..255 each)"
+                                         % text)
+    return text
+
+
 def build_parser(prog="meter_sim"):
     p = argparse.ArgumentParser(
         prog=prog, description=__doc__.split("\n")[0],
@@ -136,7 +148,7 @@ def build_parser(prog="meter_sim"):
                    "(default), or an exception-response: D8 01 05 (deciphering-error: "
                    "wrong keys) or D8 01 06 <u32> (invocation-counter-error naming the "
                    "counter the meter expects)")
-    p.add_argument("--frame-counter-at", default="0.0.43.1.1.255", metavar="OBIS",
+    p.add_argument("--frame-counter-at", default="0.0.43.1.1.255", metavar="OBIS", type=_obis,
                    help="where the public client reads the client's last invocation "
                    "counter (default 0.0.43.1.1.255); other 0.0.43.1.x.255 are "
                    "read-write-denied (3)")
