@@ -347,6 +347,7 @@ def test_rlre_with_short_lengths_is_a_release_with_a_note():
 def test_tokenpad_store_keeps_frame_counter_objects_beside_forms():
     sys.path.insert(0, os.path.join(ROOT, "firmware"))
     from tokenpad import store
+    from tokenpad.counter import frame_counter
 
     mem = bytearray(b"\xff" * 2048)
 
@@ -357,11 +358,14 @@ def test_tokenpad_store_keeps_frame_counter_objects_beside_forms():
     st = boot()
     st.resync(10)
     assert st.remember("m1", "bcd")
-    assert st.remember_frame_counter("m1", "0.0.43.1.0.255")
-    assert not st.remember_frame_counter("m1", "0.0.43.1.0.255")  # no news: no write
+    assert frame_counter(st, "m1") is None
+    assert frame_counter(st, "m1", "0.0.43.1.0.255") == "0.0.43.1.0.255"
+    before = bytes(mem)
+    frame_counter(st, "m1", "0.0.43.1.0.255")  # no news: nothing written
+    assert bytes(mem) == before
     for i in range(2, 7):  # the last FORMS (4) meters are kept
-        st.remember_frame_counter("m%d" % i, "0.0.43.1.%d.255" % i)
+        frame_counter(st, "m%d" % i, "0.0.43.1.%d.255" % i)
     st = boot()  # power cycle
     assert st.form("m1") == "bcd" and st.value >= 11
-    assert st.frame_counter("m1") is None and st.frame_counter("m6") == "0.0.43.1.6.255"
+    assert frame_counter(st, "m1") is None and frame_counter(st, "m6") == "0.0.43.1.6.255"
     assert [e[0] for e in st.fcs] == ["m3", "m4", "m5", "m6"]

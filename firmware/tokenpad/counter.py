@@ -23,14 +23,14 @@ def read_counter(app, stream, settings):
         return app.lib.read_frame_counter(stream, settings), None
     ctx = app.cfg.context()
     try:
-        value, obis = find(stream, settings, app.store.frame_counter(ctx))
+        value, obis = find(stream, settings, frame_counter(app.store, ctx))
     finally:  # a one-off phase: its code leaves the heap (MicroPython)
         find = None
         from udlms.port import forget
 
         forget("udlms.client.resync")
     try:
-        app.store.remember_frame_counter(ctx, obis)
+        frame_counter(app.store, ctx, obis)
     except Exception:  # noqa: BLE001 - only a hint for next time
         pass
     return value, obis
@@ -58,3 +58,18 @@ def resync_after(app, e, settings):
     finally:
         if stream is not None and hasattr(stream, "close"):
             stream.close()
+
+
+def frame_counter(store, context, obis=None):
+    """Where this meter's frame counter answered last (None: unknown), from the store's
+    ``fcs``; given ``obis``, remember it there (written only when news, in the same record
+    as the counter and the journal, the last ``Store.FORMS`` meters)."""
+    for e in store.fcs:
+        if e[0] == context and (obis is None or e[1] == obis):
+            return e[1]
+    if obis is None:
+        return None
+    fcs = [e for e in store.fcs if e[0] != context][1 - store.FORMS:] + [[context, obis]]
+    store._save(store.ceiling, store.journal, store._id, None, fcs)
+    store.fcs = fcs
+    return obis

@@ -93,9 +93,9 @@ def status(meter=False):
         print("counter: next %d (reserved up to %d)" % (st.value, st.ceiling))
     else:
         print("counter: UNKNOWN - %s" % st.problem)
-    fc = st.frame_counter(a.cfg.context()) if a.cfg.ok else None
-    if fc:
-        print("meter's frame counter: at %s (found there last)" % fc)
+    for e in getattr(st, "fcs", ()):  # tokenpad.counter.frame_counter
+        if a.cfg.ok and e[0] == a.cfg.context():
+            print("meter's frame counter: at %s (found there last)" % e[1])
     if a.cfg.ok and a.cfg["encoding"] == "auto":
         form = st.form(a.cfg.context())
         print("encoding: auto, %s" % ("this meter wants %s (remembered)" % form if form

@@ -18,7 +18,8 @@ fingerprint of its security context (``settings.Config.context()``), the last ``
 meters; written in the same record, so a power cut keeps the old memory or the new one.
 
 Frame-counter objects (issue 24): where each meter published its frame counter
-(``"f": [[context, obis], ...]``, the last ``FORMS`` meters), tried first at the next resync.
+(``"f": [[context, obis], ...]``, the last ``FORMS`` meters), tried first at the next resync;
+read and written by ``tokenpad.counter.frame_counter`` (loaded only then).
 
 Media (tokenpad/media.py): ``FileMedium`` (write-then-rename: littlefs, host) and
 ``tokenpad.nvmlog.NvmLog`` (records appended in erased nvm: CircuitPython) and ``TwoSlot`` of
@@ -58,7 +59,7 @@ class Store:
         self.step = step or self.STEP
         self.problem = None
         self.forms = []  # [[context, form], ...] (encoding auto)
-        self.fcs = []  # [[context, obis], ...] (where each meter's frame counter answered)
+        self.fcs = []  # [[context, obis], ...] where each meter's frame counter answered
         self._next = None
         self._ceiling = None
         self.journal = []
@@ -85,8 +86,7 @@ class Store:
                 self.forms = [[str(e[0]), str(e[1])] for e in d.get("e", ())]
                 self.fcs = [[str(e[0]), str(e[1])] for e in d.get("f", ())]
             except (ValueError, TypeError, AttributeError, KeyError):
-                self.forms = []
-                self.fcs = []
+                self.forms = self.fcs = []
                 self._next = self._ceiling = None
                 self.journal = []
                 self.damaged = True
@@ -102,7 +102,7 @@ class Store:
         forms = self.forms if forms is None else forms
         if forms:
             d["e"] = forms
-        fcs = self.fcs if fcs is None else fcs
+        fcs = fcs or self.fcs
         if fcs:
             d["f"] = fcs
         self.medium.save(json.dumps(d).encode())
@@ -160,26 +160,11 @@ class Store:
         """Remember the form a meter accepted; True when that is news (it was written)."""
         if self.form(context) == form:
             return False
-        forms = _put(self.forms, context, form, self.FORMS)
+        forms = [e for e in self.forms if e[0] != context]
+        forms = forms[len(forms) - self.FORMS + 1:] if len(forms) >= self.FORMS else forms
+        forms.append([context, form])
         self._save(self._ceiling, self.journal, self._id, forms)
         self.forms = forms
-        return True
-
-    # -- frame-counter object (issue 24) ----------------------------------------------------
-    def frame_counter(self, context):
-        """The OBIS code where this meter's frame counter answered last, or None."""
-        for e in self.fcs:
-            if e[0] == context:
-                return e[1]
-        return None
-
-    def remember_frame_counter(self, context, obis):
-        """Remember where the meter's frame counter answered; True when written."""
-        if not obis or self.frame_counter(context) == obis:
-            return False
-        fcs = _put(self.fcs, context, obis, self.FORMS)
-        self._save(self._ceiling, self.journal, self._id, None, fcs)
-        self.fcs = fcs
         return True
 
     # -- token journal ----------------------------------------------------------------------
@@ -238,14 +223,6 @@ class Store:
 
     def describe(self):
         return self.medium.describe()
-
-
-def _put(pairs, context, value, keep):
-    """``pairs`` with ``[context, value]`` last, the oldest dropped beyond ``keep``."""
-    out = [e for e in pairs if e[0] != context]
-    out = out[len(out) - keep + 1:] if len(out) >= keep else out
-    out.append([context, value])
-    return out
 
 
 def open_store(spec, root=""):

@@ -110,9 +110,9 @@ def frame_counter_elsewhere_found_remembered_shown():
     out = a.enter(T1)  # first use: the counter is read from the meter first
     mark()
     eq(out[0], "ACCEPTED", "%s" % (out,))
-    eq(st.frame_counter(a.cfg.context()), "0.0.43.1.0.255")
+    eq(st.fcs, [[a.cfg.context(), "0.0.43.1.0.255"]])
     st2, _ = ram_store(mem)  # power cycle: a new store on the same flash
-    eq(st2.frame_counter(a.cfg.context()), "0.0.43.1.0.255")
+    eq(st2.fcs, [[a.cfg.context(), "0.0.43.1.0.255"]])
     b = make(url, st2)
     out = b.resync()
     eq(out[0], "RESYNCED", "%s" % (out,))
