@@ -64,12 +64,20 @@ def frame_counter(store, context, obis=None):
     """Where this meter's frame counter answered last (None: unknown), from the store's
     ``fcs``; given ``obis``, remember it there (written only when news, in the same record
     as the counter and the journal, the last ``Store.FORMS`` meters)."""
-    for e in store.fcs:
-        if e[0] == context and (obis is None or e[1] == obis):
-            return e[1]
+    old = store.fcs
+    try:
+        for e in old:
+            if e[0] == context and (obis is None or e[1] == obis):
+                return e[1]
+        old = [e for e in old if e[0] != context]
+    except (TypeError, IndexError, KeyError):  # not a list of pairs: start afresh
+        old = []
     if obis is None:
         return None
-    fcs = [e for e in store.fcs if e[0] != context][1 - store.FORMS:] + [[context, obis]]
-    store._save(store.ceiling, store.journal, store._id, None, fcs)
-    store.fcs = fcs
+    store.fcs = old[1 - store.FORMS:] + [[context, obis]]
+    try:
+        store._save(store.ceiling, store.journal, store._id)
+    except Exception:  # noqa: BLE001 - only a hint: the old record stays, and the old list
+        store.fcs = old
+        raise
     return obis

@@ -84,9 +84,9 @@ class Store:
                 self.journal = [list(e) for e in d.get("j", [])]
                 self._id = int(d.get("n", 1))
                 self.forms = [[str(e[0]), str(e[1])] for e in d.get("e", ())]
-                self.fcs = [[str(e[0]), str(e[1])] for e in d.get("f", ())]
+                self.fcs = d.get("f") or []
             except (ValueError, TypeError, AttributeError, KeyError):
-                self.forms = self.fcs = []
+                self.forms = []
                 self._next = self._ceiling = None
                 self.journal = []
                 self.damaged = True
@@ -97,14 +97,13 @@ class Store:
         self.boot_pending = self.unresolved()
 
     # -- persistence ----------------------------------------------------------------
-    def _save(self, ceiling, journal, next_id, forms=None, fcs=None):
+    def _save(self, ceiling, journal, next_id, forms=None):
         d = {"c": ceiling, "n": next_id, "j": journal}
         forms = self.forms if forms is None else forms
         if forms:
             d["e"] = forms
-        fcs = fcs or self.fcs
-        if fcs:
-            d["f"] = fcs
+        if self.fcs:
+            d["f"] = self.fcs
         self.medium.save(json.dumps(d).encode())
 
     # -- invocation counter -------------------------------------------------------------
