@@ -70,7 +70,8 @@ def test_dlms_cosem_token_session_accepted_then_reused(sim):
     assert resp[4][0] == 0x63
     # dlms-cosem 21.3.2 cannot parse the information-less UA that answers DISC
     assert s.disc_ua_unparsed
-    assert meter.state.last_client_ic[1] == 3  # the RLRQ's counter is not checked
+    # the simulator checks a ciphered RLRQ (issue 24): deciphered, a fresh counter
+    assert meter.state.last_client_ic[1] == 4 and meter.state.releases == ["ciphered ic 4"]
 
     # a second session with a later counter: the same token is refused (validation failure)
     s = _session(port, 100)

@@ -19,6 +19,9 @@ before the token was sent leaves it pending.
 A board with keys but no invocation counter stored yet (fresh) first reads the meter's
 frame counter with the public client, as the CLI does, and says so (``COUNTER: reading
 meter``); a store whose record does not verify still refuses until ``tp.resync()``.
+A meter that refuses the AARQ over the invocation counter (udlms.client.resync.stale) gets
+one more association after the store moved up to the counter it names or past its frame
+counter (``tokenpad.counter``, loaded only then); nothing was sent, so nothing goes twice.
 """
 
 _LONG_MS = 800
@@ -43,7 +46,8 @@ def _lean(f):
         try:
             return f(*a, **k)
         finally:
-            forget_since(before, ("udlms.", "tokenpad.meter", "tokenpad.deliver"))
+            forget_since(before, ("udlms.", "tokenpad.meter", "tokenpad.deliver",
+                                   "tokenpad.counter"))
 
     return action
 

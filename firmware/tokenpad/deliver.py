@@ -13,11 +13,21 @@ class Udlms:
     def __getattr__(self, name):
         if name in ("Session", "Settings"):
             from udlms.client import session as m
-        elif name == "read_frame_counter":
+        elif name in ("read_frame_counter", "find_frame_counter"):
             from udlms.client import resync as m
         else:
             from udlms.client import token as m
         return getattr(m, name)
+
+
+def _stale(e):
+    """The meter refused our AARQ over the invocation counter (udlms.client.resync.stale,
+    imported only for the two kinds it may be)."""
+    if getattr(e, "kind", None) not in ("counter-stale", "association-rejected"):
+        return False
+    from udlms.client import resync
+
+    return resync.stale(e)
 
 
 def _groups(d):
@@ -56,41 +66,56 @@ def enter(app, text, jid=None, encoding=None):
         settings.encoding = encoding
     auto = settings.encoding == "auto"
     lib = app.lib
-    app.phase = "CONNECTING"
-    app.display.show("CONNECTING", _groups(digits))
-    sent = False
-    stream = sess = fail = None
-    try:
-        stream = app.open_stream()
-        if app._needs_counter() and not getattr(app.store, "damaged", True):
-            _counter_from_meter(app, stream, settings)
-        sess = lib.Session(stream, settings, app.store, trace=lambda d, f: _trace(app, d, f))
-        sess.open()
-        app.phase = "SENDING"
-        app.display.show("SENDING", _groups(digits))
-        sent = True
-        if auto:
-            r = _enter_auto(app, sess, digits, jid)
-        else:
-            r = lib.enter_token(sess, digits, settings.encoding)
-    except Exception as e:  # noqa: BLE001 - every failure becomes a plain outcome
-        note = getattr(e, "kind", None) or "error"
-        if auto and getattr(sess, "attempts", None):
-            from udlms.client.token_auto import journal_note
+    for attempt in (1, 2):  # a second one only after a counter resync (nothing sent)
+        app.phase = "CONNECTING"
+        app.display.show("CONNECTING", _groups(digits))
+        sent = False
+        stream = sess = fail = stale = None
+        try:
+            stream = app.open_stream()
+            if app._needs_counter() and not getattr(app.store, "damaged", True):
+                _counter_from_meter(app, stream, settings)
+            sess = lib.Session(stream, settings, app.store,
+                               trace=lambda d, f: _trace(app, d, f))
+            sess.open()
+            app.phase = "SENDING"
+            app.display.show("SENDING", _groups(digits))
+            sent = True
+            if auto:
+                r = _enter_auto(app, sess, digits, jid)
+            else:
+                r = lib.enter_token(sess, digits, settings.encoding)
+        except Exception as e:  # noqa: BLE001 - every failure becomes a plain outcome
+            note = getattr(e, "kind", None) or "error"
+            if auto and getattr(sess, "attempts", None):
+                from udlms.client.token_auto import journal_note
 
-            note = journal_note(sess.attempts) + " " + note
-        app._settle(jid, "unknown" if sent else "pending", note)
-        from udlms import results  # the words for a failure: loaded only then
+                note = journal_note(sess.attempts) + " " + note
+            app._settle(jid, "unknown" if sent else "pending", note)
+            if attempt == 1 and not sent and _stale(e):
+                stale = e
+            else:
+                from udlms import results  # the words for a failure: loaded only then
 
-        text = results.explain(e)
-        i = text.find(": ")
-        fail = (text,) if i < 0 else (text[:i], text[i + 2:])
-    finally:
-        app.phase = None
-        if sess is not None:
-            sess.close()
-        if stream is not None and hasattr(stream, "close"):
-            stream.close()
+                text = results.explain(e)
+                if attempt == 2 and _stale(e):
+                    text += ("; still refused after the counter was resynchronised: "
+                             "check EK/AK and the system title")
+                i = text.find(": ")
+                fail = (text,) if i < 0 else (text[:i], text[i + 2:])
+        finally:
+            app.phase = None
+            if sess is not None:
+                sess.close()
+            if stream is not None and hasattr(stream, "close"):
+                stream.close()
+        if stale is None:
+            break
+        from tokenpad import counter  # forgotten with the action (app._lean)
+
+        fail = counter.resync_after(app, stale, settings)  # never reuses a counter
+        if fail is not None:
+            break
     if fail is not None:  # shown once the link is released: keys work again from here
         return app.say(*fail)
     if auto:
@@ -104,15 +129,13 @@ def enter(app, text, jid=None, encoding=None):
     app._settle(jid, "refused", r.status_name or r.kind)
     return app.say("REJECTED", r.message)
 
-def _counter_from_meter(app, stream, settings):
-    """No counter stored yet: read the meter's frame counter (public client, no keys)
-    and move ours past it before the first association, as the CLI does."""
-    app.display.show("COUNTER", "reading meter (first use)")
-    value = app.lib.read_frame_counter(stream, settings)
-    new = app.store.resync(value)
-    app.display.show("COUNTER", "from meter: %d" % new)
-    app.phase = "CONNECTING"
-    return new
+
+def _counter_from_meter(app, stream, settings, why="reading meter (first use)"):
+    """No counter stored yet: read the meter's frame counter where it publishes it and
+    move ours past it before the first association, as the CLI does (tokenpad.counter)."""
+    from tokenpad import counter  # forgotten with the action (app._lean)
+
+    return counter.counter_from_meter(app, stream, settings, why)
 
 
 def _enter_auto(app, sess, digits, jid):

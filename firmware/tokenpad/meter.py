@@ -70,7 +70,12 @@ def resync(app):
     stream = None
     try:
         stream = app.open_stream()
-        value = app.lib.read_frame_counter(stream, app._settings())
+        from tokenpad import counter
+        from udlms.port import forget
+
+        value, obis = counter.read_counter(app, stream, app._settings())
+        counter = None
+        forget("tokenpad.counter")
         new = app.store.resync(value)
     except Exception as e:  # noqa: BLE001
         text = results.explain(e)
@@ -79,7 +84,8 @@ def resync(app):
     finally:
         if stream is not None and hasattr(stream, "close"):
             stream.close()
-    return app.say("RESYNCED", "meter %d, ours now %d" % (value, new))
+    return app.say("RESYNCED", "meter %d%s, ours now %d"
+                   % (value, " at " + obis if obis else "", new))
 
 def probe(app):
     """Is a meter answering on the port? HDLC SNRM/UA then DISC (no association)."""
@@ -103,3 +109,4 @@ def probe(app):
     finally:
         if stream is not None and hasattr(stream, "close"):
             stream.close()
+

@@ -92,6 +92,9 @@ def status(meter=False):
         print("counter: next %d (reserved up to %d)" % (st.value, st.ceiling))
     else:
         print("counter: UNKNOWN - %s" % st.problem)
+    for e in getattr(st, "fcs", ()):  # tokenpad.counter.frame_counter
+        if a.cfg.ok and e[0] == a.cfg.context():
+            print("meter's frame counter: at %s (found there last)" % e[1])
     if a.cfg.ok and a.cfg["encoding"] == "auto":
         form = st.form(a.cfg.context())
         print("encoding: auto, %s" % ("this meter wants %s (remembered)" % form if form
@@ -140,15 +143,29 @@ def probe():
             print("NOTHING ANSWERED: check the probe, its position and the wiring")
             return None
         try:
-            _p.identify(stream, found)
+            _p.identify(stream, found, frame_counters=_frame_counters(a))
         except DlmsError as e:
             print("answered, but reading its name failed: %s" % e.message)
-        print("FOUND: %r; name %s, frame counter %s" % (found, found.ldn, found.frame_counter))
+        print("FOUND: %r; name %s, frame counter %s" % (
+            found, found.ldn, "%s at %s" % (found.frame_counter, found.frame_counter_obis)
+            if found.frame_counter is not None else "not readable (tried %s)"
+            % ", ".join(found.frame_counter_tried)))
         print("config.json: %s" % (found.settings(),))
         return found
     finally:
         if hasattr(stream, "close"):
             stream.close()
+
+
+def _frame_counters(a):
+    """Where to look for the frame counter: config.json's object, the client's, then the
+    usual places (udlms.client.resync.candidates)."""
+    from udlms.client import resync
+
+    try:
+        return resync.candidates(a._settings())
+    except Exception:  # noqa: BLE001 - settings incomplete: the usual places
+        return ("0.0.43.1.1.255", "0.0.43.1.0.255")
 
 
 def _configured(a, stream, _p):

@@ -17,6 +17,10 @@ Token forms (encoding ``auto``, issue 20): the form each meter accepted, under t
 fingerprint of its security context (``settings.Config.context()``), the last ``FORMS``
 meters; written in the same record, so a power cut keeps the old memory or the new one.
 
+Frame-counter objects (issue 24): where each meter published its frame counter
+(``"f": [[context, obis], ...]``, the last ``FORMS`` meters), tried first at the next resync;
+read and written by ``tokenpad.counter.frame_counter`` (loaded only then).
+
 Media (tokenpad/media.py): ``FileMedium`` (write-then-rename: littlefs, host) and
 ``tokenpad.nvmlog.NvmLog`` (records appended in erased nvm: CircuitPython) and ``TwoSlot`` of
 ``NvmSlot``/``FileSlot`` (two checksummed copies: FAT files).
@@ -54,6 +58,7 @@ class Store:
         self.step = step or self.STEP
         self.problem = None
         self.forms = []  # [[context, form], ...] (encoding auto)
+        self.fcs = []  # [[context, obis], ...] where each meter's frame counter answered
         self._next = None
         self._ceiling = None
         self.journal = []
@@ -78,6 +83,7 @@ class Store:
                 self.journal = [list(e) for e in d.get("j", [])]
                 self._id = int(d.get("n", 1))
                 self.forms = [[str(e[0]), str(e[1])] for e in d.get("e", ())]
+                self.fcs = d.get("f") or []
             except (ValueError, TypeError, AttributeError, KeyError):
                 self.forms = []
                 self._next = self._ceiling = None
@@ -95,6 +101,8 @@ class Store:
         forms = self.forms if forms is None else forms
         if forms:
             d["e"] = forms
+        if self.fcs:
+            d["f"] = self.fcs
         self.medium.save(json.dumps(d).encode())
 
     # -- invocation counter -------------------------------------------------------------

@@ -197,6 +197,49 @@ def response_text(r):
     return "meter sent %s %s: %s" % (what, name, hint or msg)
 
 
+def aarq_exception(r, ic):
+    """The error for an AARQ answered with an exception-response ``r`` (IEC 62056-5-3
+    ExceptionResponse; issue 24) instead of an AARE; ``ic`` the AARQ's invocation counter.
+    invocation-counter-error [6] -> SecurityError "counter-stale" whose ``code`` is the
+    counter the meter expects (None when it names none); deciphering-error [5] ->
+    AssociationError "auth-failed" (keys or system title); others "association-rejected"."""
+    from udlms.errors import AssociationError, SecurityError
+
+    name, msg, hint = exception_response(r.state, r.service)
+    if r.service == 6:
+        want = int.from_bytes(bytes(r.data), "big") if r.data is not None else None
+        return SecurityError("meter refused our invocation counter %s (exception-response "
+                             "%s%s): %s" % (ic, name, ", it expects %d" % want
+                                            if want is not None else "", hint),
+                             "counter-stale", want)
+    if r.service == 5:
+        return AssociationError("meter could not decipher our AARQ (exception-response "
+                                "%s): check EK/AK and system title" % name, "auth-failed", 5)
+    return AssociationError("meter refused the association with exception-response %s: %s"
+                            % (name, hint or msg), "association-rejected", r.service)
+
+
+def release_refused(resp):
+    """The note for a release the meter refused (Green Book §9.3.3): an RLRE with a
+    reason other than normal, or another answer (an exception-response by name)."""
+    from udlms.cosem import apdu
+    from udlms.errors import ApduError
+
+    if len(resp) and resp[0] == apdu.RLRE:
+        try:
+            why = "RLRE reason %d" % apdu.parse_rlre(resp)
+        except ApduError as e:  # seen: an RLRE whose user-information lengths run short
+            if bytes(resp[2:5]) == b"\x80\x01\x00":
+                return ("the meter released the association (reason normal) but its RLRE "
+                        "is malformed (%s)" % e.message)
+            why = "a malformed RLRE: %s" % e.message
+    elif len(resp) and resp[0] == apdu.EXCEPTION_RESPONSE:
+        why = response_text(apdu.parse_response(resp))
+    else:
+        why = "it answered %s" % (apdu_name(resp[0]) if len(resp) else "nothing")
+    return "the meter refused the release (%s); the link was disconnected instead" % why
+
+
 def aare_reason(aare, ciphered):
     """One plain sentence for a refused association (Green Book §9.3.2, AARE);
     ``ciphered``: the AARQ carried a ciphered InitiateRequest."""

@@ -52,7 +52,13 @@ def associate(sess):
         user_info = init
     req = acse.aarq(ciphered=sess.sec is not None, mechanism=s.mechanism,
                     calling_title=title, auth_value=auth_value, user_info=user_info)
-    aare = acse.parse_aare(sess.link.request(req))
+    resp = sess.link.request(req)
+    if len(resp) and resp[0] == apdu.EXCEPTION_RESPONSE:  # refused before any AARE
+        from udlms import results
+
+        raise results.aarq_exception(apdu.parse_response(resp),
+                                     getattr(sess.sec, "last_ic", None))
+    aare = acse.parse_aare(resp)
     if aare.result != 0:
         from udlms import results
 
@@ -80,6 +86,8 @@ def associate(sess):
     forget("udlms.cosem.acse")
     sess.server_max_pdu = ir["max_pdu"]
     sess.conformance = ir["conformance"]
+    if sess.sec is not None:  # the RLRQ carries it ciphered again (Green Book §9.3.3)
+        sess._init = init
     if s.mechanism == _MECH_GMAC:
         if stoc is None:
             raise AssociationError("meter sent no challenge (StoC) for HLS-GMAC",
@@ -94,9 +102,15 @@ def _hls(sess, stoc):
     try:
         data = sess.action(_ASSOCIATION_LN, ASSOCIATION_OBIS, 1,
                            bytes((9, len(proof))) + proof)
-    except ServiceError as e:
-        raise AssociationError("meter rejected our HLS proof f(StoC) (%s): check the "
-                               "keys and system title" % e.message, "auth-failed", e.code)
+    except ServiceError as e:  # pass 4 refused: an association problem, not a token one
+        what = e.message  # e.g. an exception-response
+        if e.kind == "action-result" and e.code is not None:
+            from udlms import results
+
+            what = "%s (%d)" % (results.action_result(e.code)[0], e.code)
+        raise AssociationError("meter refused our HLS-GMAC reply f(StoC) (%s): the "
+                               "association was not authenticated: check EK/AK, system "
+                               "title and invocation counter" % what, "auth-failed", e.code)
     if data is None:
         raise AssociationError("meter returned no f(CtoS): cannot verify it is the "
                                "right meter", "auth-failed")

@@ -4,7 +4,8 @@ Tries the common combinations with the public client (SAP 16, no security): IEC 
 mode E sign-on, then direct HDLC at the usual baud rates (serial ports only), each with
 server address sizes 1, 2 and 4 (IEC 62056-46 clause 8.4.2.2); over TCP, HDLC frames and
 then the IEC 62056-47 wrapper. An SNRM answered by UA means the address is right. Then
-reads the logical device name (0.0.42.0.0.255) and the frame counter (0.0.43.1.1.255).
+reads the logical device name (0.0.42.0.0.255) and the frame counter (0.0.43.1.1.255, else
+0.0.43.1.0.255: meters publish it in either; ``Found.frame_counter_obis`` says where).
 It never sends a token and never uses keys.
 """
 
@@ -17,13 +18,15 @@ PHYSICALS = (17, 16, 1)  # lower (physical) addresses seen most on meters
 PUBLIC = 16
 LDN = "0.0.42.0.0.255"
 FRAME_COUNTER = "0.0.43.1.1.255"
+FRAME_COUNTERS = (FRAME_COUNTER, "0.0.43.1.0.255")  # resync.candidates for client 1
 
 
 class Found:
     """What answered: ``mode`` ("mode-e", "hdlc" or "wrapper"), ``baud`` (None over TCP),
     ``address_size``, ``server_logical``, ``server_physical``, ``ident`` (mode E
     identification or None), ``link`` (connected, for ``identify``); after ``identify``:
-    ``ldn`` and ``frame_counter`` (None when unreadable)."""
+    ``ldn`` and ``frame_counter`` (None when unreadable), ``frame_counter_obis`` (the
+    object that answered) and ``frame_counter_tried`` (the objects tried)."""
 
     def __init__(self, mode, baud, size, logical, physical, link, ident=None):
         self.mode = mode
@@ -35,6 +38,8 @@ class Found:
         self.ident = ident
         self.ldn = None
         self.frame_counter = None
+        self.frame_counter_obis = None
+        self.frame_counter_tried = ()
 
     def settings(self):
         """The connection settings found, as profile keys."""
@@ -49,6 +54,8 @@ class Found:
             d["mode_e"] = True
         if self.mode == "wrapper":
             d["transport"] = "wrapper"
+        if self.frame_counter_obis not in (None, FRAME_COUNTER):
+            d["frame_counter"] = self.frame_counter_obis
         return d
 
     def __repr__(self):
@@ -164,9 +171,10 @@ def probe_wrapper(stream, logical=1, timeout_ms=1000, report=None, trace=None):
     return f
 
 
-def identify(stream, found, timeout_ms=2000, trace=None):
+def identify(stream, found, timeout_ms=2000, trace=None, frame_counters=FRAME_COUNTERS):
     """Read the logical device name and the frame counter with the public client over the
-    link the probe left connected; fills ``found.ldn`` / ``found.frame_counter``.
+    link the probe left connected; fills ``found.ldn`` / ``found.frame_counter`` (the
+    first of ``frame_counters`` that answers, named in ``found.frame_counter_obis``).
     Always releases and disconnects."""
     from udlms.cosem import axdr
     from udlms.client import session
@@ -182,7 +190,11 @@ def identify(stream, found, timeout_ms=2000, trace=None):
         sess = session.Session(stream, s, trace=trace, link=found.link)
         sess.open()  # SNRM again (resets the link) and AARQ
     try:
-        for attr, obis in (("ldn", LDN), ("frame_counter", FRAME_COUNTER)):
+        found.frame_counter_tried = tuple(frame_counters)
+        for attr, obis in (("ldn", LDN),) + tuple(("frame_counter", o)
+                                                  for o in frame_counters):
+            if attr == "frame_counter" and found.frame_counter is not None:
+                break
             try:
                 value, _ = axdr.decode(sess.get(1, obis, 2))
             except DlmsError as e:
@@ -194,6 +206,10 @@ def identify(stream, found, timeout_ms=2000, trace=None):
                     value = bytes(value).decode()
                 except (UnicodeError, ValueError):
                     value = bytes(value)
+            if attr == "frame_counter":
+                if not isinstance(value, int) or isinstance(value, bool):
+                    continue
+                found.frame_counter_obis = obis
             setattr(found, attr, value)
     finally:
         sess.close()

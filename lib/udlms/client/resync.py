@@ -1,27 +1,92 @@
 """The meter's invocation (frame) counter, read with the public client (SAP 16, no
-security) from the security setup's counter object 0.0.43.1.x.255 (Green Book §9.2.7.2.4),
-so a client that lost its own counter can move past the meter's."""
+security) from a security setup's counter object 0.0.43.1.x.255 (Green Book §9.2.7.2.4),
+so a client that lost its own counter can move past the meter's.
 
-from udlms.errors import ApduError
+Meters publish it in different places: the configured object is tried first, then
+``0.0.43.1.<client SAP>.255``, ``0.0.43.1.0.255`` and ``0.0.43.1.1.255``, each once, in
+one public association (:func:`candidates`, :func:`find_frame_counter`)."""
+
+from udlms.errors import ApduError, DlmsError, SecurityError
 from udlms.client.session import Session, Settings
 
 
-def read_frame_counter(stream, settings, obis=None, trace=None):
-    """Read the meter's invocation/frame counter with the public client (SAP 16, no security).
+def candidates(settings, first=None):
+    """The OBIS codes (text) to try, in order, without repeats: ``first`` (the one that
+    answered last time), the configured object, then the usual places."""
+    out = []
+    for o in (first, settings.frame_counter, "0.0.43.1.%d.255" % settings.client,
+              "0.0.43.1.0.255", "0.0.43.1.1.255"):
+        if o and o not in out:
+            out.append(o)
+    return out
 
-    Returns the integer value; the caller moves its own counter past it.
-    """
+
+def _public(s):
+    return Settings(client=16, server_logical=s.server_logical,
+                    server_physical=s.server_physical, address_size=s.address_size,
+                    mechanism=0, max_info_tx=s.max_info_tx, max_info_rx=s.max_info_rx,
+                    timeout_ms=s.timeout_ms, retries=s.retries, conformance=s.conformance,
+                    max_pdu=s.max_pdu, invoke=s.invoke, transport=s.transport)
+
+
+def find_frame_counter(stream, settings, first=None, trace=None):
+    """Read the meter's frame counter with the public client (SAP 16, no security),
+    trying :func:`candidates` in turn. Returns ``(value, obis text)``; the caller moves
+    its own counter past ``value`` and may remember the OBIS code for next time. When no
+    object answers with an integer: SecurityError kind "counter-unavailable" naming every
+    object tried and what each answered."""
     from udlms.cosem import axdr
 
-    s = settings
-    pub = Settings(client=16, server_logical=s.server_logical, server_physical=s.server_physical,
-                   address_size=s.address_size, mechanism=0, max_info_tx=s.max_info_tx,
-                   max_info_rx=s.max_info_rx, timeout_ms=s.timeout_ms, retries=s.retries,
-                   conformance=s.conformance, max_pdu=s.max_pdu, invoke=s.invoke,
-                   transport=s.transport)
-    sess = Session(stream, pub, trace=trace)
-    with sess:
-        value, _ = axdr.decode(sess.get(1, obis or s.frame_counter, 2))
+    tried = []
+    with Session(stream, _public(settings), trace=trace) as sess:
+        for obis in candidates(settings, first):
+            try:
+                value, _ = axdr.decode(sess.get(1, obis, 2))
+            except DlmsError as e:
+                if e.kind not in ("data-access-result", "exception",
+                                  "confirmed-service-error", "malformed"):
+                    raise  # the link failed: no point asking the next object
+                tried.append("%s: %s" % (obis, _short(e)))
+                continue
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value, obis
+            tried.append("%s: not an integer" % obis)
+    raise SecurityError("could not read the meter's frame counter (tried %s): set "
+                        "frame_counter to the meter's object" % "; ".join(tried),
+                        "counter-unavailable")
+
+
+def _short(e):
+    if e.kind == "data-access-result" and e.code is not None:
+        from udlms import results
+
+        return "%s (%d)" % (results.data_access_result(e.code)[0], e.code)
+    return e.kind
+
+
+def read_frame_counter(stream, settings, obis=None, trace=None):
+    """The meter's frame counter as an integer: ``obis`` alone when given, else
+    :func:`find_frame_counter` over the usual places."""
+    if obis is None:
+        return find_frame_counter(stream, settings, trace=trace)[0]
+    from udlms.cosem import axdr
+
+    with Session(stream, _public(settings), trace=trace) as sess:
+        value, _ = axdr.decode(sess.get(1, obis, 2))
     if not isinstance(value, int) or isinstance(value, bool):
         raise ApduError("frame counter object does not hold an integer", "unexpected")
     return value
+
+
+def stale(e):
+    """True when the meter refused our AARQ over its invocation counter: an
+    exception-response invocation-counter-error (kind "counter-stale", ``e.code`` the
+    counter it expects or None), or an AARE saying it could not decipher the AARQ (which
+    cannot tell a stale counter from wrong keys). One resync and a second try may help;
+    an exception-response deciphering-error (wrong keys) is not stale."""
+    from udlms.errors import AssociationError
+
+    if isinstance(e, SecurityError):
+        return e.kind == "counter-stale"
+    return (isinstance(e, AssociationError) and e.kind == "association-rejected"
+            and "decipher" in e.message)

@@ -134,6 +134,8 @@ class Session:
         self.open_ = False
         self._associated = False  # set by associate.associate once the AARE accepts
         self.token_sent = False  # set once a Token Gateway enter request has gone out
+        self._init = None  # the plain InitiateRequest of a ciphered AARQ (for the RLRQ)
+        self.release_note = None  # why the meter refused the release (DISC followed)
 
     # -- life cycle -----------------------------------------------------------------
     def __enter__(self):
@@ -165,8 +167,9 @@ class Session:
             self._associated = False
             try:
                 self._release()
-            except Exception:  # noqa: BLE001 - teardown must not mask the real error
-                pass
+            except Exception as e:  # noqa: BLE001 - teardown must not mask the real error
+                self.release_note = "the release failed (%s); the link was disconnected" % (
+                    getattr(e, "message", None) or e,)
         self.open_ = False
         try:
             self.link.disconnect()
@@ -174,9 +177,22 @@ class Session:
             pass
 
     def _release(self):
-        req = apdu.rlrq()
+        """RLRQ/RLRE (Green Book §9.3.3). After a ciphered AARQ the RLRQ carries the
+        ciphered xDLMS InitiateRequest as user-information, with a fresh invocation
+        counter (a secured release: meters refuse a plain RLRQ there). A refused release
+        is only noted (``release_note``): the DISC that follows ends the association."""
+        init = self._init
+        req = apdu.rlrq(self.sec.protect(init, 0x21) if init is not None and
+                        self.sec is not None else None)
         resp = self.link.request(req)
-        apdu.parse_rlre(resp)
+        try:
+            if len(resp) and resp[0] == apdu.RLRE and not apdu.parse_rlre(resp):
+                return
+        except ApduError:  # a malformed RLRE: said in the note
+            pass
+        from udlms import results
+
+        self.release_note = results.release_refused(resp)
 
     # -- services -----------------------------------------------------------------------
     def _exchange(self, req):

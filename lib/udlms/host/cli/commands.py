@@ -113,27 +113,35 @@ def cmd_resync(args, out):
             else:
                 run.note("no --ek/--system-title: the meter's frame counter is only shown; "
                          "give both to store our next invocation counter for them")
+            first = store.recall(run.meter_key(ctx), "frame_counter") if store else None
             stream = _open(d)
             try:
-                value = resync.read_frame_counter(stream, s, trace=run.tracer)
+                value, obis = resync.find_frame_counter(stream, s, first, trace=run.tracer)
             finally:
                 _close(stream)
             if store is not None:
                 nxt = store.remember_meter(ctx, value)
+                try:  # only a hint for next time
+                    store.remember(run.meter_key(ctx), "frame_counter", obis)
+                except Exception as e:  # noqa: BLE001
+                    run.note("where the frame counter answered was not remembered: %s"
+                             % (e,))
         finally:
             if run is not None:
                 run.tracer.close()
                 if out.verbose:
                     _print_exchange(run.tracer, run.s, out)
-        result.update(ok=True, meter_frame_counter=value, next_invocation_counter=nxt,
+        result.update(ok=True, meter_frame_counter=value, frame_counter_object=obis,
+                      next_invocation_counter=nxt,
                       context=ctx, counter_file=store.path if store else None,
                       notes=run.notes, exit=0)
         if out.json:
             out.obj(result)
         elif nxt is None:
-            out.line("meter frame counter %d (not stored)" % value)
+            out.line("meter frame counter %d at %s (not stored)" % (value, obis))
         else:
-            out.line("meter frame counter %d; our next invocation counter %d" % (value, nxt))
+            out.line("meter frame counter %d at %s; our next invocation counter %d"
+                     % (value, obis, nxt))
             for n in run.notes:
                 out.line("  note: " + n)
         return 0
@@ -302,7 +310,8 @@ def cmd_probe(args, out):
             flags.append("--mode-e")
         if st.get("transport") == "wrapper":
             flags.append("--wrapper")
-        for k in ("baud", "server_logical", "server_physical", "address_size"):
+        for k in ("baud", "server_logical", "server_physical", "address_size",
+                  "frame_counter"):
             if k in st:
                 flags.append("--%s %s" % (k.replace("_", "-"), st[k]))
         how = {"mode-e": "mode E sign-on, then HDLC", "hdlc": "direct HDLC",
@@ -317,12 +326,16 @@ def cmd_probe(args, out):
             text += "; identification %s %s" % (found.ident.manufacturer, found.ident.ident)
         text += "\n  logical device name: %s" % (found.ldn if found.ldn is not None
                                                  else "(not readable)")
-        text += "\n  frame counter: %s" % (found.frame_counter if found.frame_counter
-                                           is not None else "(not readable)")
+        text += "\n  frame counter: %s" % ("%d at %s" % (found.frame_counter,
+                                                        found.frame_counter_obis)
+                                           if found.frame_counter is not None
+                                           else "(not readable: tried %s)"
+                                           % ", ".join(found.frame_counter_tried))
         text += "\n  use: " + " ".join(flags)
         result.update(found=True, verdict="FOUND", settings=st, mode=found.mode,
                       ldn=found.ldn if isinstance(found.ldn, (str, type(None)))
-                      else found.ldn.hex(), frame_counter=found.frame_counter)
+                      else found.ldn.hex(), frame_counter=found.frame_counter,
+                      frame_counter_object=found.frame_counter_obis)
         if found.ident is not None:
             result["identification"] = found.ident.manufacturer + found.ident.baud_char + \
                 found.ident.ident

@@ -116,8 +116,9 @@ def _add_security(p, cmd):
                    help="where the host keeps invocation counters, one per key and system "
                    "title (default ~/.config/udlms/counters.json)")
     g.add_argument("--frame-counter", metavar="OBIS",
-                   help="the meter's frame counter object read with the public client "
-                   "(default 0.0.43.1.1.255)")
+                   help="the meter's frame counter object read with the public client, "
+                   "tried first (default 0.0.43.1.1.255); then 0.0.43.1.<client>.255, "
+                   "0.0.43.1.0.255, 0.0.43.1.1.255, and the one that answered is remembered")
 
 
 def build_parser():

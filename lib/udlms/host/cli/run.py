@@ -37,11 +37,11 @@ def _close(x):
 
 
 def _deciphering_refusal(e):
-    """The meter refused our AARQ because it could not decipher it: a stale invocation
-    counter (or wrong keys)."""
-    from udlms.errors import AssociationError
+    """The meter refused our AARQ over a stale invocation counter (or, from an AARE,
+    perhaps wrong keys): :func:`udlms.client.resync.stale`."""
+    from udlms.client import resync
 
-    return isinstance(e, AssociationError) and "decipher" in e.message
+    return resync.stale(e)
 
 
 class Run:
@@ -65,23 +65,45 @@ class Run:
         self.notes.append(text)
         self.out.verbose_line("note: " + text)
 
+    def release_note(self, sess):
+        """A release the meter refused (or that failed): the DISC ended the association;
+        said with -v only, the verdict stands (issue 24)."""
+        if sess is not None and sess.release_note:
+            self.out.verbose_line("note: " + sess.release_note)
+            sess.release_note = None
+
     def check_store(self):
         """Read and check the counter file now (a bad file is exit 2, nothing sent)."""
         if self.store is not None:
             self.store.peek(self.ctx)
 
+    def meter_key(self, ctx=None):
+        """Where facts about this meter live in the counter store: the security context
+        and the meter's HDLC address."""
+        from udlms.host import counters
+
+        return counters.meter_key(ctx or self.ctx, None, self.s.server_logical,
+                                  self.s.server_physical)
+
     def resync(self, why):
-        """Read the meter's frame counter with the public client; move ours past it."""
+        """Read the meter's frame counter with the public client (the object that answered
+        last time first, then the usual places); move ours past it and remember where."""
         from udlms.client import resync
 
+        first = self.store.recall(self.meter_key(), "frame_counter")
         stream = _open(self.d)
         try:
-            value = resync.read_frame_counter(stream, self.s, trace=self.tracer)
+            value, obis = resync.find_frame_counter(stream, self.s, first, trace=self.tracer)
         finally:
             _close(stream)
         nxt = self.store.remember_meter(self.ctx, value)
-        self.note("%s: the meter's frame counter is %d, our next invocation counter %d"
-                  % (why, value, nxt))
+        self.frame_counter_obis = obis
+        try:  # only a hint for next time: a full disk does not stop the token
+            self.store.remember(self.meter_key(), "frame_counter", obis)
+        except Exception as e:  # noqa: BLE001
+            self.note("where the frame counter answered was not remembered: %s" % (e,))
+        self.note("%s: the meter's frame counter is %d (at %s), our next invocation counter %d"
+                  % (why, value, obis, nxt))
         return value, nxt
 
     def new_counter(self):
@@ -129,18 +151,27 @@ class Run:
                     return work(sess)
                 finally:
                     sess.close()
+                    self.release_note(sess)
             except Exception as e:  # noqa: BLE001 - named here or by the caller
                 if (attempt == 1 and self.store is not None and _deciphering_refusal(e)
                         and "invocation_counter" not in self.d
                         and not (sess is not None and sess.token_sent)):
+                    _close(stream)
+                    stream = None
                     ic = counter.first if hasattr(counter, "first") else None
+                    if e.kind == "counter-stale" and e.code:  # the meter named it
+                        nxt = self.store.remember_meter(self.ctx, e.code - 1)
+                        self.note("the meter refused our invocation counter %s "
+                                  "(exception-response invocation-counter-error) and "
+                                  "expects %d: trying once more from invocation counter %d"
+                                  % (ic, e.code, nxt))
+                        continue
                     self.note("the meter could not decipher our AARQ (invocation counter %s): "
                               "resynchronising from its frame counter and trying once more"
                               % ic)
-                    _close(stream)
-                    stream = None
                     self.resync("resync")
                     continue
+                self.release_note(sess)
                 if attempt == 2 and _deciphering_refusal(e):
                     e.args = (e.message + "; it was still refused after the invocation "
                               "counter was resynchronised: check EK/AK and the system title",)

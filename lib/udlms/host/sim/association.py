@@ -4,6 +4,7 @@ general-glo-ciphering with pyca cryptography (an implementation independent of u
 
 import os
 
+from udlms.host.sim.data import obis_bytes
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -34,6 +35,7 @@ class Association:
         self.aarq_ic = None
         self.last_ic = None
         self.general = False  # general-protection negotiated: general-glo accepted
+        self.release_refused = False
 
     # -- crypto (suite 0, pyca) ----------------------------------------------------------
     def _gmac(self, title, ic, data):
@@ -130,7 +132,9 @@ class Association:
             try:
                 ui = self.decipher(ui)
                 self.aarq_ic = self.last_ic
-            except ValueError:
+            except ValueError as e:
+                if o.refuse_aarq_with == "exception":
+                    return self.refuse_aarq(str(e))
                 # initiateError / application-reference / deciphering-error
                 return self.aare(1, 0, 1, ctx, b"\x0E\x01\x00\x06")
         if not ui or ui[0] != 0x01:
@@ -171,9 +175,54 @@ class Association:
             body += b"\xBE" + _len(len(inner)) + inner
         return b"\x61" + _len(len(body)) + body
 
+    def refuse_aarq(self, why):
+        """Refuse a ciphered AARQ with an exception-response, as some meters do: state-error
+        service-not-allowed (1), service-error invocation-counter-error [6] with the
+        counter it expects, or deciphering-error [5]."""
+        if why == "ic":
+            last = self.meter.state.last_client_ic.get(self.client, 0)
+            return b"\xD8\x01\x06" + (last + 1).to_bytes(4, "big")
+        return b"\xD8\x01\x05"
+
+    def check_rlrq(self, info):
+        """Why a ciphered association's RLRQ may not release it (None: it may). Its
+        user-information must be a glo-initiateRequest (21) with a fresh invocation
+        counter that deciphers to an InitiateRequest (01) (Green Book §9.3.3)."""
+        o = self.meter.o
+        if info is None:
+            return "plain RLRQ in a ciphered association" if o.release_needs_ciphered_rlrq \
+                else None
+        if len(info) < 2 or info[0] != 0x04:
+            return "user-information is not an octet-string"
+        n, pos = _ber_len(info, 1)
+        ui = info[pos:pos + n]
+        if not ui or ui[0] != 0x21:
+            return "user-information is not a glo-initiateRequest"
+        try:
+            plain = self.decipher(ui)
+        except ValueError as e:
+            return "user-information refused (%s)" % e
+        if not plain or plain[0] != 0x01:
+            return "user-information is not an InitiateRequest"
+        return None
+
     def release(self, req):
         f = _ber_fields(req)
         info = f.get(0xBE)
+        st = self.meter.state
+        if self.meter.o.refuse_release:
+            self.release_refused = True
+            st.releases.append("refused: not-finished")
+            return b"\x63\x03\x80\x01\x01"
+        if self.ciphered:
+            why = self.check_rlrq(info)
+            if why is not None:
+                self.release_refused = True
+                st.releases.append("refused: " + why)
+                return b"\xD8\x01\x01"  # service-not-allowed / operation-not-possible
+            st.releases.append("plain" if info is None else "ciphered ic %d" % self.last_ic)
+        else:
+            st.releases.append("plain")
         body = b"\x80\x01\x00"
         if info is not None and self.ciphered:
             resp = (b"\x08\x00\x06\x5F\x1F\x04\x00" + SERVER_CONFORMANCE.to_bytes(3, "big")
@@ -267,8 +316,13 @@ class Association:
 
     def allowed(self, cid, obis):
         if self.client == 16:
-            return (cid, obis) in PUBLIC_READABLE
+            if cid == 1 and obis == self.frame_counter_obis():
+                return True
+            return (cid, obis) in PUBLIC_READABLE and obis != FRAME_COUNTER
         return self.authenticated
+
+    def frame_counter_obis(self):
+        return obis_bytes(self.meter.o.frame_counter_at)
 
     def get(self, cid, obis, attr):
         st = self.meter.state
@@ -276,7 +330,7 @@ class Association:
             return 3  # read-write-denied
         if attr == 1:
             return octets(obis)
-        if cid == 1 and obis == FRAME_COUNTER and attr == 2:
+        if cid == 1 and obis == self.frame_counter_obis() and attr == 2:
             return u32(st.last_client_ic.get(1) or 0)
         if cid == 1 and obis == LDN and attr == 2:
             return octets(b"UDLMSSIM0000001")
@@ -329,6 +383,8 @@ class Association:
     def hls(self, data):
         """reply_to_HLS_authentication: check f(StoC), answer f(CtoS) (GB §9.2.7.4)."""
         if data is None or data[0] != 0x09 or len(data) < 2 + 17:
+            return 250, None
+        if self.meter.o.refuse_hls_reply:  # e.g. a meter that expects another counter
             return 250, None
         proof = bytes(data[2:2 + data[1]])
         ic = int.from_bytes(proof[1:5], "big")

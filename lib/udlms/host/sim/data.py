@@ -115,6 +115,21 @@ class Options:
         self.store_any_token = kw.get("store_any_token", False)
         # every GET answer carries this many bytes after its value (a clock answered 18)
         self.trailing_bytes = kw.get("trailing_bytes", 0)
+        # -- meters differ (issue 24, cases 1, 2, 4, 7) --
+        # how a refused ciphered AARQ is answered: "aare" (an AARE whose user-information
+        # says deciphering-error) or "exception" (exception-response D8 01 05 for a GMAC
+        # that does not verify, D8 01 06 <u32 expected counter> for a stale counter)
+        self.refuse_aarq_with = kw.get("refuse_aarq_with", "aare")
+        # the object where the public client reads client 1's last invocation counter;
+        # every other 0.0.43.1.x.255 is read-write-denied (3)
+        self.frame_counter_at = kw.get("frame_counter_at", "0.0.43.1.1.255")
+        # a plain RLRQ in a ciphered association is refused (exception-response
+        # service-not-allowed/operation-not-possible); the association stays until DISC
+        self.release_needs_ciphered_rlrq = kw.get("release_needs_ciphered_rlrq", False)
+        # every RLRQ is answered RLRE reason not-finished (1)
+        self.refuse_release = kw.get("refuse_release", False)
+        # HLS pass 4: every f(StoC) reply is refused with other-reason (250)
+        self.refuse_hls_reply = kw.get("refuse_hls_reply", False)
 
 
 class MeterState:
@@ -136,6 +151,7 @@ class MeterState:
         self.enter_calls = 0
         self.seen_ic = []  # every invocation counter a client sent, in arrival order
         self.silent = False  # a fault made the meter stop answering
+        self.releases = []  # per RLRQ: "plain", "ciphered ic N" or "refused: why"
 
     def next_server_ic(self):
         with self.lock:

@@ -35,7 +35,8 @@ class ApduServer:
             if self.assoc is None:
                 return b"\x63\x03\x80\x01\x00"
             r = self.assoc.release(req)
-            self.assoc = None
+            if not self.assoc.release_refused:  # a refused release leaves it to the DISC
+                self.assoc = None
             return r
         if self.assoc is None or not (self.assoc.authenticated or self.assoc.ciphered):
             return b"\xD8\x01\x01"  # state-error service-not-allowed, no association

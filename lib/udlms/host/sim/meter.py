@@ -16,7 +16,8 @@ Clients:
           general-protection (conformance bit 1, as dlms-cosem does) it is negotiated and
           general-glo-ciphering (DB) requests are accepted too and answered with DB
           (host_tests/test_sim_dlms_cosem.py).
-Objects: Association LN 0.0.40.0.0.255 (15), frame counter 0.0.43.1.1.255 (1), logical
+Objects: Association LN 0.0.40.0.0.255 (15), frame counter 0.0.43.1.1.255 (1) (elsewhere
+with ``--frame-counter-at``), logical
 device name 0.0.42.0.0.255 (1), Clock 0.0.1.0.0.255 (8), Disconnect Control
 0.0.96.3.10.255 (70), Token Gateway 0.0.19.40.0.255 (115).
 
@@ -26,6 +27,12 @@ it already accepted (token_status 6, validation failure) and reports token_statu
 bits}. The meter remembers the last invocation counter per client and refuses a repeated
 or lower one: an AARQ with a stale counter is rejected, a stale glo-APDU gets
 exception-response D8 01 06 <expected>.
+
+Meters differ (issue 24): ``--refuse-aarq-with exception`` answers a refused ciphered AARQ
+with an exception-response instead of an AARE; ``--frame-counter-at OBIS`` publishes the
+counter elsewhere; ``--release-needs-ciphered-rlrq`` refuses a plain RLRQ in a ciphered
+association, ``--refuse-release`` every RLRQ; ``--refuse-hls-reply`` refuses HLS pass 3.
+A ciphered RLRQ is always checked (glo-initiateRequest, fresh counter).
 
 The simulator is split by job (udlms.host.sim): data (A-XDR encoders, OBIS codes, Options,
 MeterState), association (one association and the objects), hdlc (the HDLC side), transport
@@ -68,6 +75,18 @@ def _hexbytes(n):
             raise argparse.ArgumentTypeError("wants %d hex digits, got %d" % (2 * n, len(text)))
         return text
     return parse
+
+
+def _obis(text):
+    parts = text.replace("-", ".").replace(":", ".").split(".")
+    try:
+        ok = len(parts) == 6 and all(0 <= int(x) <= 255 for x in parts)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise argparse.ArgumentTypeError("%r is not an OBIS code A.B.C.D.E.F (0..255 each)"
+                                         % text)
+    return text
 
 
 def build_parser(prog="meter_sim"):
@@ -136,6 +155,26 @@ def build_parser(prog="meter_sim"):
                    "token_status at format-ok (0)")
     p.add_argument("--trailing-bytes", type=int, default=0, metavar="N",
                    help="every GET answer carries N bytes after its value")
+    # -- meters differ (issue 24, cases 1, 2, 4, 7) --
+    p.add_argument("--refuse-aarq-with", default="aare", choices=("aare", "exception"),
+                   help="how a ciphered AARQ is refused: an AARE saying deciphering-error "
+                   "(default), or an exception-response: D8 01 05 (deciphering-error: "
+                   "wrong keys) or D8 01 06 <u32> (invocation-counter-error naming the "
+                   "counter the meter expects)")
+    p.add_argument("--frame-counter-at", default="0.0.43.1.1.255", metavar="OBIS", type=_obis,
+                   help="where the public client reads the client's last invocation "
+                   "counter (default 0.0.43.1.1.255); other 0.0.43.1.x.255 are "
+                   "read-write-denied (3)")
+    p.add_argument("--release-needs-ciphered-rlrq", action="store_true",
+                   help="refuse a plain RLRQ in a ciphered association (exception-response "
+                   "D8 01 01); the RLRQ must carry the ciphered InitiateRequest with a "
+                   "fresh invocation counter (checked always when present)")
+    p.add_argument("--refuse-release", action="store_true",
+                   help="answer every RLRQ with RLRE reason not-finished (1); the "
+                   "association ends with the DISC")
+    p.add_argument("--refuse-hls-reply", action="store_true",
+                   help="refuse every HLS pass 3 reply f(StoC) with other-reason (250), "
+                   "as a meter that computes it with another counter")
     return p
 
 
@@ -148,7 +187,11 @@ def options_from_args(a):
                    lose_enter=a.lose_enter,
                    # meters differ (issue 24, cases 3 and 5)
                    wrong_form=a.wrong_form, store_any_token=a.store_any_token,
-                   trailing_bytes=a.trailing_bytes)
+                   trailing_bytes=a.trailing_bytes,
+                   # meters differ (issue 24, cases 1, 2, 4, 7)
+                   refuse_aarq_with=a.refuse_aarq_with, frame_counter_at=a.frame_counter_at,
+                   release_needs_ciphered_rlrq=a.release_needs_ciphered_rlrq,
+                   refuse_release=a.refuse_release, refuse_hls_reply=a.refuse_hls_reply)
 
 
 def main(argv=None, prog="meter_sim"):
