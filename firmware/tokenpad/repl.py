@@ -91,8 +91,10 @@ def status(meter=False):
     st = a.store
     if st.known:
         print("counter: next %d (reserved up to %d)" % (st.value, st.ceiling))
+    elif getattr(st, "missing", False):
+        print("counter: MISSING - %s" % st.problem)
     else:
-        print("counter: UNKNOWN - %s" % st.problem)
+        print("counter: CORRUPT - %s" % st.problem)
     if a.cfg.ok and a.cfg["encoding"] == "auto":
         form = st.form(a.cfg.context())
         print("encoding: auto, %s" % ("this meter wants %s (remembered)" % form if form
@@ -205,6 +207,9 @@ def selftest():
     st = a.store
     if st.known:
         print("store:  OK  %s, counter next %d" % (st.describe(), st.value))
+    elif getattr(st, "missing", False):  # a fresh board: read from the meter at first use
+        print("store:  OK  %s, counter missing: read from the meter at first use"
+              % st.describe())
     else:
         ok = False
         print("store:  FAIL %s" % st.problem)

@@ -161,6 +161,81 @@ def damaged_store_refuses_until_resync():
     eq(run_keys(a, kp, "R")[0], "ACCEPTED")
 
 
+def _torn_store():
+    """A store whose only record fails its check (both copies torn): corrupt, not missing."""
+    st, mem = ram_store()
+    st.resync(1000)
+    for i in range(40, 60):
+        mem[i] ^= 0xFF
+        mem[1024 + i] ^= 0xFF
+    return store.Store(store.TwoSlot(store.NvmSlot(mem, 0, 1024),
+                                     store.NvmSlot(mem, 1024, 1024)))
+
+
+def _read_counter_first(a, disp, out, label):
+    eq(out[0], label, "%s" % (out,))
+    eq(a.lib.counter_reads, 1, "frame counter reads")
+    assert disp.seen("reading meter") and disp.seen("from meter: 501"), disp.frames
+    assert a.store.known and a.store.value > 501, a.store.value
+
+
+@test
+def fresh_board_check_button_reads_the_meter_counter():
+    a, kp, disp = make_app(resync=False)
+    assert a.store.missing and not a.store.damaged
+    assert "missing" in a.store.problem and "corrupt" not in a.store.problem, a.store.problem
+    out = run_keys(a, kp, "R")  # nothing pending: the check (token_status) opens a session
+    _read_counter_first(a, disp, out, "METER: execution-ok")
+
+
+@test
+def fresh_board_resend_button_reads_the_meter_counter():
+    a, kp, disp = make_app(resync=False)
+    a.store.add(TOKEN)  # journaled, never sent (power cut before the session)
+    out = run_keys(a, kp, "R")
+    _read_counter_first(a, disp, out, "ACCEPTED")
+    eq(a.lib.sent, [TOKEN])
+    eq(a.store.last()[2], "accepted")
+
+
+@test
+def fresh_board_repl_enter_and_status_read_the_meter_counter():
+    import tokenpad as tp
+
+    a, kp, disp = make_app(resync=False)
+    tp.use(a)
+    tp.status()  # says MISSING; reads nothing
+    eq(a.lib.counter_reads, 0)
+    tp.enter(TOKEN)
+    _read_counter_first(a, disp, a.outcome, "ACCEPTED")
+    a, kp, disp = make_app(resync=False)
+    tp.use(a)
+    tp.status(True)  # with the meter: the check reads the counter first
+    _read_counter_first(a, disp, a.outcome, "METER: execution-ok")
+
+
+@test
+def corrupt_counter_fails_closed_in_every_action():
+    word = "invocation counter corrupt: run tp.resync()"
+    for action in ("#", "R check", "R resend", "tp.enter"):
+        a, kp, disp = make_app(st=_torn_store())
+        assert a.store.damaged and not a.store.missing
+        assert a.store.problem.startswith("invocation counter corrupt"), a.store.problem
+        if action == "#":
+            out = run_keys(a, kp, TOKEN + "#")
+        elif action == "R check":
+            out = run_keys(a, kp, "R")
+        elif action == "R resend":
+            a.store.add(TOKEN)
+            out = run_keys(a, kp, "R")
+        else:
+            out = a.enter(TOKEN)
+        eq(out, ("COUNTER", word), action)
+        eq(a.lib.counter_reads, 0, action + ": never read over a corrupt counter")
+        eq(a.lib.sent, [], action)
+        assert not a.store.known, action
+
+
 @test
 def bad_settings_refuse_to_send():
     conf = dict(CONF)

@@ -39,6 +39,7 @@ class FakeLib:
         self.sent = []
         self.forms = []  # the encoding of every enter request
         self.meter_ic = 500
+        self.counter_reads = 0  # read_frame_counter calls (public client)
         lib = self
 
         class Session:
@@ -101,6 +102,7 @@ class FakeLib:
         return 3, None
 
     def read_frame_counter(self, stream, settings_):
+        self.counter_reads += 1
         return self.meter_ic
 
 
