@@ -97,8 +97,9 @@ def validate(b):
                 if len(key) != 1:
                     c.err("keypad.pins", "key %r must be one character" % key)
                 c.pin(pins[key], "keypad.pins[%s]" % key)
-    else:
-        c.err("keypad.type", "must be \"matrix\" or \"buttons\", got %r" % k.get("type"))
+    elif k.get("type") != "console":  # console: keys typed at the REPL (a test hook)
+        c.err("keypad.type", "must be \"matrix\", \"buttons\" or \"console\", got %r"
+              % k.get("type"))
     r = b.get("resend")
     if r is not None:
         if not isinstance(r, dict):

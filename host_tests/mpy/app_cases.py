@@ -324,6 +324,12 @@ def matrix_scan_with_debounce():
 
     m = keypad.ScanMatrix([0, 1, 2, 3], [10, 11, 12, 13], debounce_ms=0, interval_ms=0,
                           pin=Pin)
+    eq(m.poll(), None)  # the first scan is the baseline: "6" held at start is no press
+    eq(m.poll(), None)
+    pressed.clear()
+    eq(m.poll(), None)  # released: seen, not yet stable
+    eq(m.poll(), None)  # stable release of a key never pressed since start: no event
+    pressed.append((1, 2))
     eq(m.poll(), None)  # first sight of the change: not yet stable
     ev = m.poll()
     eq((ev[0], ev[1]), ("6", True))
@@ -331,6 +337,52 @@ def matrix_scan_with_debounce():
     m.poll()
     ev = m.poll()
     eq((ev[0], ev[1]), ("6", False))
+
+
+@test
+def every_pin_reading_pressed_gives_no_phantom_keys():
+    class Low(FakePin):  # an emulator without GPIO inputs: every input reads 0 (pressed)
+        def value(self, v=None):
+            return FakePin.value(self, v) if v is not None else 0
+
+    m = keypad.ScanMatrix([0, 1, 2, 3], [10, 11, 12, 13], debounce_ms=0, interval_ms=0,
+                          pin=Low)
+    b = keypad.Button([4], "R", 0, debounce_ms=0, interval_ms=0, pin=Low)
+    for _ in range(20):
+        eq(m.poll(), None)
+        eq(b.poll(), None)
+
+
+@test
+def console_keypad_hook():
+    class Stream:
+        def __init__(self, data):
+            self.data = data
+
+        def readinto(self, buf):
+            if not self.data:
+                return 0
+            buf[0] = self.data[0]
+            self.data = self.data[1:]
+            return 1
+
+    st = Stream(b"17 81x!R#\r\n")
+    c = keypad.Console(st, lambda: bool(st.data))
+    evs = []
+    ev = c.poll()
+    while ev is not None:
+        evs.append(ev)
+        ev = c.poll()
+    eq([(k, p) for k, p, _ in evs], [("1", True), ("1", False), ("7", True), ("7", False),
+                                      ("8", True), ("8", False), ("1", True), ("1", False),
+                                      ("*", True), ("*", False), ("R", True), ("R", False),
+                                      ("#", True), ("#", False)])
+    eq(tapp._diff(evs[9][2], evs[8][2]), 1000)  # "!": a long press of * (clear)
+    a, kp, disp = make_app()
+    st = Stream(TOKEN.encode() + b"#")
+    a.inputs = [keypad.Console(st, lambda: bool(st.data))]
+    eq(a.step()[0], "ACCEPTED")
+    eq(a.lib.sent, [TOKEN])
 
 
 @test
