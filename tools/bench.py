@@ -60,6 +60,7 @@ from bench_sizes import bench_sizes
 from bench_wasm import (WASM_DIR, WASM_HEAP, WASM_IMAGE, WASM_WORK, bench_wasm,  # noqa: F401
                         wasm_build, wasm_ready, wasm_session)
 from bench_wire import bench_wire
+from bench_esp32 import bench_board_esp32
 
 
 # -- table --------------------------------------------------------------------------------------
@@ -99,6 +100,10 @@ TABLE = (
      {}),
     ("CircuitPython Feather: session growth", "board_cp_session_growth", {}),
     ("CircuitPython Feather: session, emulated time", "board_cp_session_emulated_ms", {}),
+    ("ESP32_GENERIC (Espressif QEMU): free heap after boot", "board_esp32_heap_free_boot", {}),
+    ("ESP32: tokenpad resident at READY", "board_esp32_resident_idle", {}),
+    ("ESP32: held after the token sessions", "board_esp32_resident_after_session", {}),
+    ("ESP32: first token session, wall time", "board_esp32_first_session_s", {}),
     ("CPU per session, ours (CPython, offline)", "cpu_session_ours_ms", {}),
     ("CPU per session, ours with pure-Python AES", "cpu_session_ours_pure_aes_ms", {}),
     ("CPU per session, gurux-dlms", "cpu_session_gurux_ms", {}),
@@ -182,7 +187,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="few rounds (smoke test)")
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "bench.json"))
     ap.add_argument("--only", help="comma list of sections: board,board_frozen,cpu,mpy,micro,"
-                                   "wasm,sizes,wire,board_cp")
+                                   "wasm,sizes,wire,board_cp,board_esp32")
     a = ap.parse_args(argv)
     os.makedirs(WORK, exist_ok=True)
     t0 = time.time()
@@ -205,7 +210,8 @@ def main(argv=None):
                 ("wasm", lambda: bench_wasm(a.quick)),
                 ("sizes", lambda: bench_sizes(session_mods or ["udlms.client.session"])),
                 ("wire", lambda: bench_wire(a.quick)),
-                ("board_cp", lambda: bench_board_cp(a.quick))]
+                ("board_cp", lambda: bench_board_cp(a.quick)),
+                ("board_esp32", lambda: bench_board_esp32(a.quick))]
     only = set(a.only.split(",")) if a.only else None
     for name, fn in sections:
         if only and name not in only:

@@ -191,11 +191,13 @@ class Esp32:
                "-serial", "tcp:127.0.0.1:%d" % self.uart2_port,
                "-global", "driver=timer.esp32.timg,property=wdt_disable,value=true",
                "-nic", "none"]
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        with open(self.log_path, "ab") as log:
+            start = log.tell()  # this run's lines only: the log keeps every power-up
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         end = time.time() + timeout
         while self.pty is None:
             with open(self.log_path, "rb") as f:
+                f.seek(start)
                 text = f.read().decode(errors="replace")
             for line in text.splitlines():
                 if "char device redirected to " in line and "serial0" in line:
@@ -292,8 +294,14 @@ class Esp32:
 
     def wait_repl(self, timeout=60):
         """Interrupt whatever runs (main.py) and wait for the friendly prompt."""
-        self.write(b"\r\x03\x03\r\n")
-        return self.read_until(b">>> ", timeout)
+        end = time.time() + timeout
+        while True:  # Ctrl-C again until the prompt: one sent during the ROM boot is lost
+            self.write(b"\r\x03\x03\r\n")
+            try:
+                return self.read_until(b">>> ", min(3, max(0.1, end - time.time())))
+            except BoardError:
+                if time.time() > end:
+                    raise
 
     def exec(self, code, timeout=120):
         """Run ``code`` through the raw REPL; its output; raises on an exception there."""
