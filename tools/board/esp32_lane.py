@@ -213,7 +213,7 @@ def boot_app(lane, timeout=300):
     b = lane.power_on()
     b.clear()
     t0 = time.time()
-    text = b.wait_text("[ READY", timeout)
+    text = b.wait_text("[ READY", timeout, upto=b" ]")
     return b, text, time.time() - t0
 
 
@@ -241,7 +241,7 @@ def check_first_token(lane):
     b.clear()
     t0 = time.time()
     b.keys(TOKENS[0] + "#")
-    text = b.wait_text("ACCEPTED", 600)
+    text = b.wait_text("ACCEPTED", 600, upto=b" ]")
     FIGURES["board_esp32_first_session_s"] = round(time.time() - t0, 1)
     s = _screens(text)
     assert any("reading meter" in x for x in s), s
@@ -255,7 +255,7 @@ def check_refused(lane):
     b.clear()
     t0 = time.time()
     b.keys(TOKENS[0] + "#")
-    text = b.wait_text("REJECTED", 600)
+    text = b.wait_text("REJECTED", 600, upto=b" ]")
     FIGURES["board_esp32_session_s"] = round(time.time() - t0, 1)
     s = [x for x in _screens(text) if "REJECTED" in x]
     assert any("already used" in x for x in s), s
@@ -268,13 +268,13 @@ def check_silent(lane):
     try:
         b.clear()
         b.keys(TOKENS[1] + "#")
-        text = b.wait_text("NO ANSWER", 600)
+        text = b.wait_text("NO ANSWER", 600, upto=b" ]")
     finally:
         lane.relay.silent = False
     na = [x for x in _screens(text) if "NO ANSWER" in x][-1]
     b.clear()
     b.keys("R")  # the resend key: the pending token goes now
-    text = b.wait_text("ACCEPTED", 600)
+    text = b.wait_text("ACCEPTED", 600, upto=b" ]")
     s = _screens(text)
     assert any("1241" in x for x in s), s  # TOKENS[1] shown while sending
     return "%s; then R: %s" % (na, s[-1])

@@ -277,11 +277,12 @@ class Esp32:
             pass
         self.rx = self.seen = b""
 
-    def wait_text(self, text, timeout=300):
-        """Wait until ``text`` was printed since the last clear(); returns all of it."""
+    def wait_text(self, text, timeout=300, upto=b""):
+        """Wait until ``text`` (then ``upto`` after it: the rest of its screen line) was
+        printed since the last clear(); returns all of it."""
         t = text.encode()
         end = time.time() + timeout
-        while t not in self.seen:
+        while t not in self.seen or upto not in self.seen[self.seen.index(t):]:
             left = end - time.time()
             if left <= 0:
                 raise BoardError("esp32: no %r in %d s; got %r" % (text, timeout,
