@@ -28,7 +28,7 @@ Checks (each PASS or FAIL):
               littlefs (tokenpad.store on /tokenpad.dat); after each reboot: the store
               verifies, no invocation counter is handed out twice, the last journaled
               token is there (``--cuts N``, default 2: each reboot takes minutes)
-Figures: build/esp32/figures.json (board_esp32_*).
+Figures: build/esp32-lane/figures.json (board_esp32_*).
 
 From tools/run_tests.py: ``esp32_lane.run_lane()`` returns (passed, failed), or None when
 not run (the line above is printed).
@@ -50,7 +50,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 import esp32board as E  # noqa: E402
 
-OUT = os.path.join(ROOT, "build", "esp32")
+OUT = os.path.join(ROOT, "build", "esp32-lane")  # make mpy writes build/esp32
 NOT_RUN = ("esp32: not run: no emulator/firmware; ESP32_QEMU=... ESP32_ROM_DIR=... "
            "ESP32_FIRMWARE=... runs it")
 TOKENS = ("17813034313191558529", "05718854590197211241", "36934458151706424932",
