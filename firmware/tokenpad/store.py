@@ -68,11 +68,11 @@ class Store:
         except CorruptError as e:
             payload = None
             self.damaged = True
-            self.problem = "invocation counter corrupt (store: %s): run tp.resync()" % e
+            self.problem = "invocation counter corrupt (%s): run tp.resync()" % e
         except OSError as e:
             payload = None
             self.damaged = True
-            self.problem = "invocation counter corrupt (store unreadable: %s): run tp.resync()" % e
+            self.problem = "invocation counter corrupt (%s): run tp.resync()" % e
         if payload is not None:
             try:
                 d = json.loads(payload)
@@ -86,11 +86,9 @@ class Store:
                 self._next = self._ceiling = None
                 self.journal = []
                 self.damaged = True
-                self.problem = ("invocation counter corrupt (store record unreadable): "
-                                "run tp.resync()")
+                self.problem = "invocation counter corrupt (bad record): run tp.resync()"
         if self._next is None and self.problem is None:
-            self.problem = ("invocation counter missing (never read from this meter): "
-                            "read from the meter at first use (or tp.resync())")
+            self.problem = "invocation counter missing: read from the meter at first use"
         self.boot_pending = self.unresolved()
 
     # -- persistence ----------------------------------------------------------------
@@ -108,17 +106,8 @@ class Store:
 
     @property
     def missing(self):
-        """Never held a counter (a fresh board): read the meter's frame counter and go on."""
+        """Never held a counter (a fresh board), unlike ``damaged`` (corrupt: fail closed)."""
         return self._next is None and not self.damaged
-
-    def unknown_reason(self):
-        """Why there is no counter, in the words the display and the REPL show: *missing*
-        (never read from this meter) and *corrupt* (a stored record fails its check: fail
-        closed until ``tp.resync()``) are different states (Green Book 9.2.7.3)."""
-        if self.damaged:
-            return "invocation counter corrupt: run tp.resync()"
-        return ("invocation counter missing: never read from this meter; read it "
-                "with tp.resync()")
 
     @property
     def value(self):
@@ -132,7 +121,9 @@ class Store:
     def next(self):
         """A never-used invocation counter value (reserves ahead on the medium first)."""
         if self._next is None:
-            raise SecurityError(self.unknown_reason(), "counter-unavailable")
+            raise SecurityError("invocation counter " + ("corrupt: run tp.resync()" if
+                                self.damaged else "missing: read it from the meter"),
+                                "counter-unavailable")
         if self._next > 0xFFFFFFFF:
             raise SecurityError("invocation counter exhausted: the keys must be changed",
                                 "counter-unavailable")
