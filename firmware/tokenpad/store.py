@@ -88,7 +88,8 @@ class Store:
                 self.damaged = True
                 self.problem = "invocation counter corrupt (bad record): run tp.resync()"
         if self._next is None and self.problem is None:
-            self.problem = "invocation counter missing: read from the meter at first use"
+            self.problem = ("invocation counter missing: read from the meter at first use "
+                            "(tp.resync())")
         self.boot_pending = self.unresolved()
 
     # -- persistence ----------------------------------------------------------------
