@@ -78,3 +78,14 @@ def test_missing_and_broken_files(tmp_path):
     with pytest.raises(ConfigError) as e:
         board.load(str(p))
     assert "not valid JSON" in e.value.message
+
+
+def test_console_keypad_hook_validates():
+    """keypad type "console" (the test hook for emulators without GPIO inputs) has no pins."""
+    b = copy.deepcopy(_base())
+    b["keypad"] = {"type": "console"}
+    b["resend"] = None
+    assert board.validate(b) == []
+    assert board.check(b)["keypad"]["type"] == "console"
+    b["keypad"] = {"type": "stdin"}
+    assert any('must be "matrix", "buttons" or "console"' in e for e in board.validate(b))

@@ -16,9 +16,11 @@ Delivery (:mod:`tokenpad.deliver`, loaded for it): validate locally -> journal a
 pending -> CONNECTING -> AUTH -> SENDING -> outcome (ACCEPTED, REJECTED: ..., or
 ``udlms.results.explain`` for failures) -> journal accepted/refused/unknown. A failure
 before the token was sent leaves it pending.
-A board with keys but no invocation counter stored yet (fresh) first reads the meter's
-frame counter with the public client, as the CLI does, and says so (``COUNTER: reading
-meter``); a store whose record does not verify still refuses until ``tp.resync()``.
+Invocation counter (Green Book 9.2.7.3): every action that talks to the meter (``#``,
+``tp.enter``, the resend button, the check) on a board whose store never held a counter
+(*missing*: a fresh board) first reads the meter's frame counter with the public client, as
+the CLI does, and says so (``COUNTER: reading meter``); a stored record that fails its check
+(*corrupt*) fails closed: ``COUNTER: invocation counter corrupt: run tp.resync()``.
 A meter that refuses the AARQ over the invocation counter (udlms.client.resync.stale) gets
 one more association after the store moved up to the counter it names or past its frame
 counter (``tokenpad.counter``, loaded only then); nothing was sent, so nothing goes twice.
@@ -98,7 +100,7 @@ class App:
         if not self.cfg.ok:
             return self.say("SETTINGS", self.cfg.errors[0])
         if self._needs_counter():
-            if not getattr(self.store, "damaged", True):  # fresh: read at the first token
+            if self._counter_missing():  # fresh: read at the first token
                 return self.say("READY", "type token, # sends; counter read from meter first")
             return self.say("COUNTER", self.store.problem or "run tp.resync()")
         pend = self.store.unresolved()
@@ -160,6 +162,19 @@ class App:
     def _needs_counter(self):
         return self.cfg["mode"] == "hls-gmac" and not self.store.known
 
+    def _counter_missing(self):
+        """No counter because the store never held one (not because one is corrupt)."""
+        return self._needs_counter() and getattr(self.store, "missing", False)
+
+    def _counter_if_missing(self, stream, settings):
+        """Every action that talks to the meter calls this first: a missing counter is read
+        from the meter where it publishes it (:mod:`tokenpad.counter`, forgotten with the
+        action); a corrupt one is left to fail closed in the session (store.next)."""
+        if self._counter_missing():
+            from tokenpad import counter
+
+            counter.counter_from_meter(self, stream, settings, "reading meter (first use)")
+
     def _settle(self, jid, state, note):
         try:
             e = self.store.get(jid)
@@ -187,9 +202,18 @@ class App:
         return self.confirm()
 
     def _session(self):
+        """(stream, Session) for an action that is not a token (the check); a missing
+        counter is read from the meter first, as for a token."""
         lib = self.lib
+        settings = self._settings()
         stream = self.open_stream()
-        return stream, lib.Session(stream, self._settings(), self.store)
+        try:
+            self._counter_if_missing(stream, settings)
+        except BaseException:
+            if hasattr(stream, "close"):
+                stream.close()
+            raise
+        return stream, lib.Session(stream, settings, self.store)
 
     @_lean
     def confirm(self):

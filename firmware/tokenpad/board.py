@@ -97,8 +97,9 @@ def validate(b):
                 if len(key) != 1:
                     c.err("keypad.pins", "key %r must be one character" % key)
                 c.pin(pins[key], "keypad.pins[%s]" % key)
-    else:
-        c.err("keypad.type", "must be \"matrix\" or \"buttons\", got %r" % k.get("type"))
+    elif k.get("type") != "console":  # console: keys typed at the REPL (a test hook)
+        c.err("keypad.type", "must be \"matrix\", \"buttons\" or \"console\", got %r"
+              % k.get("type"))
     r = b.get("resend")
     if r is not None:
         if not isinstance(r, dict):
@@ -229,7 +230,7 @@ def make_display(board_dict):
 def make_inputs(board_dict):
     """Input sources for a board: the keypad (matrix or buttons) and the resend button
     (:mod:`tokenpad.keypad`; built here, at startup only, issue 26)."""
-    from tokenpad.keypad import KEYMAP, RESEND, Button, KeyMatrix, ScanMatrix
+    from tokenpad.keypad import KEYMAP, RESEND, Button, Console, KeyMatrix, ScanMatrix
 
     cp = board_dict["runtime"] == "circuitpython"
     k = board_dict["keypad"]
@@ -242,7 +243,9 @@ def make_inputs(board_dict):
     else:
         def p(name):
             return name
-    if k.get("type", "matrix") == "matrix":
+    if k.get("type") == "console":  # test hook: keys typed on the REPL (tokenpad.keypad)
+        out.append(Console())
+    elif k.get("type", "matrix") == "matrix":
         rows = [p(x) for x in k["rows"]]
         cols = [p(x) for x in k["cols"]]
         keys = k.get("keys", KEYMAP)

@@ -10,7 +10,8 @@ def counter_from_meter(app, stream, settings, why):
     value = read_counter(app, stream, settings)[0]
     new = app.store.resync(value)
     app.display.show("COUNTER", "from meter: %d" % new)
-    app.phase = "CONNECTING"
+    if app.phase is not None:  # a token: back to its own phases
+        app.phase = "CONNECTING"
     return new
 
 

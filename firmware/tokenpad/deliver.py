@@ -73,8 +73,7 @@ def enter(app, text, jid=None, encoding=None):
         stream = sess = fail = stale = None
         try:
             stream = app.open_stream()
-            if app._needs_counter() and not getattr(app.store, "damaged", True):
-                _counter_from_meter(app, stream, settings)
+            app._counter_if_missing(stream, settings)
             sess = lib.Session(stream, settings, app.store,
                                trace=lambda d, f: _trace(app, d, f))
             sess.open()
@@ -129,13 +128,6 @@ def enter(app, text, jid=None, encoding=None):
     app._settle(jid, "refused", r.status_name or r.kind)
     return app.say("REJECTED", r.message)
 
-
-def _counter_from_meter(app, stream, settings, why="reading meter (first use)"):
-    """No counter stored yet: read the meter's frame counter where it publishes it and
-    move ours past it before the first association, as the CLI does (tokenpad.counter)."""
-    from tokenpad import counter  # forgotten with the action (app._lean)
-
-    return counter.counter_from_meter(app, stream, settings, why)
 
 
 def _enter_auto(app, sess, digits, jid):

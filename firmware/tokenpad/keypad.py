@@ -7,6 +7,12 @@ on press and False on release, t_ms a millisecond timestamp (for long and double
 - ``KeyMatrix`` / ``Keys``: CircuitPython ``keypad`` (scanning and debounce in the core).
 - ``ScanMatrix`` / ``Button``: MicroPython ``machine.Pin`` scanning with debounce (a state
   must stay unchanged for ``debounce_ms`` before it counts).
+- ``Console``: a test hook of our own (board.json ``"keypad": {"type": "console"}``): keys
+  typed on the REPL console, for emulators that model no GPIO inputs (Espressif's QEMU
+  reads every pin as pressed) and for trying a board before the keypad is wired.
+
+Keys that read pressed at the first scan (held at reset, or no real input at all) count
+only once they have been seen released: no phantom presses at start.
 """
 
 from udlms.port import ticks_diff, ticks_ms
@@ -42,7 +48,8 @@ class _Debounce:
         self.debounce_ms = debounce_ms
         self.interval_ms = interval_ms
         self.raw = 0
-        self.stable = 0
+        self.stable = None  # the first scan is the baseline: keys down at start are not presses
+        self.held = 0
         self.changed = ticks_ms()
         self.last_scan = self.changed - interval_ms
         self.queue = []
@@ -52,14 +59,19 @@ class _Debounce:
         if ticks_diff(now, self.last_scan) >= self.interval_ms:
             self.last_scan = now
             raw = scan()
-            if raw != self.raw:
+            if self.stable is None:
+                self.raw = self.stable = self.held = raw  # held: down since start
+            elif raw != self.raw:
                 self.raw = raw
                 self.changed = now
             elif raw != self.stable and ticks_diff(now, self.changed) >= self.debounce_ms:
                 diff = raw ^ self.stable
                 for i in range(self.n):
-                    if diff & (1 << i):
-                        self.queue.append((keys[i], bool(raw & (1 << i)), now))
+                    bit = 1 << i
+                    if diff & bit and self.held & bit:  # released after start: no event
+                        self.held &= ~bit
+                    elif diff & bit:
+                        self.queue.append((keys[i], bool(raw & bit), now))
                 self.stable = raw
         return self.queue.pop(0) if self.queue else None
 
@@ -112,3 +124,50 @@ class Button:
 
     def poll(self):
         return self.db.step(self._scan, self.keys)
+
+
+class Console:
+    """Test hook: each key character typed on the console (``0``-``9``, ``*``, ``#``,
+    ``A``-``D``, ``R`` the resend button; ``!`` a long press of ``*``) is one press and its
+    release. ``stream`` (default ``sys.stdin``) needs ``readinto``; ``ready()`` (default a
+    ``select.poll`` of it) says whether a byte is waiting. One preallocated byte buffer."""
+
+    KEYS = "0123456789*#ABCDR"
+
+    def __init__(self, stream=None, ready=None):
+        if stream is None:
+            import sys
+
+            stream = getattr(sys.stdin, "buffer", sys.stdin)
+        if ready is None:
+            import select
+
+            p = select.poll()
+            p.register(stream, select.POLLIN)
+
+            def ready():
+                return bool(p.poll(0))
+        self.stream = stream
+        self.ready = ready
+        self.buf = bytearray(1)
+        self.release = None  # the release owed for the last press
+
+    def poll(self):
+        if self.release is not None:
+            ev, self.release = self.release, None
+            return ev
+        while self.ready():
+            if not self.stream.readinto(self.buf):
+                return None
+            ch = chr(self.buf[0])
+            if ch == "!":
+                key, hold = "*", 1000
+            elif ch in self.KEYS:
+                key, hold = ch, 60
+            else:
+                continue  # spaces, line ends: ignored
+            t = ticks_ms()
+            self.release = (key, False, t + hold)
+            return (key, True, t)
+        return None
+

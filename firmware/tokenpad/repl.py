@@ -90,8 +90,10 @@ def status(meter=False):
     st = a.store
     if st.known:
         print("counter: next %d (reserved up to %d)" % (st.value, st.ceiling))
+    elif getattr(st, "missing", False):
+        print("counter: MISSING - %s" % st.problem)
     else:
-        print("counter: UNKNOWN - %s" % st.problem)
+        print("counter: CORRUPT - %s" % st.problem)
     for e in getattr(st, "fcs", ()):  # tokenpad.counter.frame_counter
         if a.cfg.ok and e[0] == a.cfg.context():
             print("meter's frame counter: at %s (found there last)" % e[1])
@@ -221,6 +223,9 @@ def selftest():
     st = a.store
     if st.known:
         print("store:  OK  %s, counter next %d" % (st.describe(), st.value))
+    elif getattr(st, "missing", False):  # a fresh board: read from the meter at first use
+        print("store:  OK  %s, counter missing: read from the meter at first use"
+              % st.describe())
     else:
         ok = False
         print("store:  FAIL %s" % st.problem)

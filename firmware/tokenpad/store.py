@@ -8,7 +8,9 @@ Invocation counter (Green Book 9.2.7.3: never reuse an IC with the same key): a 
 persisted *before* any value below it is handed out; at boot we resume at the ceiling, so
 a power cut skips at most ``step`` values and never repeats one. No record, or no valid
 record, means the counter is unknown: ``next()`` raises ``SecurityError`` kind
-"counter-unavailable" until ``resync()`` sets it from the meter's frame counter.
+"counter-unavailable" until ``resync()`` sets it from the meter's frame counter. The two
+differ: no record is *missing* (``missing``: the app reads the meter's frame counter itself),
+a record that fails its check is *corrupt* (``damaged``: fail closed until ``tp.resync()``).
 
 Journal: each token is appended as ``pending`` before anything is sent and moved to
 ``accepted``/``refused``/``unknown`` afterwards. Pending entries are never trimmed.
@@ -70,11 +72,11 @@ class Store:
         except CorruptError as e:
             payload = None
             self.damaged = True
-            self.problem = "store corrupt (%s): counter unknown, run tp.resync()" % e
+            self.problem = "invocation counter corrupt (%s): run tp.resync()" % e
         except OSError as e:
             payload = None
             self.damaged = True
-            self.problem = "store unreadable (%s): counter unknown, run tp.resync()" % e
+            self.problem = "invocation counter corrupt (%s): run tp.resync()" % e
         if payload is not None:
             try:
                 d = json.loads(payload)
@@ -89,10 +91,10 @@ class Store:
                 self._next = self._ceiling = None
                 self.journal = []
                 self.damaged = True
-                self.problem = "store record unreadable: counter unknown, run tp.resync()"
+                self.problem = "invocation counter corrupt (bad record): run tp.resync()"
         if self._next is None and self.problem is None:
-            self.problem = ("no invocation counter stored yet: read from the meter at "
-                            "the first token (or tp.resync())")
+            self.problem = ("invocation counter missing: read from the meter at first use "
+                            "(tp.resync())")
         self.boot_pending = self.unresolved()
 
     # -- persistence ----------------------------------------------------------------
@@ -111,6 +113,11 @@ class Store:
         return self._next is not None
 
     @property
+    def missing(self):
+        """Never held a counter (a fresh board), unlike ``damaged`` (corrupt: fail closed)."""
+        return self._next is None and not self.damaged
+
+    @property
     def value(self):
         """The next value ``next()`` would return (None when unknown)."""
         return self._next
@@ -125,8 +132,9 @@ class Store:
             from udlms.errors import SecurityError  # only to refuse: not held while idle
 
             if self._next is None:
-                raise SecurityError("invocation counter missing or corrupt: run tp.resync() "
-                                    "to read it from the meter", "counter-unavailable")
+                raise SecurityError("invocation counter " + ("corrupt: run tp.resync()" if
+                                    self.damaged else "missing: read it from the meter"),
+                                    "counter-unavailable")
             raise SecurityError("invocation counter exhausted: the keys must be changed",
                                 "counter-unavailable")
         if self._next >= self._ceiling:

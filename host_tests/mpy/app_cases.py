@@ -161,6 +161,81 @@ def damaged_store_refuses_until_resync():
     eq(run_keys(a, kp, "R")[0], "ACCEPTED")
 
 
+def _torn_store():
+    """A store whose only record fails its check (both copies torn): corrupt, not missing."""
+    st, mem = ram_store()
+    st.resync(1000)
+    for i in range(40, 60):
+        mem[i] ^= 0xFF
+        mem[1024 + i] ^= 0xFF
+    return store.Store(store.TwoSlot(store.NvmSlot(mem, 0, 1024),
+                                     store.NvmSlot(mem, 1024, 1024)))
+
+
+def _read_counter_first(a, disp, out, label):
+    eq(out[0], label, "%s" % (out,))
+    eq(a.lib.counter_reads, 1, "frame counter reads")
+    assert disp.seen("reading meter") and disp.seen("from meter: 501"), disp.frames
+    assert a.store.known and a.store.value > 501, a.store.value
+
+
+@test
+def fresh_board_check_button_reads_the_meter_counter():
+    a, kp, disp = make_app(resync=False)
+    assert a.store.missing and not a.store.damaged
+    assert "missing" in a.store.problem and "corrupt" not in a.store.problem, a.store.problem
+    out = run_keys(a, kp, "R")  # nothing pending: the check (token_status) opens a session
+    _read_counter_first(a, disp, out, "METER: execution-ok")
+
+
+@test
+def fresh_board_resend_button_reads_the_meter_counter():
+    a, kp, disp = make_app(resync=False)
+    a.store.add(TOKEN)  # journaled, never sent (power cut before the session)
+    out = run_keys(a, kp, "R")
+    _read_counter_first(a, disp, out, "ACCEPTED")
+    eq(a.lib.sent, [TOKEN])
+    eq(a.store.last()[2], "accepted")
+
+
+@test
+def fresh_board_repl_enter_and_status_read_the_meter_counter():
+    import tokenpad as tp
+
+    a, kp, disp = make_app(resync=False)
+    tp.use(a)
+    tp.status()  # says MISSING; reads nothing
+    eq(a.lib.counter_reads, 0)
+    tp.enter(TOKEN)
+    _read_counter_first(a, disp, a.outcome, "ACCEPTED")
+    a, kp, disp = make_app(resync=False)
+    tp.use(a)
+    tp.status(True)  # with the meter: the check reads the counter first
+    _read_counter_first(a, disp, a.outcome, "METER: execution-ok")
+
+
+@test
+def corrupt_counter_fails_closed_in_every_action():
+    word = "invocation counter corrupt: run tp.resync()"
+    for action in ("#", "R check", "R resend", "tp.enter"):
+        a, kp, disp = make_app(st=_torn_store())
+        assert a.store.damaged and not a.store.missing
+        assert a.store.problem.startswith("invocation counter corrupt"), a.store.problem
+        if action == "#":
+            out = run_keys(a, kp, TOKEN + "#")
+        elif action == "R check":
+            out = run_keys(a, kp, "R")
+        elif action == "R resend":
+            a.store.add(TOKEN)
+            out = run_keys(a, kp, "R")
+        else:
+            out = a.enter(TOKEN)
+        eq(out, ("COUNTER", word), action)
+        eq(a.lib.counter_reads, 0, action + ": never read over a corrupt counter")
+        eq(a.lib.sent, [], action)
+        assert not a.store.known, action
+
+
 @test
 def bad_settings_refuse_to_send():
     conf = dict(CONF)
@@ -249,6 +324,12 @@ def matrix_scan_with_debounce():
 
     m = keypad.ScanMatrix([0, 1, 2, 3], [10, 11, 12, 13], debounce_ms=0, interval_ms=0,
                           pin=Pin)
+    eq(m.poll(), None)  # the first scan is the baseline: "6" held at start is no press
+    eq(m.poll(), None)
+    pressed.clear()
+    eq(m.poll(), None)  # released: seen, not yet stable
+    eq(m.poll(), None)  # stable release of a key never pressed since start: no event
+    pressed.append((1, 2))
     eq(m.poll(), None)  # first sight of the change: not yet stable
     ev = m.poll()
     eq((ev[0], ev[1]), ("6", True))
@@ -256,6 +337,52 @@ def matrix_scan_with_debounce():
     m.poll()
     ev = m.poll()
     eq((ev[0], ev[1]), ("6", False))
+
+
+@test
+def every_pin_reading_pressed_gives_no_phantom_keys():
+    class Low(FakePin):  # an emulator without GPIO inputs: every input reads 0 (pressed)
+        def value(self, v=None):
+            return FakePin.value(self, v) if v is not None else 0
+
+    m = keypad.ScanMatrix([0, 1, 2, 3], [10, 11, 12, 13], debounce_ms=0, interval_ms=0,
+                          pin=Low)
+    b = keypad.Button([4], "R", 0, debounce_ms=0, interval_ms=0, pin=Low)
+    for _ in range(20):
+        eq(m.poll(), None)
+        eq(b.poll(), None)
+
+
+@test
+def console_keypad_hook():
+    class Stream:
+        def __init__(self, data):
+            self.data = data
+
+        def readinto(self, buf):
+            if not self.data:
+                return 0
+            buf[0] = self.data[0]
+            self.data = self.data[1:]
+            return 1
+
+    st = Stream(b"17 81x!R#\r\n")
+    c = keypad.Console(st, lambda: bool(st.data))
+    evs = []
+    ev = c.poll()
+    while ev is not None:
+        evs.append(ev)
+        ev = c.poll()
+    eq([(k, p) for k, p, _ in evs], [("1", True), ("1", False), ("7", True), ("7", False),
+                                      ("8", True), ("8", False), ("1", True), ("1", False),
+                                      ("*", True), ("*", False), ("R", True), ("R", False),
+                                      ("#", True), ("#", False)])
+    eq(tapp._diff(evs[9][2], evs[8][2]), 1000)  # "!": a long press of * (clear)
+    a, kp, disp = make_app()
+    st = Stream(TOKEN.encode() + b"#")
+    a.inputs = [keypad.Console(st, lambda: bool(st.data))]
+    eq(a.step()[0], "ACCEPTED")
+    eq(a.lib.sent, [TOKEN])
 
 
 @test

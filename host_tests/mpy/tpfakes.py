@@ -41,6 +41,7 @@ class FakeLib:
         self.sent = []
         self.forms = []  # the encoding of every enter request
         self.meter_ic = 500
+        self.counter_reads = 0  # read_frame_counter calls (public client)
         lib = self
 
         class Session:
@@ -103,6 +104,7 @@ class FakeLib:
         return 3, None
 
     def read_frame_counter(self, stream, settings_):
+        self.counter_reads += 1
         return self.meter_ic
 
 

@@ -63,6 +63,7 @@ from tools.bench.mpy import bench_mpy_micro, bench_mpy_session, lane_fresh, writ
 from tools.bench.sizes import bench_sizes
 from tools.bench.wasm import (WASM_DIR, WASM_HEAP, WASM_IMAGE, WASM_WORK, bench_wasm,  # noqa: F401
                         wasm_build, wasm_ready, wasm_session)
+from tools.bench.esp32 import bench_board_esp32
 from tools.bench.wire import bench_wire
 from tools.common import build_lane
 
@@ -101,6 +102,10 @@ TABLE = (
      {}),
     ("CircuitPython Feather: session growth", "board_cp_session_growth", {}),
     ("CircuitPython Feather: session, emulated time", "board_cp_session_emulated_ms", {}),
+    ("ESP32_GENERIC (Espressif QEMU): free heap after boot", "board_esp32_heap_free_boot", {}),
+    ("ESP32: tokenpad resident at READY", "board_esp32_resident_idle", {}),
+    ("ESP32: held after the token sessions", "board_esp32_resident_after_session", {}),
+    ("ESP32: first token session, wall time", "board_esp32_first_session_s", {}),
     ("CPU per session, ours (CPython, offline)", "cpu_session_ours_ms", {}),
     ("CPU per session, ours with pure-Python AES", "cpu_session_ours_pure_aes_ms", {}),
     ("CPU per session, gurux-dlms", "cpu_session_gurux_ms", {}),
@@ -189,7 +194,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="few rounds (smoke test)")
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "bench.json"))
     ap.add_argument("--only", help="comma list of sections: board,cpu,mpy,micro,"
-                                   "wasm,sizes,modules,wire,board_cp")
+                                   "wasm,sizes,modules,wire,board_cp,board_esp32")
     a = ap.parse_args(argv)
     os.makedirs(WORK, exist_ok=True)
     t0 = time.time()
@@ -212,7 +217,8 @@ def main(argv=None):
                 ("sizes", lambda: bench_sizes(session_mods or ["udlms.client.session"])),
                 ("modules", lambda: bench_modules(session_mods or [])),
                 ("wire", lambda: bench_wire(a.quick)),
-                ("board_cp", lambda: bench_board_cp(a.quick))]
+                ("board_cp", lambda: bench_board_cp(a.quick)),
+                ("board_esp32", lambda: bench_board_esp32(a.quick))]
     only = set(a.only.split(",")) if a.only else None
     for name, fn in sections:
         if only and name not in only:
