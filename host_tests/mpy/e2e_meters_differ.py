@@ -20,7 +20,7 @@ if MICROPYTHON and ".frozen" not in sys.path:
 
 from tokenpad import store  # noqa: E402, I001 - big modules first, while the heap is whole
 from tokenpad import app as tapp  # noqa: E402
-from tokenpad import display, settings  # noqa: E402
+from tokenpad import settings  # noqa: E402
 
 import tpfakes  # noqa: E402
 from mpytest import eq, main, test  # noqa: E402
@@ -61,7 +61,7 @@ def make(url, st, conf=None):
         mark()
         return tpfakes.BridgedStream(tpfakes.SocketUart(url), tpfakes.FakePin(), 1, 9600)
 
-    return tapp.App(settings.Config(c), st, display.Fake(cols=21, rows=8), [], open_stream)
+    return tapp.App(settings.Config(c), st, tpfakes.FakeDisplay(cols=21, rows=8), [], open_stream)
 
 
 @test
