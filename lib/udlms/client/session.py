@@ -17,6 +17,8 @@ from udlms.errors import (
 )
 from udlms.port import const, forget
 
+# _FULL: 0 in the device build (tools/build/msgtable.py): what a board never calls is left out
+_FULL = const(1)
 _MECH_GMAC = const(5)  # HLS-GMAC, the default mechanism (associate.py has the others)
 _ENCODINGS = ("ascii", "bcd", "digits", "hex")  # token.ENCODINGS (a test keeps them equal)
 
@@ -226,10 +228,12 @@ class Session:
             if r.block is None or r.block[0] != number + 1:
                 raise ApduError("block number out of sequence", "unexpected")
 
-    def set(self, class_id, obis, attr, data):
-        r = self._exchange(apdu.set_request(self.settings.invoke, class_id, _obis(obis),
-                                            attr, data))
-        self._check(r, "set")
+    if _FULL:  # a token session never writes an attribute: not in the device build
+        def set(self, class_id, obis, attr, data):
+            """SET-request-normal with A-XDR ``data``."""
+            r = self._exchange(apdu.set_request(self.settings.invoke, class_id, _obis(obis),
+                                                attr, data))
+            self._check(r, "set")
 
     def action(self, class_id, obis, method, data=None):
         """ACTION-request-normal; returns the return-parameters' A-XDR bytes or None."""

@@ -146,32 +146,10 @@ class TokenResult:
         return token_status.text(self.status_code)[0]
 
     @property
-    def message(self):
-        code = self.action_result
-        if code:
-            from udlms import results
-
-            name, msg, hint = results.action_result(code)
-            if code == 9:  # to an enter: a form or length the gateway does not take (issue 24)
-                hint = "the gateway does not take the token in this form: check token encoding"
-            if self._kind is None:  # the verdict is the action's
-                return "meter says %s (%d): %s" % (name, code, hint or msg)
-            beside = " (action result %s (%d))" % (name, code)
-        else:
-            beside = ""
-        if self.status_code is None:
-            return "meter took the token (no token_status to confirm)"
+    def message(self):  # the words live in token_status, loaded only when read
         from udlms.client import token_status
 
-        name, msg = token_status.text(self.status_code)
-        if self.kind == "unknown":
-            if self.status_code == 0 and not code:  # meters differ (issue 24, case 3)
-                return ("meter stored the token but token_status stayed format-ok (0): "
-                        "whether it was applied is unknown; check the meter's credit or "
-                        "token_status before entering it again")
-            return ("meter has not finished with the token (%s): check token_status later "
-                    "before entering it again" % name)
-        return msg + beside
+        return token_status.message(self)
 
     def __repr__(self):
         return "TokenResult(accepted=%s, status=%s, %r)" % (self.accepted, self.status_code,
