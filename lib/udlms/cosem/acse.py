@@ -10,6 +10,8 @@ from udlms.errors import ApduError, ServiceError
 from udlms.port import const
 
 _INITIATE_RESPONSE = const(0x08)
+# _FULL: 0 in the device build (tools/build/msgtable.py)
+_FULL = const(1)
 
 _OID_PREFIX = b"\x60\x85\x74\x05\x08"  # 2.16.756.5.8 (DLMS UA)
 
@@ -107,13 +109,14 @@ class Aare:
         self.context = None
         self.context_ciphered = False
 
-    @property
-    def accepted(self):
-        return self.result == 0
+    if _FULL:  # for people at a PC (the device build leaves them out)
+        @property
+        def accepted(self):
+            return self.result == 0
 
-    def __repr__(self):
-        return "Aare(result=%r, diagnostic=%r, mechanism=%r)" % (
-            self.result, self.diagnostic, self.mechanism)
+        def __repr__(self):
+            return "Aare(result=%r, diagnostic=%r, mechanism=%r)" % (
+                self.result, self.diagnostic, self.mechanism)
 
 
 def _inner(v, what):

@@ -59,14 +59,6 @@ def _need(buf, pos, n, what):
                    % (what, n, pos, len(buf) - pos))
 
 
-def _enc_len(n):
-    """BER/A-XDR length: short form < 0x80, else 0x8k + k bytes."""
-    if n < 0x80:
-        return bytes((n,))
-    k = 1 if n < 0x100 else (2 if n < 0x10000 else 4)
-    return bytes((0x80 | k,)) + n.to_bytes(k, "big")
-
-
 def _dec_len(buf, pos):
     """-> (n, newpos); raises ApduError when the length field is cut short."""
     _need(buf, pos, 1, "length field")
@@ -99,7 +91,12 @@ def apdu_name(tag):
 
 
 def _tlv(tag, value):
-    return bytes((tag,)) + _enc_len(len(value)) + bytes(value)
+    """BER tag, length (short form < 0x80, else 0x8k + k bytes), value."""
+    n = len(value)
+    if n < 0x80:
+        return bytes((tag, n)) + bytes(value)
+    k = 1 if n < 0x100 else (2 if n < 0x10000 else 4)
+    return bytes((tag, 0x80 | k)) + n.to_bytes(k, "big") + bytes(value)
 
 
 # -- release: RLRQ / RLRE (IEC 62056-5-3 §7, BER) --------------------------------------
@@ -192,9 +189,10 @@ class Response:
         self.state = self.service = self.choice = None
         self.result = 0
 
-    def __repr__(self):
-        return "Response(%s, invoke=%r, result=%r, block=%r)" % (
-            self.kind, self.invoke, self.result, self.block)
+    if _FULL:  # for people at a PC (the device build leaves it out)
+        def __repr__(self):
+            return "Response(%s, invoke=%r, result=%r, block=%r)" % (
+                self.kind, self.invoke, self.result, self.block)
 
 
 def _u32(mv, pos):
