@@ -49,7 +49,7 @@ def _lean(f):
             return f(*a, **k)
         finally:
             forget_since(before, ("udlms.", "tokenpad.meter", "tokenpad.deliver",
-                                   "tokenpad.counter"))
+                                   "tokenpad.counter", "tokenpad.settings_"))
 
     return action
 

@@ -36,12 +36,6 @@ def _groups(d):
     return " ".join(d[i:i + 4] for i in range(0, len(d), 4))
 
 
-def _trace(app, direction, frame):
-    if direction == "RX" and app.phase == "CONNECTING":
-        app.phase = "AUTH"
-        app.display.show("AUTH")
-
-
 def enter(app, text, jid=None, encoding=None):
     """Validate, journal, deliver one token; returns (label, message). ``encoding``
     overrides the config's for this token (one of udlms.client.token.ENCODINGS or "auto")."""
@@ -66,6 +60,12 @@ def enter(app, text, jid=None, encoding=None):
         settings.encoding = encoding
     auto = settings.encoding == "auto"
     lib = app.lib
+
+    def trace(direction, frame):  # the meter's first answer: connected, now AUTH
+        if direction == "RX" and app.phase == "CONNECTING":
+            app.phase = "AUTH"
+            app.display.show("AUTH")
+
     for attempt in (1, 2):  # a second one only after a counter resync (nothing sent)
         app.phase = "CONNECTING"
         app.display.show("CONNECTING", _groups(digits))
@@ -74,14 +74,22 @@ def enter(app, text, jid=None, encoding=None):
         try:
             stream = app.open_stream()
             app._counter_if_missing(stream, settings)
-            sess = lib.Session(stream, settings, app.store,
-                               trace=lambda d, f: _trace(app, d, f))
+            sess = lib.Session(stream, settings, app.store, trace=trace)
             sess.open()
             app.phase = "SENDING"
             app.display.show("SENDING", _groups(digits))
             sent = True
-            if auto:
-                r = _enter_auto(app, sess, digits, jid)
+            if auto:  # the remembered form first, the next only on "not this form"
+                from udlms.client import token_auto
+
+                def note(form, result, sess=sess):
+                    if result is not None:  # journaled before the next form goes out
+                        app._settle(jid, "pending", token_auto.journal_note(sess.attempts))
+                    elif len(sess.attempts) > 1:
+                        app.display.show("SENDING", "%s as %s" % (_groups(digits), form))
+
+                r = token_auto.enter(sess, digits, app.store.form(app.cfg.context()), note,
+                                     lib.enter_token)
             else:
                 r = lib.enter_token(sess, digits, settings.encoding)
         except Exception as e:  # noqa: BLE001 - every failure becomes a plain outcome
@@ -117,8 +125,19 @@ def enter(app, text, jid=None, encoding=None):
             break
     if fail is not None:  # shown once the link is released: keys work again from here
         return app.say(*fail)
-    if auto:
-        return _auto_outcome(app, jid, r)
+    if auto:  # settle, say, and remember the form the meter took (said once)
+        from udlms.client import token_auto
+
+        suffix, message = token_auto.verdict(r)
+        if r.accepted:
+            try:
+                app.store.remember(app.cfg.context(), r.encoding)
+            except Exception as e:  # noqa: BLE001 - the token is in; say what was lost
+                suffix = " (meter wants %s; not remembered: %s)" % (r.encoding.upper(), e)
+        label = "ACCEPTED" if r.accepted else "UNKNOWN" if r.kind == "unknown" else "REJECTED"
+        app._settle(jid, "refused" if label == "REJECTED" else label.lower(),
+                    token_auto.journal_note(r.attempts))
+        return app.say(label + suffix, message)
     if r.accepted:
         app._settle(jid, "accepted", r.status_name or "")
         return app.say("ACCEPTED", r.message)
@@ -127,36 +146,3 @@ def enter(app, text, jid=None, encoding=None):
         return app.say("UNKNOWN", r.message)
     app._settle(jid, "refused", r.status_name or r.kind)
     return app.say("REJECTED", r.message)
-
-
-
-def _enter_auto(app, sess, digits, jid):
-    """Encoding auto: the remembered form first, the next only when the meter says
-    "not this form" (type-unmatched, object-class-inconsistent, format-failure)."""
-    from udlms.client import token_auto
-
-    def note(form, result):
-        if result is not None:  # a wrong form: journaled before the next form goes out
-            app._settle(jid, "pending", token_auto.journal_note(sess.attempts))
-        elif len(sess.attempts) > 1:
-            app.display.show("SENDING", "%s as %s" % (_groups(digits), form))
-
-    return token_auto.enter(sess, digits, app.store.form(app.cfg.context()), note,
-                            app.lib.enter_token)
-
-
-def _auto_outcome(app, jid, r):
-    """Settle and say the outcome of encoding auto; remember the form the meter took
-    (said once: ``ACCEPTED (meter wants BCD; remembered)``)."""
-    from udlms.client import token_auto
-
-    suffix, message = token_auto.verdict(r)
-    if r.accepted:
-        try:
-            app.store.remember(app.cfg.context(), r.encoding)
-        except Exception as e:  # noqa: BLE001 - the token is in; say what was lost
-            suffix = " (meter wants %s; not remembered: %s)" % (r.encoding.upper(), e)
-    label = "ACCEPTED" if r.accepted else "UNKNOWN" if r.kind == "unknown" else "REJECTED"
-    app._settle(jid, "refused" if label == "REJECTED" else label.lower(),
-                 token_auto.journal_note(r.attempts))
-    return app.say(label + suffix, message)

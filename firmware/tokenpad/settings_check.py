@@ -4,6 +4,25 @@ for keys (issue 26)."""
 
 MODES = ("hls-gmac", "lls", "none")
 BAUDS = (300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+_DEFAULTS = (
+    ("mode", "hls-gmac"),
+    ("client", 1),
+    ("server_logical", 1),
+    ("server_physical", None),
+    ("address_size", 2),
+    ("ek", None),
+    ("ak", None),
+    ("system_title", None),
+    ("password", None),
+    ("encoding", "auto"),
+    ("baud", 9600),
+    ("timeout_ms", 3000),
+    ("retries", 3),
+    ("max_info", 128),
+    ("gateway", "0.0.19.40.0.255"),
+    ("frame_counter", "0.0.43.1.1.255"),
+)
+_SECRET = ("ek", "ak", "password")
 
 
 def _int(v, lo, hi, name, errs, none_ok=False):
@@ -38,7 +57,7 @@ def _hex(v, n, name, errs, required, secret):
         errs.append("%s: needs exactly %d hex digits, found %d" % (name, 2 * n, len(s)))
 
 
-def validate(d, defaults, secret):
+def validate(d, defaults=_DEFAULTS, secret=_SECRET):
     """A config dict -> (values with ``defaults`` filled in, list of error lines); the
     values of the ``secret`` fields are never shown."""
     errs = []
@@ -85,3 +104,16 @@ def validate(d, defaults, secret):
             errs.append("%s: not an OBIS code like 0.0.19.40.0.255, got %s"
                         % (k, _show(vals[k])))
     return vals, errs
+
+
+def masked(values):
+    """``Config.masked`` of ``values``: one line per setting, keys only set/missing."""
+    out = []
+    for k, _ in _DEFAULTS:
+        v = values.get(k)
+        if k in _SECRET:
+            v = "(set, hidden)" if v else "(not set)"
+        elif v is None:
+            v = "null"
+        out.append("%-14s %s" % (k, v))
+    return out

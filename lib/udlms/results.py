@@ -7,6 +7,11 @@ the person at the meter, and a short next step ("" when there is none).
 
 from udlms.cosem.names import (_row, apdu_name, service_error_name,  # noqa: F401
                                service_name)
+from udlms.port import const
+
+# _FULL: 0 in the device build (tools/build/msgtable.py): what only the PC's trace
+# decoder asks for is left out of the board's .mpy
+_FULL = const(1)
 
 # Tables are single strings (one record a line, fields split by |): on MicroPython a
 # string costs a fraction of the RAM a tuple of tuples does.
@@ -43,13 +48,6 @@ _RESULTS = (
 _DAR_NAMES = (
     '15|long-get-aborted\n'
     '16|no-long-get-in-progress\n'
-)
-
-
-_ASSOC_RESULT = (
-    '0|accepted|the meter accepted the association\n'
-    '1|rejected-permanent|the meter refused the association\n'
-    '2|rejected-transient|the meter refused the association for now\n'
 )
 
 
@@ -144,12 +142,16 @@ def data_access_result(code):
     return (r[1] if r else name), msg, hint
 
 
-def association_result(code):
-    """AARE result -> (name, message)."""
-    r = _row(_ASSOC_RESULT, code)
-    if r is None:
-        return "result-%d" % code, "unknown association result %d" % code
-    return r[1], r[2]
+if _FULL:
+    def association_result(code):
+        """AARE result -> (name, message)."""
+        r = _row(
+            '0|accepted|the meter accepted the association\n'
+            '1|rejected-permanent|the meter refused the association\n'
+            '2|rejected-transient|the meter refused the association for now\n', code)
+        if r is None:
+            return "result-%d" % code, "unknown association result %d" % code
+        return r[1], r[2]
 
 
 def association_diagnostic(source, value):

@@ -131,6 +131,13 @@ def strip(source, table, calls):
     return raw.decode("utf-8")
 
 
+# compile-time switch of the device build: a module that says ``_FULL = const(1)`` gets
+# ``const(0)`` in the device copy, so mpy-cross drops its ``if _FULL:`` blocks (generality
+# the token path never uses: extra names, host-side helpers) while CPython keeps them
+FULL_ON = "\n_FULL = const(1)"
+FULL_OFF = "\n_FULL = const(0)"
+
+
 def stage(dest, src=LIB):
     """Write the device copy of ``src`` (lib/udlms) to ``dest``: every .py with its
     messages moved, plus messages.txt. Returns the number of messages."""
@@ -139,7 +146,7 @@ def stage(dest, src=LIB):
     os.makedirs(dest, exist_ok=True)
     for path in sorted(glob.glob(os.path.join(src, "**", "*.py"), recursive=True)):
         with open(path, encoding="utf-8") as f:
-            text = strip(f.read(), table, calls)
+            text = strip(f.read(), table, calls).replace(FULL_ON, FULL_OFF)
         out = os.path.join(dest, os.path.relpath(path, src))
         os.makedirs(os.path.dirname(out), exist_ok=True)
         with open(out, "w", encoding="utf-8") as f:

@@ -17,7 +17,6 @@ from udlms.port import const, forget
 _MECH_LLS = const(1)
 _MECH_GMAC = const(5)
 _ASSOCIATION_LN = const(15)
-ASSOCIATION_OBIS = b"\x00\x00\x28\x00\x00\xff"  # 0.0.40.0.0.255, the current association
 
 
 def associate(sess):
@@ -40,7 +39,6 @@ def associate(sess):
         sess.sec = security.Security(s.ek, s.ak, s.system_title, sess.counter,
                                      sc=s.security)
         auth_value = s.ctos or security.new_challenge(8)
-        sess._ctos = auth_value
         title = s.system_title
         user_info = sess.sec.protect(init, 0x21)
     elif s.mechanism == _MECH_LLS:
@@ -92,28 +90,27 @@ def associate(sess):
         if stoc is None:
             raise AssociationError("meter sent no challenge (StoC) for HLS-GMAC",
                                    "auth-failed")
-        _hls(sess, bytes(stoc))
+        # HLS pass 3/4 (Green Book §9.2.7.4): send f(StoC), check the meter's f(CtoS).
+        # Both travel as A-XDR octet-strings of 17 bytes (09 11 ...), coded here so that
+        # axdr is not loaded during the association; the object is the current
+        # Association LN, 0.0.40.0.0.255.
+        proof = sess.sec.f_stoc(bytes(stoc))
+        try:
+            data = sess.action(_ASSOCIATION_LN, b"\x00\x00\x28\x00\x00\xff", 1,
+                               bytes((9, len(proof))) + proof)
+        except ServiceError as e:  # pass 4 refused: an association problem, not a token one
+            what = e.message  # e.g. an exception-response
+            if e.kind == "action-result" and e.code is not None:
+                from udlms import results
 
-def _hls(sess, stoc):
-    """HLS pass 3/4 (Green Book §9.2.7.4): send f(StoC), check the meter's f(CtoS).
-    Both travel as A-XDR octet-strings of 17 bytes (09 11 ...), coded here so that
-    axdr is not loaded during the association."""
-    proof = sess.sec.f_stoc(stoc)
-    try:
-        data = sess.action(_ASSOCIATION_LN, ASSOCIATION_OBIS, 1,
-                           bytes((9, len(proof))) + proof)
-    except ServiceError as e:  # pass 4 refused: an association problem, not a token one
-        what = e.message  # e.g. an exception-response
-        if e.kind == "action-result" and e.code is not None:
-            from udlms import results
-
-            what = "%s (%d)" % (results.action_result(e.code)[0], e.code)
-        raise AssociationError("meter refused our HLS-GMAC reply f(StoC) (%s): the "
-                               "association was not authenticated: check EK/AK, system "
-                               "title and invocation counter" % what, "auth-failed", e.code)
-    if data is None:
-        raise AssociationError("meter returned no f(CtoS): cannot verify it is the "
-                               "right meter", "auth-failed")
-    if len(data) < 2 or data[0] != 9 or data[1] > 127 or len(data) != 2 + data[1]:
-        raise AssociationError("meter's f(CtoS) is not an octet-string", "auth-failed")
-    sess.sec.verify_ctos(sess._ctos, data[2:])
+                what = "%s (%d)" % (results.action_result(e.code)[0], e.code)
+            raise AssociationError("meter refused our HLS-GMAC reply f(StoC) (%s): the "
+                                   "association was not authenticated: check EK/AK, system "
+                                   "title and invocation counter" % what, "auth-failed",
+                                   e.code)
+        if data is None:
+            raise AssociationError("meter returned no f(CtoS): cannot verify it is the "
+                                   "right meter", "auth-failed")
+        if len(data) < 2 or data[0] != 9 or data[1] > 127 or len(data) != 2 + data[1]:
+            raise AssociationError("meter's f(CtoS) is not an octet-string", "auth-failed")
+        sess.sec.verify_ctos(auth_value, data[2:])

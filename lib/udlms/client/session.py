@@ -17,6 +17,8 @@ from udlms.errors import (
 )
 from udlms.port import const, forget
 
+# _FULL: 0 in the device build (tools/build/msgtable.py): what a board never calls is left out
+_FULL = const(1)
 _MECH_GMAC = const(5)  # HLS-GMAC, the default mechanism (associate.py has the others)
 _ENCODINGS = ("ascii", "bcd", "digits", "hex")  # token.ENCODINGS (a test keeps them equal)
 
@@ -35,21 +37,6 @@ def _obis(x):
     from udlms.cosem import obis
 
     return obis.obis(x)
-
-
-def _hex(v, n, name):
-    if v is None or isinstance(v, (bytes, bytearray)):
-        b = v
-    else:
-        s = str(v).replace(" ", "").replace(":", "")
-        try:
-            b = bytes.fromhex(s)
-        except ValueError:
-            raise ConfigError("%s is not hexadecimal" % name, "config")
-    if b is not None and n and len(b) != n:
-        raise ConfigError("%s must be %d bytes (%d hex digits), got %d bytes"
-                          % (name, n, 2 * n, len(b)), "config")
-    return b
 
 
 class Settings:
@@ -91,10 +78,19 @@ class Settings:
             raise ConfigError("unknown setting(s): %s" % ", ".join(sorted(bad)), "config")
         for k in kw:
             setattr(self, k, kw[k])
-        self.ek = _hex(self.ek, 16, "ek (encryption key)")
-        self.ak = _hex(self.ak, 16, "ak (authentication key)")
-        self.system_title = _hex(self.system_title, 8, "system_title")
-        self.ctos = _hex(self.ctos, 0, "ctos")
+        for k, n, what in (("ek", 16, "ek (encryption key)"),
+                           ("ak", 16, "ak (authentication key)"),
+                           ("system_title", 8, "system_title"), ("ctos", 0, "ctos")):
+            v = getattr(self, k)  # bytes, or hexadecimal text (spaces and colons ignored)
+            if v is not None and not isinstance(v, (bytes, bytearray)):
+                try:
+                    v = bytes.fromhex(str(v).replace(" ", "").replace(":", ""))
+                except ValueError:
+                    raise ConfigError("%s is not hexadecimal" % what, "config")
+            if v is not None and n and len(v) != n:
+                raise ConfigError("%s must be %d bytes (%d hex digits), got %d bytes"
+                                  % (what, n, 2 * n, len(v)), "config")
+            setattr(self, k, v)
         if isinstance(self.password, str):
             self.password = self.password.encode()
         if self.encoding not in _ENCODINGS and self.encoding != "auto":
@@ -182,9 +178,8 @@ class Session:
         counter (a secured release: meters refuse a plain RLRQ there). A refused release
         is only noted (``release_note``): the DISC that follows ends the association."""
         init = self._init
-        req = apdu.rlrq(self.sec.protect(init, 0x21) if init is not None and
-                        self.sec is not None else None)
-        resp = self.link.request(req)
+        resp = self.link.request(apdu.rlrq(self.sec.protect(init, 0x21) if init is not None
+                                           and self.sec is not None else None))
         try:
             if len(resp) and resp[0] == apdu.RLRE and not apdu.parse_rlre(resp):
                 return
@@ -233,10 +228,12 @@ class Session:
             if r.block is None or r.block[0] != number + 1:
                 raise ApduError("block number out of sequence", "unexpected")
 
-    def set(self, class_id, obis, attr, data):
-        r = self._exchange(apdu.set_request(self.settings.invoke, class_id, _obis(obis),
-                                            attr, data))
-        self._check(r, "set")
+    if _FULL:  # a token session never writes an attribute: not in the device build
+        def set(self, class_id, obis, attr, data):
+            """SET-request-normal with A-XDR ``data``."""
+            r = self._exchange(apdu.set_request(self.settings.invoke, class_id, _obis(obis),
+                                                attr, data))
+            self._check(r, "set")
 
     def action(self, class_id, obis, method, data=None):
         """ACTION-request-normal; returns the return-parameters' A-XDR bytes or None."""

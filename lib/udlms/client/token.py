@@ -22,22 +22,25 @@ token_status words in :mod:`udlms.client.token_status`.
 from udlms.errors import ApduError, DlmsError, ServiceError, TokenError
 from udlms.port import const, sleep_ms
 
+# _FULL: 0 in the device build (tools/build/msgtable.py): names a board never reads are
+# left out of its .mpy (each would be a heap qstr and a globals entry)
+_FULL = const(1)
 ENCODINGS = ("ascii", "bcd", "digits", "hex")
-MAX_VALUE = (1 << 66) - 1  # 73786976294838206463
 
 CLASS_ID = const(115)
 GATEWAY_OBIS = b"\x00\x00\x13\x28\x00\xff"  # 0.0.19.40.0.255
-# attributes
-LOGICAL_NAME = const(1)
+# attributes 2 (token) and 6 (token_status); method 1 (enter)
 TOKEN = const(2)
-TOKEN_TIME = const(3)
-TOKEN_DESCRIPTION = const(4)
-TOKEN_DELIVERY_METHOD = const(5)
 TOKEN_STATUS = const(6)
-# method
-ENTER = const(1)
+if _FULL:  # the rest of IC 115's names (the host's decoder and tools use them)
+    MAX_VALUE = 73786976294838206463  # 2^66 - 1
+    LOGICAL_NAME = 1
+    TOKEN_TIME = 3
+    TOKEN_DESCRIPTION = 4
+    TOKEN_DELIVERY_METHOD = 5
+    ENTER = 1
+    DELIVERY_METHODS = ("remote", "local", "manual")
 
-DELIVERY_METHODS = ("remote", "local", "manual")
 
 def parse(text):
     """What a person typed -> 20-digit string. Spaces, tabs and dashes are ignored.
@@ -59,7 +62,7 @@ def parse(text):
     if len(digits) != 20:
         raise TokenError("a token has 20 digits, found %d: check for a missing or extra "
                          "digit" % len(digits), "token-format")
-    if int(digits) > MAX_VALUE:
+    if int(digits) > 73786976294838206463:  # 2^66 - 1
         raise TokenError("this number is too large to be a token (largest is "
                          "73786976294838206463): check for a mistyped digit",
                          "token-range")
@@ -143,32 +146,10 @@ class TokenResult:
         return token_status.text(self.status_code)[0]
 
     @property
-    def message(self):
-        code = self.action_result
-        if code:
-            from udlms import results
-
-            name, msg, hint = results.action_result(code)
-            if code == 9:  # to an enter: a form or length the gateway does not take (issue 24)
-                hint = "the gateway does not take the token in this form: check token encoding"
-            if self._kind is None:  # the verdict is the action's
-                return "meter says %s (%d): %s" % (name, code, hint or msg)
-            beside = " (action result %s (%d))" % (name, code)
-        else:
-            beside = ""
-        if self.status_code is None:
-            return "meter took the token (no token_status to confirm)"
+    def message(self):  # the words live in token_status, loaded only when read
         from udlms.client import token_status
 
-        name, msg = token_status.text(self.status_code)
-        if self.kind == "unknown":
-            if self.status_code == 0 and not code:  # meters differ (issue 24, case 3)
-                return ("meter stored the token but token_status stayed format-ok (0): "
-                        "whether it was applied is unknown; check the meter's credit or "
-                        "token_status before entering it again")
-            return ("meter has not finished with the token (%s): check token_status later "
-                    "before entering it again" % name)
-        return msg + beside
+        return token_status.message(self)
 
     def __repr__(self):
         return "TokenResult(accepted=%s, status=%s, %r)" % (self.accepted, self.status_code,
@@ -206,7 +187,7 @@ def enter_token(session, digits, encoding=None):
     from udlms.cosem.apdu import action_request
     from udlms.client.session import _obis
 
-    action = session._exchange(action_request(s.invoke, CLASS_ID, _obis(s.gateway), ENTER,
+    action = session._exchange(action_request(s.invoke, CLASS_ID, _obis(s.gateway), 1,
                                               data)).result
     code = None
     if action:  # the meter refused the action: does token_status say why?

@@ -5,7 +5,7 @@ words are in :mod:`udlms.client.token_status`.
 """
 
 from udlms.errors import TokenError
-from udlms.client.token import CLASS_ID, ENCODINGS, ENTER, GATEWAY_OBIS, MAX_VALUE, octet_string
+from udlms.client.token import CLASS_ID, ENCODINGS, GATEWAY_OBIS, octet_string
 
 
 def format(digits, sep=" "):  # noqa: A001 - the contract's name
@@ -27,7 +27,7 @@ def decode(raw, encoding):
         d = "".join("%d%d" % (b >> 4, b & 15) for b in raw)
     elif encoding == "hex" and len(raw) == 9:
         v = int.from_bytes(raw, "big")
-        if v <= MAX_VALUE:
+        if v < 1 << 66:  # the largest token is 2^66 - 1
             d = ("0" * 20 + str(v))[-20:]
     if d is None:
         raise TokenError("these %d bytes are not a token in %s encoding" % (len(raw),
@@ -49,5 +49,6 @@ def enter_request(invoke, digits, encoding="ascii", obis6=GATEWAY_OBIS):
     """The plain action-request-normal APDU for Token Gateway ``enter`` (the same bytes as
     ``apdu.action_request(invoke, 115, obis6, 1, octet_string(...))``, without importing
     apdu)."""
-    return (bytes((0xC3, 1, invoke & 0xFF, 0, CLASS_ID)) + bytes(obis6) + bytes((ENTER, 1))
+    # method 1 (enter), with a parameter
+    return (bytes((0xC3, 1, invoke & 0xFF, 0, CLASS_ID)) + bytes(obis6) + bytes((1, 1))
             + octet_string(digits, encoding))

@@ -1,6 +1,8 @@
 """Token Gateway ``token_status`` (IC 115 attribute 6, Blue Book 4.6.x) in words: what the
 display and the CLI say about a token's fate. A module of its own, loaded when a verdict
-is shown, so that a delivered token does not load all of :mod:`udlms.results`."""
+is shown, so that a delivered token does not load all of :mod:`udlms.results`. It also
+words a whole verdict (:func:`message`, ``TokenResult.message``), out of the module a
+session holds while it runs."""
 
 _WORDS = (
     ("format-ok", "token format OK"),
@@ -20,3 +22,31 @@ def text(code):
     if 0 <= code < len(_WORDS):
         return _WORDS[code]
     return "status-%d" % code, "meter reports unknown token status %d" % code
+
+
+def message(r):
+    """The plain words of a :class:`udlms.client.token.TokenResult` ``r``: the action
+    result's when it decided, else token_status's (with the action result beside it)."""
+    code = r.action_result
+    if code:
+        from udlms import results
+
+        name, msg, hint = results.action_result(code)
+        if code == 9:  # to an enter: a form or length the gateway does not take (issue 24)
+            hint = "the gateway does not take the token in this form: check token encoding"
+        if r._kind is None:  # the verdict is the action's
+            return "meter says %s (%d): %s" % (name, code, hint or msg)
+        beside = " (action result %s (%d))" % (name, code)
+    else:
+        beside = ""
+    if r.status_code is None:
+        return "meter took the token (no token_status to confirm)"
+    name, msg = text(r.status_code)
+    if r.kind == "unknown":
+        if r.status_code == 0 and not code:  # meters differ (issue 24, case 3)
+            return ("meter stored the token but token_status stayed format-ok (0): "
+                    "whether it was applied is unknown; check the meter's credit or "
+                    "token_status before entering it again")
+        return ("meter has not finished with the token (%s): check token_status later "
+                "before entering it again" % name)
+    return msg + beside

@@ -5,9 +5,13 @@ MicroPython (``port.forget``), and RLRQ/RLRE live in :mod:`udlms.cosem.apdu`."""
 
 from udlms.cosem import apdu as _apdu
 from udlms.cosem.apdu import (AARE, AARQ, CONFIRMED_SERVICE_ERROR, DEFAULT_CONFORMANCE,
-                        INITIATE_RESPONSE, _bad, _ber_int, _dec_len, _envelope, _need, _tlv,
-                        _u16, apdu_name)
+                        _bad, _ber_int, _dec_len, _envelope, _need, _tlv, apdu_name)
 from udlms.errors import ApduError, ServiceError
+from udlms.port import const
+
+_INITIATE_RESPONSE = const(0x08)
+# _FULL: 0 in the device build (tools/build/msgtable.py)
+_FULL = const(1)
 
 _OID_PREFIX = b"\x60\x85\x74\x05\x08"  # 2.16.756.5.8 (DLMS UA)
 
@@ -26,7 +30,7 @@ def initiate_request(conformance=DEFAULT_CONFORMANCE, max_pdu=512, version=6,
         out += b"\x00"
     out += bytes((0, 0, version & 0xFF, 0x5F, 0x1F, 0x04, 0x00))
     out += (conformance & 0xFFFFFF).to_bytes(3, "big")
-    out += _u16(max_pdu)
+    out += (max_pdu & 0xFFFF).to_bytes(2, "big")
     return bytes(out)
 
 
@@ -41,7 +45,7 @@ def parse_initiate_response(buf):
         raise ServiceError("meter refused the %s service: %s" % (
             names.service_name(r.service), names.service_error_name(r.choice, r.result)),
             "confirmed-service-error", r.result)
-    if not len(buf) or buf[0] != INITIATE_RESPONSE:
+    if not len(buf) or buf[0] != _INITIATE_RESPONSE:
         raise ApduError("expected an InitiateResponse (08), got %s"
                         % (apdu_name(buf[0]) if len(buf) else "nothing"), "unexpected")
     pos = 1
@@ -105,13 +109,14 @@ class Aare:
         self.context = None
         self.context_ciphered = False
 
-    @property
-    def accepted(self):
-        return self.result == 0
+    if _FULL:  # for people at a PC (the device build leaves them out)
+        @property
+        def accepted(self):
+            return self.result == 0
 
-    def __repr__(self):
-        return "Aare(result=%r, diagnostic=%r, mechanism=%r)" % (
-            self.result, self.diagnostic, self.mechanism)
+        def __repr__(self):
+            return "Aare(result=%r, diagnostic=%r, mechanism=%r)" % (
+                self.result, self.diagnostic, self.mechanism)
 
 
 def _inner(v, what):

@@ -14,17 +14,25 @@ AARQ = const(0x60)
 AARE = const(0x61)
 RLRQ = const(0x62)
 RLRE = const(0x63)
-# xDLMS tags
-INITIATE_REQUEST = const(0x01)
-INITIATE_RESPONSE = const(0x08)
+# xDLMS tags (IEC 62056-5-3 §8); the underscore ones are folded in by the compiler
+_INITIATE_RESPONSE = const(0x08)
 CONFIRMED_SERVICE_ERROR = const(0x0E)
-GET_REQUEST = const(0xC0)
-SET_REQUEST = const(0xC1)
-ACTION_REQUEST = const(0xC3)
-GET_RESPONSE = const(0xC4)
-SET_RESPONSE = const(0xC5)
-ACTION_RESPONSE = const(0xC7)
+_GET_RESPONSE = const(0xC4)
+_SET_RESPONSE = const(0xC5)
+_ACTION_RESPONSE = const(0xC7)
 EXCEPTION_RESPONSE = const(0xD8)
+# _FULL: 0 in the device build (tools/build/msgtable.py), which leaves out the names
+# below that nothing on a board reads
+_FULL = const(1)
+if _FULL:
+    INITIATE_REQUEST = 0x01
+    INITIATE_RESPONSE = _INITIATE_RESPONSE
+    GET_REQUEST = 0xC0
+    SET_REQUEST = 0xC1
+    ACTION_REQUEST = 0xC3
+    GET_RESPONSE = _GET_RESPONSE
+    SET_RESPONSE = _SET_RESPONSE
+    ACTION_RESPONSE = _ACTION_RESPONSE
 
 # AARE result-source-diagnostic sources (the BER choice tag numbers)
 ACSE_USER = const(1)
@@ -51,14 +59,6 @@ def _need(buf, pos, n, what):
                    % (what, n, pos, len(buf) - pos))
 
 
-def _enc_len(n):
-    """BER/A-XDR length: short form < 0x80, else 0x8k + k bytes."""
-    if n < 0x80:
-        return bytes((n,))
-    k = 1 if n < 0x100 else (2 if n < 0x10000 else 4)
-    return bytes((0x80 | k,)) + n.to_bytes(k, "big")
-
-
 def _dec_len(buf, pos):
     """-> (n, newpos); raises ApduError when the length field is cut short."""
     _need(buf, pos, 1, "length field")
@@ -72,16 +72,14 @@ def _dec_len(buf, pos):
     return int.from_bytes(bytes(buf[pos + 1:pos + 1 + k]), "big"), pos + 1 + k
 
 
-def _u16(v):
-    return bytes((v >> 8 & 0xFF, v & 0xFF))
-
-
-def _desc(class_id, obis6, index):
-    """Cosem-Attribute/Method-Descriptor: class-id(2) instance-id(6) index(1)."""
+def _head(head, invoke, class_id, obis6, index):
+    """``head`` (service tag and choice), invoke-id-and-priority, then the
+    Cosem-Attribute/Method-Descriptor: class-id(2) instance-id(6) index(1)."""
     o = bytes(obis6)
     if len(o) != 6:
         raise ApduError("logical name must be 6 bytes, got %d" % len(o), "malformed")
-    return _u16(class_id) + o + bytes((index & 0xFF,))
+    return head + bytes((invoke & 0xFF, class_id >> 8 & 0xFF, class_id & 0xFF)) + o + bytes(
+        (index & 0xFF,))
 
 
 def apdu_name(tag):
@@ -93,7 +91,12 @@ def apdu_name(tag):
 
 
 def _tlv(tag, value):
-    return bytes((tag,)) + _enc_len(len(value)) + bytes(value)
+    """BER tag, length (short form < 0x80, else 0x8k + k bytes), value."""
+    n = len(value)
+    if n < 0x80:
+        return bytes((tag, n)) + bytes(value)
+    k = 1 if n < 0x100 else (2 if n < 0x10000 else 4)
+    return bytes((tag, 0x80 | k)) + n.to_bytes(k, "big") + bytes(value)
 
 
 # -- release: RLRQ / RLRE (IEC 62056-5-3 §7, BER) --------------------------------------
@@ -140,41 +143,34 @@ def parse_rlre(buf):
 
 
 # -- GET / SET / ACTION requests (Green Book §9.4.x, LN services) ----------------------
-def _invoke(invoke):
-    return bytes((invoke & 0xFF,))
-
-
-def _access(access):
-    if access is None:
-        return b"\x00"
-    selector, params = access
-    return bytes((1, selector & 0xFF)) + bytes(params)
-
-
 def get_request(invoke, class_id, obis6, attr, access=None):
     """get-request-normal ``C0 01 iid cc cc oooooooooooo aa 00``; ``access`` =
     ``(selector, parameters_axdr)`` for selective access."""
-    return (b"\xC0\x01" + _invoke(invoke) + _desc(class_id, obis6, attr)
-            + _access(access))
+    r = _head(b"\xC0\x01", invoke, class_id, obis6, attr)
+    if access is None:
+        return r + b"\x00"
+    return r + bytes((1, access[0] & 0xFF)) + bytes(access[1])
 
 
 def get_request_next(invoke, block):
     """get-request-next ``C0 02 iid bbbbbbbb`` acknowledging data block ``block``."""
-    return b"\xC0\x02" + _invoke(invoke) + (block & 0xFFFFFFFF).to_bytes(4, "big")
+    return b"\xC0\x02" + bytes((invoke & 0xFF,)) + (block & 0xFFFFFFFF).to_bytes(4, "big")
 
 
 def set_request(invoke, class_id, obis6, attr, data, access=None):
     """set-request-normal ``C1 01 iid desc [access] data`` (``data`` A-XDR bytes)."""
-    return (b"\xC1\x01" + _invoke(invoke) + _desc(class_id, obis6, attr) + _access(access)
-            + bytes(data))
+    r = _head(b"\xC1\x01", invoke, class_id, obis6, attr)
+    if access is None:
+        return r + b"\x00" + bytes(data)
+    return r + bytes((1, access[0] & 0xFF)) + bytes(access[1]) + bytes(data)
 
 
 def action_request(invoke, class_id, obis6, method, data=None):
     """action-request-normal ``C3 01 iid desc 01 data`` or ``... 00`` without data."""
-    head = b"\xC3\x01" + _invoke(invoke) + _desc(class_id, obis6, method)
+    r = _head(b"\xC3\x01", invoke, class_id, obis6, method)
     if data is None:
-        return head + b"\x00"
-    return head + b"\x01" + bytes(data)
+        return r + b"\x00"
+    return r + b"\x01" + bytes(data)
 
 
 # -- responses --------------------------------------------------------------------------
@@ -193,9 +189,10 @@ class Response:
         self.state = self.service = self.choice = None
         self.result = 0
 
-    def __repr__(self):
-        return "Response(%s, invoke=%r, result=%r, block=%r)" % (
-            self.kind, self.invoke, self.result, self.block)
+    if _FULL:  # for people at a PC (the device build leaves it out)
+        def __repr__(self):
+            return "Response(%s, invoke=%r, result=%r, block=%r)" % (
+                self.kind, self.invoke, self.result, self.block)
 
 
 def _u32(mv, pos):
@@ -210,10 +207,21 @@ def parse_response(buf):
     mv = memoryview(buf)
     _need(mv, 0, 1, "APDU")
     tag = mv[0]
-    if tag == EXCEPTION_RESPONSE or tag == CONFIRMED_SERVICE_ERROR:
-        return _error(mv, tag)
-    kind = ("get" if tag == GET_RESPONSE else "set" if tag == SET_RESPONSE
-            else "action" if tag == ACTION_RESPONSE else None)
+    if tag == EXCEPTION_RESPONSE:  # state-error, service-error [, expected IC]
+        r = Response(tag, "exception")
+        _need(mv, 1, 1, r.kind)
+        r.state = mv[1]
+        r.service = r.result = mv[2] if len(mv) > 2 else 0
+        if r.service == 6 and len(mv) >= 7:
+            r.data = mv[3:7]
+        return r
+    if tag == CONFIRMED_SERVICE_ERROR:  # service, ServiceError choice, value
+        r = Response(tag, "confirmed-service-error")
+        _need(mv, 1, 3, r.kind)
+        r.service, r.choice, r.result = mv[1], mv[2], mv[3]
+        return r
+    kind = ("get" if tag == _GET_RESPONSE else "set" if tag == _SET_RESPONSE
+            else "action" if tag == _ACTION_RESPONSE else None)
     if kind is None:
         raise ApduError("%s %s" % (apdu_name(tag), "is ciphered: decipher it before parsing"
                                    if is_ciphered(tag) else "is not a get/set/action "
@@ -222,10 +230,10 @@ def parse_response(buf):
     r = Response(tag, kind)
     r.choice = c = mv[1]
     r.invoke = mv[2]
-    if c == 2 and tag != SET_RESPONSE:  # get with-datablock / action with-pblock
+    if c == 2 and tag != _SET_RESPONSE:  # get with-datablock / action with-pblock
         r.block = (_u32(mv, 4), mv[3] != 0)
         p = 8
-        if tag == GET_RESPONSE:  # DataBlock-G result: 00 raw-data | 01 data-access-result
+        if tag == _GET_RESPONSE:  # DataBlock-G result: 00 raw-data | 01 data-access-result
             _need(mv, p, 1, tag)
             p += 1
             if mv[p - 1]:
@@ -235,7 +243,7 @@ def parse_response(buf):
         n, p = _dec_len(mv, p)
         _need(mv, p, n, tag)
         r.data = mv[p:p + n]
-    elif tag == SET_RESPONSE and c in (1, 2, 3):
+    elif tag == _SET_RESPONSE and c in (1, 2, 3):
         if c == 2:  # datablock: block-number
             r.block = (_u32(mv, 3), False)
         else:
@@ -245,7 +253,7 @@ def parse_response(buf):
     elif c != 1:
         raise ApduError("%s type %d (with-list) is not supported" % (apdu_name(tag), c),
                         "unexpected")
-    elif tag == GET_RESPONSE:  # Get-Data-Result: 00 Data | 01 data-access-result
+    elif tag == _GET_RESPONSE:  # Get-Data-Result: 00 Data | 01 data-access-result
         _need(mv, 4, 1, tag)
         if mv[3]:
             r.result = mv[4]
@@ -261,17 +269,3 @@ def parse_response(buf):
                 r.data = mv[6:]
     return r
 
-
-def _error(mv, tag):
-    if tag == EXCEPTION_RESPONSE:  # state-error, service-error [, expected IC]
-        r = Response(tag, "exception")
-        _need(mv, 1, 1, r.kind)
-        r.state = mv[1]
-        r.service = r.result = mv[2] if len(mv) > 2 else 0
-        if r.service == 6 and len(mv) >= 7:
-            r.data = mv[3:7]
-    else:  # confirmed-service-error: service, ServiceError choice, value
-        r = Response(tag, "confirmed-service-error")
-        _need(mv, 1, 3, r.kind)
-        r.service, r.choice, r.result = mv[1], mv[2], mv[3]
-    return r
