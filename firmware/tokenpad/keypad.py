@@ -54,6 +54,12 @@ class _Debounce:
         self.last_scan = self.changed - interval_ms
         self.queue = []
 
+    def start(self, scan):
+        """The baseline scan, taken when the keypad is built (before the app says READY):
+        keys down then (held at reset, or pins that read pressed with no input at all) are
+        not presses until released; a key pressed after it is one, however soon."""
+        self.raw = self.stable = self.held = scan()
+
     def step(self, scan, keys):
         now = ticks_ms()
         if ticks_diff(now, self.last_scan) >= self.interval_ms:
@@ -87,6 +93,7 @@ class ScanMatrix:
         self.cols = [pin(c, pin.IN, pin.PULL_UP) for c in cols]
         self.keys = keys
         self.db = _Debounce(len(rows) * len(cols), debounce_ms, interval_ms)
+        self.db.start(self._scan)
 
     def _scan(self):
         bits = 0
@@ -114,6 +121,7 @@ class Button:
         self.active = active
         self.keys = keys
         self.db = _Debounce(len(self.pins), debounce_ms, interval_ms)
+        self.db.start(self._scan)
 
     def _scan(self):
         bits = 0
