@@ -9,20 +9,16 @@ from udlms.errors import FrameError, LinkError, NoAnswer
 from udlms.link.hdlc_frame import Frame, Receiver, encode_frame, fcs16, frame  # noqa: F401
 from udlms.port import const, sleep_ms, ticks_diff, ticks_ms
 
-FLAG = const(0x7E)
 SNRM = const(0x93)
 UA = const(0x73)
 DISC = const(0x53)
 DM = const(0x1F)
 FRMR = const(0x97)
-UI = const(0x13)
 LLC_REQUEST = b"\xe6\xe6\x00"
-LLC_RESPONSE = b"\xe6\xe7\x00"
 # the defaults a parameter takes when the SNRM/UA leaves it out (IEC 62056-46 6.4.4.4.3.2)
-DEFAULT_MAX_INFO = const(128)
-DEFAULT_WINDOW = const(1)
-OVERHEAD = const(16)  # flags, format, 4+1 address bytes, control, HCS, FCS (worst case)
-_OVH = const(16)
+_MAX_INFO = const(128)
+_WINDOW = const(1)
+_OVH = const(16)  # flags, format, 4+1 address bytes, control, HCS, FCS (worst case)
 _DM = const(0x0F)  # DM & 0xEF: U-frame controls compared without the P/F bit
 _UA = const(0x63)
 _FRMR = const(0x87)
@@ -82,15 +78,15 @@ def rr_control(nr, poll=True):
 # -- SNRM/UA information field (Annex A / Green Book §8.4.5.3.2) ---------------------------
 
 
-def snrm_info(max_tx=DEFAULT_MAX_INFO, max_rx=DEFAULT_MAX_INFO, win_tx=DEFAULT_WINDOW,
-              win_rx=DEFAULT_WINDOW, every=False):
+def snrm_info(max_tx=_MAX_INFO, max_rx=_MAX_INFO, win_tx=_WINDOW,
+              win_rx=_WINDOW, every=False):
     """SNRM/UA information field. Only parameters that differ from the defaults are
     written (``every``: all four, as meters answer); empty when none is written (as the
     gurux-dlms client does)."""
     b = bytearray(b"\x81\x80\x00")
     i = 5
     for v in (max_tx, max_rx, win_tx, win_rx):
-        if every or v != (DEFAULT_MAX_INFO if i < 7 else DEFAULT_WINDOW):
+        if every or v != (_MAX_INFO if i < 7 else _WINDOW):
             if i > 6:
                 b += bytes((i, 4, 0, 0, 0, v & 0xFF))
             elif v < 256:
@@ -112,7 +108,7 @@ def ua_info(max_tx, max_rx, win_tx, win_rx):
 def parse_params(info):
     """(max_info_tx, max_info_rx, window_tx, window_rx) of an SNRM/UA information field;
     parameters not present take the defaults."""
-    r = [DEFAULT_MAX_INFO, DEFAULT_MAX_INFO, DEFAULT_WINDOW, DEFAULT_WINDOW]
+    r = [_MAX_INFO, _MAX_INFO, _WINDOW, _WINDOW]
     n = len(info)
     if n:
         if n < 3 or info[0] != 0x81 or info[1] != 0x80:
@@ -147,8 +143,8 @@ class Link:
     ``max_info_rx`` and ``window`` after ``connect()``."""
 
     def __init__(self, stream, client_sap=1, server_logical=1, server_physical=None,
-                 address_size=2, max_info_tx=DEFAULT_MAX_INFO, max_info_rx=DEFAULT_MAX_INFO,
-                 window=DEFAULT_WINDOW, timeout_ms=3000, inter_char_ms=500, retries=3,
+                 address_size=2, max_info_tx=_MAX_INFO, max_info_rx=_MAX_INFO,
+                 window=_WINDOW, timeout_ms=3000, inter_char_ms=500, retries=3,
                  trace=None, max_apdu=576):
         self.stream = stream
         self.client = client_address(client_sap)
@@ -162,8 +158,8 @@ class Link:
         self.inter_char_ms = inter_char_ms
         self.retries = retries
         self.trace = trace
-        self.rx = Receiver(max(max_info_rx, DEFAULT_MAX_INFO) + 16)
-        self.out = bytearray(max(max_info_tx, DEFAULT_MAX_INFO) + 2 * _OVH)
+        self.rx = Receiver(max(max_info_rx, _MAX_INFO) + 16)
+        self.out = bytearray(max(max_info_tx, _MAX_INFO) + 2 * _OVH)
         self.apdu = bytearray(max_apdu)  # our max receive PDU (512) + ciphering overhead
         self.vs = self.vr = 0
         self.connected = False
