@@ -119,34 +119,6 @@ def ct_equal(a, b):
     return acc == 0
 
 
-def _table(h):
-    """16 multiples of H as 8 big-endian 16-bit limbs each, then the R table (144 limbs).
-
-    Entry 8 is H, 4 is H*x, 2 is H*x^2, 1 is H*x^3 (the nibble's top bit is the lowest power).
-    """
-    m = _array("H", bytes(288)) if _array is not None else [0] * 144
-    for k in range(8):
-        m[64 + k] = (h[2 * k] << 8) | h[2 * k + 1]
-    src = 8
-    for dst in (4, 2, 1):  # multiply by x: shift right one bit, reduce
-        s = src << 3
-        d = dst << 3
-        carry = m[s + 7] & 1
-        for k in range(7, 0, -1):
-            m[d + k] = (m[s + k] >> 1) | ((m[s + k - 1] & 1) << 15)
-        m[d] = (m[s] >> 1) ^ (0xE100 if carry else 0)
-        src = dst
-    for i in (3, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15):
-        a = (i & (i - 1)) << 3
-        b = (i & ~(i - 1)) << 3
-        d = i << 3
-        for k in range(8):
-            m[d + k] = m[a + k] ^ m[b + k]
-    for i in range(16):
-        m[128 + i] = _R[i]
-    return m
-
-
 HOST = None  # on a PC: udlms.host.gcm_host.HostGcm, set by udlms.host at start-up
 
 
@@ -180,7 +152,30 @@ class Gcm:
             self.accel = "viper"
         h = bytearray(16)
         self._enc(h, h)  # H = E_K(0^128)
-        self._m = _table(h)
+        # 16 multiples of H as 8 big-endian 16-bit limbs each, then the R table (144 limbs).
+        # Entry 8 is H, 4 is H*x, 2 is H*x^2, 1 is H*x^3 (a nibble's top bit is the lowest
+        # power).
+        m = _array("H", bytes(288)) if _array is not None else [0] * 144
+        for k in range(8):
+            m[64 + k] = (h[2 * k] << 8) | h[2 * k + 1]
+        src = 8
+        for dst in (4, 2, 1):  # multiply by x: shift right one bit, reduce
+            s = src << 3
+            d = dst << 3
+            carry = m[s + 7] & 1
+            for k in range(7, 0, -1):
+                m[d + k] = (m[s + k] >> 1) | ((m[s + k - 1] & 1) << 15)
+            m[d] = (m[s] >> 1) ^ (0xE100 if carry else 0)
+            src = dst
+        for i in (3, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15):
+            a = (i & (i - 1)) << 3
+            b = (i & ~(i - 1)) << 3
+            d = i << 3
+            for k in range(8):
+                m[d + k] = m[a + k] ^ m[b + k]
+        for i in range(16):
+            m[128 + i] = _R[i]
+        self._m = m
         self._ctr = bytearray(16)
         self._ks = bytearray(16)
         self._y = bytearray(16)
