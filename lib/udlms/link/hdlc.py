@@ -6,7 +6,7 @@ names are reached here too (``hdlc.frame``, ``hdlc.Receiver``, ...).
 """
 
 from udlms.errors import FrameError, LinkError, NoAnswer
-from udlms.link.hdlc_frame import Frame, Receiver, encode_frame, fcs16, frame  # noqa: F401
+from udlms.link.hdlc_frame import Receiver, encode_frame, fcs16, frame  # noqa: F401
 from udlms.port import const, sleep_ms, ticks_diff, ticks_ms
 
 SNRM = const(0x93)
@@ -348,7 +348,7 @@ class Link:
             self.vr = (self.vr + 1) & 7
             tries = 0
             t0 = ticks_ms()
-            buf = f.b
+            buf = f.buf
             i = f.i
             k = f.j - i
             if skip:

@@ -87,39 +87,6 @@ def frame(dst, src, control, info=b"", segmented=False):
 # -- receiver (clause 8.4) -----------------------------------------------------------------
 
 
-class Frame:
-    """A parsed frame inside the receiver's buffer, valid until the next feed. ``control``
-    and ``segmented`` are plain values; ``info``, ``dst``, ``src`` and ``raw`` are views made
-    on demand (the link reads the buffer at the indices instead: no allocation)."""
-
-    def __init__(self, buf):
-        self.b = buf
-        self.control = 0
-        self.segmented = False
-        # s: opening flag, q: source address, r: control, i..j: information field
-        self.s = self.q = self.r = self.i = self.j = 0
-
-    @property
-    def raw(self):
-        return memoryview(self.b)[self.s:self.j + 3]
-
-    @property
-    def dst(self):
-        return memoryview(self.b)[self.s + 3:self.q]
-
-    @property
-    def src(self):
-        return memoryview(self.b)[self.q:self.r]
-
-    @property
-    def info(self):
-        return memoryview(self.b)[self.i:self.j]
-
-    @property
-    def info_len(self):
-        return self.j - self.i
-
-
 def _addr_end(buf, p, e):
     """Index after the address field starting at p: -1 invalid (no end bit within 4
     bytes, or 3 bytes), 0 not all here yet. Integers only: no allocation."""
@@ -136,9 +103,10 @@ def _addr_end(buf, p, e):
 class Receiver:
     """Incremental frame parser (clause 8.4): frames found in whatever the UART delivers,
     resynchronising on garbage, in one reused buffer (no allocation per byte). Feed it
-    bytes or let it ``readinto_from`` a stream; ``next()`` returns the next good ``Frame``
-    or None. Bad frames are dropped and counted by kind in ``errors``; ``last_error`` keeps
-    the most recent as a FrameError."""
+    bytes or let it ``readinto_from`` a stream; ``next()`` returns the next good frame (the
+    receiver itself: ``control``, ``segmented``, ``info``, ``info_len``, ``dst``, ``src``,
+    ``raw``, valid until the next feed) or None. Bad frames are dropped and counted by kind
+    in ``errors``; ``last_error`` keeps the most recent as a FrameError."""
 
     def __init__(self, max_frame=256):
         self.size = 2 * (max_frame + _OVH)
@@ -147,7 +115,33 @@ class Receiver:
         self.chunk = bytearray(64)  # readinto_from reads here: no view per poll
         self.errors = {}
         self.last_error = None
-        self.frame = Frame(self.buf)
+        # the frame next() found (next() returns the receiver itself as the frame, valid
+        # until the next feed): s opening flag, q source address, r control, i..j info field
+        self.control = 0
+        self.segmented = False
+        self.s = self.q = self.r = self.i = self.j = 0
+
+    # the frame's fields as views made on demand (the link reads the buffer at the indices
+    # instead: no allocation)
+    @property
+    def raw(self):
+        return memoryview(self.buf)[self.s:self.j + 3]
+
+    @property
+    def dst(self):
+        return memoryview(self.buf)[self.s + 3:self.q]
+
+    @property
+    def src(self):
+        return memoryview(self.buf)[self.q:self.r]
+
+    @property
+    def info(self):
+        return memoryview(self.buf)[self.i:self.j]
+
+    @property
+    def info_len(self):
+        return self.j - self.i
 
     def reset(self):
         self.start = self.end = 0
@@ -300,13 +294,12 @@ class Receiver:
                 if i > r + 1:  # the HCS proved the header
                     self.start = end
                 continue
-            f = self.frame
-            f.s = s
-            f.q = q
-            f.r = r
-            f.i = i
-            f.j = end - 2
-            f.control = buf[r]
-            f.segmented = bool(buf[s + 1] & 0x08)
+            self.s = s
+            self.q = q
+            self.r = r
+            self.i = i
+            self.j = end - 2
+            self.control = buf[r]
+            self.segmented = bool(buf[s + 1] & 0x08)
             self.start = end  # keep the closing flag: it may open the next frame
-            return f
+            return self
