@@ -15,22 +15,20 @@ _FLAG = const(0x7E)
 _OVH = const(16)  # flags, format, 4+1 address bytes, control, HCS, FCS (worst case)
 
 
-def _crc_table():
-    try:
-        from array import array
+# the CRC-16/X.25 table, built at import by module code (freed after it: no function kept)
+try:
+    from array import array as _a
 
-        t = array("H", bytes(512))  # zeroed without a 256-entry list
-    except ImportError:  # pragma: no cover
-        t = [0] * 256
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0x8408 if c & 1 else c >> 1
-        t[i] = c
-    return t
-
-
-_T = _crc_table()
+    _T = _a("H", bytes(512))  # zeroed without a 256-entry list
+    del _a
+except ImportError:  # pragma: no cover
+    _T = [0] * 256
+for _i in range(256):
+    _c = _i
+    for _ in range(8):
+        _c = (_c >> 1) ^ 0x8408 if _c & 1 else _c >> 1
+    _T[_i] = _c
+del _i, _c, _
 
 
 def fcs16(buf, start=0, end=None):
