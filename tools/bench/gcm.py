@@ -219,7 +219,7 @@ def bench_hdlc():
     rx4 = hdlc.Receiver(128 + 16)
     stream3 = _Replay(frames)
 
-    view = rx4.mv
+    view = memoryview(rx4.buf)
 
     def harness():  # the stand-in stream alone (should be 0: the figures above are hdlc's)
         stream3.readinto(view)

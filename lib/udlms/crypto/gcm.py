@@ -1,4 +1,8 @@
-"""AES-GCM-128 (NIST SP 800-38D) for 96-bit IVs, built on the AES block port.
+"""AES-GCM-128 (NIST SP 800-38D) for 96-bit IVs, and the AES block port it is built on
+(FIPS 197 forward cipher: ``cryptolib`` on MicroPython, ``aesio`` on CircuitPython,
+``cryptography`` registered by the host package on CPython, else the pure table AES of
+:mod:`udlms.crypto.aes_pure`; also reached as :mod:`udlms.crypto.aes`). One module: a
+session loads the ciphering code once.
 
 GCTR with inc32 (§6.5), GHASH (§6.4) with a 4-bit (Shoup) table of 16 multiples of H held
 as 16-bit limbs (288 bytes per key, no long integers), GMAC, constant-time tag comparison.
@@ -7,7 +11,6 @@ All state lives in per-key preallocated bytearrays: the ``*_into`` methods do no
 :mod:`udlms.crypto.ghash_viper` replaces the two inner loops on MicroPython.
 """
 
-from udlms.crypto import aes
 from udlms.errors import ConfigError, SecurityError
 
 try:
@@ -21,6 +24,85 @@ except Exception:  # noqa: BLE001 - ImportError, SyntaxError, MemoryError (no ex
     _viper = None
 
 ACCEL = "viper" if _viper is not None else None
+
+# -- the AES block port (FIPS 197; reached as udlms.crypto.aes.<name>) ----------------------
+
+ORDER = ("cryptolib", "aesio", "cryptography", "pure")
+
+_found = {}
+_host = None  # the PC back-end (udlms.host.aes_host), set by register()
+
+
+def register(host):
+    """Make the ``cryptography`` backend available: ``host`` has ``module()`` (the runtime
+    module, ImportError when absent) and ``encryptor(key, module)``. Called by
+    :mod:`udlms.host` on CPython."""
+    global _host
+    _host = host
+    _found.pop("cryptography", None)
+
+
+def _module(name):
+    """The runtime module for a backend, or None when this runtime does not have it
+    (looked up once: failed imports cost filesystem searches on every call)."""
+    if name not in _found:
+        try:
+            if name == "cryptolib":
+                import cryptolib as m
+            elif name == "aesio":
+                import aesio as m
+            elif _host is None:
+                raise ImportError(name)
+            else:
+                m = _host.module()
+        except ImportError:
+            m = None
+        _found[name] = m
+    return _found[name]
+
+
+def backends(first=False):
+    """Names of the AES backends available on this runtime, best first (``first``: the
+    best one only, and stop looking there)."""
+    r = []
+    for n in ORDER:
+        if n == "pure" or _module(n) is not None:
+            if first:
+                return n
+            r.append(n)
+    return r
+
+
+def best():
+    """The name of the first backend this runtime has (stops looking there)."""
+    return backends(True)
+
+
+def block(key, backend=None):
+    """``(name, encrypt)`` for ``key`` (16 bytes) on the best (or the named) backend, with
+    ``encrypt(src16, dst16)`` (forward cipher only: CTR and GHASH never need the inverse)."""
+    if key is None or len(key) != 16:
+        raise ConfigError("AES key must be 16 bytes (security suite 0 is AES-128)", "key")
+    if backend is not None and backend not in ORDER:
+        raise ConfigError("unknown AES backend %s" % backend, "backend")
+    for n in ORDER if backend is None else (backend,):
+        if n == "pure":
+            from udlms.crypto.aes_pure import Aes
+
+            return n, Aes(key).encrypt_block
+        m = _module(n)
+        if m is None:
+            if backend is not None:
+                raise ConfigError("AES backend %s is not available here" % n, "backend")
+        elif n == "cryptolib":
+            return n, m.aes(bytes(key), 1).encrypt  # 1 = ECB; one-way, encrypt only
+        elif n == "aesio":
+            return n, m.AES(bytes(key), m.MODE_ECB).encrypt_into
+        else:
+            return n, _host.encryptor(key, m)
+
+
+# -- GCM (NIST SP 800-38D) -----------------------------------------------------------------
 
 # R: reduction of 4 bits shifted out of the right end, top 16 bits (x^128 = 1+x+x^2+x^7)
 _R = (0x0000, 0x1C20, 0x3840, 0x2460, 0x7080, 0x6CA0, 0x48C0, 0x54E0,
@@ -37,34 +119,6 @@ def ct_equal(a, b):
     return acc == 0
 
 
-def _table(h):
-    """16 multiples of H as 8 big-endian 16-bit limbs each, then the R table (144 limbs).
-
-    Entry 8 is H, 4 is H*x, 2 is H*x^2, 1 is H*x^3 (the nibble's top bit is the lowest power).
-    """
-    m = _array("H", bytes(288)) if _array is not None else [0] * 144
-    for k in range(8):
-        m[64 + k] = (h[2 * k] << 8) | h[2 * k + 1]
-    src = 8
-    for dst in (4, 2, 1):  # multiply by x: shift right one bit, reduce
-        s = src << 3
-        d = dst << 3
-        carry = m[s + 7] & 1
-        for k in range(7, 0, -1):
-            m[d + k] = (m[s + k] >> 1) | ((m[s + k - 1] & 1) << 15)
-        m[d] = (m[s] >> 1) ^ (0xE100 if carry else 0)
-        src = dst
-    for i in (3, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15):
-        a = (i & (i - 1)) << 3
-        b = (i & ~(i - 1)) << 3
-        d = i << 3
-        for k in range(8):
-            m[d + k] = m[a + k] ^ m[b + k]
-    for i in range(16):
-        m[128 + i] = _R[i]
-    return m
-
-
 HOST = None  # on a PC: udlms.host.gcm_host.HostGcm, set by udlms.host at start-up
 
 
@@ -73,7 +127,7 @@ def new(key, backend=None, accel=None):
     ``accel`` asked for) the registered :data:`HOST` class
     (:class:`udlms.host.gcm_host.HostGcm`), where OpenSSL does all of GCM (GHASH in Python
     is most of a session's CPU there)."""
-    if accel is None and HOST is not None and (backend or aes.best()) == "cryptography":
+    if accel is None and HOST is not None and (backend or best()) == "cryptography":
         return HOST(key)
     return Gcm(key, backend, accel)
 
@@ -83,7 +137,7 @@ class Gcm:
     ``accel`` None = viper GHASH when available, False = pure, True = viper or ConfigError."""
 
     def __init__(self, key, backend=None, accel=None):
-        self.backend, self._enc = aes.block(key, backend)
+        self.backend, self._enc = block(key, backend)
         if accel and _viper is None:
             raise ConfigError("viper GHASH is not available on this runtime", "backend")
         if accel is False or _viper is None:
@@ -98,7 +152,30 @@ class Gcm:
             self.accel = "viper"
         h = bytearray(16)
         self._enc(h, h)  # H = E_K(0^128)
-        self._m = _table(h)
+        # 16 multiples of H as 8 big-endian 16-bit limbs each, then the R table (144 limbs).
+        # Entry 8 is H, 4 is H*x, 2 is H*x^2, 1 is H*x^3 (a nibble's top bit is the lowest
+        # power).
+        m = _array("H", bytes(288)) if _array is not None else [0] * 144
+        for k in range(8):
+            m[64 + k] = (h[2 * k] << 8) | h[2 * k + 1]
+        src = 8
+        for dst in (4, 2, 1):  # multiply by x: shift right one bit, reduce
+            s = src << 3
+            d = dst << 3
+            carry = m[s + 7] & 1
+            for k in range(7, 0, -1):
+                m[d + k] = (m[s + k] >> 1) | ((m[s + k - 1] & 1) << 15)
+            m[d] = (m[s] >> 1) ^ (0xE100 if carry else 0)
+            src = dst
+        for i in (3, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15):
+            a = (i & (i - 1)) << 3
+            b = (i & ~(i - 1)) << 3
+            d = i << 3
+            for k in range(8):
+                m[d + k] = m[a + k] ^ m[b + k]
+        for i in range(16):
+            m[128 + i] = _R[i]
+        self._m = m
         self._ctr = bytearray(16)
         self._ks = bytearray(16)
         self._y = bytearray(16)

@@ -1,7 +1,7 @@
 """Pure-Python GHASH and GCTR helpers (NIST SP 800-38D §6.4, §6.5) for udlms.crypto.gcm.
 
 The fallback where udlms.crypto.ghash_viper cannot load (CircuitPython, CPython). Multiplication by
-H uses the 4-bit (Shoup) table built by gcm._table: 16-bit limbs, so every value stays a
+H uses the 4-bit (Shoup) table built by gcm.Gcm(): 16-bit limbs, so every value stays a
 small int and nothing is allocated per block.
 """
 

@@ -1,155 +1,303 @@
-"""HDLC frame format type 3 (IEC 62056-46 clause 8.4): the frame codec.
+"""HDLC frame format type 3 (IEC 62056-46 clause 8.4): the frame codec and the
+incremental receiver. Reached as ``udlms.link.hdlc.<name>``.
 
 Frame: 7E · format (A0 | S<<3 | length>>8, length) · destination address · source address ·
 control · HCS (only when an information field follows) · info · FCS · 7E. HCS and FCS are
-CRC-16/X.25 (clause 8.4.6, RFC 1662), sent low byte first. Addresses (clause 8.4.2.2),
-control fields (clause 8.4.3), ``encode_frame`` into a caller's buffer. The names are also
-reached as ``udlms.link.hdlc.<name>``.
+CRC-16/X.25 (clause 8.4.6, RFC 1662), sent low byte first. The receiver finds frames in
+whatever the UART delivers, resynchronising on garbage, in one reused buffer: no allocation
+per byte.
 """
 
-from udlms.errors import LinkError
+from udlms.errors import FrameError, LinkError
 from udlms.port import const
 
-FLAG = const(0x7E)
-SNRM = const(0x93)
-UA = const(0x73)
-DISC = const(0x53)
-DM = const(0x1F)
-FRMR = const(0x97)
-UI = const(0x13)
-
-LLC_REQUEST = b"\xe6\xe6\x00"
-LLC_RESPONSE = b"\xe6\xe7\x00"
-
-DEFAULT_MAX_INFO = const(128)  # IEC 62056-46 6.4.4.4.3.2 (also in hdlc_params, which
-DEFAULT_WINDOW = const(1)  # must not import this module: it is loaded for a connect only)
-
-OVERHEAD = const(16)  # flags, format, 4+1 address bytes, control, HCS, FCS (worst case)
+_FLAG = const(0x7E)
+_OVH = const(16)  # flags, format, 4+1 address bytes, control, HCS, FCS (worst case)
 
 
-def _make_table():
-    try:
-        from array import array
+# the CRC-16/X.25 table, built at import by module code (freed after it: no function kept)
+try:
+    from array import array as _a
 
-        t = array("H", bytes(512))  # zeroed without a 256-entry list
-    except ImportError:  # pragma: no cover
-        t = [0] * 256
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0x8408 if c & 1 else c >> 1
-        t[i] = c
-    return t
-
-
-_TABLE = _make_table()
+    _T = _a("H", bytes(512))  # zeroed without a 256-entry list
+    del _a
+except ImportError:  # pragma: no cover
+    _T = [0] * 256
+for _i in range(256):
+    _c = _i
+    for _ in range(8):
+        _c = (_c >> 1) ^ 0x8408 if _c & 1 else _c >> 1
+    _T[_i] = _c
+del _i, _c, _
 
 
 def fcs16(buf, start=0, end=None):
     """CRC-16/X.25 of buf[start:end] (final value; append it low byte first)."""
     if end is None:
         end = len(buf)
-    t = _TABLE
+    t = _T
     c = 0xFFFF
     for i in range(start, end):
         c = (c >> 8) ^ t[(c ^ buf[i]) & 0xFF]
     return c ^ 0xFFFF
 
 
-# -- addresses (clause 8.4.2.2) -----------------------------------------------------------
-
-
-def client_address(sap):
-    """One-byte client address: SAP 1 (management) -> 03, 16 (public) -> 21."""
-    if not 0 <= sap <= 0x7F:
-        raise LinkError("client SAP %d out of range 0..127" % sap, "config")
-    return bytes(((sap << 1) | 1,))
-
-
-def server_address(logical, physical=None, size=2):
-    """Server address of 1, 2 or 4 bytes: upper = logical device, lower = physical."""
-    if size == 1:
-        if not 0 <= logical <= 0x7F:
-            raise LinkError("server logical address %d does not fit 1 byte" % logical, "config")
-        return bytes(((logical << 1) | 1,))
-    if physical is None:
-        physical = 0
-    if size == 2:
-        if not (0 <= logical <= 0x7F and 0 <= physical <= 0x7F):
-            raise LinkError("server address %d/%d does not fit 2 bytes (use --address-size 4)"
-                            % (logical, physical), "config")
-        return bytes((logical << 1, (physical << 1) | 1))
-    if size == 4:
-        if not (0 <= logical <= 0x3FFF and 0 <= physical <= 0x3FFF):
-            raise LinkError("server address %d/%d out of range" % (logical, physical), "config")
-        return bytes(((logical >> 7) << 1, (logical & 0x7F) << 1,
-                      (physical >> 7) << 1, ((physical & 0x7F) << 1) | 1))
-    raise LinkError("address size must be 1, 2 or 4, not %d" % size, "config")
-
-
-def address_value(raw):
-    """(upper, lower) of an address field; lower is None for a 1-byte address."""
-    n = len(raw)
-    if n == 1:
-        return (raw[0] >> 1, None)
-    if n == 2:
-        return (raw[0] >> 1, raw[1] >> 1)
-    if n == 4:
-        return (((raw[0] >> 1) << 7) | (raw[1] >> 1), ((raw[2] >> 1) << 7) | (raw[3] >> 1))
-    return (None, None)
-
-
-# -- control field (clause 8.4.3) ---------------------------------------------------------
-
-
-def i_control(ns, nr, poll=True):
-    return ((nr & 7) << 5) | (0x10 if poll else 0) | ((ns & 7) << 1)
-
-
-def rr_control(nr, poll=True):
-    return ((nr & 7) << 5) | (0x10 if poll else 0) | 0x01
-
-
-# -- frames --------------------------------------------------------------------------------
+# -- frames (clause 8.4.1) -----------------------------------------------------------------
 
 
 def encode_frame(out, dst, src, control, info=None, segmented=False):
     """Write one complete frame into bytearray ``out``; return its length."""
-    ninfo = len(info) if info else 0
-    hdr = 2 + len(dst) + len(src) + 1
-    length = hdr + (2 + ninfo if ninfo else 0) + 2
-    if length > 0x7FF:
-        raise LinkError("frame of %d bytes exceeds the 11-bit length field" % length, "too-long")
-    if len(out) < length + 2:
+    k = len(info) if info else 0
+    n = 2 + len(dst) + len(src) + 1 + (2 + k if k else 0) + 2
+    if n > 0x7FF:
+        raise LinkError("frame of %d bytes exceeds the 11-bit length field" % n, "too-long")
+    if len(out) < n + 2:
         raise LinkError("frame buffer too small", "too-long")
-    out[0] = FLAG
-    out[1] = 0xA0 | (0x08 if segmented else 0) | (length >> 8)
-    out[2] = length & 0xFF
+    out[0] = _FLAG
+    out[1] = 0xA0 | (0x08 if segmented else 0) | (n >> 8)
+    out[2] = n & 0xFF
     p = 3
-    for b in dst:
-        out[p] = b
-        p += 1
-    for b in src:
-        out[p] = b
-        p += 1
+    for a in (dst, src):
+        for b in a:
+            out[p] = b
+            p += 1
     out[p] = control
     p += 1
-    if ninfo:
+    while True:  # HCS (when info follows), then FCS
         c = fcs16(out, 1, p)
         out[p] = c & 0xFF
         out[p + 1] = c >> 8
         p += 2
-        out[p:p + ninfo] = info
-        p += ninfo
-    c = fcs16(out, 1, p)
-    out[p] = c & 0xFF
-    out[p + 1] = c >> 8
-    out[p + 2] = FLAG
-    return p + 3
+        if not k:
+            out[p] = _FLAG
+            return p + 1
+        out[p:p + k] = info
+        p += k
+        k = 0
 
 
 def frame(dst, src, control, info=b"", segmented=False):
     """A complete frame as bytes (convenience for tools and tests)."""
-    out = bytearray(len(dst) + len(src) + len(info) + OVERHEAD)
-    n = encode_frame(out, dst, src, control, info, segmented)
-    return bytes(out[:n])
+    out = bytearray(len(dst) + len(src) + len(info) + _OVH)
+    return bytes(out[:encode_frame(out, dst, src, control, info, segmented)])
+
+
+# -- receiver (clause 8.4) -----------------------------------------------------------------
+
+
+def _addr_end(buf, p, e):
+    """Index after the address field starting at p: -1 invalid (no end bit within 4
+    bytes, or 3 bytes), 0 not all here yet. Integers only: no allocation."""
+    q = p
+    while q < e and q - p < 4 and not buf[q] & 1:
+        q += 1
+    if q >= e:
+        return 0
+    if not buf[q] & 1 or q - p == 2:
+        return -1
+    return q + 1
+
+
+class Receiver:
+    """Incremental frame parser (clause 8.4): frames found in whatever the UART delivers,
+    resynchronising on garbage, in one reused buffer (no allocation per byte). Feed it
+    bytes or let it ``readinto_from`` a stream; ``next()`` returns the next good frame (the
+    receiver itself: ``control``, ``segmented``, ``info``, ``info_len``, ``dst``, ``src``,
+    ``raw``, valid until the next feed) or None. Bad frames are dropped and counted by kind
+    in ``errors``; ``last_error`` keeps the most recent as a FrameError."""
+
+    def __init__(self, max_frame=256):
+        self.size = 2 * (max_frame + _OVH)
+        self.buf = bytearray(self.size)
+        self.start = self.end = 0
+        self.chunk = bytearray(64)  # readinto_from reads here: no view per poll
+        self.errors = {}
+        self.last_error = None
+        # the frame next() found (next() returns the receiver itself as the frame, valid
+        # until the next feed): s opening flag, q source address, r control, i..j info field
+        self.control = 0
+        self.segmented = False
+        self.s = self.q = self.r = self.i = self.j = 0
+
+    # the frame's fields as views made on demand (the link reads the buffer at the indices
+    # instead: no allocation)
+    @property
+    def raw(self):
+        return memoryview(self.buf)[self.s:self.j + 3]
+
+    @property
+    def dst(self):
+        return memoryview(self.buf)[self.s + 3:self.q]
+
+    @property
+    def src(self):
+        return memoryview(self.buf)[self.q:self.r]
+
+    @property
+    def info(self):
+        return memoryview(self.buf)[self.i:self.j]
+
+    @property
+    def info_len(self):
+        return self.j - self.i
+
+    def reset(self):
+        self.start = self.end = 0
+
+    def _error(self, msg, kind, count=1):
+        self.errors[kind] = self.errors.get(kind, 0) + count
+        self.last_error = FrameError(msg, kind)
+
+    def pending(self):
+        """Bytes received that do not yet form a frame (ignoring idle flags)."""
+        n = 0
+        for i in range(self.start, self.end):
+            if self.buf[i] != _FLAG:
+                n += 1
+        return n
+
+    def _compact(self):
+        s = self.start
+        if s:
+            n = self.end - s
+            buf = self.buf
+            for i in range(n):  # memmove to the front, without a slice object
+                buf[i] = buf[s + i]
+            self.start = 0
+            self.end = n
+
+    def _room(self):
+        """Free bytes at the end of the buffer, compacting or (when it is full of bytes that
+        hold no frame) discarding them first."""
+        if self.end == self.size:
+            self._compact()
+            if self.end == self.size:  # full of garbage with no frame in it
+                self._error("receive buffer overflow: no frame in %d bytes (line noise?)"
+                            % self.size, "overflow")
+                self.start = self.end = 0
+        return self.size - self.end
+
+    def feed(self, data):
+        """Copy data in (tools and tests); returns the number of bytes taken (fewer when the
+        buffer is full: drain it with next() and feed the rest)."""
+        t = 0
+        n = len(data)
+        buf = self.buf
+        while t < n:
+            k = min(self._room(), n - t)
+            e = self.end
+            buf[e:e + k] = data[t:t + k]
+            self.end = e + k
+            t += k
+            if t < n:
+                self._compact()
+                if self.end == self.size:  # a frame is waiting to be taken with next()
+                    break
+        return t
+
+    def readinto_from(self, stream):
+        """Read what the stream has into the buffer; returns the byte count (0 if none).
+        Reads into a fixed 64-byte chunk and copies it in: no allocation per call."""
+        chunk = self.chunk
+        if self._room() < 64:
+            self._compact()
+            if self.size - self.end < 64:
+                return 0  # a frame is waiting to be taken with next()
+        n = stream.readinto(chunk)
+        if not n:
+            return 0
+        buf = self.buf
+        e = self.end
+        for i in range(n):
+            buf[e + i] = chunk[i]
+        self.end = e + n
+        return n
+
+    def drop_partial(self):
+        """Discard an incomplete frame (inter-character timeout, clause 6.4.4.2)."""
+        if self.pending():
+            self._error("frame cut off: the line went quiet mid-frame", "truncated")
+        self.start = self.end = 0
+
+    def next(self):
+        """The next complete, valid frame, or None when more bytes are needed."""
+        buf = self.buf
+        while True:
+            s = self.start
+            e = self.end
+            while s < e and buf[s] != _FLAG:  # an opening flag ...
+                s += 1
+            if s > self.start:  # counted in bytes, not in runs
+                self._error("line noise before a frame", "noise", s - self.start)
+            while s + 1 < e and buf[s + 1] == _FLAG:  # ... followed by a non-flag byte
+                s += 1
+            self.start = s
+            if e - s < 3:
+                if s == e:
+                    self.start = self.end = 0
+                return None
+            self.start = s + 1  # where to look again when this is no frame
+            fmt = buf[s + 1]
+            if fmt & 0xF0 != 0xA0:
+                self._error("not frame format type 3 (format byte %02X)" % fmt, "bad-format")
+                continue
+            n = ((fmt & 0x07) << 8) | buf[s + 2]
+            if n < 7 or n + 2 > self.size:
+                self._error("frame length %d impossible" % n, "bad-format")
+                continue
+            end = s + 1 + n  # the FCS ends here, before the closing flag
+            whole = e - s >= n + 2
+            # addresses, control and HCS: checked on what has arrived before the rest comes,
+            # so line noise after a flag does not hold up the receiver until the timeout
+            lim = end if whole else e
+            q = _addr_end(buf, s + 3, lim)
+            r = _addr_end(buf, q, lim) if q > 0 else q
+            if not whole:
+                if r < 0:
+                    self._error("line noise before a frame", "noise")
+                    continue
+                if r and n - 1 > r + 1 - s and r + 3 <= e and \
+                        (buf[r + 1] | (buf[r + 2] << 8)) != fcs16(buf, s + 1, r + 1):
+                    self._error("line noise before a frame", "noise")
+                    continue
+                self.start = s
+                if s and self.end == self.size:
+                    self._compact()
+                return None
+            if buf[end] != _FLAG:
+                self._error("frame does not end with 7E where its length says", "truncated")
+                continue
+            # a header that is not a frame header after all (bad address or HCS): look again
+            # just after s, a real frame may start inside; a frame with a good header that is
+            # damaged: skip it up to its closing flag
+            if r <= 0:
+                self._error("address field malformed (1, 2 or 4 bytes, last one odd)",
+                            "bad-address")
+                continue
+            if r + 3 > end:
+                self._error("frame too short for its header", "bad-format")
+                continue
+            i = r + 1
+            if end - 2 > i:  # an information field follows: HCS is present
+                if end - 2 - i < 2:
+                    self._error("frame too short for its header check", "bad-format")
+                    continue
+                if (buf[i] | (buf[i + 1] << 8)) != fcs16(buf, s + 1, i):
+                    self._error("header check sequence (HCS) wrong", "bad-hcs")
+                    continue
+                i += 2
+            if (buf[end - 2] | (buf[end - 1] << 8)) != fcs16(buf, s + 1, end - 2):
+                self._error("frame check sequence (FCS) wrong: line noise or wrong baud rate",
+                            "bad-fcs")
+                if i > r + 1:  # the HCS proved the header
+                    self.start = end
+                continue
+            self.s = s
+            self.q = q
+            self.r = r
+            self.i = i
+            self.j = end - 2
+            self.control = buf[r]
+            self.segmented = bool(buf[s + 1] & 0x08)
+            self.start = end  # keep the closing flag: it may open the next frame
+            return self

@@ -42,29 +42,23 @@ class TcpStream:
     def write(self, b):
         try:
             if self._mp:
-                self._write_all(b)
+                mv = memoryview(b)
+                while len(mv):
+                    n = self.sock.write(mv)
+                    if n:
+                        mv = mv[n:]
             else:
                 self.sock.sendall(b)
         except OSError as e:
             raise LinkError("connection lost while sending (%s)" % e, "link-lost")
 
-    def _ready(self):
-        """Data waiting? ``ipoll`` reuses its result tuple: no allocation per poll."""
-        for _ in self._poll.ipoll(int(_POLL_S * 1000)):
-            return True
-        return False
-
-    def _write_all(self, b):
-        mv = memoryview(b)
-        while len(mv):
-            n = self.sock.write(mv)
-            if n:
-                mv = mv[n:]
-
     def readinto(self, buf):
         try:
             if self._mp:
-                if not self._ready():
+                # data waiting? ``ipoll`` reuses its result tuple: no allocation per poll
+                for _ in self._poll.ipoll(int(_POLL_S * 1000)):
+                    break
+                else:
                     return 0
                 n = self.sock.readinto(buf)
                 if n is None:
