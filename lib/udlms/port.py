@@ -69,8 +69,16 @@ def forget_since(before, prefixes=("udlms.",)):
     if before == ():
         return
     for name in list(sys.modules):
-        if name == prefixes if before is None else (name not in before
-                                                    and name.startswith(prefixes)):
+        if before is None:
+            hit = name == prefixes
+        else:  # str.startswith takes no tuple before MicroPython 1.25 (ESP32 v1.23 image)
+            hit = False
+            if name not in before:
+                for p in prefixes:
+                    if name.startswith(p):
+                        hit = True
+                        break
+        if hit:
             del sys.modules[name]
             pkg, _, short = name.rpartition(".")
             pkg = sys.modules.get(pkg)
