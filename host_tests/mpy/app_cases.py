@@ -303,9 +303,9 @@ def uart_rs485_direction():
     eq(s.readinto(buf), 0)  # None (nothing yet) reads as 0
 
 
-@test
-def matrix_scan_with_debounce():
-    pressed = [(1, 2)]  # row 1, column 2 -> "6"
+def _matrix(pressed):
+    """A 4x4 ScanMatrix on fake pins (rows 0-3, columns 10-13) whose keys in ``pressed``
+    ((row, column) pairs, changed by the test as it goes) read as held down."""
     pins = {}
 
     class Pin(FakePin):
@@ -316,14 +316,19 @@ def matrix_scan_with_debounce():
         def value(self, v=None):
             if v is not None or self.n < 10:
                 return FakePin.value(self, v)
-            col = self.n - 10
             for r, c in pressed:
-                if c == col and pins[r].v == 0:
+                if c == self.n - 10 and pins[r].v == 0:
                     return 0
             return 1
 
-    m = keypad.ScanMatrix([0, 1, 2, 3], [10, 11, 12, 13], debounce_ms=0, interval_ms=0,
-                          pin=Pin)
+    return keypad.ScanMatrix([0, 1, 2, 3], [10, 11, 12, 13], debounce_ms=0, interval_ms=0,
+                             pin=Pin)
+
+
+@test
+def matrix_scan_with_debounce():
+    pressed = [(1, 2)]  # row 1, column 2 -> "6"
+    m = _matrix(pressed)
     eq(m.poll(), None)  # the scan at construction is the baseline: "6" held then is no press
     eq(m.poll(), None)
     pressed.clear()
@@ -345,23 +350,7 @@ def key_pressed_before_the_first_poll_counts():
     that and before the app's first poll is a press, not a key "held at start" (a lost
     first digit when the app loop started late on a busy machine)."""
     pressed = []
-    pins = {}
-
-    class Pin(FakePin):
-        def __init__(self, n, mode=None, pull=None, value=None):
-            super().__init__(n, mode, pull, value)
-            pins[n] = self
-
-        def value(self, v=None):
-            if v is not None or self.n < 10:
-                return FakePin.value(self, v)
-            for r, c in pressed:
-                if c == self.n - 10 and pins[r].v == 0:
-                    return 0
-            return 1
-
-    m = keypad.ScanMatrix([0, 1, 2, 3], [10, 11, 12, 13], debounce_ms=0, interval_ms=0,
-                          pin=Pin)
+    m = _matrix(pressed)
     pressed.append((0, 0))  # "1", down before the loop has polled once
     eq(m.poll(), None)  # first sight of the change: not yet stable
     ev = m.poll()

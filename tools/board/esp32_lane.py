@@ -44,6 +44,7 @@ import subprocess
 import sys
 import time
 
+from tools.board import checks
 from tools.board import esp32board as E
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -58,21 +59,7 @@ RESULTS = []
 FIGURES = {}
 
 
-def result(name, ok, detail=""):
-    RESULTS.append((name, ok, detail))
-    print("  esp32 %-26s %s%s" % (name, "PASS" if ok else "FAIL",
-                                  (": " + detail) if detail else ""), flush=True)
-    return ok
-
-
-def check(name, fn, *a):
-    t0 = time.time()
-    try:
-        detail = fn(*a) or ""
-        return result(name, True, "%s (%.0fs)" % (detail, time.time() - t0))
-    except Exception as e:  # noqa: BLE001 - every failure is reported, then counted
-        result(name, False, "%s: %s" % (type(e).__name__, str(e)[-1500:]))
-        return False
+result, check = checks.make("esp32", 26, RESULTS)
 
 
 def lane_files():

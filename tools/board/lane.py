@@ -42,6 +42,7 @@ import sys
 import time
 
 from tools.board import board as B
+from tools.board import checks
 from tools.board import lane_auto  # the encoding-auto check (issue 20)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -70,21 +71,7 @@ def lane_config():
     return p
 
 
-def result(name, ok, detail=""):
-    RESULTS.append((name, ok, detail))
-    print("  board %-28s %s%s" % (name, "PASS" if ok else "FAIL", (": " + detail) if detail
-                                  else ""), flush=True)
-    return ok
-
-
-def check(name, fn, *a):
-    t0 = time.time()
-    try:
-        detail = fn(*a) or ""
-        return result(name, True, "%s (%.0fs)" % (detail, time.time() - t0))
-    except Exception as e:  # noqa: BLE001 - every failure is reported, then counted
-        result(name, False, "%s: %s" % (type(e).__name__, str(e)[-1500:]))
-        return False
+result, check = checks.make("board", 28, RESULTS)
 
 
 def seen(frames, text):
