@@ -387,7 +387,11 @@ class Board:
                 seq.append(["*", 1200, gap])
             else:
                 seq.append([ch, hold, gap])
-        return self.call("keys", timeout=timeout, seq=seq)
+        r = self.call("keys", timeout=timeout, seq=seq)
+        if r.get("unscanned"):  # said, so a lost key names its cause
+            print("  board: %d key phase(s) of %r ended unscanned: the firmware did not scan "
+                  "the keypad for 5 s of emulated time" % (r["unscanned"], text), flush=True)
+        return r
 
     def display(self, clear=False):
         return self.call("display", clear=clear)
