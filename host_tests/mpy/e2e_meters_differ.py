@@ -18,9 +18,10 @@ MICROPYTHON = sys.implementation.name == "micropython"
 if MICROPYTHON and ".frozen" not in sys.path:
     sys.path.append(".frozen")
 
-from tokenpad import store  # noqa: E402, I001 - big modules first, while the heap is whole
-from tokenpad import app as tapp  # noqa: E402
-from tokenpad import settings  # noqa: E402
+# big modules first, while the heap is whole (tpfakes.ram_store/app use them)
+from tokenpad import store  # noqa: E402, F401, I001
+from tokenpad import app as tapp  # noqa: E402, F401
+from tokenpad import settings  # noqa: E402, F401
 
 import tpfakes  # noqa: E402
 from mpytest import eq, main, test  # noqa: E402
@@ -48,20 +49,13 @@ def sim(args):
 
 
 def ram_store(mem=None):
-    mem = mem if mem is not None else bytearray(b"\xff" * 2048)
-    return store.Store(store.TwoSlot(store.NvmSlot(mem, 0, 1024),
-                                     store.NvmSlot(mem, 1024, 1024))), mem
+    return tpfakes.ram_store(mem)
 
 
 def make(url, st, conf=None):
     c = dict(CONF)
     c.update(conf or {})
-
-    def open_stream():
-        mark()
-        return tpfakes.BridgedStream(tpfakes.SocketUart(url), tpfakes.FakePin(), 1, 9600)
-
-    return tapp.App(settings.Config(c), st, tpfakes.FakeDisplay(cols=21, rows=8), [], open_stream)
+    return tpfakes.app(url, st, c, mark)  # the real library
 
 
 @test

@@ -321,3 +321,27 @@ class FakeKeypad:
 
     def poll(self):
         return self.events.pop(0) if self.events else None
+
+
+def ram_store(mem=None):
+    """A tokenpad Store on two 1 KB slots of RAM (``mem``: 2048 bytes, kept across "power
+    cycles" by passing it again) -> (store, mem)."""
+    from tokenpad import store
+
+    mem = mem if mem is not None else bytearray(b"\xff" * 2048)
+    return store.Store(store.TwoSlot(store.NvmSlot(mem, 0, 1024),
+                                     store.NvmSlot(mem, 1024, 1024))), mem
+
+
+def app(url, st, conf, on_open=None):
+    """The real tokenpad App and library over TCP to the simulator at ``url`` (a bridged
+    fake UART), a fake 21x8 display, no keypad; ``on_open()`` runs as each link opens."""
+    from tokenpad import app as tapp
+    from tokenpad import settings
+
+    def open_stream():
+        if on_open is not None:
+            on_open()
+        return BridgedStream(SocketUart(url), FakePin(), 1, 9600)
+
+    return tapp.App(settings.Config(conf), st, FakeDisplay(cols=21, rows=8), [], open_stream)
