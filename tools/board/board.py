@@ -82,10 +82,10 @@ def ready():
 
 
 # -- littlefs images ----------------------------------------------------------------------------
-def _lfs(image=None):
+def _lfs(image=None, blocks=FS_BLOCKS):
     import littlefs
 
-    fs = littlefs.LittleFS(block_size=BLOCK, block_count=FS_BLOCKS, mount=False)
+    fs = littlefs.LittleFS(block_size=BLOCK, block_count=blocks, mount=False)
     if image is None:
         fs.format()
     else:
@@ -94,16 +94,15 @@ def _lfs(image=None):
     return fs
 
 
-def image(files):
-    """A littlefs image of the RPI_PICO filesystem holding ``files`` {"/path": bytes}."""
-    fs = _lfs()
+def image(files, size=FS_BLOCKS * BLOCK):
+    """A littlefs image of ``size`` bytes (default: the RPI_PICO filesystem; the ESP32 lane
+    gives its vfs partition's) holding ``files`` {"/path": bytes}."""
+    fs = _lfs(blocks=size // BLOCK)
     for path, data in sorted(files.items()):
-        d = os.path.dirname(path)
-        parts = [p for p in d.split("/") if p]
+        parts = [p for p in os.path.dirname(path).split("/") if p]
         for i in range(len(parts)):
-            sub = "/" + "/".join(parts[:i + 1])
             try:
-                fs.mkdir(sub)
+                fs.mkdir("/" + "/".join(parts[:i + 1]))
             except Exception:  # noqa: BLE001 - exists
                 pass
         with fs.open(path, "wb") as f:
@@ -113,7 +112,7 @@ def image(files):
 
 def read_files(img):
     """{path: bytes} of every file in a littlefs image (as the firmware left it)."""
-    fs = _lfs(bytearray(img))
+    fs = _lfs(bytearray(img), len(img) // BLOCK)
     out = {}
     for root, _dirs, names in fs.walk("/"):
         for n in names:

@@ -23,10 +23,11 @@ import subprocess
 import threading
 import time
 
+from tools.board import board
+
 FLASH_SIZE = 4 * 1024 * 1024
 APP_OFFSET = 0x1000  # where the ESP32_GENERIC .bin goes (bootloader, partition table, app)
 PARTITION_TABLE = 0x8000
-BLOCK = 4096
 ROM = "esp32-v3-rom.bin"
 
 
@@ -87,43 +88,14 @@ def vfs_partition(img):
     raise BoardError("no vfs partition in the firmware's partition table: %s" % partitions(img))
 
 
-def _lfs(size, image=None):
-    import littlefs
-
-    fs = littlefs.LittleFS(block_size=BLOCK, block_count=size // BLOCK, mount=False)
-    if image is None:
-        fs.format()
-    else:
-        fs.context.buffer[:] = image
-    fs.mount()
-    return fs
-
-
 def lfs_image(size, files):
     """A littlefs image of ``size`` bytes (the vfs partition) holding {"/path": bytes}."""
-    fs = _lfs(size)
-    for path, data in sorted(files.items()):
-        parts = [p for p in os.path.dirname(path).split("/") if p]
-        for i in range(len(parts)):
-            try:
-                fs.mkdir("/" + "/".join(parts[:i + 1]))
-            except Exception:  # noqa: BLE001 - exists
-                pass
-        with fs.open(path, "wb") as f:
-            f.write(data)
-    return bytes(fs.context.buffer)
+    return board.image(files, size)
 
 
 def lfs_files(img):
     """{path: bytes} of every file in a littlefs image."""
-    fs = _lfs(len(img), bytearray(img))
-    out = {}
-    for root, _dirs, names in fs.walk("/"):
-        for n in names:
-            p = root.rstrip("/") + "/" + n
-            with fs.open(p, "rb") as f:
-                out[p] = f.read()
-    return out
+    return board.read_files(img)
 
 
 class Relay:
