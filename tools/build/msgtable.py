@@ -15,7 +15,10 @@ message is shown, so ``str(e)`` on the device is the same text as on CPython. On
 first argument of calls to the error classes of ``errors.py`` and of the helpers in
 ``HELPERS`` is touched; kinds, codes and every other string stay. The replacement keeps
 each line where it was (tracebacks on the device name the source line), and the
-CPython sources and tests are unchanged.
+CPython sources and tests are unchanged. The record tables of ``results.py`` and
+``cosem/names.py`` (the words for result codes and the standard's names) go to the same
+file after a marker line; the device copy keeps ``(offset, length)`` and
+``udlms.cosem.names._text`` reads a table when a code is to be explained.
 
     python -m tools.build.msgtable OUT_DIR      # write OUT_DIR/udlms/*.py and messages.txt
 """
@@ -67,8 +70,18 @@ class Table:
         t = cls()
         with open(path, "rb") as f:
             for line in f:
+                if line == TABLES_MARK:  # the record tables follow (see stage)
+                    break
                 t.add(line[:-1].decode("utf-8"))
         return t
+
+    def add_block(self, text):
+        """A multi-line record table: stored whole, found by (offset, byte length)."""
+        b = text.encode("utf-8")
+        if text not in self.at:
+            self.at[text] = len(self.data)
+            self.data += b + b"\n"
+        return self.at[text], len(b)
 
     def text(self, offset):
         end = self.data.index(b"\n", offset)
@@ -92,6 +105,39 @@ def _movable(node):
         if "\n" not in node.value and "\r" not in node.value:
             return node.value
     return None
+
+
+# modules whose module-level record tables (``_NAME = "...\n..."``, read only through
+# ``udlms.cosem.names._text``) go to messages.txt too, after the messages and this line: the
+# device copy keeps ``(offset, length)`` instead of the text
+TABLES = ("results.py", "cosem/names.py")
+TABLES_MARK = b"\x00record tables\n"
+
+
+def tables(source, blocks, base):
+    """``source`` with each module-level str table (over 64 characters) replaced by
+    ``(base + its offset in blocks, its length)``; every line stays where it was."""
+    raw = source.encode("utf-8")
+    starts = [0]
+    for line in raw.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    edits = []
+    for node in ast.parse(source).body:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id.startswith("_") and node.targets[0].id.isupper()
+                and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+                and len(node.value.value) > 64):
+            continue
+        v = node.value
+        a = starts[v.lineno - 1] + v.col_offset
+        b = starts[v.end_lineno - 1] + v.end_col_offset
+        at, n = blocks.add_block(v.value)
+        new = b"(%d, %d)" % (base + at, n) + b"\n" * raw[a:b].count(b"\n")
+        edits.append((a, b, new))
+    for a, b, new in sorted(edits, reverse=True):
+        raw = raw[:a] + new + raw[b:]
+    return raw.decode("utf-8")
 
 
 def strip(source, table, calls):
@@ -143,16 +189,22 @@ def stage(dest, src=LIB):
     messages moved, plus messages.txt. Returns the number of messages."""
     calls = set(error_classes(os.path.join(src, "errors.py"))) | set(HELPERS)
     table = Table()
-    os.makedirs(dest, exist_ok=True)
+    out = []
     for path in sorted(glob.glob(os.path.join(src, "**", "*.py"), recursive=True)):
         with open(path, encoding="utf-8") as f:
-            text = strip(f.read(), table, calls).replace(FULL_ON, FULL_OFF)
-        out = os.path.join(dest, os.path.relpath(path, src))
-        os.makedirs(os.path.dirname(out), exist_ok=True)
-        with open(out, "w", encoding="utf-8") as f:
-            f.write(text)
+            out.append((os.path.relpath(path, src), strip(f.read(), table, calls)))
+    blocks = Table()  # the record tables, after the messages (their offsets known now)
+    base = len(table.data) + len(TABLES_MARK)
+    os.makedirs(dest, exist_ok=True)
+    for rel, text in out:
+        if rel.replace(os.sep, "/") in TABLES:
+            text = tables(text, blocks, base)
+        path = os.path.join(dest, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text.replace(FULL_ON, FULL_OFF))
     with open(os.path.join(dest, MESSAGES), "wb") as f:
-        f.write(table.data)
+        f.write(table.data + TABLES_MARK + blocks.data)
     return len(table.at)
 
 

@@ -4,9 +4,23 @@ protocol's vocabulary, used by the cosem layer's own error messages and by
 wanted (tables are single strings: on MicroPython a fraction of the RAM of tuples)."""
 
 
+def _text(table):
+    """A record table as text. In the device build (tools/build/msgtable.py) a table is
+    ``(offset, length)`` in udlms/messages.txt, read only when a name is wanted."""
+    if isinstance(table, str):
+        return table
+    try:
+        with open(__file__.rsplit("/", 2)[0] + "/messages.txt", "rb") as f:
+            f.seek(table[0])
+            return f.read(table[1]).decode()
+    except OSError:  # not installed: every name reads as unknown, with its number
+        return ""
+
+
 def _row(table, key):
     """Fields of the record whose first field(s) equal ``key`` (e.g. 12 or "0|6"); the
     record tables here and in :mod:`udlms.results` are single strings, one record a line."""
+    table = _text(table)
     k = "%s|" % (key,)
     if table.startswith(k):
         i = 0
@@ -29,7 +43,7 @@ _NAMES = ("01 initiate-request 05 read-request 06 write-request 08 initiate-resp
 
 
 def _base_name(tag):
-    w = _NAMES.split()
+    w = _text(_NAMES).split()
     for i in range(0, len(w), 2):
         if int(w[i], 16) == tag:
             return w[i + 1]
