@@ -42,8 +42,6 @@ def _tables():
 class Aes:
     """AES-128 encryption in plain Python; no allocation per block."""
 
-    name = "pure"
-
     def __init__(self, key):
         _tables()
         sb = _SBOX
