@@ -16,16 +16,13 @@ The device build (``_FULL`` 0, tools/build/msgtable.py) keeps only what a sessio
 methods (``encrypt``, ``decrypt``, ``gmac``, ``*_into``) are PC-only.
 """
 
+from array import array
+
 from udlms.errors import ConfigError, SecurityError
 from udlms.port import const
 
 # _FULL: 0 in the device build (tools/build/msgtable.py): the PC's generality is left out
 _FULL = const(1)
-
-try:
-    from array import array as _array
-except ImportError:  # pragma: no cover
-    _array = None
 
 try:
     from udlms.crypto import ghash_viper as _viper  # SyntaxError without a native emitter
@@ -56,7 +53,9 @@ if _FULL:  # the backend registry: a board just tries cryptolib, aesio, pure in 
         (looked up once: failed imports cost filesystem searches on every call)."""
         if name not in _found:
             try:
-                if name == "cryptolib":
+                if name == "pure":
+                    m = True  # always there (udlms.crypto.aes_pure)
+                elif name == "cryptolib":
                     import cryptolib as m
                 elif name == "aesio":
                     import aesio as m
@@ -74,7 +73,7 @@ if _FULL:  # the backend registry: a board just tries cryptolib, aesio, pure in 
         best one only, and stop looking there)."""
         r = []
         for n in ORDER:
-            if n == "pure" or _module(n) is not None:
+            if _module(n) is not None:
                 if first:
                     return n
                 r.append(n)
@@ -115,10 +114,6 @@ def block(key, backend=None):
     else:
         names = ("cryptolib", "aesio", "pure")
     for n in names if backend is None else (backend,):
-        if n == "pure":
-            from udlms.crypto.aes_pure import Aes
-
-            return n, Aes(key).encrypt_block
         try:
             if _FULL:
                 m = _module(n)
@@ -126,18 +121,21 @@ def block(key, backend=None):
                     raise ImportError(n)
             elif n == "cryptolib":
                 import cryptolib as m
-            else:
+            elif n == "aesio":
                 import aesio as m
+            if n == "cryptolib":
+                return n, m.aes(bytes(key), 1).encrypt  # 1 = ECB; one-way, encrypt only
+            if n == "aesio":
+                return n, m.AES(bytes(key), m.MODE_ECB).encrypt_into
+            if n == "pure":
+                from udlms.crypto.aes_pure import Aes
+
+                return n, Aes(key).encrypt_block
+            if _FULL:
+                return n, _host.encryptor(key, m)
         except ImportError:
             if backend is not None:
                 raise ConfigError("AES backend %s is not available here" % n, "backend")
-            continue
-        if n == "cryptolib":
-            return n, m.aes(bytes(key), 1).encrypt  # 1 = ECB; one-way, encrypt only
-        if n == "aesio":
-            return n, m.AES(bytes(key), m.MODE_ECB).encrypt_into
-        if _FULL:
-            return n, _host.encryptor(key, m)
 
 
 # -- GCM (NIST SP 800-38D) -----------------------------------------------------------------
@@ -169,7 +167,7 @@ class Gcm:
         # 16 multiples of H as 8 big-endian 16-bit limbs each, then the R table (144 limbs).
         # Entry 8 is H, 4 is H*x, 2 is H*x^2, 1 is H*x^3 (a nibble's top bit is the lowest
         # power).
-        m = _array("H", bytes(288)) if _array is not None else [0] * 144
+        m = array("H", bytes(288))
         for k in range(8):
             m[64 + k] = (h[2 * k] << 8) | h[2 * k + 1]
         src = 8

@@ -27,33 +27,32 @@ _GENERAL_DED = const(0xDC)
 _TAG_LEN = const(12)
 _IC_MAX = const(0xFFFFFFFF)
 
-# (plain, ciphered) pairs, Green Book §9.5 xDLMS-APDU tags
-_GLO = b"\x01\x21\x08\x28\x0e\x2e\xc0\xc8\xc1\xc9\xc2\xca\xc3\xcb\xc4\xcc\xc5\xcd\xc7\xcf"
-_DED = b"\xc0\xd0\xc1\xd1\xc2\xd2\xc3\xd3\xc4\xd4\xc5\xd5\xc7\xd7"
+# (plain, ciphered) pairs, Green Book §9.5 xDLMS-APDU tags: the ded- pairs (14 bytes), then
+# the glo- ones
+_TAGS = (b"\xc0\xd0\xc1\xd1\xc2\xd2\xc3\xd3\xc4\xd4\xc5\xd5\xc7\xd7"
+         b"\x01\x21\x08\x28\x0e\x2e\xc0\xc8\xc1\xc9\xc2\xca\xc3\xcb\xc4\xcc\xc5\xcd\xc7\xcf")
 
 
 def glo_tag(tag, dedicated=False):
     """Ciphered tag for a plain xDLMS tag: glo- (C0->C8 ...) or, with a dedicated key, ded-
     (initiate request/response stay glo-)."""
-    for t in (_DED, _GLO) if dedicated else (_GLO,):
-        for i in range(0, len(t), 2):
-            if t[i] == tag:
-                return t[i + 1]
+    for i in range(0 if dedicated else 14, len(_TAGS), 2):
+        if _TAGS[i] == tag:
+            return _TAGS[i + 1]
     raise ApduError("APDU tag 0x%02X has no glo- ciphered form" % tag, "unexpected")
 
 
-def plain_tag(tag, check=True):
-    """Plain xDLMS tag for a glo-/ded- tag (CB->C3); ApduError 'unexpected' for others
-    (``check`` False: None)."""
-    for t in (_GLO, _DED):
-        for i in range(1, len(t), 2):
-            if t[i] == tag:
-                return t[i - 1]
-    if check:
-        raise ApduError("APDU tag 0x%02X is not a glo-/ded- ciphered tag" % tag, "unexpected")
-
-
 if _FULL:
+    def plain_tag(ciphered, check=True):
+        """Plain xDLMS tag for a glo-/ded- tag (CB->C3); ApduError 'unexpected' for others
+        (``check`` False: None)."""
+        for i in range(1, len(_TAGS), 2):
+            if _TAGS[i] == ciphered:
+                return _TAGS[i - 1]
+        if check:
+            raise ApduError("APDU tag 0x%02X is not a glo-/ded- ciphered tag" % ciphered,
+                            "unexpected")
+
     SC_AUTH = _SC_AUTH
     SC_ENC = _SC_ENC
     SC_AUTH_ENC = _SC_AUTH_ENC
@@ -101,16 +100,19 @@ def _put_len(out, pos, n):
     return pos + 1 + k
 
 
-def parse_ciphered(capdu):
+def parse_ciphered(apdu):
     """Split a ciphered APDU: (tag, title or None, sc, ic, payload) with payload = C ‖ T
     (a memoryview). General-glo (DB/DC): tag, title length, title, length, SC, IC, C, T."""
-    buf = memoryview(capdu)
+    buf = memoryview(apdu)
     end = len(buf)
     if end < 2:
         raise ApduError("ciphered APDU too short", "malformed")
     tag = buf[0]
     general = tag in (_GENERAL_GLO, _GENERAL_DED)
-    if not general and plain_tag(tag, False) is None:
+    for i in range(1, len(_TAGS), 2):  # glo- or ded- (the ciphered half of the pairs)
+        if general or _TAGS[i] == tag:
+            break
+    else:
         raise SecurityError("APDU 0x%02X is not ciphered but the association requires it"
                             % tag, "security-control")
     pos = 1
@@ -319,13 +321,13 @@ class Security:
             out[p + i] = t[i]
         return bytes(out)
 
-    def unprotect(self, capdu):
+    def unprotect(self, apdu):
         """Check and decipher a ciphered APDU from the meter: parse, check SC (suite 0,
         unicast, uncompressed, at least the protection we require), title and meter IC
         (strictly increasing), verify the tag, decipher; returns the plain APDU. The meter
         IC is recorded only after the tag verifies. SecurityError kinds: security-control,
         system-title, replay, auth-tag."""
-        tag, title, sc, ic, payload = parse_ciphered(capdu)
+        tag, title, sc, ic, payload = parse_ciphered(apdu)
         want = self.sc
         if sc & 0x0F:
             raise SecurityError("security suite %d is not supported (suite 0, AES-GCM-128 only)"
@@ -380,11 +382,11 @@ class Security:
         t = self._gcm.crypt(iv, b"", b"", aad + challenge, tag)
         return b"\x10" + iv[8:12] + t[:_TAG_LEN]
 
-    def f_stoc(self, stoc):
+    def f_stoc(self, challenge):
         """Our reply to the meter's challenge StoC (pass 3), with IC = counter.next()."""
-        return self._proof(stoc, self._next_ic(), self.system_title)
+        return self._proof(challenge, self._next_ic(), self.system_title)
 
-    def verify_ctos(self, ctos, proof):
+    def verify_ctos(self, challenge, proof):
         """Check the meter's f(CtoS) (pass 4); SecurityError 'meter-proof' when it fails."""
         if self.server_title is None:
             raise SecurityError("meter system title unknown: cannot check its proof",
@@ -394,7 +396,7 @@ class Security:
             raise SecurityError("meter's HLS proof f(CtoS) is malformed (%d bytes)" % len(p),
                                 "meter-proof")
         try:
-            self._proof(ctos, (p[1] << 24) | (p[2] << 16) | (p[3] << 8) | p[4],
+            self._proof(challenge, (p[1] << 24) | (p[2] << 16) | (p[3] << 8) | p[4],
                         self.server_title, p[5:])
         except SecurityError:
             raise SecurityError("meter's HLS proof f(CtoS) does not verify: wrong keys (check "
