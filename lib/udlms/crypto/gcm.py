@@ -140,11 +140,6 @@ def block(key, backend=None):
 
 # -- GCM (NIST SP 800-38D) -----------------------------------------------------------------
 
-# R: reduction of 4 bits shifted out of the right end, top 16 bits (x^128 = 1+x+x^2+x^7)
-_R = (0x0000, 0x1C20, 0x3840, 0x2460, 0x7080, 0x6CA0, 0x48C0, 0x54E0,
-      0xE100, 0xFD20, 0xD940, 0xC560, 0x9180, 0x8DA0, 0xA9C0, 0xB5E0)
-
-
 class Gcm:
     """AES-GCM-128 for one key. ``backend`` picks the AES port (see udlms.crypto.aes);
     ``accel`` None = viper GHASH when available, False = pure, True = viper or ConfigError."""
@@ -167,8 +162,9 @@ class Gcm:
         # 16 multiples of H as 8 big-endian 16-bit limbs each, then the R table (144 limbs).
         # Entry 8 is H, 4 is H*x, 2 is H*x^2, 1 is H*x^3 (a nibble's top bit is the lowest
         # power).
-        m = array("H", bytes(288))
+        m = array("H", range(144))  # no 288-byte temporary; every entry is set below
         for k in range(8):
+            m[k] = 0  # 0 * H
             m[64 + k] = (h[2 * k] << 8) | h[2 * k + 1]
         src = 8
         for dst in (4, 2, 1):  # multiply by x: shift right one bit, reduce
@@ -179,14 +175,20 @@ class Gcm:
                 m[d + k] = (m[s + k] >> 1) | ((m[s + k - 1] & 1) << 15)
             m[d] = (m[s] >> 1) ^ (0xE100 if carry else 0)
             src = dst
-        for i in (3, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15):
-            a = (i & (i - 1)) << 3
-            b = (i & ~(i - 1)) << 3
-            d = i << 3
-            for k in range(8):
-                m[d + k] = m[a + k] ^ m[b + k]
         for i in range(16):
-            m[128 + i] = _R[i]
+            a = i & (i - 1)  # i without its lowest set bit
+            if a:  # not a power of two: the XOR of two entries
+                b = (i ^ a) << 3
+                d = i << 3
+                for k in range(8):
+                    m[d + k] = m[(a << 3) + k] ^ m[b + k]
+            # R: reduction of the 4 bits i shifted out of the right end, top 16 bits
+            # (x^128 = 1+x+x^2+x^7: bit j of i gives 0x1C20 << j)
+            a = 0
+            for k in range(4):
+                if (i >> k) & 1:
+                    a ^= 0x1C20 << k
+            m[128 + i] = a
         # one attribute: AES, table, GHASH, GCTR xor, then counter, key stream, GHASH
         # state, E_K(J0) and tag buffers (16 bytes each)
         self._st = (enc, m, g.ghash, g.xor_at, h, bytearray(16), bytearray(16),

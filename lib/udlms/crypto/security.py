@@ -276,7 +276,8 @@ class Security:
         return ic
 
     def protect(self, apdu, tag=None):
-        """Cipher a plain APDU: tag ‖ length ‖ SC ‖ IC ‖ C ‖ T with IC = counter.next().
+        """Cipher a plain APDU into a new bytearray: tag ‖ length ‖ SC ‖ IC ‖ C ‖ T with
+        IC = counter.next().
         ``tag`` defaults to the glo-/ded- form of apdu[0] (0x21 for an InitiateRequest);
         general-glo/ded-ciphering (DB/DC) puts our system title after the tag."""
         if tag is None:
@@ -312,14 +313,14 @@ class Security:
             t = g.crypt(iv, apdu, dst, aad)
         elif sc == _SC_ENC:
             g.crypt(iv, apdu, dst, b"")
-            return bytes(out)
+            return out
         else:
             dst[:] = apdu
             t = g.crypt(iv, b"", b"", aad + apdu)
         p += n
         for i in range(_TAG_LEN):
             out[p + i] = t[i]
-        return bytes(out)
+        return out
 
     def unprotect(self, apdu):
         """Check and decipher a ciphered APDU from the meter: parse, check SC (suite 0,
@@ -380,7 +381,12 @@ class Security:
         aad = self._aad
         aad[0] = _SC_AUTH
         t = self._gcm.crypt(iv, b"", b"", aad + challenge, tag)
-        return b"\x10" + iv[8:12] + t[:_TAG_LEN]
+        if tag is None:
+            out = bytearray(5 + _TAG_LEN)
+            out[0] = _SC_AUTH
+            for i in range(4 + _TAG_LEN):
+                out[1 + i] = iv[8 + i] if i < 4 else t[i - 4]
+            return bytes(out)
 
     def f_stoc(self, challenge):
         """Our reply to the meter's challenge StoC (pass 3), with IC = counter.next()."""
