@@ -246,35 +246,39 @@ class Security:
             challenge)."""
             return self._proof(challenge, ic, title)
 
-    def _set_iv(self, title, ic, tag=None):
-        """IV = title ‖ IC into the reused buffer; returns the GCM for ``tag`` (ded- tags
-        take the dedicated key; SecurityError when none is set)."""
+    def _set_iv(self, title, ic=None, tag=None):
+        """IV = title ‖ IC into the reused buffer, with IC = counter.next() when ``ic`` is
+        None (checked: never reused, recorded as ``last_ic``); returns the GCM for ``tag``
+        (ded- tags take the dedicated key; SecurityError when none is set: checked first, so
+        no counter value is used up for it)."""
+        g = self._gcm
+        if tag is not None and (0xD0 <= tag <= 0xD7 or tag == _GENERAL_DED):
+            g = None
+            if _FULL:
+                g = self._ded
+            if g is None:
+                raise SecurityError("ded- ciphered APDU but no dedicated key is set",
+                                    "security-control")
+        if ic is None:
+            c = self.counter
+            if c is None:
+                raise SecurityError("no invocation counter", "counter-unavailable")
+            ic = c.next()
+            if not isinstance(ic, int) or ic < 0 or ic > _IC_MAX:
+                raise SecurityError("invocation counter unusable or exhausted",
+                                    "counter-unavailable")
+            if self.last_ic is not None and ic <= self.last_ic:
+                raise SecurityError("invocation counter did not increase (%d after %d): "
+                                    "refusing to reuse it" % (ic, self.last_ic),
+                                    "counter-unavailable")
+            self.last_ic = ic
         iv = self._iv
         iv[0:8] = title
         for i in range(4):
             iv[11 - i] = (ic >> (8 * i)) & 255
-        if tag is not None and (0xD0 <= tag <= 0xD7 or tag == _GENERAL_DED):
-            if _FULL:
-                if self._ded is not None:
-                    return self._ded
-            raise SecurityError("ded- ciphered APDU but no dedicated key is set",
-                                "security-control")
-        return self._gcm
+        return g
 
     # -- outgoing ------------------------------------------------------------------------
-    def _next_ic(self):
-        c = self.counter
-        if c is None:
-            raise SecurityError("no invocation counter", "counter-unavailable")
-        ic = c.next()
-        if not isinstance(ic, int) or ic < 0 or ic > _IC_MAX:
-            raise SecurityError("invocation counter unusable or exhausted", "counter-unavailable")
-        if self.last_ic is not None and ic <= self.last_ic:
-            raise SecurityError("invocation counter did not increase (%d after %d): refusing to "
-                                "reuse it" % (ic, self.last_ic), "counter-unavailable")
-        self.last_ic = ic
-        return ic
-
     def protect(self, apdu, tag=None):
         """Cipher a plain APDU into a new bytearray: tag ‖ length ‖ SC ‖ IC ‖ C ‖ T with
         IC = counter.next().
@@ -286,10 +290,7 @@ class Security:
             else:
                 tag = glo_tag(apdu[0])
         title = self.system_title
-        # the key is picked first: no counter value is used up for a missing dedicated key
-        g = self._set_iv(title, 0, tag)
-        ic = self._next_ic()
-        self._set_iv(title, ic)
+        g = self._set_iv(title, None, tag)
         iv = self._iv
         sc = self.sc
         n = len(apdu)
@@ -374,8 +375,9 @@ class Security:
 
     # -- HLS mechanism 5 (GMAC), Green Book §9.2.7.4 ---------------------------------------
     def _proof(self, challenge, ic, title, tag=None):
-        """f(challenge) = 0x10 ‖ IC ‖ GMAC(EK; IV = title ‖ IC; AAD = 0x10 ‖ AK ‖ challenge);
-        with ``tag``: check it instead (SecurityError auth-tag when it does not match)."""
+        """f(challenge) = 0x10 ‖ IC ‖ GMAC(EK; IV = title ‖ IC; AAD = 0x10 ‖ AK ‖ challenge)
+        (``ic`` None: counter.next()); with ``tag``: check it instead (SecurityError
+        auth-tag when it does not match)."""
         self._set_iv(title, ic)
         iv = self._iv
         aad = self._aad
@@ -390,7 +392,7 @@ class Security:
 
     def f_stoc(self, challenge):
         """Our reply to the meter's challenge StoC (pass 3), with IC = counter.next()."""
-        return self._proof(challenge, self._next_ic(), self.system_title)
+        return self._proof(challenge, None, self.system_title)
 
     def verify_ctos(self, challenge, proof):
         """Check the meter's f(CtoS) (pass 4); SecurityError 'meter-proof' when it fails."""
