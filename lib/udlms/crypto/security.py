@@ -281,9 +281,9 @@ class Security:
     # -- outgoing ------------------------------------------------------------------------
     def protect(self, apdu, tag=None):
         """Cipher a plain APDU into a new bytearray: tag ‖ length ‖ SC ‖ IC ‖ C ‖ T with
-        IC = counter.next().
-        ``tag`` defaults to the glo-/ded- form of apdu[0] (0x21 for an InitiateRequest);
-        general-glo/ded-ciphering (DB/DC) puts our system title after the tag."""
+        IC = counter.next(). ``tag`` defaults to the glo-/ded- form of apdu[0] (0x21 for an
+        InitiateRequest); general-glo/ded-ciphering (DB/DC, PC-only) puts our system title
+        after the tag."""
         if tag is None:
             if _FULL:
                 tag = glo_tag(apdu[0], self._ded is not None)
