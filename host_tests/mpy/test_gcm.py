@@ -21,6 +21,20 @@ def hx(b):
     return hexlify(bytes(b)).decode()
 
 
+def enc(g, iv, p, a=b"", taglen=12):
+    """(ciphertext, tag[:taglen]) through Gcm.crypt (GCM-AE), the device's one entry."""
+    c = bytearray(len(p))
+    t = g.crypt(iv, p, c, a)
+    return bytes(c), bytes(t[:taglen])
+
+
+def dec(g, iv, c, t, a=b""):
+    """Plaintext through Gcm.crypt (GCM-AD): SecurityError auth-tag when t does not verify."""
+    out = bytearray(len(c))
+    g.crypt(iv, c, out, a, t)
+    return bytes(out)
+
+
 def each():
     for b in aes.backends():
         for a in ACCELS:
@@ -52,8 +66,8 @@ def nist_case_1_2():
     for G, b, a in each():
         g = G(bytes(16), b, a)
         eq(g.backend, b)
-        eq(hx(g.encrypt(bytes(12), b"", taglen=16)[1]), "58e2fccefa7e3061367f1d57a4e7455a")
-        c, t = g.encrypt(bytes(12), bytes(16), taglen=16)
+        eq(hx(enc(g, bytes(12), b"", taglen=16)[1]), "58e2fccefa7e3061367f1d57a4e7455a")
+        c, t = enc(g, bytes(12), bytes(16), taglen=16)
         eq(hx(c), "0388dace60b6a392f328c2b971b2fe78")
         eq(hx(t), "ab6e47d42cec13bdf53a67b21257bddf", "%s %s" % (b, a))
 
@@ -62,12 +76,12 @@ def nist_case_1_2():
 def nist_case_3_4():
     for G, b, a in each():
         g = G(K3, b, a)
-        c, t = g.encrypt(IV3, P3, taglen=16)
+        c, t = enc(g, IV3, P3, taglen=16)
         eq(hx(c[-16:]), "1ba30b396a0aac973d58e091473f5985")
         eq(hx(t), "4d5c2af327cd64a62cf35abd2ba6fab4", "%s %s" % (b, a))
-        c, t = g.encrypt(IV3, P3[:60], A4, taglen=16)
+        c, t = enc(g, IV3, P3[:60], A4, taglen=16)
         eq(hx(t), "5bc94fbc3221a5db94fae95ae7121a47", "%s %s" % (b, a))
-        eq(g.decrypt(IV3, c, t[:12], A4), P3[:60])
+        eq(dec(g, IV3, c, t[:12], A4), P3[:60])
         gc.collect()
 
 
@@ -75,22 +89,23 @@ def nist_case_3_4():
 def tamper_and_wrong_key():
     for G, b, a in each():
         g = G(K3, b, a)
-        c, t = g.encrypt(IV3, P3[:20], A4)
+        c, t = enc(g, IV3, P3[:20], A4)
         bad = bytearray(c)
         bad[3] ^= 1
-        e = raises(SecurityError, g.decrypt, IV3, bytes(bad), t, A4)
+        e = raises(SecurityError, dec, g, IV3, bytes(bad), t, A4)
         eq(e.kind, "auth-tag")
         assert "check" in e.message
-        e = raises(SecurityError, G(bytes(16), b, a).decrypt, IV3, c, t, A4)
+        e = raises(SecurityError, dec, G(bytes(16), b, a), IV3, c, t, A4)
         eq(e.kind, "auth-tag")
 
 
 @test
 def iv_rules():
     g = gcm.Gcm(K3)
-    e = raises(ConfigError, g.encrypt, bytes(16), b"x")
+    e = raises(ConfigError, enc, g, bytes(16), b"x")
     eq(e.kind, "iv")
-    raises(ConfigError, g.gmac, IV3, b"x", 20)
+    e = raises(ConfigError, g.crypt, IV3, b"", b"", b"x", bytes(20))
+    eq(e.kind, "tag-length")
 
 
 @test
@@ -99,21 +114,29 @@ def viper_equals_pure():
         return
     for n in (0, 1, 15, 16, 17, 31, 33, 64):
         p = bytes(range(n))
-        x = gcm.Gcm(K3, None, True).encrypt(IV3, p, A4[:n % 21])
-        y = gcm.Gcm(K3, None, False).encrypt(IV3, p, A4[:n % 21])
+        x = enc(gcm.Gcm(K3, None, True), IV3, p, A4[:n % 21])
+        y = enc(gcm.Gcm(K3, None, False), IV3, p, A4[:n % 21])
         eq(x, y, "len %d" % n)
 
 
 @test
-def ct_equal():
-    assert gcm.ct_equal(b"abc", bytearray(b"abc"))
-    assert not gcm.ct_equal(b"abc", b"abd")
-    assert not gcm.ct_equal(b"ab", b"abc")
+def tag_compare():
+    """The constant-time tag check in crypt: equal passes (any 4..16-byte prefix), one bit
+    off in any byte or a wrong length fails."""
+    g = gcm.Gcm(K3)
+    c, t = enc(g, IV3, P3[:20], A4, taglen=16)
+    eq(dec(g, IV3, c, t, A4), P3[:20])
+    eq(dec(g, IV3, c, bytearray(t[:4]), A4), P3[:20])
+    for i in (0, 7, 15):
+        bad = bytearray(t)
+        bad[i] ^= 0x80
+        eq(raises(SecurityError, dec, g, IV3, c, bad, A4).kind, "auth-tag")
+    eq(raises(ConfigError, dec, g, IV3, c, t[:3], A4).kind, "tag-length")
 
 
 @test
 def steady_state_no_alloc():
-    """encrypt_into with caller buffers allocates nothing (viper GHASH, cryptolib AES)."""
+    """crypt with caller buffers allocates nothing (viper GHASH, cryptolib AES)."""
     import sys
 
     if sys.implementation.name != "micropython" or not gcm.ACCEL:
@@ -123,12 +146,12 @@ def steady_state_no_alloc():
     dst = bytearray(64)
     aad = bytearray(17)
     iv = bytearray(IV3)
-    g.encrypt_into(iv, src, dst, aad)
+    g.crypt(iv, src, dst, aad)
     gc.collect()
     gc.disable()
     before = gc.mem_free()
     for _ in range(5):
-        g.encrypt_into(iv, src, dst, aad)
+        g.crypt(iv, src, dst, aad)
     used = before - gc.mem_free()
     gc.enable()
     eq(used, 0, "bytes allocated")

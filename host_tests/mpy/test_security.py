@@ -96,12 +96,17 @@ def named_errors():
 
 @test
 def general_glo_and_tags():
-    d = sec(CLIENT, 7).protect_general(GET)
-    eq(d[:2], b"\xDB\x08")
-    eq(bytes(sec(METER).unprotect(d)), GET)
+    """A meter's general-glo-ciphering (DB, its title after the tag) deciphers on a board;
+    sending it is PC-only (host_tests/test_security.py)."""
+    d = unhexlify("DB08" + hx(METER) + GB[0x30][2:])
+    eq(bytes(sec(CLIENT).unprotect(d)), GET)  # the title taken from the APDU
+    eq(bytes(sec(CLIENT, server=METER).unprotect(d)), GET)
+    e = raises(SecurityError, sec(CLIENT, server=CLIENT).unprotect, d)
+    eq(e.kind, "system-title")
     eq(security.glo_tag(0xC3), 0xCB)
-    eq(security.plain_tag(0xCC), 0xC4)
     eq(security.glo_tag(0xC0, True), 0xD0)
+    d = unhexlify("D0" + GB[0x30][2:])  # ded- with no dedicated key: refused by name
+    eq(raises(SecurityError, sec(server=METER).unprotect, d).kind, "security-control")
 
 
 @test

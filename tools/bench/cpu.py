@@ -117,14 +117,14 @@ def gurux_offline(cls, case, rx, record=False):
 
 @contextlib.contextmanager
 def pure_aes():
-    from udlms.crypto import aes
+    from udlms.crypto import gcm  # the backend order lives there (aes.ORDER is a copy)
 
-    saved = aes.ORDER
-    aes.ORDER = ("pure",)
+    saved = gcm.ORDER
+    gcm.ORDER = ("pure",)
     try:
         yield
     finally:
-        aes.ORDER = saved
+        gcm.ORDER = saved
 
 
 class _Sink(io.TextIOBase):

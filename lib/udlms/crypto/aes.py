@@ -12,13 +12,32 @@ only: CTR and GHASH never need the inverse); ``new(key)`` wraps that in an objec
 - ``pure``: byte-oriented table AES (:mod:`udlms.crypto.aes_pure`); slow but runs everywhere.
 
 The backend code lives in :mod:`udlms.crypto.gcm` (a session then loads one module); this
-module gives the same names and ``new``.
+module gives the same names and ``new`` (the REPL's self-test and the tools use it). In the
+device build (``_FULL`` 0) ``backends()`` asks each board backend in turn.
 
 Key bytes are never kept in a repr or put in an error message.
 """
 
-from udlms.crypto.gcm import (ORDER, backends, best, block,  # noqa: F401
-                              register)
+from udlms.crypto.gcm import block
+from udlms.port import const
+
+# _FULL: 0 in the device build (tools/build/msgtable.py): the registry is the PC's
+_FULL = const(1)
+
+if _FULL:
+    from udlms.crypto.gcm import ORDER, backends, best, register  # noqa: F401
+else:
+    def backends():
+        """Names of the AES backends this board has, best first (imports only: no key
+        schedule, no tables)."""
+        r = []
+        for n in ("cryptolib", "aesio"):
+            try:
+                __import__(n)
+            except ImportError:
+                continue
+            r.append(n)
+        return r + ["pure"]
 
 
 class _Block:

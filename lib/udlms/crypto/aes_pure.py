@@ -1,7 +1,7 @@
 """Pure-Python AES-128 encryption (FIPS 197), the last-resort backend of udlms.crypto.aes.
 
-Byte-oriented: S-box and xtime tables (built once, 512 bytes), round keys and state in
-preallocated bytearrays, so a block costs no allocation. Loaded only when used.
+Byte-oriented: S-box and xtime tables (built once, 512 bytes, no other tables), round keys
+and state in preallocated bytearrays, so a block costs no allocation. Loaded only when used.
 """
 
 _SBOX = None  # bytearray(256), built on first use of the pure backend
@@ -19,30 +19,33 @@ def _tables():
         if b & 0x100:
             b ^= 0x11B
         xt[a] = b
-    # log/antilog tables with generator 3
-    exp = bytearray(256)
-    log = bytearray(256)
-    a = 1
-    for i in range(255):
-        exp[i] = a
-        log[a] = i
-        a ^= xt[a]  # a * 3
+    # p runs over the powers of the generator 3 and q the other way (q / 3: the three shifts
+    # multiply by 1 + x + ... + x^7, the 0x09 fix-up reduces), so q = p^-1 without log or
+    # antilog tables; the affine map of q is S(p)
     sb = bytearray(256)
-    for a in range(256):
-        v = exp[(255 - log[a]) % 255] if a else 0
-        s = v
+    sb[0] = 0x63
+    p = q = 1
+    while True:
+        p ^= xt[p]  # p * 3
+        q ^= q << 1
+        q ^= q << 2
+        q ^= q << 4
+        q &= 0xFF
+        if q & 0x80:
+            q ^= 0x09
+        v = s = q
         for _ in range(4):
             v = ((v << 1) | (v >> 7)) & 0xFF
             s ^= v
-        sb[a] = s ^ 0x63
+        sb[p] = s ^ 0x63
+        if p == 1:
+            break
     _SBOX = sb
     _XT = xt
 
 
 class Aes:
     """AES-128 encryption in plain Python; no allocation per block."""
-
-    name = "pure"
 
     def __init__(self, key):
         _tables()

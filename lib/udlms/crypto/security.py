@@ -7,52 +7,74 @@ IV = system title (8) ‖ IC (4, big-endian). AAD: SC 0x30 -> SC ‖ AK; 0x10 ->
 general-glo-ciphering (DB) puts the length-prefixed system title after the tag (§9.5
 xDLMS-APDU tags: the glo-/ded- maps below). Keys never appear in repr(), str() or error
 messages.
+
+The device build (``_FULL`` 0, tools/build/msgtable.py) leaves out what a board's token
+path never calls: dedicated keys, sending general-glo-ciphering, the tag helpers' public
+forms and the reprs (a board still reads general-glo and refuses ded- APDUs by name).
 """
 
 from udlms.errors import ApduError, ConfigError, SecurityError
-from udlms.crypto.gcm import ct_equal, new as _new_gcm
 from udlms.port import const
 
-SC_AUTH = const(0x10)
-SC_ENC = const(0x20)
-SC_AUTH_ENC = const(0x30)
-GENERAL_GLO = const(0xDB)
-GENERAL_DED = const(0xDC)
+# _FULL: 0 in the device build (tools/build/msgtable.py): the PC's generality is left out
+_FULL = const(1)
+
+_SC_AUTH = const(0x10)
+_SC_ENC = const(0x20)
+_SC_AUTH_ENC = const(0x30)
 _GENERAL_GLO = const(0xDB)
 _GENERAL_DED = const(0xDC)
 _TAG_LEN = const(12)
 _IC_MAX = const(0xFFFFFFFF)
 
-# (plain, ciphered) pairs, Green Book §9.5 xDLMS-APDU tags
-_GLO = b"\x01\x21\x08\x28\x0e\x2e\xc0\xc8\xc1\xc9\xc2\xca\xc3\xcb\xc4\xcc\xc5\xcd\xc7\xcf"
-_DED = b"\xc0\xd0\xc1\xd1\xc2\xd2\xc3\xd3\xc4\xd4\xc5\xd5\xc7\xd7"
+# (plain, ciphered) pairs, Green Book §9.5 xDLMS-APDU tags: the ded- pairs (14 bytes), then
+# the glo- ones
+_TAGS = (b"\xc0\xd0\xc1\xd1\xc2\xd2\xc3\xd3\xc4\xd4\xc5\xd5\xc7\xd7"
+         b"\x01\x21\x08\x28\x0e\x2e\xc0\xc8\xc1\xc9\xc2\xca\xc3\xcb\xc4\xcc\xc5\xcd\xc7\xcf")
 
 
-def glo_tag(plain, dedicated=False):
+def glo_tag(tag, dedicated=False):
     """Ciphered tag for a plain xDLMS tag: glo- (C0->C8 ...) or, with a dedicated key, ded-
     (initiate request/response stay glo-)."""
-    for t in (_DED, _GLO) if dedicated else (_GLO,):
-        for i in range(0, len(t), 2):
-            if t[i] == plain:
-                return t[i + 1]
-    raise ApduError("APDU tag 0x%02X has no glo- ciphered form" % plain, "unexpected")
+    for i in range(0 if dedicated else 14, len(_TAGS), 2):
+        if _TAGS[i] == tag:
+            return _TAGS[i + 1]
+    raise ApduError("APDU tag 0x%02X has no glo- ciphered form" % tag, "unexpected")
 
 
-def plain_tag(ciphered, check=True):
-    """Plain xDLMS tag for a glo-/ded- tag (CB->C3); ApduError 'unexpected' for others
-    (``check`` False: None)."""
-    for t in (_GLO, _DED):
-        for i in range(1, len(t), 2):
-            if t[i] == ciphered:
-                return t[i - 1]
-    if check:
-        raise ApduError("APDU tag 0x%02X is not a glo-/ded- ciphered tag" % ciphered,
-                        "unexpected")
+if _FULL:
+    def plain_tag(ciphered, check=True):
+        """Plain xDLMS tag for a glo-/ded- tag (CB->C3); ApduError 'unexpected' for others
+        (``check`` False: None)."""
+        for i in range(1, len(_TAGS), 2):
+            if _TAGS[i] == ciphered:
+                return _TAGS[i - 1]
+        if check:
+            raise ApduError("APDU tag 0x%02X is not a glo-/ded- ciphered tag" % ciphered,
+                            "unexpected")
 
+    SC_AUTH = _SC_AUTH
+    SC_ENC = _SC_ENC
+    SC_AUTH_ENC = _SC_AUTH_ENC
+    GENERAL_GLO = _GENERAL_GLO
+    GENERAL_DED = _GENERAL_DED
 
-def is_ciphered(tag):
-    """True for glo-, ded- and general-glo/ded-ciphering tags."""
-    return tag in (_GENERAL_GLO, _GENERAL_DED) or plain_tag(tag, False) is not None
+    def is_ciphered(tag):
+        """True for glo-, ded- and general-glo/ded-ciphering tags."""
+        return tag in (_GENERAL_GLO, _GENERAL_DED) or plain_tag(tag, False) is not None
+
+    def general_glo(title, body, tag=_GENERAL_GLO):
+        """general-glo-ciphering: DB ‖ len(title) ‖ title ‖ len(body) ‖ body (SH ‖ C ‖ T)."""
+        tl = len(title) if title else 0
+        n = len(body)
+        out = bytearray(_put_len(None, 2 + tl, n) + n)
+        out[0] = tag
+        out[1] = tl
+        if tl:
+            out[2:2 + tl] = title
+        p = _put_len(out, 2 + tl, n)
+        out[p:] = body
+        return bytes(out)
 
 
 def new_challenge(n=16):
@@ -78,64 +100,52 @@ def _put_len(out, pos, n):
     return pos + 1 + k
 
 
-def _get_len(buf, pos):
-    end = len(buf)
-    if pos >= end:
-        raise ApduError("ciphered APDU truncated before its length", "malformed")
-    n = buf[pos]
-    if n < 0x80:
-        return n, pos + 1
-    k = n & 0x7F
-    if k == 0 or k > 3 or pos + 1 + k > end:
-        raise ApduError("ciphered APDU has a bad length field", "malformed")
-    n = 0
-    for i in range(k):
-        n = (n << 8) | buf[pos + 1 + i]
-    return n, pos + 1 + k
-
-
-def parse_ciphered(capdu):
+def parse_ciphered(apdu):
     """Split a ciphered APDU: (tag, title or None, sc, ic, payload) with payload = C ‖ T
     (a memoryview). General-glo (DB/DC): tag, title length, title, length, SC, IC, C, T."""
-    buf = memoryview(capdu)
-    if len(buf) < 2:
+    buf = memoryview(apdu)
+    end = len(buf)
+    if end < 2:
         raise ApduError("ciphered APDU too short", "malformed")
     tag = buf[0]
-    if not is_ciphered(tag):
+    general = tag in (_GENERAL_GLO, _GENERAL_DED)
+    for i in range(1, len(_TAGS), 2):  # glo- or ded- (the ciphered half of the pairs)
+        if general or _TAGS[i] == tag:
+            break
+    else:
         raise SecurityError("APDU 0x%02X is not ciphered but the association requires it"
                             % tag, "security-control")
     pos = 1
     title = None
-    if tag in (_GENERAL_GLO, _GENERAL_DED):
-        tl, pos = _get_len(buf, 1)
-        if pos + tl > len(buf):
+    for k in (0, 1) if general else (1,):  # k 0: the title's length, 1: the content's
+        # A-XDR length: short form, or 0x81..0x83 and that many bytes
+        if pos >= end:
+            raise ApduError("ciphered APDU truncated before its length", "malformed")
+        n = buf[pos]
+        pos += 1
+        if n >= 0x80:
+            j = n & 0x7F
+            if j == 0 or j > 3 or pos + j > end:
+                raise ApduError("ciphered APDU has a bad length field", "malformed")
+            n = 0
+            for i in range(j):
+                n = (n << 8) | buf[pos + i]
+            pos += j
+        if k:
+            break
+        if pos + n > end:
             raise ApduError("general-ciphering system title truncated", "malformed")
-        if tl:
-            title = bytes(buf[pos:pos + tl])
-        pos += tl
-    n, pos = _get_len(buf, pos)
-    if pos + n != len(buf):
+        if n:
+            title = bytes(buf[pos:pos + n])
+        pos += n
+    if pos + n != end:
         raise ApduError("ciphered APDU length %d does not match the %d bytes received"
-                        % (n, len(buf) - pos), "malformed")
+                        % (n, end - pos), "malformed")
     if n < 5:
         raise ApduError("ciphered APDU shorter than its security header", "malformed")
     sc = buf[pos]
     ic = (buf[pos + 1] << 24) | (buf[pos + 2] << 16) | (buf[pos + 3] << 8) | buf[pos + 4]
     return tag, title, sc, ic, buf[pos + 5:]
-
-
-def general_glo(title, body, tag=_GENERAL_GLO):
-    """general-glo-ciphering: DB ‖ len(title) ‖ title ‖ len(body) ‖ body (SH ‖ C ‖ T)."""
-    tl = len(title) if title else 0
-    n = len(body)
-    out = bytearray(_put_len(None, 2 + tl, n) + n)
-    out[0] = tag
-    out[1] = tl
-    if tl:
-        out[2:2 + tl] = title
-    p = _put_len(out, 2 + tl, n)
-    out[p:] = body
-    return bytes(out)
 
 
 class MemoryCounter:
@@ -156,15 +166,16 @@ class MemoryCounter:
         self.value = v + 1
         return v
 
-    def __repr__(self):
-        return "MemoryCounter(%d)" % self.value
+    if _FULL:
+        def __repr__(self):
+            return "MemoryCounter(%d)" % self.value
 
 
 class Security:
     """Security suite 0 for one association: our system title, EK/AK, the outgoing counter
     object (any object with ``next()``) and the meter's title and last invocation counter."""
 
-    def __init__(self, ek, ak, system_title, counter, sc=SC_AUTH_ENC, backend=None,
+    def __init__(self, ek, ak, system_title, counter, sc=_SC_AUTH_ENC, backend=None,
                  accel=None):
         if ek is None or len(ek) != 16:
             raise ConfigError("block cipher key EK must be 16 bytes", "key")
@@ -172,7 +183,7 @@ class Security:
             raise ConfigError("authentication key AK must be 16 bytes", "key")
         if system_title is None or len(system_title) != 8:
             raise ConfigError("system title must be 8 bytes", "system-title")
-        if sc not in (SC_AUTH, SC_ENC, SC_AUTH_ENC):
+        if sc not in (_SC_AUTH, _SC_ENC, _SC_AUTH_ENC):
             raise ConfigError("security control 0x%02X not supported: use 0x10, 0x20 or 0x30"
                               % sc, "security-control")
         if counter is None or not hasattr(counter, "next"):
@@ -184,113 +195,141 @@ class Security:
         self.server_title = None
         self.server_ic = None  # last meter IC accepted
         self.last_ic = None  # last IC we sent
-        self._gcm = _new_gcm(ek, backend, accel)
-        self._ded = None
-        self._backend = (backend, accel)
+        if _FULL:
+            from udlms.crypto.gcm import new
+
+            self._ded = None
+            self._backend = (backend, accel)
+            self._gcm = new(ek, backend, accel)
+        else:
+            from udlms.crypto.gcm import Gcm
+
+            self._gcm = Gcm(ek, backend, accel)
         self._aad = bytearray(17)  # SC ‖ AK
         self._aad[1:] = ak
         self._iv = bytearray(12)
 
-    def __repr__(self):
-        return "Security(sc=0x%02X, title=%s, server_title=%s, keys=set)" % (
-            self.sc, self.system_title.hex().upper(),
-            self.server_title.hex().upper() if self.server_title else None)
+    if _FULL:  # dedicated keys, general-glo sending, reprs: a board's token path never uses them
+        def __repr__(self):
+            return "Security(sc=0x%02X, title=%s, server_title=%s, keys=set)" % (
+                self.sc, self.system_title.hex().upper(),
+                self.server_title.hex().upper() if self.server_title else None)
 
-    __str__ = __repr__
+        __str__ = __repr__
 
-    @property
-    def backend(self):
-        return self._gcm.backend
+        @property
+        def backend(self):
+            return self._gcm.backend
 
-    def set_dedicated_key(self, key):
-        """Use ded- tags under ``key`` for xDLMS services (None returns to glo-)."""
-        self._ded = None if key is None else _new_gcm(key, *self._backend)
+        def set_dedicated_key(self, key):
+            """Use ded- tags under ``key`` for xDLMS services (None returns to glo-)."""
+            if key is None:
+                self._ded = None
+            else:
+                from udlms.crypto.gcm import new
 
-    def glo_tag(self, plain):
-        return glo_tag(plain, self._ded is not None)
+                self._ded = new(key, *self._backend)
 
-    def plain_tag(self, ciphered):
-        return plain_tag(ciphered)
+        def glo_tag(self, plain):
+            return glo_tag(plain, self._ded is not None)
 
-    def _set_iv(self, title, ic, tag=None):
-        """IV = title ‖ IC into the reused buffer; with ``tag``: (IV, the GCM for the tag's
-        key: ded- tags take the dedicated key)."""
+        def plain_tag(self, ciphered):
+            return plain_tag(ciphered)
+
+        def protect_general(self, apdu, dedicated=False):
+            """general-glo-ciphering (DB, or DC with the dedicated key) carrying our system
+            title."""
+            return self.protect(apdu, _GENERAL_DED if dedicated else _GENERAL_GLO)
+
+        def gmac_proof(self, challenge, ic, title):
+            """f(challenge) = 0x10 ‖ IC ‖ GMAC(EK; IV = title ‖ IC; AAD = 0x10 ‖ AK ‖
+            challenge)."""
+            return self._proof(challenge, ic, title)
+
+    def _set_iv(self, title, ic=None, tag=None):
+        """IV = title ‖ IC into the reused buffer, with IC = counter.next() when ``ic`` is
+        None (checked: never reused, recorded as ``last_ic``); returns the GCM for ``tag``
+        (ded- tags take the dedicated key; SecurityError when none is set: checked first, so
+        no counter value is used up for it)."""
+        g = self._gcm
+        if tag is not None and (0xD0 <= tag <= 0xD7 or tag == _GENERAL_DED):
+            g = None
+            if _FULL:
+                g = self._ded
+            if g is None:
+                raise SecurityError("ded- ciphered APDU but no dedicated key is set",
+                                    "security-control")
+        if ic is None:
+            c = self.counter
+            if c is None:
+                raise SecurityError("no invocation counter", "counter-unavailable")
+            ic = c.next()
+            if not isinstance(ic, int) or ic < 0 or ic > _IC_MAX:
+                raise SecurityError("invocation counter unusable or exhausted",
+                                    "counter-unavailable")
+            if self.last_ic is not None and ic <= self.last_ic:
+                raise SecurityError("invocation counter did not increase (%d after %d): "
+                                    "refusing to reuse it" % (ic, self.last_ic),
+                                    "counter-unavailable")
+            self.last_ic = ic
         iv = self._iv
         iv[0:8] = title
         for i in range(4):
             iv[11 - i] = (ic >> (8 * i)) & 255
-        if tag is None:
-            return iv
-        if 0xD0 <= tag <= 0xD7 or tag == _GENERAL_DED:
-            if self._ded is None:
-                raise SecurityError("ded- ciphered APDU but no dedicated key is set",
-                                    "security-control")
-            return iv, self._ded
-        return iv, self._gcm
+        return g
 
     # -- outgoing ------------------------------------------------------------------------
-    def _next_ic(self):
-        c = self.counter
-        if c is None:
-            raise SecurityError("no invocation counter", "counter-unavailable")
-        ic = c.next()
-        if not isinstance(ic, int) or ic < 0 or ic > _IC_MAX:
-            raise SecurityError("invocation counter unusable or exhausted", "counter-unavailable")
-        if self.last_ic is not None and ic <= self.last_ic:
-            raise SecurityError("invocation counter did not increase (%d after %d): refusing to "
-                                "reuse it" % (ic, self.last_ic), "counter-unavailable")
-        self.last_ic = ic
-        return ic
-
-    def protect(self, apdu, tag=None, p=1):
-        """Cipher a plain APDU: tag ‖ length ‖ SC ‖ IC ‖ C ‖ T with IC = counter.next().
-        ``tag`` defaults to the glo-/ded- form of apdu[0] (0x21 for an InitiateRequest);
-        ``p`` 10: general-glo-ciphering, our system title after the tag."""
+    def protect(self, apdu, tag=None):
+        """Cipher a plain APDU into a new bytearray: tag ‖ length ‖ SC ‖ IC ‖ C ‖ T with
+        IC = counter.next(). ``tag`` defaults to the glo-/ded- form of apdu[0] (0x21 for an
+        InitiateRequest); general-glo/ded-ciphering (DB/DC, PC-only) puts our system title
+        after the tag."""
         if tag is None:
-            tag = self.glo_tag(apdu[0])
+            if _FULL:
+                tag = glo_tag(apdu[0], self._ded is not None)
+            else:
+                tag = glo_tag(apdu[0])
         title = self.system_title
-        # the key is picked first: no counter value is used up for a missing dedicated key
-        g = self._set_iv(title, 0, tag)[1]
-        ic = self._next_ic()
-        iv = self._set_iv(title, ic)
+        g = self._set_iv(title, None, tag)
+        iv = self._iv
         sc = self.sc
         n = len(apdu)
-        body = 5 + n + (_TAG_LEN if sc & SC_AUTH else 0)
+        body = 5 + n + (_TAG_LEN if sc & _SC_AUTH else 0)
+        p = 10 if _FULL and tag in (_GENERAL_GLO, _GENERAL_DED) else 1
         out = bytearray(_put_len(None, p, body) + body)
         out[0] = tag
-        if p > 1:
+        if _FULL and p > 1:
             out[1] = 8
             out[2:10] = title
         p = _put_len(out, p, body)
         # SC ‖ IC ‖ C ‖ T
         out[p] = sc
-        out[p + 1:p + 5] = iv[8:12]
-        mv = memoryview(out)
-        dst = mv[p + 5:p + 5 + n]
+        for i in range(4):
+            out[p + 1 + i] = iv[8 + i]
+        p += 5
+        dst = memoryview(out)[p:p + n]
         aad = self._aad
         aad[0] = sc
-        if sc == SC_AUTH_ENC:
-            t = g.encrypt_into(iv, apdu, dst, aad)
-        elif sc == SC_ENC:
-            g.encrypt_into(iv, apdu, dst)
-            return bytes(out)
+        if sc == _SC_AUTH_ENC:
+            t = g.crypt(iv, apdu, dst, aad)
+        elif sc == _SC_ENC:
+            g.crypt(iv, apdu, dst, b"")
+            return out
         else:
             dst[:] = apdu
-            t = g.encrypt_into(iv, b"", b"", bytes(aad) + bytes(apdu))
-        mv[p + 5 + n:p + 5 + n + _TAG_LEN] = t[:_TAG_LEN]
-        return bytes(out)
+            t = g.crypt(iv, b"", b"", aad + apdu)
+        p += n
+        for i in range(_TAG_LEN):
+            out[p + i] = t[i]
+        return out
 
-    def protect_general(self, apdu, dedicated=False):
-        """general-glo-ciphering (DB, or DC with the dedicated key) carrying our system title."""
-        return self.protect(apdu, _GENERAL_DED if dedicated else _GENERAL_GLO, 10)
-
-    def unprotect(self, capdu):
+    def unprotect(self, apdu):
         """Check and decipher a ciphered APDU from the meter: parse, check SC (suite 0,
         unicast, uncompressed, at least the protection we require), title and meter IC
         (strictly increasing), verify the tag, decipher; returns the plain APDU. The meter
         IC is recorded only after the tag verifies. SecurityError kinds: security-control,
         system-title, replay, auth-tag."""
-        tag, title, sc, ic, payload = parse_ciphered(capdu)
+        tag, title, sc, ic, payload = parse_ciphered(apdu)
         want = self.sc
         if sc & 0x0F:
             raise SecurityError("security suite %d is not supported (suite 0, AES-GCM-128 only)"
@@ -315,51 +354,59 @@ class Security:
         if self.server_ic is not None and ic <= self.server_ic:
             raise SecurityError("meter invocation counter %d not above the last one %d: "
                                 "replayed or stale APDU" % (ic, self.server_ic), "replay")
-        iv, g = self._set_iv(title, ic, tag)
+        g = self._set_iv(title, ic, tag)
+        iv = self._iv
         tl = 12 if sc & 0x10 else 0
         n = len(payload) - tl
         if n < 0:
             raise ApduError("ciphered APDU too short for its %d-byte tag" % tl, "malformed")
         ct = payload[:n]
-        out = bytearray(n)
         aad = self._aad
         aad[0] = sc
         if sc & 0x20:
-            if tl:
-                g.decrypt_into(iv, ct, out, payload[n:], aad)
-            else:
-                g.encrypt_into(iv, ct, out)  # CTR only: no integrity (SC 0x20)
-        else:
-            t = g.encrypt_into(iv, b"", b"", bytes(aad) + bytes(ct))
-            if not ct_equal(t[:tl], payload[n:]):
-                raise SecurityError("authentication tag does not match: wrong keys (check "
-                                    "EK/AK) or the data was altered", "auth-tag")
-            out[:] = ct
+            out = bytearray(n)
+            # SC 0x20: CTR only, no integrity (GCM-AE's key stream, its tag unused)
+            g.crypt(iv, ct, out, aad, payload[n:] if tl else None)
+        else:  # SC 0x10: the tag covers AAD ‖ APDU, the APDU is in clear
+            g.crypt(iv, b"", b"", aad + ct, payload[n:])
+            out = bytearray(ct)
         self.server_ic = ic
         return out
 
     # -- HLS mechanism 5 (GMAC), Green Book §9.2.7.4 ---------------------------------------
-    def gmac_proof(self, challenge, ic, title):
-        """f(challenge) = 0x10 ‖ IC ‖ GMAC(EK; IV = title ‖ IC; AAD = 0x10 ‖ AK ‖ challenge)."""
-        iv = self._set_iv(title, ic)
-        t = self._gcm.gmac(iv, b"\x10" + bytes(self._aad[1:]) + bytes(challenge), _TAG_LEN)
-        return b"\x10" + bytes(iv[8:12]) + t
+    def _proof(self, challenge, ic, title, tag=None):
+        """f(challenge) = 0x10 ‖ IC ‖ GMAC(EK; IV = title ‖ IC; AAD = 0x10 ‖ AK ‖ challenge)
+        (``ic`` None: counter.next()); with ``tag``: check it instead (SecurityError
+        auth-tag when it does not match)."""
+        self._set_iv(title, ic)
+        iv = self._iv
+        aad = self._aad
+        aad[0] = _SC_AUTH
+        t = self._gcm.crypt(iv, b"", b"", aad + challenge, tag)
+        if tag is None:
+            out = bytearray(5 + _TAG_LEN)
+            out[0] = _SC_AUTH
+            for i in range(4 + _TAG_LEN):
+                out[1 + i] = iv[8 + i] if i < 4 else t[i - 4]
+            return bytes(out)
 
-    def f_stoc(self, stoc):
+    def f_stoc(self, challenge):
         """Our reply to the meter's challenge StoC (pass 3), with IC = counter.next()."""
-        return self.gmac_proof(stoc, self._next_ic(), self.system_title)
+        return self._proof(challenge, None, self.system_title)
 
-    def verify_ctos(self, ctos, proof):
+    def verify_ctos(self, challenge, proof):
         """Check the meter's f(CtoS) (pass 4); SecurityError 'meter-proof' when it fails."""
         if self.server_title is None:
             raise SecurityError("meter system title unknown: cannot check its proof",
                                 "system-title")
         p = bytes(proof)
-        if len(p) != 5 + _TAG_LEN or p[0] != SC_AUTH:
+        if len(p) != 5 + _TAG_LEN or p[0] != _SC_AUTH:
             raise SecurityError("meter's HLS proof f(CtoS) is malformed (%d bytes)" % len(p),
                                 "meter-proof")
-        ic = (p[1] << 24) | (p[2] << 16) | (p[3] << 8) | p[4]
-        if not ct_equal(self.gmac_proof(ctos, ic, self.server_title), p):
+        try:
+            self._proof(challenge, (p[1] << 24) | (p[2] << 16) | (p[3] << 8) | p[4],
+                        self.server_title, p[5:])
+        except SecurityError:
             raise SecurityError("meter's HLS proof f(CtoS) does not verify: wrong keys (check "
                                 "EK/AK) or not the expected meter", "meter-proof")
         return True

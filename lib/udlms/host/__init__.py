@@ -2,8 +2,9 @@
 the OpenSSL back-ends. Importing this package registers those back-ends with the crypto
 layer (the crypto layer never imports host code; ``udlms`` imports this package on CPython)."""
 
-from udlms.crypto import aes as _aes, gcm as _gcm
+from udlms.crypto import gcm as _gcm
 from udlms.host import aes_host as _aes_host, gcm_host as _gcm_host
 
-_aes.register(_aes_host)
-_gcm.HOST = _gcm_host.HostGcm
+if hasattr(_gcm, "register"):  # the registry is PC-only (not in the device build, which the
+    _gcm.register(_aes_host)  # MicroPython lane imports this package with)
+    _gcm.HOST = _gcm_host.HostGcm

@@ -6,7 +6,7 @@ from udlms.crypto.gcm import Gcm
 
 
 class HostGcm(Gcm):
-    """:class:`udlms.crypto.gcm.Gcm` with ``encrypt_into``/``decrypt_into``/``gmac`` by OpenSSL."""
+    """:class:`udlms.crypto.gcm.Gcm` with ``crypt`` (GCM-AE / GCM-AD) by OpenSSL."""
 
     def __init__(self, key):
         Gcm.__init__(self, key, "cryptography", False)
@@ -14,25 +14,22 @@ class HostGcm(Gcm):
 
         self._aead = aead.AESGCM(bytes(key))
         self._key = bytes(key)
+        self._tag = bytearray(16)
         self.accel = "openssl"
 
-    def encrypt_into(self, iv, src, dst, aad=b""):
-        if len(iv) != 12:
-            self._start(iv)  # raises the named error
-        out = self._aead.encrypt(bytes(iv), bytes(src), bytes(aad))
-        n = len(src)
-        if n:
-            dst[:n] = out[:n]
-        self._s[:] = out[n:]
-        return self._s
-
-    def decrypt_into(self, iv, src, dst, tag, aad=b""):
+    def crypt(self, iv, src, dst, aad=b"", tag=None):
+        if len(iv) != 12 or tag is not None and not 4 <= len(tag) <= 16:
+            return Gcm.crypt(self, iv, src, dst, aad, tag)  # raises the named error
+        if tag is None:
+            out = self._aead.encrypt(bytes(iv), bytes(src), bytes(aad))
+            n = len(src)
+            if n:
+                dst[:n] = out[:n]
+            self._tag[:] = out[n:]
+            return self._tag
         from cryptography.exceptions import InvalidTag
         from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-        self._taglen(len(tag))
-        if len(iv) != 12:
-            self._start(iv)  # raises the named error
         d = Cipher(algorithms.AES(self._key),
                    modes.GCM(bytes(iv), bytes(tag), min_tag_length=len(tag))).decryptor()
         d.authenticate_additional_data(bytes(aad))
@@ -41,9 +38,6 @@ class HostGcm(Gcm):
         except InvalidTag:
             raise SecurityError("authentication tag does not match: wrong keys (check EK/AK) "
                                 "or the data was altered", "auth-tag")
-        dst[:len(out)] = out
+        if out:
+            dst[:len(out)] = out
         return dst
-
-    def gmac(self, iv, aad, taglen=12):
-        self._taglen(taglen)
-        return bytes(self.encrypt_into(iv, b"", bytearray(0), aad)[:taglen])
