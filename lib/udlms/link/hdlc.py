@@ -6,15 +6,23 @@ names are reached here too (``hdlc.frame``, ``hdlc.Receiver``, ...).
 """
 
 from udlms.errors import FrameError, LinkError, NoAnswer
-from udlms.link.hdlc_frame import Receiver, encode_frame, fcs16, frame  # noqa: F401
+from udlms.link.hdlc_frame import Receiver, encode_frame, fcs16  # noqa: F401
 from udlms.port import const, sleep_ms, ticks_diff, ticks_ms
 
-SNRM = const(0x93)
-UA = const(0x73)
-DISC = const(0x53)
-DM = const(0x1F)
-FRMR = const(0x97)
-LLC_REQUEST = b"\xe6\xe6\x00"
+# _FULL: 0 in the device build (tools/build/msgtable.py): the names only tools, tests and
+# the simulator use (frame(), ua_info(), address_value(), the control constants, stats)
+_FULL = const(1)
+_SNRM = const(0x93)
+_DISC = const(0x53)
+if _FULL:
+    from udlms.link.hdlc_frame import frame  # noqa: F401
+
+    SNRM = _SNRM
+    UA = 0x73
+    DISC = _DISC
+    DM = 0x1F
+    FRMR = 0x97
+    LLC_REQUEST = b"\xe6\xe6\x00"
 # the defaults a parameter takes when the SNRM/UA leaves it out (IEC 62056-46 6.4.4.4.3.2)
 _MAX_INFO = const(128)
 _WINDOW = const(1)
@@ -55,16 +63,17 @@ def server_address(logical, physical=None, size=2):
     raise LinkError("address size must be 1, 2 or 4, not %d" % size, "config")
 
 
-def address_value(raw):
-    """(upper, lower) of an address field; lower is None for a 1-byte address."""
-    n = len(raw)
-    if n == 1:
-        return (raw[0] >> 1, None)
-    if n == 2:
-        return (raw[0] >> 1, raw[1] >> 1)
-    if n == 4:
-        return (((raw[0] >> 1) << 7) | (raw[1] >> 1), ((raw[2] >> 1) << 7) | (raw[3] >> 1))
-    return (None, None)
+if _FULL:
+    def address_value(raw):
+        """(upper, lower) of an address field; lower is None for a 1-byte address."""
+        n = len(raw)
+        if n == 1:
+            return (raw[0] >> 1, None)
+        if n == 2:
+            return (raw[0] >> 1, raw[1] >> 1)
+        if n == 4:
+            return (((raw[0] >> 1) << 7) | (raw[1] >> 1), ((raw[2] >> 1) << 7) | (raw[3] >> 1))
+        return (None, None)
 
 
 def i_control(ns, nr, poll=True):
@@ -100,9 +109,10 @@ def snrm_info(max_tx=_MAX_INFO, max_rx=_MAX_INFO, win_tx=_WINDOW,
     return bytes(b)
 
 
-def ua_info(max_tx, max_rx, win_tx, win_rx):
-    """UA information field with all four parameters written (as meters answer)."""
-    return snrm_info(max_tx, max_rx, win_tx, win_rx, True)
+if _FULL:
+    def ua_info(max_tx, max_rx, win_tx, win_rx):
+        """UA information field with all four parameters written (as meters answer)."""
+        return snrm_info(max_tx, max_rx, win_tx, win_rx, True)
 
 
 def parse_params(info):
@@ -164,18 +174,21 @@ class Link:
         self.vs = self.vr = 0
         self.connected = False
         self._n = 0  # length of the last frame sent, in self.out, for resending
-        self.stats = {"tx": 0, "rx": 0, "resent": 0}
+        if _FULL:
+            self.stats = {"tx": 0, "rx": 0, "resent": 0}
 
     def _send(self, control, info=None, segmented=False):
         """Send a frame; ``control`` None sends the last frame again (clause 6.4.4.2)."""
         if control is None:
-            self.stats["resent"] += 1
+            if _FULL:
+                self.stats["resent"] += 1
         else:
             self._n = encode_frame(self.out, self.server, self.client, control, info,
                                    segmented)
         mv = memoryview(self.out)[:self._n]
         self.stream.write(mv)
-        self.stats["tx"] += 1
+        if _FULL:
+            self.stats["tx"] += 1
         if self.trace:
             self.trace("TX", bytes(mv))
 
@@ -199,9 +212,10 @@ class Link:
                             break
                         p += 1
                 if ok:
-                    self.stats["rx"] += 1
+                    if _FULL:
+                        self.stats["rx"] += 1
                     if self.trace:
-                        self.trace("RX", bytes(f.raw))
+                        self.trace("RX", bytes(memoryview(buf)[f.s:f.j + 3]))
                     return f
                 f = rx.next()
             n = rx.readinto_from(self.stream)
@@ -213,7 +227,7 @@ class Link:
             if n:
                 last = now
                 continue
-            if rx.pending() and ticks_diff(now, last) > self.inter_char_ms:
+            if ticks_diff(now, last) > self.inter_char_ms:
                 rx.drop_partial()
             sleep_ms(1)
 
@@ -239,7 +253,7 @@ class Link:
         """SNRM/UA (clause 6.4.4.4.3.1); the UA's parameters are the meter's answer."""
         self.rx.reset()
         tx, rx, w = self.want
-        self._send(SNRM, snrm_info(tx, rx, w, w))
+        self._send(_SNRM, snrm_info(tx, rx, w, w))
         tries = 0
         t0 = ticks_ms()
         c = 0
@@ -258,11 +272,11 @@ class Link:
             if f is None or c != _UA and self._spent(t0):
                 raise NoAnswer("no answer to SNRM after %d tries: check the probe, baud rate "
                                "and server address" % (self.retries + 1), "no-answer")
-        m_tx, m_rx, w_tx, w_rx = parse_params(bytes(f.info))
+        m_tx, m_rx, w_tx, w_rx = parse_params(memoryview(f.buf)[f.i:f.j])
         # The UA carries the meter's view: its transmit size is our receive size.
         self.max_info_tx = min(tx, m_rx)
         self.max_info_rx = m_tx
-        if m_tx + 16 > self.rx.size // 2 - _OVH:
+        if m_tx + 16 > len(self.rx.buf) // 2 - _OVH:
             self.rx = Receiver(m_tx + 16)  # a meter that sends more than we proposed
         self.window = max(1, min(w, w_rx))
         if self.max_info_tx + 2 * _OVH > len(self.out):
@@ -290,7 +304,7 @@ class Link:
         # The first segment carries the LLC inside max_info_tx - 3 bytes, as the gurux-dlms
         # client does (spec.md §4f, segmented enter: 29 then 9 bytes).
         k = min(self.max_info_tx - 6, n)
-        chunk = bytearray(LLC_REQUEST)
+        chunk = bytearray(b"\xe6\xe6\x00")  # LLC_REQUEST
         chunk += mv[0:k]
         p = k
         while True:
@@ -363,7 +377,7 @@ class Link:
                 out[n + j] = buf[i + j]
             n += k
             skip = 0
-            if f.segmented:
+            if buf[f.s + 1] & 0x08:  # segmented
                 self._send(rr_control(self.vr))
                 continue
             return memoryview(out)[:n]
@@ -378,7 +392,7 @@ class Link:
         was = self.connected
         self.connected = False
         try:
-            self._send(DISC)
+            self._send(_DISC)
             f = self._wait(self.timeout_ms if was else min(self.timeout_ms, 500))
             return f is not None and f.control & 0xEF in (_UA, _DM)
         except Exception:  # noqa: BLE001 - teardown must not raise
