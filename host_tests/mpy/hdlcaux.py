@@ -14,7 +14,7 @@ DM = 0x1F
 def frame(dst, src, control, info=b"", segmented=False):
     """A complete frame as bytes (clause 8.4.1)."""
     out = bytearray(len(dst) + len(src) + len(info) + 16)
-    return bytes(out[:hdlc.encode_frame(out, dst, src, control, info, segmented)])
+    return bytes(out[:hdlc.encode_frame(out, dst + src, control, info, segmented)])
 
 
 def ua_info(max_tx, max_rx, win_tx, win_rx):

@@ -202,7 +202,7 @@ def messages_read_back():
     eq(e.kind, "config")
     if sys.implementation.name == "micropython":
         eq(type(e.args[0]), tuple)  # moved out of the heap, not inline
-    e = raises(LinkError, hdlc.encode_frame, bytearray(4), C, S, aux.SNRM)
+    e = raises(LinkError, hdlc.encode_frame, bytearray(4), C + S, aux.SNRM)
     eq(str(e), "frame buffer too small")
 
 main()

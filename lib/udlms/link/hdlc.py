@@ -35,31 +35,30 @@ _FRMR = const(0x87)
 # -- addresses (clause 8.4.2.2), control field (clause 8.4.3) ------------------------------
 
 
-def client_address(sap):
+def client_address(client_sap):
     """One-byte client address: SAP 1 (management) -> 03, 16 (public) -> 21."""
-    if not 0 <= sap <= 0x7F:
-        raise LinkError("client SAP %d out of range 0..127" % sap, "config")
-    return bytes(((sap << 1) | 1,))
+    if not 0 <= client_sap <= 0x7F:
+        raise LinkError("client SAP %d out of range 0..127" % client_sap, "config")
+    return bytes(((client_sap << 1) | 1,))
 
 
-def server_address(logical, physical=None, size=2):
+def server_address(server_logical, server_physical=None, size=2):
     """Server address of 1, 2 or 4 bytes: upper = logical device, lower = physical."""
+    u = server_logical
+    w = server_physical or 0
     if size == 1:
-        if not 0 <= logical <= 0x7F:
-            raise LinkError("server logical address %d does not fit 1 byte" % logical, "config")
-        return bytes(((logical << 1) | 1,))
-    if physical is None:
-        physical = 0
+        if not 0 <= u <= 0x7F:
+            raise LinkError("server logical address %d does not fit 1 byte" % u, "config")
+        return bytes(((u << 1) | 1,))
     if size == 2:
-        if not (0 <= logical <= 0x7F and 0 <= physical <= 0x7F):
+        if not (0 <= u <= 0x7F and 0 <= w <= 0x7F):
             raise LinkError("server address %d/%d does not fit 2 bytes (use --address-size 4)"
-                            % (logical, physical), "config")
-        return bytes((logical << 1, (physical << 1) | 1))
+                            % (u, w), "config")
+        return bytes((u << 1, (w << 1) | 1))
     if size == 4:
-        if not (0 <= logical <= 0x3FFF and 0 <= physical <= 0x3FFF):
-            raise LinkError("server address %d/%d out of range" % (logical, physical), "config")
-        return bytes(((logical >> 7) << 1, (logical & 0x7F) << 1,
-                      (physical >> 7) << 1, ((physical & 0x7F) << 1) | 1))
+        if not (0 <= u <= 0x3FFF and 0 <= w <= 0x3FFF):
+            raise LinkError("server address %d/%d out of range" % (u, w), "config")
+        return bytes(((u >> 7) << 1, (u & 0x7F) << 1, (w >> 7) << 1, ((w & 0x7F) << 1) | 1))
     raise LinkError("address size must be 1, 2 or 4, not %d" % size, "config")
 
 
@@ -76,12 +75,14 @@ if _FULL:
         return (None, None)
 
 
-def i_control(ns, nr, poll=True):
-    return ((nr & 7) << 5) | (0x10 if poll else 0) | ((ns & 7) << 1)
+def i_control(vs, vr):
+    """I-frame control, P bit set: N(R) = vr, N(S) = vs (clause 8.4.3)."""
+    return ((vr & 7) << 5) | 0x10 | ((vs & 7) << 1)
 
 
-def rr_control(nr, poll=True):
-    return ((nr & 7) << 5) | (0x10 if poll else 0) | 0x01
+def rr_control(vr):
+    """RR control, P bit set: N(R) = vr (clause 8.4.3)."""
+    return ((vr & 7) << 5) | 0x11
 
 
 # -- SNRM/UA information field (Annex A / Green Book §8.4.5.3.2) ---------------------------
@@ -157,9 +158,10 @@ class Link:
                  window=_WINDOW, timeout_ms=3000, inter_char_ms=500, retries=3,
                  trace=None, max_apdu=576):
         self.stream = stream
-        self.client = client_address(client_sap)
-        self.server = server_address(server_logical, server_physical, address_size)
-        self._ab = self.client + self.server  # a frame for us: to client, from server
+        c = client_address(client_sap)
+        a = server_address(server_logical, server_physical, address_size)
+        self._ab = c + a  # a frame for us: to the client (one byte), from the server
+        self._ba = a + c  # the frames we send
         self.want = (max_info_tx, max_info_rx, window)
         self.max_info_tx = max_info_tx
         self.max_info_rx = max_info_rx
@@ -173,7 +175,6 @@ class Link:
         self.apdu = bytearray(max_apdu)  # our max receive PDU (512) + ciphering overhead
         self.vs = self.vr = 0
         self.connected = False
-        self._n = 0  # length of the last frame sent, in self.out, for resending
         if _FULL:
             self.stats = {"tx": 0, "rx": 0, "resent": 0}
 
@@ -183,9 +184,9 @@ class Link:
             if _FULL:
                 self.stats["resent"] += 1
         else:
-            self._n = encode_frame(self.out, self.server, self.client, control, info,
-                                   segmented)
-        mv = memoryview(self.out)[:self._n]
+            encode_frame(self.out, self._ba, control, info, segmented)
+        out = self.out  # the last frame sent is still there: its length field says how long
+        mv = memoryview(out)[:(((out[1] & 7) << 8) | out[2]) + 2]
         self.stream.write(mv)
         if _FULL:
             self.stats["tx"] += 1
@@ -204,7 +205,7 @@ class Link:
                 # frame (RS-485, optical) or another station: ignore
                 a = self._ab
                 p = f.s + 3
-                ok = f.q - p == len(self.client) and f.r - p == len(a)
+                ok = f.q - p == 1 and f.r - p == len(a)
                 if ok:
                     for c in a:
                         if buf[p] != c:
@@ -284,7 +285,8 @@ class Link:
         self.vs = self.vr = 0
         self.connected = True
 
-    def _check_u(self, c):
+    def _check_u(self, control):
+        c = control
         if c & 0xEF == _DM:
             self.connected = False
             raise LinkError("meter dropped the link (DM): it timed out or was reset",

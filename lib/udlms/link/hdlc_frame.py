@@ -20,24 +20,24 @@ _OVH = const(16)  # flags, format, 4+1 address bytes, control, HCS, FCS (worst c
 
 def fcs16(buf, start=0, end=None):
     """CRC-16/X.25 of buf[start:end] (final value; append it low byte first), a nibble at
-    a time: a 16-entry constant table instead of a 512-byte one built at import."""
-    t = (0x0000, 0x1081, 0x2102, 0x3183, 0x4204, 0x5285, 0x6306, 0x7387,
-         0x8408, 0x9489, 0xA50A, 0xB58B, 0xC60C, 0xD68D, 0xE70E, 0xF78F)
+    a time: the reflected polynomial 0x8408 maps nibble n to n * 0x1081 (its three bit
+    groups never overlap), so no table is built or kept."""
     c = 0xFFFF
     for i in range(start, len(buf) if end is None else end):
         c ^= buf[i]
-        c = (c >> 4) ^ t[c & 15]
-        c = (c >> 4) ^ t[c & 15]
+        c = (c >> 4) ^ (c & 15) * 0x1081
+        c = (c >> 4) ^ (c & 15) * 0x1081
     return c ^ 0xFFFF
 
 
 # -- frames (clause 8.4.1) -----------------------------------------------------------------
 
 
-def encode_frame(out, dst, src, control, info=None, segmented=False):
-    """Write one complete frame into bytearray ``out``; return its length."""
+def encode_frame(out, addr, control, info=None, segmented=False):
+    """Write one complete frame into bytearray ``out``; return its length. ``addr``: the
+    destination address followed by the source address (clause 8.4.2)."""
     k = len(info) if info else 0
-    n = 2 + len(dst) + len(src) + 1 + (2 + k if k else 0) + 2
+    n = 2 + len(addr) + 1 + (2 + k if k else 0) + 2
     if n > 0x7FF:
         raise LinkError("frame of %d bytes exceeds the 11-bit length field" % n, "too-long")
     if len(out) < n + 2:
@@ -46,10 +46,9 @@ def encode_frame(out, dst, src, control, info=None, segmented=False):
     out[1] = 0xA0 | (0x08 if segmented else 0) | (n >> 8)
     out[2] = n & 0xFF
     p = 3
-    for a in (dst, src):
-        for b in a:
-            out[p] = b
-            p += 1
+    for b in addr:
+        out[p] = b
+        p += 1
     out[p] = control
     p += 1
     while True:  # HCS (when info follows), then FCS
@@ -69,7 +68,7 @@ if _FULL:
     def frame(dst, src, control, info=b"", segmented=False):
         """A complete frame as bytes (convenience for tools and tests)."""
         out = bytearray(len(dst) + len(src) + len(info) + _OVH)
-        return bytes(out[:encode_frame(out, dst, src, control, info, segmented)])
+        return bytes(out[:encode_frame(out, dst + src, control, info, segmented)])
 
 
 # -- receiver (clause 8.4) -----------------------------------------------------------------
