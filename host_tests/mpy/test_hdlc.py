@@ -7,7 +7,7 @@ import gc
 from mpytest import eq, main, raises, test
 
 import hdlcaux as aux
-from udlms.link import hdlc
+from udlms.link import hdlc, hdlc_frame
 from udlms.errors import LinkError, NoAnswer
 
 
@@ -27,7 +27,7 @@ DM = h("7EA0080302231F355C7E")
 
 @test
 def crc_and_frames():
-    eq(hdlc.fcs16(b"123456789"), 0x906E)
+    eq(hdlc_frame.fcs16(b"123456789"), 0x906E)
     eq(hx(aux.frame(S, C, aux.SNRM)), "7EA008022303933E747E")
     eq(hx(aux.frame(C, S, aux.UA, aux.ua_info(128, 128, 1, 1))), hx(UA))
     eq(hx(aux.frame(S, C, aux.DISC)), "7EA0080223035332B27E")

@@ -37,7 +37,7 @@ try:
 except ImportError:
     sys.path.insert(0, "lib")
 from udlms.crypto import aes, gcm  # noqa: E402
-from udlms.link import hdlc
+from udlms.link import hdlc, hdlc_frame
 
 MPY = sys.implementation.name == "micropython"
 QUICK = "--quick" in sys.argv
@@ -200,7 +200,7 @@ def bench_hdlc():
             raise AssertionError("frame not decoded")
 
     def crc():
-        hdlc.fcs16(frame, 1, n - 3)
+        hdlc_frame.fcs16(frame, 1, n - 3)
 
     emit("hdlc_encode128_us", per_call_us(enc, NH), "us", ctx)
     emit("hdlc_encode128_alloc", per_call_alloc(enc), "B", ctx)

@@ -6,7 +6,7 @@ names are reached here too (``hdlc.frame``, ``hdlc.Receiver``, ...).
 """
 
 from udlms.errors import FrameError, LinkError, NoAnswer
-from udlms.link.hdlc_frame import Receiver, encode_frame, fcs16  # noqa: F401
+from udlms.link.hdlc_frame import Receiver, encode_frame
 from udlms.port import const, sleep_ms, ticks_diff, ticks_ms
 
 # _FULL: 0 in the device build (tools/build/msgtable.py): the names only tools, tests and
@@ -15,7 +15,7 @@ _FULL = const(1)
 _SNRM = const(0x93)
 _DISC = const(0x53)
 if _FULL:
-    from udlms.link.hdlc_frame import frame  # noqa: F401
+    from udlms.link.hdlc_frame import fcs16, frame  # noqa: F401
 
     SNRM = _SNRM
     UA = 0x73
@@ -88,14 +88,15 @@ def rr_control(vr):
 # -- SNRM/UA information field (Annex A / Green Book §8.4.5.3.2) ---------------------------
 
 
-def snrm_info(max_tx=_MAX_INFO, max_rx=_MAX_INFO, win_tx=_WINDOW,
+def snrm_info(max_info_tx=_MAX_INFO, max_info_rx=_MAX_INFO, window=_WINDOW,
               win_rx=_WINDOW, every=False):
-    """SNRM/UA information field. Only parameters that differ from the defaults are
-    written (``every``: all four, as meters answer); empty when none is written (as the
-    gurux-dlms client does)."""
+    """SNRM/UA information field: maximum information field length transmit/receive,
+    window size transmit (``window``)/receive. Only parameters that differ from the
+    defaults are written (``every``: all four, as meters answer); empty when none is written
+    (as the gurux-dlms client does)."""
     b = bytearray(b"\x81\x80\x00")
     i = 5
-    for v in (max_tx, max_rx, win_tx, win_rx):
+    for v in (max_info_tx, max_info_rx, window, win_rx):
         if every or v != (_MAX_INFO if i < 7 else _WINDOW):
             if i > 6:
                 b += bytes((i, 4, 0, 0, 0, v & 0xFF))
@@ -205,7 +206,9 @@ class Link:
                 # frame (RS-485, optical) or another station: ignore
                 a = self._ab
                 p = f.s + 3
-                ok = f.q - p == 1 and f.r - p == len(a)
+                # (the client address is one byte with the end bit: when the whole field
+                # matches, so do both addresses)
+                ok = f.r - p == len(a)
                 if ok:
                     for c in a:
                         if buf[p] != c:
@@ -252,7 +255,8 @@ class Link:
 
     def connect(self):
         """SNRM/UA (clause 6.4.4.4.3.1); the UA's parameters are the meter's answer."""
-        self.rx.reset()
+        r = self.rx
+        r.start = r.end = 0  # nothing left over from before
         tx, rx, w = self.want
         self._send(_SNRM, snrm_info(tx, rx, w, w))
         tries = 0

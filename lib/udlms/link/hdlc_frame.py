@@ -74,15 +74,16 @@ if _FULL:
 # -- receiver (clause 8.4) -----------------------------------------------------------------
 
 
-def _addr_end(buf, p, e):
-    """Index after the address field starting at p: -1 invalid (no end bit within 4
-    bytes, or 3 bytes), 0 not all here yet. Integers only: no allocation."""
-    q = p
-    while q < e and q - p < 4 and not buf[q] & 1:
+def _addr_end(buf, i, j):
+    """Index after the address field (clause 8.4.2.2) starting at i, looking before j: -1
+    invalid (no end bit within 4 bytes, or 3 bytes), 0 not all here yet. Integers only: no
+    allocation."""
+    q = i
+    while q < j and q - i < 4 and not buf[q] & 1:
         q += 1
-    if q >= e:
+    if q >= j:
         return 0
-    if not buf[q] & 1 or q - p == 2:
+    if not buf[q] & 1 or q - i == 2:
         return -1
     return q + 1
 
@@ -157,36 +158,37 @@ class Receiver:
             buf = self.buf
             while t < n:
                 if self.end == len(buf):
-                    self._overflow()
+                    self._compact()
                 e = self.end
                 k = min(len(buf) - e, n - t)
                 buf[e:e + k] = data[t:t + k]
                 self.end = e + k
                 t += k
-                if t < n:
-                    self._compact()
+                if t < n:  # the buffer is full: move what is left of it to the front
+                    s = self.start
+                    e = self.end
+                    buf[:e - s] = buf[s:e]
+                    self.start = 0
+                    self.end = e - s
                     if self.end == len(buf):  # a frame is waiting to be taken with next()
                         break
             return t
 
-    def reset(self):
-        self.start = self.end = 0
+        def reset(self):
+            self.start = self.end = 0
 
     def _compact(self):
+        """Move what is left of the buffer to the front; when it is full of bytes that hold
+        no frame (line noise), discard them."""
         s = self.start
+        buf = self.buf
         if s:
             n = self.end - s
-            buf = self.buf
             for i in range(n):  # memmove to the front, without a slice object
                 buf[i] = buf[s + i]
             self.start = 0
             self.end = n
-
-    def _overflow(self):
-        """The buffer is full: compact it; when it is full of bytes that hold no frame
-        (line noise), discard them."""
-        self._compact()
-        if self.end == len(self.buf):
+        if self.end == len(buf):
             if _FULL:
                 self._error("receive buffer overflow: no frame in %d bytes (line noise?)"
                             % len(self.buf), "overflow")
@@ -198,7 +200,7 @@ class Receiver:
         chunk = self.chunk
         buf = self.buf
         if len(buf) - self.end < 64:
-            self._overflow()
+            self._compact()
             if len(buf) - self.end < 64:
                 return 0  # a frame is waiting to be taken with next()
         n = stream.readinto(chunk)
