@@ -147,12 +147,13 @@ def parse_params(info):
 # -- the link (clause 6.4) -----------------------------------------------------------------
 
 
-class Link:
+class Link(Receiver):
     """Client side of the HDLC link (IEC 62056-46 clause 6.4, normal response mode).
 
     ``stream`` has ``write(b)`` and ``readinto(buf) -> int|None``. ``trace(direction,
     frame_bytes)`` sees every frame. Negotiated sizes are in ``max_info_tx``,
-    ``max_info_rx`` and ``window`` after ``connect()``."""
+    ``max_info_rx`` and ``window`` after ``connect()``. The link is its own receiver (one
+    object, one buffer): a frame it finds is the link itself, read at its indices."""
 
     def __init__(self, stream, client_sap=1, server_logical=1, server_physical=None,
                  address_size=2, max_info_tx=_MAX_INFO, max_info_rx=_MAX_INFO,
@@ -171,7 +172,7 @@ class Link:
         self.inter_char_ms = inter_char_ms
         self.retries = retries
         self.trace = trace
-        self.rx = Receiver(max(max_info_rx, _MAX_INFO) + 16)
+        Receiver.__init__(self, max(max_info_rx, _MAX_INFO) + 16)
         self.out = bytearray(max(max_info_tx, _MAX_INFO) + 2 * _OVH)
         self.apdu = bytearray(max_apdu)  # our max receive PDU (512) + ciphering overhead
         self.vs = self.vr = 0
@@ -196,11 +197,10 @@ class Link:
 
     def _wait(self, timeout_ms):
         """The next frame addressed to us, or None after timeout_ms of silence."""
-        rx = self.rx
-        buf = rx.buf
+        buf = self.buf
         t0 = last = ticks_ms()
         while True:
-            f = rx.next()
+            f = self.next()
             while f is not None:
                 # ours when it goes to our address from the meter's; else an echo of our own
                 # frame (RS-485, optical) or another station: ignore
@@ -221,8 +221,8 @@ class Link:
                     if self.trace:
                         self.trace("RX", bytes(memoryview(buf)[f.s:f.j + 3]))
                     return f
-                f = rx.next()
-            n = rx.readinto_from(self.stream)
+                f = self.next()
+            n = self.readinto_from(self.stream)
             now = ticks_ms()
             if ticks_diff(now, t0) >= timeout_ms:
                 # checked even while bytes arrive: endless noise or another station's
@@ -232,7 +232,7 @@ class Link:
                 last = now
                 continue
             if ticks_diff(now, last) > self.inter_char_ms:
-                rx.drop_partial()
+                self.drop_partial()
             sleep_ms(1)
 
     def _spent(self, t0):
@@ -255,8 +255,7 @@ class Link:
 
     def connect(self):
         """SNRM/UA (clause 6.4.4.4.3.1); the UA's parameters are the meter's answer."""
-        r = self.rx
-        r.start = r.end = 0  # nothing left over from before
+        self.start = self.end = 0  # nothing left over from before
         tx, rx, w = self.want
         self._send(_SNRM, snrm_info(tx, rx, w, w))
         tries = 0
@@ -281,8 +280,9 @@ class Link:
         # The UA carries the meter's view: its transmit size is our receive size.
         self.max_info_tx = min(tx, m_rx)
         self.max_info_rx = m_tx
-        if m_tx + 16 > len(self.rx.buf) // 2 - _OVH:
-            self.rx = Receiver(m_tx + 16)  # a meter that sends more than we proposed
+        if m_tx + 16 > len(self.buf) // 2 - _OVH:  # a meter that sends more than we proposed
+            self.buf = bytearray(2 * (m_tx + 16 + _OVH))
+            self.start = self.end = 0
         self.window = max(1, min(w, w_rx))
         if self.max_info_tx + 2 * _OVH > len(self.out):
             self.out = bytearray(self.max_info_tx + 2 * _OVH)
