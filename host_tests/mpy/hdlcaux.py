@@ -1,7 +1,7 @@
 """MicroPython lane: the HDLC helpers that only tools, tests and the simulator use, which the
 device build of udlms.link.hdlc leaves out (its ``_FULL`` parts: ``frame()``, ``ua_info()``,
-``Receiver.feed``, the control constants, the field views), built here on what a board has
-(IEC 62056-46 clause 8.4). Runs under CPython too."""
+``i_control()``, ``rr_control()``, ``Receiver.feed``, the control constants, the field
+views), built here on what a board has (IEC 62056-46 clause 8.4). Runs under CPython too."""
 
 from udlms.link import hdlc
 
@@ -15,6 +15,16 @@ def frame(dst, src, control, info=b"", segmented=False):
     """A complete frame as bytes (clause 8.4.1)."""
     out = bytearray(len(dst) + len(src) + len(info) + 16)
     return bytes(out[:hdlc.encode_frame(out, dst + src, control, info, segmented)])
+
+
+def i_control(vs, vr):
+    """I-frame control, P bit set (clause 8.4.3)."""
+    return ((vr & 7) << 5) | 0x10 | ((vs & 7) << 1)
+
+
+def rr_control(vr):
+    """RR control, P bit set (clause 8.4.3)."""
+    return ((vr & 7) << 5) | 0x11
 
 
 def ua_info(max_tx, max_rx, win_tx, win_rx):

@@ -86,7 +86,7 @@ class Blob:
 def _frames(count):
     out = bytearray()
     for k in range(count):
-        out += aux.frame(C, S, hdlc.i_control(k & 7, 0), bytes((k + i) & 0xFF
+        out += aux.frame(C, S, aux.i_control(k & 7, 0), bytes((k + i) & 0xFF
                                                                for i in range(120)))
     return bytes(out)
 
@@ -159,7 +159,7 @@ class Peer:
 
 
 def _i(ns, nr, info, seg=False):
-    return aux.frame(C, S, hdlc.i_control(ns, nr), info, seg)
+    return aux.frame(C, S, aux.i_control(ns, nr), info, seg)
 
 
 @test
@@ -167,8 +167,8 @@ def link_session_with_segmented_answer():
     ans = b"\xe6\xe7\x00" + bytes(range(200))
     peer = Peer([
         (aux.SNRM, UA),
-        (hdlc.i_control(0, 0), _i(0, 1, ans[:128], True)),
-        (hdlc.rr_control(1), _i(1, 1, ans[128:])),
+        (aux.i_control(0, 0), _i(0, 1, ans[:128], True)),
+        (aux.rr_control(1), _i(1, 1, ans[128:])),
         (aux.DISC, h("7EA008030223735FF57E")),
     ])
     link = hdlc.Link(peer, server_physical=17, timeout_ms=50)

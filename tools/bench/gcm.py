@@ -148,7 +148,7 @@ def _rx_frames():
         pass
     dst = hdlc.client_address(1)
     src = hdlc.server_address(1, 17, 2)
-    return [_frame(dst, src, hdlc.i_control(i & 7, 1), bytes(20 + 13 * i))
+    return [_frame(dst, src, 0x30 | (i & 7) << 1, bytes(20 + 13 * i))  # I, N(R) 1, P
             for i in range(7)], "synthetic"
 
 

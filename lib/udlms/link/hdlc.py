@@ -75,14 +75,14 @@ if _FULL:
         return (None, None)
 
 
-def i_control(vs, vr):
-    """I-frame control, P bit set: N(R) = vr, N(S) = vs (clause 8.4.3)."""
-    return ((vr & 7) << 5) | 0x10 | ((vs & 7) << 1)
+if _FULL:  # the link builds these inline
+    def i_control(vs, vr):
+        """I-frame control, P bit set: N(R) = vr, N(S) = vs (clause 8.4.3)."""
+        return ((vr & 7) << 5) | 0x10 | ((vs & 7) << 1)
 
-
-def rr_control(vr):
-    """RR control, P bit set: N(R) = vr (clause 8.4.3)."""
-    return ((vr & 7) << 5) | 0x11
+    def rr_control(vr):
+        """RR control, P bit set: N(R) = vr (clause 8.4.3)."""
+        return ((vr & 7) << 5) | 0x11
 
 
 # -- SNRM/UA information field (Annex A / Green Book §8.4.5.3.2) ---------------------------
@@ -315,7 +315,7 @@ class Link(Receiver):
         p = k
         while True:
             more = p < n
-            self._send(i_control(self.vs, self.vr), chunk, more)
+            self._send((self.vr << 5) | 0x10 | (self.vs << 1), chunk, more)  # I, P bit set
             self.vs = (self.vs + 1) & 7
             if not more:
                 return
@@ -354,39 +354,35 @@ class Link(Receiver):
                 raise NoAnswer("no answer from the meter after %d tries: check the probe "
                                "and baud rate" % (self.retries + 1), "no-answer")
             c = f.control
-            if c & 1:
-                if c & 0x0F == 0x05:  # RNR: meter busy, ask again later
-                    sleep_ms(50)
-                    self._send(rr_control(self.vr))
-                elif c & 3 != 1:
-                    self._check_u(c)
-                continue  # a stray RR: keep waiting
-            if (c >> 1) & 7 != self.vr:
-                # a repeat of a frame we already have (our RR was lost): acknowledge again
-                self._send(rr_control(self.vr))
-                continue
-            self.vr = (self.vr + 1) & 7
-            tries = 0
-            t0 = ticks_ms()
-            buf = f.buf
-            i = f.i
-            k = f.j - i
-            if skip:
-                if k < 3 or buf[i] != 0xE6 or buf[i + 1] != 0xE7:
-                    raise LinkError("I-frame without the LLC header E6 E7 00", "bad-llc")
-            k -= skip
-            if n + k > len(out):
-                raise LinkError("meter sent an APDU longer than %d bytes" % len(out),
-                                "too-long")
-            i += skip
-            for j in range(k):  # a plain loop: no slice objects on the receive path
-                out[n + j] = buf[i + j]
-            n += k
-            skip = 0
-            if buf[f.s + 1] & 0x08:  # segmented
-                self._send(rr_control(self.vr))
-                continue
-            return memoryview(out)[:n]
+            if c & 1:  # S or U frame
+                if c & 0x0F != 0x05:
+                    if c & 3 != 1:
+                        self._check_u(c)
+                    continue  # a stray RR: keep waiting
+                sleep_ms(50)  # RNR: meter busy, ask again later (RR below)
+            elif (c >> 1) & 7 == self.vr:  # the I-frame we wait for
+                self.vr = (self.vr + 1) & 7
+                tries = 0
+                t0 = ticks_ms()
+                buf = f.buf
+                i = f.i
+                k = f.j - i
+                if skip:
+                    if k < 3 or buf[i] != 0xE6 or buf[i + 1] != 0xE7:
+                        raise LinkError("I-frame without the LLC header E6 E7 00", "bad-llc")
+                k -= skip
+                if n + k > len(out):
+                    raise LinkError("meter sent an APDU longer than %d bytes" % len(out),
+                                    "too-long")
+                i += skip
+                for j in range(k):  # a plain loop: no slice objects on the receive path
+                    out[n + j] = buf[i + j]
+                n += k
+                skip = 0
+                if not buf[f.s + 1] & 0x08:  # not segmented: the APDU is complete
+                    return memoryview(out)[:n]
+            # else a repeat of a frame we already have (our RR was lost): acknowledge again
+            self._send((self.vr << 5) | 0x11)  # RR, P bit set, N(R) (clause 8.4.3)
 
     def request(self, apdu):
         """Send an APDU and return the meter's answer."""
