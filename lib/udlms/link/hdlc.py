@@ -162,8 +162,7 @@ class Link(Receiver):
         self.stream = stream
         c = client_address(client_sap)
         a = server_address(server_logical, server_physical, address_size)
-        self._ab = c + a  # a frame for us: to the client (one byte), from the server
-        self._ba = a + c  # the frames we send
+        self._ba = a + c  # the frames we send: to the server, from the client (one byte)
         self.want = (max_info_tx, max_info_rx, window)
         self.max_info_tx = max_info_tx
         self.max_info_rx = max_info_rx
@@ -204,17 +203,16 @@ class Link(Receiver):
             while f is not None:
                 # ours when it goes to our address from the meter's; else an echo of our own
                 # frame (RS-485, optical) or another station: ignore
-                a = self._ab
+                # (the client address is one byte with the end bit: when the whole field,
+                # our own with the client's byte moved to the front, matches, so do both)
+                a = self._ba
                 p = f.s + 3
-                # (the client address is one byte with the end bit: when the whole field
-                # matches, so do both addresses)
                 ok = f.r - p == len(a)
                 if ok:
-                    for c in a:
-                        if buf[p] != c:
+                    for k in range(len(a)):
+                        if buf[p + k] != a[k - 1]:  # a[-1]: the client's byte first
                             ok = False
                             break
-                        p += 1
                 if ok:
                     if _FULL:
                         self.stats["rx"] += 1
