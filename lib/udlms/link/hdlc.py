@@ -2,7 +2,9 @@
 fields (clause 8.4.3), SNRM/UA with parameter negotiation (Annex A / Green Book
 §8.4.5.3.2), I-frames with N(S)/N(R), segmentation in both directions (RR between
 segments), DISC. The frame codec and receiver are :mod:`udlms.link.hdlc_frame`; their
-names are reached here too (``hdlc.frame``, ``hdlc.Receiver``, ...).
+names are reached here too (``hdlc.Receiver``, ``hdlc.encode_frame``; on the PC also
+``hdlc.frame`` and ``hdlc.fcs16``). The device build (``_FULL`` 0) keeps only what the
+token path runs: the link, the address and SNRM/UA parameter helpers.
 """
 
 from udlms.errors import FrameError, LinkError, NoAnswer
@@ -62,7 +64,7 @@ def server_address(server_logical, server_physical=None, size=2):
     raise LinkError("address size must be 1, 2 or 4, not %d" % size, "config")
 
 
-if _FULL:
+if _FULL:  # tools, tests and the simulator
     def address_value(raw):
         """(upper, lower) of an address field; lower is None for a 1-byte address."""
         n = len(raw)
@@ -74,9 +76,7 @@ if _FULL:
             return (((raw[0] >> 1) << 7) | (raw[1] >> 1), ((raw[2] >> 1) << 7) | (raw[3] >> 1))
         return (None, None)
 
-
-if _FULL:  # the link builds these inline
-    def i_control(vs, vr):
+    def i_control(vs, vr):  # the link builds control fields inline
         """I-frame control, P bit set: N(R) = vr, N(S) = vs (clause 8.4.3)."""
         return ((vr & 7) << 5) | 0x10 | ((vs & 7) << 1)
 

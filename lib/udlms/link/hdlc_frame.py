@@ -1,5 +1,6 @@
 """HDLC frame format type 3 (IEC 62056-46 clause 8.4): the frame codec and the
-incremental receiver. Reached as ``udlms.link.hdlc.<name>``.
+incremental receiver. Reached as ``udlms.link.hdlc.<name>`` (``fcs16`` and ``frame`` there on
+the PC only).
 
 Frame: 7E · format (A0 | S<<3 | length>>8, length) · destination address · source address ·
 control · HCS (only when an information field follows) · info · FCS · 7E. HCS and FCS are
