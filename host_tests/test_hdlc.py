@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from udlms.host.decode import hdlc as decode_hdlc
 from udlms.link import hdlc
 from udlms.errors import LinkError, NoAnswer
 
@@ -29,7 +30,7 @@ def test_addresses():
     assert hdlc.server_address(1, 17, 4) == X("00020023")
     assert hdlc.server_address(1, 16, 4) == X("00020021")
     assert hdlc.server_address(1, size=1) == b"\x03"
-    assert hdlc.address_value(X("00020023")) == (1, 17)
+    assert decode_hdlc.address_value(X("00020023")) == (1, 17)
     with pytest.raises(LinkError):
         hdlc.server_address(200, 17, 2)
 

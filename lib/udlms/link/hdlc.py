@@ -12,7 +12,7 @@ from udlms.link.hdlc_frame import Receiver, encode_frame
 from udlms.port import const, sleep_ms, ticks_diff, ticks_ms
 
 # _FULL: 0 in the device build (tools/build/msgtable.py): the names only tools, tests and
-# the simulator use (frame(), ua_info(), address_value(), the control constants, stats)
+# the simulator use (frame(), ua_info(), i_control(), rr_control(), the control constants, stats)
 _FULL = const(1)
 _SNRM = const(0x93)
 _DISC = const(0x53)
@@ -64,19 +64,8 @@ def server_address(server_logical, server_physical=None, size=2):
     raise LinkError("address size must be 1, 2 or 4, not %d" % size, "config")
 
 
-if _FULL:  # tools, tests and the simulator
-    def address_value(raw):
-        """(upper, lower) of an address field; lower is None for a 1-byte address."""
-        n = len(raw)
-        if n == 1:
-            return (raw[0] >> 1, None)
-        if n == 2:
-            return (raw[0] >> 1, raw[1] >> 1)
-        if n == 4:
-            return (((raw[0] >> 1) << 7) | (raw[1] >> 1), ((raw[2] >> 1) << 7) | (raw[3] >> 1))
-        return (None, None)
-
-    def i_control(vs, vr):  # the link builds control fields inline
+if _FULL:  # tools, tests and the simulator (the link builds control fields inline)
+    def i_control(vs, vr):
         """I-frame control, P bit set: N(R) = vr, N(S) = vs (clause 8.4.3)."""
         return ((vr & 7) << 5) | 0x10 | ((vs & 7) << 1)
 
