@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from udlms.host.decode import hdlc as decode_hdlc
 from udlms.link import hdlc
 from udlms.errors import LinkError, NoAnswer
 
@@ -29,7 +30,7 @@ def test_addresses():
     assert hdlc.server_address(1, 17, 4) == X("00020023")
     assert hdlc.server_address(1, 16, 4) == X("00020021")
     assert hdlc.server_address(1, size=1) == b"\x03"
-    assert hdlc.address_value(X("00020023")) == (1, 17)
+    assert decode_hdlc.address_value(X("00020023")) == (1, 17)
     with pytest.raises(LinkError):
         hdlc.server_address(200, 17, 2)
 
@@ -236,6 +237,42 @@ def test_link_wrong_address_gets_dm_or_silence():
     link = _link(loop, timeout_ms=20, retries=1)
     with pytest.raises(NoAnswer):
         link.connect()
+
+
+class Script:
+    """A line that answers each frame written with the next bytes of a script."""
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.rx = bytearray()
+
+    def write(self, b):
+        if self.answers:
+            self.rx += self.answers.pop(0)
+
+    def readinto(self, buf):
+        n = min(len(buf), len(self.rx))
+        buf[:n] = self.rx[:n]
+        del self.rx[:n]
+        return n
+
+
+def test_link_takes_only_frames_to_it_from_its_meter():
+    # clause 8.4.2: the echo of our own SNRM (RS-485, optical probe), a UA to another client,
+    # one from another server and one with a 1-byte server address come first; only the
+    # meter's UA to us counts
+    def ua(dst, src):
+        return hdlc.frame(dst, src, hdlc.UA)
+
+    line = Script([hdlc.frame(S, C, hdlc.SNRM) + ua(hdlc.client_address(16), S)
+                   + ua(C, hdlc.server_address(1, 18)) + ua(C, hdlc.server_address(1, size=1))
+                   + ua(S, C) + ua(C, S)])
+    trace = []
+    link = _link(line, client_sap=1, timeout_ms=50, retries=0,
+                 trace=lambda d, b: trace.append((d, b)))
+    link.connect()
+    assert [d for d, _ in trace] == ["TX", "RX"] and trace[1][1] == ua(C, S)
+    assert link.stats["rx"] == 1 and link.connected
 
 
 def test_noise_claiming_a_length_does_not_swallow_the_next_frame():

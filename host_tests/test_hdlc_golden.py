@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from udlms.host.decode import hdlc as decode_hdlc
 from udlms.link import hdlc
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -66,8 +67,8 @@ def test_receiver_parses_gurux(g):
     server = (g["logical"], g["physical"] if g["address_size"] > 1 else None)
     client = (g["client"], None)
     dst, src = (server, client) if g["side"] == "client" else (client, server)
-    assert hdlc.address_value(bytes(f.dst)) == dst
-    assert hdlc.address_value(bytes(f.src)) == src
+    assert decode_hdlc.address_value(bytes(f.dst)) == dst
+    assert decode_hdlc.address_value(bytes(f.src)) == src
     assert r.next() is None and not r.errors
 
 

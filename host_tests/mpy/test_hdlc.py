@@ -6,7 +6,8 @@ import gc
 
 from mpytest import eq, main, raises, test
 
-from udlms.link import hdlc
+import hdlcaux as aux
+from udlms.link import hdlc, hdlc_frame
 from udlms.errors import LinkError, NoAnswer
 
 
@@ -26,11 +27,11 @@ DM = h("7EA0080302231F355C7E")
 
 @test
 def crc_and_frames():
-    eq(hdlc.fcs16(b"123456789"), 0x906E)
-    eq(hx(hdlc.frame(S, C, hdlc.SNRM)), "7EA008022303933E747E")
-    eq(hx(hdlc.frame(C, S, hdlc.UA, hdlc.ua_info(128, 128, 1, 1))), hx(UA))
-    eq(hx(hdlc.frame(S, C, hdlc.DISC)), "7EA0080223035332B27E")
-    eq(hx(hdlc.frame(S, hdlc.client_address(16), hdlc.SNRM, hdlc.snrm_info(256, 256))),
+    eq(hdlc_frame.fcs16(b"123456789"), 0x906E)
+    eq(hx(aux.frame(S, C, aux.SNRM)), "7EA008022303933E747E")
+    eq(hx(aux.frame(C, S, aux.UA, aux.ua_info(128, 128, 1, 1))), hx(UA))
+    eq(hx(aux.frame(S, C, aux.DISC)), "7EA0080223035332B27E")
+    eq(hx(aux.frame(S, hdlc.client_address(16), aux.SNRM, hdlc.snrm_info(256, 256))),
        "7EA0150223219389AC818008050201000602010056967E")
     eq(hdlc.server_address(1, 17, 4), h("00020023"))
     eq(hdlc.parse_params(h("818012050180060180070400000001080400000001")), (128, 128, 1, 1))
@@ -44,13 +45,14 @@ def receiver_resyncs_byte_by_byte():
     bad[20] ^= 1
     data = b"\x00\x11" + bytes(bad) + UA + DM
     for i in range(len(data)):
-        r.feed(data[i:i + 1])
+        aux.feed(r, data[i:i + 1])
         f = r.next()
         while f is not None:
             got.append(f.control)
             f = r.next()
-    eq(got, [hdlc.UA, hdlc.DM])
-    eq(r.errors.get("bad-fcs"), 1)
+    eq(got, [aux.UA, aux.DM])
+    if hasattr(r, "errors"):  # the device build does not count bad frames
+        eq(r.errors.get("bad-fcs"), 1)
 
 
 class Blob:
@@ -84,8 +86,8 @@ class Blob:
 def _frames(count):
     out = bytearray()
     for k in range(count):
-        out += hdlc.frame(C, S, hdlc.i_control(k & 7, 0), bytes((k + i) & 0xFF
-                                                                for i in range(120)))
+        out += aux.frame(C, S, aux.i_control(k & 7, 0), bytes((k + i) & 0xFF
+                                                               for i in range(120)))
     return bytes(out)
 
 
@@ -119,7 +121,7 @@ def receiving_1000_frames_allocates_nothing_after_the_first():
             before = gc.mem_alloc()
             while got < 1000:
                 f = get()
-                if f is None or f.info_len != 120:
+                if f is None or f.j - f.i != 120:
                     raise AssertionError("frame %d lost" % got)
                 got += 1
             used = gc.mem_alloc() - before
@@ -139,7 +141,7 @@ class Peer:
 
     def write(self, b):
         r = hdlc.Receiver(256)
-        r.feed(bytes(b))
+        aux.feed(r, bytes(b))
         f = r.next()
         self.seen.append(f.control)
         if self.script:
@@ -157,17 +159,17 @@ class Peer:
 
 
 def _i(ns, nr, info, seg=False):
-    return hdlc.frame(C, S, hdlc.i_control(ns, nr), info, seg)
+    return aux.frame(C, S, aux.i_control(ns, nr), info, seg)
 
 
 @test
 def link_session_with_segmented_answer():
     ans = b"\xe6\xe7\x00" + bytes(range(200))
     peer = Peer([
-        (hdlc.SNRM, UA),
-        (hdlc.i_control(0, 0), _i(0, 1, ans[:128], True)),
-        (hdlc.rr_control(1), _i(1, 1, ans[128:])),
-        (hdlc.DISC, h("7EA008030223735FF57E")),
+        (aux.SNRM, UA),
+        (aux.i_control(0, 0), _i(0, 1, ans[:128], True)),
+        (aux.rr_control(1), _i(1, 1, ans[128:])),
+        (aux.DISC, h("7EA008030223735FF57E")),
     ])
     link = hdlc.Link(peer, server_physical=17, timeout_ms=50)
     link.connect()
@@ -181,7 +183,7 @@ def link_no_answer_and_refusal():
     link = hdlc.Link(Peer([]), server_physical=17, timeout_ms=10, retries=1)
     e = raises(NoAnswer, link.connect)
     eq(e.kind, "no-answer")
-    link = hdlc.Link(Peer([(hdlc.SNRM, DM)]), server_physical=17, timeout_ms=10)
+    link = hdlc.Link(Peer([(aux.SNRM, DM)]), server_physical=17, timeout_ms=10)
     e = raises(LinkError, link.connect)
     eq(e.kind, "link-refused")
 
@@ -200,7 +202,7 @@ def messages_read_back():
     eq(e.kind, "config")
     if sys.implementation.name == "micropython":
         eq(type(e.args[0]), tuple)  # moved out of the heap, not inline
-    e = raises(LinkError, hdlc.encode_frame, bytearray(4), C, S, hdlc.SNRM)
+    e = raises(LinkError, hdlc.encode_frame, bytearray(4), C + S, aux.SNRM)
     eq(str(e), "frame buffer too small")
 
 main()

@@ -8,6 +8,7 @@ that record the settings the client switched to. Runs under CPython too."""
 from mpytest import eq, main, raises, test
 from uartfake import FakeUart
 
+import hdlcaux as aux
 from udlms.link import hdlc, iec21
 from udlms.errors import NoAnswer
 from udlms.link.uart import CpUart, EchoDrop, MpUart, Rs485Stream
@@ -18,13 +19,13 @@ SERVER = hdlc.server_address(1, 17, 2)
 def hdlc_meter(data):
     """Answer an SNRM from the public client with UA (and DISC with UA)."""
     rx = hdlc.Receiver(128)
-    rx.feed(data)
+    aux.feed(rx, data)
     f = rx.next()
-    if f is None or bytes(f.dst) != SERVER:
+    if f is None or aux.dst(f) != SERVER:
         return b""
-    if f.control & 0xEF in (hdlc.SNRM & 0xEF, hdlc.DISC & 0xEF):
-        info = hdlc.ua_info(128, 128, 1, 1) if f.control & 0xEF == hdlc.SNRM & 0xEF else b""
-        return hdlc.frame(bytes(f.src), SERVER, hdlc.UA, info)
+    if f.control & 0xEF in (aux.SNRM & 0xEF, aux.DISC & 0xEF):
+        info = aux.ua_info(128, 128, 1, 1) if f.control & 0xEF == aux.SNRM & 0xEF else b""
+        return aux.frame(aux.src(f), SERVER, aux.UA, info)
     return b""
 
 

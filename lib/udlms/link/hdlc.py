@@ -2,19 +2,29 @@
 fields (clause 8.4.3), SNRM/UA with parameter negotiation (Annex A / Green Book
 §8.4.5.3.2), I-frames with N(S)/N(R), segmentation in both directions (RR between
 segments), DISC. The frame codec and receiver are :mod:`udlms.link.hdlc_frame`; their
-names are reached here too (``hdlc.frame``, ``hdlc.Receiver``, ...).
+names are reached here too (``hdlc.Receiver``, ``hdlc.encode_frame``; on the PC also
+``hdlc.frame`` and ``hdlc.fcs16``). The device build (``_FULL`` 0) keeps only what the
+token path runs: the link, the address and SNRM/UA parameter helpers.
 """
 
 from udlms.errors import FrameError, LinkError, NoAnswer
-from udlms.link.hdlc_frame import Receiver, encode_frame, fcs16, frame  # noqa: F401
+from udlms.link.hdlc_frame import Receiver, encode_frame
 from udlms.port import const, sleep_ms, ticks_diff, ticks_ms
 
-SNRM = const(0x93)
-UA = const(0x73)
-DISC = const(0x53)
-DM = const(0x1F)
-FRMR = const(0x97)
-LLC_REQUEST = b"\xe6\xe6\x00"
+# _FULL: 0 in the device build (tools/build/msgtable.py): the names only tools, tests and
+# the simulator use (frame(), ua_info(), i_control(), rr_control(), the control constants, stats)
+_FULL = const(1)
+_SNRM = const(0x93)
+_DISC = const(0x53)
+if _FULL:
+    from udlms.link.hdlc_frame import fcs16, frame  # noqa: F401
+
+    SNRM = _SNRM
+    UA = 0x73
+    DISC = _DISC
+    DM = 0x1F
+    FRMR = 0x97
+    LLC_REQUEST = b"\xe6\xe6\x00"
 # the defaults a parameter takes when the SNRM/UA leaves it out (IEC 62056-46 6.4.4.4.3.2)
 _MAX_INFO = const(128)
 _WINDOW = const(1)
@@ -27,65 +37,55 @@ _FRMR = const(0x87)
 # -- addresses (clause 8.4.2.2), control field (clause 8.4.3) ------------------------------
 
 
-def client_address(sap):
+def client_address(client_sap):
     """One-byte client address: SAP 1 (management) -> 03, 16 (public) -> 21."""
-    if not 0 <= sap <= 0x7F:
-        raise LinkError("client SAP %d out of range 0..127" % sap, "config")
-    return bytes(((sap << 1) | 1,))
+    if not 0 <= client_sap <= 0x7F:
+        raise LinkError("client SAP %d out of range 0..127" % client_sap, "config")
+    return bytes(((client_sap << 1) | 1,))
 
 
-def server_address(logical, physical=None, size=2):
+def server_address(server_logical, server_physical=None, size=2):
     """Server address of 1, 2 or 4 bytes: upper = logical device, lower = physical."""
+    u = server_logical
+    w = server_physical or 0
     if size == 1:
-        if not 0 <= logical <= 0x7F:
-            raise LinkError("server logical address %d does not fit 1 byte" % logical, "config")
-        return bytes(((logical << 1) | 1,))
-    if physical is None:
-        physical = 0
+        if not 0 <= u <= 0x7F:
+            raise LinkError("server logical address %d does not fit 1 byte" % u, "config")
+        return bytes(((u << 1) | 1,))
     if size == 2:
-        if not (0 <= logical <= 0x7F and 0 <= physical <= 0x7F):
+        if not (0 <= u <= 0x7F and 0 <= w <= 0x7F):
             raise LinkError("server address %d/%d does not fit 2 bytes (use --address-size 4)"
-                            % (logical, physical), "config")
-        return bytes((logical << 1, (physical << 1) | 1))
+                            % (u, w), "config")
+        return bytes((u << 1, (w << 1) | 1))
     if size == 4:
-        if not (0 <= logical <= 0x3FFF and 0 <= physical <= 0x3FFF):
-            raise LinkError("server address %d/%d out of range" % (logical, physical), "config")
-        return bytes(((logical >> 7) << 1, (logical & 0x7F) << 1,
-                      (physical >> 7) << 1, ((physical & 0x7F) << 1) | 1))
+        if not (0 <= u <= 0x3FFF and 0 <= w <= 0x3FFF):
+            raise LinkError("server address %d/%d out of range" % (u, w), "config")
+        return bytes(((u >> 7) << 1, (u & 0x7F) << 1, (w >> 7) << 1, ((w & 0x7F) << 1) | 1))
     raise LinkError("address size must be 1, 2 or 4, not %d" % size, "config")
 
 
-def address_value(raw):
-    """(upper, lower) of an address field; lower is None for a 1-byte address."""
-    n = len(raw)
-    if n == 1:
-        return (raw[0] >> 1, None)
-    if n == 2:
-        return (raw[0] >> 1, raw[1] >> 1)
-    if n == 4:
-        return (((raw[0] >> 1) << 7) | (raw[1] >> 1), ((raw[2] >> 1) << 7) | (raw[3] >> 1))
-    return (None, None)
+if _FULL:  # tools, tests and the simulator (the link builds control fields inline)
+    def i_control(vs, vr):
+        """I-frame control, P bit set: N(R) = vr, N(S) = vs (clause 8.4.3)."""
+        return ((vr & 7) << 5) | 0x10 | ((vs & 7) << 1)
 
-
-def i_control(ns, nr, poll=True):
-    return ((nr & 7) << 5) | (0x10 if poll else 0) | ((ns & 7) << 1)
-
-
-def rr_control(nr, poll=True):
-    return ((nr & 7) << 5) | (0x10 if poll else 0) | 0x01
+    def rr_control(vr):
+        """RR control, P bit set: N(R) = vr (clause 8.4.3)."""
+        return ((vr & 7) << 5) | 0x11
 
 
 # -- SNRM/UA information field (Annex A / Green Book §8.4.5.3.2) ---------------------------
 
 
-def snrm_info(max_tx=_MAX_INFO, max_rx=_MAX_INFO, win_tx=_WINDOW,
+def snrm_info(max_info_tx=_MAX_INFO, max_info_rx=_MAX_INFO, window=_WINDOW,
               win_rx=_WINDOW, every=False):
-    """SNRM/UA information field. Only parameters that differ from the defaults are
-    written (``every``: all four, as meters answer); empty when none is written (as the
-    gurux-dlms client does)."""
+    """SNRM/UA information field: maximum information field length transmit/receive,
+    window size transmit (``window``)/receive. Only parameters that differ from the
+    defaults are written (``every``: all four, as meters answer); empty when none is written
+    (as the gurux-dlms client does)."""
     b = bytearray(b"\x81\x80\x00")
     i = 5
-    for v in (max_tx, max_rx, win_tx, win_rx):
+    for v in (max_info_tx, max_info_rx, window, win_rx):
         if every or v != (_MAX_INFO if i < 7 else _WINDOW):
             if i > 6:
                 b += bytes((i, 4, 0, 0, 0, v & 0xFF))
@@ -100,9 +100,10 @@ def snrm_info(max_tx=_MAX_INFO, max_rx=_MAX_INFO, win_tx=_WINDOW,
     return bytes(b)
 
 
-def ua_info(max_tx, max_rx, win_tx, win_rx):
-    """UA information field with all four parameters written (as meters answer)."""
-    return snrm_info(max_tx, max_rx, win_tx, win_rx, True)
+if _FULL:
+    def ua_info(max_tx, max_rx, win_tx, win_rx):
+        """UA information field with all four parameters written (as meters answer)."""
+        return snrm_info(max_tx, max_rx, win_tx, win_rx, True)
 
 
 def parse_params(info):
@@ -135,21 +136,22 @@ def parse_params(info):
 # -- the link (clause 6.4) -----------------------------------------------------------------
 
 
-class Link:
+class Link(Receiver):
     """Client side of the HDLC link (IEC 62056-46 clause 6.4, normal response mode).
 
     ``stream`` has ``write(b)`` and ``readinto(buf) -> int|None``. ``trace(direction,
     frame_bytes)`` sees every frame. Negotiated sizes are in ``max_info_tx``,
-    ``max_info_rx`` and ``window`` after ``connect()``."""
+    ``max_info_rx`` and ``window`` after ``connect()``. The link is its own receiver (one
+    object, one buffer): a frame it finds is the link itself, read at its indices."""
 
     def __init__(self, stream, client_sap=1, server_logical=1, server_physical=None,
                  address_size=2, max_info_tx=_MAX_INFO, max_info_rx=_MAX_INFO,
                  window=_WINDOW, timeout_ms=3000, inter_char_ms=500, retries=3,
                  trace=None, max_apdu=576):
         self.stream = stream
-        self.client = client_address(client_sap)
-        self.server = server_address(server_logical, server_physical, address_size)
-        self._ab = self.client + self.server  # a frame for us: to client, from server
+        c = client_address(client_sap)
+        a = server_address(server_logical, server_physical, address_size)
+        self._ba = a + c  # the frames we send: to the server, from the client (one byte)
         self.want = (max_info_tx, max_info_rx, window)
         self.max_info_tx = max_info_tx
         self.max_info_rx = max_info_rx
@@ -158,53 +160,56 @@ class Link:
         self.inter_char_ms = inter_char_ms
         self.retries = retries
         self.trace = trace
-        self.rx = Receiver(max(max_info_rx, _MAX_INFO) + 16)
+        Receiver.__init__(self, max(max_info_rx, _MAX_INFO) + 16)
         self.out = bytearray(max(max_info_tx, _MAX_INFO) + 2 * _OVH)
         self.apdu = bytearray(max_apdu)  # our max receive PDU (512) + ciphering overhead
         self.vs = self.vr = 0
         self.connected = False
-        self._n = 0  # length of the last frame sent, in self.out, for resending
-        self.stats = {"tx": 0, "rx": 0, "resent": 0}
+        if _FULL:
+            self.stats = {"tx": 0, "rx": 0, "resent": 0}
 
     def _send(self, control, info=None, segmented=False):
         """Send a frame; ``control`` None sends the last frame again (clause 6.4.4.2)."""
         if control is None:
-            self.stats["resent"] += 1
+            if _FULL:
+                self.stats["resent"] += 1
         else:
-            self._n = encode_frame(self.out, self.server, self.client, control, info,
-                                   segmented)
-        mv = memoryview(self.out)[:self._n]
+            encode_frame(self.out, self._ba, control, info, segmented)
+        out = self.out  # the last frame sent is still there: its length field says how long
+        mv = memoryview(out)[:(((out[1] & 7) << 8) | out[2]) + 2]
         self.stream.write(mv)
-        self.stats["tx"] += 1
+        if _FULL:
+            self.stats["tx"] += 1
         if self.trace:
             self.trace("TX", bytes(mv))
 
     def _wait(self, timeout_ms):
         """The next frame addressed to us, or None after timeout_ms of silence."""
-        rx = self.rx
-        buf = rx.buf
+        buf = self.buf
         t0 = last = ticks_ms()
         while True:
-            f = rx.next()
+            f = self.next()
             while f is not None:
                 # ours when it goes to our address from the meter's; else an echo of our own
                 # frame (RS-485, optical) or another station: ignore
-                a = self._ab
+                # (the client address is one byte with the end bit: when the whole field,
+                # our own with the client's byte moved to the front, matches, so do both)
+                a = self._ba
                 p = f.s + 3
-                ok = f.q - p == len(self.client) and f.r - p == len(a)
+                ok = f.r - p == len(a)
                 if ok:
-                    for c in a:
-                        if buf[p] != c:
+                    for k in range(len(a)):
+                        if buf[p + k] != a[k - 1]:  # a[-1]: the client's byte first
                             ok = False
                             break
-                        p += 1
                 if ok:
-                    self.stats["rx"] += 1
+                    if _FULL:
+                        self.stats["rx"] += 1
                     if self.trace:
-                        self.trace("RX", bytes(f.raw))
+                        self.trace("RX", bytes(memoryview(buf)[f.s:f.j + 3]))
                     return f
-                f = rx.next()
-            n = rx.readinto_from(self.stream)
+                f = self.next()
+            n = self.readinto_from(self.stream)
             now = ticks_ms()
             if ticks_diff(now, t0) >= timeout_ms:
                 # checked even while bytes arrive: endless noise or another station's
@@ -213,8 +218,8 @@ class Link:
             if n:
                 last = now
                 continue
-            if rx.pending() and ticks_diff(now, last) > self.inter_char_ms:
-                rx.drop_partial()
+            if ticks_diff(now, last) > self.inter_char_ms:
+                self.drop_partial()
             sleep_ms(1)
 
     def _spent(self, t0):
@@ -237,9 +242,9 @@ class Link:
 
     def connect(self):
         """SNRM/UA (clause 6.4.4.4.3.1); the UA's parameters are the meter's answer."""
-        self.rx.reset()
+        self.start = self.end = 0  # nothing left over from before
         tx, rx, w = self.want
-        self._send(SNRM, snrm_info(tx, rx, w, w))
+        self._send(_SNRM, snrm_info(tx, rx, w, w))
         tries = 0
         t0 = ticks_ms()
         c = 0
@@ -258,19 +263,21 @@ class Link:
             if f is None or c != _UA and self._spent(t0):
                 raise NoAnswer("no answer to SNRM after %d tries: check the probe, baud rate "
                                "and server address" % (self.retries + 1), "no-answer")
-        m_tx, m_rx, w_tx, w_rx = parse_params(bytes(f.info))
+        m_tx, m_rx, w_tx, w_rx = parse_params(memoryview(f.buf)[f.i:f.j])
         # The UA carries the meter's view: its transmit size is our receive size.
         self.max_info_tx = min(tx, m_rx)
         self.max_info_rx = m_tx
-        if m_tx + 16 > self.rx.size // 2 - _OVH:
-            self.rx = Receiver(m_tx + 16)  # a meter that sends more than we proposed
+        if m_tx + 16 > len(self.buf) // 2 - _OVH:  # a meter that sends more than we proposed
+            self.buf = bytearray(2 * (m_tx + 16 + _OVH))
+            self.start = self.end = 0
         self.window = max(1, min(w, w_rx))
         if self.max_info_tx + 2 * _OVH > len(self.out):
             self.out = bytearray(self.max_info_tx + 2 * _OVH)
         self.vs = self.vr = 0
         self.connected = True
 
-    def _check_u(self, c):
+    def _check_u(self, control):
+        c = control
         if c & 0xEF == _DM:
             self.connected = False
             raise LinkError("meter dropped the link (DM): it timed out or was reset",
@@ -290,12 +297,12 @@ class Link:
         # The first segment carries the LLC inside max_info_tx - 3 bytes, as the gurux-dlms
         # client does (spec.md §4f, segmented enter: 29 then 9 bytes).
         k = min(self.max_info_tx - 6, n)
-        chunk = bytearray(LLC_REQUEST)
+        chunk = bytearray(b"\xe6\xe6\x00")  # LLC_REQUEST
         chunk += mv[0:k]
         p = k
         while True:
             more = p < n
-            self._send(i_control(self.vs, self.vr), chunk, more)
+            self._send((self.vr << 5) | 0x10 | (self.vs << 1), chunk, more)  # I, P bit set
             self.vs = (self.vs + 1) & 7
             if not more:
                 return
@@ -334,39 +341,35 @@ class Link:
                 raise NoAnswer("no answer from the meter after %d tries: check the probe "
                                "and baud rate" % (self.retries + 1), "no-answer")
             c = f.control
-            if c & 1:
-                if c & 0x0F == 0x05:  # RNR: meter busy, ask again later
-                    sleep_ms(50)
-                    self._send(rr_control(self.vr))
-                elif c & 3 != 1:
-                    self._check_u(c)
-                continue  # a stray RR: keep waiting
-            if (c >> 1) & 7 != self.vr:
-                # a repeat of a frame we already have (our RR was lost): acknowledge again
-                self._send(rr_control(self.vr))
-                continue
-            self.vr = (self.vr + 1) & 7
-            tries = 0
-            t0 = ticks_ms()
-            buf = f.buf
-            i = f.i
-            k = f.j - i
-            if skip:
-                if k < 3 or buf[i] != 0xE6 or buf[i + 1] != 0xE7:
-                    raise LinkError("I-frame without the LLC header E6 E7 00", "bad-llc")
-            k -= skip
-            if n + k > len(out):
-                raise LinkError("meter sent an APDU longer than %d bytes" % len(out),
-                                "too-long")
-            i += skip
-            for j in range(k):  # a plain loop: no slice objects on the receive path
-                out[n + j] = buf[i + j]
-            n += k
-            skip = 0
-            if f.segmented:
-                self._send(rr_control(self.vr))
-                continue
-            return memoryview(out)[:n]
+            if c & 1:  # S or U frame
+                if c & 0x0F != 0x05:
+                    if c & 3 != 1:
+                        self._check_u(c)
+                    continue  # a stray RR: keep waiting
+                sleep_ms(50)  # RNR: meter busy, ask again later (RR below)
+            elif (c >> 1) & 7 == self.vr:  # the I-frame we wait for
+                self.vr = (self.vr + 1) & 7
+                tries = 0
+                t0 = ticks_ms()
+                buf = f.buf
+                i = f.i
+                k = f.j - i
+                if skip:
+                    if k < 3 or buf[i] != 0xE6 or buf[i + 1] != 0xE7:
+                        raise LinkError("I-frame without the LLC header E6 E7 00", "bad-llc")
+                k -= skip
+                if n + k > len(out):
+                    raise LinkError("meter sent an APDU longer than %d bytes" % len(out),
+                                    "too-long")
+                i += skip
+                for j in range(k):  # a plain loop: no slice objects on the receive path
+                    out[n + j] = buf[i + j]
+                n += k
+                skip = 0
+                if not buf[f.s + 1] & 0x08:  # not segmented: the APDU is complete
+                    return memoryview(out)[:n]
+            # else a repeat of a frame we already have (our RR was lost): acknowledge again
+            self._send((self.vr << 5) | 0x11)  # RR, P bit set, N(R) (clause 8.4.3)
 
     def request(self, apdu):
         """Send an APDU and return the meter's answer."""
@@ -378,7 +381,7 @@ class Link:
         was = self.connected
         self.connected = False
         try:
-            self._send(DISC)
+            self._send(_DISC)
             f = self._wait(self.timeout_ms if was else min(self.timeout_ms, 500))
             return f is not None and f.control & 0xEF in (_UA, _DM)
         except Exception:  # noqa: BLE001 - teardown must not raise

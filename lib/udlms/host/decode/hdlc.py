@@ -3,7 +3,7 @@ format/segmentation/length, addresses, control, HCS/FCS CRC-16/X.25, SNRM/UA par
 LLC, segment reassembly per direction)."""
 
 from udlms.errors import FrameError
-from udlms.link.hdlc import address_value, fcs16
+from udlms.link.hdlc_frame import fcs16
 
 
 _LLC = {b"\xe6\xe6\x00": "TX", b"\xe6\xe7\x00": "RX"}
@@ -13,6 +13,19 @@ _U_TEXT = {"SNRM": "set normal response mode (connect)", "UA": "unnumbered ackno
            "DISC": "disconnect", "DM": "disconnected mode (link refused or not connected)",
            "FRMR": "frame reject (the peer refused a frame)", "UI": "unnumbered information"}
 _PARAM_NAMES = {5: "max_info_tx", 6: "max_info_rx", 7: "window_tx", 8: "window_rx"}
+
+
+def address_value(raw):
+    """(upper, lower) of an address field (clause 8.4.2.2); lower is None for a 1-byte
+    address."""
+    n = len(raw)
+    if n == 1:
+        return (raw[0] >> 1, None)
+    if n == 2:
+        return (raw[0] >> 1, raw[1] >> 1)
+    if n == 4:
+        return (((raw[0] >> 1) << 7) | (raw[1] >> 1), ((raw[2] >> 1) << 7) | (raw[3] >> 1))
+    return (None, None)
 
 
 def _hx(b):
