@@ -91,16 +91,15 @@ class Settings:
             setattr(self, k, v)
         if isinstance(self.password, str):
             self.password = self.password.encode()
-        if not _FULL:
-            return
-        if self.encoding not in _ENCODINGS and self.encoding != "auto":
-            raise ConfigError("encoding must be one of %s or auto, got %r"
-                              % ("/".join(_ENCODINGS), self.encoding), "config")
-        if self.address_size not in (1, 2, 4):
-            raise ConfigError("address_size must be 1, 2 or 4", "config")
-        if self.transport not in ("hdlc", "wrapper"):
-            raise ConfigError("transport must be hdlc or wrapper, got %r" % self.transport,
-                              "config")
+        if _FULL:  # (the board's config checks these: tokenpad.settings_check)
+            if self.encoding not in _ENCODINGS and self.encoding != "auto":
+                raise ConfigError("encoding must be one of %s or auto, got %r"
+                                  % ("/".join(_ENCODINGS), self.encoding), "config")
+            if self.address_size not in (1, 2, 4):
+                raise ConfigError("address_size must be 1, 2 or 4", "config")
+            if self.transport not in ("hdlc", "wrapper"):
+                raise ConfigError("transport must be hdlc or wrapper, got %r"
+                                  % self.transport, "config")
 
 
 class Session:

@@ -151,9 +151,10 @@ class TokenResult:
 
         return token_status.message(self)
 
-    def __repr__(self):
-        return "TokenResult(accepted=%s, status=%s, %r)" % (self.accepted, self.status_code,
-                                                           self.message)
+    if _FULL:  # for people at a PC (the device build leaves it out)
+        def __repr__(self):
+            return "TokenResult(accepted=%s, status=%s, %r)" % (
+                self.accepted, self.status_code, self.message)
 
 
 def read_token_status(session):

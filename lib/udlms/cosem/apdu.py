@@ -210,7 +210,7 @@ def parse_initiate_response(buf):
     """InitiateResponse ``08 [00|01 qos] version 5F1F04 00 cccccc pppp vvvv`` ->
     dict(version, conformance, max_pdu, vaa). A confirmed-service-error (0E) raises
     ``ServiceError``."""
-    if len(buf) and buf[0] == _CONFIRMED_SERVICE_ERROR:
+    if _FULL and len(buf) and buf[0] == _CONFIRMED_SERVICE_ERROR:  # (a session checks it)
         from udlms.cosem import names
 
         r = parse_response(buf)
