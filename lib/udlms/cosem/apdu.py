@@ -273,10 +273,11 @@ def _head(head, invoke, class_id, obis6, index):
         obis6) + bytes((index & 0xFF,))
 
 
-def get_request(invoke, class_id, obis6, attr, access=None):
+def get_request(invoke, class_id, obis6, attr, access=None, head=b"\xC0\x01"):
     """get-request-normal ``C0 01 iid cc cc oooooooooooo aa 00``; ``access`` =
-    ``(selector, parameters_axdr)`` for selective access."""
-    r = _head(b"\xC0\x01", invoke, class_id, obis6, attr)
+    ``(selector, parameters_axdr)`` for selective access. (With another ``head``, the
+    start of another request: ``set_request``.)"""
+    r = _head(head, invoke, class_id, obis6, attr)
     if access is None:
         return r + b"\x00"
     return r + bytes((1, access[0] & 0xFF)) + bytes(access[1])
@@ -287,13 +288,9 @@ def get_request_next(invoke, block):
     return b"\xC0\x02" + bytes((invoke & 0xFF,)) + (block & 0xFFFFFFFF).to_bytes(4, "big")
 
 
-if _FULL:  # a token session never writes an attribute: not in the device build
-    def set_request(invoke, class_id, obis6, attr, data, access=None):
-        """set-request-normal ``C1 01 iid desc [access] data`` (``data`` A-XDR bytes)."""
-        r = _head(b"\xC1\x01", invoke, class_id, obis6, attr)
-        if access is None:
-            return r + b"\x00" + bytes(data)
-        return r + bytes((1, access[0] & 0xFF)) + bytes(access[1]) + bytes(data)
+def set_request(invoke, class_id, obis6, attr, data, access=None):
+    """set-request-normal ``C1 01 iid desc [access] data`` (``data`` A-XDR bytes)."""
+    return get_request(invoke, class_id, obis6, attr, access, b"\xC1\x01") + bytes(data)
 
 
 def action_request(invoke, class_id, obis6, method, data=None):
