@@ -2,8 +2,8 @@
 
 ``Session.open()`` runs connect (HDLC SNRM/UA) → associate (AARQ/AARE, §9.3.2) →
 authenticate (HLS pass 3/4, ACTION on the current Association LN object, §9.2.7.4);
-``close()`` runs release (RLRQ/RLRE) → disconnect (DISC/UA). Every error path tears the link down. The Token
-Gateway client is :mod:`udlms.client.token`, the frame-counter read
+``close()`` runs release (RLRQ/RLRE) → disconnect (DISC/UA). Every error path tears the
+link down. The Token Gateway client is :mod:`udlms.client.token`, the frame-counter read
 :mod:`udlms.client.resync`.
 """
 
@@ -24,7 +24,7 @@ def _obis(x):
     """6 OBIS bytes from bytes or "A.B.C.D.E.F" text; other spellings go to obis.obis
     (imported only then, to keep a session's heap small)."""
     if isinstance(x, (bytes, bytearray)) and len(x) == 6:
-        return bytes(x)
+        return x if type(x) is bytes else bytes(x)
     try:
         parts = [int(p) for p in x.split(".")]
         if len(parts) == 6 and max(parts) < 256 and min(parts) >= 0:
@@ -203,41 +203,39 @@ class Session:
             self.conformance = r["conformance"]
             if sec is not None:  # the RLRQ carries it ciphered again (Green Book §9.3.3)
                 self._init = init
-            if s.mechanism == _MECH_GMAC:
-                self._hls(a.auth_value, auth)
+            if s.mechanism == _MECH_GMAC:  # HLS pass 3/4: f(StoC) by ACTION
+                # reply_to_HLS_authentication on the current Association LN (IC 15,
+                # 0.0.40.0.0.255, method 1), then the meter's f(CtoS) checked. Both travel
+                # as A-XDR octet-strings of 17 bytes (09 11 ...), coded here so that axdr is
+                # not loaded during the association.
+                if a.auth_value is None:
+                    raise AssociationError("meter sent no challenge (StoC) for HLS-GMAC",
+                                           "auth-failed")
+                r = sec.f_stoc(a.auth_value)
+                try:
+                    r = self.action(15, b"\x00\x00\x28\x00\x00\xff", 1, bytes((9, len(r))) + r)
+                except ServiceError as e:  # pass 4 refused: not a token problem
+                    r = e.message  # e.g. an exception-response
+                    if e.kind == "action-result" and e.code is not None:
+                        from udlms import results
+
+                        r = "%s (%d)" % (results.action_result(e.code)[0], e.code)
+                    raise AssociationError("meter refused our HLS-GMAC reply f(StoC) (%s): "
+                                           "the association was not authenticated: check "
+                                           "EK/AK, system title and invocation counter" % r,
+                                           "auth-failed", e.code)
+                if r is None:
+                    raise AssociationError("meter returned no f(CtoS): cannot verify it is the "
+                                           "right meter", "auth-failed")
+                if len(r) < 2 or r[0] != 9 or r[1] > 127 or len(r) != 2 + r[1]:
+                    raise AssociationError("meter's f(CtoS) is not an octet-string",
+                                           "auth-failed")
+                sec.verify_ctos(auth, r[2:])
             self.open_ = True
         except BaseException:
             self.close()
             raise
         return self
-
-    def _hls(self, stoc, ctos):
-        """HLS pass 3/4 (Green Book §9.2.7.4): f(StoC) by ACTION reply_to_HLS_authentication
-        on the current Association LN (IC 15, 0.0.40.0.0.255, method 1), then the meter's
-        f(CtoS) checked. Both travel as A-XDR octet-strings of 17 bytes (09 11 ...), coded
-        here so that axdr is not loaded during the association."""
-        if stoc is None:
-            raise AssociationError("meter sent no challenge (StoC) for HLS-GMAC",
-                                   "auth-failed")
-        r = self.sec.f_stoc(stoc)
-        try:
-            r = self.action(15, b"\x00\x00\x28\x00\x00\xff", 1, bytes((9, len(r))) + r)
-        except ServiceError as e:  # pass 4 refused: an association problem, not a token one
-            r = e.message  # e.g. an exception-response
-            if e.kind == "action-result" and e.code is not None:
-                from udlms import results
-
-                r = "%s (%d)" % (results.action_result(e.code)[0], e.code)
-            raise AssociationError("meter refused our HLS-GMAC reply f(StoC) (%s): the "
-                                   "association was not authenticated: check EK/AK, system "
-                                   "title and invocation counter" % r, "auth-failed",
-                                   e.code)
-        if r is None:
-            raise AssociationError("meter returned no f(CtoS): cannot verify it is the "
-                                   "right meter", "auth-failed")
-        if len(r) < 2 or r[0] != 9 or r[1] > 127 or len(r) != 2 + r[1]:
-            raise AssociationError("meter's f(CtoS) is not an octet-string", "auth-failed")
-        self.sec.verify_ctos(ctos, r[2:])
 
     def close(self):
         """Release the association and disconnect. Never raises."""

@@ -188,17 +188,17 @@ def enter_token(session, digits, encoding=None):
     from udlms.cosem.apdu import action_request
     from udlms.client.session import _obis
 
-    action = session._exchange(action_request(s.invoke, CLASS_ID, _obis(s.gateway), 1,
-                                              data)).result
+    o = _obis(s.gateway)  # parsed once for the whole exchange
+    action = session._exchange(action_request(s.invoke, CLASS_ID, o, 1, data)).result
     code = None
     if action:  # the meter refused the action: does token_status say why?
         ours = False
         try:
             try:
-                ours = session.get(CLASS_ID, s.gateway, TOKEN) == data
+                ours = session.get(CLASS_ID, o, TOKEN) == data
             except ServiceError:  # the last token is not readable: status is not trusted
                 pass
-            code = status_code(session.get(CLASS_ID, s.gateway, TOKEN_STATUS))
+            code = status_code(session.get(CLASS_ID, o, TOKEN_STATUS))
         except DlmsError:  # not readable, or the line failed: the action's verdict stands
             pass
         if ours and code is not None and 3 <= code <= 7:
@@ -207,7 +207,7 @@ def enter_token(session, digits, encoding=None):
         return TokenResult(False, None, code, action, ours)
     for _ in range(max(1, s.status_polls)):
         try:
-            code = status_code(session.get(CLASS_ID, s.gateway, TOKEN_STATUS))
+            code = status_code(session.get(CLASS_ID, o, TOKEN_STATUS))
         except ServiceError:
             code = None
             break
