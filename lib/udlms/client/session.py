@@ -26,9 +26,14 @@ def _obis(x):
     if isinstance(x, (bytes, bytearray)) and len(x) == 6:
         return x if type(x) is bytes else bytes(x)
     try:
-        parts = [int(p) for p in x.split(".")]
-        if len(parts) == 6 and max(parts) < 256 and min(parts) >= 0:
-            return bytes(parts)
+        b = bytearray()
+        for p in x.split("."):
+            p = int(p)
+            if p < 0 or p > 255:
+                raise ValueError
+            b.append(p)
+        if len(b) == 6:
+            return bytes(b)
     except (AttributeError, ValueError):
         pass
     from udlms.cosem import obis
@@ -110,8 +115,10 @@ class Session:
     request has gone out; ``release_note`` says why the meter refused the release."""
 
     sec = server_max_pdu = conformance = release_note = None
-    open_ = _associated = token_sent = False
-    _init = None  # the plain InitiateRequest of a ciphered AARQ (for the RLRQ)
+    open_ = token_sent = False
+    # None: nothing to release; b"": a plain RLRQ; else the plain InitiateRequest of a
+    # ciphered AARQ, which the RLRQ carries ciphered again (Green Book §9.3.3)
+    _init = None
 
     def __init__(self, stream, settings, counter=None, trace=None, link=None):
         self.settings = s = settings
@@ -183,7 +190,7 @@ class Session:
                 raise AssociationError(results.aare_reason(a, sec is not None),
                                        "association-rejected",
                                        a.diagnostic[1] if a.diagnostic else None)
-            self._associated = True
+            self._init = b""  # associated
             info = a.user_info
             if info is None:
                 raise ApduError("AARE carries no InitiateResponse", "malformed")
@@ -201,7 +208,7 @@ class Session:
             r = apdu.parse_initiate_response(info)
             self.server_max_pdu = r["max_pdu"]
             self.conformance = r["conformance"]
-            if sec is not None:  # the RLRQ carries it ciphered again (Green Book §9.3.3)
+            if sec is not None:
                 self._init = init
             if s.mechanism == _MECH_GMAC:  # HLS pass 3/4: f(StoC) by ACTION
                 # reply_to_HLS_authentication on the current Association LN (IC 15,
@@ -239,13 +246,13 @@ class Session:
 
     def close(self):
         """Release the association and disconnect. Never raises."""
-        if self._associated:
-            self._associated = False
+        if self._init is not None:
             try:
                 self._release()
             except Exception as e:  # noqa: BLE001 - teardown must not mask the real error
                 self.release_note = "the release failed (%s); the link was disconnected" % (
                     getattr(e, "message", None) or e,)
+            self._init = None
         self.open_ = False
         try:
             self.link.disconnect()
@@ -258,8 +265,8 @@ class Session:
         counter (a secured release: meters refuse a plain RLRQ there). A refused release
         is only noted (``release_note``): the DISC that follows ends the association."""
         r = self._init
-        r = self.link.request(apdu.rlrq(self.sec.protect(r, 0x21) if r is not None
-                                        and self.sec is not None else None))
+        r = self.link.request(apdu.rlrq(self.sec.protect(r, 0x21) if r and self.sec is not None
+                                        else None))
         try:
             if len(r) and r[0] == 0x63 and not apdu.parse_rlre(r):  # RLRE, reason normal
                 return

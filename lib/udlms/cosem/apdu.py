@@ -160,11 +160,11 @@ class Aare:
                 self.result, self.diagnostic, self.mechanism)
 
 
-def parse_aare(buf):
+def parse_aare(b):
     """Parse an AARE -> :class:`Aare`. Unknown optional fields are skipped; an AARE
     without user-information (rejections) and a mechanism-name ending 0x85 are
     accepted."""
-    b = memoryview(buf)
+    b = memoryview(b)
     p, end = _in(b, "AARE", _AARE)
     a = Aare()
     while p < end:
@@ -206,35 +206,35 @@ def parse_aare(buf):
     return a
 
 
-def parse_initiate_response(buf):
+def parse_initiate_response(b):
     """InitiateResponse ``08 [00|01 qos] version 5F1F04 00 cccccc pppp vvvv`` ->
     dict(version, conformance, max_pdu, vaa). A confirmed-service-error (0E) raises
     ``ServiceError``."""
-    if _FULL and len(buf) and buf[0] == _CONFIRMED_SERVICE_ERROR:  # (a session checks it)
+    if _FULL and len(b) and b[0] == _CONFIRMED_SERVICE_ERROR:  # (a session checks it)
         from udlms.cosem import names
 
-        r = parse_response(buf)
+        r = parse_response(b)
         raise ServiceError("meter refused the %s service: %s" % (
             names.service_name(r.service), names.service_error_name(r.choice, r.result)),
             "confirmed-service-error", r.result)
-    if not len(buf) or buf[0] != _INITIATE_RESPONSE:
+    if not len(b) or b[0] != _INITIATE_RESPONSE:
         raise ApduError("expected an InitiateResponse (08), got %s"
-                        % (apdu_name(buf[0]) if len(buf) else "nothing"), "unexpected")
-    _need(buf, 1, 1, "InitiateResponse")
-    p = 3 if buf[1] else 2  # negotiated-quality-of-service present: one more byte
-    if buf[1]:
-        _need(buf, 2, 1, "InitiateResponse")
-    _need(buf, p, 12, "InitiateResponse")
-    if buf[p + 1] != 0x5F or buf[p + 2] != 0x1F:
+                        % (apdu_name(b[0]) if len(b) else "nothing"), "unexpected")
+    _need(b, 1, 1, "InitiateResponse")
+    p = 3 if b[1] else 2  # negotiated-quality-of-service present: one more byte
+    if b[1]:
+        _need(b, 2, 1, "InitiateResponse")
+    _need(b, p, 12, "InitiateResponse")
+    if b[p + 1] != 0x5F or b[p + 2] != 0x1F:
         raise ApduError("InitiateResponse conformance block is not tagged 5F 1F", "malformed")
-    n = buf[p + 3]
-    _need(buf, p + 4, n + 4, "InitiateResponse")
+    n = b[p + 3]
+    _need(b, p + 4, n + 4, "InitiateResponse")
     c = 0
     for i in range(p + 5, p + 4 + n):  # the first byte counts unused bits
-        c = (c << 8) | buf[i]
+        c = (c << 8) | b[i]
     i = p + 4 + n
-    return {"version": buf[p], "conformance": c, "max_pdu": (buf[i] << 8) | buf[i + 1],
-            "vaa": (buf[i + 2] << 8) | buf[i + 3]}
+    return {"version": b[p], "conformance": c, "max_pdu": (b[i] << 8) | b[i + 1],
+            "vaa": (b[i + 2] << 8) | b[i + 3]}
 
 
 # -- release: RLRQ / RLRE (IEC 62056-5-3 §7, Green Book §9.3.3) --------------------------
@@ -246,9 +246,9 @@ def rlrq(user_info=None):
     return _tlv(0x62, b)
 
 
-def parse_rlre(buf):
+def parse_rlre(b):
     """RLRE -> reason (int, 0 = normal) or None when absent. An empty RLRE is fine."""
-    b = memoryview(buf)
+    b = memoryview(b)
     p, end = _in(b, "RLRE", _RLRE)
     r = None
     while p < end:
@@ -322,11 +322,11 @@ class Response:
                                                                      self.result, self.block)
 
 
-def parse_response(buf):
+def parse_response(b):
     """Parse a plain GET/SET/ACTION response (normal, with data blocks), an
     exception-response (D8) or a confirmed-service-error (0E) -> :class:`Response`.
     ``data`` runs to the end of the APDU (the Data is its last field)."""
-    b = memoryview(buf)
+    b = memoryview(b)
     _need(b, 0, 1, "APDU")
     tag = b[0]
     if tag == _EXCEPTION_RESPONSE:  # state-error, service-error [, expected IC]
