@@ -26,23 +26,12 @@ _ACTION_RESPONSE = const(0xC7)
 _EXCEPTION_RESPONSE = const(0xD8)
 _OID_PREFIX = b"\x60\x85\x74\x05\x08"  # 2.16.756.5.8 (DLMS UA)
 if _FULL:  # the tag names the host's tools and tests read
-    AARQ = _AARQ
-    AARE = _AARE
-    RLRQ = 0x62
-    RLRE = _RLRE
-    CONFIRMED_SERVICE_ERROR = _CONFIRMED_SERVICE_ERROR
-    EXCEPTION_RESPONSE = _EXCEPTION_RESPONSE
-    INITIATE_REQUEST = 0x01
-    INITIATE_RESPONSE = _INITIATE_RESPONSE
-    GET_REQUEST = 0xC0
-    SET_REQUEST = 0xC1
-    ACTION_REQUEST = 0xC3
-    GET_RESPONSE = _GET_RESPONSE
-    SET_RESPONSE = _SET_RESPONSE
-    ACTION_RESPONSE = _ACTION_RESPONSE
-    # AARE result-source-diagnostic sources (the BER choice tag numbers)
-    ACSE_USER = 1
-    ACSE_PROVIDER = 2
+    AARQ, AARE, RLRQ, RLRE = _AARQ, _AARE, 0x62, _RLRE
+    CONFIRMED_SERVICE_ERROR, EXCEPTION_RESPONSE = _CONFIRMED_SERVICE_ERROR, _EXCEPTION_RESPONSE
+    INITIATE_REQUEST, INITIATE_RESPONSE = 0x01, _INITIATE_RESPONSE
+    GET_REQUEST, SET_REQUEST, ACTION_REQUEST = 0xC0, 0xC1, 0xC3
+    GET_RESPONSE, SET_RESPONSE, ACTION_RESPONSE = _GET_RESPONSE, _SET_RESPONSE, _ACTION_RESPONSE
+    ACSE_USER, ACSE_PROVIDER = 1, 2  # AARE result-source-diagnostic sources (BER choice)
     DEFAULT_CONFORMANCE = 0x001E1D
 
     def is_ciphered(tag):
@@ -81,18 +70,25 @@ def apdu_name(tag):
     return names.apdu_name(tag)
 
 
-def _tlv(tag, b):
-    """BER tag, length (short form < 0x80, else 0x8k + k bytes), value."""
-    n = len(b)
+def _tl(tag, n):
+    """BER tag and length (short form < 0x80, else 0x8k + k bytes)."""
     if n < 0x80:
-        return bytes((tag, n)) + b
+        return bytes((tag, n))
     k = 1 if n < 0x100 else (2 if n < 0x10000 else 4)
-    return bytes((tag, 0x80 | k)) + n.to_bytes(k, "big") + b
+    return bytes((tag, 0x80 | k)) + n.to_bytes(k, "big")
+
+
+def _put(b, data, tag, inner):
+    """Append the BER TLV ``tag`` around the TLV ``inner`` of the octets ``data`` to ``b``."""
+    inner = _tl(inner, len(data))
+    b += _tl(tag, len(inner) + len(data))
+    b += inner
+    b += data
 
 
 def _in(b, w, tag=0):
-    """The value of the BER TLV at the start of ``b`` (``w`` names it in errors): a
-    memoryview of it, or for an APDU envelope (``tag``, checked) its (start, end)."""
+    """The value of the BER TLV ``b`` (``w`` names it): a memoryview, or (start, end) in
+    an APDU envelope ``tag`` (checked)."""
     if tag:
         if not len(b):
             raise ApduError("expected %s, got nothing" % w, "unexpected")
@@ -111,11 +107,12 @@ def initiate_request(conformance=0x001E1D, max_pdu=512, version=6, dedicated_key
     """xDLMS InitiateRequest (Green Book §9.4 "xDLMS-Initiate"):
     ``01 [01 10 key | 00] 00 00 06 5F1F04 00 cccccc pppp`` (dedicated-key, response-allowed
     default, no proposed QoS, version, conformance, client-max-receive-pdu-size)."""
-    k = b"\x00"
-    if dedicated_key:
-        k = b"\x01" + bytes((len(dedicated_key),)) + bytes(dedicated_key)
-    return (b"\x01" + k + bytes((0, 0, version & 0xFF, 0x5F, 0x1F, 0x04, 0x00))
-            + (conformance & 0xFFFFFF).to_bytes(3, "big") + (max_pdu & 0xFFFF).to_bytes(2, "big"))
+    b = bytearray(b"\x01\x00\x00\x00\x06\x5F\x1F\x04\x00\x00\x00\x00\x00\x00")
+    b[4] = version & 0xFF
+    b[9:14] = ((conformance & 0xFFFFFF) << 16 | max_pdu & 0xFFFF).to_bytes(5, "big")
+    if _FULL and dedicated_key:  # (a board never proposes one)
+        b[1:2] = b"\x01" + bytes((len(dedicated_key),)) + bytes(dedicated_key)
+    return bytes(b)
 
 
 def aarq(ciphered=True, mechanism=5, calling_title=None, auth_value=None, user_info=b""):
@@ -124,19 +121,23 @@ def aarq(ciphered=True, mechanism=5, calling_title=None, auth_value=None, user_i
     ``mechanism`` 0 none, 1 LLS (``auth_value`` = password), 5 HLS-GMAC (``auth_value``
     = CtoS). ``user_info`` is the (glo-)InitiateRequest bytes, placed in BE 04.
     """
-    b = _tlv(0xA1, _tlv(0x06, _OID_PREFIX + bytes((1, 3 if ciphered else 1))))
+    b = bytearray(b"\xA1\x09\x06\x07")
+    b += _OID_PREFIX
+    b += b"\x01\x03" if ciphered else b"\x01\x01"
     if calling_title is not None:
-        b += _tlv(0xA6, _tlv(0x04, bytes(calling_title)))
+        _put(b, calling_title, 0xA6, 0x04)
     if mechanism:
         if auth_value is None:
             raise ApduError("authentication mechanism %d needs a value (password or "
                             "challenge)" % mechanism, "malformed")
-        b += (b"\x8A\x02\x07\x80"  # sender-acse-requirements: authentication
-              + _tlv(0x8B, _OID_PREFIX + bytes((2, mechanism)))
-              + _tlv(0xAC, _tlv(0x80, bytes(auth_value))))
+        b += b"\x8A\x02\x07\x80\x8B\x07"  # sender-acse-requirements: authentication
+        b += _OID_PREFIX
+        b.append(2)
+        b.append(mechanism)
+        _put(b, auth_value, 0xAC, 0x80)
     if user_info:
-        b += _tlv(0xBE, _tlv(0x04, bytes(user_info)))
-    return _tlv(_AARQ, b)
+        _put(b, user_info, 0xBE, 0x04)
+    return _tl(_AARQ, len(b)) + b
 
 
 class Aare:
@@ -197,10 +198,9 @@ def parse_aare(b):
             a.mechanism = v[-1] & 0x7F
         elif tag == 0xA1:  # application-context-name (checked; only a PC shows it)
             v = _in(v, "application-context-name")
-            if _FULL:
-                if len(v):
-                    a.context = v[-1]
-                    a.context_ciphered = a.context in (3, 4)
+            if _FULL and len(v):
+                a.context = v[-1]
+                a.context_ciphered = a.context in (3, 4)
     if a.result is None:
         raise ApduError("AARE has no result field", "malformed")
     return a
@@ -240,10 +240,10 @@ def parse_initiate_response(b):
 # -- release: RLRQ / RLRE (IEC 62056-5-3 §7, Green Book §9.3.3) --------------------------
 def rlrq(user_info=None):
     """RLRQ with reason normal (``62 03 80 01 00``), optionally with user-information."""
-    b = b"\x80\x01\x00"
+    b = bytearray(b"\x80\x01\x00")
     if user_info:
-        b += _tlv(0xBE, _tlv(0x04, bytes(user_info)))
-    return _tlv(0x62, b)
+        _put(b, user_info, 0xBE, 0x04)
+    return _tl(0x62, len(b)) + b
 
 
 def parse_rlre(b):
@@ -264,23 +264,27 @@ def parse_rlre(b):
 
 
 # -- GET / SET / ACTION requests (Green Book §9.4.x, LN services) ----------------------
-def _head(head, invoke, class_id, obis6, index):
-    """``head`` (service tag and choice), invoke-id-and-priority, then the
-    Cosem-Attribute/Method-Descriptor: class-id(2) instance-id(6) index(1)."""
+def _head(head, invoke, class_id, obis6, attr, tail, data=b""):
+    """A request: ``head`` (service tag and choice), invoke-id-and-priority, the
+    Cosem-Attribute/Method-Descriptor class-id(2) instance-id(6) index(1), then ``tail``
+    and ``data``."""
     if len(obis6) != 6:
         raise ApduError("logical name must be 6 bytes, got %d" % len(obis6), "malformed")
-    return head + bytes((invoke & 0xFF, class_id >> 8 & 0xFF, class_id & 0xFF)) + bytes(
-        obis6) + bytes((index & 0xFF,))
+    b = bytearray(head)
+    b += bytes((invoke & 0xFF, class_id >> 8 & 0xFF, class_id & 0xFF))
+    b += obis6
+    b.append(attr & 0xFF)
+    b += tail
+    b += data
+    return bytes(b)
 
 
 def get_request(invoke, class_id, obis6, attr, access=None, head=b"\xC0\x01"):
     """get-request-normal ``C0 01 iid cc cc oooooooooooo aa 00``; ``access`` =
     ``(selector, parameters_axdr)`` for selective access. (With another ``head``, the
     start of another request: ``set_request``.)"""
-    r = _head(head, invoke, class_id, obis6, attr)
-    if access is None:
-        return r + b"\x00"
-    return r + bytes((1, access[0] & 0xFF)) + bytes(access[1])
+    return _head(head, invoke, class_id, obis6, attr, b"\x00") if access is None else _head(
+        head, invoke, class_id, obis6, attr, bytes((1, access[0] & 0xFF)), access[1])
 
 
 def get_request_next(invoke, block):
@@ -295,8 +299,9 @@ def set_request(invoke, class_id, obis6, attr, data, access=None):
 
 def action_request(invoke, class_id, obis6, method, data=None):
     """action-request-normal ``C3 01 iid desc 01 data`` or ``... 00`` without data."""
-    return _head(b"\xC3\x01", invoke, class_id, obis6, method) + (
-        b"\x00" if data is None else b"\x01" + bytes(data))
+    if data is None:
+        return _head(b"\xC3\x01", invoke, class_id, obis6, method, b"\x00")
+    return _head(b"\xC3\x01", invoke, class_id, obis6, method, b"\x01", data)
 
 
 # -- responses --------------------------------------------------------------------------
