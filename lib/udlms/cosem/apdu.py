@@ -347,8 +347,8 @@ def parse_response(b):
         _need(b, 1, 3, r.kind)
         r.service, r.choice, r.result = b[1], b[2], b[3]
         return r
-    r = ("get" if tag == _GET_RESPONSE else "set" if tag == _SET_RESPONSE
-         else "action" if tag == _ACTION_RESPONSE else None)
+    r = ("get" if tag == _GET_RESPONSE else "action" if tag == _ACTION_RESPONSE
+         else "set" if _FULL and tag == _SET_RESPONSE else None)  # a board never sets
     if r is None:
         raise ApduError("%s %s" % (apdu_name(tag), "is ciphered: decipher it before parsing"
                                    if 0xC8 <= tag <= 0xD7 or 0xDB <= tag <= 0xDD
@@ -372,7 +372,7 @@ def parse_response(b):
         n, p = _len(b, p)
         _need(b, p, n, tag)
         r.data = b[p:p + n]
-    elif tag == _SET_RESPONSE and c in (1, 2, 3):
+    elif _FULL and tag == _SET_RESPONSE and c in (1, 2, 3):
         if c == 2:  # datablock: block-number
             _need(b, 3, 4, "block number")
             r.block = (int.from_bytes(bytes(b[3:7]), "big"), False)
