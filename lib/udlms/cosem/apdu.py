@@ -59,7 +59,7 @@ def _len(b, p):
     if k == 0 or k > 4:
         raise ApduError("length field 0x%02X at byte %d is not valid" % (n, p), "malformed")
     _need(b, p + 1, k, "length field")
-    return int.from_bytes(bytes(b[p + 1:p + 1 + k]), "big"), p + 1 + k
+    return int.from_bytes(b[p + 1:p + 1 + k], "big"), p + 1 + k
 
 
 def apdu_name(tag):
@@ -181,12 +181,12 @@ def parse_aare(b):
         v = b[p:p + n]
         p += n
         if tag == 0xA2:  # result
-            a.result = int.from_bytes(bytes(_in(v, "AARE result")), "big")
+            a.result = int.from_bytes(_in(v, "AARE result"), "big")
         elif tag == 0xA3:  # result-source-diagnostic
             _need(v, 0, 1, "result-source-diagnostic")
             d = _in(v, "result-source-diagnostic")
-            a.diagnostic = (v[0] & 0x1F, int.from_bytes(bytes(
-                _in(d, "result-source-diagnostic")), "big"))
+            a.diagnostic = (v[0] & 0x1F, int.from_bytes(_in(d, "result-source-diagnostic"),
+                                                         "big"))
         elif tag == 0xA4:  # responding-AP-title
             a.responding_title = bytes(_in(v, "responding-AP-title"))
         elif tag == 0xAA:  # responding-authentication-value
@@ -258,7 +258,7 @@ def parse_rlre(b):
             raise ApduError("RLRE field %02X claims %d bytes, only %d remain"
                             % (tag, n, end - p), "malformed")
         if tag == 0x80:
-            r = int.from_bytes(bytes(b[p:p + n]), "big")
+            r = int.from_bytes(b[p:p + n], "big")
         p += n
     return r
 
@@ -360,7 +360,7 @@ def parse_response(b):
     r.invoke = b[2]
     if c == 2 and tag != _SET_RESPONSE:  # get with-datablock / action with-pblock
         _need(b, 4, 4, "block number")
-        r.block = (int.from_bytes(bytes(b[4:8]), "big"), b[3] != 0)
+        r.block = (int.from_bytes(b[4:8], "big"), b[3] != 0)
         p = 8
         if tag == _GET_RESPONSE:  # DataBlock-G result: 00 raw-data | 01 data-access-result
             _need(b, p, 1, tag)
@@ -375,12 +375,12 @@ def parse_response(b):
     elif _FULL and tag == _SET_RESPONSE and c in (1, 2, 3):
         if c == 2:  # datablock: block-number
             _need(b, 3, 4, "block number")
-            r.block = (int.from_bytes(bytes(b[3:7]), "big"), False)
+            r.block = (int.from_bytes(b[3:7], "big"), False)
         else:
             r.result = b[3]
             if c == 3:  # last-datablock: result, block-number
                 _need(b, 4, 4, "block number")
-                r.block = (int.from_bytes(bytes(b[4:8]), "big"), True)
+                r.block = (int.from_bytes(b[4:8], "big"), True)
     elif c != 1:
         raise ApduError("%s type %d (with-list) is not supported" % (apdu_name(tag), c),
                         "unexpected")
