@@ -85,15 +85,17 @@ class Settings:
                            ("ak", 16, "ak (authentication key)"),
                            ("system_title", 8, "system_title"), ("ctos", 0, "ctos")):
             v = getattr(self, k)  # bytes, or hexadecimal text (spaces and colons ignored)
-            if v is not None and not isinstance(v, (bytes, bytearray)):
+            if v is None:  # the class's default (None)
+                continue
+            if not isinstance(v, (bytes, bytearray)):
                 try:
                     v = bytes.fromhex(str(v).replace(" ", "").replace(":", ""))
                 except ValueError:
                     raise ConfigError("%s is not hexadecimal" % what, "config")
-            if v is not None and n and len(v) != n:
+                setattr(self, k, v)
+            if n and len(v) != n:
                 raise ConfigError("%s must be %d bytes (%d hex digits), got %d bytes"
                                   % (what, n, 2 * n, len(v)), "config")
-            setattr(self, k, v)
         if isinstance(self.password, str):
             self.password = self.password.encode()
         if _FULL:  # (the board's config checks these: tokenpad.settings_check)
