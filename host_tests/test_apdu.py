@@ -6,7 +6,7 @@ import os
 import pytest
 
 from udlms import results
-from udlms.cosem import acse, apdu, axdr
+from udlms.cosem import apdu, axdr
 from udlms.client import token, token_info
 from udlms.errors import ApduError, ServiceError
 
@@ -30,7 +30,7 @@ def _build(v):
     a = v["args"]
     fn = v["fn"]
     if fn == "aarq":
-        return acse.aarq(ciphered=a["ciphered"], mechanism=a["mechanism"],
+        return apdu.aarq(ciphered=a["ciphered"], mechanism=a["mechanism"],
                          calling_title=_b(a["calling_title"]), auth_value=_b(a["auth_value"]),
                          user_info=_b(a["user_info"]))
     if fn == "get_request":
@@ -53,7 +53,7 @@ def test_request_equals_gurux(v):
 
 
 def test_aarq_none_and_low_use_our_initiate_request():
-    init = acse.initiate_request(conformance=0x001E1D, max_pdu=512)
+    init = apdu.initiate_request(conformance=0x001E1D, max_pdu=512)
     assert init.hex().upper() == "01000000065F1F0400001E1D0200"
     for v in REQUESTS:
         if v["name"] in ("aarq_none", "aarq_low"):
@@ -66,7 +66,7 @@ def test_aarq_hls_equals_spec_4d():
         "AC0A80084B35366956616759BE230421211F3000000000C0505B89E53A178DB31D8D5ECA7E"
         "57BA5324542E2BDDEC2710D3")
     glo = spec[spec.index(b"\xBE\x23\x04\x21") + 4:]
-    got = acse.aarq(True, 5, bytes.fromhex("4D4D4D0000000001"), b"K56iVagY", glo)
+    got = apdu.aarq(True, 5, bytes.fromhex("4D4D4D0000000001"), b"K56iVagY", glo)
     assert got == spec
 
 
@@ -78,7 +78,7 @@ def test_enter_request_equals_spec_1():
 
 def test_initiate_request_dedicated_key_spec_4b():
     key = bytes.fromhex("00112233445566778899AABBCCDDEEFF")
-    got = acse.initiate_request(0x007E1F, 1200, dedicated_key=key)
+    got = apdu.initiate_request(0x007E1F, 1200, dedicated_key=key)
     assert got.hex().upper() == "01011000112233445566778899AABBCCDDEEFF0000065F1F04" \
         "00007E1F04B0"
 
@@ -92,7 +92,7 @@ def test_action_without_data_and_get_with_access():
 
 def test_aarq_needs_auth_value():
     with pytest.raises(ApduError):
-        acse.aarq(False, 1)
+        apdu.aarq(False, 1)
 
 
 def test_rlrq_with_user_info():
@@ -134,7 +134,7 @@ def test_gurux_agrees_on_values():
 
 @pytest.mark.parametrize("v", AARES, ids=[v["name"] for v in AARES])
 def test_parse_aare_golden(v):
-    a = acse.parse_aare(bytes.fromhex(v["hex"]))
+    a = apdu.parse_aare(bytes.fromhex(v["hex"]))
     e = v["expect"]
     assert a.result == e["result"]
     assert list(a.diagnostic) == e["diagnostic"]
@@ -151,7 +151,7 @@ def test_aare_glo_initiate_response_deciphers():
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
     v = [v for v in AARES if v["name"] == "aare_hls_pass2"][0]
-    a = acse.parse_aare(bytes.fromhex(v["hex"]))
+    a = apdu.parse_aare(bytes.fromhex(v["hex"]))
     ui = a.user_info
     assert ui[0] == 0x28 and ui[1] == len(ui) - 2 and ui[2] == 0x30
     ek = bytes.fromhex("000102030405060708090A0B0C0D0E0F")
@@ -159,20 +159,20 @@ def test_aare_glo_initiate_response_deciphers():
     ct = ui[7:-12]  # 12-byte GCM tag at the end
     d = Cipher(algorithms.AES(ek), modes.CTR(a.responding_title + ic + b"\0\0\0\2")).decryptor()
     plain = d.update(ct)
-    ir = acse.parse_initiate_response(plain)
+    ir = apdu.parse_initiate_response(plain)
     assert ir == {"version": 6, "conformance": 0x001E1D, "max_pdu": 512, "vaa": 7}
 
 
 def test_parse_initiate_response_with_qos_and_error():
-    ir = acse.parse_initiate_response(bytes.fromhex("080105065F1F0400001E1D04000007"))
+    ir = apdu.parse_initiate_response(bytes.fromhex("080105065F1F0400001E1D04000007"))
     assert ir["max_pdu"] == 1024 and ir["conformance"] == 0x1E1D
     with pytest.raises(ServiceError) as ei:
-        acse.parse_initiate_response(bytes.fromhex("0E010603"))
+        apdu.parse_initiate_response(bytes.fromhex("0E010603"))
     assert "pdu-size-too-short" in ei.value.message
     with pytest.raises(ApduError):
-        acse.parse_initiate_response(bytes.fromhex("0800065F1F04"))
+        apdu.parse_initiate_response(bytes.fromhex("0800065F1F04"))
     with pytest.raises(ApduError):
-        acse.parse_initiate_response(b"\x61")
+        apdu.parse_initiate_response(b"\x61")
 
 
 def test_parse_rlre():
@@ -213,7 +213,7 @@ def test_ciphered_response_is_unexpected():
 @pytest.mark.parametrize("v", RESP + AARES, ids=[v["name"] for v in RESP + AARES])
 def test_every_truncation_raises_only_apdu_error(v):
     b = bytes.fromhex(v["hex"])
-    parse = acse.parse_aare if v["name"].startswith("aare") else apdu.parse_response
+    parse = apdu.parse_aare if v["name"].startswith("aare") else apdu.parse_response
     for n in range(len(b)):
         try:
             parse(b[:n])
@@ -223,12 +223,12 @@ def test_every_truncation_raises_only_apdu_error(v):
 
 def test_hostile_aare_length():
     with pytest.raises(ApduError) as ei:
-        acse.parse_aare(bytes.fromhex("6182FFFFA1"))
+        apdu.parse_aare(bytes.fromhex("6182FFFFA1"))
     assert ei.value.kind == "malformed"
     with pytest.raises(ApduError):
-        acse.parse_aare(bytes.fromhex("6107A109060760857405"))
+        apdu.parse_aare(bytes.fromhex("6107A109060760857405"))
     with pytest.raises(ApduError):  # no result field
-        acse.parse_aare(bytes.fromhex("6100"))
+        apdu.parse_aare(bytes.fromhex("6100"))
 
 
 def test_apdu_names():

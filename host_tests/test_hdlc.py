@@ -188,9 +188,9 @@ def test_link_connect_request_disconnect_public_client():
     link = _link(loop, client_sap=16, trace=lambda d, b: trace.append((d, b)))
     link.connect()
     assert (link.max_info_tx, link.max_info_rx, link.window) == (128, 128, 1)
-    from udlms.cosem import acse, apdu
-    resp = link.request(acse.aarq(ciphered=False, mechanism=0,
-                                  user_info=acse.initiate_request()))
+    from udlms.cosem import apdu
+    resp = link.request(apdu.aarq(ciphered=False, mechanism=0,
+                                  user_info=apdu.initiate_request()))
     assert bytes(resp[:1]) == b"\x61"
     resp = link.request(apdu.get_request(0xC1, 1, X("00002B0101FF"), 2))
     r = apdu.parse_response(bytes(resp))
@@ -206,9 +206,9 @@ def test_link_segments_both_ways():
     link = _link(loop, client_sap=16, max_info_tx=32, max_info_rx=32)
     link.connect()
     assert link.max_info_tx == 32 and link.max_info_rx == 32
-    from udlms.cosem import acse, apdu
-    resp = link.request(acse.aarq(ciphered=False, mechanism=0,
-                                  user_info=acse.initiate_request()))
+    from udlms.cosem import apdu
+    resp = link.request(apdu.aarq(ciphered=False, mechanism=0,
+                                  user_info=apdu.initiate_request()))
     assert resp[0] == 0x61 and len(resp) > 32  # the AARE arrived in segments
     long_req = apdu.get_request(0xC1, 1, X("00002B0101FF"), 2) + bytes(40)
     link.send(long_req)

@@ -227,7 +227,7 @@ def release_refused(resp):
     from udlms.cosem import apdu
     from udlms.errors import ApduError
 
-    if len(resp) and resp[0] == apdu.RLRE:
+    if len(resp) and resp[0] == 0x63:
         try:
             why = "RLRE reason %d" % apdu.parse_rlre(resp)
         except ApduError as e:  # seen: an RLRE whose user-information lengths run short
@@ -235,7 +235,7 @@ def release_refused(resp):
                 return ("the meter released the association (reason normal) but its RLRE "
                         "is malformed (%s)" % e.message)
             why = "a malformed RLRE: %s" % e.message
-    elif len(resp) and resp[0] == apdu.EXCEPTION_RESPONSE:
+    elif len(resp) and resp[0] == 0xD8:
         why = response_text(apdu.parse_response(resp))
     else:
         why = "it answered %s" % (apdu_name(resp[0]) if len(resp) else "nothing")

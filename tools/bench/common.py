@@ -26,7 +26,7 @@ HEAP = "64k"  # the lane's heap: micro-benchmarks
 # found by bisection, the import and peak figures are measured in a roomy heap.
 SESSION_HEAP = "256k"
 # imported for one phase of a session and forgotten after it on MicroPython (port.forget)
-PHASE_MODULES = ("udlms.cosem.acse",)
+PHASE_MODULES = ()
 BAUD = 9600
 
 # every figure name `make bench` emits (per-module size lines repeat their name)

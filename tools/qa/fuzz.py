@@ -1,7 +1,7 @@
 """Fuzz the decoders with a seeded mutation loop: only udlms's own errors may escape.
 
 Targets: the HDLC ``Receiver`` (random chunking), ``axdr.decode``/``decode_typed``,
-``acse.parse_aare``, ``apdu.parse_response`` (+ ``parse_initiate_response``/``parse_rlre``),
+``apdu.parse_aare``, ``apdu.parse_response`` (+ ``parse_initiate_response``/``parse_rlre``),
 ``Security.unprotect``, ``decode.decode_text`` (``udlms decode``), ``push`` (one APDU through
 the decoder's explainer: data-notification bodies, general-block-transfer, ciphered pushes,
 with the real traffic's key) and ``mbus`` (M-Bus frames and HDLC/GBT push traces from real
@@ -33,7 +33,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 if os.path.join(ROOT, "lib") not in sys.path:
     sys.path.insert(0, os.path.join(ROOT, "lib"))
 
-from udlms.cosem import acse, apdu, axdr, obis  # noqa: E402
+from udlms.cosem import apdu, axdr, obis  # noqa: E402
 from udlms.link import hdlc  # noqa: E402
 from udlms.crypto import security  # noqa: E402
 from udlms.errors import DlmsError  # noqa: E402
@@ -193,10 +193,10 @@ def t_axdr_typed(data, rnd=None):
 
 
 def t_aare(data, rnd=None):
-    a = acse.parse_aare(data)
+    a = apdu.parse_aare(data)
     if a.user_info is not None:
         try:
-            acse.parse_initiate_response(a.user_info)
+            apdu.parse_initiate_response(a.user_info)
         except DlmsError:
             pass
     repr(a)
@@ -210,7 +210,7 @@ def t_response(data, rnd=None):
     except DlmsError:
         pass
     try:
-        acse.parse_initiate_response(data)
+        apdu.parse_initiate_response(data)
     except DlmsError:
         pass
     if r.data is not None and r.block is None:

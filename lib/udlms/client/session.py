@@ -1,37 +1,39 @@
 """One association over one link (IEC 62056-5-3 / Green Book §9.3 and §9.4).
 
-``Session.open()`` runs connect (HDLC SNRM/UA) → associate (AARQ/AARE) → authenticate
-(HLS pass 3/4, ACTION on the current Association LN object), the last two in
-:mod:`udlms.client.associate`, loaded for that phase only; ``close()`` runs release
-(RLRQ/RLRE) → disconnect (DISC/UA). Every error path tears the link down. The Token
-Gateway client is :mod:`udlms.client.token`, the frame-counter read
+``Session.open()`` runs connect (HDLC SNRM/UA) → associate (AARQ/AARE, §9.3.2) →
+authenticate (HLS pass 3/4, ACTION on the current Association LN object, §9.2.7.4);
+``close()`` runs release (RLRQ/RLRE) → disconnect (DISC/UA). Every error path tears the
+link down. The Token Gateway client is :mod:`udlms.client.token`, the frame-counter read
 :mod:`udlms.client.resync`.
 """
 
 from udlms.cosem import apdu
 from udlms.link import hdlc
-from udlms.errors import (
-    ApduError,
-    ConfigError,
-    ServiceError,
-)
-from udlms.port import const, forget
+from udlms.errors import ApduError, AssociationError, ConfigError, SecurityError, ServiceError
+from udlms.port import const
 
 # _FULL: 0 in the device build (tools/build/msgtable.py): what a board never calls is left out
 _FULL = const(1)
-_MECH_GMAC = const(5)  # HLS-GMAC, the default mechanism (associate.py has the others)
-_ENCODINGS = ("ascii", "bcd", "digits", "hex")  # token.ENCODINGS (a test keeps them equal)
+_MECH_LLS = const(1)
+_MECH_GMAC = const(5)  # HLS-GMAC, the default mechanism
+if _FULL:
+    _ENCODINGS = ("ascii", "bcd", "digits", "hex")  # token.ENCODINGS (a test keeps them equal)
 
 
 def _obis(x):
     """6 OBIS bytes from bytes or "A.B.C.D.E.F" text; other spellings go to obis.obis
     (imported only then, to keep a session's heap small)."""
     if isinstance(x, (bytes, bytearray)) and len(x) == 6:
-        return bytes(x)
+        return x if type(x) is bytes else bytes(x)
     try:
-        parts = [int(p) for p in x.split(".")]
-        if len(parts) == 6 and max(parts) < 256 and min(parts) >= 0:
-            return bytes(parts)
+        b = bytearray()
+        for p in x.split("."):
+            p = int(p)
+            if p < 0 or p > 255:
+                raise ValueError
+            b.append(p)
+        if len(b) == 6:
+            return bytes(b)
     except (AttributeError, ValueError):
         pass
     from udlms.cosem import obis
@@ -72,39 +74,53 @@ class Settings:
     transport = "hdlc"
 
     def __init__(self, **kw):
-        bad = [k for k in kw if k[:1] == "_" or not hasattr(Settings, k)
-               or callable(getattr(Settings, k))]
-        if bad:
-            raise ConfigError("unknown setting(s): %s" % ", ".join(sorted(bad)), "config")
+        if _FULL:  # a board's settings come checked from its config (tokenpad.settings_check)
+            bad = [k for k in kw if k[:1] == "_" or not hasattr(Settings, k)
+                   or callable(getattr(Settings, k))]
+            if bad:
+                raise ConfigError("unknown setting(s): %s" % ", ".join(sorted(bad)), "config")
         for k in kw:
             setattr(self, k, kw[k])
         for k, n, what in (("ek", 16, "ek (encryption key)"),
                            ("ak", 16, "ak (authentication key)"),
                            ("system_title", 8, "system_title"), ("ctos", 0, "ctos")):
             v = getattr(self, k)  # bytes, or hexadecimal text (spaces and colons ignored)
-            if v is not None and not isinstance(v, (bytes, bytearray)):
+            if v is None:  # the class's default (None)
+                continue
+            if not isinstance(v, (bytes, bytearray)):
                 try:
                     v = bytes.fromhex(str(v).replace(" ", "").replace(":", ""))
                 except ValueError:
                     raise ConfigError("%s is not hexadecimal" % what, "config")
-            if v is not None and n and len(v) != n:
+                setattr(self, k, v)
+            if n and len(v) != n:
                 raise ConfigError("%s must be %d bytes (%d hex digits), got %d bytes"
                                   % (what, n, 2 * n, len(v)), "config")
-            setattr(self, k, v)
         if isinstance(self.password, str):
             self.password = self.password.encode()
-        if self.encoding not in _ENCODINGS and self.encoding != "auto":
-            raise ConfigError("encoding must be one of %s or auto, got %r"
-                              % ("/".join(_ENCODINGS), self.encoding), "config")
-        if self.address_size not in (1, 2, 4):
-            raise ConfigError("address_size must be 1, 2 or 4", "config")
-        if self.transport not in ("hdlc", "wrapper"):
-            raise ConfigError("transport must be hdlc or wrapper, got %r" % self.transport,
-                              "config")
+        if _FULL:  # (the board's config checks these: tokenpad.settings_check)
+            if self.encoding not in _ENCODINGS and self.encoding != "auto":
+                raise ConfigError("encoding must be one of %s or auto, got %r"
+                                  % ("/".join(_ENCODINGS), self.encoding), "config")
+            if self.address_size not in (1, 2, 4):
+                raise ConfigError("address_size must be 1, 2 or 4", "config")
+            if self.transport not in ("hdlc", "wrapper"):
+                raise ConfigError("transport must be hdlc or wrapper, got %r"
+                                  % self.transport, "config")
 
 
 class Session:
-    """An association with one meter. Use as a context manager or call open()/close()."""
+    """An association with one meter. Use as a context manager or call open()/close().
+
+    ``sec`` (the security context, HLS-GMAC), ``server_max_pdu`` and ``conformance`` (the
+    InitiateResponse's) are set by :meth:`open`; ``token_sent`` once a Token Gateway enter
+    request has gone out; ``release_note`` says why the meter refused the release."""
+
+    sec = server_max_pdu = conformance = release_note = None
+    open_ = token_sent = False
+    # None: nothing to release; b"": a plain RLRQ; else the plain InitiateRequest of a
+    # ciphered AARQ, which the RLRQ carries ciphered again (Green Book §9.3.3)
+    _init = None
 
     def __init__(self, stream, settings, counter=None, trace=None, link=None):
         self.settings = s = settings
@@ -124,14 +140,6 @@ class Session:
                 max_info_tx=s.max_info_tx, max_info_rx=s.max_info_rx, window=s.window,
                 timeout_ms=s.timeout_ms, inter_char_ms=s.inter_char_ms, retries=s.retries,
                 trace=trace, max_apdu=s.max_pdu + 64)
-        self.sec = None
-        self.server_max_pdu = None
-        self.conformance = None
-        self.open_ = False
-        self._associated = False  # set by associate.associate once the AARE accepts
-        self.token_sent = False  # set once a Token Gateway enter request has gone out
-        self._init = None  # the plain InitiateRequest of a ciphered AARQ (for the RLRQ)
-        self.release_note = None  # why the meter refused the release (DISC followed)
 
     # -- life cycle -----------------------------------------------------------------
     def __enter__(self):
@@ -142,30 +150,111 @@ class Session:
         self.close()
 
     def open(self):
-        """Connect, associate and (for HLS-GMAC) authenticate; tears down on failure."""
+        """Connect, associate and (for HLS-GMAC) authenticate; tears down on failure.
+
+        AARQ/AARE (Green Book §9.3.2) with the xDLMS InitiateRequest, ciphered for
+        HLS-GMAC; then HLS pass 3/4 (§9.2.7.4): send f(StoC), check the meter's f(CtoS)."""
         try:
             self.link.connect()
-            from udlms.client import associate  # this phase only (forgotten below)
+            s = self.settings
+            init = apdu.initiate_request(s.conformance, s.max_pdu)
+            sec = auth = title = None
+            if s.mechanism == _MECH_GMAC:
+                from udlms.crypto import security
 
-            associate.associate(self)
+                if s.ek is None or s.ak is None or s.system_title is None:
+                    raise ConfigError("HLS-GMAC needs ek, ak and system_title", "config")
+                if self.counter is None:
+                    raise SecurityError("no invocation counter: resync from the meter's frame "
+                                        "counter first", "counter-unavailable")
+                self.sec = sec = security.Security(s.ek, s.ak, s.system_title, self.counter,
+                                                   sc=s.security)
+                auth = s.ctos or security.new_challenge(8)
+                title = s.system_title
+                info = sec.protect(init, 0x21)
+            elif s.mechanism == _MECH_LLS:
+                if not s.password:
+                    raise ConfigError("LLS needs a password", "config")
+                auth = s.password
+                info = init
+            else:
+                info = init
+            resp = self.link.request(apdu.aarq(sec is not None, s.mechanism, title, auth, info))
+            if len(resp) and resp[0] == 0xD8:  # an exception-response, before any AARE
+                from udlms import results
+
+                raise results.aarq_exception(apdu.parse_response(resp),
+                                             getattr(sec, "last_ic", None))
+            a = apdu.parse_aare(resp)
+            if a.result != 0:
+                from udlms import results
+
+                raise AssociationError(results.aare_reason(a, sec is not None),
+                                       "association-rejected",
+                                       a.diagnostic[1] if a.diagnostic else None)
+            self._init = b""  # associated
+            info = a.user_info
+            if info is None:
+                raise ApduError("AARE carries no InitiateResponse", "malformed")
+            if sec is not None:
+                if a.responding_title is None:
+                    raise SecurityError("AARE has no responding-AP-title: cannot decipher the "
+                                        "meter's responses", "system-title")
+                sec.server_title = a.responding_title
+                info = sec.unprotect(info)
+            if len(info) and info[0] == 0x0E:  # confirmed-service-error: InitiateRequest refused
+                from udlms import results
+
+                r = apdu.parse_response(info)
+                raise ServiceError(results.response_text(r), r.kind, r.result)
+            r = apdu.parse_initiate_response(info)
+            self.server_max_pdu = r["max_pdu"]
+            self.conformance = r["conformance"]
+            if sec is not None:
+                self._init = init
+            if s.mechanism == _MECH_GMAC:  # HLS pass 3/4: f(StoC) by ACTION
+                # reply_to_HLS_authentication on the current Association LN (IC 15,
+                # 0.0.40.0.0.255, method 1), then the meter's f(CtoS) checked. Both travel
+                # as A-XDR octet-strings of 17 bytes (09 11 ...), coded here so that axdr is
+                # not loaded during the association.
+                if a.auth_value is None:
+                    raise AssociationError("meter sent no challenge (StoC) for HLS-GMAC",
+                                           "auth-failed")
+                r = sec.f_stoc(a.auth_value)
+                try:
+                    r = self.action(15, b"\x00\x00\x28\x00\x00\xff", 1, bytes((9, len(r))) + r)
+                except ServiceError as e:  # pass 4 refused: not a token problem
+                    r = e.message  # e.g. an exception-response
+                    if e.kind == "action-result" and e.code is not None:
+                        from udlms import results
+
+                        r = "%s (%d)" % (results.action_result(e.code)[0], e.code)
+                    raise AssociationError("meter refused our HLS-GMAC reply f(StoC) (%s): "
+                                           "the association was not authenticated: check "
+                                           "EK/AK, system title and invocation counter" % r,
+                                           "auth-failed", e.code)
+                if r is None:
+                    raise AssociationError("meter returned no f(CtoS): cannot verify it is the "
+                                           "right meter", "auth-failed")
+                if len(r) < 2 or r[0] != 9 or r[1] > 127 or len(r) != 2 + r[1]:
+                    raise AssociationError("meter's f(CtoS) is not an octet-string",
+                                           "auth-failed")
+                sec.verify_ctos(auth, r[2:])
             self.open_ = True
         except BaseException:
             self.close()
             raise
-        finally:
-            associate = None
-            forget("udlms.client.associate")
         return self
 
     def close(self):
         """Release the association and disconnect. Never raises."""
-        if self._associated:
-            self._associated = False
+        if self._init is not None:
             try:
                 self._release()
             except Exception as e:  # noqa: BLE001 - teardown must not mask the real error
                 self.release_note = "the release failed (%s); the link was disconnected" % (
                     getattr(e, "message", None) or e,)
+            self._init = None
         self.open_ = False
         try:
             self.link.disconnect()
@@ -177,74 +266,38 @@ class Session:
         ciphered xDLMS InitiateRequest as user-information, with a fresh invocation
         counter (a secured release: meters refuse a plain RLRQ there). A refused release
         is only noted (``release_note``): the DISC that follows ends the association."""
-        init = self._init
-        resp = self.link.request(apdu.rlrq(self.sec.protect(init, 0x21) if init is not None
-                                           and self.sec is not None else None))
+        r = self._init
+        r = self.link.request(apdu.rlrq(self.sec.protect(r, 0x21) if r and self.sec is not None
+                                        else None))
         try:
-            if len(resp) and resp[0] == apdu.RLRE and not apdu.parse_rlre(resp):
+            if len(r) and r[0] == 0x63 and not apdu.parse_rlre(r):  # RLRE, reason normal
                 return
         except ApduError:  # a malformed RLRE: said in the note
             pass
         from udlms import results
 
-        self.release_note = results.release_refused(resp)
+        self.release_note = results.release_refused(r)
 
     # -- services -----------------------------------------------------------------------
-    def _exchange(self, req):
-        s = self.settings
+    def _exchange(self, req, what=None):
+        """One request -> the parsed response (Green Book §9.4); errors the meter sends
+        raise ServiceError, and with ``what`` ("get", "set", "action") so does a result
+        other than success."""
         if self.sec is not None:
             req = self.sec.protect(req)
-        resp = self.link.request(req)
-        if self.sec is not None and len(resp) and resp[0] not in (0xD8, 0x0E):
-            resp = self.sec.unprotect(resp)
-        r = apdu.parse_response(resp)
+        r = self.link.request(req)
+        if self.sec is not None and len(r) and r[0] not in (0xD8, 0x0E):
+            r = self.sec.unprotect(r)
+        r = apdu.parse_response(r)
         if r.kind in ("exception", "confirmed-service-error"):
             from udlms import results
 
             raise ServiceError(results.response_text(r), r.kind, r.result)
-        if (r.invoke & 0x0F) != (s.invoke & 0x0F):
+        req = self.settings.invoke & 0x0F
+        if (r.invoke & 0x0F) != req:
             raise ApduError("response invoke-id %d does not match request %d"
-                            % (r.invoke & 0x0F, s.invoke & 0x0F), "invoke-id")
-        return r
-
-    def get(self, class_id, obis, attr):
-        """GET-request-normal, following data blocks; returns A-XDR bytes of the value."""
-        s = self.settings
-        o = _obis(obis)
-        r = self._exchange(apdu.get_request(s.invoke, class_id, o, attr))
-        if r.block is None:
-            self._check(r, "get")
-            return bytes(r.data)
-        buf = bytearray()
-        while True:
-            self._check(r, "get")
-            number, last = r.block
-            buf += r.data
-            if last:
-                return bytes(buf)
-            if len(buf) > 8 * (self.server_max_pdu or 1024):
-                raise ApduError("block transfer larger than expected", "too-long")
-            r = self._exchange(apdu.get_request_next(s.invoke, number))
-            if r.block is None or r.block[0] != number + 1:
-                raise ApduError("block number out of sequence", "unexpected")
-
-    if _FULL:  # a token session never writes an attribute: not in the device build
-        def set(self, class_id, obis, attr, data):
-            """SET-request-normal with A-XDR ``data``."""
-            r = self._exchange(apdu.set_request(self.settings.invoke, class_id, _obis(obis),
-                                                attr, data))
-            self._check(r, "set")
-
-    def action(self, class_id, obis, method, data=None):
-        """ACTION-request-normal; returns the return-parameters' A-XDR bytes or None."""
-        r = self._exchange(apdu.action_request(self.settings.invoke, class_id,
-                                               _obis(obis), method, data))
-        self._check(r, "action")
-        return bytes(r.data) if r.data is not None else None
-
-    @staticmethod
-    def _check(r, what):
-        if r.result:
+                            % (r.invoke & 0x0F, req), "invoke-id")
+        if what and r.result:
             from udlms import results
 
             if what == "action":
@@ -254,3 +307,34 @@ class Session:
             raise ServiceError("meter says %s (%d): %s" % (name, r.result, hint or msg),
                                "action-result" if what == "action" else "data-access-result",
                                r.result)
+        return r
+
+    def get(self, class_id, obis, attr):
+        """GET-request-normal, following data blocks; returns A-XDR bytes of the value."""
+        r = self._exchange(apdu.get_request(self.settings.invoke, class_id, _obis(obis), attr),
+                           "get")
+        if r.block is None:
+            return bytes(r.data)
+        buf = bytearray()
+        while True:
+            number, last = r.block
+            buf += r.data
+            if last:
+                return bytes(buf)
+            if len(buf) > 8 * (self.server_max_pdu or 1024):
+                raise ApduError("block transfer larger than expected", "too-long")
+            r = self._exchange(apdu.get_request_next(self.settings.invoke, number), "get")
+            if r.block is None or r.block[0] != number + 1:
+                raise ApduError("block number out of sequence", "unexpected")
+
+    if _FULL:  # a token session never writes an attribute: not in the device build
+        def set(self, class_id, obis, attr, data):
+            """SET-request-normal with A-XDR ``data``."""
+            self._exchange(apdu.set_request(self.settings.invoke, class_id, _obis(obis),
+                                            attr, data), "set")
+
+    def action(self, class_id, obis, method, data=None):
+        """ACTION-request-normal; returns the return-parameters' A-XDR bytes or None."""
+        r = self._exchange(apdu.action_request(self.settings.invoke, class_id,
+                                               _obis(obis), method, data), "action")
+        return bytes(r.data) if r.data is not None else None

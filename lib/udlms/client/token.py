@@ -49,16 +49,17 @@ def parse(text):
     "token-range" (value 2^66 or more)."""
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode()
-    out = []
-    for i, ch in enumerate(str(text)):
+    text = str(text)
+    digits = []
+    for i in range(len(text)):
+        ch = text[i]
         if ch in " -\t\r\n":
             continue
-        if "0" <= ch <= "9":
-            out.append(ch)
-        else:
+        if not "0" <= ch <= "9":
             raise TokenError("a token has only digits, found %r at position %d: retype "
                              "the 20 digits" % (ch, i + 1), "token-format")
-    digits = "".join(out)
+        digits.append(ch)
+    digits = "".join(digits)
     if len(digits) != 20:
         raise TokenError("a token has 20 digits, found %d: check for a missing or extra "
                          "digit" % len(digits), "token-format")
@@ -74,10 +75,10 @@ def encode(digits, encoding="ascii"):
     d = parse(digits)
     if encoding == "ascii":
         return d.encode()
-    if encoding == "digits":
-        return bytes(ord(c) - 48 for c in d)
-    if encoding == "bcd":
-        return bytes(((ord(d[i]) - 48) << 4) | (ord(d[i + 1]) - 48) for i in range(0, 20, 2))
+    if encoding == "digits":  # "178..." -> "010708..." -> 01 07 08 ...
+        return bytes.fromhex("0" + "0".join(d))
+    if encoding == "bcd":  # two digits a byte: the digits read as hexadecimal
+        return bytes.fromhex(d)
     if encoding == "hex":
         return int(d).to_bytes(9, "big")
     raise TokenError("unknown token encoding %r: use one of %s"
@@ -151,9 +152,10 @@ class TokenResult:
 
         return token_status.message(self)
 
-    def __repr__(self):
-        return "TokenResult(accepted=%s, status=%s, %r)" % (self.accepted, self.status_code,
-                                                           self.message)
+    if _FULL:  # for people at a PC (the device build leaves it out)
+        def __repr__(self):
+            return "TokenResult(accepted=%s, status=%s, %r)" % (
+                self.accepted, self.status_code, self.message)
 
 
 def read_token_status(session):
@@ -187,26 +189,26 @@ def enter_token(session, digits, encoding=None):
     from udlms.cosem.apdu import action_request
     from udlms.client.session import _obis
 
-    action = session._exchange(action_request(s.invoke, CLASS_ID, _obis(s.gateway), 1,
-                                              data)).result
+    o = _obis(s.gateway)  # parsed once for the whole exchange
+    action = session._exchange(action_request(s.invoke, CLASS_ID, o, 1, data)).result
     code = None
     if action:  # the meter refused the action: does token_status say why?
         ours = False
         try:
             try:
-                ours = session.get(CLASS_ID, s.gateway, TOKEN) == data
+                ours = session.get(CLASS_ID, o, TOKEN) == data
             except ServiceError:  # the last token is not readable: status is not trusted
                 pass
-            code = status_code(session.get(CLASS_ID, s.gateway, TOKEN_STATUS))
+            code = status_code(session.get(CLASS_ID, o, TOKEN_STATUS))
         except DlmsError:  # not readable, or the line failed: the action's verdict stands
             pass
         if ours and code is not None and 3 <= code <= 7:
             return TokenResult(code == 3, "accepted" if code == 3 else "refused", code,
                                action)
         return TokenResult(False, None, code, action, ours)
-    for _ in range(max(1, s.status_polls)):
+    for _ in range(s.status_polls if s.status_polls > 1 else 1):
         try:
-            code = status_code(session.get(CLASS_ID, s.gateway, TOKEN_STATUS))
+            code = status_code(session.get(CLASS_ID, o, TOKEN_STATUS))
         except ServiceError:
             code = None
             break

@@ -1,4 +1,6 @@
-"""xDLMS and ACSE APDUs for LN referencing (IEC 62056-5-3 §8 / Green Book §9.3-9.4).
+"""xDLMS and ACSE APDUs for LN referencing (IEC 62056-5-3 §7-8 / Green Book §9.3-9.4):
+AARQ/AARE and RLRQ/RLRE (BER), the xDLMS InitiateRequest/InitiateResponse, GET/SET/ACTION
+requests and their responses.
 
 Builders return ``bytes``; parsers take bytes/bytearray/memoryview, check every length
 against the buffer and raise ``ApduError`` kind "malformed" on truncation or
@@ -6,150 +8,283 @@ against the buffer and raise ``ApduError`` kind "malformed" on truncation or
 (:mod:`udlms.crypto.security`); this module only places the bytes.
 """
 
-from udlms.errors import ApduError
+from udlms.errors import ApduError, ServiceError
 from udlms.port import const
 
-# ACSE (BER) tags
-AARQ = const(0x60)
-AARE = const(0x61)
-RLRQ = const(0x62)
-RLRE = const(0x63)
-# xDLMS tags (IEC 62056-5-3 §8); the underscore ones are folded in by the compiler
+# _FULL: 0 in the device build (tools/build/msgtable.py), which leaves out what a board
+# never calls and the names nothing on a board reads (each would be a heap qstr)
+_FULL = const(1)
+# xDLMS tags (IEC 62056-5-3 §8) and ACSE tags, folded in by the compiler
+_AARQ = const(0x60)
+_AARE = const(0x61)
+_RLRE = const(0x63)
 _INITIATE_RESPONSE = const(0x08)
-CONFIRMED_SERVICE_ERROR = const(0x0E)
+_CONFIRMED_SERVICE_ERROR = const(0x0E)
 _GET_RESPONSE = const(0xC4)
 _SET_RESPONSE = const(0xC5)
 _ACTION_RESPONSE = const(0xC7)
-EXCEPTION_RESPONSE = const(0xD8)
-# _FULL: 0 in the device build (tools/build/msgtable.py), which leaves out the names
-# below that nothing on a board reads
-_FULL = const(1)
-if _FULL:
-    INITIATE_REQUEST = 0x01
-    INITIATE_RESPONSE = _INITIATE_RESPONSE
-    GET_REQUEST = 0xC0
-    SET_REQUEST = 0xC1
-    ACTION_REQUEST = 0xC3
-    GET_RESPONSE = _GET_RESPONSE
-    SET_RESPONSE = _SET_RESPONSE
-    ACTION_RESPONSE = _ACTION_RESPONSE
+_EXCEPTION_RESPONSE = const(0xD8)
+_OID_PREFIX = b"\x60\x85\x74\x05\x08"  # 2.16.756.5.8 (DLMS UA)
+if _FULL:  # the tag names the host's tools and tests read
+    AARQ, AARE, RLRQ, RLRE = _AARQ, _AARE, 0x62, _RLRE
+    CONFIRMED_SERVICE_ERROR, EXCEPTION_RESPONSE = _CONFIRMED_SERVICE_ERROR, _EXCEPTION_RESPONSE
+    INITIATE_REQUEST, INITIATE_RESPONSE = 0x01, _INITIATE_RESPONSE
+    GET_REQUEST, SET_REQUEST, ACTION_REQUEST = 0xC0, 0xC1, 0xC3
+    GET_RESPONSE, SET_RESPONSE, ACTION_RESPONSE = _GET_RESPONSE, _SET_RESPONSE, _ACTION_RESPONSE
+    ACSE_USER, ACSE_PROVIDER = 1, 2  # AARE result-source-diagnostic sources (BER choice)
+    DEFAULT_CONFORMANCE = 0x001E1D
 
-# AARE result-source-diagnostic sources (the BER choice tag numbers)
-ACSE_USER = const(1)
-ACSE_PROVIDER = const(2)
-
-DEFAULT_CONFORMANCE = 0x001E1D
-
-def is_ciphered(tag):
-    """True for glo-/ded-/general-ciphering tags."""
-    return 0xC8 <= tag <= 0xD7 or 0xDB <= tag <= 0xDD or 0x21 <= tag <= 0x5F
+    def is_ciphered(tag):
+        """True for glo-/ded-/general-ciphering tags."""
+        return 0xC8 <= tag <= 0xD7 or 0xDB <= tag <= 0xDD or 0x21 <= tag <= 0x5F
 
 
-def _bad(msg):
-    return ApduError(msg, "malformed")
+def _need(b, p, n, w):
+    """ApduError "malformed" unless n bytes remain at p; ``w`` names the field (an APDU
+    tag number is named only when the error is raised)."""
+    if n > len(b) - p:
+        if isinstance(w, int):
+            w = apdu_name(w)
+        raise ApduError("%s is cut short: needs %d bytes at byte %d, %d remain"
+                        % (w, n, p, len(b) - p), "malformed")
 
 
-def _need(buf, pos, n, what):
-    """ApduError "malformed" unless n bytes remain at pos; ``what`` names the field (an
-    APDU tag number is named only when the error is raised)."""
-    if n > len(buf) - pos:
-        if isinstance(what, int):
-            what = apdu_name(what)
-        raise _bad("%s is cut short: needs %d bytes at byte %d, %d remain"
-                   % (what, n, pos, len(buf) - pos))
-
-
-def _dec_len(buf, pos):
-    """-> (n, newpos); raises ApduError when the length field is cut short."""
-    _need(buf, pos, 1, "length field")
-    b = buf[pos]
-    if b < 0x80:
-        return b, pos + 1
-    k = b & 0x7F
+def _len(b, p):
+    """BER/A-XDR length at p -> (n, newpos); raises ApduError when it is cut short."""
+    _need(b, p, 1, "length field")
+    n = b[p]
+    if n < 0x80:
+        return n, p + 1
+    k = n & 0x7F
     if k == 0 or k > 4:
-        raise _bad("length field 0x%02X at byte %d is not valid" % (b, pos))
-    _need(buf, pos + 1, k, "length field")
-    return int.from_bytes(bytes(buf[pos + 1:pos + 1 + k]), "big"), pos + 1 + k
-
-
-def _head(head, invoke, class_id, obis6, index):
-    """``head`` (service tag and choice), invoke-id-and-priority, then the
-    Cosem-Attribute/Method-Descriptor: class-id(2) instance-id(6) index(1)."""
-    o = bytes(obis6)
-    if len(o) != 6:
-        raise ApduError("logical name must be 6 bytes, got %d" % len(o), "malformed")
-    return head + bytes((invoke & 0xFF, class_id >> 8 & 0xFF, class_id & 0xFF)) + o + bytes(
-        (index & 0xFF,))
+        raise ApduError("length field 0x%02X at byte %d is not valid" % (n, p), "malformed")
+    _need(b, p + 1, k, "length field")
+    return int.from_bytes(b[p + 1:p + 1 + k], "big"), p + 1 + k
 
 
 def apdu_name(tag):
     """Name of an APDU tag byte, e.g. 0xCB -> "glo-action-request" (the names live in
     :mod:`udlms.cosem.names`, loaded only when a name is wanted)."""
-    from udlms.cosem.names import apdu_name as f
+    from udlms.cosem import names
 
-    return f(tag)
+    return names.apdu_name(tag)
 
 
-def _tlv(tag, value):
-    """BER tag, length (short form < 0x80, else 0x8k + k bytes), value."""
-    n = len(value)
+def _tl(tag, n):
+    """BER tag and length (short form < 0x80, else 0x8k + k bytes)."""
     if n < 0x80:
-        return bytes((tag, n)) + bytes(value)
+        return bytes((tag, n))
     k = 1 if n < 0x100 else (2 if n < 0x10000 else 4)
-    return bytes((tag, 0x80 | k)) + n.to_bytes(k, "big") + bytes(value)
+    return bytes((tag, 0x80 | k)) + n.to_bytes(k, "big")
 
 
-# -- release: RLRQ / RLRE (IEC 62056-5-3 §7, BER) --------------------------------------
-def _ber_int(v):
-    n = 0
-    for b in v:
-        n = (n << 8) | b
-    return n
+def _put(b, data, tag, inner):
+    """Append the BER TLV ``tag`` around the TLV ``inner`` of the octets ``data`` to ``b``."""
+    inner = _tl(inner, len(data))
+    b += _tl(tag, len(inner) + len(data))
+    b += inner
+    b += data
 
 
-def _envelope(buf, tag, what):
-    if not len(buf):
-        raise ApduError("expected %s, got nothing" % what, "unexpected")
-    if buf[0] != tag:
-        raise ApduError("expected %s (%02X), got %s" % (what, tag, apdu_name(buf[0])),
-                        "unexpected")
-    n, pos = _dec_len(buf, 1)
-    _need(buf, pos, n, what)
-    return pos, pos + n
+def _in(b, w, tag=0):
+    """The value of the BER TLV ``b`` (``w`` names it): a memoryview, or (start, end) in
+    an APDU envelope ``tag`` (checked)."""
+    if tag:
+        if not len(b):
+            raise ApduError("expected %s, got nothing" % w, "unexpected")
+        if b[0] != tag:
+            raise ApduError("expected %s (%02X), got %s" % (w, tag, apdu_name(b[0])),
+                            "unexpected")
+    else:
+        _need(b, 0, 1, w)
+    n, p = _len(b, 1)
+    _need(b, p, n, w)
+    return (p, p + n) if tag else b[p:p + n]
 
 
+# -- ACSE: AARQ / AARE (IEC 62056-5-3 §7, Green Book §9.3) -----------------------------
+def initiate_request(conformance=0x001E1D, max_pdu=512, version=6, dedicated_key=None):
+    """xDLMS InitiateRequest (Green Book §9.4 "xDLMS-Initiate"):
+    ``01 [01 10 key | 00] 00 00 06 5F1F04 00 cccccc pppp`` (dedicated-key, response-allowed
+    default, no proposed QoS, version, conformance, client-max-receive-pdu-size)."""
+    b = bytearray(b"\x01\x00\x00\x00\x06\x5F\x1F\x04\x00\x00\x00\x00\x00\x00")
+    b[4] = version & 0xFF
+    b[9:14] = ((conformance & 0xFFFFFF) << 16 | max_pdu & 0xFFFF).to_bytes(5, "big")
+    if _FULL and dedicated_key:  # (a board never proposes one)
+        b[1:2] = b"\x01" + bytes((len(dedicated_key),)) + bytes(dedicated_key)
+    return bytes(b)
+
+
+def aarq(ciphered=True, mechanism=5, calling_title=None, auth_value=None, user_info=b""):
+    """AARQ, LN referencing (context 2.16.756.5.8.1.1, or .1.3 with ciphering).
+
+    ``mechanism`` 0 none, 1 LLS (``auth_value`` = password), 5 HLS-GMAC (``auth_value``
+    = CtoS). ``user_info`` is the (glo-)InitiateRequest bytes, placed in BE 04.
+    """
+    b = bytearray(b"\xA1\x09\x06\x07")
+    b += _OID_PREFIX
+    b += b"\x01\x03" if ciphered else b"\x01\x01"
+    if calling_title is not None:
+        _put(b, calling_title, 0xA6, 0x04)
+    if mechanism:
+        if auth_value is None:
+            raise ApduError("authentication mechanism %d needs a value (password or "
+                            "challenge)" % mechanism, "malformed")
+        b += b"\x8A\x02\x07\x80\x8B\x07"  # sender-acse-requirements: authentication
+        b += _OID_PREFIX
+        b.append(2)
+        b.append(mechanism)
+        _put(b, auth_value, 0xAC, 0x80)
+    if user_info:
+        _put(b, user_info, 0xBE, 0x04)
+    return _tl(_AARQ, len(b)) + b
+
+
+class Aare:
+    """A parsed AARE: ``result`` (0 accepted, 1 rejected-permanent, 2 rejected-transient),
+    ``diagnostic`` ``(source, value)`` with source 1 (acse-service-user) or 2
+    (acse-service-provider) or None, ``responding_title``, ``auth_value`` (StoC),
+    ``user_info`` (bytes or None), ``mechanism`` (int or None); on a PC also ``context``
+    (last OID arc: 1 LN, 3 LN+ciphering) and ``context_ciphered``."""
+
+    result = diagnostic = responding_title = auth_value = user_info = mechanism = None
+    if _FULL:  # for people at a PC (the device build leaves them out)
+        context = None
+        context_ciphered = False
+
+        @property
+        def accepted(self):
+            return self.result == 0
+
+        def __repr__(self):
+            return "Aare(result=%r, diagnostic=%r, mechanism=%r)" % (
+                self.result, self.diagnostic, self.mechanism)
+
+
+def parse_aare(b):
+    """Parse an AARE -> :class:`Aare`. Unknown optional fields are skipped; an AARE
+    without user-information (rejections) and a mechanism-name ending 0x85 are
+    accepted."""
+    b = memoryview(b)
+    p, end = _in(b, "AARE", _AARE)
+    a = Aare()
+    while p < end:
+        tag = b[p]
+        if tag & 0x1F == 0x1F:  # high tag number form: skip its continuation bytes
+            p += 1
+            while p < end and b[p] & 0x80:
+                p += 1
+        n, p = _len(b, p + 1)
+        if n > end - p:
+            raise ApduError("AARE field %02X claims %d bytes, only %d remain"
+                            % (tag, n, end - p), "malformed")
+        v = b[p:p + n]
+        p += n
+        if tag == 0xA2:  # result
+            a.result = int.from_bytes(_in(v, "AARE result"), "big")
+        elif tag == 0xA3:  # result-source-diagnostic
+            _need(v, 0, 1, "result-source-diagnostic")
+            d = _in(v, "result-source-diagnostic")
+            a.diagnostic = (v[0] & 0x1F, int.from_bytes(_in(d, "result-source-diagnostic"),
+                                                         "big"))
+        elif tag == 0xA4:  # responding-AP-title
+            a.responding_title = bytes(_in(v, "responding-AP-title"))
+        elif tag == 0xAA:  # responding-authentication-value
+            a.auth_value = bytes(_in(v, "responding-authentication-value"))
+        elif tag == 0xBE:  # user-information
+            a.user_info = bytes(_in(v, "user-information") if len(v)
+                                and v[0] == 0x04 else v)
+        elif tag == 0x89 and len(v):  # mechanism-name (Ziv meters end it with 0x85)
+            a.mechanism = v[-1] & 0x7F
+        elif tag == 0xA1:  # application-context-name (checked; only a PC shows it)
+            v = _in(v, "application-context-name")
+            if _FULL and len(v):
+                a.context = v[-1]
+                a.context_ciphered = a.context in (3, 4)
+    if a.result is None:
+        raise ApduError("AARE has no result field", "malformed")
+    return a
+
+
+def parse_initiate_response(b):
+    """InitiateResponse ``08 [00|01 qos] version 5F1F04 00 cccccc pppp vvvv`` ->
+    dict(version, conformance, max_pdu, vaa). A confirmed-service-error (0E) raises
+    ``ServiceError``."""
+    if _FULL and len(b) and b[0] == _CONFIRMED_SERVICE_ERROR:  # (a session checks it)
+        from udlms.cosem import names
+
+        r = parse_response(b)
+        raise ServiceError("meter refused the %s service: %s" % (
+            names.service_name(r.service), names.service_error_name(r.choice, r.result)),
+            "confirmed-service-error", r.result)
+    if not len(b) or b[0] != _INITIATE_RESPONSE:
+        raise ApduError("expected an InitiateResponse (08), got %s"
+                        % (apdu_name(b[0]) if len(b) else "nothing"), "unexpected")
+    _need(b, 1, 1, "InitiateResponse")
+    p = 3 if b[1] else 2  # negotiated-quality-of-service present: one more byte
+    if b[1]:
+        _need(b, 2, 1, "InitiateResponse")
+    _need(b, p, 12, "InitiateResponse")
+    if b[p + 1] != 0x5F or b[p + 2] != 0x1F:
+        raise ApduError("InitiateResponse conformance block is not tagged 5F 1F", "malformed")
+    n = b[p + 3]
+    _need(b, p + 4, n + 4, "InitiateResponse")
+    c = 0
+    for i in range(p + 5, p + 4 + n):  # the first byte counts unused bits
+        c = (c << 8) | b[i]
+    i = p + 4 + n
+    return {"version": b[p], "conformance": c, "max_pdu": (b[i] << 8) | b[i + 1],
+            "vaa": (b[i + 2] << 8) | b[i + 3]}
+
+
+# -- release: RLRQ / RLRE (IEC 62056-5-3 §7, Green Book §9.3.3) --------------------------
 def rlrq(user_info=None):
     """RLRQ with reason normal (``62 03 80 01 00``), optionally with user-information."""
-    body = b"\x80\x01\x00"
+    b = bytearray(b"\x80\x01\x00")
     if user_info:
-        body += _tlv(0xBE, _tlv(0x04, user_info))
-    return _tlv(RLRQ, body)
+        _put(b, user_info, 0xBE, 0x04)
+    return _tl(0x62, len(b)) + b
 
 
-def parse_rlre(buf):
+def parse_rlre(b):
     """RLRE -> reason (int, 0 = normal) or None when absent. An empty RLRE is fine."""
-    mv = memoryview(buf)
-    pos, end = _envelope(mv, RLRE, "RLRE")
-    reason = None
-    while pos < end:
-        tag = mv[pos]
-        n, pos = _dec_len(mv, pos + 1)
-        if n > end - pos:
-            raise _bad("RLRE field %02X claims %d bytes, only %d remain" % (tag, n, end - pos))
+    b = memoryview(b)
+    p, end = _in(b, "RLRE", _RLRE)
+    r = None
+    while p < end:
+        tag = b[p]
+        n, p = _len(b, p + 1)
+        if n > end - p:
+            raise ApduError("RLRE field %02X claims %d bytes, only %d remain"
+                            % (tag, n, end - p), "malformed")
         if tag == 0x80:
-            reason = _ber_int(mv[pos:pos + n])
-        pos += n
-    return reason
+            r = int.from_bytes(b[p:p + n], "big")
+        p += n
+    return r
 
 
 # -- GET / SET / ACTION requests (Green Book §9.4.x, LN services) ----------------------
-def get_request(invoke, class_id, obis6, attr, access=None):
+def _head(head, invoke, class_id, obis6, attr, tail, data=b""):
+    """A request: ``head`` (service tag and choice), invoke-id-and-priority, the
+    Cosem-Attribute/Method-Descriptor class-id(2) instance-id(6) index(1), then ``tail``
+    and ``data``."""
+    if len(obis6) != 6:
+        raise ApduError("logical name must be 6 bytes, got %d" % len(obis6), "malformed")
+    b = bytearray(head)
+    b += bytes((invoke & 0xFF, class_id >> 8 & 0xFF, class_id & 0xFF))
+    b += obis6
+    b.append(attr & 0xFF)
+    b += tail
+    b += data
+    return bytes(b)
+
+
+def get_request(invoke, class_id, obis6, attr, access=None, head=b"\xC0\x01"):
     """get-request-normal ``C0 01 iid cc cc oooooooooooo aa 00``; ``access`` =
-    ``(selector, parameters_axdr)`` for selective access."""
-    r = _head(b"\xC0\x01", invoke, class_id, obis6, attr)
-    if access is None:
-        return r + b"\x00"
-    return r + bytes((1, access[0] & 0xFF)) + bytes(access[1])
+    ``(selector, parameters_axdr)`` for selective access. (With another ``head``, the
+    start of another request: ``set_request``.)"""
+    return _head(head, invoke, class_id, obis6, attr, b"\x00") if access is None else _head(
+        head, invoke, class_id, obis6, attr, bytes((1, access[0] & 0xFF)), access[1])
 
 
 def get_request_next(invoke, block):
@@ -159,18 +294,14 @@ def get_request_next(invoke, block):
 
 def set_request(invoke, class_id, obis6, attr, data, access=None):
     """set-request-normal ``C1 01 iid desc [access] data`` (``data`` A-XDR bytes)."""
-    r = _head(b"\xC1\x01", invoke, class_id, obis6, attr)
-    if access is None:
-        return r + b"\x00" + bytes(data)
-    return r + bytes((1, access[0] & 0xFF)) + bytes(access[1]) + bytes(data)
+    return get_request(invoke, class_id, obis6, attr, access, b"\xC1\x01") + bytes(data)
 
 
 def action_request(invoke, class_id, obis6, method, data=None):
     """action-request-normal ``C3 01 iid desc 01 data`` or ``... 00`` without data."""
-    r = _head(b"\xC3\x01", invoke, class_id, obis6, method)
     if data is None:
-        return r + b"\x00"
-    return r + b"\x01" + bytes(data)
+        return _head(b"\xC3\x01", invoke, class_id, obis6, method, b"\x00")
+    return _head(b"\xC3\x01", invoke, class_id, obis6, method, b"\x01", data)
 
 
 # -- responses --------------------------------------------------------------------------
@@ -180,92 +311,91 @@ class Response:
     two), ``result`` (0 = success, else the DLMS code), ``data`` (memoryview of the A-XDR
     Data or of a block's raw octets, or None), ``block`` ``(number, last)`` or None,
     ``dar`` (data-access-result in an action's return parameters),
-    ``state``/``service``/``choice``; plain words for errors: ``results.response_text(r)``."""
+    ``state``/``service``/``choice``; plain words for errors: ``results.response_text(r)``.
+    The defaults are class attributes: an instance holds only what was parsed."""
+
+    invoke = data = block = dar = state = service = choice = None
+    result = 0
 
     def __init__(self, tag, kind):
         self.tag = tag
         self.kind = kind
-        self.invoke = self.data = self.block = self.dar = None
-        self.state = self.service = self.choice = None
-        self.result = 0
 
     if _FULL:  # for people at a PC (the device build leaves it out)
         def __repr__(self):
-            return "Response(%s, invoke=%r, result=%r, block=%r)" % (
-                self.kind, self.invoke, self.result, self.block)
+            return "Response(%s, invoke=%r, result=%r, block=%r)" % (self.kind, self.invoke,
+                                                                     self.result, self.block)
 
 
-def _u32(mv, pos):
-    _need(mv, pos, 4, "block number")
-    return int.from_bytes(bytes(mv[pos:pos + 4]), "big")
-
-
-def parse_response(buf):
+def parse_response(b):
     """Parse a plain GET/SET/ACTION response (normal, with data blocks), an
     exception-response (D8) or a confirmed-service-error (0E) -> :class:`Response`.
     ``data`` runs to the end of the APDU (the Data is its last field)."""
-    mv = memoryview(buf)
-    _need(mv, 0, 1, "APDU")
-    tag = mv[0]
-    if tag == EXCEPTION_RESPONSE:  # state-error, service-error [, expected IC]
+    b = memoryview(b)
+    _need(b, 0, 1, "APDU")
+    tag = b[0]
+    if tag == _EXCEPTION_RESPONSE:  # state-error, service-error [, expected IC]
         r = Response(tag, "exception")
-        _need(mv, 1, 1, r.kind)
-        r.state = mv[1]
-        r.service = r.result = mv[2] if len(mv) > 2 else 0
-        if r.service == 6 and len(mv) >= 7:
-            r.data = mv[3:7]
+        _need(b, 1, 1, r.kind)
+        r.state = b[1]
+        r.service = r.result = b[2] if len(b) > 2 else 0
+        if r.service == 6 and len(b) >= 7:
+            r.data = b[3:7]
         return r
-    if tag == CONFIRMED_SERVICE_ERROR:  # service, ServiceError choice, value
+    if tag == _CONFIRMED_SERVICE_ERROR:  # service, ServiceError choice, value
         r = Response(tag, "confirmed-service-error")
-        _need(mv, 1, 3, r.kind)
-        r.service, r.choice, r.result = mv[1], mv[2], mv[3]
+        _need(b, 1, 3, r.kind)
+        r.service, r.choice, r.result = b[1], b[2], b[3]
         return r
-    kind = ("get" if tag == _GET_RESPONSE else "set" if tag == _SET_RESPONSE
-            else "action" if tag == _ACTION_RESPONSE else None)
-    if kind is None:
+    r = ("get" if tag == _GET_RESPONSE else "action" if tag == _ACTION_RESPONSE
+         else "set" if _FULL and tag == _SET_RESPONSE else None)  # a board never sets
+    if r is None:
         raise ApduError("%s %s" % (apdu_name(tag), "is ciphered: decipher it before parsing"
-                                   if is_ciphered(tag) else "is not a get/set/action "
+                                   if 0xC8 <= tag <= 0xD7 or 0xDB <= tag <= 0xDD
+                                   or 0x21 <= tag <= 0x5F else "is not a get/set/action "
                                    "response"), "unexpected")
-    _need(mv, 0, 4, tag)  # a tag number: _need names it only in an error message
-    r = Response(tag, kind)
-    r.choice = c = mv[1]
-    r.invoke = mv[2]
+    _need(b, 0, 4, tag)  # a tag number: _need names it only in an error message
+    r = Response(tag, r)
+    r.choice = c = b[1]
+    r.invoke = b[2]
     if c == 2 and tag != _SET_RESPONSE:  # get with-datablock / action with-pblock
-        r.block = (_u32(mv, 4), mv[3] != 0)
+        _need(b, 4, 4, "block number")
+        r.block = (int.from_bytes(b[4:8], "big"), b[3] != 0)
         p = 8
         if tag == _GET_RESPONSE:  # DataBlock-G result: 00 raw-data | 01 data-access-result
-            _need(mv, p, 1, tag)
+            _need(b, p, 1, tag)
             p += 1
-            if mv[p - 1]:
-                _need(mv, p, 1, tag)
-                r.result = mv[p]
+            if b[p - 1]:
+                _need(b, p, 1, tag)
+                r.result = b[p]
                 return r
-        n, p = _dec_len(mv, p)
-        _need(mv, p, n, tag)
-        r.data = mv[p:p + n]
-    elif tag == _SET_RESPONSE and c in (1, 2, 3):
+        n, p = _len(b, p)
+        _need(b, p, n, tag)
+        r.data = b[p:p + n]
+    elif _FULL and tag == _SET_RESPONSE and c in (1, 2, 3):
         if c == 2:  # datablock: block-number
-            r.block = (_u32(mv, 3), False)
+            _need(b, 3, 4, "block number")
+            r.block = (int.from_bytes(b[3:7], "big"), False)
         else:
-            r.result = mv[3]
+            r.result = b[3]
             if c == 3:  # last-datablock: result, block-number
-                r.block = (_u32(mv, 4), True)
+                _need(b, 4, 4, "block number")
+                r.block = (int.from_bytes(b[4:8], "big"), True)
     elif c != 1:
         raise ApduError("%s type %d (with-list) is not supported" % (apdu_name(tag), c),
                         "unexpected")
     elif tag == _GET_RESPONSE:  # Get-Data-Result: 00 Data | 01 data-access-result
-        _need(mv, 4, 1, tag)
-        if mv[3]:
-            r.result = mv[4]
+        _need(b, 4, 1, tag)
+        if b[3]:
+            r.result = b[4]
         else:
-            r.data = mv[4:]
+            r.data = b[4:]
     else:  # action: result, return-parameters OPTIONAL (some meters omit the 00)
-        r.result = mv[3]
-        if len(mv) > 4 and mv[4]:
-            _need(mv, 5, 2, tag)
-            if mv[5]:
-                r.dar = mv[6]
+        r.result = b[3]
+        if len(b) > 4 and b[4]:
+            _need(b, 5, 2, tag)
+            if b[5]:
+                r.dar = b[6]
             else:
-                r.data = mv[6:]
+                r.data = b[6:]
     return r
-

@@ -126,10 +126,10 @@ def _user_info(d, sub, sl, parts):
 
 
 def _aare(ctx, b, d, lines, learn, depth):
-    from udlms.cosem import acse
+    from udlms.cosem import apdu
     from udlms import results
 
-    a = acse.parse_aare(b)
+    a = apdu.parse_aare(b)
     name, msg = results.association_result(a.result)
     d["result"] = {"code": a.result, "name": name, "message": msg}
     parts = ["result %d %s" % (a.result, name)]
@@ -229,9 +229,9 @@ def _initiate_request(ctx, b, d, lines, learn):
 
 
 def _initiate_response(b, d, lines):
-    from udlms.cosem import acse
+    from udlms.cosem import apdu
 
-    r = acse.parse_initiate_response(b)
+    r = apdu.parse_initiate_response(b)
     d["version"] = r["version"]
     d["conformance"] = "%06X" % r["conformance"]
     d["max_pdu"] = r["max_pdu"]
