@@ -56,7 +56,8 @@ def _lean(f):
 
 class App:
     """``cfg`` a config.Config, ``store`` a store.Store, ``display`` a display.Display,
-    ``inputs`` key sources (keypad.*), ``open_stream()`` returns the meter port stream.
+    ``inputs`` key sources (keypad.*), ``open_stream()`` returns the meter port stream
+    (default :meth:`port`: the board's UART).
     ``lib`` provides Session, Settings, enter_token, read_token_status and
     read_frame_counter (default: :class:`tokenpad.deliver.Udlms`, the library; tests inject
     a fake)."""
@@ -66,7 +67,8 @@ class App:
         self.store = store
         self.display = display
         self.inputs = list(inputs)
-        self.open_stream = open_stream
+        self.open_stream = open_stream or self.port
+        self.uart = None
         self._lib = lib
         self.entry = ""
         self.star_down = None
@@ -74,6 +76,16 @@ class App:
         self.phase = None
         self.outcome = None  # (label, message) of the last action
         self.running = False
+
+    def port(self):
+        """The UART of ``self.board`` at ``self.baud`` (set by :func:`tokenpad.board.build`),
+        opened at the first action and kept. A method of the app, not a closure of the code
+        that built it: a closure would keep that module's code in the heap (issue 26)."""
+        if self.uart is None:
+            from tokenpad import uart
+
+            self.uart = uart.open_uart(self.board, self.baud)
+        return self.uart
 
     @property
     def lib(self):

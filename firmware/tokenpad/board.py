@@ -261,3 +261,27 @@ def make_inputs(board_dict):
         out.append(KeyMatrix(keys=RESEND, pins=[p(r["pin"])], active=act) if cp
                    else Button([r["pin"]], RESEND, act))
     return out
+
+
+def build(board_path="board.json", config_path="config.json", with_inputs=False):
+    """An App from the board and config files (the display falls back to the console);
+    main.py's start and ``tp.build``. Loaded only to build (issue 26)."""
+    from tokenpad import app as _a
+    from tokenpad import settings as _c
+    from tokenpad import store as _s
+
+    b = load(board_path)
+    cfg = _c.load(config_path)
+    st = _s.open_store(b["store"])
+    try:
+        disp = make_display(b)
+    except Exception as e:  # noqa: BLE001 - no display is no reason not to work
+        print("display: %s (using the console)" % (e,))
+        from tokenpad.display import Console
+
+        disp = Console()
+    inputs = make_inputs(b) if with_inputs else ()
+    a = _a.App(cfg, st, disp, inputs)  # its meter port: App.port, from a.board (uart)
+    a.baud = cfg["baud"] if cfg.ok else b["uart"]["baud"]
+    a.board = b
+    return a
