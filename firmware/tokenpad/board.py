@@ -215,24 +215,28 @@ def _i2c(board_dict):
 def make_display(board_dict):
     """The display a board file describes (console when none is configured;
     :mod:`tokenpad.display`; built here, at startup only, issue 26)."""
-    from tokenpad.display import Console, Hd44780, Ssd1306
+    from tokenpad import display
 
     d = board_dict.get("display") or {"type": "console"}
     t = d.get("type", "console")
     if t == "console":
-        return Console()
+        return display.Console()
     i2c = _i2c(board_dict)
     if t == "ssd1306":
+        from tokenpad.ssd1306 import Ssd1306
+
         return Ssd1306(i2c, d.get("address", 0x3C), d.get("width", 128), d.get("height", 64))
-    return Hd44780(i2c, d.get("address", 0x27), d.get("cols", 16), d.get("rows", 2))
+    return display.Hd44780(i2c, d.get("address", 0x27), d.get("cols", 16), d.get("rows", 2))
 
 
 def make_inputs(board_dict):
     """Input sources for a board: the keypad (matrix or buttons) and the resend button
     (:mod:`tokenpad.keypad`; built here, at startup only, issue 26)."""
-    from tokenpad.keypad import KEYMAP, RESEND, Button, Console, KeyMatrix, ScanMatrix
-
     cp = board_dict["runtime"] == "circuitpython"
+    if cp:  # the core scans: no pin scanning code loaded (issue 26)
+        from tokenpad.keypad_ext import KeyMatrix
+    else:
+        from tokenpad.keypad import Button, ScanMatrix
     k = board_dict["keypad"]
     out = []
     if cp:
@@ -243,7 +247,9 @@ def make_inputs(board_dict):
     else:
         def p(name):
             return name
-    if k.get("type") == "console":  # test hook: keys typed on the REPL (tokenpad.keypad)
+    if k.get("type") == "console":  # test hook: keys typed on the REPL (tokenpad.keypad_ext)
+        from tokenpad.keypad_ext import Console
+
         out.append(Console())
     elif k.get("type", "matrix") == "matrix":
         rows = [p(x) for x in k["rows"]]
@@ -258,8 +264,8 @@ def make_inputs(board_dict):
     r = board_dict.get("resend")
     if r:
         act = r.get("active", 0)
-        out.append(KeyMatrix(keys=RESEND, pins=[p(r["pin"])], active=act) if cp
-                   else Button([r["pin"]], RESEND, act))
+        out.append(KeyMatrix(keys="R", pins=[p(r["pin"])], active=act) if cp  # keypad.RESEND
+                   else Button([r["pin"]], "R", act))
     return out
 
 

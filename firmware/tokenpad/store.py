@@ -34,9 +34,6 @@ from tokenpad.media import (  # noqa: F401 - re-exported
     MAGIC,
     CorruptError,
     FileMedium,
-    FileSlot,
-    NvmSlot,
-    TwoSlot,
     pack,
     unpack,
 )
@@ -252,6 +249,17 @@ def open_store(spec, root=""):
 
         return Store(NvmLog(nvm, off, size))
     if kind == "twofile":
+        from tokenpad.twoslot import FileSlot, TwoSlot
+
         p = root + spec.get("path", "/tokenpad")
         return Store(TwoSlot(FileSlot(p + ".a"), FileSlot(p + ".b")))
     raise ValueError("unknown store type %r" % (kind,))
+
+
+def __getattr__(name):
+    """``TwoSlot``, ``NvmSlot``, ``FileSlot`` (:mod:`tokenpad.twoslot`, loaded on first use)."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    from tokenpad import twoslot
+
+    return getattr(twoslot, name)

@@ -272,8 +272,8 @@ def check_sessions(b):
 
 def check_oled(b):
     font = B.learn_font(b)
-    b.exec("from tokenpad import display\nfrom machine import I2C, Pin\n"
-           "d = display.Ssd1306(I2C(0, scl=Pin(5), sda=Pin(4), freq=400000))\n"
+    b.exec("from tokenpad.ssd1306 import Ssd1306\nfrom machine import I2C, Pin\n"
+           "d = Ssd1306(I2C(0, scl=Pin(5), sda=Pin(4), freq=400000))\n"
            "d.show('ACCEPTED', 'token accepted and applied')\n")
     d = b.display()
     assert d["oledOn"], "the SSD1306 was never switched on"
