@@ -35,7 +35,7 @@ def idle():
     helpers load ``tokenpad.repl`` again."""
     from udlms.port import forget
 
-    for name in ("tokenpad.repl", "tokenpad.board", "udlms.errors"):
+    for name in ("tokenpad.repl", "tokenpad.board", "udlms.errors", "tokenpad.store_write"):
         forget(name)
 
 

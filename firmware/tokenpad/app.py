@@ -49,7 +49,8 @@ def _lean(f):
             return f(*a, **k)
         finally:
             forget_since(before, ("udlms.", "tokenpad.meter", "tokenpad.deliver",
-                                   "tokenpad.counter", "tokenpad.settings_"))
+                                   "tokenpad.counter", "tokenpad.settings_",
+                                   "tokenpad.store_"))
 
     return action
 

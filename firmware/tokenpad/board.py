@@ -6,8 +6,6 @@ the dict with defaults filled in, or raises ``ConfigError`` listing every proble
 and ``board`` module names ("D5", "TX") on CircuitPython.
 """
 
-from udlms.errors import ConfigError
-
 RUNTIMES = ("micropython", "circuitpython")
 DISPLAYS = ("console", "ssd1306", "hd44780")
 STORES = ("file", "nvm", "twofile")
@@ -164,12 +162,19 @@ def with_defaults(b):
     return b
 
 
+def _fail(msg):
+    """Raise ConfigError (kind "board"); udlms.errors is imported only to raise, so a good
+    board file interns none of its names at startup (issue 26)."""
+    from udlms.errors import ConfigError
+
+    raise ConfigError(msg, "board")
+
+
 def check(b, source="board.json"):
     """Validate a parsed board dict; raise ConfigError naming every problem."""
     errs = validate(b)
     if errs:
-        raise ConfigError("%s has %d problem(s): %s" % (source, len(errs), "; ".join(errs)),
-                          "board")
+        _fail("%s has %d problem(s): %s" % (source, len(errs), "; ".join(errs)))
     return with_defaults(b)
 
 
@@ -180,12 +185,11 @@ def load(path="board.json"):
         with open(path) as f:
             text = f.read()
     except OSError:
-        raise ConfigError("%s not found: deploy one of boards/*.json as %s" % (path, path),
-                          "board")
+        _fail("%s not found: deploy one of boards/*.json as %s" % (path, path))
     try:
         b = json.loads(text)
     except ValueError as e:
-        raise ConfigError("%s is not valid JSON (%s)" % (path, e), "board")
+        _fail("%s is not valid JSON (%s)" % (path, e))
     return check(b, path)
 
 
