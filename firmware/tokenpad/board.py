@@ -237,11 +237,11 @@ def make_inputs(board_dict):
     """Input sources for a board: the keypad (matrix or buttons) and the resend button
     (:mod:`tokenpad.keypad`; built here, at startup only, issue 26)."""
     cp = board_dict["runtime"] == "circuitpython"
+    k = board_dict["keypad"]
     if cp:  # the core scans: no pin scanning code loaded (issue 26)
         from tokenpad.keypad_ext import KeyMatrix
-    else:
+    elif k.get("type") != "console" or board_dict.get("resend"):
         from tokenpad.keypad import Button, ScanMatrix
-    k = board_dict["keypad"]
     out = []
     if cp:
         import board
@@ -293,5 +293,5 @@ def build(board_path="board.json", config_path="config.json", with_inputs=False)
     inputs = make_inputs(b) if with_inputs else ()
     a = _a.App(cfg, st, disp, inputs)  # its meter port: App.port, from a.board (uart)
     a.baud = cfg["baud"] if cfg.ok else b["uart"]["baud"]
-    a.board = b
+    a.board = {"runtime": b["runtime"], "uart": b["uart"]}  # what App.port needs, no more
     return a

@@ -34,6 +34,7 @@ def current():
 
     if tokenpad._app is None:
         tokenpad._app = build()
+        tokenpad.idle()  # as main.py: the code that built it leaves the heap (issue 26)
     return tokenpad._app
 
 

@@ -143,6 +143,9 @@ def check_idle_memory(b):
 
 def soft_reset_to_app(b):
     b.wait_repl()  # Ctrl-C: stop main.py if it runs
+    # blank the LCD first: a screen of the old READY, recorded while the next start sets the
+    # LCD up, must not pass for the new one (the next Ctrl-C would stop main.py mid-build)
+    b.exec("import tokenpad\nif tokenpad._app:\n    tokenpad._app.display.show('')\n\n")
     b.display(clear=True)
     b.write(b"\x04")  # soft reset at the friendly REPL: main.py runs again
     b.wait_lcd("READY", 240)
