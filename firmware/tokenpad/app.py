@@ -48,9 +48,16 @@ def _lean(f):
         try:
             return f(*a, **k)
         finally:
-            forget_since(before, ("udlms.", "tokenpad.meter", "tokenpad.deliver",
-                                   "tokenpad.counter", "tokenpad.settings_",
-                                   "tokenpad.store_"))
+            gone = ("udlms.", "tokenpad.meter", "tokenpad.deliver", "tokenpad.counter",
+                    "tokenpad.settings_", "tokenpad.store_")
+            b = getattr(a[0], "board", None)
+            if b and b["runtime"] != "circuitpython":
+                # MicroPython: machine.UART and the DE pin keep their state, so the stream
+                # (tokenpad.uart) leaves with the action too; the next one wraps them again.
+                # CircuitPython's busio.UART must stay: a second one on its pins is refused.
+                a[0].uart = None
+                gone += ("tokenpad.uart",)
+            forget_since(before, gone)
 
     return action
 
@@ -80,8 +87,10 @@ class App:
 
     def port(self):
         """The UART of ``self.board`` at ``self.baud`` (set by :func:`tokenpad.board.build`),
-        opened at the first action and kept. A method of the app, not a closure of the code
-        that built it: a closure would keep that module's code in the heap (issue 26)."""
+        opened by the first action that talks to the meter (kept on CircuitPython; on
+        MicroPython wrapped again by each action, see ``_lean``). A method of the app, not a
+        closure of the code that built it: a closure would keep that module's code in the
+        heap (issue 26)."""
         if self.uart is None:
             from tokenpad import uart
 
