@@ -1,4 +1,4 @@
-"""The tokenpad application: key entry, delivery, outcome; an asyncio loop around it.
+"""The tokenpad application: key entry, delivery, outcome; a polling loop around it.
 
 Keys: digits are echoed in groups of four (``1781 3034 3131 9155 8529``); ``*`` deletes the
 last digit, a long press (>= 0.8 s) or a double press (< 0.4 s apart) clears; ``#`` sends.
@@ -279,8 +279,8 @@ class App:
         return until is not None and until()
 
     def loop(self, poll_ms=10, until=None):
-        """The same loop without asyncio (CircuitPython has none built in): poll keys, act,
-        sleep. Forever, or until ``until()`` is true."""
+        """The loop main.py runs on every runtime (no asyncio: nothing else shares the board,
+        issue 26): poll keys, act, sleep. Forever, or until ``until()`` is true."""
         from udlms.port import sleep_ms
 
         self.running = True
