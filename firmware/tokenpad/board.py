@@ -224,7 +224,9 @@ def make_display(board_dict):
     d = board_dict.get("display") or {"type": "console"}
     t = d.get("type", "console")
     if t == "console":
-        return display.Console()
+        from tokenpad.console import Console
+
+        return Console()
     i2c = _i2c(board_dict)
     if t == "ssd1306":
         from tokenpad.ssd1306 import Ssd1306
@@ -287,7 +289,7 @@ def build(board_path="board.json", config_path="config.json", with_inputs=False)
         disp = make_display(b)
     except Exception as e:  # noqa: BLE001 - no display is no reason not to work
         print("display: %s (using the console)" % (e,))
-        from tokenpad.display import Console
+        from tokenpad.console import Console
 
         disp = Console()
     inputs = make_inputs(b) if with_inputs else ()

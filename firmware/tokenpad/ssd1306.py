@@ -1,7 +1,7 @@
 """The SSD1306 OLED for ``tokenpad.display`` (its own module: only boards with one load it,
 issue 26)."""
 
-from tokenpad.display import Display, I2cBus
+from tokenpad.display import Display, i2c_write
 
 
 class Ssd1306(Display):
@@ -15,7 +15,7 @@ class Ssd1306(Display):
         except ImportError:  # CircuitPython: the adafruit_framebuf library
             import adafruit_framebuf as framebuf
             fmt = framebuf.MVLSB
-        self.i2c = I2cBus(i2c)
+        self.i2c = i2c
         self.addr = address
         self.w = width
         self.h = height
@@ -34,7 +34,7 @@ class Ssd1306(Display):
     def _cmd(self, c):
         self.cmd[0] = 0x00
         self.cmd[1] = c
-        self.i2c.writeto(self.addr, self.cmd)
+        i2c_write(self.i2c, self.addr, self.cmd)
 
     def _draw(self):
         self.fb.fill(0)
@@ -42,4 +42,4 @@ class Ssd1306(Display):
             self.fb.text(ln, 0, i * 8, 1)
         for c in (0x21, 0, self.w - 1, 0x22, 0, self.pages - 1):
             self._cmd(c)
-        self.i2c.writeto(self.addr, self.buf)
+        i2c_write(self.i2c, self.addr, self.buf)
