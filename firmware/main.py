@@ -1,9 +1,10 @@
 """tokenpad main program (MicroPython main.py; CircuitPython's code.py, as deployed).
 
-Builds the app from /board.json and /config.json and runs its loop: asyncio on MicroPython,
-a plain polling loop on CircuitPython (which has no asyncio built in; nothing extra to
-install). Ctrl-C stops it; then ``import tokenpad as tp`` gives the REPL helpers
-(tp.enter, tp.status, ...).
+Builds the app from /board.json and /config.json and runs its loop: the plain polling loop
+(``App.loop``) on every runtime; nothing else runs beside it, so asyncio would only add its
+loop and task objects (issue 26; ``App.run`` stays for an app that shares the board).
+Ctrl-C stops it; then ``import tokenpad as tp`` gives the REPL helpers (tp.enter,
+tp.status, ...).
 """
 
 import sys
@@ -22,17 +23,7 @@ def start():
         print("tokenpad: cannot start: %s" % (e,))
         return None
     try:
-        if sys.implementation.name == "circuitpython":
-            app.loop()
-        else:
-            try:
-                import asyncio
-            except ImportError:
-                asyncio = None
-            if asyncio is None:
-                app.loop()
-            else:
-                asyncio.run(app.run())
+        app.loop()
     except KeyboardInterrupt:
         print("tokenpad stopped: import tokenpad as tp; tp.status()")
     except Exception as e:  # noqa: BLE001

@@ -5,12 +5,27 @@
     ACCEPTED: token accepted and applied
 
 ``tp.enter``, ``tp.status``, ``tp.history``, ``tp.resync``, ``tp.config``,
-``tp.selftest``, ``tp.resend`` (and ``tp.build``, ``tp.use``, ``tp.current``) live in
-``tokenpad.repl`` and are loaded on first use, so importing one submodule (e.g.
-``tokenpad.store``) stays small.
+``tp.selftest``, ``tp.resend`` (and ``tp.current``) live in ``tokenpad.repl``, loaded for
+each call and forgotten after it (issue 26: a REPL call leaves no code behind), so importing
+one submodule (e.g. ``tokenpad.store``) stays small. ``tp.build`` (``tokenpad.board.build``)
+and ``tp.use`` are here: main.py's start loads no REPL code.
 """
 
 _app = None  # the app the REPL helpers use (tokenpad.repl.use/current)
+
+
+def build(*a, **k):
+    """An App from /board.json and /config.json: :func:`tokenpad.board.build`."""
+    from tokenpad import board
+
+    return board.build(*a, **k)
+
+
+def use(app):
+    """Make ``app`` the one the REPL helpers use; returns it."""
+    global _app
+    _app = app
+    return app
 
 
 def idle():
@@ -20,7 +35,7 @@ def idle():
     helpers load ``tokenpad.repl`` again."""
     from udlms.port import forget
 
-    for name in ("tokenpad.repl", "tokenpad.board", "udlms.errors"):
+    for name in ("tokenpad.repl", "tokenpad.board", "udlms.errors", "tokenpad.store_write"):
         forget(name)
 
 
@@ -38,4 +53,17 @@ def __getattr__(name):
         if "tokenpad." + name in sys.modules or name not in str(e):
             raise  # the submodule exists and failed: say why
     __import__("tokenpad.repl")
-    return getattr(sys.modules["tokenpad.repl"], name)
+    f = getattr(sys.modules["tokenpad.repl"], name)
+    if not callable(f):
+        return f
+
+    def helper(*a, **k):
+        from udlms.port import forget
+
+        try:
+            __import__("tokenpad.repl")
+            return getattr(sys.modules["tokenpad.repl"], name)(*a, **k)
+        finally:
+            forget("tokenpad.repl")
+
+    return helper

@@ -1,4 +1,4 @@
-"""The tokenpad application: key entry, delivery, outcome; an asyncio loop around it.
+"""The tokenpad application: key entry, delivery, outcome; a polling loop around it.
 
 Keys: digits are echoed in groups of four (``1781 3034 3131 9155 8529``); ``*`` deletes the
 last digit, a long press (>= 0.8 s) or a double press (< 0.4 s apart) clears; ``#`` sends.
@@ -48,15 +48,24 @@ def _lean(f):
         try:
             return f(*a, **k)
         finally:
-            forget_since(before, ("udlms.", "tokenpad.meter", "tokenpad.deliver",
-                                   "tokenpad.counter", "tokenpad.settings_"))
+            gone = ("udlms.", "tokenpad.meter", "tokenpad.deliver", "tokenpad.counter",
+                    "tokenpad.settings_", "tokenpad.store_")
+            b = getattr(a[0], "board", None)
+            if b and b["runtime"] != "circuitpython":
+                # MicroPython: machine.UART and the DE pin keep their state, so the stream
+                # (tokenpad.uart) leaves with the action too; the next one wraps them again.
+                # CircuitPython's busio.UART must stay: a second one on its pins is refused.
+                a[0].uart = None
+                gone += ("tokenpad.uart",)
+            forget_since(before, gone)
 
     return action
 
 
 class App:
     """``cfg`` a config.Config, ``store`` a store.Store, ``display`` a display.Display,
-    ``inputs`` key sources (keypad.*), ``open_stream()`` returns the meter port stream.
+    ``inputs`` key sources (keypad.*), ``open_stream()`` returns the meter port stream
+    (default :meth:`port`: the board's UART).
     ``lib`` provides Session, Settings, enter_token, read_token_status and
     read_frame_counter (default: :class:`tokenpad.deliver.Udlms`, the library; tests inject
     a fake)."""
@@ -66,7 +75,8 @@ class App:
         self.store = store
         self.display = display
         self.inputs = list(inputs)
-        self.open_stream = open_stream
+        self.open_stream = open_stream or self.port
+        self.uart = None
         self._lib = lib
         self.entry = ""
         self.star_down = None
@@ -74,6 +84,18 @@ class App:
         self.phase = None
         self.outcome = None  # (label, message) of the last action
         self.running = False
+
+    def port(self):
+        """The UART of ``self.board`` at ``self.baud`` (set by :func:`tokenpad.board.build`),
+        opened by the first action that talks to the meter (kept on CircuitPython; on
+        MicroPython wrapped again by each action, see ``_lean``). A method of the app, not a
+        closure of the code that built it: a closure would keep that module's code in the
+        heap (issue 26)."""
+        if self.uart is None:
+            from tokenpad import uart
+
+            self.uart = uart.open_uart(self.board, self.baud)
+        return self.uart
 
     @property
     def lib(self):
@@ -257,8 +279,8 @@ class App:
         return until is not None and until()
 
     def loop(self, poll_ms=10, until=None):
-        """The same loop without asyncio (CircuitPython has none built in): poll keys, act,
-        sleep. Forever, or until ``until()`` is true."""
+        """The loop main.py runs on every runtime (no asyncio: nothing else shares the board,
+        issue 26): poll keys, act, sleep. Forever, or until ``until()`` is true."""
         from udlms.port import sleep_ms
 
         self.running = True

@@ -6,8 +6,6 @@ the dict with defaults filled in, or raises ``ConfigError`` listing every proble
 and ``board`` module names ("D5", "TX") on CircuitPython.
 """
 
-from udlms.errors import ConfigError
-
 RUNTIMES = ("micropython", "circuitpython")
 DISPLAYS = ("console", "ssd1306", "hd44780")
 STORES = ("file", "nvm", "twofile")
@@ -164,12 +162,19 @@ def with_defaults(b):
     return b
 
 
+def _fail(msg):
+    """Raise ConfigError (kind "board"); udlms.errors is imported only to raise, so a good
+    board file interns none of its names at startup (issue 26)."""
+    from udlms.errors import ConfigError
+
+    raise ConfigError(msg, "board")
+
+
 def check(b, source="board.json"):
     """Validate a parsed board dict; raise ConfigError naming every problem."""
     errs = validate(b)
     if errs:
-        raise ConfigError("%s has %d problem(s): %s" % (source, len(errs), "; ".join(errs)),
-                          "board")
+        _fail("%s has %d problem(s): %s" % (source, len(errs), "; ".join(errs)))
     return with_defaults(b)
 
 
@@ -180,12 +185,11 @@ def load(path="board.json"):
         with open(path) as f:
             text = f.read()
     except OSError:
-        raise ConfigError("%s not found: deploy one of boards/*.json as %s" % (path, path),
-                          "board")
+        _fail("%s not found: deploy one of boards/*.json as %s" % (path, path))
     try:
         b = json.loads(text)
     except ValueError as e:
-        raise ConfigError("%s is not valid JSON (%s)" % (path, e), "board")
+        _fail("%s is not valid JSON (%s)" % (path, e))
     return check(b, path)
 
 
@@ -215,25 +219,31 @@ def _i2c(board_dict):
 def make_display(board_dict):
     """The display a board file describes (console when none is configured;
     :mod:`tokenpad.display`; built here, at startup only, issue 26)."""
-    from tokenpad.display import Console, Hd44780, Ssd1306
+    from tokenpad import display
 
     d = board_dict.get("display") or {"type": "console"}
     t = d.get("type", "console")
     if t == "console":
+        from tokenpad.console import Console
+
         return Console()
     i2c = _i2c(board_dict)
     if t == "ssd1306":
+        from tokenpad.ssd1306 import Ssd1306
+
         return Ssd1306(i2c, d.get("address", 0x3C), d.get("width", 128), d.get("height", 64))
-    return Hd44780(i2c, d.get("address", 0x27), d.get("cols", 16), d.get("rows", 2))
+    return display.Hd44780(i2c, d.get("address", 0x27), d.get("cols", 16), d.get("rows", 2))
 
 
 def make_inputs(board_dict):
     """Input sources for a board: the keypad (matrix or buttons) and the resend button
     (:mod:`tokenpad.keypad`; built here, at startup only, issue 26)."""
-    from tokenpad.keypad import KEYMAP, RESEND, Button, Console, KeyMatrix, ScanMatrix
-
     cp = board_dict["runtime"] == "circuitpython"
     k = board_dict["keypad"]
+    if cp:  # the core scans: no pin scanning code loaded (issue 26)
+        from tokenpad.keypad_ext import KeyMatrix
+    elif k.get("type") != "console" or board_dict.get("resend"):
+        from tokenpad.keypad import Button, ScanMatrix
     out = []
     if cp:
         import board
@@ -243,7 +253,9 @@ def make_inputs(board_dict):
     else:
         def p(name):
             return name
-    if k.get("type") == "console":  # test hook: keys typed on the REPL (tokenpad.keypad)
+    if k.get("type") == "console":  # test hook: keys typed on the REPL (tokenpad.keypad_ext)
+        from tokenpad.keypad_ext import Console
+
         out.append(Console())
     elif k.get("type", "matrix") == "matrix":
         rows = [p(x) for x in k["rows"]]
@@ -258,6 +270,30 @@ def make_inputs(board_dict):
     r = board_dict.get("resend")
     if r:
         act = r.get("active", 0)
-        out.append(KeyMatrix(keys=RESEND, pins=[p(r["pin"])], active=act) if cp
-                   else Button([r["pin"]], RESEND, act))
+        out.append(KeyMatrix(keys="R", pins=[p(r["pin"])], active=act) if cp  # keypad.RESEND
+                   else Button([r["pin"]], "R", act))
     return out
+
+
+def build(board_path="board.json", config_path="config.json", with_inputs=False):
+    """An App from the board and config files (the display falls back to the console);
+    main.py's start and ``tp.build``. Loaded only to build (issue 26)."""
+    from tokenpad import app as _a
+    from tokenpad import settings as _c
+    from tokenpad import store as _s
+
+    b = load(board_path)
+    cfg = _c.load(config_path)
+    st = _s.open_store(b["store"])
+    try:
+        disp = make_display(b)
+    except Exception as e:  # noqa: BLE001 - no display is no reason not to work
+        print("display: %s (using the console)" % (e,))
+        from tokenpad.console import Console
+
+        disp = Console()
+    inputs = make_inputs(b) if with_inputs else ()
+    a = _a.App(cfg, st, disp, inputs)  # its meter port: App.port, from a.board (uart)
+    a.baud = cfg["baud"] if cfg.ok else b["uart"]["baud"]
+    a.board = {"runtime": b["runtime"], "uart": b["uart"]}  # what App.port needs, no more
+    return a

@@ -4,6 +4,8 @@
 width. When the text has more
 lines than the display has rows (a reason on a 16x2 LCD), the first line stays and
 ``tick()`` (called by the app's loop) pages through the rest every ``PAGE_MS``.
+The SSD1306 is :mod:`tokenpad.ssd1306`, the console :mod:`tokenpad.console`: a board holds
+the code of its own display only (issue 26).
 """
 
 from udlms.port import sleep_ms, ticks_diff, ticks_ms
@@ -78,82 +80,18 @@ class Display:
         return "\n".join(self.lines)
 
 
-class Console(Display):
-    """Prints each screen on one line: ``[ CONNECTING ]``."""
-
-    cols = 72
-    rows = 6
-
-    def __init__(self, out=None):
-        super().__init__()
-        self.out = out
-
-    def _draw(self):
-        s = "[ " + " | ".join(self.lines) + " ]"
-        if self.out is not None:
-            self.out.write(s + "\n")
-        else:
-            print(s)
-
-
-class I2cBus:
-    """``writeto(addr, buf)`` over MicroPython machine.I2C or CircuitPython busio.I2C (lock)."""
-
-    def __init__(self, bus):
-        self.bus = bus
-        self.locking = hasattr(bus, "try_lock")
-
-    def writeto(self, addr, buf):
-        if not self.locking:
-            self.bus.writeto(addr, buf)
-            return
-        while not self.bus.try_lock():
-            pass
-        try:
-            self.bus.writeto(addr, buf)
-        finally:
-            self.bus.unlock()
-
-
-class Ssd1306(Display):
-    """128x64 (or x32) OLED over I2C, 8x8 text from framebuf (SSD1306 datasheet §9, §10)."""
-
-    def __init__(self, i2c, address=0x3C, width=128, height=64):
-        super().__init__()
-        try:
-            import framebuf
-            fmt = framebuf.MONO_VLSB
-        except ImportError:  # CircuitPython: the adafruit_framebuf library
-            import adafruit_framebuf as framebuf
-            fmt = framebuf.MVLSB
-        self.i2c = I2cBus(i2c)
-        self.addr = address
-        self.w = width
-        self.h = height
-        self.cols = width // 8
-        self.rows = height // 8
-        self.pages = height // 8
-        self.buf = bytearray(1 + width * self.pages)
-        self.buf[0] = 0x40  # control byte: data follows
-        self.fb = framebuf.FrameBuffer(memoryview(self.buf)[1:], width, height, fmt)
-        self.cmd = bytearray(2)
-        for c in (0xAE, 0xD5, 0x80, 0xA8, height - 1, 0xD3, 0x00, 0x40, 0x8D, 0x14,
-                  0x20, 0x00, 0xA1, 0xC8, 0xDA, 0x12 if height == 64 else 0x02,
-                  0x81, 0xCF, 0xD9, 0xF1, 0xDB, 0x40, 0xA4, 0xA6, 0xAF):
-            self._cmd(c)
-
-    def _cmd(self, c):
-        self.cmd[0] = 0x00
-        self.cmd[1] = c
-        self.i2c.writeto(self.addr, self.cmd)
-
-    def _draw(self):
-        self.fb.fill(0)
-        for i, ln in enumerate(self.lines):
-            self.fb.text(ln, 0, i * 8, 1)
-        for c in (0x21, 0, self.w - 1, 0x22, 0, self.pages - 1):
-            self._cmd(c)
-        self.i2c.writeto(self.addr, self.buf)
+def i2c_write(bus, addr, buf):
+    """``writeto(addr, buf)`` on MicroPython machine.I2C, or CircuitPython busio.I2C under
+    its lock."""
+    if not hasattr(bus, "try_lock"):
+        bus.writeto(addr, buf)
+        return
+    while not bus.try_lock():
+        pass
+    try:
+        bus.writeto(addr, buf)
+    finally:
+        bus.unlock()
 
 
 class Hd44780(Display):
@@ -166,7 +104,7 @@ class Hd44780(Display):
 
     def __init__(self, i2c, address=0x27, cols=16, rows=2):
         super().__init__()
-        self.i2c = I2cBus(i2c)
+        self.i2c = i2c
         self.addr = address
         self.cols = cols
         self.rows = rows
@@ -185,7 +123,7 @@ class Hd44780(Display):
         v = (n << 4) | rs | 0x08  # backlight on
         self.b[0] = v | 0x04  # E high
         self.b[1] = v  # E low latches
-        self.i2c.writeto(self.addr, memoryview(self.b)[:2])
+        i2c_write(self.i2c, self.addr, memoryview(self.b)[:2])
 
     def _put(self, buf, i, c, rs):
         for n in (c >> 4, c & 0x0F):
@@ -197,7 +135,7 @@ class Hd44780(Display):
 
     def _byte(self, c, rs):
         self._put(self.b, 0, c, rs)
-        self.i2c.writeto(self.addr, self.b)
+        i2c_write(self.i2c, self.addr, self.b)
 
     def _draw(self):
         buf = self.row
@@ -206,4 +144,5 @@ class Hd44780(Display):
             i = self._put(buf, 0, 0x80 | self._ROW[r], 0)
             for ch in (ln + " " * self.cols)[:self.cols]:
                 i = self._put(buf, i, ord(ch) & 0xFF, 1)
-            self.i2c.writeto(self.addr, buf)
+            i2c_write(self.i2c, self.addr, buf)
+

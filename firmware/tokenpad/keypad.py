@@ -4,12 +4,11 @@ Every source has ``poll() -> (key, pressed, t_ms) | None``: key is a character f
 board's key map ("0".."9", "*", "#", "A".."D"; the resend button is "R"), pressed is True
 on press and False on release, t_ms a millisecond timestamp (for long and double presses).
 
-- ``KeyMatrix`` / ``Keys``: CircuitPython ``keypad`` (scanning and debounce in the core).
 - ``ScanMatrix`` / ``Button``: MicroPython ``machine.Pin`` scanning with debounce (a state
   must stay unchanged for ``debounce_ms`` before it counts).
-- ``Console``: a test hook of our own (board.json ``"keypad": {"type": "console"}``): keys
-  typed on the REPL console, for emulators that model no GPIO inputs (Espressif's QEMU
-  reads every pin as pressed) and for trying a board before the keypad is wired.
+- ``KeyMatrix`` / ``Keys``: CircuitPython ``keypad`` (scanning and debounce in the core) and
+  ``Console`` (keys typed on the REPL): :mod:`tokenpad.keypad_ext`, which ``keypad.KeyMatrix``
+  and ``keypad.Console`` load; a board holds only the code of its own inputs (issue 26).
 
 Keys that read pressed at the first scan (held at reset, or no real input at all) count
 only once they have been seen released: no phantom presses at start.
@@ -19,27 +18,6 @@ from udlms.port import ticks_diff, ticks_ms
 
 KEYMAP = "123A456B789C*0#D"
 RESEND = "R"
-
-
-class KeyMatrix:
-    """CircuitPython ``keypad.KeyMatrix`` (or ``keypad.Keys`` when ``pins`` is given)."""
-
-    def __init__(self, rows=None, cols=None, keys=KEYMAP, pins=None, active=0):
-        import keypad
-
-        if pins is not None:
-            self.km = keypad.Keys(pins, value_when_pressed=bool(active), pull=True)
-        else:
-            self.km = keypad.KeyMatrix(row_pins=rows, column_pins=cols)
-        self.keys = keys
-        self.ev = keypad.Event()
-
-    def poll(self):
-        if not self.km.events.get_into(self.ev):
-            return None
-        n = self.ev.key_number
-        return (self.keys[n] if n < len(self.keys) else "?", self.ev.pressed,
-                self.ev.timestamp)
 
 
 class _Debounce:
@@ -134,48 +112,10 @@ class Button:
         return self.db.step(self._scan, self.keys)
 
 
-class Console:
-    """Test hook: each key character typed on the console (``0``-``9``, ``*``, ``#``,
-    ``A``-``D``, ``R`` the resend button; ``!`` a long press of ``*``) is one press and its
-    release. ``stream`` (default ``sys.stdin``) needs ``readinto``; ``ready()`` (default a
-    ``select.poll`` of it) says whether a byte is waiting. One preallocated byte buffer."""
+def __getattr__(name):
+    """``KeyMatrix``, ``Console``: from :mod:`tokenpad.keypad_ext` (loaded now)."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    from tokenpad import keypad_ext
 
-    KEYS = "0123456789*#ABCDR"
-
-    def __init__(self, stream=None, ready=None):
-        if stream is None:
-            import sys
-
-            stream = getattr(sys.stdin, "buffer", sys.stdin)
-        if ready is None:
-            import select
-
-            p = select.poll()
-            p.register(stream, select.POLLIN)
-
-            def ready():
-                return bool(p.poll(0))
-        self.stream = stream
-        self.ready = ready
-        self.buf = bytearray(1)
-        self.release = None  # the release owed for the last press
-
-    def poll(self):
-        if self.release is not None:
-            ev, self.release = self.release, None
-            return ev
-        while self.ready():
-            if not self.stream.readinto(self.buf):
-                return None
-            ch = chr(self.buf[0])
-            if ch == "!":
-                key, hold = "*", 1000
-            elif ch in self.KEYS:
-                key, hold = ch, 60
-            else:
-                continue  # spaces, line ends: ignored
-            t = ticks_ms()
-            self.release = (key, False, t + hold)
-            return (key, True, t)
-        return None
-
+    return getattr(keypad_ext, name)

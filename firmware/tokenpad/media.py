@@ -8,7 +8,9 @@ Record: ``"TPS1" | seq u32 | len u16 | payload | sha256(header+payload)[:4]``.
   ``microcontroller.nvm`` (its own module: only CircuitPython boards load it).
 - ``TwoSlot(slot_a, slot_b)``: two checksummed copies written alternately, for media where a
   write can tear (FAT files); the newest valid copy wins.
-  Slots: ``NvmSlot(buf, offset, size)`` and ``FileSlot(path)``.
+  Slots: ``NvmSlot(buf, offset, size)`` and ``FileSlot(path)``. These three live in
+  :mod:`tokenpad.twoslot` (``store.TwoSlot`` names them, loaded on first use): a board with
+  a littlefs file store never holds their code (issue 26).
 """
 
 from udlms.port import sha256
@@ -106,92 +108,7 @@ class FileMedium:
         self.seq += 1
 
 
-class NvmSlot:
-    """A region of a bytearray-like non-volatile buffer (``microcontroller.nvm``).
-
-    The whole record goes in one slice assignment (one erase/write cycle on CircuitPython)."""
-
-    def __init__(self, buf, offset, size):
-        if offset < 0 or size < _HDR + _CHK + 16 or offset + size > len(buf):
-            raise ValueError("nvm slot %d+%d does not fit in %d bytes" % (offset, size,
-                                                                           len(buf)))
-        self.buf = buf
-        self.offset = offset
-        self.size = size
-
-    def describe(self):
-        return "nvm[%d:%d]" % (self.offset, self.offset + self.size)
-
-    def read(self):
-        return bytes(self.buf[self.offset:self.offset + self.size])
-
-    def write(self, rec):
-        if len(rec) > self.size:
-            raise OSError("record of %d bytes does not fit the %d-byte slot" % (len(rec),
-                                                                              self.size))
-        self.buf[self.offset:self.offset + len(rec)] = rec
-
-
-class FileSlot:
-    """A slot that is a plain file, overwritten in place (FAT: may tear, hence two)."""
-
-    def __init__(self, path, open_fn=None):
-        self.path = path
-        self.open = open_fn or open
-
-    def describe(self):
-        return "file %s" % self.path
-
-    def read(self):
-        try:
-            with self.open(self.path, "rb") as f:
-                return f.read()
-        except OSError:
-            return None
-
-    def write(self, rec):
-        f = self.open(self.path, "wb")
-        try:
-            f.write(rec)
-        finally:
-            f.close()
-
-
-class TwoSlot:
-    """Two checksummed copies written alternately; the newest that verifies wins."""
-
-    def __init__(self, slot_a, slot_b):
-        self.slots = (slot_a, slot_b)
-        self.seq = 0
-        self.active = 1  # so the first save goes to slot 0
-
-    def describe(self):
-        return "two slots: %s, %s" % (self.slots[0].describe(), self.slots[1].describe())
-
-    def load(self):
-        best = None
-        written = False
-        for i in (0, 1):
-            data = self.slots[i].read()
-            if not _blank(data):
-                written = True
-            r = unpack(data)
-            if r is not None and (best is None or _newer(r[0], best[1])):
-                best = (i, r[0], r[1])
-        if best is None:
-            if written:
-                raise CorruptError("neither copy of the record verifies")
-            return None
-        self.active, self.seq = best[0], best[1]
-        return best[2]
-
-    def save(self, payload):
-        target = 1 - self.active
-        self.slots[target].write(pack(self.seq + 1, payload))
-        self.active = target
-        self.seq += 1
-
-
 def _newer(a, b):
     """Sequence comparison modulo 2^32."""
     return ((a - b) & 0xFFFFFFFF) < 0x80000000 and a != b
+

@@ -15,37 +15,10 @@ CONFIG = "config.json"
 
 
 def build(board_path=None, config_path=None, with_inputs=False):
-    """An App from the board and config files (the display falls back to the console)."""
-    from tokenpad import app as _a
-    from tokenpad import board as _b
-    from tokenpad import settings as _c
-    from tokenpad import display as _d
-    from tokenpad import store as _s
+    """An App from the board and config files (:func:`tokenpad.board.build`)."""
+    from tokenpad import board
 
-    b = _b.load(board_path or BOARD)
-    cfg = _c.load(config_path or CONFIG)
-    st = _s.open_store(b["store"])
-    try:
-        disp = _b.make_display(b)
-    except Exception as e:  # noqa: BLE001 - no display is no reason not to work
-        print("display: %s (using the console)" % (e,))
-        disp = _d.Console()
-    inputs = ()
-    if with_inputs:
-        inputs = _b.make_inputs(b)
-    baud = cfg["baud"] if cfg.ok else b["uart"]["baud"]
-    port = []
-
-    def open_stream():
-        if not port:
-            from tokenpad import uart
-
-            port.append(uart.open_uart(b, baud))
-        return port[0]
-
-    a = _a.App(cfg, st, disp, inputs, open_stream)
-    a.board = b
-    return a
+    return board.build(board_path or BOARD, config_path or CONFIG, with_inputs)
 
 
 def use(app_obj):
@@ -61,6 +34,7 @@ def current():
 
     if tokenpad._app is None:
         tokenpad._app = build()
+        tokenpad.idle()  # as main.py: the code that built it leaves the heap (issue 26)
     return tokenpad._app
 
 

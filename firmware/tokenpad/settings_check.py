@@ -23,6 +23,9 @@ _DEFAULTS = (
     ("frame_counter", "0.0.43.1.1.255"),
 )
 _SECRET = ("ek", "ak", "password")
+# udlms.client.token.ENCODINGS (host_tests/test_firmware_settings.py holds them equal): named
+# here so validating a config at startup interns none of the token module's names (issue 26)
+ENCODINGS = ("ascii", "bcd", "digits", "hex")
 
 
 def _int(v, lo, hi, name, errs, none_ok=False):
@@ -84,8 +87,6 @@ def validate(d, defaults=_DEFAULTS, secret=_SECRET):
     _hex(vals["system_title"], 8, "system_title", errs, hls, secret)
     if mode == "lls" and not vals["password"]:
         errs.append("password: missing; mode lls needs the meter's password")
-    from udlms.client.token import ENCODINGS
-
     if vals["encoding"] not in ENCODINGS and vals["encoding"] != "auto":
         errs.append("encoding: must be one of %s or auto, got %s (auto finds the meter's "
                     "form)" % (", ".join(ENCODINGS), _show(vals["encoding"])))
@@ -96,14 +97,27 @@ def validate(d, defaults=_DEFAULTS, secret=_SECRET):
     _int(vals["retries"], 0, 10, "retries", errs)
     _int(vals["max_info"], 32, 2030, "max_info", errs)
     for k in ("gateway", "frame_counter"):
-        try:
-            from udlms.cosem import obis
-
-            obis.obis(vals[k])
-        except Exception:  # noqa: BLE001 - any unusable value is reported the same way
+        if not _obis_ok(vals[k]):
             errs.append("%s: not an OBIS code like 0.0.19.40.0.255, got %s"
                         % (k, _show(vals[k])))
     return vals, errs
+
+
+def _obis_ok(x):
+    """An OBIS code (Green Book 4.1.3: value groups A to F, each 0..255) as
+    ``udlms.cosem.obis.obis`` reads one: 6 bytes, or "0.0.19.40.0.255", "0-0:19.40.0*255",
+    five groups (F = 255). Checked here: loading that module for two strings would intern its
+    names for good at startup (issue 26; the test holds the two equal)."""
+    if isinstance(x, (bytes, bytearray, memoryview)):
+        return len(x) == 6
+    s = str(x).strip()
+    for sep in "-:*,":
+        s = s.replace(sep, ".")
+    try:
+        v = [int(p) for p in s.split(".")]
+    except ValueError:
+        return False
+    return 5 <= len(v) <= 6 and min(v) >= 0 and max(v) <= 255
 
 
 def masked(values):

@@ -34,16 +34,22 @@ from tokenpad.media import (  # noqa: F401 - re-exported
     MAGIC,
     CorruptError,
     FileMedium,
-    FileSlot,
-    NvmSlot,
-    TwoSlot,
     pack,
     unpack,
 )
 
-STATES = ("pending", "accepted", "refused", "unknown")
-
 # -- the store ----------------------------------------------------------------------------
+
+def _w(name):
+    """A Store method whose body is :mod:`tokenpad.store_write`'s ``name``."""
+
+    def write(self, *a, **k):
+        from tokenpad import store_write
+
+        return getattr(store_write, name)(self, *a, **k)
+
+    return write
+
 
 class Store:
     """Invocation counter with reserve-ahead plus the token journal, on one medium.
@@ -97,15 +103,18 @@ class Store:
                             "(tp.resync())")
         self.boot_pending = self.unresolved()
 
-    # -- persistence ----------------------------------------------------------------
-    def _save(self, ceiling, journal, next_id, forms=None):
-        d = {"c": ceiling, "n": next_id, "j": journal}
-        forms = self.forms if forms is None else forms
-        if forms:
-            d["e"] = forms
-        if self.fcs:
-            d["f"] = self.fcs
-        self.medium.save(json.dumps(d).encode())
+    # the writes (bodies in tokenpad.store_write, loaded by the action that writes and
+    # forgotten with it, issue 26): next() a never-used invocation counter value (reserves
+    # ahead on the medium first); resync(meter_value) moves the counter past the meter's
+    # frame counter; remember(context, form) the form a meter accepted (True when news);
+    # add(digits, note="") journals a token as pending, returns its id; set(entry_id, state,
+    # note="") records its outcome; _save(ceiling, journal, next_id, forms=None) one record
+    next = _w("next_value")
+    resync = _w("resync")
+    remember = _w("remember")
+    add = _w("add")
+    set = _w("settle")
+    _save = _w("save")
 
     # -- invocation counter -------------------------------------------------------------
     @property
@@ -126,36 +135,6 @@ class Store:
     def ceiling(self):
         return self._ceiling
 
-    def next(self):
-        """A never-used invocation counter value (reserves ahead on the medium first)."""
-        if self._next is None or self._next > 0xFFFFFFFF:
-            from udlms.errors import SecurityError  # only to refuse: not held while idle
-
-            if self._next is None:
-                raise SecurityError("invocation counter " + ("corrupt: run tp.resync()" if
-                                    self.damaged else "missing: read it from the meter"),
-                                    "counter-unavailable")
-            raise SecurityError("invocation counter exhausted: the keys must be changed",
-                                "counter-unavailable")
-        if self._next >= self._ceiling:
-            new = min(self._next + self.step, 0x100000000)
-            self._save(new, self.journal, self._id)  # persist before use
-            self._ceiling = new
-        v = self._next
-        self._next += 1
-        return v
-
-    def resync(self, meter_value):
-        """Move our counter past the meter's frame counter (and past anything we used)."""
-        new = int(meter_value) + 1
-        if self._next is not None and self._next > new:
-            new = self._next
-        self._save(new, self.journal, self._id)
-        self._next = self._ceiling = new
-        self.problem = None
-        self.damaged = False
-        return new
-
     # -- token forms (encoding auto) ------------------------------------------------------
     def form(self, context):
         """The token form remembered for this meter's security context, or None."""
@@ -164,55 +143,7 @@ class Store:
                 return e[1]
         return None
 
-    def remember(self, context, form):
-        """Remember the form a meter accepted; True when that is news (it was written)."""
-        if self.form(context) == form:
-            return False
-        forms = [e for e in self.forms if e[0] != context]
-        forms = forms[len(forms) - self.FORMS + 1:] if len(forms) >= self.FORMS else forms
-        forms.append([context, form])
-        self._save(self._ceiling, self.journal, self._id, forms)
-        self.forms = forms
-        return True
-
     # -- token journal ----------------------------------------------------------------------
-    def add(self, digits, note=""):
-        """Journal a token as pending before it is sent; returns its id."""
-        pend = [e for e in self.journal if e[2] == "pending"]
-        if len(pend) >= self.MAX_PENDING:
-            raise OSError("journal full of pending tokens: resolve them first (tp.status())")
-        entry = [self._id, digits, "pending", note]
-        journal = self._trim(self.journal + [entry])
-        self._save(self._ceiling, journal, self._id + 1)
-        self.journal = journal
-        self._id += 1
-        return entry[0]
-
-    def set(self, entry_id, state, note=""):
-        """Record the outcome of a journaled token."""
-        if state not in STATES:
-            raise ValueError("state must be one of %s" % ", ".join(STATES))
-        journal = []
-        found = False
-        for e in self.journal:
-            if e[0] == entry_id:
-                e = [e[0], e[1], state, note]
-                found = True
-            journal.append(e)
-        if not found:
-            raise KeyError(entry_id)
-        journal = self._trim(journal)
-        self._save(self._ceiling, journal, self._id)
-        self.journal = journal
-
-    def _trim(self, journal):
-        done = [e for e in journal if e[2] != "pending"]
-        drop = len(done) - self.KEEP
-        if drop <= 0:
-            return journal
-        gone = set(e[0] for e in done[:drop])
-        return [e for e in journal if e[0] not in gone]
-
     def get(self, entry_id):
         for e in self.journal:
             if e[0] == entry_id:
@@ -252,6 +183,17 @@ def open_store(spec, root=""):
 
         return Store(NvmLog(nvm, off, size))
     if kind == "twofile":
+        from tokenpad.twoslot import FileSlot, TwoSlot
+
         p = root + spec.get("path", "/tokenpad")
         return Store(TwoSlot(FileSlot(p + ".a"), FileSlot(p + ".b")))
     raise ValueError("unknown store type %r" % (kind,))
+
+
+def __getattr__(name):
+    """``TwoSlot``, ``NvmSlot``, ``FileSlot`` (:mod:`tokenpad.twoslot`, loaded on first use)."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    from tokenpad import twoslot
+
+    return getattr(twoslot, name)

@@ -105,13 +105,19 @@ def bench_board(quick):
            "deploy": "make mpy .mpy files on littlefs"}
     emit("board_heap_free_boot_bytes", f["board_heap_free_boot"], "bytes",
          total=f["board_heap_total"], **ctx)
-    emit("board_heap_resident_idle_bytes", f["board_heap_resident_idle"], "bytes", **ctx)
+    emit("board_heap_resident_idle_bytes", f["board_heap_resident_idle"], "bytes",
+         qstr_pool_bytes=f["board_qstr_idle"], qstr_names=f["board_qstr_idle_names"],
+         note="qstr_pool_bytes: micropython.qstr_info() n_total_bytes, part of the value",
+         **ctx)
     emit("board_session_first_alloc_bytes", f["board_session_first_alloc"], "bytes",
          note="gc disabled during the session: all it allocated, session modules loaded",
          **ctx)
     emit("board_session_alloc_bytes", f["board_session_alloc"], "bytes", **ctx)
     emit("board_heap_resident_after_session_bytes", f["board_heap_resident_after_session"],
-         "bytes", **ctx)
+         "bytes", qstr_pool_bytes=f["board_qstr_after_session"],
+         qstr_names=f["board_qstr_after_session_names"],
+         note="qstr_pool_bytes: the names interned so far (never freed), part of the value",
+         **ctx)
     emit("board_session_first_ms", f["board_session_first_ms"], "ms emulated", **ctx)
     emit("board_session_ms", f["board_session_ms"], "ms emulated", **ctx)
     emit("board_session_tx_bytes", len(wire["bytes"]), "bytes", baud=9600, **ctx)

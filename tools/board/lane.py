@@ -132,17 +132,33 @@ def wait_screen(b, text, timeout=240):
     return b.wait_lcd(text, timeout)
 
 
+def qstr_bytes(b):
+    """The heap the qstr pools take now (``micropython.qstr_info()``: n_total_bytes): the
+    names loaded code interned, which MicroPython never frees (issue 26)."""
+    out = b.exec("import micropython\nmicropython.qstr_info()\n")
+    m = re.search(r"n_qstr=(\d+).*n_total_bytes=(\d+)", out)
+    return int(m.group(1)), int(m.group(2))
+
+
 def check_idle_memory(b):
-    """main.py up (READY), then Ctrl-C: what the idle app keeps resident."""
+    """main.py up (READY), then Ctrl-C: what the idle app keeps resident (and how much of it
+    is the qstr pool)."""
     out = b.exec("import gc\ngc.collect()\nprint(gc.mem_alloc(), gc.mem_free())\n")
     alloc, free = (int(x) for x in out.split())
+    n, q = qstr_bytes(b)
     FIGURES["board_heap_resident_idle"] = alloc
     FIGURES["board_heap_free_idle"] = free
-    return "app idle: %d bytes resident, %d free" % (alloc, free)
+    FIGURES["board_qstr_idle"] = q
+    FIGURES["board_qstr_idle_names"] = n
+    return "app idle: %d bytes resident (qstr pool %d of them, %d names), %d free" % (
+        alloc, q, n, free)
 
 
 def soft_reset_to_app(b):
     b.wait_repl()  # Ctrl-C: stop main.py if it runs
+    # blank the LCD first: a screen of the old READY, recorded while the next start sets the
+    # LCD up, must not pass for the new one (the next Ctrl-C would stop main.py mid-build)
+    b.exec("import tokenpad\nif tokenpad._app:\n    tokenpad._app.display.show('')\n\n")
     b.display(clear=True)
     b.write(b"\x04")  # soft reset at the friendly REPL: main.py runs again
     b.wait_lcd("READY", 240)
@@ -263,17 +279,19 @@ def check_sessions(b):
         m = re.search(r"FIG (\d+) (\d+) (\d+)", out)
         figs.append(tuple(int(x) for x in m.groups()))
     (g1, r1, t1), (g2, r2, t2) = figs
+    n, q = qstr_bytes(b)
     FIGURES.update(board_session_first_alloc=g1, board_session_alloc=g2,
                    board_heap_resident_after_session=r2, board_session_first_ms=t1,
-                   board_session_ms=t2)
+                   board_session_ms=t2, board_qstr_after_session=q,
+                   board_qstr_after_session_names=n)
     return ("first session allocated %d bytes (%d ms emulated), a later one %d bytes (%d ms);"
-            " %d resident after" % (g1, t1, g2, t2, r2))
+            " %d resident after (qstr pool %d of them, %d names)" % (g1, t1, g2, t2, r2, q, n))
 
 
 def check_oled(b):
     font = B.learn_font(b)
-    b.exec("from tokenpad import display\nfrom machine import I2C, Pin\n"
-           "d = display.Ssd1306(I2C(0, scl=Pin(5), sda=Pin(4), freq=400000))\n"
+    b.exec("from tokenpad.ssd1306 import Ssd1306\nfrom machine import I2C, Pin\n"
+           "d = Ssd1306(I2C(0, scl=Pin(5), sda=Pin(4), freq=400000))\n"
            "d.show('ACCEPTED', 'token accepted and applied')\n")
     d = b.display()
     assert d["oledOn"], "the SSD1306 was never switched on"
