@@ -114,7 +114,6 @@ with open("/config.json", "w") as f:
 del f, json
 gc.collect()
 b0 = gc.mem_alloc()
-import asyncio
 import tokenpad
 from tokenpad import keypad  # main.py builds the keypad from it (no machine.Pin here)
 app = tokenpad.use(tokenpad.build("/board.json", "/config.json"))
@@ -131,7 +130,8 @@ print("WASM firmware modules=" + ",".join(sorted(
 # What main.py holds while it waits for a key (issue 26): the session path (udlms.client,
 # link, crypto, cosem) is imported on '#' and forgotten after it (tokenpad.app._lean), the
 # code that built the app is forgotten once it is built (tokenpad.idle).
-FIRMWARE_IDLE = ("main.py's start: asyncio, tokenpad.build() from boards/rpi_pico.json (its "
+FIRMWARE_IDLE = ("main.py's start (its polling loop needs no asyncio): tokenpad.build() from "
+                 "boards/rpi_pico.json (its "
                  "display falls back to the console here, file store) and a config, keypad "
                  "module, then tokenpad.idle()")
 
@@ -207,7 +207,7 @@ def _wasm_where(lib, mode):
 
 
 def wasm_firmware_import(lib, mode):
-    """Heap taken by importing tokenpad's modules and the udlms session path (and asyncio)
+    """Heap taken by importing tokenpad's modules and the udlms session path
     in the WebAssembly port, from a filesystem or a ROMFS image."""
     p = subprocess.run(["node", os.path.join(WASM_DIR, "run.mjs"), "1048576",
                         os.path.join(WASM_WORK, "firmware.py")] + _wasm_where(lib, mode),
