@@ -80,7 +80,9 @@ def build_lane():
             rel = os.path.relpath(f, base)
             out = os.path.join(LANE_BUILD, os.path.splitext(rel)[0] + ".mpy")
             os.makedirs(os.path.dirname(out), exist_ok=True)
-            compile_one(f, out, rel, (build_mpy.OPT,))  # as make mpy builds them
+            # as make mpy builds them (source name: the module's dotted name)
+            name = build_mpy.source_name(("udlms/" if d == "lib" else "") + rel)
+            compile_one(f, out, name, (build_mpy.OPT,))
     shutil.rmtree(os.path.dirname(staged), ignore_errors=True)
     # the end-to-end scripts and their harness run as .mpy too: compiled on the 64 KB heap
     # they would measure the compiler's leftovers, not the library (no -O: their asserts stay)

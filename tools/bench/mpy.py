@@ -114,18 +114,21 @@ print("BENCH " + json.dumps(out))
 
 
 def lane_fresh():
-    """True when every lib/udlms/*.py has an up-to-date .mpy in build/mpy-lane."""
-    lib = os.path.join(ROOT, "lib")
-    for f in glob.glob(os.path.join(lib, "udlms", "**", "*.py"), recursive=True):
-        m = os.path.join(LANE, os.path.relpath(f, lib)[:-3] + ".mpy")
-        if not os.path.exists(m) or os.path.getmtime(m) < os.path.getmtime(f):
-            return False
+    """True when every lib/udlms/*.py and firmware/*.py has an up-to-date .mpy in
+    build/mpy-lane."""
+    for base, pat in (("lib", ("udlms", "**", "*.py")), ("firmware", ("**", "*.py"))):
+        top = os.path.join(ROOT, base)
+        for f in glob.glob(os.path.join(top, *pat), recursive=True):
+            m = os.path.join(LANE, os.path.relpath(f, top)[:-3] + ".mpy")
+            if not os.path.exists(m) or os.path.getmtime(m) < os.path.getmtime(f):
+                return False
     return True
 
 
-def _bytecode(src, out):
-    """mpy-cross ``src`` to bytecode ``out`` (no -march: runs on any port)."""
-    name = os.path.basename(src)
+def _bytecode(src, out, name=None):
+    """mpy-cross ``src`` to bytecode ``out`` (no -march: runs on any port); ``name`` the
+    source name it carries (default: the file's name)."""
+    name = name or os.path.basename(src)
     p = subprocess.run([MPY_CROSS, build_mpy.OPT, "-o", out, "-s", name, src],
                        capture_output=True, text=True)
     if p.returncode:

@@ -36,7 +36,7 @@ def bench_sizes(session_mods):
         dst = os.path.join(out_dir, (arch or "bytecode") + "_" + name[:-3].replace("/", "_")
                            + ".mpy")
         cmd = [MPY_CROSS, build_mpy.OPT] + (["-march=" + arch] if arch else []) + [
-            "-o", dst, "-s", "udlms/" + name, src]
+            "-o", dst, "-s", build_mpy.source_name("udlms/" + name), src]
         p = subprocess.run(cmd, capture_output=True, text=True)
         if p.returncode:
             raise RuntimeError("mpy-cross %s: %s" % (name, p.stderr.strip()))

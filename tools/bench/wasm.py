@@ -175,10 +175,11 @@ def wasm_build():
         if name not in build_mpy.NO_CIRCUITPYTHON:  # viper: no native code in WebAssembly
             out = os.path.join(lib, "udlms", name[:-3] + ".mpy")
             os.makedirs(os.path.dirname(out), exist_ok=True)
-            _bytecode(os.path.join(staged, name), out)
+            _bytecode(os.path.join(staged, name), out, build_mpy.source_name("udlms/" + name))
     os.makedirs(os.path.join(lib, "tokenpad"))
     for src in sorted(glob.glob(os.path.join(ROOT, "firmware", "tokenpad", "*.py"))):
-        _bytecode(src, os.path.join(lib, "tokenpad", os.path.basename(src)[:-3] + ".mpy"))
+        _bytecode(src, os.path.join(lib, "tokenpad", os.path.basename(src)[:-3] + ".mpy"),
+                  build_mpy.source_name("tokenpad/" + os.path.basename(src)))
     shutil.copy(os.path.join(WORK, "bench_case.mpy"), lib)
     for name in ("mpytest.py", "e2e_session.py"):  # the lane's live session (run_tests)
         _bytecode(os.path.join(ROOT, "host_tests", "mpy", name),

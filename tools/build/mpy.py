@@ -39,6 +39,19 @@ NO_CIRCUITPYTHON = ("crypto/ghash_viper.py",)  # @micropython.viper is a SyntaxE
 OPT = "-O3"
 
 
+def source_name(rel):
+    """The source name a device .mpy carries: the module's dotted name (``udlms/link/hdlc.py``
+    or ``lib/udlms/link/hdlc.mpy`` -> ``udlms.link.hdlc``, a package's ``__init__`` -> the
+    package). MicroPython interns it when the file is loaded and interns the module's name on
+    import anyway: one name, not two (a path costs a heap qstr per module, for good)."""
+    parts = rel.replace("\\", "/").rsplit(".", 1)[0].split("/")
+    if parts[0] == "lib":
+        parts = parts[1:]
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
 def device_modules():
     """The .py files under lib/udlms that belong on a board, as sorted paths relative to
     lib/udlms (``errors.py``, ``link/hdlc.py``, ...)."""
@@ -120,7 +133,7 @@ def build(target, out_root, mpy_cross=None, verbose=False):
         os.makedirs(os.path.dirname(out), exist_ok=True)
         if arch or cp_tool:
             cmd = [tool, "-march=" + arch] if arch else [cp_tool]
-            cmd += [OPT, "-s", rel.split("/", 1)[1][:-4] + ".py", "-o", out, src]
+            cmd += [OPT, "-s", source_name(rel), "-o", out, src]
             r = subprocess.run(cmd, capture_output=True, text=True)
             if r.returncode:
                 raise SystemExit("build_mpy: %s failed for %s:\n%s%s"
