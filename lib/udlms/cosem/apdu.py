@@ -169,10 +169,9 @@ def parse_aare(b, tag=_AARE):
         elif t == 0xA2:  # result
             a.result = int.from_bytes(_in(v, "AARE result"), "big")
         elif t == 0xA3:  # result-source-diagnostic
-            _need(v, 0, 1, "result-source-diagnostic")
-            d = _in(v, "result-source-diagnostic")
-            a.diagnostic = (v[0] & 0x1F, int.from_bytes(_in(d, "result-source-diagnostic"),
-                                                         "big"))
+            x = "result-source-diagnostic"
+            d = _in(v, x)  # (checks that v has its tag byte)
+            a.diagnostic = (v[0] & 0x1F, int.from_bytes(_in(d, x), "big"))
         elif t == 0xA4:  # responding-AP-title
             a.responding_title = bytes(_in(v, "responding-AP-title"))
         elif t == 0xAA:  # responding-authentication-value
@@ -241,7 +240,8 @@ def parse_rlre(b):
 def get_request(invoke, class_id, obis6, attr, access=None, head=b"\xC0\x01"):
     """get-request-normal ``C0 01 iid cc cc oooooooooooo aa 00``: invoke-id-and-priority,
     the Cosem-Attribute-Descriptor class-id(2) instance-id(6) attribute(1), then ``00`` or
-    ``01`` and ``access`` = ``(selector, parameters_axdr)`` for selective access. (With
+    ``01`` and ``access`` = ``(selector, parameters_axdr)`` for selective access (PC only:
+    a board never asks for it). (With
     another ``head``, the start of another request: ``set_request``, ``action_request``,
     whose ``access`` is the method's data.)"""
     if len(obis6) != 6:
@@ -254,7 +254,7 @@ def get_request(invoke, class_id, obis6, attr, access=None, head=b"\xC0\x01"):
         b.append(0)
     else:
         b.append(1)
-        if head[0] != 0xC3:  # get/set: Selective-Access-Descriptor
+        if _FULL and head[0] != 0xC3:  # get/set: Selective-Access-Descriptor (PC only)
             b.append(access[0] & 0xFF)
             access = access[1]
         b += access
