@@ -2,9 +2,9 @@
 AARQ/AARE and RLRQ/RLRE (BER), the xDLMS InitiateRequest/InitiateResponse, GET/SET/ACTION
 requests and their responses.
 
-Builders return ``bytes``; parsers take bytes/bytearray/memoryview, check every length
-against the buffer and raise ``ApduError`` kind "malformed" on truncation or
-"unexpected" on an APDU of the wrong kind. Ciphering is done elsewhere
+Builders return ``bytes`` or a ``bytearray`` (built in place, not copied); parsers take
+bytes/bytearray/memoryview, check every length against the buffer and raise ``ApduError``
+kind "malformed" on truncation or "unexpected" on an APDU of the wrong kind. Ciphering is done elsewhere
 (:mod:`udlms.crypto.security`); this module only places the bytes.
 """
 
@@ -70,17 +70,26 @@ def apdu_name(tag):
     return names.apdu_name(tag)
 
 
-def _tlv(data, tag, inner=0):
-    """BER TLV ``tag`` around ``data`` (bytes), or around the TLV ``inner`` of ``data``
-    (length: short form < 0x80, else 0x8k + k bytes)."""
-    for t in (inner, tag) if inner else (tag,):
-        n = len(data)
-        if n < 0x80:
-            data = bytes((t, n)) + data
+def _put(b, data, tag, inner=0):
+    """Append to ``b`` the BER TLV ``tag`` of ``data``, or (``inner``) ``tag`` around the
+    TLV ``inner`` of ``data``; with ``data`` None, fill in the length of the envelope
+    ``b[0]`` (a zero at b[1] held its place). Lengths: short form < 0x80, else 0x8k and k
+    bytes. Written in place: no temporaries (the WebAssembly port frees nothing in a run)."""
+    n = len(b) - 2 if data is None else len(data)
+    m = n + (0 if n < 0x80 else 1 if n < 0x100 else 2 if n < 0x10000 else 4) + 2 if inner else n
+    for t in (tag, inner) if inner else (tag,):
+        k = 0 if m < 0x80 else 1 if m < 0x100 else 2 if m < 0x10000 else 4
+        if data is None:  # the envelope's length, in place of its placeholder
+            b[1:2] = bytes((0x80 | k,)) + m.to_bytes(k, "big") if k else bytes((m,))
+            return b
+        b.append(t)
+        if k:
+            b.append(0x80 | k)
+            b += m.to_bytes(k, "big")
         else:
-            k = 1 if n < 0x100 else (2 if n < 0x10000 else 4)
-            data = bytes((t, 0x80 | k)) + n.to_bytes(k, "big") + data
-    return data
+            b.append(m)
+        m = n
+    b += data
 
 
 def _in(b, w, tag=0):
@@ -118,11 +127,11 @@ def aarq(ciphered=True, mechanism=5, calling_title=None, auth_value=None, user_i
     ``mechanism`` 0 none, 1 LLS (``auth_value`` = password), 5 HLS-GMAC (``auth_value``
     = CtoS). ``user_info`` is the (glo-)InitiateRequest bytes, placed in BE 04.
     """
-    b = bytearray(b"\xA1\x09\x06\x07")
+    b = bytearray(b"\x60\x00\xA1\x09\x06\x07")  # AARQ, its length filled in at the end
     b += _OID_PREFIX
     b += b"\x01\x03" if ciphered else b"\x01\x01"
     if calling_title is not None:
-        b += _tlv(calling_title, 0xA6, 0x04)
+        _put(b, calling_title, 0xA6, 0x04)
     if mechanism:
         if auth_value is None:
             raise ApduError("authentication mechanism %d needs a value (password or "
@@ -131,10 +140,10 @@ def aarq(ciphered=True, mechanism=5, calling_title=None, auth_value=None, user_i
         b += _OID_PREFIX
         b.append(2)
         b.append(mechanism)
-        b += _tlv(auth_value, 0xAC, 0x80)
+        _put(b, auth_value, 0xAC, 0x80)
     if user_info:
-        b += _tlv(user_info, 0xBE, 0x04)
-    return _tlv(b, _AARQ)
+        _put(b, user_info, 0xBE, 0x04)
+    return _put(b, None, 0)
 
 
 def parse_aare(b, tag=_AARE):
@@ -225,10 +234,10 @@ def parse_initiate_response(b):
 # -- release: RLRQ / RLRE (IEC 62056-5-3 §7, Green Book §9.3.3) --------------------------
 def rlrq(user_info=None):
     """RLRQ with reason normal (``62 03 80 01 00``), optionally with user-information."""
-    b = bytearray(b"\x80\x01\x00")
+    b = bytearray(b"\x62\x00\x80\x01\x00")  # RLRQ, its length filled in at the end
     if user_info:
-        b += _tlv(user_info, 0xBE, 0x04)
-    return _tlv(b, 0x62)
+        _put(b, user_info, 0xBE, 0x04)
+    return _put(b, None, 0)
 
 
 def parse_rlre(b):
@@ -258,7 +267,7 @@ def get_request(invoke, class_id, obis6, attr, access=None, head=b"\xC0\x01"):
             b.append(access[0] & 0xFF)
             access = access[1]
         b += access
-    return bytes(b)
+    return b
 
 
 def get_request_next(invoke, block):

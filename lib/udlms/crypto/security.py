@@ -393,7 +393,7 @@ class Security:
             out[0] = _SC_AUTH
             for i in range(4 + _TAG_LEN):
                 out[1 + i] = iv[8 + i] if i < 4 else t[i - 4]
-            return bytes(out)
+            return out
 
     def verify_ctos(self, challenge, proof):
         """Check the meter's f(CtoS) (pass 4); SecurityError 'meter-proof' when it fails."""
