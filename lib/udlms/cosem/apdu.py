@@ -70,14 +70,14 @@ def apdu_name(tag):
     return names.apdu_name(tag)
 
 
-def _put(b, data, tag, inner=0):
-    """Append to ``b`` the BER TLV ``tag`` of ``data``, or (``inner``) ``tag`` around the
-    TLV ``inner`` of ``data``; with ``data`` None, fill in the length of the envelope
+def _put(b, data, tag, w=0):
+    """Append to ``b`` the BER TLV ``tag`` of ``data``, or (``w``) ``tag`` around the
+    TLV ``w`` of ``data``; with ``data`` None, fill in the length of the envelope
     ``b[0]`` (a zero at b[1] held its place). Lengths: short form < 0x80, else 0x8k and k
     bytes. Written in place: no temporaries (the WebAssembly port frees nothing in a run)."""
     n = len(b) - 2 if data is None else len(data)
-    m = n + (0 if n < 0x80 else 1 if n < 0x100 else 2 if n < 0x10000 else 4) + 2 if inner else n
-    for t in (tag, inner) if inner else (tag,):
+    m = n + (0 if n < 0x80 else 1 if n < 0x100 else 2 if n < 0x10000 else 4) + 2 if w else n
+    for t in (tag, w) if w else (tag,):
         k = 0 if m < 0x80 else 1 if m < 0x100 else 2 if m < 0x10000 else 4
         if data is None:  # the envelope's length, in place of its placeholder
             b[1:2] = bytes((0x80 | k,)) + m.to_bytes(k, "big") if k else bytes((m,))
@@ -280,9 +280,10 @@ def set_request(invoke, class_id, obis6, attr, data, access=None):
     return get_request(invoke, class_id, obis6, attr, access, b"\xC1\x01") + bytes(data)
 
 
-def action_request(invoke, class_id, obis6, method, data=None):
-    """action-request-normal ``C3 01 iid desc 01 data`` or ``... 00`` without data."""
-    return get_request(invoke, class_id, obis6, method, data, b"\xC3\x01")
+def action_request(invoke, class_id, obis6, attr, data=None):
+    """action-request-normal ``C3 01 iid desc 01 data`` or ``... 00`` without data (``attr``:
+    the method)."""
+    return get_request(invoke, class_id, obis6, attr, data, b"\xC3\x01")
 
 
 # -- responses --------------------------------------------------------------------------

@@ -33,10 +33,10 @@ _TAGS = (b"\xc0\xd0\xc1\xd1\xc2\xd2\xc3\xd3\xc4\xd4\xc5\xd5\xc7\xd7"
          b"\x01\x21\x08\x28\x0e\x2e\xc0\xc8\xc1\xc9\xc2\xca\xc3\xcb\xc4\xcc\xc5\xcd\xc7\xcf")
 
 
-def glo_tag(tag, dedicated=False):
-    """Ciphered tag for a plain xDLMS tag: glo- (C0->C8 ...) or, with a dedicated key, ded-
-    (initiate request/response stay glo-)."""
-    for i in range(0 if dedicated else 14, len(_TAGS), 2):
+def glo_tag(tag, n=False):
+    """Ciphered tag for a plain xDLMS tag: glo- (C0->C8 ...) or, with ``n`` (a dedicated
+    key), ded- (initiate request/response stay glo-)."""
+    for i in range(0 if n else 14, len(_TAGS), 2):
         if _TAGS[i] == tag:
             return _TAGS[i + 1]
     raise ApduError("APDU tag 0x%02X has no glo- ciphered form" % tag, "unexpected")
@@ -395,12 +395,13 @@ class Security:
                 out[1 + i] = iv[8 + i] if i < 4 else t[i - 4]
             return out
 
-    def verify_ctos(self, challenge, proof):
-        """Check the meter's f(CtoS) (pass 4); SecurityError 'meter-proof' when it fails."""
+    def verify_ctos(self, challenge, tag):
+        """Check the meter's f(CtoS) ``tag`` (pass 4); SecurityError 'meter-proof' when it
+        fails."""
         if self.server_title is None:
             raise SecurityError("meter system title unknown: cannot check its proof",
                                 "system-title")
-        p = bytes(proof)
+        p = bytes(tag)
         if len(p) != 5 + _TAG_LEN or p[0] != _SC_AUTH:
             raise SecurityError("meter's HLS proof f(CtoS) is malformed (%d bytes)" % len(p),
                                 "meter-proof")
