@@ -200,10 +200,10 @@ class Gcm:
         ``tag`` (4..16 bytes): check it over (aad, src) first, SecurityError "auth-tag" when
         it does not match, then decrypt src into dst; returns dst. GMAC: src empty."""
         enc, m, gh, xor, c, ks, y, e, s = self._st
-        if _FULL and len(iv) != 12:  # (on a board only Security calls: 12 and 12 bytes)
+        if len(iv) != 12:
             raise ConfigError("GCM IV must be 12 bytes (system title 8 + invocation counter 4)",
                               "iv")
-        if _FULL and tag is not None and (len(tag) < 4 or len(tag) > 16):
+        if tag is not None and (len(tag) < 4 or len(tag) > 16):
             raise ConfigError("GCM tag length must be 4..16 bytes (suite 0 uses 12)",
                               "tag-length")
         for i in range(12):  # J0 = IV || 0^31 || 1
