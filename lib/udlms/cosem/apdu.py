@@ -2,9 +2,9 @@
 AARQ/AARE and RLRQ/RLRE (BER), the xDLMS InitiateRequest/InitiateResponse, GET/SET/ACTION
 requests and their responses.
 
-Builders return ``bytes``; parsers take bytes/bytearray/memoryview, check every length
-against the buffer and raise ``ApduError`` kind "malformed" on truncation or
-"unexpected" on an APDU of the wrong kind. Ciphering is done elsewhere
+Builders return ``bytes`` or a ``bytearray`` (built in place, not copied); parsers take
+bytes/bytearray/memoryview, check every length against the buffer and raise ``ApduError``
+kind "malformed" on truncation or "unexpected" on an APDU of the wrong kind. Ciphering is done elsewhere
 (:mod:`udlms.crypto.security`); this module only places the bytes.
 """
 
@@ -70,19 +70,25 @@ def apdu_name(tag):
     return names.apdu_name(tag)
 
 
-def _tl(tag, n):
-    """BER tag and length (short form < 0x80, else 0x8k + k bytes)."""
-    if n < 0x80:
-        return bytes((tag, n))
-    k = 1 if n < 0x100 else (2 if n < 0x10000 else 4)
-    return bytes((tag, 0x80 | k)) + n.to_bytes(k, "big")
-
-
-def _put(b, data, tag, inner):
-    """Append the BER TLV ``tag`` around the TLV ``inner`` of the octets ``data`` to ``b``."""
-    inner = _tl(inner, len(data))
-    b += _tl(tag, len(inner) + len(data))
-    b += inner
+def _put(b, data, tag, w=0):
+    """Append to ``b`` the BER TLV ``tag`` of ``data``, or (``w``) ``tag`` around the
+    TLV ``w`` of ``data``; with ``data`` None, fill in the length of the envelope
+    ``b[0]`` (a zero at b[1] held its place). Lengths: short form < 0x80, else 0x8k and k
+    bytes. Written in place: no temporaries (the WebAssembly port frees nothing in a run)."""
+    n = len(b) - 2 if data is None else len(data)
+    m = n + (0 if n < 0x80 else 1 if n < 0x100 else 2 if n < 0x10000 else 4) + 2 if w else n
+    for t in (tag, w) if w else (tag,):
+        k = 0 if m < 0x80 else 1 if m < 0x100 else 2 if m < 0x10000 else 4
+        if data is None:  # the envelope's length, in place of its placeholder
+            b[1:2] = bytes((0x80 | k,)) + m.to_bytes(k, "big") if k else bytes((m,))
+            return b
+        b.append(t)
+        if k:
+            b.append(0x80 | k)
+            b += m.to_bytes(k, "big")
+        else:
+            b.append(m)
+        m = n
     b += data
 
 
@@ -121,7 +127,7 @@ def aarq(ciphered=True, mechanism=5, calling_title=None, auth_value=None, user_i
     ``mechanism`` 0 none, 1 LLS (``auth_value`` = password), 5 HLS-GMAC (``auth_value``
     = CtoS). ``user_info`` is the (glo-)InitiateRequest bytes, placed in BE 04.
     """
-    b = bytearray(b"\xA1\x09\x06\x07")
+    b = bytearray(b"\x60\x00\xA1\x09\x06\x07")  # AARQ, its length filled in at the end
     b += _OID_PREFIX
     b += b"\x01\x03" if ciphered else b"\x01\x01"
     if calling_title is not None:
@@ -137,71 +143,59 @@ def aarq(ciphered=True, mechanism=5, calling_title=None, auth_value=None, user_i
         _put(b, auth_value, 0xAC, 0x80)
     if user_info:
         _put(b, user_info, 0xBE, 0x04)
-    return _tl(_AARQ, len(b)) + b
+    return _put(b, None, 0)
 
 
-class Aare:
-    """A parsed AARE: ``result`` (0 accepted, 1 rejected-permanent, 2 rejected-transient),
-    ``diagnostic`` ``(source, value)`` with source 1 (acse-service-user) or 2
-    (acse-service-provider) or None, ``responding_title``, ``auth_value`` (StoC),
-    ``user_info`` (bytes or None), ``mechanism`` (int or None); on a PC also ``context``
-    (last OID arc: 1 LN, 3 LN+ciphering) and ``context_ciphered``."""
-
-    result = diagnostic = responding_title = auth_value = user_info = mechanism = None
-    if _FULL:  # for people at a PC (the device build leaves them out)
-        context = None
-        context_ciphered = False
-
-        @property
-        def accepted(self):
-            return self.result == 0
-
-        def __repr__(self):
-            return "Aare(result=%r, diagnostic=%r, mechanism=%r)" % (
-                self.result, self.diagnostic, self.mechanism)
-
-
-def parse_aare(b):
-    """Parse an AARE -> :class:`Aare`. Unknown optional fields are skipped; an AARE
-    without user-information (rejections) and a mechanism-name ending 0x85 are
-    accepted."""
+def parse_aare(b, tag=_AARE):
+    """Parse an AARE -> :class:`Response` with ``result`` (0 accepted, 1
+    rejected-permanent, 2 rejected-transient), ``diagnostic`` ``(source, value)`` (source
+    1 acse-service-user, 2 acse-service-provider) or None, ``responding_title``,
+    ``auth_value`` (StoC), ``user_info`` (bytes or None), ``mechanism`` (int or None); on a
+    PC also ``context`` (last OID arc: 1 LN, 3 LN+ciphering) and ``context_ciphered``.
+    Unknown optional fields are skipped; an AARE without user-information (rejections) and
+    a mechanism-name ending 0x85 are accepted. With ``tag`` 0x63 it reads an RLRE the same
+    way (:func:`parse_rlre`): its reason lands in ``result``."""
     b = memoryview(b)
-    p, end = _in(b, "AARE", _AARE)
-    a = Aare()
+    w = "AARE" if tag == _AARE else "RLRE"
+    p, end = _in(b, w, tag)
+    a = Response(tag, w)
+    a.result = None
     while p < end:
-        tag = b[p]
-        if tag & 0x1F == 0x1F:  # high tag number form: skip its continuation bytes
+        t = b[p]
+        if t & 0x1F == 0x1F and tag == _AARE:  # high tag number form: skip its continuation
             p += 1
             while p < end and b[p] & 0x80:
                 p += 1
         n, p = _len(b, p + 1)
         if n > end - p:
-            raise ApduError("AARE field %02X claims %d bytes, only %d remain"
-                            % (tag, n, end - p), "malformed")
+            raise ApduError("%s field %02X claims %d bytes, only %d remain"
+                            % (w, t, n, end - p), "malformed")
         v = b[p:p + n]
         p += n
-        if tag == 0xA2:  # result
+        if tag != _AARE:  # RLRE: only the reason is read
+            if t == 0x80:
+                a.result = int.from_bytes(v, "big")
+        elif t == 0xA2:  # result
             a.result = int.from_bytes(_in(v, "AARE result"), "big")
-        elif tag == 0xA3:  # result-source-diagnostic
-            _need(v, 0, 1, "result-source-diagnostic")
-            d = _in(v, "result-source-diagnostic")
-            a.diagnostic = (v[0] & 0x1F, int.from_bytes(_in(d, "result-source-diagnostic"),
-                                                         "big"))
-        elif tag == 0xA4:  # responding-AP-title
+        elif t == 0xA3:  # result-source-diagnostic
+            x = "result-source-diagnostic"
+            d = _in(v, x)  # (checks that v has its tag byte)
+            a.diagnostic = (v[0] & 0x1F, int.from_bytes(_in(d, x), "big"))
+        elif t == 0xA4:  # responding-AP-title
             a.responding_title = bytes(_in(v, "responding-AP-title"))
-        elif tag == 0xAA:  # responding-authentication-value
+        elif t == 0xAA:  # responding-authentication-value
             a.auth_value = bytes(_in(v, "responding-authentication-value"))
-        elif tag == 0xBE:  # user-information
+        elif t == 0xBE:  # user-information
             a.user_info = bytes(_in(v, "user-information") if len(v)
                                 and v[0] == 0x04 else v)
-        elif tag == 0x89 and len(v):  # mechanism-name (Ziv meters end it with 0x85)
+        elif t == 0x89 and len(v):  # mechanism-name (Ziv meters end it with 0x85)
             a.mechanism = v[-1] & 0x7F
-        elif tag == 0xA1:  # application-context-name (checked; only a PC shows it)
+        elif t == 0xA1:  # application-context-name (checked; only a PC shows it)
             v = _in(v, "application-context-name")
             if _FULL and len(v):
                 a.context = v[-1]
                 a.context_ciphered = a.context in (3, 4)
-    if a.result is None:
+    if a.result is None and tag == _AARE:
         raise ApduError("AARE has no result field", "malformed")
     return a
 
@@ -240,51 +234,40 @@ def parse_initiate_response(b):
 # -- release: RLRQ / RLRE (IEC 62056-5-3 §7, Green Book §9.3.3) --------------------------
 def rlrq(user_info=None):
     """RLRQ with reason normal (``62 03 80 01 00``), optionally with user-information."""
-    b = bytearray(b"\x80\x01\x00")
+    b = bytearray(b"\x62\x00\x80\x01\x00")  # RLRQ, its length filled in at the end
     if user_info:
         _put(b, user_info, 0xBE, 0x04)
-    return _tl(0x62, len(b)) + b
+    return _put(b, None, 0)
 
 
 def parse_rlre(b):
     """RLRE -> reason (int, 0 = normal) or None when absent. An empty RLRE is fine."""
-    b = memoryview(b)
-    p, end = _in(b, "RLRE", _RLRE)
-    r = None
-    while p < end:
-        tag = b[p]
-        n, p = _len(b, p + 1)
-        if n > end - p:
-            raise ApduError("RLRE field %02X claims %d bytes, only %d remain"
-                            % (tag, n, end - p), "malformed")
-        if tag == 0x80:
-            r = int.from_bytes(b[p:p + n], "big")
-        p += n
-    return r
+    return parse_aare(b, _RLRE).result
 
 
 # -- GET / SET / ACTION requests (Green Book §9.4.x, LN services) ----------------------
-def _head(head, invoke, class_id, obis6, attr, tail, data=b""):
-    """A request: ``head`` (service tag and choice), invoke-id-and-priority, the
-    Cosem-Attribute/Method-Descriptor class-id(2) instance-id(6) index(1), then ``tail``
-    and ``data``."""
+def get_request(invoke, class_id, obis6, attr, access=None, head=b"\xC0\x01"):
+    """get-request-normal ``C0 01 iid cc cc oooooooooooo aa 00``: invoke-id-and-priority,
+    the Cosem-Attribute-Descriptor class-id(2) instance-id(6) attribute(1), then ``00`` or
+    ``01`` and ``access`` = ``(selector, parameters_axdr)`` for selective access (PC only:
+    a board never asks for it). (With
+    another ``head``, the start of another request: ``set_request``, ``action_request``,
+    whose ``access`` is the method's data.)"""
     if len(obis6) != 6:
         raise ApduError("logical name must be 6 bytes, got %d" % len(obis6), "malformed")
     b = bytearray(head)
     b += bytes((invoke & 0xFF, class_id >> 8 & 0xFF, class_id & 0xFF))
     b += obis6
     b.append(attr & 0xFF)
-    b += tail
-    b += data
-    return bytes(b)
-
-
-def get_request(invoke, class_id, obis6, attr, access=None, head=b"\xC0\x01"):
-    """get-request-normal ``C0 01 iid cc cc oooooooooooo aa 00``; ``access`` =
-    ``(selector, parameters_axdr)`` for selective access. (With another ``head``, the
-    start of another request: ``set_request``.)"""
-    return _head(head, invoke, class_id, obis6, attr, b"\x00") if access is None else _head(
-        head, invoke, class_id, obis6, attr, bytes((1, access[0] & 0xFF)), access[1])
+    if access is None:
+        b.append(0)
+    else:
+        b.append(1)
+        if _FULL and head[0] != 0xC3:  # get/set: Selective-Access-Descriptor (PC only)
+            b.append(access[0] & 0xFF)
+            access = access[1]
+        b += access
+    return b
 
 
 def get_request_next(invoke, block):
@@ -297,11 +280,10 @@ def set_request(invoke, class_id, obis6, attr, data, access=None):
     return get_request(invoke, class_id, obis6, attr, access, b"\xC1\x01") + bytes(data)
 
 
-def action_request(invoke, class_id, obis6, method, data=None):
-    """action-request-normal ``C3 01 iid desc 01 data`` or ``... 00`` without data."""
-    if data is None:
-        return _head(b"\xC3\x01", invoke, class_id, obis6, method, b"\x00")
-    return _head(b"\xC3\x01", invoke, class_id, obis6, method, b"\x01", data)
+def action_request(invoke, class_id, obis6, attr, data=None):
+    """action-request-normal ``C3 01 iid desc 01 data`` or ``... 00`` without data (``attr``:
+    the method)."""
+    return get_request(invoke, class_id, obis6, attr, data, b"\xC3\x01")
 
 
 # -- responses --------------------------------------------------------------------------
@@ -312,17 +294,29 @@ class Response:
     Data or of a block's raw octets, or None), ``block`` ``(number, last)`` or None,
     ``dar`` (data-access-result in an action's return parameters),
     ``state``/``service``/``choice``; plain words for errors: ``results.response_text(r)``.
-    The defaults are class attributes: an instance holds only what was parsed."""
+    The defaults are class attributes: an instance holds only what was parsed. An AARE or
+    RLRE (:func:`parse_aare`, kind "AARE"/"RLRE") is one too, with its own fields."""
 
     invoke = data = block = dar = state = service = choice = None
+    diagnostic = responding_title = auth_value = user_info = mechanism = None
     result = 0
 
     def __init__(self, tag, kind):
         self.tag = tag
         self.kind = kind
 
-    if _FULL:  # for people at a PC (the device build leaves it out)
+    if _FULL:  # for people at a PC (the device build leaves them out)
+        context = None
+        context_ciphered = False
+
+        @property
+        def accepted(self):
+            return self.result == 0
+
         def __repr__(self):
+            if self.kind == "AARE":
+                return "Aare(result=%r, diagnostic=%r, mechanism=%r)" % (
+                    self.result, self.diagnostic, self.mechanism)
             return "Response(%s, invoke=%r, result=%r, block=%r)" % (self.kind, self.invoke,
                                                                      self.result, self.block)
 
@@ -350,10 +344,10 @@ def parse_response(b):
     r = ("get" if tag == _GET_RESPONSE else "action" if tag == _ACTION_RESPONSE
          else "set" if _FULL and tag == _SET_RESPONSE else None)  # a board never sets
     if r is None:
-        raise ApduError("%s %s" % (apdu_name(tag), "is ciphered: decipher it before parsing"
-                                   if 0xC8 <= tag <= 0xD7 or 0xDB <= tag <= 0xDD
-                                   or 0x21 <= tag <= 0x5F else "is not a get/set/action "
-                                   "response"), "unexpected")
+        if 0xC8 <= tag <= 0xD7 or 0xDB <= tag <= 0xDD or 0x21 <= tag <= 0x5F:
+            raise ApduError("%s is ciphered: decipher it before parsing" % apdu_name(tag),
+                            "unexpected")
+        raise ApduError("%s is not a get/set/action response" % apdu_name(tag), "unexpected")
     _need(b, 0, 4, tag)  # a tag number: _need names it only in an error message
     r = Response(tag, r)
     r.choice = c = b[1]

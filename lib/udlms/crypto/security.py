@@ -33,10 +33,10 @@ _TAGS = (b"\xc0\xd0\xc1\xd1\xc2\xd2\xc3\xd3\xc4\xd4\xc5\xd5\xc7\xd7"
          b"\x01\x21\x08\x28\x0e\x2e\xc0\xc8\xc1\xc9\xc2\xca\xc3\xcb\xc4\xcc\xc5\xcd\xc7\xcf")
 
 
-def glo_tag(tag, dedicated=False):
-    """Ciphered tag for a plain xDLMS tag: glo- (C0->C8 ...) or, with a dedicated key, ded-
-    (initiate request/response stay glo-)."""
-    for i in range(0 if dedicated else 14, len(_TAGS), 2):
+def glo_tag(tag, n=False):
+    """Ciphered tag for a plain xDLMS tag: glo- (C0->C8 ...) or, with ``n`` (a dedicated
+    key), ded- (initiate request/response stay glo-)."""
+    for i in range(0 if n else 14, len(_TAGS), 2):
         if _TAGS[i] == tag:
             return _TAGS[i + 1]
     raise ApduError("APDU tag 0x%02X has no glo- ciphered form" % tag, "unexpected")
@@ -76,6 +76,19 @@ if _FULL:
         out[p:] = body
         return bytes(out)
 
+    def _put_len(out, pos, n):
+        """A-XDR length (short form < 128, else 0x81 / 0x82 long form) at ``pos``; returns the
+        new pos. ``out`` None: only the new pos (the length's size)."""
+        k = 0 if n < 0x80 else (1 if n < 0x100 else 2)
+        if out is not None:
+            if k:
+                out[pos] = 0x80 | k
+                for i in range(k):
+                    out[pos + k - i] = (n >> (8 * i)) & 255
+            else:
+                out[pos] = n
+        return pos + 1 + k
+
 
 def new_challenge(n=16):
     """A fresh HLS challenge (CtoS) of n bytes (Green Book: 8..64) from the runtime's RNG."""
@@ -84,20 +97,6 @@ def new_challenge(n=16):
     from udlms.port import random_bytes
 
     return random_bytes(n)
-
-
-def _put_len(out, pos, n):
-    """A-XDR length (short form < 128, else 0x81 / 0x82 long form) at ``pos``; returns the
-    new pos. ``out`` None: only the new pos (the length's size)."""
-    k = 0 if n < 0x80 else (1 if n < 0x100 else 2)
-    if out is not None:
-        if k:
-            out[pos] = 0x80 | k
-            for i in range(k):
-                out[pos + k - i] = (n >> (8 * i)) & 255
-        else:
-            out[pos] = n
-    return pos + 1 + k
 
 
 def parse_ciphered(apdu):
@@ -244,7 +243,7 @@ class Security:
         def gmac_proof(self, challenge, ic, title):
             """f(challenge) = 0x10 ‖ IC ‖ GMAC(EK; IV = title ‖ IC; AAD = 0x10 ‖ AK ‖
             challenge)."""
-            return self._proof(challenge, ic, title)
+            return self.f_stoc(challenge, ic, title)
 
     def _set_iv(self, title, ic=None, tag=None):
         """IV = title ‖ IC into the reused buffer, with IC = counter.next() when ``ic`` is
@@ -296,12 +295,17 @@ class Security:
         n = len(apdu)
         body = 5 + n + (_TAG_LEN if sc & _SC_AUTH else 0)
         p = 10 if _FULL and tag in (_GENERAL_GLO, _GENERAL_DED) else 1
-        out = bytearray(_put_len(None, p, body) + body)
+        # A-XDR length of the body: short form < 128, else 0x81 / 0x82 and 1 or 2 bytes
+        k = 0 if body < 0x80 else (1 if body < 0x100 else 2)
+        out = bytearray(p + 1 + k + body)
         out[0] = tag
         if _FULL and p > 1:
             out[1] = 8
             out[2:10] = title
-        p = _put_len(out, p, body)
+        out[p] = 0x80 | k if k else body
+        for i in range(k):
+            out[p + k - i] = (body >> (8 * i)) & 255
+        p += 1 + k
         # SC ‖ IC ‖ C ‖ T
         out[p] = sc
         for i in range(4):
@@ -374,11 +378,12 @@ class Security:
         return out
 
     # -- HLS mechanism 5 (GMAC), Green Book §9.2.7.4 ---------------------------------------
-    def _proof(self, challenge, ic, title, tag=None):
-        """f(challenge) = 0x10 ‖ IC ‖ GMAC(EK; IV = title ‖ IC; AAD = 0x10 ‖ AK ‖ challenge)
-        (``ic`` None: counter.next()); with ``tag``: check it instead (SecurityError
-        auth-tag when it does not match)."""
-        self._set_iv(title, ic)
+    def f_stoc(self, challenge, ic=None, title=None, tag=None):
+        """Our reply to the meter's challenge StoC (pass 3): f(challenge) = 0x10 ‖ IC ‖
+        GMAC(EK; IV = title ‖ IC; AAD = 0x10 ‖ AK ‖ challenge) with IC = counter.next() and
+        our title (``ic``, ``title``: those instead); with ``tag``: check it instead
+        (SecurityError auth-tag when it does not match)."""
+        self._set_iv(title or self.system_title, ic)
         iv = self._iv
         aad = self._aad
         aad[0] = _SC_AUTH
@@ -388,23 +393,20 @@ class Security:
             out[0] = _SC_AUTH
             for i in range(4 + _TAG_LEN):
                 out[1 + i] = iv[8 + i] if i < 4 else t[i - 4]
-            return bytes(out)
+            return out
 
-    def f_stoc(self, challenge):
-        """Our reply to the meter's challenge StoC (pass 3), with IC = counter.next()."""
-        return self._proof(challenge, None, self.system_title)
-
-    def verify_ctos(self, challenge, proof):
-        """Check the meter's f(CtoS) (pass 4); SecurityError 'meter-proof' when it fails."""
+    def verify_ctos(self, challenge, tag):
+        """Check the meter's f(CtoS) ``tag`` (pass 4); SecurityError 'meter-proof' when it
+        fails."""
         if self.server_title is None:
             raise SecurityError("meter system title unknown: cannot check its proof",
                                 "system-title")
-        p = bytes(proof)
+        p = bytes(tag)
         if len(p) != 5 + _TAG_LEN or p[0] != _SC_AUTH:
             raise SecurityError("meter's HLS proof f(CtoS) is malformed (%d bytes)" % len(p),
                                 "meter-proof")
         try:
-            self._proof(challenge, (p[1] << 24) | (p[2] << 16) | (p[3] << 8) | p[4],
+            self.f_stoc(challenge, (p[1] << 24) | (p[2] << 16) | (p[3] << 8) | p[4],
                         self.server_title, p[5:])
         except SecurityError:
             raise SecurityError("meter's HLS proof f(CtoS) does not verify: wrong keys (check "
