@@ -20,14 +20,14 @@ if _FULL:
     _ENCODINGS = ("ascii", "bcd", "digits", "hex")  # token.ENCODINGS (a test keeps them equal)
 
 
-def _obis(x):
+def _obis(data):
     """6 OBIS bytes from bytes or "A.B.C.D.E.F" text; other spellings go to obis.obis
     (imported only then, to keep a session's heap small)."""
-    if isinstance(x, (bytes, bytearray)) and len(x) == 6:
-        return x if type(x) is bytes else bytes(x)
+    if isinstance(data, (bytes, bytearray)) and len(data) == 6:
+        return data if type(data) is bytes else bytes(data)
     try:
         b = bytearray()
-        for p in x.split("."):
+        for p in data.split("."):
             p = int(p)
             if p < 0 or p > 255:
                 raise ValueError
@@ -38,7 +38,7 @@ def _obis(x):
         pass
     from udlms.cosem import obis
 
-    return obis.obis(x)
+    return obis.obis(data)
 
 
 class Settings:
@@ -117,7 +117,7 @@ class Session:
     request has gone out; ``release_note`` says why the meter refused the release."""
 
     sec = server_max_pdu = conformance = release_note = None
-    open_ = token_sent = False
+    token_sent = False
     # None: nothing to release; b"": a plain RLRQ; else the plain InitiateRequest of a
     # ciphered AARQ, which the RLRQ carries ciphered again (Green Book §9.3.3)
     _init = None
@@ -134,12 +134,11 @@ class Session:
                                             server_logical=s.server_logical,
                                             timeout_ms=s.timeout_ms, trace=trace)
         else:
-            self.link = hdlc.Link(
-                stream, client_sap=s.client, server_logical=s.server_logical,
-                server_physical=s.server_physical, address_size=s.address_size,
-                max_info_tx=s.max_info_tx, max_info_rx=s.max_info_rx, window=s.window,
-                timeout_ms=s.timeout_ms, inter_char_ms=s.inter_char_ms, retries=s.retries,
-                trace=trace, max_apdu=s.max_pdu + 64)
+            # positional, in hdlc.Link's order: keywords would be names in this .mpy
+            self.link = hdlc.Link(stream, s.client, s.server_logical, s.server_physical,
+                                  s.address_size, s.max_info_tx, s.max_info_rx, s.window,
+                                  s.timeout_ms, s.inter_char_ms, s.retries, trace,
+                                  s.max_pdu + 64)
 
     # -- life cycle -----------------------------------------------------------------
     def __enter__(self):
@@ -240,7 +239,6 @@ class Session:
                     raise AssociationError("meter's f(CtoS) is not an octet-string",
                                            "auth-failed")
                 sec.verify_ctos(auth, r[2:])
-            self.open_ = True
         except BaseException:
             self.close()
             raise
@@ -255,7 +253,6 @@ class Session:
                 self.release_note = "the release failed (%s); the link was disconnected" % (
                     getattr(e, "message", None) or e,)
             self._init = None
-        self.open_ = False
         try:
             self.link.disconnect()
         except Exception:  # noqa: BLE001
@@ -279,13 +276,13 @@ class Session:
         self.release_note = results.release_refused(r)
 
     # -- services -----------------------------------------------------------------------
-    def _exchange(self, req, what=None):
-        """One request -> the parsed response (Green Book §9.4); errors the meter sends
-        raise ServiceError, and with ``what`` ("get", "set", "action") so does a result
-        other than success."""
+    def _exchange(self, data, kind=None):
+        """One request ``data`` -> the parsed response (Green Book §9.4); errors the meter
+        sends raise ServiceError, and with ``kind`` ("get", "set", "action") so does a
+        result other than success."""
         if self.sec is not None:
-            req = self.sec.protect(req)
-        r = self.link.request(req)
+            data = self.sec.protect(data)
+        r = self.link.request(data)
         if self.sec is not None and len(r) and r[0] not in (0xD8, 0x0E):
             r = self.sec.unprotect(r)
         r = apdu.parse_response(r)
@@ -293,19 +290,19 @@ class Session:
             from udlms import results
 
             raise ServiceError(results.response_text(r), r.kind, r.result)
-        req = self.settings.invoke & 0x0F
-        if (r.invoke & 0x0F) != req:
+        data = self.settings.invoke & 0x0F
+        if (r.invoke & 0x0F) != data:
             raise ApduError("response invoke-id %d does not match request %d"
-                            % (r.invoke & 0x0F, req), "invoke-id")
-        if what and r.result:
+                            % (r.invoke & 0x0F, data), "invoke-id")
+        if kind and r.result:
             from udlms import results
 
-            if what == "action":
+            if kind == "action":
                 name, msg, hint = results.action_result(r.result)
             else:
                 name, msg, hint = results.data_access_result(r.result)
             raise ServiceError("meter says %s (%d): %s" % (name, r.result, hint or msg),
-                               "action-result" if what == "action" else "data-access-result",
+                               "action-result" if kind == "action" else "data-access-result",
                                r.result)
         return r
 

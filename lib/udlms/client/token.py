@@ -130,27 +130,20 @@ class TokenResult:
         self.action_result = action_result
         self.status_ours = status_ours
 
-    @property
-    def kind(self):
-        if self._kind is None:  # refused by action-result: its name, e.g. "type-unmatched"
+    def __getattr__(self, name):  # kind, status_name, message: looked up when read
+        if name == "kind":  # refused by action-result: its name, e.g. "type-unmatched"
+            if self._kind is not None:
+                return self._kind
             from udlms.results import action_result
 
             return action_result(self.action_result)[0]
-        return self._kind
+        if name == "status_name" or name == "message":
+            from udlms.client import token_status
 
-    @property
-    def status_name(self):
-        if self.status_code is None:
-            return None
-        from udlms.client import token_status
-
-        return token_status.text(self.status_code)[0]
-
-    @property
-    def message(self):  # the words live in token_status, loaded only when read
-        from udlms.client import token_status
-
-        return token_status.message(self)
+            if name == "message":
+                return token_status.message(self)
+            return None if self.status_code is None else token_status.text(self.status_code)[0]
+        raise AttributeError(name)
 
     if _FULL:  # for people at a PC (the device build leaves it out)
         def __repr__(self):
