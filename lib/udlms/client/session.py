@@ -113,8 +113,9 @@ class Session:
     """An association with one meter. Use as a context manager or call open()/close().
 
     ``sec`` (the security context, HLS-GMAC), ``server_max_pdu`` and ``conformance`` (the
-    InitiateResponse's) are set by :meth:`open`; ``token_sent`` once a Token Gateway enter
-    request has gone out; ``release_note`` says why the meter refused the release."""
+    InitiateResponse's; ``conformance`` in the PC build only) are set by :meth:`open`;
+    ``token_sent`` once a Token Gateway enter request has gone out; ``release_note`` (PC
+    build) says why the meter refused the release."""
 
     sec = server_max_pdu = conformance = release_note = None
     token_sent = False
@@ -167,7 +168,7 @@ class Session:
                     raise SecurityError("no invocation counter: resync from the meter's frame "
                                         "counter first", "counter-unavailable")
                 self.sec = sec = security.Security(s.ek, s.ak, s.system_title, self.counter,
-                                                   sc=s.security)
+                                                   s.security)
                 auth = s.ctos or security.new_challenge(8)
                 title = s.system_title
                 info = sec.protect(init, 0x21)
@@ -208,7 +209,8 @@ class Session:
                 raise ServiceError(results.response_text(r), r.kind, r.result)
             r = apdu.parse_initiate_response(info)
             self.server_max_pdu = r["max_pdu"]
-            self.conformance = r["conformance"]
+            if _FULL:  # (read by PC tools only)
+                self.conformance = r["conformance"]
             if sec is not None:
                 self._init = init
             if s.mechanism == _MECH_GMAC:  # HLS pass 3/4: f(StoC) by ACTION
@@ -250,8 +252,9 @@ class Session:
             try:
                 self._release()
             except Exception as e:  # noqa: BLE001 - teardown must not mask the real error
-                self.release_note = "the release failed (%s); the link was disconnected" % (
-                    getattr(e, "message", None) or e,)
+                if _FULL:  # the note is for PC tools (a board does not show it)
+                    self.release_note = ("the release failed (%s); the link was disconnected"
+                                         % (getattr(e, "message", None) or e,))
             self._init = None
         try:
             self.link.disconnect()
@@ -262,18 +265,20 @@ class Session:
         """RLRQ/RLRE (Green Book §9.3.3). After a ciphered AARQ the RLRQ carries the
         ciphered xDLMS InitiateRequest as user-information, with a fresh invocation
         counter (a secured release: meters refuse a plain RLRQ there). A refused release
-        is only noted (``release_note``): the DISC that follows ends the association."""
+        is only noted (``release_note``, PC build): the DISC that follows ends the
+        association."""
         r = self._init
         r = self.link.request(apdu.rlrq(self.sec.protect(r, 0x21) if r and self.sec is not None
                                         else None))
-        try:
-            if len(r) and r[0] == 0x63 and not apdu.parse_rlre(r):  # RLRE, reason normal
-                return
-        except ApduError:  # a malformed RLRE: said in the note
-            pass
-        from udlms import results
+        if _FULL:
+            try:
+                if len(r) and r[0] == 0x63 and not apdu.parse_rlre(r):  # RLRE, reason normal
+                    return
+            except ApduError:  # a malformed RLRE: said in the note
+                pass
+            from udlms import results
 
-        self.release_note = results.release_refused(r)
+            self.release_note = results.release_refused(r)
 
     # -- services -----------------------------------------------------------------------
     def _exchange(self, data, kind=None):
