@@ -93,7 +93,7 @@ class Settings:
                 except ValueError:
                     raise ConfigError("%s is not hexadecimal" % what, "config")
                 setattr(self, k, v)
-            if n and len(v) != n:
+            if _FULL and n and len(v) != n:  # (a board's config checks the digit count)
                 raise ConfigError("%s must be %d bytes (%d hex digits), got %d bytes"
                                   % (what, n, 2 * n, len(v)), "config")
         if isinstance(self.password, str):
@@ -302,13 +302,11 @@ class Session:
         if kind and r.result:
             from udlms import results
 
-            if kind == "action":
-                name, msg, hint = results.action_result(r.result)
-            else:
-                name, msg, hint = results.data_access_result(r.result)
+            kind = kind == "action"
+            name, msg, hint = (results.action_result if kind
+                               else results.data_access_result)(r.result)
             raise ServiceError("meter says %s (%d): %s" % (name, r.result, hint or msg),
-                               "action-result" if kind == "action" else "data-access-result",
-                               r.result)
+                               "action-result" if kind else "data-access-result", r.result)
         return r
 
     def get(self, class_id, obis, attr):
