@@ -142,12 +142,12 @@ class Session:
                                   s.max_pdu + 64)
 
     # -- life cycle -----------------------------------------------------------------
-    def __enter__(self):
-        self.open()
-        return self
+    if _FULL:  # ``with Session(...)`` at a PC; the device's callers use open()/close()
+        def __enter__(self):
+            return self.open()
 
-    def __exit__(self, *exc):
-        self.close()
+        def __exit__(self, *exc):
+            self.close()
 
     def open(self):
         """Connect, associate and (for HLS-GMAC) authenticate; tears down on failure.
