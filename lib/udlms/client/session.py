@@ -18,6 +18,8 @@ _MECH_LLS = const(1)
 _MECH_GMAC = const(5)  # HLS-GMAC, the default mechanism
 if _FULL:
     _ENCODINGS = ("ascii", "bcd", "digits", "hex")  # token.ENCODINGS (a test keeps them equal)
+    _KEYS = {"ek": (16, "ek (encryption key)"), "ak": (16, "ak (authentication key)"),
+             "system_title": (8, "system_title"), "ctos": (0, "ctos")}  # bytes, name
 
 
 def _obis(data):
@@ -81,9 +83,7 @@ class Settings:
                 raise ConfigError("unknown setting(s): %s" % ", ".join(sorted(bad)), "config")
         for k in kw:
             setattr(self, k, kw[k])
-        for k, n, what in (("ek", 16, "ek (encryption key)"),
-                           ("ak", 16, "ak (authentication key)"),
-                           ("system_title", 8, "system_title"), ("ctos", 0, "ctos")):
+        for k in ("ek", "ak", "system_title", "ctos"):
             v = getattr(self, k)  # bytes, or hexadecimal text (spaces and colons ignored)
             if v is None:  # the class's default (None)
                 continue
@@ -91,11 +91,14 @@ class Settings:
                 try:
                     v = bytes.fromhex(str(v).replace(" ", "").replace(":", ""))
                 except ValueError:
-                    raise ConfigError("%s is not hexadecimal" % what, "config")
+                    if _FULL:  # (a board's config checks the digits: tokenpad.settings_check)
+                        raise ConfigError("%s is not hexadecimal" % _KEYS[k][1], "config")
+                    raise
                 setattr(self, k, v)
-            if _FULL and n and len(v) != n:  # (a board's config checks the digit count)
+            if _FULL and k != "ctos" and len(v) != _KEYS[k][0]:
                 raise ConfigError("%s must be %d bytes (%d hex digits), got %d bytes"
-                                  % (what, n, 2 * n, len(v)), "config")
+                                  % (_KEYS[k][1], _KEYS[k][0], 2 * _KEYS[k][0], len(v)),
+                                  "config")
         if isinstance(self.password, str):
             self.password = self.password.encode()
         if _FULL:  # (the board's config checks these: tokenpad.settings_check)
