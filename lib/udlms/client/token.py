@@ -131,19 +131,11 @@ class TokenResult:
         self.status_ours = status_ours
 
     def __getattr__(self, text):  # kind, status_name, message: looked up when read
-        if text == "kind":  # refused by action-result: its name, e.g. "type-unmatched"
-            if self._kind is not None:
-                return self._kind
-            from udlms.results import action_result
+        if text == "kind" and self._kind is not None:
+            return self._kind
+        from udlms.client import token_status
 
-            return action_result(self.action_result)[0]
-        if text == "status_name" or text == "message":
-            from udlms.client import token_status
-
-            if text == "message":
-                return token_status.message(self)
-            return None if self.status_code is None else token_status.text(self.status_code)[0]
-        raise AttributeError(text)
+        return token_status.attr(self, text)
 
     if _FULL:  # for people at a PC (the device build leaves it out)
         def __repr__(self):
