@@ -117,11 +117,12 @@ class Session:
 
     ``sec`` (the security context, HLS-GMAC), ``server_max_pdu`` and ``conformance`` (the
     InitiateResponse's; ``conformance`` in the PC build only) are set by :meth:`open`;
-    ``token_sent`` once a Token Gateway enter request has gone out; ``release_note`` (PC
-    build) says why the meter refused the release."""
+    ``token_sent`` (PC build) once a Token Gateway enter request has gone out;
+    ``release_note`` (PC build) says why the meter refused the release."""
 
     sec = server_max_pdu = conformance = release_note = None
-    token_sent = False
+    if _FULL:
+        token_sent = False
     # None: nothing to release; b"": a plain RLRQ; else the plain InitiateRequest of a
     # ciphered AARQ, which the RLRQ carries ciphered again (Green Book §9.3.3)
     _init = None

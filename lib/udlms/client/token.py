@@ -161,16 +161,19 @@ def enter_token(session, digits, encoding=None):
     token (attribute 2) is ours (else it is about an earlier token) and says 3..7. Meter
     refusals come back as a TokenResult with ``accepted=False``; link, security and
     association failures raise. ``encoding="auto"`` tries the forms in turn
-    (:mod:`udlms.client.token_auto`).
+    (:mod:`udlms.client.token_auto`; in the PC build: a board calls token_auto itself).
     """
     s = session.settings
     encoding = encoding or s.encoding
-    if encoding == "auto":  # the form is found from type-unmatched answers (issue 20)
-        from udlms.client import token_auto
+    # a board runs ``auto`` through token_auto itself (tokenpad.deliver) and reads no
+    # token_sent: both are PC-only (_FULL)
+    if _FULL and encoding == "auto":  # the form is found from type-unmatched answers
+        from udlms.client import token_auto  # (issue 20)
 
         return token_auto.enter(session, digits, enter_token=enter_token)
     data = octet_string(digits, encoding)
-    session.token_sent = True
+    if _FULL:
+        session.token_sent = True
     from udlms.cosem.apdu import action_request
     from udlms.client.session import _obis
 
