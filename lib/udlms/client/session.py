@@ -187,8 +187,7 @@ class Session:
             if len(resp) and resp[0] == 0xD8:  # an exception-response, before any AARE
                 from udlms import results
 
-                raise results.aarq_exception(apdu.parse_response(resp),
-                                             getattr(sec, "last_ic", None))
+                raise results.aarq_exception(apdu.parse_response(resp), sec and sec.last_ic)
             a = apdu.parse_aare(resp)
             if a.result != 0:
                 from udlms import results
