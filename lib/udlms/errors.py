@@ -11,18 +11,18 @@ to this module, not in the heap: an error carries ``offset`` or ``(offset, args)
 """
 
 
-def _text(m):
-    """The message ``m`` as text (see the module docstring)."""
-    at = m if isinstance(m, int) else m[0] if isinstance(m, tuple) else None
+def _text(code):
+    """The message ``code`` as text (see the module docstring)."""
+    at = code if isinstance(code, int) else code[0] if isinstance(code, tuple) else None
     if at is None:
-        return m
+        return code
     try:
         with open(__file__.rsplit("/", 1)[0] + "/messages.txt", "rb") as f:
             f.seek(at)
             fmt = f.readline().decode()[:-1]
     except (OSError, NameError):  # no file beside a frozen module
-        return "udlms message %r (messages.txt not installed)" % (m,)
-    return fmt if at is m else fmt % m[1]  # (offset, args): the literal had "% args"
+        return "udlms message %r (messages.txt not installed)" % (code,)
+    return fmt if at is code else fmt % code[1]  # (offset, args): the literal had "% args"
 
 
 class DlmsError(Exception):

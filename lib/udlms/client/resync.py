@@ -38,7 +38,8 @@ def find_frame_counter(stream, settings, first=None, trace=None):
     from udlms.cosem import axdr
 
     tried = []
-    with Session(stream, _public(settings), trace=trace) as sess:
+    sess = Session(stream, _public(settings), trace=trace).open()
+    try:
         for obis in candidates(settings, first):
             try:
                 value, _ = axdr.decode(sess.get(1, obis, 2))
@@ -51,6 +52,8 @@ def find_frame_counter(stream, settings, first=None, trace=None):
             if isinstance(value, int) and not isinstance(value, bool):
                 return value, obis
             tried.append("%s: not an integer" % obis)
+    finally:
+        sess.close()
     raise SecurityError("could not read the meter's frame counter (tried %s): set "
                         "frame_counter to the meter's object" % "; ".join(tried),
                         "counter-unavailable")
@@ -71,8 +74,11 @@ def read_frame_counter(stream, settings, obis=None, trace=None):
         return find_frame_counter(stream, settings, trace=trace)[0]
     from udlms.cosem import axdr
 
-    with Session(stream, _public(settings), trace=trace) as sess:
+    sess = Session(stream, _public(settings), trace=trace).open()
+    try:
         value, _ = axdr.decode(sess.get(1, obis, 2))
+    finally:
+        sess.close()
     if not isinstance(value, int) or isinstance(value, bool):
         raise ApduError("frame counter object does not hold an integer", "unexpected")
     return value

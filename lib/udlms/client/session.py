@@ -9,25 +9,29 @@ link down. The Token Gateway client is :mod:`udlms.client.token`, the frame-coun
 
 from udlms.cosem import apdu
 from udlms.link import hdlc
-from udlms.errors import ApduError, AssociationError, ConfigError, SecurityError, ServiceError
+from udlms.errors import ApduError, AssociationError, SecurityError, ServiceError
 from udlms.port import const
 
 # _FULL: 0 in the device build (tools/build/msgtable.py): what a board never calls is left out
 _FULL = const(1)
+if _FULL:  # the settings' checks (a board's config is checked by tokenpad.settings_check)
+    from udlms.errors import ConfigError
 _MECH_LLS = const(1)
 _MECH_GMAC = const(5)  # HLS-GMAC, the default mechanism
 if _FULL:
     _ENCODINGS = ("ascii", "bcd", "digits", "hex")  # token.ENCODINGS (a test keeps them equal)
+    _KEYS = {"ek": (16, "ek (encryption key)"), "ak": (16, "ak (authentication key)"),
+             "system_title": (8, "system_title"), "ctos": (0, "ctos")}  # bytes, name
 
 
-def _obis(x):
+def _obis(data):
     """6 OBIS bytes from bytes or "A.B.C.D.E.F" text; other spellings go to obis.obis
     (imported only then, to keep a session's heap small)."""
-    if isinstance(x, (bytes, bytearray)) and len(x) == 6:
-        return x if type(x) is bytes else bytes(x)
+    if isinstance(data, (bytes, bytearray)) and len(data) == 6:
+        return data if type(data) is bytes else bytes(data)
     try:
         b = bytearray()
-        for p in x.split("."):
+        for p in data.split("."):
             p = int(p)
             if p < 0 or p > 255:
                 raise ValueError
@@ -38,7 +42,7 @@ def _obis(x):
         pass
     from udlms.cosem import obis
 
-    return obis.obis(x)
+    return obis.obis(data)
 
 
 class Settings:
@@ -81,9 +85,7 @@ class Settings:
                 raise ConfigError("unknown setting(s): %s" % ", ".join(sorted(bad)), "config")
         for k in kw:
             setattr(self, k, kw[k])
-        for k, n, what in (("ek", 16, "ek (encryption key)"),
-                           ("ak", 16, "ak (authentication key)"),
-                           ("system_title", 8, "system_title"), ("ctos", 0, "ctos")):
+        for k in ("ek", "ak", "system_title", "ctos"):
             v = getattr(self, k)  # bytes, or hexadecimal text (spaces and colons ignored)
             if v is None:  # the class's default (None)
                 continue
@@ -91,11 +93,14 @@ class Settings:
                 try:
                     v = bytes.fromhex(str(v).replace(" ", "").replace(":", ""))
                 except ValueError:
-                    raise ConfigError("%s is not hexadecimal" % what, "config")
+                    if _FULL:  # (a board's config checks the digits: tokenpad.settings_check)
+                        raise ConfigError("%s is not hexadecimal" % _KEYS[k][1], "config")
+                    raise
                 setattr(self, k, v)
-            if n and len(v) != n:
+            if _FULL and k != "ctos" and len(v) != _KEYS[k][0]:
                 raise ConfigError("%s must be %d bytes (%d hex digits), got %d bytes"
-                                  % (what, n, 2 * n, len(v)), "config")
+                                  % (_KEYS[k][1], _KEYS[k][0], 2 * _KEYS[k][0], len(v)),
+                                  "config")
         if isinstance(self.password, str):
             self.password = self.password.encode()
         if _FULL:  # (the board's config checks these: tokenpad.settings_check)
@@ -113,11 +118,13 @@ class Session:
     """An association with one meter. Use as a context manager or call open()/close().
 
     ``sec`` (the security context, HLS-GMAC), ``server_max_pdu`` and ``conformance`` (the
-    InitiateResponse's) are set by :meth:`open`; ``token_sent`` once a Token Gateway enter
-    request has gone out; ``release_note`` says why the meter refused the release."""
+    InitiateResponse's; ``conformance`` in the PC build only) are set by :meth:`open`;
+    ``token_sent`` (PC build) once a Token Gateway enter request has gone out;
+    ``release_note`` (PC build) says why the meter refused the release."""
 
     sec = server_max_pdu = conformance = release_note = None
-    open_ = token_sent = False
+    if _FULL:
+        token_sent = False
     # None: nothing to release; b"": a plain RLRQ; else the plain InitiateRequest of a
     # ciphered AARQ, which the RLRQ carries ciphered again (Green Book §9.3.3)
     _init = None
@@ -134,20 +141,19 @@ class Session:
                                             server_logical=s.server_logical,
                                             timeout_ms=s.timeout_ms, trace=trace)
         else:
-            self.link = hdlc.Link(
-                stream, client_sap=s.client, server_logical=s.server_logical,
-                server_physical=s.server_physical, address_size=s.address_size,
-                max_info_tx=s.max_info_tx, max_info_rx=s.max_info_rx, window=s.window,
-                timeout_ms=s.timeout_ms, inter_char_ms=s.inter_char_ms, retries=s.retries,
-                trace=trace, max_apdu=s.max_pdu + 64)
+            # positional, in hdlc.Link's order: keywords would be names in this .mpy
+            self.link = hdlc.Link(stream, s.client, s.server_logical, s.server_physical,
+                                  s.address_size, s.max_info_tx, s.max_info_rx, s.window,
+                                  s.timeout_ms, s.inter_char_ms, s.retries, trace,
+                                  s.max_pdu + 64)
 
     # -- life cycle -----------------------------------------------------------------
-    def __enter__(self):
-        self.open()
-        return self
+    if _FULL:  # ``with Session(...)`` at a PC; the device's callers use open()/close()
+        def __enter__(self):
+            return self.open()
 
-    def __exit__(self, *exc):
-        self.close()
+        def __exit__(self, *exc):
+            self.close()
 
     def open(self):
         """Connect, associate and (for HLS-GMAC) authenticate; tears down on failure.
@@ -162,18 +168,19 @@ class Session:
             if s.mechanism == _MECH_GMAC:
                 from udlms.crypto import security
 
-                if s.ek is None or s.ak is None or s.system_title is None:
+                # (a board's config requires them: tokenpad.settings_check)
+                if _FULL and (s.ek is None or s.ak is None or s.system_title is None):
                     raise ConfigError("HLS-GMAC needs ek, ak and system_title", "config")
                 if self.counter is None:
                     raise SecurityError("no invocation counter: resync from the meter's frame "
                                         "counter first", "counter-unavailable")
                 self.sec = sec = security.Security(s.ek, s.ak, s.system_title, self.counter,
-                                                   sc=s.security)
+                                                   s.security)
                 auth = s.ctos or security.new_challenge(8)
                 title = s.system_title
                 info = sec.protect(init, 0x21)
             elif s.mechanism == _MECH_LLS:
-                if not s.password:
+                if _FULL and not s.password:  # (as for HLS-GMAC's keys)
                     raise ConfigError("LLS needs a password", "config")
                 auth = s.password
                 info = init
@@ -183,8 +190,7 @@ class Session:
             if len(resp) and resp[0] == 0xD8:  # an exception-response, before any AARE
                 from udlms import results
 
-                raise results.aarq_exception(apdu.parse_response(resp),
-                                             getattr(sec, "last_ic", None))
+                raise results.aarq_exception(apdu.parse_response(resp), sec and sec.last_ic)
             a = apdu.parse_aare(resp)
             if a.result != 0:
                 from udlms import results
@@ -209,7 +215,8 @@ class Session:
                 raise ServiceError(results.response_text(r), r.kind, r.result)
             r = apdu.parse_initiate_response(info)
             self.server_max_pdu = r["max_pdu"]
-            self.conformance = r["conformance"]
+            if _FULL:  # (read by PC tools only)
+                self.conformance = r["conformance"]
             if sec is not None:
                 self._init = init
             if s.mechanism == _MECH_GMAC:  # HLS pass 3/4: f(StoC) by ACTION
@@ -240,7 +247,6 @@ class Session:
                     raise AssociationError("meter's f(CtoS) is not an octet-string",
                                            "auth-failed")
                 sec.verify_ctos(auth, r[2:])
-            self.open_ = True
         except BaseException:
             self.close()
             raise
@@ -252,10 +258,10 @@ class Session:
             try:
                 self._release()
             except Exception as e:  # noqa: BLE001 - teardown must not mask the real error
-                self.release_note = "the release failed (%s); the link was disconnected" % (
-                    getattr(e, "message", None) or e,)
+                if _FULL:  # the note is for PC tools (a board does not show it)
+                    self.release_note = ("the release failed (%s); the link was disconnected"
+                                         % (getattr(e, "message", None) or e,))
             self._init = None
-        self.open_ = False
         try:
             self.link.disconnect()
         except Exception:  # noqa: BLE001
@@ -265,27 +271,29 @@ class Session:
         """RLRQ/RLRE (Green Book §9.3.3). After a ciphered AARQ the RLRQ carries the
         ciphered xDLMS InitiateRequest as user-information, with a fresh invocation
         counter (a secured release: meters refuse a plain RLRQ there). A refused release
-        is only noted (``release_note``): the DISC that follows ends the association."""
+        is only noted (``release_note``, PC build): the DISC that follows ends the
+        association."""
         r = self._init
         r = self.link.request(apdu.rlrq(self.sec.protect(r, 0x21) if r and self.sec is not None
                                         else None))
-        try:
-            if len(r) and r[0] == 0x63 and not apdu.parse_rlre(r):  # RLRE, reason normal
-                return
-        except ApduError:  # a malformed RLRE: said in the note
-            pass
-        from udlms import results
+        if _FULL:
+            try:
+                if len(r) and r[0] == 0x63 and not apdu.parse_rlre(r):  # RLRE, reason normal
+                    return
+            except ApduError:  # a malformed RLRE: said in the note
+                pass
+            from udlms import results
 
-        self.release_note = results.release_refused(r)
+            self.release_note = results.release_refused(r)
 
     # -- services -----------------------------------------------------------------------
-    def _exchange(self, req, what=None):
-        """One request -> the parsed response (Green Book §9.4); errors the meter sends
-        raise ServiceError, and with ``what`` ("get", "set", "action") so does a result
-        other than success."""
+    def _exchange(self, data, kind=None):
+        """One request ``data`` -> the parsed response (Green Book §9.4); errors the meter
+        sends raise ServiceError, and with ``kind`` ("get", "set", "action") so does a
+        result other than success."""
         if self.sec is not None:
-            req = self.sec.protect(req)
-        r = self.link.request(req)
+            data = self.sec.protect(data)
+        r = self.link.request(data)
         if self.sec is not None and len(r) and r[0] not in (0xD8, 0x0E):
             r = self.sec.unprotect(r)
         r = apdu.parse_response(r)
@@ -293,20 +301,18 @@ class Session:
             from udlms import results
 
             raise ServiceError(results.response_text(r), r.kind, r.result)
-        req = self.settings.invoke & 0x0F
-        if (r.invoke & 0x0F) != req:
+        data = self.settings.invoke & 0x0F
+        if (r.invoke & 0x0F) != data:
             raise ApduError("response invoke-id %d does not match request %d"
-                            % (r.invoke & 0x0F, req), "invoke-id")
-        if what and r.result:
+                            % (r.invoke & 0x0F, data), "invoke-id")
+        if kind and r.result:
             from udlms import results
 
-            if what == "action":
-                name, msg, hint = results.action_result(r.result)
-            else:
-                name, msg, hint = results.data_access_result(r.result)
+            kind = kind == "action"
+            name, msg, hint = (results.action_result if kind
+                               else results.data_access_result)(r.result)
             raise ServiceError("meter says %s (%d): %s" % (name, r.result, hint or msg),
-                               "action-result" if what == "action" else "data-access-result",
-                               r.result)
+                               "action-result" if kind else "data-access-result", r.result)
         return r
 
     def get(self, class_id, obis, attr):

@@ -130,27 +130,12 @@ class TokenResult:
         self.action_result = action_result
         self.status_ours = status_ours
 
-    @property
-    def kind(self):
-        if self._kind is None:  # refused by action-result: its name, e.g. "type-unmatched"
-            from udlms.results import action_result
-
-            return action_result(self.action_result)[0]
-        return self._kind
-
-    @property
-    def status_name(self):
-        if self.status_code is None:
-            return None
+    def __getattr__(self, text):  # kind, status_name, message: looked up when read
+        if text == "kind" and self._kind is not None:
+            return self._kind
         from udlms.client import token_status
 
-        return token_status.text(self.status_code)[0]
-
-    @property
-    def message(self):  # the words live in token_status, loaded only when read
-        from udlms.client import token_status
-
-        return token_status.message(self)
+        return token_status.attr(self, text)
 
     if _FULL:  # for people at a PC (the device build leaves it out)
         def __repr__(self):
@@ -176,16 +161,19 @@ def enter_token(session, digits, encoding=None):
     token (attribute 2) is ours (else it is about an earlier token) and says 3..7. Meter
     refusals come back as a TokenResult with ``accepted=False``; link, security and
     association failures raise. ``encoding="auto"`` tries the forms in turn
-    (:mod:`udlms.client.token_auto`).
+    (:mod:`udlms.client.token_auto`; in the PC build: a board calls token_auto itself).
     """
     s = session.settings
     encoding = encoding or s.encoding
-    if encoding == "auto":  # the form is found from type-unmatched answers (issue 20)
-        from udlms.client import token_auto
+    # a board runs ``auto`` through token_auto itself (tokenpad.deliver) and reads no
+    # token_sent: both are PC-only (_FULL)
+    if _FULL and encoding == "auto":  # the form is found from type-unmatched answers
+        from udlms.client import token_auto  # (issue 20)
 
         return token_auto.enter(session, digits, enter_token=enter_token)
     data = octet_string(digits, encoding)
-    session.token_sent = True
+    if _FULL:
+        session.token_sent = True
     from udlms.cosem.apdu import action_request
     from udlms.client.session import _obis
 

@@ -24,6 +24,20 @@ def text(code):
     return "status-%d" % code, "meter reports unknown token status %d" % code
 
 
+def attr(r, name):
+    """``TokenResult``'s looked-up attributes: ``message``, ``status_name`` and a ``kind``
+    that is the action result's name (e.g. "type-unmatched")."""
+    if name == "message":
+        return message(r)
+    if name == "status_name":
+        return None if r.status_code is None else text(r.status_code)[0]
+    if name == "kind":
+        from udlms.results import action_result
+
+        return action_result(r.action_result)[0]
+    raise AttributeError(name)
+
+
 def message(r):
     """The plain words of a :class:`udlms.client.token.TokenResult` ``r``: the action
     result's when it decided, else token_status's (with the action result beside it)."""
