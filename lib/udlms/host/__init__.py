@@ -1,9 +1,11 @@
 """PC-only code, never on a board: the CLI, the trace decoder, the pyserial transport and
 the OpenSSL back-ends. Importing this package registers those back-ends with the crypto
-layer (the crypto layer never imports host code; ``udlms`` imports this package on CPython)."""
+layer and adds the HDLC link's PC side (:mod:`udlms.host.frames`) to ``udlms.link.hdlc``
+(lower layers never import host code; ``udlms`` imports this package on CPython)."""
 
 from udlms.crypto import gcm as _gcm
 from udlms.host import aes_host as _aes_host, gcm_host as _gcm_host
+from udlms.host import frames  # noqa: F401 - adds the PC side of udlms.link.hdlc to it
 
 if hasattr(_gcm, "register"):  # the registry is PC-only (not in the device build, which the
     _gcm.register(_aes_host)  # MicroPython lane imports this package with)
