@@ -100,6 +100,28 @@ class _Receiver:
                 n += 1
         return n
 
+    def drop_partial(self):
+        """Discard an incomplete frame (inter-character timeout, clause 6.4.4.2; the Link does
+        this in its receive loop); idle flags stay (one may open the next frame)."""
+        for i in range(self.start, self.end):
+            if self.buf[i] != 0x7E:
+                self._error(2)
+                self.start = self.end = 0
+                return
+
+    def _compact(self):
+        """Move what is left of the buffer to the front (the Link does this in
+        ``readinto_from``); discard a buffer full of noise."""
+        s = self.start
+        buf = self.buf
+        if s:
+            buf[:self.end - s] = buf[s:self.end]
+            self.start = 0
+            self.end -= s
+        if self.end == len(buf):
+            self._error(1, len(buf))
+            self.start = self.end = 0
+
     def feed(self, data):
         """Copy data in (tools and tests); returns the number of bytes taken (fewer when
         the buffer is full: drain it with next() and feed the rest)."""
@@ -129,7 +151,7 @@ class _Receiver:
 
 
 for _n in ("size", "segmented", "raw", "dst", "src", "info", "info_len", "_error", "pending",
-           "feed", "reset"):
+           "drop_partial", "_compact", "feed", "reset"):
     setattr(hdlc_frame.Receiver, _n, getattr(_Receiver, _n))
 hdlc_frame.frame = frame
 for _n in ("SNRM", "UA", "DISC", "DM", "FRMR", "LLC_REQUEST", "frame", "i_control",

@@ -13,6 +13,7 @@ from udlms.port import const, sleep_ms, ticks_diff, ticks_ms
 
 # _FULL: 0 in the device build (tools/build/msgtable.py): the link's stats
 _FULL = const(1)
+_FLAG = const(0x7E)
 _SNRM = const(0x93)
 _DISC = const(0x53)
 # the defaults a parameter takes when the SNRM/UA leaves it out (IEC 62056-46 6.4.4.4.3.2)
@@ -174,8 +175,13 @@ class Link(Receiver):
             if n:
                 last = now
                 continue
-            if ticks_diff(now, last) > self.inter_char_ms:
-                self.drop_partial()
+            if ticks_diff(now, last) > self.inter_char_ms:  # drop a cut frame (6.4.4.2)
+                for i in range(self.start, self.end):  # (idle flags stay: one may open one)
+                    if buf[i] != _FLAG:
+                        if _FULL:
+                            self._error(2)
+                        self.start = self.end = 0
+                        break
             sleep_ms(1)
 
     def _spent(self, t0):

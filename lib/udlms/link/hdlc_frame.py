@@ -85,49 +85,34 @@ class Receiver:
             self.last_error = None
         self.control = self.s = self.q = self.r = self.i = self.j = 0
 
-    def _compact(self):
-        """Move what is left of the buffer to the front; discard a buffer full of noise."""
-        s = self.start
-        buf = self.buf
-        if s:
-            n = self.end - s
-            for i in range(n):  # memmove to the front, without a slice object
-                buf[i] = buf[s + i]
-            self.start = 0
-            self.end = n
-        if self.end == len(buf):
-            if _FULL:
-                self._error(1, len(buf))
-            self.start = self.end = 0
-
     def readinto_from(self, stream):
         """Read what the stream has (through a fixed 64-byte chunk: no allocation); returns
-        the byte count (0 if none)."""
+        the byte count (0 if none). Short of room, what is left of the buffer moves to the
+        front first (a buffer full of bytes that hold no frame, line noise, is discarded)."""
         chunk = self.chunk
         buf = self.buf
-        if len(buf) - self.end < 64:
-            self._compact()
-            if len(buf) - self.end < 64:
+        e = self.end
+        if len(buf) - e < 64:
+            s = self.start
+            if s:
+                e -= s
+                for i in range(e):  # memmove to the front, without a slice object
+                    buf[i] = buf[s + i]
+                self.start = 0
+            if e == len(buf):
+                if _FULL:
+                    self._error(1, e)
+                self.start = e = 0
+            self.end = e
+            if len(buf) - e < 64:
                 return 0  # a frame is waiting to be taken with next()
         n = stream.readinto(chunk)
         if not n:
             return 0
-        e = self.end
         for i in range(n):
             buf[e + i] = chunk[i]
         self.end = e + n
         return n
-
-    def drop_partial(self):
-        """Discard an incomplete frame (inter-character timeout, clause 6.4.4.2); idle flags
-        stay (one may open the next frame)."""
-        buf = self.buf
-        for i in range(self.start, self.end):
-            if buf[i] != _FLAG:
-                if _FULL:
-                    self._error(2)
-                self.start = self.end = 0
-                return
 
     def next(self):
         """The next complete, valid frame, or None when more bytes are needed."""
@@ -166,9 +151,7 @@ class Receiver:
                     if _FULL:
                         self._error(0)
                     continue
-                self.start = s
-                if s and self.end == len(buf):
-                    self._compact()
+                self.start = s  # (readinto_from makes room for the rest)
                 return None
             # no frame header after all (bad address or HCS): look again just after s, a real
             # frame may start inside; a good header on a damaged frame: skip to its closing flag
