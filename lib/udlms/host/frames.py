@@ -4,7 +4,10 @@ the decoder use and a board never runs, added to :mod:`udlms.link.hdlc` and its
 link layer never imports host code): ``frame()``, ``fcs16``, ``ua_info()``, ``i_control()``,
 ``rr_control()``, the control constants (clause 8.4.3), and on ``Receiver`` (so on the Link
 too) ``feed``, ``pending``, ``reset``, the field views of the frame ``next()`` found and the
-error counts (``errors`` by kind, ``last_error``)."""
+error counts (``errors`` by kind, ``last_error``). On CPython only (the device build never
+needs them)."""
+
+import sys
 
 from udlms.errors import FrameError
 from udlms.link import hdlc, hdlc_frame
@@ -150,11 +153,14 @@ class _Receiver:
         self.start = self.end = 0
 
 
-for _n in ("size", "segmented", "raw", "dst", "src", "info", "info_len", "_error", "pending",
-           "drop_partial", "_compact", "feed", "reset"):
-    setattr(hdlc_frame.Receiver, _n, getattr(_Receiver, _n))
-hdlc_frame.frame = frame
-for _n in ("SNRM", "UA", "DISC", "DM", "FRMR", "LLC_REQUEST", "frame", "i_control",
-           "rr_control", "ua_info"):
-    setattr(hdlc, _n, globals()[_n])
-hdlc.fcs16 = hdlc_frame.fcs16
+# CPython only: MicroPython (its lane imports every module, with the device build of the link)
+# cannot add properties to a class that already has a subclass (the Link)
+if sys.implementation.name == "cpython":
+    for _n in ("size", "segmented", "raw", "dst", "src", "info", "info_len", "_error",
+               "pending", "drop_partial", "_compact", "feed", "reset"):
+        setattr(hdlc_frame.Receiver, _n, getattr(_Receiver, _n))
+    hdlc_frame.frame = frame
+    for _n in ("SNRM", "UA", "DISC", "DM", "FRMR", "LLC_REQUEST", "frame", "i_control",
+               "rr_control", "ua_info"):
+        setattr(hdlc, _n, globals()[_n])
+    hdlc.fcs16 = hdlc_frame.fcs16

@@ -111,8 +111,8 @@ class Link(Receiver):
                  address_size=2, max_info_tx=_MAX_INFO, max_info_rx=_MAX_INFO,
                  window=_WINDOW, timeout_ms=3000, inter_char_ms=500, retries=3,
                  trace=None, max_apdu=576):
-        self.stream = stream  # _ba: the address field we send, to the server from the client
-        self._ba = server_address(server_logical, server_physical, address_size) + \
+        self.stream = stream  # addr: the address field we send, to the server from the client
+        self.addr = server_address(server_logical, server_physical, address_size) + \
             client_address(client_sap)
         self.want = (max_info_tx, max_info_rx, window)
         self.max_info_tx = max_info_tx
@@ -136,7 +136,7 @@ class Link(Receiver):
             if _FULL:
                 self.stats["resent"] += 1
         else:
-            encode_frame(self.out, self._ba, control, info, segmented)
+            encode_frame(self.out, self.addr, control, info, segmented)
         out = self.out  # the last frame sent is still there: its length field says how long
         mv = memoryview(out)[:(((out[1] & 7) << 8) | out[2]) + 2]
         self.stream.write(mv)
@@ -149,7 +149,7 @@ class Link(Receiver):
         """The next frame to us from the meter (the field we send, the client's byte moved
         first; not an echo or another station), or None after timeout_ms without one."""
         buf = self.buf
-        a = self._ba
+        a = self.addr
         t0 = last = ticks_ms()
         while True:
             f = self.next()
