@@ -189,10 +189,11 @@ class Link(Receiver):
         RR, repeats, other traffic) is spent: a confused meter must not hold us forever."""
         return ticks_diff(ticks_ms(), t0) > 2 * self.timeout_ms * (self.retries + 1)
 
-    def _next(self, tries):
-        """(frame, tries): the next frame for us, the last frame sent again on silence (clause
-        6.4.4.2), frame None after ``retries`` resends. DM or FRMR raise: a refusal before
-        ``connect`` ends, else the link is lost (after FRMR only SNRM/DISC, clause 6.4.4.4.3)."""
+    def _next(self):
+        """The next frame for us, the last frame sent again on silence (clause 6.4.4.2), None
+        after ``retries`` resends (``tries``, zeroed by each exchange: no tuple per frame). DM
+        or FRMR raise: a refusal before ``connect`` ends, else the link is lost (after FRMR
+        only SNRM/DISC, clause 6.4.4.4.3)."""
         while True:
             f = self._wait(self.timeout_ms)
             if f is not None:
@@ -211,10 +212,10 @@ class Link(Receiver):
                         raise LinkError("meter rejected our frame (FRMR)", "frame-rejected")
                     raise LinkError("meter rejected our frame (FRMR): check the server "
                                     "address and frame sizes", "frame-rejected")
-                return f, tries
-            tries += 1
-            if tries > self.retries:
-                return None, tries
+                return f
+            self.tries += 1
+            if self.tries > self.retries:
+                return None
             self._send(None)
 
     def connect(self):
@@ -223,11 +224,11 @@ class Link(Receiver):
         self.connected = False
         tx, rx, w = self.want
         self._send(_SNRM, snrm_info(tx, rx, w, w))
-        tries = 0
+        self.tries = 0
         t0 = ticks_ms()
         c = 0
         while c != _UA:  # anything else (a late I-frame of an earlier session): ignored
-            f, tries = self._next(tries)
+            f = self._next()
             if f is not None:
                 c = f.control & 0xEF
             if f is None or c != _UA and self._spent(t0):
@@ -263,10 +264,10 @@ class Link(Receiver):
             self.vs = (self.vs + 1) & 7
             if not more:
                 return
-            tries = 0
+            self.tries = 0
             t0 = ticks_ms()
             while True:
-                f, tries = self._next(tries)
+                f = self._next()
                 if f is None:
                     raise NoAnswer("meter stopped answering while we sent a segmented APDU",
                                    "no-answer")
@@ -284,14 +285,14 @@ class Link(Receiver):
         """One APDU (segments reassembled, each answered by RR) as a memoryview, no LLC."""
         out = self.apdu
         n = 0
-        tries = 0
+        self.tries = 0
         skip = 3
         t0 = ticks_ms()
         while True:
             if self._spent(t0):
                 raise LinkError("meter keeps sending frames that do not answer us (expected "
                                 "N(S)=%d): link out of step" % self.vr, "sequence")
-            f, tries = self._next(tries)
+            f = self._next()
             if f is None:
                 raise NoAnswer("no answer from the meter after %d tries: check the probe "
                                "and baud rate" % (self.retries + 1), "no-answer")
@@ -302,7 +303,7 @@ class Link(Receiver):
                 sleep_ms(50)  # RNR: meter busy, ask again later (RR below)
             elif (c >> 1) & 7 == self.vr:  # the I-frame we wait for
                 self.vr = (self.vr + 1) & 7
-                tries = 0
+                self.tries = 0
                 t0 = ticks_ms()
                 buf = f.buf
                 i = f.i
