@@ -79,7 +79,7 @@ def test_table_is_one_line_per_message(staged):
     lines = table.data.decode("utf-8").split("\n")
     assert lines[-1] == "" and len(lines) - 1 == n >= 100
     assert len(set(lines[:-1])) == n
-    assert "frame check sequence (FCS) wrong: line noise or wrong baud rate" in lines
+    assert "meter rejected our frame (FRMR): check the server address and frame sizes" in lines
 
 
 def test_strip_edge_cases():

@@ -134,8 +134,11 @@ def _feed(rx, data):
     if feed is not None:
         feed(data)
         return
-    if len(rx.buf) - rx.end < len(data):
-        rx._compact()
+    if len(rx.buf) - rx.end < len(data):  # compacted first (readinto_from's way)
+        s = rx.start
+        rx.buf[:rx.end - s] = rx.buf[s:rx.end]
+        rx.start = 0
+        rx.end -= s
     e = rx.end
     rx.buf[e:e + len(data)] = data
     rx.end = e + len(data)

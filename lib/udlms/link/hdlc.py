@@ -1,30 +1,21 @@
-"""The HDLC link, client side (IEC 62056-46 clause 6.4): addresses (clause 8.4.2.2), control
-fields (clause 8.4.3), SNRM/UA with parameter negotiation (Annex A / Green Book
-§8.4.5.3.2), I-frames with N(S)/N(R), segmentation in both directions (RR between
-segments), DISC. The frame codec and receiver are :mod:`udlms.link.hdlc_frame`; their
-names are reached here too (``hdlc.Receiver``, ``hdlc.encode_frame``; on the PC also
-``hdlc.frame`` and ``hdlc.fcs16``). The device build (``_FULL`` 0) keeps only what the
-token path runs: the link, the address and SNRM/UA parameter helpers.
+"""The HDLC link, client side (IEC 62056-46 clause 6.4): addresses (clause 8.4.2.2), SNRM/UA
+with parameter negotiation (Annex A / Green Book §8.4.5.3.2), I-frames with N(S)/N(R)
+(control fields, clause 8.4.3), segmentation in both directions (RR between segments), DISC.
+Frames and the receiver are :mod:`udlms.link.hdlc_frame`. The PC-only names (``frame()``,
+``ua_info()``, ``i_control()``, ``rr_control()``, the control constants, ``fcs16``) are added
+by :mod:`udlms.host.frames` (this layer never imports host code); ``_FULL`` parts are left out
+of the device build.
 """
 
 from udlms.errors import FrameError, LinkError, NoAnswer
 from udlms.link.hdlc_frame import Receiver, encode_frame
 from udlms.port import const, sleep_ms, ticks_diff, ticks_ms
 
-# _FULL: 0 in the device build (tools/build/msgtable.py): the names only tools, tests and
-# the simulator use (frame(), ua_info(), i_control(), rr_control(), the control constants, stats)
+# _FULL: 0 in the device build (tools/build/msgtable.py): the link's stats
 _FULL = const(1)
+_FLAG = const(0x7E)
 _SNRM = const(0x93)
 _DISC = const(0x53)
-if _FULL:
-    from udlms.link.hdlc_frame import fcs16, frame  # noqa: F401
-
-    SNRM = _SNRM
-    UA = 0x73
-    DISC = _DISC
-    DM = 0x1F
-    FRMR = 0x97
-    LLC_REQUEST = b"\xe6\xe6\x00"
 # the defaults a parameter takes when the SNRM/UA leaves it out (IEC 62056-46 6.4.4.4.3.2)
 _MAX_INFO = const(128)
 _WINDOW = const(1)
@@ -34,11 +25,8 @@ _UA = const(0x63)
 _FRMR = const(0x87)
 
 
-# -- addresses (clause 8.4.2.2), control field (clause 8.4.3) ------------------------------
-
-
 def client_address(client_sap):
-    """One-byte client address: SAP 1 (management) -> 03, 16 (public) -> 21."""
+    """One-byte client address (clause 8.4.2.2): SAP 1 (management) -> 03, 16 -> 21."""
     if not 0 <= client_sap <= 0x7F:
         raise LinkError("client SAP %d out of range 0..127" % client_sap, "config")
     return bytes(((client_sap << 1) | 1,))
@@ -64,25 +52,11 @@ def server_address(server_logical, server_physical=None, size=2):
     raise LinkError("address size must be 1, 2 or 4, not %d" % size, "config")
 
 
-if _FULL:  # tools, tests and the simulator (the link builds control fields inline)
-    def i_control(vs, vr):
-        """I-frame control, P bit set: N(R) = vr, N(S) = vs (clause 8.4.3)."""
-        return ((vr & 7) << 5) | 0x10 | ((vs & 7) << 1)
-
-    def rr_control(vr):
-        """RR control, P bit set: N(R) = vr (clause 8.4.3)."""
-        return ((vr & 7) << 5) | 0x11
-
-
-# -- SNRM/UA information field (Annex A / Green Book §8.4.5.3.2) ---------------------------
-
-
 def snrm_info(max_info_tx=_MAX_INFO, max_info_rx=_MAX_INFO, window=_WINDOW,
               win_rx=_WINDOW, every=False):
-    """SNRM/UA information field: maximum information field length transmit/receive,
-    window size transmit (``window``)/receive. Only parameters that differ from the
-    defaults are written (``every``: all four, as meters answer); empty when none is written
-    (as the gurux-dlms client does)."""
+    """SNRM/UA information field (Annex A): maximum information field length and window size,
+    transmit/receive; only those that differ from the defaults (``every``: all four, as meters
+    answer); empty when none is written (as the gurux-dlms client does)."""
     b = bytearray(b"\x81\x80\x00")
     i = 5
     for v in (max_info_tx, max_info_rx, window, win_rx):
@@ -100,15 +74,9 @@ def snrm_info(max_info_tx=_MAX_INFO, max_info_rx=_MAX_INFO, window=_WINDOW,
     return bytes(b)
 
 
-if _FULL:
-    def ua_info(max_tx, max_rx, win_tx, win_rx):
-        """UA information field with all four parameters written (as meters answer)."""
-        return snrm_info(max_tx, max_rx, win_tx, win_rx, True)
-
-
 def parse_params(info):
-    """(max_info_tx, max_info_rx, window_tx, window_rx) of an SNRM/UA information field;
-    parameters not present take the defaults."""
+    """(max_info_tx, max_info_rx, window_tx, window_rx) of an SNRM/UA information field
+    (Annex A); parameters not present take the defaults."""
     r = [_MAX_INFO, _MAX_INFO, _WINDOW, _WINDOW]
     n = len(info)
     if n:
@@ -133,25 +101,19 @@ def parse_params(info):
     return tuple(r)
 
 
-# -- the link (clause 6.4) -----------------------------------------------------------------
-
-
 class Link(Receiver):
-    """Client side of the HDLC link (IEC 62056-46 clause 6.4, normal response mode).
-
-    ``stream`` has ``write(b)`` and ``readinto(buf) -> int|None``. ``trace(direction,
-    frame_bytes)`` sees every frame. Negotiated sizes are in ``max_info_tx``,
-    ``max_info_rx`` and ``window`` after ``connect()``. The link is its own receiver (one
-    object, one buffer): a frame it finds is the link itself, read at its indices."""
+    """Client side of the HDLC link (clause 6.4, normal response mode) over ``stream``
+    (``write``, ``readinto``); ``trace(direction, frame_bytes)`` sees every frame; sizes
+    negotiated by ``connect()``: ``max_info_tx``, ``max_info_rx``, ``window``. The link is
+    its own receiver: a frame it finds is the link itself, read at its indices."""
 
     def __init__(self, stream, client_sap=1, server_logical=1, server_physical=None,
                  address_size=2, max_info_tx=_MAX_INFO, max_info_rx=_MAX_INFO,
                  window=_WINDOW, timeout_ms=3000, inter_char_ms=500, retries=3,
                  trace=None, max_apdu=576):
-        self.stream = stream
-        c = client_address(client_sap)
-        a = server_address(server_logical, server_physical, address_size)
-        self._ba = a + c  # the frames we send: to the server, from the client (one byte)
+        self.stream = stream  # addr: the address field we send, to the server from the client
+        self.addr = server_address(server_logical, server_physical, address_size) + \
+            client_address(client_sap)
         self.want = (max_info_tx, max_info_rx, window)
         self.max_info_tx = max_info_tx
         self.max_info_rx = max_info_rx
@@ -162,7 +124,7 @@ class Link(Receiver):
         self.trace = trace
         Receiver.__init__(self, max(max_info_rx, _MAX_INFO) + 16)
         self.out = bytearray(max(max_info_tx, _MAX_INFO) + 2 * _OVH)
-        self.apdu = bytearray(max_apdu)  # our max receive PDU (512) + ciphering overhead
+        self.apdu = bytearray(max_apdu)
         self.vs = self.vr = 0
         self.connected = False
         if _FULL:
@@ -174,7 +136,7 @@ class Link(Receiver):
             if _FULL:
                 self.stats["resent"] += 1
         else:
-            encode_frame(self.out, self._ba, control, info, segmented)
+            encode_frame(self.out, self.addr, control, info, segmented)
         out = self.out  # the last frame sent is still there: its length field says how long
         mv = memoryview(out)[:(((out[1] & 7) << 8) | out[2]) + 2]
         self.stream.write(mv)
@@ -184,17 +146,14 @@ class Link(Receiver):
             self.trace("TX", bytes(mv))
 
     def _wait(self, timeout_ms):
-        """The next frame addressed to us, or None after timeout_ms of silence."""
+        """The next frame to us from the meter (the field we send, the client's byte moved
+        first; not an echo or another station), or None after timeout_ms without one."""
         buf = self.buf
+        a = self.addr
         t0 = last = ticks_ms()
         while True:
             f = self.next()
             while f is not None:
-                # ours when it goes to our address from the meter's; else an echo of our own
-                # frame (RS-485, optical) or another station: ignore
-                # (the client address is one byte with the end bit: when the whole field,
-                # our own with the client's byte moved to the front, matches, so do both)
-                a = self._ba
                 p = f.s + 3
                 ok = f.r - p == len(a)
                 if ok:
@@ -211,55 +170,67 @@ class Link(Receiver):
                 f = self.next()
             n = self.readinto_from(self.stream)
             now = ticks_ms()
-            if ticks_diff(now, t0) >= timeout_ms:
-                # checked even while bytes arrive: endless noise or another station's
-                # traffic must not hold the client forever
+            if ticks_diff(now, t0) >= timeout_ms:  # even while noise or others' traffic flows
                 return None
             if n:
                 last = now
                 continue
-            if ticks_diff(now, last) > self.inter_char_ms:
-                self.drop_partial()
+            if ticks_diff(now, last) > self.inter_char_ms:  # drop a cut frame (6.4.4.2)
+                for i in range(self.start, self.end):  # (idle flags stay: one may open one)
+                    if buf[i] != _FLAG:
+                        if _FULL:
+                            self._error(2)
+                        self.start = self.end = 0
+                        break
             sleep_ms(1)
 
     def _spent(self, t0):
-        """True once the budget since ``t0`` for frames that do not move the exchange on
-        (stray RR, repeats of an old frame, other traffic) is spent: a confused meter must
-        not hold the client forever."""
+        """True once the time since ``t0`` for frames that do not move the exchange on (stray
+        RR, repeats, other traffic) is spent: a confused meter must not hold us forever."""
         return ticks_diff(ticks_ms(), t0) > 2 * self.timeout_ms * (self.retries + 1)
 
-    def _next(self, tries):
-        """(frame, tries): the next frame for us; on silence the last frame is sent again
-        (clause 6.4.4.2), and frame is None once ``retries`` resends went unanswered."""
+    def _next(self):
+        """The next frame for us, the last frame sent again on silence (clause 6.4.4.2), None
+        after ``retries`` resends (``tries``, zeroed by each exchange: no tuple per frame). DM
+        or FRMR raise: a refusal before ``connect`` ends, else the link is lost (after FRMR
+        only SNRM/DISC, clause 6.4.4.4.3)."""
         while True:
             f = self._wait(self.timeout_ms)
             if f is not None:
-                return f, tries
-            tries += 1
-            if tries > self.retries:
-                return None, tries
+                c = f.control & 0xEF
+                if c == _DM:
+                    if self.connected:
+                        self.connected = False
+                        raise LinkError("meter dropped the link (DM): it timed out or was "
+                                        "reset", "link-lost")
+                    raise LinkError("meter refused the connection (DM): it is busy with "
+                                    "another client or the server address is wrong",
+                                    "link-refused")
+                if c == _FRMR:
+                    if self.connected:
+                        self.connected = False
+                        raise LinkError("meter rejected our frame (FRMR)", "frame-rejected")
+                    raise LinkError("meter rejected our frame (FRMR): check the server "
+                                    "address and frame sizes", "frame-rejected")
+                return f
+            self.tries += 1
+            if self.tries > self.retries:
+                return None
             self._send(None)
 
     def connect(self):
         """SNRM/UA (clause 6.4.4.4.3.1); the UA's parameters are the meter's answer."""
         self.start = self.end = 0  # nothing left over from before
+        self.connected = False
         tx, rx, w = self.want
         self._send(_SNRM, snrm_info(tx, rx, w, w))
-        tries = 0
+        self.tries = 0
         t0 = ticks_ms()
         c = 0
-        while c != _UA:
-            f, tries = self._next(tries)
+        while c != _UA:  # anything else (a late I-frame of an earlier session): ignored
+            f = self._next()
             if f is not None:
                 c = f.control & 0xEF
-                if c == _DM:
-                    raise LinkError("meter refused the connection (DM): it is busy with "
-                                    "another client or the server address is wrong",
-                                    "link-refused")
-                if c == _FRMR:
-                    raise LinkError("meter rejected our frame (FRMR): check the server "
-                                    "address and frame sizes", "frame-rejected")
-            # anything else (a late I-frame of an earlier session): ignore and keep waiting
             if f is None or c != _UA and self._spent(t0):
                 raise NoAnswer("no answer to SNRM after %d tries: check the probe, baud rate "
                                "and server address" % (self.retries + 1), "no-answer")
@@ -276,26 +247,13 @@ class Link(Receiver):
         self.vs = self.vr = 0
         self.connected = True
 
-    def _check_u(self, control):
-        c = control
-        if c & 0xEF == _DM:
-            self.connected = False
-            raise LinkError("meter dropped the link (DM): it timed out or was reset",
-                            "link-lost")
-        if c & 0xEF == _FRMR:
-            # after FRMR the meter waits for SNRM/DISC only (clause 6.4.4.4.3.6): send no
-            # more I-frames on this connection
-            self.connected = False
-            raise LinkError("meter rejected our frame (FRMR)", "frame-rejected")
-
     def send(self, apdu):
         """Send one APDU in I-frames (LLC E6 E6 00 first), segmented by max_info_tx."""
         if not self.connected:
             raise LinkError("link not connected", "link-lost")
         mv = memoryview(apdu)
         n = len(apdu)
-        # The first segment carries the LLC inside max_info_tx - 3 bytes, as the gurux-dlms
-        # client does (spec.md §4f, segmented enter: 29 then 9 bytes).
+        # the first segment holds the LLC in max_info_tx - 3 bytes, as gurux-dlms (spec.md §4f)
         k = min(self.max_info_tx - 6, n)
         chunk = bytearray(b"\xe6\xe6\x00")  # LLC_REQUEST
         chunk += mv[0:k]
@@ -306,17 +264,16 @@ class Link(Receiver):
             self.vs = (self.vs + 1) & 7
             if not more:
                 return
-            tries = 0
+            self.tries = 0
             t0 = ticks_ms()
             while True:
-                f, tries = self._next(tries)
+                f = self._next()
                 if f is None:
                     raise NoAnswer("meter stopped answering while we sent a segmented APDU",
                                    "no-answer")
                 c = f.control
                 if c & 0x0F == 0x01 and c >> 5 == self.vs:  # RR for this segment
                     break
-                self._check_u(c)
                 if self._spent(t0):
                     raise LinkError("meter does not acknowledge our segments (expected RR "
                                     "N(R)=%d): link out of step" % self.vs, "sequence")
@@ -325,31 +282,28 @@ class Link(Receiver):
             p += k
 
     def receive(self):
-        """Receive one APDU (reassembling segments, answering RR); returns a memoryview
-        of it without the LLC header."""
+        """One APDU (segments reassembled, each answered by RR) as a memoryview, no LLC."""
         out = self.apdu
         n = 0
-        tries = 0
+        self.tries = 0
         skip = 3
         t0 = ticks_ms()
         while True:
             if self._spent(t0):
                 raise LinkError("meter keeps sending frames that do not answer us (expected "
                                 "N(S)=%d): link out of step" % self.vr, "sequence")
-            f, tries = self._next(tries)
+            f = self._next()
             if f is None:
                 raise NoAnswer("no answer from the meter after %d tries: check the probe "
                                "and baud rate" % (self.retries + 1), "no-answer")
             c = f.control
             if c & 1:  # S or U frame
                 if c & 0x0F != 0x05:
-                    if c & 3 != 1:
-                        self._check_u(c)
-                    continue  # a stray RR: keep waiting
+                    continue  # a stray RR or U-frame: keep waiting
                 sleep_ms(50)  # RNR: meter busy, ask again later (RR below)
             elif (c >> 1) & 7 == self.vr:  # the I-frame we wait for
                 self.vr = (self.vr + 1) & 7
-                tries = 0
+                self.tries = 0
                 t0 = ticks_ms()
                 buf = f.buf
                 i = f.i
@@ -377,7 +331,7 @@ class Link(Receiver):
         return self.receive()
 
     def disconnect(self):
-        """DISC/UA (clause 6.4.4.4.3.3). Never raises: a dead line is already disconnected."""
+        """DISC/UA (clause 6.4.4.4.3.3); never raises (a dead line is already disconnected)."""
         was = self.connected
         self.connected = False
         try:

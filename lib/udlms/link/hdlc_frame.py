@@ -1,28 +1,23 @@
-"""HDLC frame format type 3 (IEC 62056-46 clause 8.4): the frame codec and the
-incremental receiver. Reached as ``udlms.link.hdlc.<name>`` (``fcs16`` and ``frame`` there on
-the PC only).
-
-Frame: 7E · format (A0 | S<<3 | length>>8, length) · destination address · source address ·
-control · HCS (only when an information field follows) · info · FCS · 7E. HCS and FCS are
-CRC-16/X.25 (clause 8.4.6, RFC 1662), sent low byte first. The receiver finds frames in
-whatever the UART delivers, resynchronising on garbage, in one reused buffer: no allocation
-per byte.
-"""
+"""HDLC frame format type 3 (IEC 62056-46 clause 8.4.1): 7E, format (A0 | S<<3 | length),
+destination and source address, control, HCS when an information field follows, info, FCS,
+7E; HCS and FCS are CRC-16/X.25 (clause 8.4.6), sent low byte first. The codec and the
+incremental receiver (clause 8.4: frames in whatever the UART delivers, resynchronising on
+garbage, in one reused buffer, no allocation per byte); the link is :mod:`udlms.link.hdlc`.
+The PC-only names (``frame()``, the receiver's ``feed``, views and error counts) are added by
+:mod:`udlms.host.frames`; ``_FULL`` parts are left out of the device build."""
 
 from udlms.errors import LinkError
 from udlms.port import const
 
-# _FULL: 0 in the device build (tools/build/msgtable.py): what only tools, tests and the
-# simulator use (frame(), feed(), the field views, the error counts) is left out
+# _FULL: 0 in the device build (tools/build/msgtable.py): the error counts (udlms.host.frames)
 _FULL = const(1)
 _FLAG = const(0x7E)
 _OVH = const(16)  # flags, format, 4+1 address bytes, control, HCS, FCS (worst case)
 
 
 def fcs16(buf, start=0, end=None):
-    """CRC-16/X.25 of buf[start:end] (final value; append it low byte first), a nibble at
-    a time: the reflected polynomial 0x8408 maps nibble n to n * 0x1081 (its three bit
-    groups never overlap), so no table is built or kept."""
+    """CRC-16/X.25 of buf[start:end] (clause 8.4.6; sent low byte first), a nibble at a time:
+    polynomial 0x8408 maps nibble n to n * 0x1081, so no table is kept."""
     c = 0xFFFF
     for i in range(start, len(buf) if end is None else end):
         c ^= buf[i]
@@ -31,12 +26,9 @@ def fcs16(buf, start=0, end=None):
     return c ^ 0xFFFF
 
 
-# -- frames (clause 8.4.1) -----------------------------------------------------------------
-
-
 def encode_frame(out, addr, control, info=None, segmented=False):
-    """Write one complete frame into bytearray ``out``; return its length. ``addr``: the
-    destination address followed by the source address (clause 8.4.2)."""
+    """Write a frame (clause 8.4.1) into bytearray ``out``; return its length. ``addr``: the
+    destination address then the source address (clause 8.4.2)."""
     k = len(info) if info else 0
     n = 2 + len(addr) + 1 + (2 + k if k else 0) + 2
     if n > 0x7FF:
@@ -65,20 +57,9 @@ def encode_frame(out, addr, control, info=None, segmented=False):
         k = 0
 
 
-if _FULL:
-    def frame(dst, src, control, info=b"", segmented=False):
-        """A complete frame as bytes (convenience for tools and tests)."""
-        out = bytearray(len(dst) + len(src) + len(info) + _OVH)
-        return bytes(out[:encode_frame(out, dst + src, control, info, segmented)])
-
-
-# -- receiver (clause 8.4) -----------------------------------------------------------------
-
-
 def _addr_end(buf, i, j):
-    """Index after the address field (clause 8.4.2.2) starting at i, looking before j: -1
-    invalid (no end bit within 4 bytes, or 3 bytes), 0 not all here yet. Integers only: no
-    allocation."""
+    """Index after the address field (clause 8.4.2.2) at i, looking before j: -1 invalid (no
+    end bit within 4 bytes, or 3 bytes), 0 not all here yet."""
     q = i
     while q < j and q - i < 4 and not buf[q] & 1:
         q += 1
@@ -90,13 +71,10 @@ def _addr_end(buf, i, j):
 
 
 class Receiver:
-    """Incremental frame parser (clause 8.4): frames found in whatever the UART delivers,
-    resynchronising on garbage, in one reused buffer (no allocation per byte). It
-    ``readinto_from``s a stream (PC: is fed bytes too); ``next()`` returns the next good
-    frame (the receiver itself: ``control``, the opening flag at ``s``, source address at
-    ``q``, control at ``r``, info field ``i..j`` in ``buf``, valid until the next read; PC:
-    ``segmented``, ``info``, ``info_len``, ``dst``, ``src``, ``raw``) or None. Bad frames are
-    dropped (PC: counted by kind in ``errors``, ``last_error`` the most recent FrameError)."""
+    """Incremental frame parser (clause 8.4): frames in whatever ``readinto_from`` reads,
+    resynchronising on garbage, in one reused buffer (no allocation per byte). ``next()``
+    returns the next good frame (the receiver itself: ``control``, opening flag at ``s``,
+    source address at ``q``, control at ``r``, info ``i..j`` in ``buf``) or None."""
 
     def __init__(self, max_frame=256):
         self.buf = bytearray(2 * (max_frame + _OVH))
@@ -105,124 +83,36 @@ class Receiver:
         if _FULL:
             self.errors = {}
             self.last_error = None
-        # the frame next() found: s opening flag, q source address, r control, i..j info
         self.control = self.s = self.q = self.r = self.i = self.j = 0
 
-    if _FULL:  # the frame's fields as views made on demand (the link reads buf at s..j)
-        @property
-        def size(self):
-            return len(self.buf)
-
-        @property
-        def segmented(self):
-            return bool(self.buf[self.s + 1] & 0x08)
-
-        @property
-        def raw(self):
-            return memoryview(self.buf)[self.s:self.j + 3]
-
-        @property
-        def dst(self):
-            return memoryview(self.buf)[self.s + 3:self.q]
-
-        @property
-        def src(self):
-            return memoryview(self.buf)[self.q:self.r]
-
-        @property
-        def info(self):
-            return memoryview(self.buf)[self.i:self.j]
-
-        @property
-        def info_len(self):
-            return self.j - self.i
-
-        def _error(self, msg, kind, count=1):
-            from udlms.errors import FrameError
-
-            self.errors[kind] = self.errors.get(kind, 0) + count
-            self.last_error = FrameError(msg, kind)
-
-        def pending(self):
-            """Bytes received that do not yet form a frame (ignoring idle flags)."""
-            n = 0
-            for i in range(self.start, self.end):
-                if self.buf[i] != _FLAG:
-                    n += 1
-            return n
-
-        def feed(self, data):
-            """Copy data in (tools and tests); returns the number of bytes taken (fewer when
-            the buffer is full: drain it with next() and feed the rest)."""
-            t = 0
-            n = len(data)
-            buf = self.buf
-            while t < n:
-                if self.end == len(buf):
-                    self._compact()
-                e = self.end
-                k = min(len(buf) - e, n - t)
-                buf[e:e + k] = data[t:t + k]
-                self.end = e + k
-                t += k
-                if t < n:  # the buffer is full: move what is left of it to the front
-                    s = self.start
-                    e = self.end
-                    buf[:e - s] = buf[s:e]
-                    self.start = 0
-                    self.end = e - s
-                    if self.end == len(buf):  # a frame is waiting to be taken with next()
-                        break
-            return t
-
-        def reset(self):
-            self.start = self.end = 0
-
-    def _compact(self):
-        """Move what is left of the buffer to the front; when it is full of bytes that hold
-        no frame (line noise), discard them."""
-        s = self.start
-        buf = self.buf
-        if s:
-            n = self.end - s
-            for i in range(n):  # memmove to the front, without a slice object
-                buf[i] = buf[s + i]
-            self.start = 0
-            self.end = n
-        if self.end == len(buf):
-            if _FULL:
-                self._error("receive buffer overflow: no frame in %d bytes (line noise?)"
-                            % len(self.buf), "overflow")
-            self.start = self.end = 0
-
     def readinto_from(self, stream):
-        """Read what the stream has into the buffer; returns the byte count (0 if none).
-        Reads into a fixed 64-byte chunk and copies it in: no allocation per call."""
+        """Read what the stream has (through a fixed 64-byte chunk: no allocation); returns
+        the byte count (0 if none). Short of room, what is left of the buffer moves to the
+        front first (a buffer full of bytes that hold no frame, line noise, is discarded)."""
         chunk = self.chunk
         buf = self.buf
-        if len(buf) - self.end < 64:
-            self._compact()
-            if len(buf) - self.end < 64:
+        e = self.end
+        if len(buf) - e < 64:
+            s = self.start
+            if s:
+                e -= s
+                for i in range(e):  # memmove to the front, without a slice object
+                    buf[i] = buf[s + i]
+                self.start = 0
+            if e == len(buf):
+                if _FULL:
+                    self._error(1, e)
+                self.start = e = 0
+            self.end = e
+            if len(buf) - e < 64:
                 return 0  # a frame is waiting to be taken with next()
         n = stream.readinto(chunk)
         if not n:
             return 0
-        e = self.end
         for i in range(n):
             buf[e + i] = chunk[i]
         self.end = e + n
         return n
-
-    def drop_partial(self):
-        """Discard an incomplete frame (inter-character timeout, clause 6.4.4.2); idle flags
-        are no frame and stay (one may open the next frame)."""
-        buf = self.buf
-        for i in range(self.start, self.end):
-            if buf[i] != _FLAG:
-                if _FULL:
-                    self._error("frame cut off: the line went quiet mid-frame", "truncated")
-                self.start = self.end = 0
-                return
 
     def next(self):
         """The next complete, valid frame, or None when more bytes are needed."""
@@ -233,7 +123,7 @@ class Receiver:
             while s < e and buf[s] != _FLAG:  # an opening flag ...
                 s += 1
             if _FULL and s > self.start:  # counted in bytes, not in runs
-                self._error("line noise before a frame", "noise", s - self.start)
+                self._error(0, s - self.start)
             while s + 1 < e and buf[s + 1] == _FLAG:  # ... followed by a non-flag byte
                 s += 1
             self.start = s
@@ -243,15 +133,10 @@ class Receiver:
                 return None
             self.start = s + 1  # where to look again when this is no frame
             fmt = buf[s + 1]
-            if fmt & 0xF0 != 0xA0:
-                if _FULL:
-                    self._error("not frame format type 3 (format byte %02X)" % fmt,
-                                "bad-format")
-                continue
             n = ((fmt & 0x07) << 8) | buf[s + 2]
-            if n < 7 or n + 2 > len(buf):
+            if fmt & 0xF0 != 0xA0 or n < 7 or n + 2 > len(buf):
                 if _FULL:
-                    self._error("frame length %d impossible" % n, "bad-format")
+                    self._error(3, fmt) if fmt & 0xF0 != 0xA0 else self._error(4, n)
                 continue
             end = s + 1 + n  # the FCS ends here, before the closing flag
             whole = e - s >= n + 2
@@ -264,44 +149,28 @@ class Receiver:
                 if r < 0 or r and n - 1 > r + 1 - s and r + 3 <= e and \
                         (buf[r + 1] | (buf[r + 2] << 8)) != fcs16(buf, s + 1, r + 1):
                     if _FULL:
-                        self._error("line noise before a frame", "noise")
+                        self._error(0)
                     continue
-                self.start = s
-                if s and self.end == len(buf):
-                    self._compact()
+                self.start = s  # (readinto_from makes room for the rest)
                 return None
-            if buf[end] != _FLAG:
-                if _FULL:
-                    self._error("frame does not end with 7E where its length says",
-                                "truncated")
-                continue
-            # a header that is not a frame header after all (bad address or HCS): look again
-            # just after s, a real frame may start inside; a frame with a good header that is
-            # damaged: skip it up to its closing flag
-            if r <= 0:
-                if _FULL:
-                    self._error("address field malformed (1, 2 or 4 bytes, last one odd)",
-                                "bad-address")
-                continue
-            if r + 3 > end:
-                if _FULL:
-                    self._error("frame too short for its header", "bad-format")
-                continue
+            # no frame header after all (bad address or HCS): look again just after s, a real
+            # frame may start inside; a good header on a damaged frame: skip to its closing flag
             i = r + 1
-            if end - 2 > i:  # an information field follows: HCS is present
-                if end - 2 - i < 2:
-                    if _FULL:
-                        self._error("frame too short for its header check", "bad-format")
-                    continue
+            h = end - 2 > i  # an information field follows: HCS is present
+            if buf[end] != _FLAG or r <= 0 or r + 3 > end or h and end - 2 - i < 2:
+                if _FULL:
+                    self._error(5 if buf[end] != _FLAG else 6 if r <= 0 else 7 if r + 3 > end
+                                else 8)
+                continue
+            if h:
                 if (buf[i] | (buf[i + 1] << 8)) != fcs16(buf, s + 1, i):
                     if _FULL:
-                        self._error("header check sequence (HCS) wrong", "bad-hcs")
+                        self._error(9)
                     continue
                 i += 2
             if (buf[end - 2] | (buf[end - 1] << 8)) != fcs16(buf, s + 1, end - 2):
                 if _FULL:
-                    self._error("frame check sequence (FCS) wrong: line noise or wrong baud "
-                                "rate", "bad-fcs")
+                    self._error(10)
                 if i > r + 1:  # the HCS proved the header
                     self.start = end
                 continue
