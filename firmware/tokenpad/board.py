@@ -8,7 +8,6 @@ and ``board`` module names ("D5", "TX") on CircuitPython.
 
 RUNTIMES = ("micropython", "circuitpython")
 DISPLAYS = ("console", "ssd1306", "hd44780")
-STORES = ("file", "nvm", "twofile")
 KEYMAP = "123A456B789C*0#D"
 
 
@@ -22,13 +21,13 @@ def validate(b):
 
     # the checks are closures over errs/used, not methods of a checker object: no class,
     # method or attribute names interned at every boot (issue 26)
-    def err(where, msg):
-        errs.append("%s: %s" % (where, msg))
+    def err(name, text):
+        errs.append("%s: %s" % (name, text))
 
-    def pin(v, where, none_ok=False):
+    def pin(v, name, none_ok=False):
         if v is None:
             if not none_ok:
-                err(where, "a pin is required")
+                err(name, "a pin is required")
             return
         if rt == "micropython":
             ok = isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 48
@@ -37,20 +36,21 @@ def validate(b):
             ok = isinstance(v, str) and len(v) > 0 and (v[0].isalpha() or v[0] == "_")
             want = 'a board pin name such as "D5"'
         if not ok:
-            err(where, "must be %s, got %r" % (want, v))
+            err(name, "must be %s, got %r" % (want, v))
             return
         if v in used:
-            err(where, "pin %s is already used by %s" % (v, used[v]))
+            err(name, "pin %s is already used by %s" % (v, used[v]))
         else:
-            used[v] = where
+            used[v] = name
 
-    def num(v, lo, hi, where):
+    def num(v, lo, hi, name):
         if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-            err(where, "must be a whole number %d..%d, got %r" % (lo, hi, v))
+            err(name, "must be a whole number %d..%d, got %r" % (lo, hi, v))
 
     # "uart." + key, not "uart.tx" and the like: a short string constant is interned for good
     w_u = "uart."
     w_s = "store."
+    stores = ("file", "nvm", "twofile")
     if rt not in RUNTIMES:
         err("runtime", "must be %s, got %r" % (" or ".join(RUNTIMES), rt))
     if not isinstance(b.get("name"), str):
@@ -129,8 +129,8 @@ def validate(b):
             num(d.get("cols", 16), 8, 40, "display.cols")
             num(d.get("rows", 2), 1, 4, "display.rows")
     s = b.get("store", {"type": "file"})
-    if not isinstance(s, dict) or s.get("type") not in STORES:
-        err(w_s + "type", "must be one of %s" % ", ".join(STORES))
+    if not isinstance(s, dict) or s.get("type") not in stores:
+        err(w_s + "type", "must be one of %s" % ", ".join(stores))
     elif s["type"] == "nvm":
         if rt != "circuitpython":
             err(w_s + "type", "nvm is CircuitPython's microcontroller.nvm; use file on "
@@ -144,7 +144,20 @@ def validate(b):
     return errs
 
 
-def with_defaults(b):
+def _fail(text):
+    """Raise ConfigError (kind "board"); udlms.errors is imported only to raise, so a good
+    board file interns none of its names at startup (issue 26)."""
+    from udlms.errors import ConfigError
+
+    raise ConfigError(text, "board")
+
+
+def check(b, source="board.json"):
+    """Validate a parsed board dict; raise ConfigError naming every problem."""
+    errs = validate(b)
+    if errs:
+        _fail("%s has %d problem(s): %s" % (source, len(errs), "; ".join(errs)))
+    # the defaults filled in here, not by a function of its own (one name less, issue 26)
     b = dict(b)
     u = dict(b["uart"])
     u.setdefault("rs485_de", None)
@@ -160,22 +173,6 @@ def with_defaults(b):
     b.setdefault("display", {"type": "console"})
     b.setdefault("store", {"type": "file", "path": "/tokenpad.dat"})
     return b
-
-
-def _fail(msg):
-    """Raise ConfigError (kind "board"); udlms.errors is imported only to raise, so a good
-    board file interns none of its names at startup (issue 26)."""
-    from udlms.errors import ConfigError
-
-    raise ConfigError(msg, "board")
-
-
-def check(b, source="board.json"):
-    """Validate a parsed board dict; raise ConfigError naming every problem."""
-    errs = validate(b)
-    if errs:
-        _fail("%s has %d problem(s): %s" % (source, len(errs), "; ".join(errs)))
-    return with_defaults(b)
 
 
 def load(path="board.json"):
