@@ -274,13 +274,6 @@ class App:
                 ev = src.poll()
         return out
 
-    def _turn(self, tick, until):
-        """One pass of the loop: poll the keys, act, let the display page. True to stop."""
-        self.step()
-        if tick is not None:
-            tick()
-        return until is not None and until()
-
     def loop(self, poll_ms=10, until=None):
         """The loop main.py runs on every runtime (no asyncio: nothing else shares the board,
         issue 26): poll keys, act, sleep. Forever, or until ``until()`` is true."""
@@ -289,7 +282,12 @@ class App:
         self.running = True
         self.boot()
         tick = getattr(self.display, "tick", None)
-        while self.running and not self._turn(tick, until):
+        while self.running:  # one pass: poll the keys, act, let the display page
+            self.step()
+            if tick is not None:
+                tick()
+            if until is not None and until():
+                break
             sleep_ms(poll_ms)
         self.running = False
 
@@ -302,6 +300,11 @@ class App:
         self.running = True
         self.boot()
         tick = getattr(self.display, "tick", None)
-        while self.running and not self._turn(tick, until):
+        while self.running:
+            self.step()
+            if tick is not None:
+                tick()
+            if until is not None and until():
+                break
             await asyncio.sleep(poll_ms / 1000)
         self.running = False
