@@ -226,20 +226,6 @@ class App:
             return self.enter(e[1], e[0])
         return self.confirm()
 
-    def _session(self):
-        """(stream, Session) for an action that is not a token (the check); a missing
-        counter is read from the meter first, as for a token."""
-        lib = self.lib
-        settings = self._settings()
-        stream = self.open_stream()
-        try:
-            self._counter_if_missing(stream, settings)
-        except BaseException:
-            if hasattr(stream, "close"):
-                stream.close()
-            raise
-        return stream, lib.Session(stream, settings, self.store)
-
     @_lean
     def confirm(self):
         """Read the meter's last token and token_status; settle matching journal entries."""

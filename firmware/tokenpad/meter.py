@@ -15,7 +15,14 @@ def confirm(app):
     app.display.show("CHECKING")
     stream = sess = None
     try:
-        stream, sess = app._session()
+        # the session for the check, built here rather than by an App method the idle app
+        # would hold (issue 26): a missing counter is read from the meter first, as for a
+        # token; the stream is closed below if that fails
+        lib = app.lib
+        settings = app._settings()
+        stream = app.open_stream()
+        app._counter_if_missing(stream, settings)
+        sess = lib.Session(stream, settings, app.store)
         sess.open()
         code, _ = app.lib.read_token_status(sess)
         last = None
