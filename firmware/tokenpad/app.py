@@ -191,15 +191,6 @@ class App:
         """No counter because the store never held one (not because one is corrupt)."""
         return self._needs_counter() and getattr(self.store, "missing", False)
 
-    def _counter_if_missing(self, stream, settings):
-        """Every action that talks to the meter calls this first: a missing counter is read
-        from the meter where it publishes it (:mod:`tokenpad.counter`, forgotten with the
-        action); a corrupt one is left to fail closed in the session (store.next)."""
-        if self._counter_missing():
-            from tokenpad import counter
-
-            counter.counter_from_meter(self, stream, settings, "reading meter (first use)")
-
     def _settle(self, jid, state, note):
         try:
             e = self.store.get(jid)

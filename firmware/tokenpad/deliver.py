@@ -73,7 +73,10 @@ def enter(app, text, jid=None, encoding=None):
         stream = sess = fail = stale = None
         try:
             stream = app.open_stream()
-            app._counter_if_missing(stream, settings)
+            if app._counter_missing():  # read where the meter publishes it; corrupt: fails closed
+                from tokenpad import counter  # forgotten with the action
+
+                counter.counter_from_meter(app, stream, settings, "reading meter (first use)")
             sess = lib.Session(stream, settings, app.store, trace=trace)
             sess.open()
             app.phase = "SENDING"

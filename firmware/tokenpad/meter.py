@@ -21,7 +21,10 @@ def confirm(app):
         lib = app.lib
         settings = app._settings()
         stream = app.open_stream()
-        app._counter_if_missing(stream, settings)
+        if app._counter_missing():  # read where the meter publishes it; corrupt: fails closed
+            from tokenpad import counter  # forgotten with the action
+
+            counter.counter_from_meter(app, stream, settings, "reading meter (first use)")
         sess = lib.Session(stream, settings, app.store)
         sess.open()
         code, _ = app.lib.read_token_status(sess)
