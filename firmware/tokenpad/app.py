@@ -191,14 +191,6 @@ class App:
         """No counter because the store never held one (not because one is corrupt)."""
         return self._needs_counter() and getattr(self.store, "missing", False)
 
-    def _settle(self, jid, state, note):
-        try:
-            e = self.store.get(jid)
-            if e is not None and (e[2] != state or e[3] != note):
-                self.store.set(jid, state, note)
-        except Exception:  # noqa: BLE001 - the outcome is shown even if the flash is full
-            pass
-
     @_lean
     def enter(self, text, jid=None, encoding=None):
         """Validate, journal, deliver one token; returns (label, message). ``encoding``
