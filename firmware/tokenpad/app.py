@@ -108,9 +108,6 @@ class App:
             return Udlms()
         return self._lib
 
-    def _settings(self):
-        return self.cfg.settings(getattr(self.lib, "Settings", None))
-
     # -- screens ----------------------------------------------------------------------
     def say(self, label, message=""):
         self.outcome = (label, message)

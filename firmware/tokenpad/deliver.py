@@ -56,7 +56,7 @@ def enter(app, text, jid=None, encoding=None):
             jid = app.store.add(digits)
         except Exception as e:  # noqa: BLE001 - never send what we could not journal
             return app.say("STORE", "cannot journal the token (%s): not sent" % (e,))
-    settings = app._settings()
+    settings = app.cfg.settings(getattr(app.lib, "Settings", None))
     if encoding is not None:
         settings.encoding = encoding
     auto = settings.encoding == "auto"

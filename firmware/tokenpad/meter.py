@@ -5,6 +5,11 @@ Each takes the :class:`tokenpad.app.App` and returns what its method returns."""
 from udlms.errors import DlmsError
 
 
+def _settings(app):
+    """The udlms Settings of ``app``'s config (with the library's Settings class)."""
+    return app.cfg.settings(getattr(app.lib, "Settings", None))
+
+
 def confirm(app):
     """Read the meter's last token and token_status; settle matching journal entries."""
     from tokenpad.store_write import settled as settle
@@ -20,7 +25,7 @@ def confirm(app):
         # would hold (issue 26): a missing counter is read from the meter first, as for a
         # token; the stream is closed below if that fails
         lib = app.lib
-        settings = app._settings()
+        settings = _settings(app)
         stream = app.open_stream()
         if app._counter_missing():  # read where the meter publishes it; corrupt: fails closed
             from tokenpad import counter  # forgotten with the action
@@ -84,7 +89,7 @@ def resync(app):
         from tokenpad import counter
         from udlms.port import forget
 
-        value, obis = counter.read_counter(app, stream, app._settings())
+        value, obis = counter.read_counter(app, stream, _settings(app))
         counter = None
         forget("tokenpad.counter")
         new = app.store.resync(value)
@@ -105,7 +110,7 @@ def probe(app):
 
     if not app.cfg.ok:
         return False, "settings incomplete: " + app.cfg.errors[0]
-    s = app._settings()
+    s = _settings(app)
     stream = None
     try:
         stream = app.open_stream()
