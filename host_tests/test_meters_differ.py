@@ -284,8 +284,8 @@ class _ProbeApp:
 
             self.cfg = settings.Config(cfg)
 
-    def _settings(self):
-        return self.cfg.settings(session.Settings)
+    class lib:  # the app's library (tokenpad.deliver.Udlms): its Settings class is udlms's
+        Settings = session.Settings
 
     def open_stream(self):
         return transport.TcpStream("127.0.0.1", self.port, 2000)

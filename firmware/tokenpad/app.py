@@ -26,8 +26,11 @@ one more association after the store moved up to the counter it names or past it
 counter (``tokenpad.counter``, loaded only then); nothing was sent, so nothing goes twice.
 """
 
-_LONG_MS = 800
-_DOUBLE_MS = 400
+from udlms.port import const
+
+# const(): folded into the code, no global names for them (issue 26)
+_LONG_MS = const(800)
+_DOUBLE_MS = const(400)
 
 
 def _diff(a, b):
@@ -104,9 +107,6 @@ class App:
 
             return Udlms()
         return self._lib
-
-    def _settings(self):
-        return self.cfg.settings(getattr(self.lib, "Settings", None))
 
     # -- screens ----------------------------------------------------------------------
     def say(self, label, message=""):
@@ -188,23 +188,6 @@ class App:
         """No counter because the store never held one (not because one is corrupt)."""
         return self._needs_counter() and getattr(self.store, "missing", False)
 
-    def _counter_if_missing(self, stream, settings):
-        """Every action that talks to the meter calls this first: a missing counter is read
-        from the meter where it publishes it (:mod:`tokenpad.counter`, forgotten with the
-        action); a corrupt one is left to fail closed in the session (store.next)."""
-        if self._counter_missing():
-            from tokenpad import counter
-
-            counter.counter_from_meter(self, stream, settings, "reading meter (first use)")
-
-    def _settle(self, jid, state, note):
-        try:
-            e = self.store.get(jid)
-            if e is not None and (e[2] != state or e[3] != note):
-                self.store.set(jid, state, note)
-        except Exception:  # noqa: BLE001 - the outcome is shown even if the flash is full
-            pass
-
     @_lean
     def enter(self, text, jid=None, encoding=None):
         """Validate, journal, deliver one token; returns (label, message). ``encoding``
@@ -222,20 +205,6 @@ class App:
             e = pend[-1]
             return self.enter(e[1], e[0])
         return self.confirm()
-
-    def _session(self):
-        """(stream, Session) for an action that is not a token (the check); a missing
-        counter is read from the meter first, as for a token."""
-        lib = self.lib
-        settings = self._settings()
-        stream = self.open_stream()
-        try:
-            self._counter_if_missing(stream, settings)
-        except BaseException:
-            if hasattr(stream, "close"):
-                stream.close()
-            raise
-        return stream, lib.Session(stream, settings, self.store)
 
     @_lean
     def confirm(self):
@@ -271,13 +240,6 @@ class App:
                 ev = src.poll()
         return out
 
-    def _turn(self, tick, until):
-        """One pass of the loop: poll the keys, act, let the display page. True to stop."""
-        self.step()
-        if tick is not None:
-            tick()
-        return until is not None and until()
-
     def loop(self, poll_ms=10, until=None):
         """The loop main.py runs on every runtime (no asyncio: nothing else shares the board,
         issue 26): poll keys, act, sleep. Forever, or until ``until()`` is true."""
@@ -286,7 +248,12 @@ class App:
         self.running = True
         self.boot()
         tick = getattr(self.display, "tick", None)
-        while self.running and not self._turn(tick, until):
+        while self.running:  # one pass: poll the keys, act, let the display page
+            self.step()
+            if tick is not None:
+                tick()
+            if until is not None and until():
+                break
             sleep_ms(poll_ms)
         self.running = False
 
@@ -299,6 +266,11 @@ class App:
         self.running = True
         self.boot()
         tick = getattr(self.display, "tick", None)
-        while self.running and not self._turn(tick, until):
+        while self.running:
+            self.step()
+            if tick is not None:
+                tick()
+            if until is not None and until():
+                break
             await asyncio.sleep(poll_ms / 1000)
         self.running = False

@@ -8,41 +8,7 @@ and ``board`` module names ("D5", "TX") on CircuitPython.
 
 RUNTIMES = ("micropython", "circuitpython")
 DISPLAYS = ("console", "ssd1306", "hd44780")
-STORES = ("file", "nvm", "twofile")
 KEYMAP = "123A456B789C*0#D"
-
-
-class _Check:
-    def __init__(self, runtime):
-        self.runtime = runtime
-        self.errs = []
-        self.used = {}
-
-    def err(self, where, msg):
-        self.errs.append("%s: %s" % (where, msg))
-
-    def pin(self, v, where, none_ok=False):
-        if v is None:
-            if not none_ok:
-                self.err(where, "a pin is required")
-            return
-        if self.runtime == "micropython":
-            ok = isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 48
-            want = "a GPIO number 0..48"
-        else:
-            ok = isinstance(v, str) and len(v) > 0 and (v[0].isalpha() or v[0] == "_")
-            want = 'a board pin name such as "D5"'
-        if not ok:
-            self.err(where, "must be %s, got %r" % (want, v))
-            return
-        if v in self.used:
-            self.err(where, "pin %s is already used by %s" % (v, self.used[v]))
-        else:
-            self.used[v] = where
-
-    def int(self, v, lo, hi, where):
-        if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-            self.err(where, "must be a whole number %d..%d, got %r" % (lo, hi, v))
 
 
 def validate(b):
@@ -50,101 +16,148 @@ def validate(b):
     if not isinstance(b, dict):
         return ["the board file must hold one JSON object {...}"]
     rt = b.get("runtime")
-    c = _Check(rt)
+    errs = []
+    used = {}
+
+    # the checks are closures over errs/used, not methods of a checker object: no class,
+    # method or attribute names interned at every boot (issue 26)
+    def err(name, text):
+        errs.append("%s: %s" % (name, text))
+
+    def pin(v, name, none_ok=False):
+        if v is None:
+            if not none_ok:
+                err(name, "a pin is required")
+            return
+        if rt == "micropython":
+            ok = isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 48
+            want = "a GPIO number 0..48"
+        else:
+            ok = isinstance(v, str) and len(v) > 0 and (v[0].isalpha() or v[0] == "_")
+            want = 'a board pin name such as "D5"'
+        if not ok:
+            err(name, "must be %s, got %r" % (want, v))
+            return
+        if v in used:
+            err(name, "pin %s is already used by %s" % (v, used[v]))
+        else:
+            used[v] = name
+
+    def num(v, lo, hi, name):
+        if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+            err(name, "must be a whole number %d..%d, got %r" % (lo, hi, v))
+
+    # "uart." + key, not "uart.tx" and the like: a short string constant is interned for good
+    w_u = "uart."
+    w_s = "store."
+    stores = ("file", "nvm", "twofile")
     if rt not in RUNTIMES:
-        c.err("runtime", "must be %s, got %r" % (" or ".join(RUNTIMES), rt))
+        err("runtime", "must be %s, got %r" % (" or ".join(RUNTIMES), rt))
     if not isinstance(b.get("name"), str):
-        c.err("name", "a short text naming the board is required")
+        err("name", "a short text naming the board is required")
     u = b.get("uart")
     if not isinstance(u, dict):
-        c.err("uart", "missing: {\"id\": .., \"tx\": .., \"rx\": .., \"baud\": ..}")
+        err("uart", "missing: {\"id\": .., \"tx\": .., \"rx\": .., \"baud\": ..}")
     else:
         if rt == "micropython":
-            c.int(u.get("id"), 0, 5, "uart.id")
-        c.pin(u.get("tx"), "uart.tx")
-        c.pin(u.get("rx"), "uart.rx")
-        c.pin(u.get("rs485_de"), "uart.rs485_de", none_ok=True)
-        c.int(u.get("baud", 9600), 300, 115200, "uart.baud")
+            num(u.get("id"), 0, 5, w_u + "id")
+        pin(u.get("tx"), w_u + "tx")
+        pin(u.get("rx"), w_u + "rx")
+        pin(u.get("rs485_de"), "uart.rs485_de", none_ok=True)
+        num(u.get("baud", 9600), 300, 115200, w_u + "baud")
         if u.get("de_active", 1) not in (0, 1):
-            c.err("uart.de_active", "must be 1 (DE high while sending) or 0")
-        c.int(u.get("rxbuf", 1024), 64, 8192, "uart.rxbuf")
+            err("uart.de_active", "must be 1 (DE high while sending) or 0")
+        num(u.get("rxbuf", 1024), 64, 8192, w_u + "rxbuf")
     k = b.get("keypad")
     if not isinstance(k, dict):
-        c.err("keypad", "missing: a 4x4 matrix {\"type\": \"matrix\", \"rows\": [...], "
+        err("keypad", "missing: a 4x4 matrix {\"type\": \"matrix\", \"rows\": [...], "
               "\"cols\": [...]} or {\"type\": \"buttons\", \"pins\": {\"key\": pin}}")
     elif k.get("type", "matrix") == "matrix":
         for part in ("rows", "cols"):
             pins = k.get(part)
             if not isinstance(pins, list) or len(pins) != 4:
-                c.err("keypad." + part, "needs 4 pins, found %s"
+                err("keypad." + part, "needs 4 pins, found %s"
                       % (len(pins) if isinstance(pins, list) else "none"))
                 continue
             for i, p in enumerate(pins):
-                c.pin(p, "keypad.%s[%d]" % (part, i))
+                pin(p, "keypad.%s[%d]" % (part, i))
         keys = k.get("keys", KEYMAP)
         if not isinstance(keys, str) or len(keys) != 16:
-            c.err("keypad.keys", "must be 16 characters, row by row, e.g. %s" % KEYMAP)
+            err("keypad.keys", "must be 16 characters, row by row, e.g. %s" % KEYMAP)
         elif "#" not in keys or "*" not in keys or any(d not in keys for d in "0123456789"):
-            c.err("keypad.keys", "must contain 0-9, * (backspace) and # (send)")
+            err("keypad.keys", "must contain 0-9, * (backspace) and # (send)")
     elif k.get("type") == "buttons":
         pins = k.get("pins")
         if not isinstance(pins, dict) or not pins:
-            c.err("keypad.pins", "must map each key character to a pin, e.g. {\"#\": 3}")
+            err("keypad.pins", "must map each key character to a pin, e.g. {\"#\": 3}")
         else:
             for key in sorted(pins):
                 if len(key) != 1:
-                    c.err("keypad.pins", "key %r must be one character" % key)
-                c.pin(pins[key], "keypad.pins[%s]" % key)
+                    err("keypad.pins", "key %r must be one character" % key)
+                pin(pins[key], "keypad.pins[%s]" % key)
     elif k.get("type") != "console":  # console: keys typed at the REPL (a test hook)
-        c.err("keypad.type", "must be \"matrix\", \"buttons\" or \"console\", got %r"
+        err("keypad.type", "must be \"matrix\", \"buttons\" or \"console\", got %r"
               % k.get("type"))
     r = b.get("resend")
     if r is not None:
         if not isinstance(r, dict):
-            c.err("resend", "must be {\"pin\": .., \"active\": 0} or null")
+            err("resend", "must be {\"pin\": .., \"active\": 0} or null")
         else:
-            c.pin(r.get("pin"), "resend.pin")
+            pin(r.get("pin"), "resend.pin")
             if r.get("active", 0) not in (0, 1):
-                c.err("resend.active", "must be 0 (pressed pulls low) or 1")
+                err("resend.active", "must be 0 (pressed pulls low) or 1")
     d = b.get("display", {"type": "console"})
     if not isinstance(d, dict) or d.get("type") not in DISPLAYS:
-        c.err("display.type", "must be one of %s" % ", ".join(DISPLAYS))
+        err("display.type", "must be one of %s" % ", ".join(DISPLAYS))
     elif d["type"] != "console":
         i2c = d.get("i2c")
         if not isinstance(i2c, dict):
-            c.err("display.i2c", "missing: {\"scl\": .., \"sda\": ..}")
+            err("display.i2c", "missing: {\"scl\": .., \"sda\": ..}")
         else:
             if rt == "micropython":
-                c.int(i2c.get("id", 0), 0, 2, "display.i2c.id")
-            c.pin(i2c.get("scl"), "display.i2c.scl")
-            c.pin(i2c.get("sda"), "display.i2c.sda")
-            c.int(i2c.get("freq", 100000), 10000, 1000000, "display.i2c.freq")
-        c.int(d.get("address", 0x3C if d["type"] == "ssd1306" else 0x27), 8, 0x77,
+                num(i2c.get("id", 0), 0, 2, "display.i2c.id")
+            pin(i2c.get("scl"), "display.i2c.scl")
+            pin(i2c.get("sda"), "display.i2c.sda")
+            num(i2c.get("freq", 100000), 10000, 1000000, "display.i2c.freq")
+        num(d.get("address", 0x3C if d["type"] == "ssd1306" else 0x27), 8, 0x77,
               "display.address")
         if d["type"] == "ssd1306":
-            c.int(d.get("width", 128), 32, 128, "display.width")
+            num(d.get("width", 128), 32, 128, "display.width")
             if d.get("height", 64) not in (32, 64):
-                c.err("display.height", "must be 32 or 64")
+                err("display.height", "must be 32 or 64")
         else:
-            c.int(d.get("cols", 16), 8, 40, "display.cols")
-            c.int(d.get("rows", 2), 1, 4, "display.rows")
+            num(d.get("cols", 16), 8, 40, "display.cols")
+            num(d.get("rows", 2), 1, 4, "display.rows")
     s = b.get("store", {"type": "file"})
-    if not isinstance(s, dict) or s.get("type") not in STORES:
-        c.err("store.type", "must be one of %s" % ", ".join(STORES))
+    if not isinstance(s, dict) or s.get("type") not in stores:
+        err(w_s + "type", "must be one of %s" % ", ".join(stores))
     elif s["type"] == "nvm":
         if rt != "circuitpython":
-            c.err("store.type", "nvm is CircuitPython's microcontroller.nvm; use file on "
+            err(w_s + "type", "nvm is CircuitPython's microcontroller.nvm; use file on "
                   "MicroPython (littlefs)")
-        c.int(s.get("offset", 0), 0, 65536, "store.offset")
-        c.int(s.get("size", 4096), 256, 65536, "store.size")
+        num(s.get("offset", 0), 0, 65536, "store.offset")
+        num(s.get("size", 4096), 256, 65536, w_s + "size")
     elif "path" in s and not (isinstance(s["path"], str) and s["path"].startswith("/")):
-        c.err("store.path", "must be an absolute path such as /tokenpad.dat")
+        err(w_s + "path", "must be an absolute path such as /tokenpad.dat")
     if b.get("write_enable") is not None:
-        c.pin(b["write_enable"], "write_enable")
-    return c.errs
+        pin(b["write_enable"], "write_enable")
+    return errs
 
 
-def with_defaults(b):
+def _fail(text):
+    """Raise ConfigError (kind "board"); udlms.errors is imported only to raise, so a good
+    board file interns none of its names at startup (issue 26)."""
+    from udlms.errors import ConfigError
+
+    raise ConfigError(text, "board")
+
+
+def check(b, source="board.json"):
+    """Validate a parsed board dict; raise ConfigError naming every problem."""
+    errs = validate(b)
+    if errs:
+        _fail("%s has %d problem(s): %s" % (source, len(errs), "; ".join(errs)))
+    # the defaults filled in here, not by a function of its own (one name less, issue 26)
     b = dict(b)
     u = dict(b["uart"])
     u.setdefault("rs485_de", None)
@@ -162,22 +175,6 @@ def with_defaults(b):
     return b
 
 
-def _fail(msg):
-    """Raise ConfigError (kind "board"); udlms.errors is imported only to raise, so a good
-    board file interns none of its names at startup (issue 26)."""
-    from udlms.errors import ConfigError
-
-    raise ConfigError(msg, "board")
-
-
-def check(b, source="board.json"):
-    """Validate a parsed board dict; raise ConfigError naming every problem."""
-    errs = validate(b)
-    if errs:
-        _fail("%s has %d problem(s): %s" % (source, len(errs), "; ".join(errs)))
-    return with_defaults(b)
-
-
 def load(path="board.json"):
     import json
 
@@ -193,41 +190,29 @@ def load(path="board.json"):
     return check(b, path)
 
 
-def pin(board_dict, name):
-    """A runtime pin object for a board-file pin value (machine.Pin id or board.X name)."""
-    if board_dict["runtime"] == "circuitpython":
-        import board as _board
-
-        return getattr(_board, name)
-    return name
-
-
-def _i2c(board_dict):
-    cfg = board_dict["display"]["i2c"]
-    if board_dict["runtime"] == "circuitpython":
-        import board
-        import busio
-
-        return busio.I2C(getattr(board, cfg["scl"]), getattr(board, cfg["sda"]),
-                         frequency=cfg.get("freq", 100000))
-    from machine import I2C, Pin
-
-    return I2C(cfg.get("id", 0), scl=Pin(cfg["scl"]), sda=Pin(cfg["sda"]),
-               freq=cfg.get("freq", 100000))
-
-
-def make_display(board_dict):
+def make_display(b):
     """The display a board file describes (console when none is configured;
     :mod:`tokenpad.display`; built here, at startup only, issue 26)."""
     from tokenpad import display
 
-    d = board_dict.get("display") or {"type": "console"}
+    d = b.get("display") or {"type": "console"}
     t = d.get("type", "console")
     if t == "console":
         from tokenpad.console import Console
 
         return Console()
-    i2c = _i2c(board_dict)
+    cfg = d["i2c"]
+    if b["runtime"] == "circuitpython":
+        import board
+        import busio
+
+        i2c = busio.I2C(getattr(board, cfg["scl"]), getattr(board, cfg["sda"]),
+                        frequency=cfg.get("freq", 100000))
+    else:
+        from machine import I2C, Pin
+
+        i2c = I2C(cfg.get("id", 0), scl=Pin(cfg["scl"]), sda=Pin(cfg["sda"]),
+                  freq=cfg.get("freq", 100000))
     if t == "ssd1306":
         from tokenpad.ssd1306 import Ssd1306
 
@@ -235,14 +220,14 @@ def make_display(board_dict):
     return display.Hd44780(i2c, d.get("address", 0x27), d.get("cols", 16), d.get("rows", 2))
 
 
-def make_inputs(board_dict):
+def make_inputs(b):
     """Input sources for a board: the keypad (matrix or buttons) and the resend button
     (:mod:`tokenpad.keypad`; built here, at startup only, issue 26)."""
-    cp = board_dict["runtime"] == "circuitpython"
-    k = board_dict["keypad"]
+    cp = b["runtime"] == "circuitpython"
+    k = b["keypad"]
     if cp:  # the core scans: no pin scanning code loaded (issue 26)
         from tokenpad.keypad_ext import KeyMatrix
-    elif k.get("type") != "console" or board_dict.get("resend"):
+    elif k.get("type") != "console" or b.get("resend"):
         from tokenpad.keypad import Button, ScanMatrix
     out = []
     if cp:
@@ -267,7 +252,7 @@ def make_inputs(board_dict):
         pins = [p(k["pins"][n]) for n in names]
         keys = "".join(names)
         out.append(KeyMatrix(keys=keys, pins=pins) if cp else Button(pins, keys))
-    r = board_dict.get("resend")
+    r = b.get("resend")
     if r:
         act = r.get("active", 0)
         out.append(KeyMatrix(keys="R", pins=[p(r["pin"])], active=act) if cp  # keypad.RESEND

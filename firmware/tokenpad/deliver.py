@@ -3,6 +3,7 @@ validate -> journal as pending -> CONNECTING -> AUTH -> SENDING -> outcome -> jo
 accepted/refused/unknown, over the library's session (Green Book 4.7: Token Gateway IC 115,
 method 1 enter; encoding ``auto`` in :mod:`udlms.client.token_auto`)."""
 
+from tokenpad.store_write import settled
 from udlms.errors import TokenError
 
 
@@ -55,7 +56,7 @@ def enter(app, text, jid=None, encoding=None):
             jid = app.store.add(digits)
         except Exception as e:  # noqa: BLE001 - never send what we could not journal
             return app.say("STORE", "cannot journal the token (%s): not sent" % (e,))
-    settings = app._settings()
+    settings = app.cfg.settings(getattr(app.lib, "Settings", None))
     if encoding is not None:
         settings.encoding = encoding
     auto = settings.encoding == "auto"
@@ -73,7 +74,10 @@ def enter(app, text, jid=None, encoding=None):
         stream = sess = fail = stale = None
         try:
             stream = app.open_stream()
-            app._counter_if_missing(stream, settings)
+            if app._counter_missing():  # read where the meter publishes it; corrupt: fails closed
+                from tokenpad import counter  # forgotten with the action
+
+                counter.counter_from_meter(app, stream, settings, "reading meter (first use)")
             sess = lib.Session(stream, settings, app.store, trace=trace)
             sess.open()
             app.phase = "SENDING"
@@ -84,7 +88,7 @@ def enter(app, text, jid=None, encoding=None):
 
                 def note(form, result, sess=sess):
                     if result is not None:  # journaled before the next form goes out
-                        app._settle(jid, "pending", token_auto.journal_note(sess.attempts))
+                        settled(app.store, jid, "pending", token_auto.journal_note(sess.attempts))
                     elif len(sess.attempts) > 1:
                         app.display.show("SENDING", "%s as %s" % (_groups(digits), form))
 
@@ -98,7 +102,7 @@ def enter(app, text, jid=None, encoding=None):
                 from udlms.client.token_auto import journal_note
 
                 note = journal_note(sess.attempts) + " " + note
-            app._settle(jid, "unknown" if sent else "pending", note)
+            settled(app.store, jid, "unknown" if sent else "pending", note)
             if attempt == 1 and not sent and _stale(e):
                 stale = e
             else:
@@ -135,14 +139,14 @@ def enter(app, text, jid=None, encoding=None):
             except Exception as e:  # noqa: BLE001 - the token is in; say what was lost
                 suffix = " (meter wants %s; not remembered: %s)" % (r.encoding.upper(), e)
         label = "ACCEPTED" if r.accepted else "UNKNOWN" if r.kind == "unknown" else "REJECTED"
-        app._settle(jid, "refused" if label == "REJECTED" else label.lower(),
+        settled(app.store, jid, "refused" if label == "REJECTED" else label.lower(),
                     token_auto.journal_note(r.attempts))
         return app.say(label + suffix, message)
     if r.accepted:
-        app._settle(jid, "accepted", r.status_name or "")
+        settled(app.store, jid, "accepted", r.status_name or "")
         return app.say("ACCEPTED", r.message)
     if r.kind == "unknown":
-        app._settle(jid, "unknown", r.status_name or "")
+        settled(app.store, jid, "unknown", r.status_name or "")
         return app.say("UNKNOWN", r.message)
-    app._settle(jid, "refused", r.status_name or r.kind)
+    settled(app.store, jid, "refused", r.status_name or r.kind)
     return app.say("REJECTED", r.message)

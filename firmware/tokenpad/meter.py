@@ -5,8 +5,14 @@ Each takes the :class:`tokenpad.app.App` and returns what its method returns."""
 from udlms.errors import DlmsError
 
 
+def _settings(app):
+    """The udlms Settings of ``app``'s config (with the library's Settings class)."""
+    return app.cfg.settings(getattr(app.lib, "Settings", None))
+
+
 def confirm(app):
     """Read the meter's last token and token_status; settle matching journal entries."""
+    from tokenpad.store_write import settled as settle
     from udlms import results
     from udlms.client import token_info
 
@@ -15,7 +21,17 @@ def confirm(app):
     app.display.show("CHECKING")
     stream = sess = None
     try:
-        stream, sess = app._session()
+        # the session for the check, built here rather than by an App method the idle app
+        # would hold (issue 26): a missing counter is read from the meter first, as for a
+        # token; the stream is closed below if that fails
+        lib = app.lib
+        settings = _settings(app)
+        stream = app.open_stream()
+        if app._counter_missing():  # read where the meter publishes it; corrupt: fails closed
+            from tokenpad import counter  # forgotten with the action
+
+            counter.counter_from_meter(app, stream, settings, "reading meter (first use)")
+        sess = lib.Session(stream, settings, app.store)
         sess.open()
         code, _ = app.lib.read_token_status(sess)
         last = None
@@ -39,10 +55,10 @@ def confirm(app):
     for e in app.store.unresolved():
         if last is not None and e[1] == last:
             if code == 3:
-                app._settle(e[0], "accepted", name)
+                settle(app.store, e[0], "accepted", name)
                 settled += 1
             elif 4 <= code <= 7:
-                app._settle(e[0], "refused", name)
+                settle(app.store, e[0], "refused", name)
                 settled += 1
     label = "METER: " + name
     if last is not None:
@@ -73,7 +89,7 @@ def resync(app):
         from tokenpad import counter
         from udlms.port import forget
 
-        value, obis = counter.read_counter(app, stream, app._settings())
+        value, obis = counter.read_counter(app, stream, _settings(app))
         counter = None
         forget("tokenpad.counter")
         new = app.store.resync(value)
@@ -94,7 +110,7 @@ def probe(app):
 
     if not app.cfg.ok:
         return False, "settings incomplete: " + app.cfg.errors[0]
-    s = app._settings()
+    s = _settings(app)
     stream = None
     try:
         stream = app.open_stream()

@@ -139,7 +139,7 @@ def _frame_counters(a):
     from udlms.client import resync
 
     try:
-        return resync.candidates(a._settings())
+        return resync.candidates(a.cfg.settings(getattr(a.lib, "Settings", None)))
     except Exception:  # noqa: BLE001 - settings incomplete: the usual places
         return ("0.0.43.1.1.255", "0.0.43.1.0.255")
 

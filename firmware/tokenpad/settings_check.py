@@ -2,8 +2,6 @@
 to validate a config and forgotten after it, so the app does not hold them while it waits
 for keys (issue 26)."""
 
-MODES = ("hls-gmac", "lls", "none")
-BAUDS = (300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 _DEFAULTS = (
     ("mode", "hls-gmac"),
     ("client", 1),
@@ -42,7 +40,7 @@ def _show(v):
     return str(v)
 
 
-def _hex(v, n, name, errs, required, secret):
+def _hex(v, n, name, errs, required):
     if v is None:
         if required:
             errs.append("%s: missing; needs %d hex digits" % (name, 2 * n))
@@ -54,15 +52,20 @@ def _hex(v, n, name, errs, required, secret):
     for ch in s:
         if ch not in "0123456789abcdefABCDEF":
             errs.append("%s: only 0-9 and A-F are allowed (found '%s')"
-                        % (name, ch if name not in secret else "?"))
+                        % (name, ch if name not in _SECRET else "?"))
             return
     if len(s) != 2 * n:
         errs.append("%s: needs exactly %d hex digits, found %d" % (name, 2 * n, len(s)))
 
 
-def validate(d, defaults=_DEFAULTS, secret=_SECRET):
-    """A config dict -> (values with ``defaults`` filled in, list of error lines); the
-    values of the ``secret`` fields are never shown."""
+def validate(d):
+    """A config dict -> (values with the defaults filled in, list of error lines); the
+    values of the secret fields (ek, ak, password) are never shown. The modes and baud
+    rates are local tuples, not module globals: a global's name is interned for good when
+    the module loads at startup (issue 26)."""
+    modes = ("hls-gmac", "lls", "none")
+    bauds = (300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+    defaults = _DEFAULTS
     errs = []
     if not isinstance(d, dict):
         return {}, ["config.json must hold one JSON object {...}"]
@@ -74,25 +77,25 @@ def validate(d, defaults=_DEFAULTS, secret=_SECRET):
     for k, default in defaults:
         vals[k] = d.get(k, d.get(k.replace("_", "-"), default))
     mode = vals["mode"]
-    if mode not in MODES:
-        errs.append("mode: must be one of %s, got %s" % (", ".join(MODES), _show(mode)))
+    if mode not in modes:
+        errs.append("mode: must be one of %s, got %s" % (", ".join(modes), _show(mode)))
     _int(vals["client"], 1, 127, "client", errs)
     _int(vals["server_logical"], 0, 0x3FFF, "server_logical", errs)
     _int(vals["server_physical"], 0, 0x3FFF, "server_physical", errs, none_ok=True)
     if vals["address_size"] not in (1, 2, 4):
         errs.append("address_size: must be 1, 2 or 4, got %s" % _show(vals["address_size"]))
     hls = mode == "hls-gmac"
-    _hex(vals["ek"], 16, "ek", errs, hls, secret)
-    _hex(vals["ak"], 16, "ak", errs, hls, secret)
-    _hex(vals["system_title"], 8, "system_title", errs, hls, secret)
+    _hex(vals["ek"], 16, "ek", errs, hls)
+    _hex(vals["ak"], 16, "ak", errs, hls)
+    _hex(vals["system_title"], 8, "system_title", errs, hls)
     if mode == "lls" and not vals["password"]:
         errs.append("password: missing; mode lls needs the meter's password")
     if vals["encoding"] not in ENCODINGS and vals["encoding"] != "auto":
         errs.append("encoding: must be one of %s or auto, got %s (auto finds the meter's "
                     "form)" % (", ".join(ENCODINGS), _show(vals["encoding"])))
-    if vals["baud"] not in BAUDS:
+    if vals["baud"] not in bauds:
         errs.append("baud: must be one of %s, got %s"
-                    % (", ".join(str(b) for b in BAUDS), _show(vals["baud"])))
+                    % (", ".join(str(b) for b in bauds), _show(vals["baud"])))
     _int(vals["timeout_ms"], 100, 60000, "timeout_ms", errs)
     _int(vals["retries"], 0, 10, "retries", errs)
     _int(vals["max_info"], 32, 2030, "max_info", errs)

@@ -98,6 +98,18 @@ def settle(st, entry_id, state, note=""):
     st.journal = journal
 
 
+def settled(st, entry_id, state, note):
+    """An action's outcome into the journal entry when it changed; never raises (the outcome
+    is shown even if the flash is full). Here, not an App method: only an action that has
+    loaded this module settles, and the idle app does not hold it (issue 26)."""
+    try:
+        e = st.get(entry_id)
+        if e is not None and (e[2] != state or e[3] != note):
+            st.set(entry_id, state, note)
+    except Exception:  # noqa: BLE001
+        pass
+
+
 def trim(st, journal):
     """Keep every pending entry and the last ``KEEP`` finished ones."""
     done = [e for e in journal if e[2] != "pending"]

@@ -54,12 +54,12 @@ class UartStream:
         pass  # the UART stays open for the next session
 
 
-def open_uart(board_dict, baud=None):
+def open_uart(b, baud=None):
     """A UartStream for the board's meter port at ``baud`` (default: the board's)."""
-    u = board_dict["uart"]
+    u = b["uart"]
     baud = baud or u.get("baud", 9600)
     de_pin = u.get("rs485_de")
-    if board_dict["runtime"] == "circuitpython":
+    if b["runtime"] == "circuitpython":
         import board
         import busio
 
