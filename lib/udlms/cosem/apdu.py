@@ -4,8 +4,8 @@ requests and their responses.
 
 Builders return ``bytes`` or a ``bytearray`` (built in place, not copied); parsers take
 bytes/bytearray/memoryview, check every length against the buffer and raise ``ApduError``
-kind "malformed" on truncation or "unexpected" on an APDU of the wrong kind. Ciphering is done elsewhere
-(:mod:`udlms.crypto.security`); this module only places the bytes.
+kind "malformed" on truncation or "unexpected" on an APDU of the wrong kind. Ciphering is
+done elsewhere (:mod:`udlms.crypto.security`); this module only places the bytes.
 """
 
 from udlms.errors import ApduError, ServiceError
