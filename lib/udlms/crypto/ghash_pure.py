@@ -17,20 +17,10 @@ def ghash(y, data, n, m):
         for i in range(e):
             y[i] ^= data[pos + i]
         z0 = z1 = z2 = z3 = z4 = z5 = z6 = z7 = 0
-        i = 15
+        i = 31  # the nibbles from the last: each byte's low nibble, then its high one
         while i >= 0:
-            b = y[i]
-            k = (b & 15) << 3
-            r = m[128 + (z7 & 15)]
-            z7 = ((z7 >> 4) | ((z6 & 15) << 12)) ^ m[k + 7]
-            z6 = ((z6 >> 4) | ((z5 & 15) << 12)) ^ m[k + 6]
-            z5 = ((z5 >> 4) | ((z4 & 15) << 12)) ^ m[k + 5]
-            z4 = ((z4 >> 4) | ((z3 & 15) << 12)) ^ m[k + 4]
-            z3 = ((z3 >> 4) | ((z2 & 15) << 12)) ^ m[k + 3]
-            z2 = ((z2 >> 4) | ((z1 & 15) << 12)) ^ m[k + 2]
-            z1 = ((z1 >> 4) | ((z0 & 15) << 12)) ^ m[k + 1]
-            z0 = (z0 >> 4) ^ r ^ m[k]
-            k = (b >> 4) << 3
+            b = y[i >> 1]
+            k = ((b & 15) if i & 1 else (b >> 4)) << 3
             r = m[128 + (z7 & 15)]
             z7 = ((z7 >> 4) | ((z6 & 15) << 12)) ^ m[k + 7]
             z6 = ((z6 >> 4) | ((z5 & 15) << 12)) ^ m[k + 6]
