@@ -33,7 +33,8 @@ BAUD = 9600
 NAMES = (
     "board_heap_free_boot_bytes", "board_heap_resident_idle_bytes",
     "board_session_first_alloc_bytes", "board_session_alloc_bytes",
-    "board_heap_resident_after_session_bytes", "board_session_first_ms", "board_session_ms",
+    "board_heap_resident_after_session_bytes", "board_session_peak_bytes",
+    "board_session_first_ms", "board_session_ms",
     "board_session_tx_bytes", "board_session_rx_bytes",
     "cpu_session_ours_ms", "cpu_session_ours_pure_aes_ms", "cpu_session_gurux_ms",
     "cpu_ratio_gurux_over_ours", "cpu_ratio_gurux_over_ours_pure_aes",
