@@ -115,7 +115,7 @@ class Settings:
 
 
 class Session:
-    """An association with one meter. Use as a context manager or call open()/close().
+    """An association with one meter: open()/close() (a context manager too, PC build).
 
     ``sec`` (the security context, HLS-GMAC), ``server_max_pdu`` and ``conformance`` (the
     InitiateResponse's; ``conformance`` in the PC build only) are set by :meth:`open`;
