@@ -311,7 +311,7 @@ U.UartStream.write, U.UartStream.readinto = _w, _r
 gc.collect()
 a = gc.mem_alloc()
 try:
-    print(tp.enter("%s"))
+    print(tp._app.enter("%s"))  # what '#' runs (App.enter), without the REPL helpers
 finally:
     U.UartStream.write, U.UartStream.readinto = W, R
 print("PEAK", a, P[0])
@@ -319,11 +319,13 @@ print("PEAK", a, P[0])
 
 
 def check_session_peak(b):
-    """The live heap at its highest during a token session from the REPL (tp.enter, the
-    session path loaded for it): collected and read at every frame sent and every read that
-    brought bytes (``tokenpad.uart.UartStream`` wrapped for the measurement), so garbage
-    does not count and the code, buffers and keys the session holds do (issue 26: <= 56 KB).
-    The token was delivered before: the meter refuses it, a whole session all the same."""
+    """The live heap at its highest during a token session: the action '#' runs
+    (``App.enter`` of the app main.py built, called at the REPL after Ctrl-C; the session
+    path is loaded for it and forgotten after), collected and read at every frame sent and
+    every read that brought bytes (``tokenpad.uart.UartStream`` wrapped for the
+    measurement), so garbage does not count and the code, buffers and keys the session
+    holds do (issue 26: <= 56 KB). The token was delivered before: the meter refuses it, a
+    whole session all the same, the refusal's words included."""
     out = b.exec(PEAK % TOKENS[2], timeout=300)
     assert "REJECTED" in out or "ACCEPTED" in out, out
     m = re.search(r"PEAK (\d+) (\d+)", out)
