@@ -1,35 +1,11 @@
 """MicroPython lane: the HDLC helpers that only tools, tests and the simulator use, which the
-device build of udlms.link.hdlc leaves out (its ``_FULL`` parts: ``frame()``, ``ua_info()``,
-``i_control()``, ``rr_control()``, ``Receiver.feed``, the control constants, the field
-views), built here on what a board has (IEC 62056-46 clause 8.4). Runs under CPython too."""
+device build of udlms.link.hdlc leaves out: the frame builders and control constants
+(from udlms.host.frames), and feeding the receiver and reading a frame's addresses on what
+a board has (IEC 62056-46 clause 8.4). Runs under CPython too."""
 
-from udlms.link import hdlc
-
-SNRM = 0x93
-UA = 0x73
-DISC = 0x53
-DM = 0x1F
-
-
-def frame(dst, src, control, info=b"", segmented=False):
-    """A complete frame as bytes (clause 8.4.1)."""
-    out = bytearray(len(dst) + len(src) + len(info) + 16)
-    return bytes(out[:hdlc.encode_frame(out, dst + src, control, info, segmented)])
-
-
-def i_control(vs, vr):
-    """I-frame control, P bit set (clause 8.4.3)."""
-    return ((vr & 7) << 5) | 0x10 | ((vs & 7) << 1)
-
-
-def rr_control(vr):
-    """RR control, P bit set (clause 8.4.3)."""
-    return ((vr & 7) << 5) | 0x11
-
-
-def ua_info(max_tx, max_rx, win_tx, win_rx):
-    """UA information field with all four parameters written (as meters answer)."""
-    return hdlc.snrm_info(max_tx, max_rx, win_tx, win_rx, True)
+# the frame builders are the PC side's own (udlms.host.frames: plain functions, importable
+# here; only its additions to the receiver are CPython's)
+from udlms.host.frames import DISC, DM, SNRM, UA, frame, i_control, rr_control, ua_info  # noqa: F401
 
 
 class _Once:
