@@ -19,12 +19,6 @@ def _mod_file(mod):
     return rel + ".py"
 
 
-def _mod_name(name):
-    """``link/hdlc.py`` -> ``udlms.link.hdlc``; ``link/__init__.py`` -> ``udlms.link``."""
-    parts = ["udlms"] + name[:-3].split("/")
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
 def bench_sizes(session_mods):
     out_dir = tempfile.mkdtemp(prefix="bench-mpy-", dir=WORK)
     mods = build_mpy.device_modules()
@@ -57,7 +51,7 @@ def bench_sizes(session_mods):
     sess_names = {_mod_file(m) for m in session_mods}
     sess_x = 0
     for name in mods:
-        mod = _mod_name(name)
+        mod = build_mpy.source_name("udlms/" + name)
         for arch in (None, "xtensawin"):
             if (name, arch) not in jobs:
                 continue
