@@ -114,13 +114,31 @@ TABLES = ("results.py", "cosem/names.py")
 TABLES_MARK = b"\x00record tables\n"
 
 
+def _spanner(raw):
+    """``span(node)``: the byte range of an ast node in ``raw`` (ast columns count bytes)."""
+    starts = [0]
+    for line in raw.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+
+    def span(node):
+        return (starts[node.lineno - 1] + node.col_offset,
+                starts[node.end_lineno - 1] + node.end_col_offset)
+
+    return span
+
+
+def _apply(raw, edits):
+    """``raw`` with each (start, end, new bytes) edit made, the last first."""
+    for a, b, new in sorted(edits, reverse=True):
+        raw = raw[:a] + new + raw[b:]
+    return raw.decode("utf-8")
+
+
 def tables(source, blocks, base):
     """``source`` with each module-level str table (over 64 characters) replaced by
     ``(base + its offset in blocks, its length)``; every line stays where it was."""
     raw = source.encode("utf-8")
-    starts = [0]
-    for line in raw.splitlines(keepends=True):
-        starts.append(starts[-1] + len(line))
+    span = _spanner(raw)
     edits = []
     for node in ast.parse(source).body:
         if not (isinstance(node, ast.Assign) and len(node.targets) == 1
@@ -129,31 +147,18 @@ def tables(source, blocks, base):
                 and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
                 and len(node.value.value) > 64):
             continue
-        v = node.value
-        a = starts[v.lineno - 1] + v.col_offset
-        b = starts[v.end_lineno - 1] + v.end_col_offset
-        at, n = blocks.add_block(v.value)
+        a, b = span(node.value)
+        at, n = blocks.add_block(node.value.value)
         new = b"(%d, %d)" % (base + at, n) + b"\n" * raw[a:b].count(b"\n")
         edits.append((a, b, new))
-    for a, b, new in sorted(edits, reverse=True):
-        raw = raw[:a] + new + raw[b:]
-    return raw.decode("utf-8")
+    return _apply(raw, edits)
 
 
 def strip(source, table, calls):
     """``source`` with the messages of the calls named in ``calls`` replaced by their
     offsets in ``table``; every other byte, and every line number, unchanged."""
     raw = source.encode("utf-8")
-    starts = [0]
-    for line in raw.splitlines(keepends=True):
-        starts.append(starts[-1] + len(line))
-
-    def offset(lineno, col):  # ast columns count UTF-8 bytes
-        return starts[lineno - 1] + col
-
-    def span(node):
-        return offset(node.lineno, node.col_offset), offset(node.end_lineno, node.end_col_offset)
-
+    span = _spanner(raw)
     edits = []
     for node in ast.walk(ast.parse(source)):
         if not (isinstance(node, ast.Call) and node.args and _callee(node.func) in calls):
@@ -172,9 +177,7 @@ def strip(source, table, calls):
         # the call's parentheses are open here: newlines keep later lines where they were
         new += b"\n" * (raw[a:b].count(b"\n") - new.count(b"\n"))
         edits.append((a, b, new))
-    for a, b, new in sorted(edits, reverse=True):
-        raw = raw[:a] + new + raw[b:]
-    return raw.decode("utf-8")
+    return _apply(raw, edits)
 
 
 # compile-time switch of the device build: a module that says ``_FULL = const(1)`` gets
