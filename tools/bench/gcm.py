@@ -121,12 +121,6 @@ def bench_gcm():
             gc.collect()
 
 
-def _frame(dst, src, control, info):
-    """A complete frame as bytes (``hdlc.frame`` is not in the device build)."""
-    out = bytearray(len(dst) + len(src) + len(info) + 16)
-    return bytes(out[:hdlc.encode_frame(out, dst + src, control, info)])
-
-
 def _feed(rx, data):
     """``Receiver.feed`` where the device build has none: data copied in at the end, the
     buffer compacted first when it does not fit."""
@@ -153,7 +147,9 @@ def _rx_frames():
         pass
     dst = hdlc.client_address(1)
     src = hdlc.server_address(1, 17, 2)
-    return [_frame(dst, src, 0x30 | (i & 7) << 1, bytes(20 + 13 * i))  # I, N(R) 1, P
+    from udlms.host import frames  # the PC's frame builders (not in the device build)
+
+    return [frames.frame(dst, src, frames.i_control(i & 7, 1), bytes(20 + 13 * i))
             for i in range(7)], "synthetic"
 
 
