@@ -15,11 +15,13 @@ from tools.board import cpboard
 
 BOARD_NAMES = ("board_heap_free_boot_bytes", "board_heap_resident_idle_bytes",
                "board_session_first_alloc_bytes", "board_session_alloc_bytes",
-               "board_heap_resident_after_session_bytes", "board_session_peak_bytes",
+               "board_heap_resident_after_session_bytes", "board_held_over_idle_bytes",
+               "board_session_peak_bytes",
                "board_session_first_ms",
                "board_session_ms", "board_session_tx_bytes", "board_session_rx_bytes")
 CP_NAMES = ("board_cp_free_after_boot", "board_cp_resident_idle", "board_cp_session_growth",
-            "board_cp_resident_after_session", "board_cp_session_emulated_ms",
+            "board_cp_resident_after_session", "board_cp_held_over_idle",
+            "board_cp_session_emulated_ms",
             "board_cp_session_wall_s")
 
 
@@ -58,6 +60,9 @@ def bench_board_cp(quick):
     for name in ("board_cp_free_after_boot", "board_cp_resident_idle",
                  "board_cp_session_growth", "board_cp_resident_after_session"):
         emit(name, figs[name], "B", **ctx)
+    emit("board_cp_held_over_idle", figs["board_cp_resident_after_session"]
+         - figs["board_cp_resident_idle"], "B",
+         note="held after a token session minus resident idle (issue 26: <= 2 KB)", **ctx)
     emit("board_cp_session_emulated_ms", figs["board_cp_session_emulated_ms"], "ms", **ctx)
     emit("board_cp_session_wall_s", figs["board_cp_session_wall_s"], "s", **ctx)
 
@@ -122,6 +127,11 @@ def bench_board(quick):
          qstr_names=f["board_qstr_after_session_names"],
          note="qstr_pool_bytes: the names interned so far (never freed), part of the value",
          **ctx)
+    emit("board_held_over_idle_bytes", f["board_heap_resident_after_session"]
+         - f["board_heap_resident_idle"], "bytes",
+         qstr_pool_bytes=f["board_qstr_after_session"] - f["board_qstr_idle"],
+         note="held after the token sessions minus resident idle (issue 26: <= 2 KB); "
+              "qstr_pool_bytes: the part that is names the sessions interned", **ctx)
     emit("board_session_peak_bytes", f["board_session_peak"], "bytes",
          before=f["board_session_peak_before"],
          note="live heap at its highest in a tp.enter session: gc.collect() then "

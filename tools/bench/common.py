@@ -33,8 +33,8 @@ BAUD = 9600
 NAMES = (
     "board_heap_free_boot_bytes", "board_heap_resident_idle_bytes",
     "board_session_first_alloc_bytes", "board_session_alloc_bytes",
-    "board_heap_resident_after_session_bytes", "board_session_peak_bytes",
-    "board_session_first_ms", "board_session_ms",
+    "board_heap_resident_after_session_bytes", "board_held_over_idle_bytes",
+    "board_session_peak_bytes", "board_session_first_ms", "board_session_ms",
     "board_session_tx_bytes", "board_session_rx_bytes",
     "cpu_session_ours_ms", "cpu_session_ours_pure_aes_ms", "cpu_session_gurux_ms",
     "cpu_ratio_gurux_over_ours", "cpu_ratio_gurux_over_ours_pure_aes",
@@ -55,8 +55,9 @@ NAMES = (
     "turnaround_median_ms",
     "mpy_turnaround_median_ms",
     "wasm32_session_peak_bytes", "wasm32_heap_total_bytes", "wasm32_firmware_import_bytes",
+    "wasm32_session_qstr_bytes",
     "board_cp_free_after_boot", "board_cp_resident_idle", "board_cp_session_growth",
-    "board_cp_resident_after_session", "board_cp_session_emulated_ms", "board_cp_session_wall_s",
+    "board_cp_resident_after_session", "board_cp_held_over_idle", "board_cp_session_emulated_ms", "board_cp_session_wall_s",
 )
 
 FIGURES = []

@@ -82,6 +82,10 @@ TARGETS = {
     "wasm32_firmware_import_bytes": ("<=", 40960),  # issue 26, filesystem .mpy
     "wasm32_session_peak_bytes": ("<=", 36864),  # issue 26: udlms session bound
     "board_session_peak_bytes": ("<=", 57344),  # issue 26: Pico peak during a session
+    "board_heap_resident_idle_bytes": ("<=", 24576),  # issue 26: Pico app idle
+    "board_held_over_idle_bytes": ("<=", 2048),  # issue 26: held after <= idle + 2 KB
+    "board_cp_resident_idle": ("<=", 24576),  # issue 26: "CircuitPython Feather: the same"
+    "board_cp_held_over_idle": ("<=", 2048),
     "wire_bytes_ours_over_gurux": ("<=", 1.0),
     "session_9600_over_wire_plus_sim": ("<=", 1.1),
 }
@@ -93,6 +97,7 @@ TABLE = (
     ("BOARD heap growth over the first token session", "board_session_first_alloc_bytes", {}),
     ("BOARD heap growth over a later token session", "board_session_alloc_bytes", {}),
     ("BOARD heap resident after sessions", "board_heap_resident_after_session_bytes", {}),
+    ("BOARD held after sessions minus idle", "board_held_over_idle_bytes", {}),
     ("BOARD live heap at a session's peak", "board_session_peak_bytes", {}),
     ("BOARD first session, emulated time (9600 baud)", "board_session_first_ms", {}),
     ("BOARD later session, emulated time", "board_session_ms", {}),
@@ -102,6 +107,7 @@ TABLE = (
     ("CircuitPython Feather: tokenpad resident idle", "board_cp_resident_idle", {}),
     ("CircuitPython Feather: held after a token session", "board_cp_resident_after_session",
      {}),
+    ("CircuitPython Feather: held after minus idle", "board_cp_held_over_idle", {}),
     ("CircuitPython Feather: session growth", "board_cp_session_growth", {}),
     ("CircuitPython Feather: session, emulated time", "board_cp_session_emulated_ms", {}),
     ("ESP32_GENERIC (Espressif QEMU): free heap after boot", "board_esp32_heap_free_boot", {}),
@@ -128,6 +134,8 @@ TABLE = (
      {"mode": "filesystem"}),
     ("32-bit MPY (wasm) firmware import, ROMFS", "wasm32_firmware_import_bytes",
      {"mode": "romfs"}),
+    ("32-bit MPY (wasm) names a session interns (.mpy files)", "wasm32_session_qstr_bytes",
+     {"mode": "filesystem"}),
     ("MPY alloc per RX frame, Receiver.feed/next", "mpy_rx_frame_feed_alloc_bytes", {}),
     ("MPY alloc per RX frame, readinto_from/next", "mpy_rx_frame_readinto_alloc_bytes", {}),
     ("MPY alloc per RX frame, Link._wait", "mpy_rx_frame_link_wait_alloc_bytes", {}),

@@ -31,6 +31,8 @@ import bench_case as C
 
 gc.collect()
 b0 = gc.mem_alloc()
+print("QSTR before")
+micropython.qstr_info()
 from udlms.crypto import security  # noqa: E402
 from udlms.client import session, token
 
@@ -90,6 +92,8 @@ def run():
     end = gc.mem_alloc()
     print("WASM import=%d peak=%d accepted=%s match=%s frames=%d end=%d" % (
         resident[0] - b0, end - b0, r.accepted, w.match, w.i, end))
+    print("QSTR after")
+    micropython.qstr_info()
     print("MEMINFO")
     micropython.mem_info()
 """
@@ -233,8 +237,15 @@ def wasm_session(lib, main, mode, heap=WASM_HEAP):
     total = re.search(r"GC: total: (\d+)", out)
     if p.returncode or not m or not total or m.group(3) != "True":
         raise RuntimeError("WebAssembly session (%s) failed: %s" % (mode, out[-1500:]))
+    q = re.findall(r"QSTR (?:before|after)\s+qstr pool: n_pool=\d+, n_qstr=(\d+), "
+                   r"n_str_data_bytes=\d+, n_total_bytes=(\d+)", out)
+    if len(q) != 2:
+        raise RuntimeError("WebAssembly session (%s): no qstr_info figures: %s"
+                           % (mode, out[-1500:]))
     return {"import": int(m.group(1)), "peak": int(m.group(2)), "match": m.group(4) == "True",
-            "frames": int(m.group(5)), "total": int(total.group(1)), "end": int(m.group(6))}
+            "frames": int(m.group(5)), "total": int(total.group(1)), "end": int(m.group(6)),
+            "qstr_names": int(q[1][0]) - int(q[0][0]),
+            "qstr_bytes": int(q[1][1]) - int(q[0][1])}
 
 
 def bench_wasm(quick):
@@ -260,6 +271,13 @@ def bench_wasm(quick):
              note="this port frees garbage only between runs (runPython calls), so the "
                   "value is the resident imports plus everything the session allocated: "
                   "an upper bound of its peak", **ctx)
+        emit("wasm32_session_qstr_bytes", r["qstr_bytes"], "B", mode=mode,
+             names=r["qstr_names"],
+             method="micropython.qstr_info() n_total_bytes after the session minus before "
+                    "the imports",
+             note="the names the session path interned: part of the session bound, and "
+                  "held for good after it on a board (a module dropped after the session "
+                  "leaves its names behind); the pools' entries and slack count, ROMFS or not", **ctx)
         emit("wasm32_heap_total_bytes", r["total"], "B", mode=mode,
              fits=r["total"] <= WASM_HEAP,
              note="GC total at the end: the port adds heap when an allocation does not "
