@@ -25,7 +25,7 @@ def feed(r, data):
     """Hand ``data`` to receiver ``r`` as a UART would (all of it must fit)."""
     s = _Once(data)
     while s.pos < len(data):
-        if not r.readinto_from(s):
+        if not r.fill(s):
             raise AssertionError("receiver full")
 
 

@@ -7,7 +7,8 @@ import gc
 from mpytest import eq, main, raises, test
 
 import hdlcaux as aux
-from udlms.link import hdlc, hdlc_frame
+from udlms import link as hdlc_frame  # the frame codec
+from udlms.link import hdlc
 from udlms.errors import LinkError, NoAnswer
 
 
@@ -104,14 +105,14 @@ def receiving_1000_frames_allocates_nothing_after_the_first():
             def get(r=r, stream=stream):
                 f = r.next()
                 while f is None:
-                    r.readinto_from(stream)
+                    r.fill(stream)
                     f = r.next()
                 return f
         else:
             link = hdlc.Link(stream, server_physical=17, timeout_ms=1000)
 
             def get(link=link):
-                return link._wait(1000)
+                return link.wait(1000)
         got = 0
         f = get()  # the first frame
         got += 1

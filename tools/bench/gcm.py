@@ -8,7 +8,7 @@
   buffer, ``Receiver.feed`` + ``next`` of the same frame, ``fcs16`` over it: µs and bytes
   allocated per call.
 - Steady-state receive: bytes allocated per received frame by ``Receiver.feed``/``next``,
-  ``Receiver.readinto_from``/``next`` and ``Link._wait`` (the link's receive loop), cycling the
+  ``Receiver.fill``/``next`` and ``Link.wait`` (the link's receive loop), cycling the
   meter frames of the golden session (``bench_case.RX`` when tools/bench/main.py wrote it, else
   synthetic frames).
 
@@ -38,7 +38,7 @@ try:
 except ImportError:
     sys.path.insert(0, "lib")
 from udlms.crypto import aes, gcm  # noqa: E402
-from udlms.link import hdlc, hdlc_frame
+from udlms.link import fcs16, hdlc
 
 MPY = sys.implementation.name == "micropython"
 QUICK = "--quick" in sys.argv
@@ -128,7 +128,7 @@ def _feed(rx, data):
     if feed is not None:
         feed(data)
         return
-    if len(rx.buf) - rx.end < len(data):  # compacted first (readinto_from's way)
+    if len(rx.buf) - rx.end < len(data):  # compacted first (fill's way)
         s = rx.start
         rx.buf[:rx.end - s] = rx.buf[s:rx.end]
         rx.start = 0
@@ -201,7 +201,7 @@ def bench_hdlc():
             raise AssertionError("frame not decoded")
 
     def crc():
-        hdlc_frame.fcs16(frame, 1, n - 3)
+        fcs16(frame, 1, n - 3)
 
     emit("hdlc_encode128_us", per_call_us(enc, NH), "us", ctx)
     emit("hdlc_encode128_alloc", per_call_alloc(enc), "B", ctx)
@@ -227,13 +227,13 @@ def bench_hdlc():
 
     def readinto_next():
         while rx3.next() is None:
-            rx3.readinto_from(stream)
+            rx3.fill(stream)
 
     stream2 = _Replay(frames)
     link = hdlc.Link(stream2, server_logical=1, server_physical=17, address_size=2)
 
     def link_wait():
-        if link._wait(1000) is None:
+        if link.wait(1000) is None:
             raise AssertionError("frame not received")
 
     rx4 = hdlc.Receiver(128 + 16)

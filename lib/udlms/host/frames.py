@@ -1,6 +1,6 @@
 """PC side of the HDLC link (IEC 62056-46 clause 8.4): what tools, tests, the simulator and
 the decoder use and a board never runs, added to :mod:`udlms.link.hdlc` and its
-:mod:`udlms.link.hdlc_frame` when ``udlms.host`` is imported (``udlms`` does on CPython; the
+:mod:`udlms.link` (the frame codec) when ``udlms.host`` is imported (``udlms`` does on CPython; the
 link layer never imports host code): ``frame()``, ``fcs16``, ``ua_info()``, ``i_control()``,
 ``rr_control()``, the control constants (clause 8.4.3), and on ``Receiver`` (so on the Link
 too) ``feed``, ``pending``, ``reset``, the field views of the frame ``next()`` found and the
@@ -10,7 +10,8 @@ needs them)."""
 import sys
 
 from udlms.errors import FrameError
-from udlms.link import hdlc, hdlc_frame
+from udlms import link
+from udlms.link import hdlc
 
 SNRM = 0x93
 UA = 0x73
@@ -19,7 +20,7 @@ DM = 0x1F
 FRMR = 0x97
 LLC_REQUEST = b"\xe6\xe6\x00"
 
-# why the receiver dropped bytes, by the code udlms.link.hdlc_frame reports (clause 8.4)
+# why the receiver dropped bytes, by the code udlms.link's receiver reports (clause 8.4)
 _WHY = (
     ("line noise before a frame", "noise"),  # 0: counted in bytes
     ("receive buffer overflow: no frame in %d bytes (line noise?)", "overflow"),
@@ -38,7 +39,7 @@ _WHY = (
 def frame(dst, src, control, info=b"", segmented=False):
     """A complete frame as bytes (clause 8.4.1)."""
     out = bytearray(len(dst) + len(src) + len(info) + 16)
-    return bytes(out[:hdlc_frame.encode_frame(out, dst + src, control, info, segmented)])
+    return bytes(out[:link.encode_frame(out, dst + src, control, info, segmented)])
 
 
 def i_control(vs, vr):
@@ -114,7 +115,7 @@ class _Receiver:
 
     def _compact(self):
         """Move what is left of the buffer to the front (the Link does this in
-        ``readinto_from``); discard a buffer full of noise."""
+        ``fill``); discard a buffer full of noise."""
         s = self.start
         buf = self.buf
         if s:
@@ -158,9 +159,9 @@ class _Receiver:
 if sys.implementation.name == "cpython":
     for _n in ("size", "segmented", "raw", "dst", "src", "info", "info_len", "_error",
                "pending", "drop_partial", "_compact", "feed", "reset"):
-        setattr(hdlc_frame.Receiver, _n, getattr(_Receiver, _n))
-    hdlc_frame.frame = frame
+        setattr(link.Receiver, _n, getattr(_Receiver, _n))
+    link.frame = frame
     for _n in ("SNRM", "UA", "DISC", "DM", "FRMR", "LLC_REQUEST", "frame", "i_control",
                "rr_control", "ua_info"):
         setattr(hdlc, _n, globals()[_n])
-    hdlc.fcs16 = hdlc_frame.fcs16
+    hdlc.fcs16 = link.fcs16

@@ -1,28 +1,27 @@
 """The HDLC link, client side (IEC 62056-46 clause 6.4): addresses (clause 8.4.2.2), SNRM/UA
 with parameter negotiation (Annex A / Green Book §8.4.5.3.2), I-frames with N(S)/N(R)
 (control fields, clause 8.4.3), segmentation in both directions (RR between segments), DISC.
-Frames and the receiver are :mod:`udlms.link.hdlc_frame`. The PC-only names (``frame()``,
+Frames and the receiver are :mod:`udlms.link` (the package). The PC-only names (``frame()``,
 ``ua_info()``, ``i_control()``, ``rr_control()``, the control constants, ``fcs16``) are added
-by :mod:`udlms.host.frames` (this layer never imports host code); ``_FULL`` parts are left out
-of the device build.
-"""
+by :mod:`udlms.host.frames` (this layer never imports host code); ``_FULL`` parts (the stats,
+the negotiated receive size and window) are left out of the device build."""
 
 from udlms.errors import FrameError, LinkError, NoAnswer
-from udlms.link.hdlc_frame import Receiver, encode_frame
+from udlms.link import Receiver, encode_frame
 from udlms.port import const, sleep_ms, ticks_diff, ticks_ms
 
-# _FULL: 0 in the device build (tools/build/msgtable.py): the link's stats
+# _FULL: 0 in the device build (tools/build/msgtable.py)
 _FULL = const(1)
 _FLAG = const(0x7E)
 _SNRM = const(0x93)
 _DISC = const(0x53)
+_DM = const(0x0F)  # DM & 0xEF: U-frame controls compared without the P/F bit
+_UA = const(0x63)
+_FRMR = const(0x87)
 # the defaults a parameter takes when the SNRM/UA leaves it out (IEC 62056-46 6.4.4.4.3.2)
 _MAX_INFO = const(128)
 _WINDOW = const(1)
 _OVH = const(16)  # flags, format, 4+1 address bytes, control, HCS, FCS (worst case)
-_DM = const(0x0F)  # DM & 0xEF: U-frame controls compared without the P/F bit
-_UA = const(0x63)
-_FRMR = const(0x87)
 
 
 def client_address(client_sap):
@@ -52,14 +51,13 @@ def server_address(server_logical, server_physical=None, size=2):
     raise LinkError("address size must be 1, 2 or 4, not %d" % size, "config")
 
 
-def snrm_info(max_info_tx=_MAX_INFO, max_info_rx=_MAX_INFO, window=_WINDOW,
-              win_rx=_WINDOW, every=False):
-    """SNRM/UA information field (Annex A): maximum information field length and window size,
-    transmit/receive; only those that differ from the defaults (``every``: all four, as meters
-    answer); empty when none is written (as the gurux-dlms client does)."""
+def snrm_info(tx=_MAX_INFO, rx=_MAX_INFO, window=_WINDOW, win_rx=_WINDOW, every=False):
+    """SNRM/UA information field (Annex A): maximum information field length (``tx``, ``rx``)
+    and window size, transmit/receive; only those that differ from the defaults (``every``:
+    all four, as meters answer); empty when none is written (as the gurux-dlms client does)."""
     b = bytearray(b"\x81\x80\x00")
     i = 5
-    for v in (max_info_tx, max_info_rx, window, win_rx):
+    for v in (tx, rx, window, win_rx):
         if every or v != (_MAX_INFO if i < 7 else _WINDOW):
             if i > 6:
                 b += bytes((i, 4, 0, 0, 0, v & 0xFF))
@@ -104,8 +102,8 @@ def parse_params(info):
 class Link(Receiver):
     """Client side of the HDLC link (clause 6.4, normal response mode) over ``stream``
     (``write``, ``readinto``); ``trace(direction, frame_bytes)`` sees every frame; sizes
-    negotiated by ``connect()``: ``max_info_tx``, ``max_info_rx``, ``window``. The link is
-    its own receiver: a frame it finds is the link itself, read at its indices."""
+    negotiated by ``connect()``: ``max_info_tx`` (and on the PC ``max_info_rx``, ``window``).
+    The link is its own receiver: a frame it finds is the link itself, read at its indices."""
 
     def __init__(self, stream, client_sap=1, server_logical=1, server_physical=None,
                  address_size=2, max_info_tx=_MAX_INFO, max_info_rx=_MAX_INFO,
@@ -116,8 +114,10 @@ class Link(Receiver):
             client_address(client_sap)
         self.want = (max_info_tx, max_info_rx, window)
         self.max_info_tx = max_info_tx
-        self.max_info_rx = max_info_rx
-        self.window = window
+        if _FULL:
+            self.max_info_rx = max_info_rx
+            self.window = window
+            self.stats = {"tx": 0, "rx": 0, "resent": 0}
         self.timeout_ms = timeout_ms
         self.inter_char_ms = inter_char_ms
         self.retries = retries
@@ -125,12 +125,10 @@ class Link(Receiver):
         Receiver.__init__(self, max(max_info_rx, _MAX_INFO) + 16)
         self.out = bytearray(max(max_info_tx, _MAX_INFO) + 2 * _OVH)
         self.apdu = bytearray(max_apdu)
-        self.vs = self.vr = 0
+        self.vs = self.vr = self.tries = 0
         self.connected = False
-        if _FULL:
-            self.stats = {"tx": 0, "rx": 0, "resent": 0}
 
-    def _send(self, control, info=None, segmented=False):
+    def write(self, control, info=None, segmented=False):
         """Send a frame; ``control`` None sends the last frame again (clause 6.4.4.2)."""
         if control is None:
             if _FULL:
@@ -145,7 +143,7 @@ class Link(Receiver):
         if self.trace:
             self.trace("TX", bytes(mv))
 
-    def _wait(self, timeout_ms):
+    def wait(self, timeout_ms):
         """The next frame to us from the meter (the field we send, the client's byte moved
         first; not an echo or another station), or None after timeout_ms without one."""
         buf = self.buf
@@ -168,7 +166,7 @@ class Link(Receiver):
                         self.trace("RX", bytes(memoryview(buf)[f.s:f.j + 3]))
                     return f
                 f = self.next()
-            n = self.readinto_from(self.stream)
+            n = self.fill(self.stream)
             now = ticks_ms()
             if ticks_diff(now, t0) >= timeout_ms:  # even while noise or others' traffic flows
                 return None
@@ -184,18 +182,13 @@ class Link(Receiver):
                         break
             sleep_ms(1)
 
-    def _spent(self, t0):
-        """True once the time since ``t0`` for frames that do not move the exchange on (stray
-        RR, repeats, other traffic) is spent: a confused meter must not hold us forever."""
-        return ticks_diff(ticks_ms(), t0) > 2 * self.timeout_ms * (self.retries + 1)
-
-    def _next(self):
+    def read(self):
         """The next frame for us, the last frame sent again on silence (clause 6.4.4.2), None
         after ``retries`` resends (``tries``, zeroed by each exchange: no tuple per frame). DM
         or FRMR raise: a refusal before ``connect`` ends, else the link is lost (after FRMR
         only SNRM/DISC, clause 6.4.4.4.3)."""
         while True:
-            f = self._wait(self.timeout_ms)
+            f = self.wait(self.timeout_ms)
             if f is not None:
                 c = f.control & 0xEF
                 if c == _DM:
@@ -216,32 +209,37 @@ class Link(Receiver):
             self.tries += 1
             if self.tries > self.retries:
                 return None
-            self._send(None)
+            self.write(None)
+
+    # (frames that do not move an exchange on, stray RR, repeats, other traffic, are allowed
+    # 2 * timeout_ms * (retries + 1) since its start t0: a confused meter must not hold us)
 
     def connect(self):
         """SNRM/UA (clause 6.4.4.4.3.1); the UA's parameters are the meter's answer."""
         self.start = self.end = 0  # nothing left over from before
         self.connected = False
         tx, rx, w = self.want
-        self._send(_SNRM, snrm_info(tx, rx, w, w))
+        self.write(_SNRM, snrm_info(tx, rx, w, w))
         self.tries = 0
         t0 = ticks_ms()
         c = 0
         while c != _UA:  # anything else (a late I-frame of an earlier session): ignored
-            f = self._next()
+            f = self.read()
             if f is not None:
                 c = f.control & 0xEF
-            if f is None or c != _UA and self._spent(t0):
+            if f is None or c != _UA and \
+                    ticks_diff(ticks_ms(), t0) > 2 * self.timeout_ms * (self.retries + 1):
                 raise NoAnswer("no answer to SNRM after %d tries: check the probe, baud rate "
                                "and server address" % (self.retries + 1), "no-answer")
         m_tx, m_rx, w_tx, w_rx = parse_params(memoryview(f.buf)[f.i:f.j])
         # The UA carries the meter's view: its transmit size is our receive size.
         self.max_info_tx = min(tx, m_rx)
-        self.max_info_rx = m_tx
+        if _FULL:
+            self.max_info_rx = m_tx
+            self.window = max(1, min(w, w_rx))
         if m_tx + 16 > len(self.buf) // 2 - _OVH:  # a meter that sends more than we proposed
             self.buf = bytearray(2 * (m_tx + 16 + _OVH))
             self.start = self.end = 0
-        self.window = max(1, min(w, w_rx))
         if self.max_info_tx + 2 * _OVH > len(self.out):
             self.out = bytearray(self.max_info_tx + 2 * _OVH)
         self.vs = self.vr = 0
@@ -255,30 +253,30 @@ class Link(Receiver):
         n = len(apdu)
         # the first segment holds the LLC in max_info_tx - 3 bytes, as gurux-dlms (spec.md §4f)
         k = min(self.max_info_tx - 6, n)
-        chunk = bytearray(b"\xe6\xe6\x00")  # LLC_REQUEST
-        chunk += mv[0:k]
+        data = bytearray(b"\xe6\xe6\x00")  # LLC_REQUEST
+        data += mv[0:k]
         p = k
         while True:
             more = p < n
-            self._send((self.vr << 5) | 0x10 | (self.vs << 1), chunk, more)  # I, P bit set
+            self.write((self.vr << 5) | 0x10 | (self.vs << 1), data, more)  # I, P bit set
             self.vs = (self.vs + 1) & 7
             if not more:
                 return
             self.tries = 0
             t0 = ticks_ms()
             while True:
-                f = self._next()
+                f = self.read()
                 if f is None:
                     raise NoAnswer("meter stopped answering while we sent a segmented APDU",
                                    "no-answer")
                 c = f.control
                 if c & 0x0F == 0x01 and c >> 5 == self.vs:  # RR for this segment
                     break
-                if self._spent(t0):
+                if ticks_diff(ticks_ms(), t0) > 2 * self.timeout_ms * (self.retries + 1):
                     raise LinkError("meter does not acknowledge our segments (expected RR "
                                     "N(R)=%d): link out of step" % self.vs, "sequence")
             k = min(self.max_info_tx, n - p)
-            chunk = mv[p:p + k]
+            data = mv[p:p + k]
             p += k
 
     def receive(self):
@@ -289,10 +287,10 @@ class Link(Receiver):
         skip = 3
         t0 = ticks_ms()
         while True:
-            if self._spent(t0):
+            if ticks_diff(ticks_ms(), t0) > 2 * self.timeout_ms * (self.retries + 1):
                 raise LinkError("meter keeps sending frames that do not answer us (expected "
                                 "N(S)=%d): link out of step" % self.vr, "sequence")
-            f = self._next()
+            f = self.read()
             if f is None:
                 raise NoAnswer("no answer from the meter after %d tries: check the probe "
                                "and baud rate" % (self.retries + 1), "no-answer")
@@ -323,7 +321,7 @@ class Link(Receiver):
                 if not buf[f.s + 1] & 0x08:  # not segmented: the APDU is complete
                     return memoryview(out)[:n]
             # else a repeat of a frame we already have (our RR was lost): acknowledge again
-            self._send((self.vr << 5) | 0x11)  # RR, P bit set, N(R) (clause 8.4.3)
+            self.write((self.vr << 5) | 0x11)  # RR, P bit set, N(R) (clause 8.4.3)
 
     def request(self, apdu):
         """Send an APDU and return the meter's answer."""
@@ -335,8 +333,8 @@ class Link(Receiver):
         was = self.connected
         self.connected = False
         try:
-            self._send(_DISC)
-            f = self._wait(self.timeout_ms if was else min(self.timeout_ms, 500))
+            self.write(_DISC)
+            f = self.wait(self.timeout_ms if was else min(self.timeout_ms, 500))
             return f is not None and f.control & 0xEF in (_UA, _DM)
         except Exception:  # noqa: BLE001 - teardown must not raise
             return False

@@ -3,7 +3,7 @@ format/segmentation/length, addresses, control, HCS/FCS CRC-16/X.25, SNRM/UA par
 LLC, segment reassembly per direction)."""
 
 from udlms.errors import FrameError
-from udlms.link.hdlc_frame import fcs16
+from udlms.link import fcs16
 
 
 _LLC = {b"\xe6\xe6\x00": "TX", b"\xe6\xe7\x00": "RX"}
