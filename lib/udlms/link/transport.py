@@ -6,9 +6,13 @@ A stream has ``write(b)``, ``readinto(buf) -> int`` (0 when nothing arrived with
 poll interval) and ``close()``. Boards wrap their UART the same way (firmware port layer).
 """
 
-from udlms.errors import ConfigError, LinkError, NoAnswer
+from udlms.errors import LinkError, NoAnswer
+from udlms.port import const
 
-_POLL_S = 0.02
+# _FULL: 0 in the device build (tools/build/msgtable.py): there only MicroPython's way
+_FULL = const(1)
+if _FULL:
+    _POLL_S = 0.02  # (also udlms.host.transport_serial's)
 
 
 class TcpStream:
@@ -17,7 +21,7 @@ class TcpStream:
     def __init__(self, host, port, timeout_ms=3000):
         import socket
 
-        self.sock = None
+        self.sock = self.poll = None
         try:
             ai = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
             s = socket.socket(ai[0], socket.SOCK_STREAM)
@@ -28,43 +32,42 @@ class TcpStream:
                            % (host, port, e), "no-answer")
         # MicroPython's readinto() waits to fill the whole buffer and, on a timeout, drops
         # the count of what it did read: run non-blocking there and poll instead.
-        self._mp = not hasattr(s, "recv_into")
-        if self._mp:
+        if _FULL and hasattr(s, "recv_into"):
+            s.settimeout(_POLL_S)
+        else:
             import select
 
             s.settimeout(0)
-            self._poll = select.poll()
-            self._poll.register(s, select.POLLIN)
-        else:
-            s.settimeout(_POLL_S)
+            self.poll = select.poll()
+            self.poll.register(s, select.POLLIN)
         self.sock = s
 
-    def write(self, b):
+    def write(self, data):
         try:
-            if self._mp:
-                mv = memoryview(b)
-                while len(mv):
-                    n = self.sock.write(mv)
-                    if n:
-                        mv = mv[n:]
-            else:
-                self.sock.sendall(b)
+            if _FULL and self.poll is None:
+                self.sock.sendall(data)
+                return
+            mv = memoryview(data)
+            while len(mv):
+                n = self.sock.write(mv)
+                if n:
+                    mv = mv[n:]
         except OSError as e:
             raise LinkError("connection lost while sending (%s)" % e, "link-lost")
 
     def readinto(self, buf):
         try:
-            if self._mp:
+            if _FULL and self.poll is None:
+                n = self.sock.recv_into(buf)
+            else:
                 # data waiting? ``ipoll`` reuses its result tuple: no allocation per poll
-                for _ in self._poll.ipoll(int(_POLL_S * 1000)):
+                for _ in self.poll.ipoll(20):  # _POLL_S in ms
                     break
                 else:
                     return 0
                 n = self.sock.readinto(buf)
                 if n is None:
                     return 0
-            else:
-                n = self.sock.recv_into(buf)
         except OSError as e:  # timeout (socket.timeout is an OSError) or reset
             if _is_timeout(e):
                 return 0
@@ -83,15 +86,18 @@ class TcpStream:
 
 
 def _is_timeout(e):
-    name = type(e).__name__
-    if name in ("timeout", "TimeoutError"):
+    """A socket timeout: errno EAGAIN or ETIMEDOUT (MicroPython), socket.timeout (CPython)."""
+    if _FULL and type(e).__name__ in ("timeout", "TimeoutError"):
         return True
-    code = e.args[0] if e.args else None
-    return code in (11, 110, 116, "timed out")  # EAGAIN, ETIMEDOUT
+    return (e.args[0] if e.args else None) in (11, 110, 116, "timed out")
 
 
-def _host_port(url, scheme):
-    host, _, port = url[len(scheme):].rpartition(":")
-    if not host or not port.isdigit():
-        raise ConfigError("port must look like %sHOST:PORT, not %s" % (scheme, url), "config")
-    return host.strip("[]"), int(port)
+if _FULL:  # the PC's port strings (udlms.host.ports)
+    from udlms.errors import ConfigError
+
+    def _host_port(url, scheme):
+        host, _, port = url[len(scheme):].rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError("port must look like %sHOST:PORT, not %s" % (scheme, url),
+                              "config")
+        return host.strip("[]"), int(port)
