@@ -12,6 +12,8 @@ logical device address (1 management logical device). No link set-up: ``connect(
 from udlms.errors import FrameError, LinkError, NoAnswer
 from udlms.port import const, sleep_ms, ticks_diff, ticks_ms
 
+# _FULL: 0 in the device build (tools/build/msgtable.py): the stats, the sizes, frame()
+_FULL = const(1)
 VERSION = const(1)
 PORT = const(4059)
 HEADER = const(8)
@@ -23,9 +25,10 @@ def header(src, dst, length):
                   length & 0xFF))
 
 
-def frame(src, dst, apdu):
-    """A whole wrapper frame (tools and tests)."""
-    return header(src, dst, len(apdu)) + bytes(apdu)
+if _FULL:
+    def frame(src, dst, apdu):
+        """A whole wrapper frame (tools and tests)."""
+        return header(src, dst, len(apdu)) + bytes(apdu)
 
 
 def parse_header(h):
@@ -49,9 +52,10 @@ class WrapperLink:
         self.hdr = bytearray(HEADER)
         self.apdu = bytearray(max_apdu)
         self.connected = False
-        self.max_info_tx = self.max_info_rx = max_apdu
-        self.window = 1
-        self.stats = {"tx": 0, "rx": 0, "resent": 0}
+        if _FULL:  # as hdlc.Link's, for the PC's reports
+            self.max_info_tx = self.max_info_rx = max_apdu
+            self.window = 1
+            self.stats = {"tx": 0, "rx": 0, "resent": 0}
 
     def connect(self):
         """Nothing to set up: the wrapper has no link layer of its own."""
@@ -65,7 +69,8 @@ class WrapperLink:
         out[:HEADER] = header(self.client, self.server, n)
         out[HEADER:] = apdu
         self.stream.write(out)
-        self.stats["tx"] += 1
+        if _FULL:
+            self.stats["tx"] += 1
         if self.trace:
             self.trace("TX", bytes(out))
 
@@ -108,7 +113,8 @@ class WrapperLink:
                 self.trace("RX", bytes(self.hdr) + bytes(body))
             if src != self.server or dst != self.client:
                 continue  # for another client or logical device: not ours
-            self.stats["rx"] += 1
+            if _FULL:
+                self.stats["rx"] += 1
             return body
 
     def request(self, apdu):
