@@ -32,33 +32,35 @@ def client_address(client_sap):
 
 
 def server_address(server_logical, server_physical=None, size=2):
-    """Server address of 1, 2 or 4 bytes: upper = logical device, lower = physical."""
+    """Server address of 1, 2 or 4 bytes: upper = logical device, lower = physical (a
+    board's config checks the 4-byte range and the size: tokenpad.settings_check)."""
     u = server_logical
     w = server_physical or 0
+    if size == 4:
+        if _FULL and not (0 <= u <= 0x3FFF and 0 <= w <= 0x3FFF):
+            raise LinkError("server address %d/%d out of range" % (u, w), "config")
+        return bytes(((u >> 7) << 1, (u & 0x7F) << 1, (w >> 7) << 1, ((w & 0x7F) << 1) | 1))
     if size == 1:
         if not 0 <= u <= 0x7F:
             raise LinkError("server logical address %d does not fit 1 byte" % u, "config")
         return bytes(((u << 1) | 1,))
-    if size == 2:
-        if not (0 <= u <= 0x7F and 0 <= w <= 0x7F):
-            raise LinkError("server address %d/%d does not fit 2 bytes (use --address-size 4)"
-                            % (u, w), "config")
-        return bytes((u << 1, (w << 1) | 1))
-    if size == 4:
-        if not (0 <= u <= 0x3FFF and 0 <= w <= 0x3FFF):
-            raise LinkError("server address %d/%d out of range" % (u, w), "config")
-        return bytes(((u >> 7) << 1, (u & 0x7F) << 1, (w >> 7) << 1, ((w & 0x7F) << 1) | 1))
-    raise LinkError("address size must be 1, 2 or 4, not %d" % size, "config")
+    if _FULL and size != 2:
+        raise LinkError("address size must be 1, 2 or 4, not %d" % size, "config")
+    if not (0 <= u <= 0x7F and 0 <= w <= 0x7F):
+        raise LinkError("server address %d/%d does not fit 2 bytes (use --address-size 4)"
+                        % (u, w), "config")
+    return bytes((u << 1, (w << 1) | 1))
 
 
 def snrm_info(tx=_MAX_INFO, rx=_MAX_INFO, window=_WINDOW, win_rx=_WINDOW, every=False):
     """SNRM/UA information field (Annex A): maximum information field length (``tx``, ``rx``)
     and window size, transmit/receive; only those that differ from the defaults (``every``:
-    all four, as meters answer); empty when none is written (as the gurux-dlms client does)."""
+    all four, as meters answer: PC only); empty when none is written (as the gurux-dlms
+    client does)."""
     b = bytearray(b"\x81\x80\x00")
     i = 5
     for v in (tx, rx, window, win_rx):
-        if every or v != (_MAX_INFO if i < 7 else _WINDOW):
+        if _FULL and every or v != (_MAX_INFO if i < 7 else _WINDOW):
             if i > 6:
                 b += bytes((i, 4, 0, 0, 0, v & 0xFF))
             elif v < 256:
@@ -152,14 +154,12 @@ class Link(Receiver):
         while True:
             f = self.next()
             while f is not None:
-                p = f.s + 3
-                ok = f.r - p == len(a)
-                if ok:
-                    for k in range(len(a)):
-                        if buf[p + k] != a[k - 1]:  # a[-1]: the client's byte first
-                            ok = False
-                            break
-                if ok:
+                p = f.s + 2
+                k = len(a)
+                if f.r - p - 1 == k:
+                    while k and buf[p + k] == a[k - 2]:  # a[-1]: the client's byte first
+                        k -= 1
+                if not k:
                     if _FULL:
                         self.stats["rx"] += 1
                     if self.trace:
@@ -191,20 +191,21 @@ class Link(Receiver):
             f = self.wait(self.timeout_ms)
             if f is not None:
                 c = f.control & 0xEF
-                if c == _DM:
-                    if self.connected:
-                        self.connected = False
+                if c == _DM or c == _FRMR:
+                    was = self.connected
+                    self.connected = False
+                    if c == _FRMR:
+                        if was:
+                            raise LinkError("meter rejected our frame (FRMR)",
+                                            "frame-rejected")
+                        raise LinkError("meter rejected our frame (FRMR): check the server "
+                                        "address and frame sizes", "frame-rejected")
+                    if was:
                         raise LinkError("meter dropped the link (DM): it timed out or was "
                                         "reset", "link-lost")
                     raise LinkError("meter refused the connection (DM): it is busy with "
                                     "another client or the server address is wrong",
                                     "link-refused")
-                if c == _FRMR:
-                    if self.connected:
-                        self.connected = False
-                        raise LinkError("meter rejected our frame (FRMR)", "frame-rejected")
-                    raise LinkError("meter rejected our frame (FRMR): check the server "
-                                    "address and frame sizes", "frame-rejected")
                 return f
             self.tries += 1
             if self.tries > self.retries:
