@@ -17,13 +17,15 @@ The stream must have ``configure(baud, bits, parity)`` (parity "N", "E" or "O") 
 from udlms.errors import LinkError, NoAnswer
 from udlms.port import const, sleep_ms, ticks_diff, ticks_ms
 
-ACK = const(0x06)
+# _FULL: 0 in the device build (tools/build/msgtable.py): repr, option select (PC only)
+_FULL = const(1)
+_ACK = const(0x06)
 # Baud characters of modes C and E ('0'..'6'); '7'..'9' are reserved
 BAUDS = (300, 600, 1200, 2400, 4800, 9600, 19200)
 _MODE_B = "ABCDEF"  # mode B: A=600 ... F=19200 (no option select, so no HDLC)
 
-REACTION_MAX_MS = const(1500)  # tr upper bound
-CHAR_GAP_MS = const(1500)  # ta
+_REACTION_MAX_MS = const(1500)  # tr upper bound
+_CHAR_GAP_MS = const(1500)  # ta
 _MAX_LINE = const(64)
 
 
@@ -56,7 +58,7 @@ def ack_message(z, protocol="2", mode="2"):
     """Acknowledgement/option select ``ACK V Z Y CR LF`` (clause 6.3.3); V=2 Y=2 is HDLC."""
     if isinstance(z, int):
         z = chr(z)
-    return bytes((ACK, ord(protocol), ord(z), ord(mode), 0x0D, 0x0A))
+    return bytes((_ACK, ord(protocol), ord(z), ord(mode), 0x0D, 0x0A))
 
 
 class Identification:
@@ -72,9 +74,10 @@ class Identification:
         self.mode_e = "\\2" in ident
         self.fast = manufacturer[2:3].islower() if manufacturer else False
 
-    def __repr__(self):
-        return "Identification(%s, %s baud, %r%s)" % (self.manufacturer, self.baud, self.ident,
-                                                      ", mode E" if self.mode_e else "")
+    if _FULL:
+        def __repr__(self):
+            return "Identification(%s, %s baud, %r%s)" % (
+                self.manufacturer, self.baud, self.ident, ", mode E" if self.mode_e else "")
 
 
 def parse_identification(line):
@@ -112,7 +115,7 @@ def _drain(stream, buf):
             return
 
 
-def read_line(stream, buf, first_ms, gap_ms=CHAR_GAP_MS):
+def read_line(stream, buf, first_ms, gap_ms=_CHAR_GAP_MS):
     """Read one line ending in LF into ``buf``; returns the byte count (0 if nothing came
     within first_ms). Each byte is masked to 7 bits (a 7E1 line read as 8 bits)."""
     n = 0
@@ -161,7 +164,7 @@ def sign_on(stream, address="", max_baud=None, timeout_ms=None, switch_ms=300, s
     if trace:
         trace("TX", req)
     # the request takes 33 ms a character at 300 baud before the meter's tr starts
-    first = timeout_ms if timeout_ms is not None else len(req) * 34 + REACTION_MAX_MS + 200
+    first = timeout_ms if timeout_ms is not None else len(req) * 34 + _REACTION_MAX_MS + 200
     line = None
     for _ in range(3):  # an optical head may echo our own request first
         n = read_line(stream, buf, first)

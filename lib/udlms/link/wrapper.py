@@ -14,14 +14,14 @@ from udlms.port import const, sleep_ms, ticks_diff, ticks_ms
 
 # _FULL: 0 in the device build (tools/build/msgtable.py): the stats, the sizes, frame()
 _FULL = const(1)
-VERSION = const(1)
-PORT = const(4059)
-HEADER = const(8)
+_VERSION = const(1)
+_PORT = const(4059)
+_HEADER = const(8)
 
 
 def header(src, dst, length):
     """The 8 header bytes of a wrapper frame."""
-    return bytes((0, VERSION, src >> 8, src & 0xFF, dst >> 8, dst & 0xFF, length >> 8,
+    return bytes((0, _VERSION, src >> 8, src & 0xFF, dst >> 8, dst & 0xFF, length >> 8,
                   length & 0xFF))
 
 
@@ -49,7 +49,7 @@ class WrapperLink:
         self.server = server_logical
         self.timeout_ms = timeout_ms
         self.trace = trace
-        self.hdr = bytearray(HEADER)
+        self.hdr = bytearray(_HEADER)
         self.apdu = bytearray(max_apdu)
         self.connected = False
         if _FULL:  # as hdlc.Link's, for the PC's reports
@@ -65,9 +65,9 @@ class WrapperLink:
         n = len(apdu)
         if n > 0xFFFF:
             raise LinkError("APDU of %d bytes does not fit a wrapper frame" % n, "too-long")
-        out = bytearray(HEADER + n)
-        out[:HEADER] = header(self.client, self.server, n)
-        out[HEADER:] = apdu
+        out = bytearray(_HEADER + n)
+        out[:_HEADER] = header(self.client, self.server, n)
+        out[_HEADER:] = apdu
         self.stream.write(out)
         if _FULL:
             self.stats["tx"] += 1
@@ -100,7 +100,7 @@ class WrapperLink:
                 raise NoAnswer("no answer from the meter within %d ms: check the address "
                                "and port (4059)" % self.timeout_ms, "no-answer")
             ver, src, dst, n = parse_header(self.hdr)
-            if ver != VERSION:
+            if ver != _VERSION:
                 raise FrameError("wrapper version %d, expected 1: is this port speaking "
                                  "HDLC? (drop --wrapper)" % ver, "bad-format")
             if n > len(self.apdu):
