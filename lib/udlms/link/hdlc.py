@@ -55,12 +55,11 @@ def server_address(server_logical, server_physical=None, size=2):
 def snrm_info(tx=_MAX_INFO, rx=_MAX_INFO, window=_WINDOW, win_rx=_WINDOW, every=False):
     """SNRM/UA information field (Annex A): maximum information field length (``tx``, ``rx``)
     and window size, transmit/receive; only those that differ from the defaults (``every``:
-    all four, as meters answer: PC only); empty when none is written (as the gurux-dlms
-    client does)."""
+    all four, as meters answer); empty when none is written (as the gurux-dlms client does)."""
     b = bytearray(b"\x81\x80\x00")
     i = 5
     for v in (tx, rx, window, win_rx):
-        if _FULL and every or v != (_MAX_INFO if i < 7 else _WINDOW):
+        if every or v != (_MAX_INFO if i < 7 else _WINDOW):
             if i > 6:
                 b += bytes((i, 4, 0, 0, 0, v & 0xFF))
             elif v < 256:
