@@ -6,13 +6,12 @@ A stream has ``write(b)``, ``readinto(buf) -> int`` (0 when nothing arrived with
 poll interval) and ``close()``. Boards wrap their UART the same way (firmware port layer).
 """
 
-from udlms.errors import LinkError, NoAnswer
+from udlms.errors import ConfigError, LinkError, NoAnswer
 from udlms.port import const
 
 # _FULL: 0 in the device build (tools/build/msgtable.py): there only MicroPython's way
 _FULL = const(1)
-if _FULL:
-    _POLL_S = 0.02  # (also udlms.host.transport_serial's)
+_POLL_S = 0.02
 
 
 class TcpStream:
@@ -92,12 +91,8 @@ def _is_timeout(e):
     return (e.args[0] if e.args else None) in (11, 110, 116, "timed out")
 
 
-if _FULL:  # the PC's port strings (udlms.host.ports)
-    from udlms.errors import ConfigError
-
-    def _host_port(url, scheme):
-        host, _, port = url[len(scheme):].rpartition(":")
-        if not host or not port.isdigit():
-            raise ConfigError("port must look like %sHOST:PORT, not %s" % (scheme, url),
-                              "config")
-        return host.strip("[]"), int(port)
+def _host_port(url, scheme):
+    host, _, port = url[len(scheme):].rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError("port must look like %sHOST:PORT, not %s" % (scheme, url), "config")
+    return host.strip("[]"), int(port)

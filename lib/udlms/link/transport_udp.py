@@ -2,7 +2,7 @@
 :mod:`udlms.link.wrapper`; opened by ``udlms.host.ports.open_stream``)."""
 
 from udlms.errors import LinkError, NoAnswer
-from udlms.link.transport import _is_timeout
+from udlms.link.transport import _POLL_S, _is_timeout
 
 
 class UdpStream:
@@ -18,7 +18,7 @@ class UdpStream:
             s.connect(ai[-1])
         except OSError as e:
             raise NoAnswer("cannot reach %s:%d over UDP (%s)" % (host, port, e), "no-answer")
-        s.settimeout(0.02)  # the poll interval of the other streams
+        s.settimeout(_POLL_S)
         self.sock = s
         self.pending = b""
 
