@@ -84,7 +84,7 @@ def validate(b):
         keys = k.get("keys", KEYMAP)
         if not isinstance(keys, str) or len(keys) != 16:
             err("keypad.keys", "must be 16 characters, row by row, e.g. %s" % KEYMAP)
-        elif "#" not in keys or "*" not in keys or any(d not in keys for d in "0123456789"):
+        elif "#" not in keys or "*" not in keys or any(str(d) not in keys for d in range(10)):
             err("keypad.keys", "must contain 0-9, * (backspace) and # (send)")
     elif k.get("type") == "buttons":
         pins = k.get("pins")

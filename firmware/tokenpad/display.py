@@ -142,7 +142,13 @@ class Hd44780(Display):
         for r in range(self.rows):
             ln = self.lines[r] if r < len(self.lines) else ""
             i = self._put(buf, 0, 0x80 | self._ROW[r], 0)
-            for ch in (ln + " " * self.cols)[:self.cols]:
-                i = self._put(buf, i, ord(ch) & 0xFF, 1)
+            t = (ln + " " * self.cols)[:self.cols]
+            # the bytes of ASCII text: MicroPython interns each character a loop over a str
+            # yields, for good (issue 26)
+            b = t.encode()
+            if len(b) != len(t):
+                b = [ord(ch) & 0xFF for ch in t]
+            for c in b:
+                i = self._put(buf, i, c, 1)
             i2c_write(self.i2c, self.addr, buf)
 

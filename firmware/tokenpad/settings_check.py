@@ -49,11 +49,13 @@ def _hex(v, n, name, errs, required):
         errs.append("%s: must be a string of %d hex digits" % (name, 2 * n))
         return
     s = v.replace(" ", "").replace(":", "")
-    for ch in s:
-        if ch not in "0123456789abcdefABCDEF":
-            errs.append("%s: only 0-9 and A-F are allowed (found '%s')"
-                        % (name, ch if name not in _SECRET else "?"))
-            return
+    # what strip() leaves starts at the first character that is not a hex digit; no loop
+    # over the characters: MicroPython interns each one it yields, for good (issue 26)
+    bad = s.strip("0123456789abcdefABCDEF")
+    if bad:
+        errs.append("%s: only 0-9 and A-F are allowed (found '%s')"
+                    % (name, bad[0] if name not in _SECRET else "?"))
+        return
     if len(s) != 2 * n:
         errs.append("%s: needs exactly %d hex digits, found %d" % (name, 2 * n, len(s)))
 
@@ -114,7 +116,7 @@ def _obis_ok(x):
     if isinstance(x, (bytes, bytearray, memoryview)):
         return len(x) == 6
     s = str(x).strip()
-    for sep in "-:*,":
+    for sep in ("-", ":", "*", ","):
         s = s.replace(sep, ".")
     try:
         v = [int(p) for p in s.split(".")]
