@@ -5,8 +5,8 @@ USB) and is read-only to the code; the ``nvm`` store needs no drive. Only when t
 remounted writable for tokenpad (the ``twofile`` store), and then the computer sees it
 read-only until the next reset without the pin held. boot.py runs before USB starts, so
 whether a computer is attached cannot be known here and is not asked. What was decided is
-written to boot_out.txt (:func:`run`). Its own module, not boot.py's code: MicroPython compiles boot.py at
-every start and would intern these names for good (issue 26).
+written to boot_out.txt (:func:`run`). Its own module, not boot.py's code: MicroPython
+compiles boot.py at every start and would intern these names for good (issue 26).
 """
 
 
