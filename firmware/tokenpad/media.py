@@ -1,9 +1,12 @@
-"""Storage media for the tokenpad store (see store.py) and the record framing.
+"""The record framing of the tokenpad store (see store.py), shared by its media.
 
 Record: ``"TPS1" | seq u32 | len u16 | payload | sha256(header+payload)[:4]``.
 
-- ``FileMedium(path)``: write ``path + ".tmp"`` then rename over ``path`` in the same
-  directory (atomic on littlefs and on the host's POSIX filesystems).
+Media:
+- ``tokenpad.store.FileMedium(path)``: write ``path + ".tmp"`` then rename over ``path`` in
+  the same directory (atomic on littlefs and on the host's POSIX filesystems); it loads this
+  module to read or write a record, and the app forgets it after (issue 26: a board with a
+  littlefs store holds no framing code while it waits for keys).
 - ``tokenpad.nvmlog.NvmLog``: records appended into the erased part of CircuitPython's
   ``microcontroller.nvm`` (its own module: only CircuitPython boards load it).
 - ``TwoSlot(slot_a, slot_b)``: two checksummed copies written alternately, for media where a
@@ -54,58 +57,6 @@ def _blank(data):
         return True
     head = bytes(data[:_HDR])
     return head == b"\xff" * len(head) or head == b"\x00" * len(head)
-
-
-# -- media ------------------------------------------------------------------------------
-
-class FileMedium:
-    """One file replaced atomically: write ``<path>.tmp``, close, rename (same directory)."""
-
-    def __init__(self, path, os_module=None, open_fn=None):
-        if os_module is None:
-            import os as os_module
-        self.os = os_module
-        self.open = open_fn or open
-        self.path = path
-        self.tmp = path + ".tmp"
-        self.seq = 0
-
-    def describe(self):
-        return "file %s (write-then-rename)" % self.path
-
-    def _read(self, path):
-        try:
-            with self.open(path, "rb") as f:
-                return f.read()
-        except OSError:
-            return None
-
-    def load(self):
-        data = self._read(self.path)
-        if data is None:
-            return None
-        r = unpack(data)
-        if r is None:
-            if _blank(data):
-                return None
-            raise CorruptError("%s fails its checksum" % self.path)
-        self.seq = r[0]
-        return r[1]
-
-    def save(self, payload):
-        rec = pack(self.seq + 1, payload)
-        f = self.open(self.tmp, "wb")
-        try:
-            f.write(rec)
-            if hasattr(f, "flush"):
-                f.flush()
-            fsync = getattr(self.os, "fsync", None)
-            if fsync is not None and hasattr(f, "fileno"):
-                fsync(f.fileno())
-        finally:
-            f.close()
-        self.os.rename(self.tmp, self.path)  # littlefs/POSIX: replaces atomically
-        self.seq += 1
 
 
 def _newer(a, b):

@@ -23,20 +23,64 @@ Frame-counter objects (issue 24): where each meter published its frame counter
 (``"f": [[context, obis], ...]``, the last ``FORMS`` meters), tried first at the next resync;
 read and written by ``tokenpad.counter.frame_counter`` (loaded only then).
 
-Media (tokenpad/media.py): ``FileMedium`` (write-then-rename: littlefs, host) and
+Media: ``FileMedium`` (write-then-rename: littlefs, host; the record framing it loads
+to read or write is tokenpad/media.py) and
 ``tokenpad.nvmlog.NvmLog`` (records appended in erased nvm: CircuitPython) and ``TwoSlot`` of
 ``NvmSlot``/``FileSlot`` (two checksummed copies: FAT files).
 """
 
 import json
 
-from tokenpad.media import (  # noqa: F401 - re-exported
-    MAGIC,
-    CorruptError,
-    FileMedium,
-    pack,
-    unpack,
-)
+
+class FileMedium:
+    """One file replaced atomically: write ``<path>.tmp``, close, rename (same directory).
+    The record framing (:mod:`tokenpad.media`) is loaded to read or write one."""
+
+    def __init__(self, path, os_module=None, open_fn=None):
+        if os_module is None:
+            import os as os_module
+        self.os = os_module
+        self.open = open_fn or open
+        self.path = path
+        self.tmp = path + ".tmp"
+        self.seq = 0
+
+    def describe(self):
+        return "file %s (write-then-rename)" % self.path
+
+    def load(self):
+        from tokenpad.media import CorruptError, _blank, unpack
+
+        try:
+            with self.open(self.path, "rb") as f:
+                data = f.read()
+        except OSError:
+            return None
+        r = unpack(data)
+        if r is None:
+            if _blank(data):
+                return None
+            raise CorruptError("%s fails its checksum" % self.path)
+        self.seq = r[0]
+        return r[1]
+
+    def save(self, payload):
+        from tokenpad.media import pack
+
+        rec = pack(self.seq + 1, payload)
+        f = self.open(self.tmp, "wb")
+        try:
+            f.write(rec)
+            if hasattr(f, "flush"):
+                f.flush()
+            fsync = getattr(self.os, "fsync", None)
+            if fsync is not None and hasattr(f, "fileno"):
+                fsync(f.fileno())
+        finally:
+            f.close()
+        self.os.rename(self.tmp, self.path)  # littlefs/POSIX: replaces atomically
+        self.seq += 1
+
 
 # -- the store ----------------------------------------------------------------------------
 
@@ -75,11 +119,11 @@ class Store:
         self.damaged = False  # a record exists but does not verify: refuse until tp.resync()
         try:
             payload = medium.load()
-        except CorruptError as e:
-            payload = None
-            self.damaged = True
-            self.problem = "invocation counter corrupt (%s): run tp.resync()" % e
-        except OSError as e:
+        except Exception as e:  # the framing's CorruptError (loaded only now) or OSError
+            from tokenpad.media import CorruptError
+
+            if not isinstance(e, (CorruptError, OSError)):
+                raise
             payload = None
             self.damaged = True
             self.problem = "invocation counter corrupt (%s): run tp.resync()" % e
@@ -191,9 +235,15 @@ def open_store(spec, root=""):
 
 
 def __getattr__(name):
-    """``TwoSlot``, ``NvmSlot``, ``FileSlot`` (:mod:`tokenpad.twoslot`, loaded on first use)."""
+    """``TwoSlot``, ``NvmSlot``, ``FileSlot`` (:mod:`tokenpad.twoslot`) and the record
+    framing (``MAGIC``, ``CorruptError``, ``pack``, ``unpack``: :mod:`tokenpad.media`),
+    loaded on first use."""
     if name.startswith("__"):
         raise AttributeError(name)
+    from tokenpad import media
+
+    if hasattr(media, name):
+        return getattr(media, name)
     from tokenpad import twoslot
 
     return getattr(twoslot, name)
