@@ -190,79 +190,12 @@ def load(path="board.json"):
     return check(b, path)
 
 
-def make_display(b):
-    """The display a board file describes (console when none is configured;
-    :mod:`tokenpad.display`; built here, at startup only, issue 26)."""
-    from tokenpad import display
-
-    d = b.get("display") or {"type": "console"}
-    t = d.get("type", "console")
-    if t == "console":
-        from tokenpad.console import Console
-
-        return Console()
-    cfg = d["i2c"]
-    if b["runtime"] == "circuitpython":
-        import board
-        import busio
-
-        i2c = busio.I2C(getattr(board, cfg["scl"]), getattr(board, cfg["sda"]),
-                        frequency=cfg.get("freq", 100000))
-    else:
-        from machine import I2C, Pin
-
-        i2c = I2C(cfg.get("id", 0), scl=Pin(cfg["scl"]), sda=Pin(cfg["sda"]),
-                  freq=cfg.get("freq", 100000))
-    if t == "ssd1306":
-        from tokenpad.ssd1306 import Ssd1306
-
-        return Ssd1306(i2c, d.get("address", 0x3C), d.get("width", 128), d.get("height", 64))
-    return display.Hd44780(i2c, d.get("address", 0x27), d.get("cols", 16), d.get("rows", 2))
-
-
-def make_inputs(b):
-    """Input sources for a board: the keypad (matrix or buttons) and the resend button
-    (:mod:`tokenpad.keypad`; built here, at startup only, issue 26)."""
-    cp = b["runtime"] == "circuitpython"
-    k = b["keypad"]
-    if cp:  # the core scans: no pin scanning code loaded (issue 26)
-        from tokenpad.keypad_ext import KeyMatrix
-    elif k.get("type") != "console" or b.get("resend"):
-        from tokenpad.keypad import Button, ScanMatrix
-    out = []
-    if cp:
-        import board
-
-        def p(name):
-            return getattr(board, name)
-    else:
-        def p(name):
-            return name
-    if k.get("type") == "console":  # test hook: keys typed on the REPL (tokenpad.keypad_ext)
-        from tokenpad.keypad_ext import Console
-
-        out.append(Console())
-    elif k.get("type", "matrix") == "matrix":
-        rows = [p(x) for x in k["rows"]]
-        cols = [p(x) for x in k["cols"]]
-        keys = k.get("keys", KEYMAP)
-        out.append(KeyMatrix(rows, cols, keys) if cp else ScanMatrix(rows, cols, keys))
-    else:
-        names = sorted(k["pins"])
-        pins = [p(k["pins"][n]) for n in names]
-        keys = "".join(names)
-        out.append(KeyMatrix(keys=keys, pins=pins) if cp else Button(pins, keys))
-    r = b.get("resend")
-    if r:
-        act = r.get("active", 0)
-        out.append(KeyMatrix(keys="R", pins=[p(r["pin"])], active=act) if cp  # keypad.RESEND
-                   else Button([r["pin"]], "R", act))
-    return out
-
-
 def build(board_path="board.json", config_path="config.json", with_inputs=False):
-    """An App from the board and config files (the display falls back to the console);
-    main.py's start and ``tp.build``. Loaded only to build (issue 26)."""
+    """An App from the board and config files: its display (the console when none is
+    configured, or when it fails to start), its key sources when ``with_inputs`` (the keypad,
+    matrix or buttons, and the resend button), its store; main.py's start and ``tp.build``.
+    Loaded only to build (issue 26: one function, and a board's other parts named by their
+    module, not imported by dotted name: fewer names interned for good at every boot)."""
     from tokenpad import app as _a
     from tokenpad import settings as _c
     from tokenpad import store as _s
@@ -270,14 +203,75 @@ def build(board_path="board.json", config_path="config.json", with_inputs=False)
     b = load(board_path)
     cfg = _c.load(config_path)
     st = _s.open_store(b["store"])
-    try:
-        disp = make_display(b)
-    except Exception as e:  # noqa: BLE001 - no display is no reason not to work
-        print("display: %s (using the console)" % (e,))
-        from tokenpad.console import Console
+    cp = b["runtime"] == "circuitpython"
+    disp = None
+    d = b.get("display") or {"type": "console"}
+    t = d.get("type", "console")
+    if t != "console":  # -- the display (tokenpad.display, tokenpad.ssd1306)
+        try:
+            i = d["i2c"]
+            if cp:
+                import board
+                import busio
 
-        disp = Console()
-    inputs = make_inputs(b) if with_inputs else ()
+                i2c = busio.I2C(getattr(board, i["scl"]), getattr(board, i["sda"]),
+                                frequency=i.get("freq", 100000))
+            else:
+                from machine import I2C, Pin
+
+                i2c = I2C(i.get("id", 0), scl=Pin(i["scl"]), sda=Pin(i["sda"]),
+                          freq=i.get("freq", 100000))
+            if t == "ssd1306":
+                from tokenpad import ssd1306
+
+                disp = ssd1306.Ssd1306(i2c, d.get("address", 0x3C), d.get("width", 128),
+                                       d.get("height", 64))
+            else:
+                from tokenpad import display
+
+                disp = display.Hd44780(i2c, d.get("address", 0x27), d.get("cols", 16),
+                                       d.get("rows", 2))
+        except Exception as e:  # noqa: BLE001 - no display is no reason not to work
+            print("display: %s (using the console)" % (e,))
+    if disp is None:
+        from tokenpad import console
+
+        disp = console.Console()
+    inputs = []
+    k = b["keypad"]
+    if with_inputs:  # -- the key sources (tokenpad.keypad; tokenpad.keypad_ext)
+        if cp:  # the core scans: no pin scanning code loaded (issue 26)
+            import board
+
+            from tokenpad import keypad_ext as kp
+
+            def p(name):
+                return getattr(board, name)
+        else:
+            if k.get("type") != "console" or b.get("resend"):
+                from tokenpad import keypad as kp
+
+            def p(name):
+                return name
+        if k.get("type") == "console":  # test hook: keys typed on the REPL
+            from tokenpad import keypad_ext
+
+            inputs.append(keypad_ext.Console())
+        elif k.get("type", "matrix") == "matrix":
+            rows = [p(x) for x in k["rows"]]
+            cols = [p(x) for x in k["cols"]]
+            keys = k.get("keys", KEYMAP)
+            inputs.append(kp.KeyMatrix(rows, cols, keys) if cp else kp.ScanMatrix(rows, cols, keys))
+        else:
+            names = sorted(k["pins"])
+            pins = [p(k["pins"][n]) for n in names]
+            keys = "".join(names)
+            inputs.append(kp.KeyMatrix(keys=keys, pins=pins) if cp else kp.Button(pins, keys))
+        r = b.get("resend")
+        if r:
+            act = r.get("active", 0)
+            inputs.append(kp.KeyMatrix(keys="R", pins=[p(r["pin"])], active=act)  # RESEND
+                          if cp else kp.Button([r["pin"]], "R", act))
     a = _a.App(cfg, st, disp, inputs)  # its meter port: App.port, from a.board (uart)
     a.baud = cfg["baud"] if cfg.ok else b["uart"]["baud"]
     a.board = {"runtime": b["runtime"], "uart": b["uart"]}  # what App.port needs, no more

@@ -63,3 +63,44 @@ def _newer(a, b):
     """Sequence comparison modulo 2^32."""
     return ((a - b) & 0xFFFFFFFF) < 0x80000000 and a != b
 
+
+def restore(st):
+    """A :class:`tokenpad.store.Store`'s fields from its medium's record (its constructor;
+    here, not in the store, so that a board holds this code only while it boots, issue
+    26): no record is *missing*, a record that fails its check or does not parse is
+    *corrupt* (``damaged``, fail closed until ``tp.resync()``)."""
+    import json
+
+    st.problem = None
+    st.forms = []  # [[context, form], ...] (encoding auto)
+    st.fcs = []  # [[context, obis], ...] where each meter's frame counter answered
+    st._next = None
+    st._ceiling = None
+    st.journal = []
+    st._id = 1
+    st.damaged = False  # a record exists but does not verify: refuse until tp.resync()
+    try:
+        payload = st.medium.load()
+    except (CorruptError, OSError) as e:
+        payload = None
+        st.damaged = True
+        st.problem = "invocation counter corrupt (%s): run tp.resync()" % e
+    if payload is not None:
+        try:
+            d = json.loads(payload)
+            c = d.get("c")
+            st._ceiling = st._next = int(c) if c is not None else None
+            st.journal = [list(e) for e in d.get("j", [])]
+            st._id = int(d.get("n", 1))
+            st.forms = [[str(e[0]), str(e[1])] for e in d.get("e", ())]
+            st.fcs = d.get("f") or []
+        except (ValueError, TypeError, AttributeError, KeyError):
+            st.forms = []
+            st._next = st._ceiling = None
+            st.journal = []
+            st.damaged = True
+            st.problem = "invocation counter corrupt (bad record): run tp.resync()"
+    if st._next is None and st.problem is None:
+        st.problem = ("invocation counter missing: read from the meter at first use "
+                      "(tp.resync())")
+    st.boot_pending = st.unresolved()

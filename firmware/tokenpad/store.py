@@ -29,9 +29,6 @@ to read or write is tokenpad/media.py) and
 ``NvmSlot``/``FileSlot`` (two checksummed copies: FAT files).
 """
 
-import json
-
-
 class FileMedium:
     """One file replaced atomically: write ``<path>.tmp``, close, rename (same directory).
     The record framing (:mod:`tokenpad.media`) is loaded to read or write one."""
@@ -108,44 +105,9 @@ class Store:
     def __init__(self, medium, step=None):
         self.medium = medium
         self.step = step or self.STEP
-        self.problem = None
-        self.forms = []  # [[context, form], ...] (encoding auto)
-        self.fcs = []  # [[context, obis], ...] where each meter's frame counter answered
-        self._next = None
-        self._ceiling = None
-        self.journal = []
-        self._id = 1
-        self.boot_pending = []
-        self.damaged = False  # a record exists but does not verify: refuse until tp.resync()
-        try:
-            payload = medium.load()
-        except Exception as e:  # the framing's CorruptError (loaded only now) or OSError
-            from tokenpad.media import CorruptError
+        from tokenpad.media import restore
 
-            if not isinstance(e, (CorruptError, OSError)):
-                raise
-            payload = None
-            self.damaged = True
-            self.problem = "invocation counter corrupt (%s): run tp.resync()" % e
-        if payload is not None:
-            try:
-                d = json.loads(payload)
-                c = d.get("c")
-                self._ceiling = self._next = int(c) if c is not None else None
-                self.journal = [list(e) for e in d.get("j", [])]
-                self._id = int(d.get("n", 1))
-                self.forms = [[str(e[0]), str(e[1])] for e in d.get("e", ())]
-                self.fcs = d.get("f") or []
-            except (ValueError, TypeError, AttributeError, KeyError):
-                self.forms = []
-                self._next = self._ceiling = None
-                self.journal = []
-                self.damaged = True
-                self.problem = "invocation counter corrupt (bad record): run tp.resync()"
-        if self._next is None and self.problem is None:
-            self.problem = ("invocation counter missing: read from the meter at first use "
-                            "(tp.resync())")
-        self.boot_pending = self.unresolved()
+        restore(self)  # the fields, from the medium's record (tokenpad.media)
 
     # the writes (bodies in tokenpad.store_write, loaded by the action that writes and
     # forgotten with it, issue 26): next() a never-used invocation counter value (reserves
