@@ -190,6 +190,35 @@ def load(path="board.json"):
     return check(b, path)
 
 
+def open_store(spec, root=""):
+    """Build a :class:`tokenpad.store.Store` from a board's ``store`` section (here, not in
+    the store: only building the app needs it, issue 26).
+
+    ``{"type": "file", "path": "/tokenpad.dat"}`` (littlefs, host) or ``{"type": "nvm",
+    "offset": 0, "size": 4096}`` (CircuitPython: a log of records in the nvm region) or
+    ``{"type": "twofile", "path": "/tokenpad"}`` (two files ``.a``/``.b`` on FAT)."""
+    from tokenpad.store import FileMedium, Store
+
+    kind = spec.get("type", "file")
+    if kind == "file":
+        return Store(FileMedium(root + spec.get("path", "/tokenpad.dat")))
+    if kind == "nvm":
+        import microcontroller
+
+        nvm = microcontroller.nvm
+        off = spec.get("offset", 0)
+        size = min(spec.get("size", len(nvm) - off), len(nvm) - off)
+        from tokenpad.nvmlog import NvmLog
+
+        return Store(NvmLog(nvm, off, size))
+    if kind == "twofile":
+        from tokenpad.twoslot import FileSlot, TwoSlot
+
+        p = root + spec.get("path", "/tokenpad")
+        return Store(TwoSlot(FileSlot(p + ".a"), FileSlot(p + ".b")))
+    raise ValueError("unknown store type %r" % (kind,))
+
+
 def build(board_path="board.json", config_path="config.json", with_inputs=False):
     """An App from the board and config files: its display (the console when none is
     configured, or when it fails to start), its key sources when ``with_inputs`` (the keypad,
@@ -198,11 +227,10 @@ def build(board_path="board.json", config_path="config.json", with_inputs=False)
     module, not imported by dotted name: fewer names interned for good at every boot)."""
     from tokenpad import app as _a
     from tokenpad import settings as _c
-    from tokenpad import store as _s
 
     b = load(board_path)
     cfg = _c.load(config_path)
-    st = _s.open_store(b["store"])
+    st = open_store(b["store"])
     cp = b["runtime"] == "circuitpython"
     disp = None
     d = b.get("display") or {"type": "console"}

@@ -170,32 +170,6 @@ class Store:
         return self.medium.describe()
 
 
-def open_store(spec, root=""):
-    """Build a Store from a board's ``store`` section.
-
-    ``{"type": "file", "path": "/tokenpad.dat"}`` (littlefs, host) or ``{"type": "nvm",
-    "offset": 0, "size": 4096}`` (CircuitPython: a log of records in the nvm region) or
-    ``{"type": "twofile", "path": "/tokenpad"}`` (two files ``.a``/``.b`` on FAT)."""
-    kind = spec.get("type", "file")
-    if kind == "file":
-        return Store(FileMedium(root + spec.get("path", "/tokenpad.dat")))
-    if kind == "nvm":
-        import microcontroller
-
-        nvm = microcontroller.nvm
-        off = spec.get("offset", 0)
-        size = min(spec.get("size", len(nvm) - off), len(nvm) - off)
-        from tokenpad.nvmlog import NvmLog
-
-        return Store(NvmLog(nvm, off, size))
-    if kind == "twofile":
-        from tokenpad.twoslot import FileSlot, TwoSlot
-
-        p = root + spec.get("path", "/tokenpad")
-        return Store(TwoSlot(FileSlot(p + ".a"), FileSlot(p + ".b")))
-    raise ValueError("unknown store type %r" % (kind,))
-
-
 def __getattr__(name):
     """``TwoSlot``, ``NvmSlot``, ``FileSlot`` (:mod:`tokenpad.twoslot`) and the record
     framing (``MAGIC``, ``CorruptError``, ``pack``, ``unpack``: :mod:`tokenpad.media`),
