@@ -24,9 +24,9 @@ def validate(b):
     def err(name, text):
         errs.append("%s: %s" % (name, text))
 
-    def pin(v, name, none_ok=False):
+    def pin(v, name, required=True):
         if v is None:
-            if not none_ok:
+            if required:
                 err(name, "a pin is required")
             return
         if rt == "micropython":
@@ -43,9 +43,9 @@ def validate(b):
         else:
             used[v] = name
 
-    def num(v, lo, hi, name):
-        if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-            err(name, "must be a whole number %d..%d, got %r" % (lo, hi, v))
+    def number(v, low, high, name):
+        if not isinstance(v, int) or isinstance(v, bool) or not low <= v <= high:
+            err(name, "must be a whole number %d..%d, got %r" % (low, high, v))
 
     # "uart." + key, not "uart.tx" and the like: a short string constant is interned for good
     w_u = "uart."
@@ -60,14 +60,14 @@ def validate(b):
         err("uart", "missing: {\"id\": .., \"tx\": .., \"rx\": .., \"baud\": ..}")
     else:
         if rt == "micropython":
-            num(u.get("id"), 0, 5, w_u + "id")
+            number(u.get("id"), 0, 5, w_u + "id")
         pin(u.get("tx"), w_u + "tx")
         pin(u.get("rx"), w_u + "rx")
-        pin(u.get("rs485_de"), "uart.rs485_de", none_ok=True)
-        num(u.get("baud", 9600), 300, 115200, w_u + "baud")
+        pin(u.get("rs485_de"), "uart.rs485_de", required=False)
+        number(u.get("baud", 9600), 300, 115200, w_u + "baud")
         if u.get("de_active", 1) not in (0, 1):
             err("uart.de_active", "must be 1 (DE high while sending) or 0")
-        num(u.get("rxbuf", 1024), 64, 8192, w_u + "rxbuf")
+        number(u.get("rxbuf", 1024), 64, 8192, w_u + "rxbuf")
     k = b.get("keypad")
     if not isinstance(k, dict):
         err("keypad", "missing: a 4x4 matrix {\"type\": \"matrix\", \"rows\": [...], "
@@ -115,19 +115,19 @@ def validate(b):
             err("display.i2c", "missing: {\"scl\": .., \"sda\": ..}")
         else:
             if rt == "micropython":
-                num(i2c.get("id", 0), 0, 2, "display.i2c.id")
+                number(i2c.get("id", 0), 0, 2, "display.i2c.id")
             pin(i2c.get("scl"), "display.i2c.scl")
             pin(i2c.get("sda"), "display.i2c.sda")
-            num(i2c.get("freq", 100000), 10000, 1000000, "display.i2c.freq")
-        num(d.get("address", 0x3C if d["type"] == "ssd1306" else 0x27), 8, 0x77,
+            number(i2c.get("freq", 100000), 10000, 1000000, "display.i2c.freq")
+        number(d.get("address", 0x3C if d["type"] == "ssd1306" else 0x27), 8, 0x77,
               "display.address")
         if d["type"] == "ssd1306":
-            num(d.get("width", 128), 32, 128, "display.width")
+            number(d.get("width", 128), 32, 128, "display.width")
             if d.get("height", 64) not in (32, 64):
                 err("display.height", "must be 32 or 64")
         else:
-            num(d.get("cols", 16), 8, 40, "display.cols")
-            num(d.get("rows", 2), 1, 4, "display.rows")
+            number(d.get("cols", 16), 8, 40, "display.cols")
+            number(d.get("rows", 2), 1, 4, "display.rows")
     s = b.get("store", {"type": "file"})
     if not isinstance(s, dict) or s.get("type") not in stores:
         err(w_s + "type", "must be one of %s" % ", ".join(stores))
@@ -135,8 +135,8 @@ def validate(b):
         if rt != "circuitpython":
             err(w_s + "type", "nvm is CircuitPython's microcontroller.nvm; use file on "
                   "MicroPython (littlefs)")
-        num(s.get("offset", 0), 0, 65536, "store.offset")
-        num(s.get("size", 4096), 256, 65536, w_s + "size")
+        number(s.get("offset", 0), 0, 65536, "store.offset")
+        number(s.get("size", 4096), 256, 65536, w_s + "size")
     elif "path" in s and not (isinstance(s["path"], str) and s["path"].startswith("/")):
         err(w_s + "path", "must be an absolute path such as /tokenpad.dat")
     if b.get("write_enable") is not None:
