@@ -298,7 +298,7 @@ def build(board_path="board.json", config_path="config.json", with_inputs=False)
         r = b.get("resend")
         if r:
             act = r.get("active", 0)
-            inputs.append(kp.KeyMatrix(keys="R", pins=[p(r["pin"])], active=act)  # RESEND
+            inputs.append(kp.KeyMatrix(keys="R", pins=[p(r["pin"])], active=act)  # resend: "R"
                           if cp else kp.Button([r["pin"]], "R", act))
     a = _a.App(cfg, st, disp, inputs)  # its meter port: App.port, from a.board (uart)
     a.baud = cfg["baud"] if cfg.ok else b["uart"]["baud"]

@@ -111,19 +111,16 @@ class Hd44780(Display):
         self.b = bytearray(4)
         self.row = bytearray(4 * (cols + 1))
         sleep_ms(50)
-        for n in (0x3, 0x3, 0x3, 0x2):
-            self._nibble(n, 0)
+        for n in (0x3, 0x3, 0x3, 0x2):  # one nibble each, RS 0: E high then low latches
+            v = (n << 4) | 0x08  # backlight on
+            self.b[0] = v | 0x04
+            self.b[1] = v
+            i2c_write(self.i2c, self.addr, memoryview(self.b)[:2])
             sleep_ms(5)
         for c in (0x28, 0x0C, 0x06):
             self._byte(c, 0)
         self._byte(0x01, 0)
         sleep_ms(2)
-
-    def _nibble(self, n, rs):
-        v = (n << 4) | rs | 0x08  # backlight on
-        self.b[0] = v | 0x04  # E high
-        self.b[1] = v  # E low latches
-        i2c_write(self.i2c, self.addr, memoryview(self.b)[:2])
 
     def _put(self, buf, i, c, rs):
         for n in (c >> 4, c & 0x0F):
