@@ -52,7 +52,7 @@ def _lean(f):
             return f(*a, **k)
         finally:
             gone = ("udlms.", "tokenpad.meter", "tokenpad.deliver", "tokenpad.counter",
-                    "tokenpad.settings_", "tokenpad.store_")
+                    "tokenpad.settings_", "tokenpad.store_", "tokenpad.media")
             b = getattr(a[0], "board", None)
             if b and b["runtime"] != "circuitpython":
                 # MicroPython: machine.UART and the DE pin keep their state, so the stream
@@ -163,7 +163,7 @@ class App:
             return None
         if not pressed:
             return None
-        if "0" <= key <= "9":
+        if key.isdigit():  # no "0" and "9" constants: two names fewer at idle (issue 26)
             if len(self.entry) < 20:
                 self.entry += key
             self.echo()
@@ -257,20 +257,10 @@ class App:
             sleep_ms(poll_ms)
         self.running = False
 
-    async def run(self, poll_ms=10, until=None):
-        """Forever (or until ``until()`` is true): poll keys, act, yield to other tasks."""
-        try:
-            import asyncio
-        except ImportError:  # pragma: no cover - very old MicroPython
-            import uasyncio as asyncio
-        self.running = True
-        self.boot()
-        tick = getattr(self.display, "tick", None)
-        while self.running:
-            self.step()
-            if tick is not None:
-                tick()
-            if until is not None and until():
-                break
-            await asyncio.sleep(poll_ms / 1000)
-        self.running = False
+    def run(self, poll_ms=10, until=None):
+        """A coroutine (:func:`tokenpad.tasks.run`): forever, or until ``until()`` is true,
+        poll keys, act, yield to other tasks; for an app that shares the board. Its code
+        is loaded only then: main.py runs :meth:`loop` (issue 26)."""
+        from tokenpad import tasks
+
+        return tasks.run(self, poll_ms, until)

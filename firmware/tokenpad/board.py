@@ -24,9 +24,9 @@ def validate(b):
     def err(name, text):
         errs.append("%s: %s" % (name, text))
 
-    def pin(v, name, none_ok=False):
+    def pin(v, name, required=True):
         if v is None:
-            if not none_ok:
+            if required:
                 err(name, "a pin is required")
             return
         if rt == "micropython":
@@ -43,9 +43,9 @@ def validate(b):
         else:
             used[v] = name
 
-    def num(v, lo, hi, name):
-        if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-            err(name, "must be a whole number %d..%d, got %r" % (lo, hi, v))
+    def number(v, low, high, name):
+        if not isinstance(v, int) or isinstance(v, bool) or not low <= v <= high:
+            err(name, "must be a whole number %d..%d, got %r" % (low, high, v))
 
     # "uart." + key, not "uart.tx" and the like: a short string constant is interned for good
     w_u = "uart."
@@ -60,14 +60,14 @@ def validate(b):
         err("uart", "missing: {\"id\": .., \"tx\": .., \"rx\": .., \"baud\": ..}")
     else:
         if rt == "micropython":
-            num(u.get("id"), 0, 5, w_u + "id")
+            number(u.get("id"), 0, 5, w_u + "id")
         pin(u.get("tx"), w_u + "tx")
         pin(u.get("rx"), w_u + "rx")
-        pin(u.get("rs485_de"), "uart.rs485_de", none_ok=True)
-        num(u.get("baud", 9600), 300, 115200, w_u + "baud")
+        pin(u.get("rs485_de"), "uart.rs485_de", required=False)
+        number(u.get("baud", 9600), 300, 115200, w_u + "baud")
         if u.get("de_active", 1) not in (0, 1):
             err("uart.de_active", "must be 1 (DE high while sending) or 0")
-        num(u.get("rxbuf", 1024), 64, 8192, w_u + "rxbuf")
+        number(u.get("rxbuf", 1024), 64, 8192, w_u + "rxbuf")
     k = b.get("keypad")
     if not isinstance(k, dict):
         err("keypad", "missing: a 4x4 matrix {\"type\": \"matrix\", \"rows\": [...], "
@@ -84,7 +84,7 @@ def validate(b):
         keys = k.get("keys", KEYMAP)
         if not isinstance(keys, str) or len(keys) != 16:
             err("keypad.keys", "must be 16 characters, row by row, e.g. %s" % KEYMAP)
-        elif "#" not in keys or "*" not in keys or any(d not in keys for d in "0123456789"):
+        elif "#" not in keys or "*" not in keys or any(str(d) not in keys for d in range(10)):
             err("keypad.keys", "must contain 0-9, * (backspace) and # (send)")
     elif k.get("type") == "buttons":
         pins = k.get("pins")
@@ -115,19 +115,19 @@ def validate(b):
             err("display.i2c", "missing: {\"scl\": .., \"sda\": ..}")
         else:
             if rt == "micropython":
-                num(i2c.get("id", 0), 0, 2, "display.i2c.id")
+                number(i2c.get("id", 0), 0, 2, "display.i2c.id")
             pin(i2c.get("scl"), "display.i2c.scl")
             pin(i2c.get("sda"), "display.i2c.sda")
-            num(i2c.get("freq", 100000), 10000, 1000000, "display.i2c.freq")
-        num(d.get("address", 0x3C if d["type"] == "ssd1306" else 0x27), 8, 0x77,
+            number(i2c.get("freq", 100000), 10000, 1000000, "display.i2c.freq")
+        number(d.get("address", 0x3C if d["type"] == "ssd1306" else 0x27), 8, 0x77,
               "display.address")
         if d["type"] == "ssd1306":
-            num(d.get("width", 128), 32, 128, "display.width")
+            number(d.get("width", 128), 32, 128, "display.width")
             if d.get("height", 64) not in (32, 64):
                 err("display.height", "must be 32 or 64")
         else:
-            num(d.get("cols", 16), 8, 40, "display.cols")
-            num(d.get("rows", 2), 1, 4, "display.rows")
+            number(d.get("cols", 16), 8, 40, "display.cols")
+            number(d.get("rows", 2), 1, 4, "display.rows")
     s = b.get("store", {"type": "file"})
     if not isinstance(s, dict) or s.get("type") not in stores:
         err(w_s + "type", "must be one of %s" % ", ".join(stores))
@@ -135,8 +135,8 @@ def validate(b):
         if rt != "circuitpython":
             err(w_s + "type", "nvm is CircuitPython's microcontroller.nvm; use file on "
                   "MicroPython (littlefs)")
-        num(s.get("offset", 0), 0, 65536, "store.offset")
-        num(s.get("size", 4096), 256, 65536, w_s + "size")
+        number(s.get("offset", 0), 0, 65536, "store.offset")
+        number(s.get("size", 4096), 256, 65536, w_s + "size")
     elif "path" in s and not (isinstance(s["path"], str) and s["path"].startswith("/")):
         err(w_s + "path", "must be an absolute path such as /tokenpad.dat")
     if b.get("write_enable") is not None:
@@ -190,94 +190,116 @@ def load(path="board.json"):
     return check(b, path)
 
 
-def make_display(b):
-    """The display a board file describes (console when none is configured;
-    :mod:`tokenpad.display`; built here, at startup only, issue 26)."""
-    from tokenpad import display
+def open_store(spec, root=""):
+    """Build a :class:`tokenpad.store.Store` from a board's ``store`` section (here, not in
+    the store: only building the app needs it, issue 26).
 
-    d = b.get("display") or {"type": "console"}
-    t = d.get("type", "console")
-    if t == "console":
-        from tokenpad.console import Console
+    ``{"type": "file", "path": "/tokenpad.dat"}`` (littlefs, host) or ``{"type": "nvm",
+    "offset": 0, "size": 4096}`` (CircuitPython: a log of records in the nvm region) or
+    ``{"type": "twofile", "path": "/tokenpad"}`` (two files ``.a``/``.b`` on FAT)."""
+    from tokenpad.store import FileMedium, Store
 
-        return Console()
-    cfg = d["i2c"]
-    if b["runtime"] == "circuitpython":
-        import board
-        import busio
+    kind = spec.get("type", "file")
+    if kind == "file":
+        return Store(FileMedium(root + spec.get("path", "/tokenpad.dat")))
+    if kind == "nvm":
+        import microcontroller
 
-        i2c = busio.I2C(getattr(board, cfg["scl"]), getattr(board, cfg["sda"]),
-                        frequency=cfg.get("freq", 100000))
-    else:
-        from machine import I2C, Pin
+        nvm = microcontroller.nvm
+        off = spec.get("offset", 0)
+        size = min(spec.get("size", len(nvm) - off), len(nvm) - off)
+        from tokenpad.nvmlog import NvmLog
 
-        i2c = I2C(cfg.get("id", 0), scl=Pin(cfg["scl"]), sda=Pin(cfg["sda"]),
-                  freq=cfg.get("freq", 100000))
-    if t == "ssd1306":
-        from tokenpad.ssd1306 import Ssd1306
+        return Store(NvmLog(nvm, off, size))
+    if kind == "twofile":
+        from tokenpad.twoslot import FileSlot, TwoSlot
 
-        return Ssd1306(i2c, d.get("address", 0x3C), d.get("width", 128), d.get("height", 64))
-    return display.Hd44780(i2c, d.get("address", 0x27), d.get("cols", 16), d.get("rows", 2))
-
-
-def make_inputs(b):
-    """Input sources for a board: the keypad (matrix or buttons) and the resend button
-    (:mod:`tokenpad.keypad`; built here, at startup only, issue 26)."""
-    cp = b["runtime"] == "circuitpython"
-    k = b["keypad"]
-    if cp:  # the core scans: no pin scanning code loaded (issue 26)
-        from tokenpad.keypad_ext import KeyMatrix
-    elif k.get("type") != "console" or b.get("resend"):
-        from tokenpad.keypad import Button, ScanMatrix
-    out = []
-    if cp:
-        import board
-
-        def p(name):
-            return getattr(board, name)
-    else:
-        def p(name):
-            return name
-    if k.get("type") == "console":  # test hook: keys typed on the REPL (tokenpad.keypad_ext)
-        from tokenpad.keypad_ext import Console
-
-        out.append(Console())
-    elif k.get("type", "matrix") == "matrix":
-        rows = [p(x) for x in k["rows"]]
-        cols = [p(x) for x in k["cols"]]
-        keys = k.get("keys", KEYMAP)
-        out.append(KeyMatrix(rows, cols, keys) if cp else ScanMatrix(rows, cols, keys))
-    else:
-        names = sorted(k["pins"])
-        pins = [p(k["pins"][n]) for n in names]
-        keys = "".join(names)
-        out.append(KeyMatrix(keys=keys, pins=pins) if cp else Button(pins, keys))
-    r = b.get("resend")
-    if r:
-        act = r.get("active", 0)
-        out.append(KeyMatrix(keys="R", pins=[p(r["pin"])], active=act) if cp  # keypad.RESEND
-                   else Button([r["pin"]], "R", act))
-    return out
+        p = root + spec.get("path", "/tokenpad")
+        return Store(TwoSlot(FileSlot(p + ".a"), FileSlot(p + ".b")))
+    raise ValueError("unknown store type %r" % (kind,))
 
 
 def build(board_path="board.json", config_path="config.json", with_inputs=False):
-    """An App from the board and config files (the display falls back to the console);
-    main.py's start and ``tp.build``. Loaded only to build (issue 26)."""
+    """An App from the board and config files: its display (the console when none is
+    configured, or when it fails to start), its key sources when ``with_inputs`` (the keypad,
+    matrix or buttons, and the resend button), its store; main.py's start and ``tp.build``.
+    Loaded only to build (issue 26: one function, and a board's other parts named by their
+    module, not imported by dotted name: fewer names interned for good at every boot)."""
     from tokenpad import app as _a
     from tokenpad import settings as _c
-    from tokenpad import store as _s
 
     b = load(board_path)
     cfg = _c.load(config_path)
-    st = _s.open_store(b["store"])
-    try:
-        disp = make_display(b)
-    except Exception as e:  # noqa: BLE001 - no display is no reason not to work
-        print("display: %s (using the console)" % (e,))
-        from tokenpad.console import Console
+    st = open_store(b["store"])
+    cp = b["runtime"] == "circuitpython"
+    disp = None
+    d = b.get("display") or {"type": "console"}
+    t = d.get("type", "console")
+    if t != "console":  # -- the display (tokenpad.display, tokenpad.ssd1306)
+        try:
+            i = d["i2c"]
+            if cp:
+                import board
+                import busio
 
-        disp = Console()
-    inputs = make_inputs(b) if with_inputs else ()
+                i2c = busio.I2C(getattr(board, i["scl"]), getattr(board, i["sda"]),
+                                frequency=i.get("freq", 100000))
+            else:
+                from machine import I2C, Pin
+
+                i2c = I2C(i.get("id", 0), scl=Pin(i["scl"]), sda=Pin(i["sda"]),
+                          freq=i.get("freq", 100000))
+            if t == "ssd1306":
+                from tokenpad import ssd1306
+
+                disp = ssd1306.Ssd1306(i2c, d.get("address", 0x3C), d.get("width", 128),
+                                       d.get("height", 64))
+            else:
+                from tokenpad import display
+
+                disp = display.Hd44780(i2c, d.get("address", 0x27), d.get("cols", 16),
+                                       d.get("rows", 2))
+        except Exception as e:  # noqa: BLE001 - no display is no reason not to work
+            print("display: %s (using the console)" % (e,))
+    if disp is None:
+        from tokenpad import console
+
+        disp = console.Console()
+    inputs = []
+    k = b["keypad"]
+    if with_inputs:  # -- the key sources (tokenpad.keypad; tokenpad.keypad_ext)
+        if cp:  # the core scans: no pin scanning code loaded (issue 26)
+            import board
+
+            from tokenpad import keypad_ext as kp
+
+            def p(name):
+                return getattr(board, name)
+        else:
+            if k.get("type") != "console" or b.get("resend"):
+                from tokenpad import keypad as kp
+
+            def p(name):
+                return name
+        if k.get("type") == "console":  # test hook: keys typed on the REPL
+            from tokenpad import keypad_ext
+
+            inputs.append(keypad_ext.Console())
+        elif k.get("type", "matrix") == "matrix":
+            rows = [p(x) for x in k["rows"]]
+            cols = [p(x) for x in k["cols"]]
+            keys = k.get("keys", KEYMAP)
+            inputs.append(kp.KeyMatrix(rows, cols, keys) if cp else kp.ScanMatrix(rows, cols, keys))
+        else:
+            names = sorted(k["pins"])
+            pins = [p(k["pins"][n]) for n in names]
+            keys = "".join(names)
+            inputs.append(kp.KeyMatrix(keys=keys, pins=pins) if cp else kp.Button(pins, keys))
+        r = b.get("resend")
+        if r:
+            act = r.get("active", 0)
+            inputs.append(kp.KeyMatrix(keys="R", pins=[p(r["pin"])], active=act)  # resend: "R"
+                          if cp else kp.Button([r["pin"]], "R", act))
     a = _a.App(cfg, st, disp, inputs)  # its meter port: App.port, from a.board (uart)
     a.baud = cfg["baud"] if cfg.ok else b["uart"]["baud"]
     a.board = {"runtime": b["runtime"], "uart": b["uart"]}  # what App.port needs, no more

@@ -111,19 +111,16 @@ class Hd44780(Display):
         self.b = bytearray(4)
         self.row = bytearray(4 * (cols + 1))
         sleep_ms(50)
-        for n in (0x3, 0x3, 0x3, 0x2):
-            self._nibble(n, 0)
+        for n in (0x3, 0x3, 0x3, 0x2):  # one nibble each, RS 0: E high then low latches
+            v = (n << 4) | 0x08  # backlight on
+            self.b[0] = v | 0x04
+            self.b[1] = v
+            i2c_write(self.i2c, self.addr, memoryview(self.b)[:2])
             sleep_ms(5)
         for c in (0x28, 0x0C, 0x06):
             self._byte(c, 0)
         self._byte(0x01, 0)
         sleep_ms(2)
-
-    def _nibble(self, n, rs):
-        v = (n << 4) | rs | 0x08  # backlight on
-        self.b[0] = v | 0x04  # E high
-        self.b[1] = v  # E low latches
-        i2c_write(self.i2c, self.addr, memoryview(self.b)[:2])
 
     def _put(self, buf, i, c, rs):
         for n in (c >> 4, c & 0x0F):
@@ -142,7 +139,13 @@ class Hd44780(Display):
         for r in range(self.rows):
             ln = self.lines[r] if r < len(self.lines) else ""
             i = self._put(buf, 0, 0x80 | self._ROW[r], 0)
-            for ch in (ln + " " * self.cols)[:self.cols]:
-                i = self._put(buf, i, ord(ch) & 0xFF, 1)
+            t = (ln + " " * self.cols)[:self.cols]
+            # the bytes of ASCII text: MicroPython interns each character a loop over a str
+            # yields, for good (issue 26)
+            b = t.encode()
+            if len(b) != len(t):
+                b = [ord(ch) & 0xFF for ch in t]
+            for c in b:
+                i = self._put(buf, i, c, 1)
             i2c_write(self.i2c, self.addr, buf)
 

@@ -16,8 +16,7 @@ only once they have been seen released: no phantom presses at start.
 
 from udlms.port import ticks_diff, ticks_ms
 
-KEYMAP = "123A456B789C*0#D"
-RESEND = "R"
+KEYMAP = "123A456B789C*0#D"  # the resend button is "R" (tokenpad.board builds it)
 
 
 class _Debounce:

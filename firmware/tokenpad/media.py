@@ -1,9 +1,12 @@
-"""Storage media for the tokenpad store (see store.py) and the record framing.
+"""The record framing of the tokenpad store (see store.py), shared by its media.
 
 Record: ``"TPS1" | seq u32 | len u16 | payload | sha256(header+payload)[:4]``.
 
-- ``FileMedium(path)``: write ``path + ".tmp"`` then rename over ``path`` in the same
-  directory (atomic on littlefs and on the host's POSIX filesystems).
+Media:
+- ``tokenpad.store.FileMedium(path)``: write ``path + ".tmp"`` then rename over ``path`` in
+  the same directory (atomic on littlefs and on the host's POSIX filesystems); it loads this
+  module to read or write a record, and the app forgets it after (issue 26: a board with a
+  littlefs store holds no framing code while it waits for keys).
 - ``tokenpad.nvmlog.NvmLog``: records appended into the erased part of CircuitPython's
   ``microcontroller.nvm`` (its own module: only CircuitPython boards load it).
 - ``TwoSlot(slot_a, slot_b)``: two checksummed copies written alternately, for media where a
@@ -56,59 +59,48 @@ def _blank(data):
     return head == b"\xff" * len(head) or head == b"\x00" * len(head)
 
 
-# -- media ------------------------------------------------------------------------------
-
-class FileMedium:
-    """One file replaced atomically: write ``<path>.tmp``, close, rename (same directory)."""
-
-    def __init__(self, path, os_module=None, open_fn=None):
-        if os_module is None:
-            import os as os_module
-        self.os = os_module
-        self.open = open_fn or open
-        self.path = path
-        self.tmp = path + ".tmp"
-        self.seq = 0
-
-    def describe(self):
-        return "file %s (write-then-rename)" % self.path
-
-    def _read(self, path):
-        try:
-            with self.open(path, "rb") as f:
-                return f.read()
-        except OSError:
-            return None
-
-    def load(self):
-        data = self._read(self.path)
-        if data is None:
-            return None
-        r = unpack(data)
-        if r is None:
-            if _blank(data):
-                return None
-            raise CorruptError("%s fails its checksum" % self.path)
-        self.seq = r[0]
-        return r[1]
-
-    def save(self, payload):
-        rec = pack(self.seq + 1, payload)
-        f = self.open(self.tmp, "wb")
-        try:
-            f.write(rec)
-            if hasattr(f, "flush"):
-                f.flush()
-            fsync = getattr(self.os, "fsync", None)
-            if fsync is not None and hasattr(f, "fileno"):
-                fsync(f.fileno())
-        finally:
-            f.close()
-        self.os.rename(self.tmp, self.path)  # littlefs/POSIX: replaces atomically
-        self.seq += 1
-
-
 def _newer(a, b):
     """Sequence comparison modulo 2^32."""
     return ((a - b) & 0xFFFFFFFF) < 0x80000000 and a != b
 
+
+def restore(st):
+    """A :class:`tokenpad.store.Store`'s fields from its medium's record (its constructor;
+    here, not in the store, so that a board holds this code only while it boots, issue
+    26): no record is *missing*, a record that fails its check or does not parse is
+    *corrupt* (``damaged``, fail closed until ``tp.resync()``)."""
+    import json
+
+    st.problem = None
+    st.forms = []  # [[context, form], ...] (encoding auto)
+    st.fcs = []  # [[context, obis], ...] where each meter's frame counter answered
+    st._next = None
+    st._ceiling = None
+    st.journal = []
+    st._id = 1
+    st.damaged = False  # a record exists but does not verify: refuse until tp.resync()
+    try:
+        payload = st.medium.load()
+    except (CorruptError, OSError) as e:
+        payload = None
+        st.damaged = True
+        st.problem = "invocation counter corrupt (%s): run tp.resync()" % e
+    if payload is not None:
+        try:
+            d = json.loads(payload)
+            c = d.get("c")
+            st._ceiling = st._next = int(c) if c is not None else None
+            st.journal = [list(e) for e in d.get("j", [])]
+            st._id = int(d.get("n", 1))
+            st.forms = [[str(e[0]), str(e[1])] for e in d.get("e", ())]
+            st.fcs = d.get("f") or []
+        except (ValueError, TypeError, AttributeError, KeyError):
+            st.forms = []
+            st._next = st._ceiling = None
+            st.journal = []
+            st.damaged = True
+            st.problem = "invocation counter corrupt (bad record): run tp.resync()"
+    if st._next is None and st.problem is None:
+        st.problem = ("invocation counter missing: read from the meter at first use "
+                      "(tp.resync())")
+    st.boot_pending = st.unresolved()

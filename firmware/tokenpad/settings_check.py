@@ -26,12 +26,12 @@ _SECRET = ("ek", "ak", "password")
 ENCODINGS = ("ascii", "bcd", "digits", "hex")
 
 
-def _int(v, lo, hi, name, errs, none_ok=False):
-    if v is None and none_ok:
+def _int(v, low, high, name, errors, required=True):
+    if v is None and not required:
         return
-    if not isinstance(v, int) or isinstance(v, bool) or v < lo or v > hi:
-        errs.append("%s: must be a whole number %d..%d%s, got %s"
-                    % (name, lo, hi, " or null" if none_ok else "", _show(v)))
+    if not isinstance(v, int) or isinstance(v, bool) or v < low or v > high:
+        errors.append("%s: must be a whole number %d..%d%s, got %s"
+                    % (name, low, high, "" if required else " or null", _show(v)))
 
 
 def _show(v):
@@ -40,22 +40,24 @@ def _show(v):
     return str(v)
 
 
-def _hex(v, n, name, errs, required):
+def _hex(v, n, name, errors, required):
     if v is None:
         if required:
-            errs.append("%s: missing; needs %d hex digits" % (name, 2 * n))
+            errors.append("%s: missing; needs %d hex digits" % (name, 2 * n))
         return
     if not isinstance(v, str):
-        errs.append("%s: must be a string of %d hex digits" % (name, 2 * n))
+        errors.append("%s: must be a string of %d hex digits" % (name, 2 * n))
         return
     s = v.replace(" ", "").replace(":", "")
-    for ch in s:
-        if ch not in "0123456789abcdefABCDEF":
-            errs.append("%s: only 0-9 and A-F are allowed (found '%s')"
-                        % (name, ch if name not in _SECRET else "?"))
-            return
+    # what strip() leaves starts at the first character that is not a hex digit; no loop
+    # over the characters: MicroPython interns each one it yields, for good (issue 26)
+    bad = s.strip("0123456789abcdefABCDEF")
+    if bad:
+        errors.append("%s: only 0-9 and A-F are allowed (found '%s')"
+                    % (name, bad[0] if name not in _SECRET else "?"))
+        return
     if len(s) != 2 * n:
-        errs.append("%s: needs exactly %d hex digits, found %d" % (name, 2 * n, len(s)))
+        errors.append("%s: needs exactly %d hex digits, found %d" % (name, 2 * n, len(s)))
 
 
 def validate(d):
@@ -81,7 +83,7 @@ def validate(d):
         errs.append("mode: must be one of %s, got %s" % (", ".join(modes), _show(mode)))
     _int(vals["client"], 1, 127, "client", errs)
     _int(vals["server_logical"], 0, 0x3FFF, "server_logical", errs)
-    _int(vals["server_physical"], 0, 0x3FFF, "server_physical", errs, none_ok=True)
+    _int(vals["server_physical"], 0, 0x3FFF, "server_physical", errs, required=False)
     if vals["address_size"] not in (1, 2, 4):
         errs.append("address_size: must be 1, 2 or 4, got %s" % _show(vals["address_size"]))
     hls = mode == "hls-gmac"
@@ -114,7 +116,7 @@ def _obis_ok(x):
     if isinstance(x, (bytes, bytearray, memoryview)):
         return len(x) == 6
     s = str(x).strip()
-    for sep in "-:*,":
+    for sep in ("-", ":", "*", ","):
         s = s.replace(sep, ".")
     try:
         v = [int(p) for p in s.split(".")]

@@ -23,20 +23,61 @@ Frame-counter objects (issue 24): where each meter published its frame counter
 (``"f": [[context, obis], ...]``, the last ``FORMS`` meters), tried first at the next resync;
 read and written by ``tokenpad.counter.frame_counter`` (loaded only then).
 
-Media (tokenpad/media.py): ``FileMedium`` (write-then-rename: littlefs, host) and
+Media: ``FileMedium`` (write-then-rename: littlefs, host; the record framing it loads
+to read or write is tokenpad/media.py) and
 ``tokenpad.nvmlog.NvmLog`` (records appended in erased nvm: CircuitPython) and ``TwoSlot`` of
 ``NvmSlot``/``FileSlot`` (two checksummed copies: FAT files).
 """
 
-import json
+class FileMedium:
+    """One file replaced atomically: write ``<path>.tmp``, close, rename (same directory).
+    The record framing (:mod:`tokenpad.media`) is loaded to read or write one."""
 
-from tokenpad.media import (  # noqa: F401 - re-exported
-    MAGIC,
-    CorruptError,
-    FileMedium,
-    pack,
-    unpack,
-)
+    def __init__(self, path, os_module=None, open_fn=None):
+        if os_module is None:
+            import os as os_module
+        self.os = os_module
+        self.open = open_fn or open
+        self.path = path
+        self.tmp = path + ".tmp"
+        self.seq = 0
+
+    def describe(self):
+        return "file %s (write-then-rename)" % self.path
+
+    def load(self):
+        from tokenpad.media import CorruptError, _blank, unpack
+
+        try:
+            with self.open(self.path, "rb") as f:
+                data = f.read()
+        except OSError:
+            return None
+        r = unpack(data)
+        if r is None:
+            if _blank(data):
+                return None
+            raise CorruptError("%s fails its checksum" % self.path)
+        self.seq = r[0]
+        return r[1]
+
+    def save(self, payload):
+        from tokenpad.media import pack
+
+        rec = pack(self.seq + 1, payload)
+        f = self.open(self.tmp, "wb")
+        try:
+            f.write(rec)
+            if hasattr(f, "flush"):
+                f.flush()
+            fsync = getattr(self.os, "fsync", None)
+            if fsync is not None and hasattr(f, "fileno"):
+                fsync(f.fileno())
+        finally:
+            f.close()
+        self.os.rename(self.tmp, self.path)  # littlefs/POSIX: replaces atomically
+        self.seq += 1
+
 
 # -- the store ----------------------------------------------------------------------------
 
@@ -64,44 +105,9 @@ class Store:
     def __init__(self, medium, step=None):
         self.medium = medium
         self.step = step or self.STEP
-        self.problem = None
-        self.forms = []  # [[context, form], ...] (encoding auto)
-        self.fcs = []  # [[context, obis], ...] where each meter's frame counter answered
-        self._next = None
-        self._ceiling = None
-        self.journal = []
-        self._id = 1
-        self.boot_pending = []
-        self.damaged = False  # a record exists but does not verify: refuse until tp.resync()
-        try:
-            payload = medium.load()
-        except CorruptError as e:
-            payload = None
-            self.damaged = True
-            self.problem = "invocation counter corrupt (%s): run tp.resync()" % e
-        except OSError as e:
-            payload = None
-            self.damaged = True
-            self.problem = "invocation counter corrupt (%s): run tp.resync()" % e
-        if payload is not None:
-            try:
-                d = json.loads(payload)
-                c = d.get("c")
-                self._ceiling = self._next = int(c) if c is not None else None
-                self.journal = [list(e) for e in d.get("j", [])]
-                self._id = int(d.get("n", 1))
-                self.forms = [[str(e[0]), str(e[1])] for e in d.get("e", ())]
-                self.fcs = d.get("f") or []
-            except (ValueError, TypeError, AttributeError, KeyError):
-                self.forms = []
-                self._next = self._ceiling = None
-                self.journal = []
-                self.damaged = True
-                self.problem = "invocation counter corrupt (bad record): run tp.resync()"
-        if self._next is None and self.problem is None:
-            self.problem = ("invocation counter missing: read from the meter at first use "
-                            "(tp.resync())")
-        self.boot_pending = self.unresolved()
+        from tokenpad.media import restore
+
+        restore(self)  # the fields, from the medium's record (tokenpad.media)
 
     # the writes (bodies in tokenpad.store_write, loaded by the action that writes and
     # forgotten with it, issue 26): next() a never-used invocation counter value (reserves
@@ -164,36 +170,16 @@ class Store:
         return self.medium.describe()
 
 
-def open_store(spec, root=""):
-    """Build a Store from a board's ``store`` section.
-
-    ``{"type": "file", "path": "/tokenpad.dat"}`` (littlefs, host) or ``{"type": "nvm",
-    "offset": 0, "size": 4096}`` (CircuitPython: a log of records in the nvm region) or
-    ``{"type": "twofile", "path": "/tokenpad"}`` (two files ``.a``/``.b`` on FAT)."""
-    kind = spec.get("type", "file")
-    if kind == "file":
-        return Store(FileMedium(root + spec.get("path", "/tokenpad.dat")))
-    if kind == "nvm":
-        import microcontroller
-
-        nvm = microcontroller.nvm
-        off = spec.get("offset", 0)
-        size = min(spec.get("size", len(nvm) - off), len(nvm) - off)
-        from tokenpad.nvmlog import NvmLog
-
-        return Store(NvmLog(nvm, off, size))
-    if kind == "twofile":
-        from tokenpad.twoslot import FileSlot, TwoSlot
-
-        p = root + spec.get("path", "/tokenpad")
-        return Store(TwoSlot(FileSlot(p + ".a"), FileSlot(p + ".b")))
-    raise ValueError("unknown store type %r" % (kind,))
-
-
 def __getattr__(name):
-    """``TwoSlot``, ``NvmSlot``, ``FileSlot`` (:mod:`tokenpad.twoslot`, loaded on first use)."""
+    """``TwoSlot``, ``NvmSlot``, ``FileSlot`` (:mod:`tokenpad.twoslot`) and the record
+    framing (``MAGIC``, ``CorruptError``, ``pack``, ``unpack``: :mod:`tokenpad.media`),
+    loaded on first use."""
     if name.startswith("__"):
         raise AttributeError(name)
+    from tokenpad import media
+
+    if hasattr(media, name):
+        return getattr(media, name)
     from tokenpad import twoslot
 
     return getattr(twoslot, name)

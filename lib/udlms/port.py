@@ -24,21 +24,12 @@ if hasattr(_time, "ticks_ms"):  # MicroPython
     ticks_ms = _time.ticks_ms
     ticks_diff = _time.ticks_diff
     sleep_ms = _time.sleep_ms
-elif hasattr(_time, "monotonic_ns"):  # CPython, CircuitPython (supervisor ticks are an option)
+else:  # CPython, CircuitPython (supervisor ticks are an option); one set of functions, not
+    # one a runtime: MicroPython holds the code of every branch of a module (issue 26)
 
     def ticks_ms():
-        return _time.monotonic_ns() // 1000000
-
-    def ticks_diff(a, b):
-        return a - b
-
-    def sleep_ms(ms):
-        _time.sleep(ms / 1000)
-
-else:  # pragma: no cover - very old CircuitPython
-
-    def ticks_ms():
-        return int(_time.monotonic() * 1000)
+        ns = getattr(_time, "monotonic_ns", None)  # very old CircuitPython: none
+        return ns() // 1000000 if ns else int(_time.monotonic() * 1000)
 
     def ticks_diff(a, b):
         return a - b
@@ -103,7 +94,10 @@ def random_bytes(n):
     try:
         import random
 
-        return bytes(random.getrandbits(8) for _ in range(n))
+        b = bytearray(n)  # a loop, not a generator: no code object of its own (issue 26)
+        for i in range(n):
+            b[i] = random.getrandbits(8)
+        return bytes(b)
     except ImportError:  # pragma: no cover
         raise RuntimeError("no random source")
 

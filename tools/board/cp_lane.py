@@ -279,16 +279,16 @@ def measure(b):
     return json.dumps(figures)
 
 
-READ_STORE = """from tokenpad import store as _s
+READ_STORE = """from tokenpad import board as _b
 import json as _j
-_st = _s.open_store(_j.loads(%r))
+_st = _b.open_store(_j.loads(%r))
 print("STORE", _j.dumps({"known": _st.known, "next": _st.value, "j": _st.journal,
       "problem": _st.problem}))
 """ % STORE
 
-DRIVE = """from tokenpad import store as _s
+DRIVE = """from tokenpad import board as _b
 import json as _j
-_st = _s.open_store(_j.loads(%r))
+_st = _b.open_store(_j.loads(%r))
 for _t in %r:
     _id = _st.add(_t)
     print("ADDED", _t, _id)

@@ -290,7 +290,7 @@ def check_memory_after(lane):
 
 
 OPEN_STORE = ("from tokenpad import store\n"
-              "st = store.open_store({'type': 'file', 'path': '/tokenpad.dat'})\n")
+              "st = store.Store(store.FileMedium('/tokenpad.dat'))\n")
 CUT_LOOP = OPEN_STORE + """
 T = %r
 for i in range(%d):

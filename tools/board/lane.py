@@ -352,7 +352,7 @@ def store_script(seed):
     return """import sys
 sys.path.append('/lib')
 from tokenpad import store
-s = store.open_store({'type': 'file', 'path': '/tokenpad.dat'})
+s = store.Store(store.FileMedium('/tokenpad.dat'))
 if not s.known:
     s.resync(1000)
 print('START', s.value)
@@ -382,7 +382,7 @@ def run_store_until_cut(b, code, op, frac):
 
 def read_store(b):
     out = b.exec("import sys\nsys.path.append('/lib')\nfrom tokenpad import store\n"
-                 "s = store.open_store({'type': 'file', 'path': '/tokenpad.dat'})\n"
+                 "s = store.Store(store.FileMedium('/tokenpad.dat'))\n"
                  "print('VALUE', s.value, s.problem)\n"
                  "for e in s.journal:\n    print('E', e[0], e[1], e[2])\n")
     m = re.search(r"VALUE (\S+) (.*)", out)
