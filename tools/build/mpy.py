@@ -29,9 +29,10 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TARGETS = {"esp32": "xtensawin", "rp2040": "armv6m", "circuitpython": None}
-# CPython-only: udlms/host/ (CLI, trace decoder, cryptography/pyserial backends) and
+# CPython-only: udlms/host/ (CLI, trace decoder, cryptography/pyserial backends), the
+# crypto layer's PC half (udlms/crypto/pc.py: AES registry, dedicated keys) and
 # ``python -m udlms``
-HOST_ONLY = ("host/", "__main__.py")
+HOST_ONLY = ("host/", "__main__.py", "crypto/pc.py")
 NO_CIRCUITPYTHON = ("crypto/ghash_viper.py",)  # @micropython.viper is a SyntaxError there
 # Device .mpy files: -O3 leaves out asserts and line numbers (bytecode loaded from a file
 # lives in the heap: -O3 makes the device modules 5.7% smaller than -O0/-O1; a traceback on
