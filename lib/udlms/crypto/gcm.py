@@ -15,7 +15,7 @@ from udlms.port import const
 # _FULL: 0 in the device build (tools/build/msgtable.py): the PC's generality is left out
 _FULL = const(1)
 
-ACCEL = "viper" if _sec._viper is not None else None
+ACCEL = "viper" if _sec.viper is not None else None
 
 if _FULL:
     from udlms.crypto.pc import ORDER, backends, best  # noqa: F401

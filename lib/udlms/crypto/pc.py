@@ -104,7 +104,7 @@ class SecurityPc:
 
     @property
     def backend(self):
-        return self._st[0].backend
+        return self.state[0].backend
 
     def set_dedicated_key(self, key):
         """Use ded- tags under ``key`` for xDLMS services (None returns to glo-)."""

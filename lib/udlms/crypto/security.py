@@ -37,9 +37,9 @@ if _FULL:  # the PC half: AES registry, tag helpers, general-glo sending, dedica
                                  SC_ENC, general_glo, is_ciphered, plain_tag)
 
 try:
-    from udlms.crypto import ghash_viper as _viper  # SyntaxError without a native emitter
+    from udlms.crypto import ghash_viper as viper  # SyntaxError without a native emitter
 except Exception:  # noqa: BLE001 - ImportError, SyntaxError, MemoryError (no exec RAM)
-    _viper = None
+    viper = None
 
 
 def block(key, backend=None):
@@ -55,9 +55,9 @@ def block(key, backend=None):
     for n in names if backend is None else (backend,):
         try:
             if n == "pure":
-                from udlms.crypto.aes_pure import Aes
+                from udlms.crypto.aes_pure import block as pure
 
-                return n, Aes(key).encrypt_block
+                return n, pure(key)
             if _FULL:
                 m = _pc.module(n)
                 if m is None:
@@ -80,13 +80,13 @@ class Gcm:
 
     def __init__(self, key, backend=None, accel=None):
         self.backend, enc = block(key, backend)
-        g = _viper
+        g = viper
         if accel is False or g is None:
             from udlms.crypto import ghash_pure as g
         if _FULL:
-            if accel and _viper is None:
+            if accel and viper is None:
                 raise ConfigError("viper GHASH is not available on this runtime", "backend")
-            self.accel = "viper" if g is _viper else None
+            self.accel = "viper" if g is viper else None
         h = bytearray(16)
         enc(h, h)  # H = E_K(0^128)
         # 16 multiples of H as 8 big-endian 16-bit limbs each (entry 8 is H, 4 H*x, 2 H*x^2,
@@ -115,7 +115,7 @@ class Gcm:
                 m[128 + i] = m[128 + a] ^ m[128 + c]
         # one attribute: AES, table, GHASH, GCTR xor, then counter, key stream, GHASH
         # state, E_K(J0) and tag buffers (16 bytes each)
-        self._st = (enc, m, g.ghash, g.xor_at, h, bytearray(16), bytearray(16),
+        self.state = (enc, m, g.ghash, g.xor_at, h, bytearray(16), bytearray(16),
                     bytearray(16), bytearray(16))
 
     def crypt(self, iv, src, dst, aad=b"", tag=None):
@@ -123,7 +123,7 @@ class Gcm:
         16-byte tag buffer (reused by the next call: copy what you keep). GCM-AD (§7.2) with
         ``tag`` (4..16 bytes): check it over (aad, src) first, SecurityError "auth-tag" when
         it does not match, then decrypt src into dst; returns dst. GMAC: src empty."""
-        enc, m, gh, xor, c, ks, y, e, s = self._st
+        enc, m, gh, xor, c, ks, y, e, s = self.state
         if len(iv) != 12:
             raise ConfigError("GCM IV must be 12 bytes (system title 8 + invocation counter 4)",
                               "iv")
@@ -204,13 +204,13 @@ class MemoryCounter:
             return "MemoryCounter(%d)" % self.value
 
 
-if _FULL:  # the PC's methods (udlms.crypto.pc): dedicated keys, general-glo sending, reprs
-    _Base = _pc.SecurityPc
+if _FULL:  # Security's base: the PC's methods (udlms.crypto.pc: dedicated keys, reprs)
+    Base = _pc.SecurityPc
 else:
-    _Base = object
+    Base = object
 
 
-class Security(_Base):
+class Security(Base):
     """Security suite 0 for one association: our system title, EK/AK, the outgoing counter
     object (any object with ``next()``) and the meter's title and last invocation counter."""
 
@@ -241,7 +241,7 @@ class Security(_Base):
             self._backend = (g, backend, accel)
         a = bytearray(17)  # SC ‖ AK
         a[1:] = ak
-        self._st = (g(ek, backend, accel), a, bytearray(12))  # GCM, AAD, IV
+        self.state = (g(ek, backend, accel), a, bytearray(12))  # GCM, AAD, IV
 
     if _FULL:
         def glo_tag(self, plain):
@@ -252,7 +252,7 @@ class Security(_Base):
         None (checked: never reused, recorded as ``last_ic``); returns the GCM for ``tag``
         (ded- tags take the dedicated key; SecurityError when none is set: checked first, so
         no counter value is used up for it)."""
-        g = self._st[0]
+        g = self.state[0]
         if tag is not None and (0xD0 <= tag <= 0xD7 or tag == _GENERAL_DED):
             g = None
             if _FULL:
@@ -270,7 +270,7 @@ class Security(_Base):
                                     "refusing to reuse it" % (ic, self.last_ic),
                                     "counter-unavailable")
             self.last_ic = ic
-        iv = self._st[2]
+        iv = self.state[2]
         iv[0:8] = title
         for i in range(4):
             iv[11 - i] = (ic >> (8 * i)) & 255
@@ -289,7 +289,7 @@ class Security(_Base):
                 tag = glo_tag(apdu[0])
         title = self.system_title
         g = self._set_iv(title, None, tag)
-        _, aad, iv = self._st
+        _, aad, iv = self.state
         sc = self.sc
         n = len(apdu)
         body = 5 + n + (_TAG_LEN if sc & _SC_AUTH else 0)
@@ -357,7 +357,7 @@ class Security(_Base):
             raise SecurityError("meter invocation counter %d not above the last one %d: "
                                 "replayed or stale APDU" % (ic, self.server_ic), "replay")
         g = self._set_iv(title, ic, tag)
-        _, aad, iv = self._st
+        _, aad, iv = self.state
         tl = 12 if sc & 0x10 else 0
         n = len(payload) - tl
         if n < 0:
@@ -381,7 +381,7 @@ class Security(_Base):
         our title (``ic``, ``title``: those instead); with ``tag``: check it instead
         (SecurityError auth-tag when it does not match)."""
         self._set_iv(title or self.system_title, ic)
-        g, aad, iv = self._st
+        g, aad, iv = self.state
         aad[0] = _SC_AUTH
         t = g.crypt(iv, b"", b"", aad + challenge, tag)
         if tag is None:
