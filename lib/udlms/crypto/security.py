@@ -115,7 +115,7 @@ class Gcm:
                 m[128 + i] = m[128 + a] ^ m[128 + c]
         # one attribute: AES, table, GHASH, GCTR xor, then counter, key stream, GHASH
         # state, E_K(J0) and tag buffers (16 bytes each)
-        self.state = (enc, m, g.ghash, g.xor_at, h, bytearray(16), bytearray(16),
+        self.state = (enc, m, g.update, g.mask, h, bytearray(16), bytearray(16),
                     bytearray(16), bytearray(16))
 
     def crypt(self, iv, src, dst, aad=b"", tag=None):
@@ -239,9 +239,8 @@ class Security(Base):
             g = _pc.new or Gcm
             self._ded = None
             self._backend = (g, backend, accel)
-        a = bytearray(17)  # SC ‖ AK
-        a[1:] = ak
-        self.state = (g(ek, backend, accel), a, bytearray(12))  # GCM, AAD, IV
+        # GCM, AAD (SC ‖ AK), IV
+        self.state = (g(ek, backend, accel), bytearray(1) + ak, bytearray(12))
 
     if _FULL:
         def glo_tag(self, plain):
@@ -402,8 +401,7 @@ class Security(Base):
             raise SecurityError("meter's HLS proof f(CtoS) is malformed (%d bytes)" % len(p),
                                 "meter-proof")
         try:
-            self.f_stoc(challenge, (p[1] << 24) | (p[2] << 16) | (p[3] << 8) | p[4],
-                        self.server_title, p[5:])
+            self.f_stoc(challenge, int.from_bytes(p[1:5], "big"), self.server_title, p[5:])
         except SecurityError:
             raise SecurityError("meter's HLS proof f(CtoS) does not verify: wrong keys (check "
                                 "EK/AK) or not the expected meter", "meter-proof")
