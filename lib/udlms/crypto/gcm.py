@@ -53,7 +53,14 @@ if _FULL:
                               "tag-length")
 
     class Gcm(_sec.Gcm):
-        """AES-GCM-128 for one key (:class:`udlms.crypto.security.Gcm`) with the PC's API."""
+        """AES-GCM-128 for one key (:class:`udlms.crypto.security.Gcm`) with the PC's API;
+        ``accel`` True: viper GHASH or ConfigError."""
+
+        def __init__(self, key, backend=None, accel=None):
+            if accel and _sec.viper is None:
+                raise ConfigError("viper GHASH is not available on this runtime", "backend")
+            _sec.Gcm.__init__(self, key, backend, accel)
+            self.accel = ACCEL if accel is not False else None
 
         def __repr__(self):
             return "Gcm(backend=%s, accel=%s)" % (self.backend, self.accel)

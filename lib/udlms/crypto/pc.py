@@ -6,7 +6,7 @@ device build of :mod:`udlms.crypto.security` does not import it): the AES backen
 token path never calls (dedicated keys, reprs). Key bytes never appear in a repr.
 """
 
-from udlms.crypto import _TAGS
+from udlms.crypto import _TAGS, glo_tag
 from udlms.errors import ApduError
 
 ORDER = ("cryptolib", "aesio", "cryptography", "pure")
@@ -47,6 +47,14 @@ def module(name):
             m = None
         _found[name] = m
     return _found[name]
+
+
+def load(name):
+    """The runtime module for a backend; ImportError when this runtime does not have it."""
+    m = module(name)
+    if m is None:
+        raise ImportError(name)
+    return m
 
 
 def backends(first=False):
@@ -110,6 +118,9 @@ class SecurityPc:
         """Use ded- tags under ``key`` for xDLMS services (None returns to glo-)."""
         make, backend, accel = self._backend
         self._ded = None if key is None else make(key, backend, accel)
+
+    def glo_tag(self, plain):
+        return glo_tag(plain, self._ded is not None)
 
     def plain_tag(self, ciphered):
         return plain_tag(ciphered)

@@ -1,22 +1,19 @@
 """DLMS security suite 0 (Green Book §9.2.7): ciphered APDUs and HLS mechanism 5 (GMAC) over
 AES-GCM-128 (NIST SP 800-38D) and the AES port (FIPS 197): one module for a session.
 
-SC byte (§9.2.7.2.3): bit 7 compression, bit 6 key set (0 unicast), bit 5 encryption, bit 4
-authentication, bits 3..0 suite. SH = SC ‖ IC; IV = system title (8) ‖ IC (4, big-endian).
-AAD: SC 0x30 -> SC ‖ AK; 0x10 -> SC ‖ AK ‖ APDU (in clear, 12-byte tag); 0x20 -> none, no
-tag. Ciphered APDU = tag ‖ length ‖ SH ‖ C ‖ T; general-glo-ciphering (DB) puts the
-length-prefixed system title after the tag (§9.5 tags: the glo-/ded- maps below). AES:
-``cryptolib``, ``aesio``, on a PC ``cryptography`` (:mod:`udlms.crypto.pc`), else
-:mod:`udlms.crypto.aes_pure`; GHASH: :mod:`udlms.crypto.ghash_viper` or ``ghash_pure``.
-Keys never appear in repr(), str() or error messages. The device build (``_FULL`` 0,
-tools/build/msgtable.py) leaves out :mod:`udlms.crypto.pc` (AES registry, dedicated keys,
-general-glo sending, reprs) and the tag helpers' public forms; :mod:`udlms.crypto.gcm` and
+SC (§9.2.7.2.3): bit 7 compression, 6 key set (0 unicast), 5 encryption, 4 authentication,
+3..0 suite. SH = SC ‖ IC; IV = system title ‖ IC (4, big-endian). AAD: SC 0x30 -> SC ‖ AK;
+0x10 -> SC ‖ AK ‖ APDU (in clear, 12-byte tag); 0x20 -> none, no tag. Ciphered APDU = tag ‖
+length ‖ SH ‖ C ‖ T; general-glo-ciphering (DB) puts the length-prefixed system title after
+the tag (§9.5). Keys never appear in repr(), str() or error messages. The device build
+(``_FULL`` 0, tools/build/msgtable.py) leaves out :mod:`udlms.crypto.pc` (AES registry,
+dedicated keys, general-glo sending, tag helpers, reprs); :mod:`udlms.crypto.gcm` and
 :mod:`udlms.crypto.aes` are the GCM and AES API of the tools and tests.
 """
 
 from array import array
 
-from udlms.crypto import glo_tag, parse_ciphered  # the framing (the package)
+from udlms.crypto import _TAGS, glo_tag  # the tag maps (the package)
 from udlms.errors import ApduError, ConfigError, SecurityError
 from udlms.port import const
 
@@ -35,6 +32,9 @@ if _FULL:  # the PC half: AES registry, tag helpers, general-glo sending, dedica
     from udlms.crypto import pc as _pc
     from udlms.crypto.pc import (GENERAL_DED, GENERAL_GLO, SC_AUTH, SC_AUTH_ENC,  # noqa: F401
                                  SC_ENC, general_glo, is_ciphered, plain_tag)
+    from udlms.crypto.pc import SecurityPc as Base  # Security's PC methods
+else:
+    Base = object
 
 try:
     from udlms.crypto import ghash_viper as viper  # SyntaxError without a native emitter
@@ -56,12 +56,9 @@ def block(key, backend=None):
         try:
             if n == "pure":
                 from udlms.crypto.aes_pure import block as pure
-
                 return n, pure(key)
             if _FULL:
-                m = _pc.module(n)
-                if m is None:
-                    raise ImportError(n)
+                m = _pc.load(n)
                 if n == "cryptography":
                     return n, _pc.host.encryptor(key, m)
             else:
@@ -75,23 +72,18 @@ def block(key, backend=None):
 
 
 class Gcm:
-    """AES-GCM-128 for one key. ``backend`` picks the AES port (:func:`block`); ``accel`` None
-    = viper GHASH when available, False = pure, True = viper or ConfigError."""
+    """AES-GCM-128 for one key: AES ``backend`` (:func:`block`), viper GHASH unless ``accel``
+    is False (:mod:`udlms.crypto.gcm`'s ``Gcm`` raises ConfigError for True without it)."""
 
     def __init__(self, key, backend=None, accel=None):
         self.backend, enc = block(key, backend)
         g = viper
         if accel is False or g is None:
             from udlms.crypto import ghash_pure as g
-        if _FULL:
-            if accel and viper is None:
-                raise ConfigError("viper GHASH is not available on this runtime", "backend")
-            self.accel = "viper" if g is viper else None
         h = bytearray(16)
         enc(h, h)  # H = E_K(0^128)
-        # 16 multiples of H as 8 big-endian 16-bit limbs each (entry 8 is H, 4 H*x, 2 H*x^2,
-        # 1 H*x^3: a nibble's top bit is the lowest power), then R (16 limbs): the reduction
-        # of the 4 bits i shifted out of the right end (x^128 = 1+x+x^2+x^7: R[8] = 0xE100)
+        # 16 multiples of H, 8 big-endian 16-bit limbs each (8: H, 4: H*x, 2: H*x^2, 1: H*x^3),
+        # then R: the reduction of the 4 bits i shifted out (x^128 = 1+x+x^2+x^7: R[8] 0xE100)
         m = array("H", range(144))  # no 288-byte temporary; every entry is set below
         for k in range(8):
             m[k] = 0  # 0 * H
@@ -113,16 +105,14 @@ class Gcm:
                 for k in range(8):
                     m[8 * i + k] = m[8 * a + k] ^ m[8 * c + k]
                 m[128 + i] = m[128 + a] ^ m[128 + c]
-        # one attribute: AES, table, GHASH, GCTR xor, then counter, key stream, GHASH
-        # state, E_K(J0) and tag buffers (16 bytes each)
+        # AES, table, GHASH, GCTR; counter, key stream, GHASH state, E_K(J0), tag (16 B each)
         self.state = (enc, m, g.update, g.mask, h, bytearray(16), bytearray(16),
                     bytearray(16), bytearray(16))
 
     def crypt(self, iv, src, dst, aad=b"", tag=None):
-        """GCM-AE (§7.1) with ``tag`` None: encrypt src into dst (may be src), return the
-        16-byte tag buffer (reused by the next call: copy what you keep). GCM-AD (§7.2) with
-        ``tag`` (4..16 bytes): check it over (aad, src) first, SecurityError "auth-tag" when
-        it does not match, then decrypt src into dst; returns dst. GMAC: src empty."""
+        """GCM-AE (§7.1), ``tag`` None: encrypt src into dst (may be src), return the 16-byte
+        tag buffer (reused: copy what you keep). GCM-AD (§7.2): check ``tag`` (4..16 bytes) over
+        (aad, src) first (SecurityError "auth-tag"), then decrypt into dst. GMAC: src empty."""
         enc, m, gh, xor, c, ks, y, e, s = self.state
         if len(iv) != 12:
             raise ConfigError("GCM IV must be 12 bytes (system title 8 + invocation counter 4)",
@@ -136,8 +126,7 @@ class Gcm:
         c[15] = 1
         enc(c, e)  # E_K(J0) masks the tag
         n = len(src)
-        # encrypting: GCTR, then the tag over the ciphertext (dst); decrypting: the tag over
-        # the ciphertext (src) and its check first, then GCTR
+        # encrypting: GCTR, then the tag over dst; decrypting: the tag over src checked first
         for p in (1, 0) if tag is None else (0, 1):
             if p:  # GCTR (§6.5): counter blocks inc32(J0) = IV || 2, 3, ... (n < 2^28)
                 pos = 0
@@ -151,8 +140,7 @@ class Gcm:
                     xor(dst, src, ks, (pos << 5) | (16 if v > 16 else v))
                     pos += 16
                 continue
-            # tag: GHASH(A, C, len(A)||len(C)) xor E_K(J0) (§7.1 steps 5-6)
-            a = len(aad)
+            a = len(aad)  # the tag: GHASH(A, C, len(A) ‖ len(C)) xor E_K(J0) (§7.1 5-6)
             gh(y, aad, a, m)
             gh(y, src if tag else dst, n, m)
             for i in range(8):  # the lengths in bits, 64-bit big-endian
@@ -172,12 +160,57 @@ class Gcm:
         return dst
 
 
+def parse_ciphered(apdu):
+    """Split a ciphered APDU: (tag, title or None, sc, ic, payload) with payload = C ‖ T
+    (a memoryview). General-glo (DB/DC): tag, title length, title, length, SC, IC, C, T."""
+    buf = memoryview(apdu)
+    end = len(buf)
+    if end < 2:
+        raise ApduError("ciphered APDU too short", "malformed")
+    tag = buf[0]
+    general = tag in (_GENERAL_GLO, _GENERAL_DED)
+    for i in range(1, len(_TAGS), 2):  # glo- or ded- (the ciphered half of the pairs)
+        if general or _TAGS[i] == tag:
+            break
+    else:
+        raise SecurityError("APDU 0x%02X is not ciphered but the association requires it"
+                            % tag, "security-control")
+    pos, title = 1, None
+    for k in (0, 1) if general else (1,):  # A-XDR lengths (0x81..0x83 n): title's, content's
+        if pos >= end:
+            raise ApduError("ciphered APDU truncated before its length", "malformed")
+        n = buf[pos]
+        pos += 1
+        if n >= 0x80:
+            j = n & 0x7F
+            if j == 0 or j > 3 or pos + j > end:
+                raise ApduError("ciphered APDU has a bad length field", "malformed")
+            n = 0
+            for i in range(j):
+                n = (n << 8) | buf[pos + i]
+            pos += j
+        if k:
+            break
+        if pos + n > end:
+            raise ApduError("general-ciphering system title truncated", "malformed")
+        if n:
+            title = bytes(buf[pos:pos + n])
+        pos += n
+    if pos + n != end:
+        raise ApduError("ciphered APDU length %d does not match the %d bytes received"
+                        % (n, end - pos), "malformed")
+    if n < 5:
+        raise ApduError("ciphered APDU shorter than its security header", "malformed")
+    sc = buf[pos]
+    ic = (buf[pos + 1] << 24) | (buf[pos + 2] << 16) | (buf[pos + 3] << 8) | buf[pos + 4]
+    return tag, title, sc, ic, buf[pos + 5:]
+
+
 def new_challenge(n=16):
     """A fresh HLS challenge (CtoS) of n bytes (Green Book: 8..64) from the runtime's RNG."""
     if n < 8 or n > 64:
         raise ConfigError("HLS challenge must be 8..64 bytes", "config")
     from udlms.port import random_bytes
-
     return random_bytes(n)
 
 
@@ -202,12 +235,6 @@ class MemoryCounter:
     if _FULL:
         def __repr__(self):
             return "MemoryCounter(%d)" % self.value
-
-
-if _FULL:  # Security's base: the PC's methods (udlms.crypto.pc: dedicated keys, reprs)
-    Base = _pc.SecurityPc
-else:
-    Base = object
 
 
 class Security(Base):
@@ -239,18 +266,11 @@ class Security(Base):
             g = _pc.new or Gcm
             self._ded = None
             self._backend = (g, backend, accel)
-        # GCM, AAD (SC ‖ AK), IV
-        self.state = (g(ek, backend, accel), bytearray(1) + ak, bytearray(12))
-
-    if _FULL:
-        def glo_tag(self, plain):
-            return glo_tag(plain, self._ded is not None)
+        self.state = (g(ek, backend, accel), bytearray(1) + ak, bytearray(12))  # AAD: SC ‖ AK
 
     def _set_iv(self, title, ic=None, tag=None):
-        """IV = title ‖ IC into the reused buffer, with IC = counter.next() when ``ic`` is
-        None (checked: never reused, recorded as ``last_ic``); returns the GCM for ``tag``
-        (ded- tags take the dedicated key; SecurityError when none is set: checked first, so
-        no counter value is used up for it)."""
+        """IV = title ‖ IC, IC = counter.next() (checked, kept as ``last_ic``) when ``ic`` is
+        None; returns the GCM for ``tag`` (ded-: the dedicated key, checked before any IC)."""
         g = self.state[0]
         if tag is not None and (0xD0 <= tag <= 0xD7 or tag == _GENERAL_DED):
             g = None
@@ -275,12 +295,9 @@ class Security(Base):
             iv[11 - i] = (ic >> (8 * i)) & 255
         return g
 
-    # -- outgoing ------------------------------------------------------------------------
     def protect(self, apdu, tag=None):
-        """Cipher a plain APDU into a new bytearray: tag ‖ length ‖ SC ‖ IC ‖ C ‖ T with
-        IC = counter.next(). ``tag`` defaults to the glo-/ded- form of apdu[0] (0x21 for an
-        InitiateRequest); general-glo/ded-ciphering (DB/DC, PC-only) puts our system title
-        after the tag."""
+        """A new bytearray tag ‖ length ‖ SC ‖ IC ‖ C ‖ T, IC = counter.next(); ``tag``: the
+        glo-/ded- form of apdu[0] by default; DB/DC (PC-only) add our system title."""
         if tag is None:
             if _FULL:
                 tag = glo_tag(apdu[0], self._ded is not None)
@@ -304,8 +321,7 @@ class Security(Base):
         for i in range(k):
             out[p + k - i] = (body >> (8 * i)) & 255
         p += 1 + k
-        # SC ‖ IC ‖ C ‖ T
-        out[p] = sc
+        out[p] = sc  # SC ‖ IC ‖ C ‖ T
         for i in range(4):
             out[p + 1 + i] = iv[8 + i]
         p += 5
@@ -325,11 +341,9 @@ class Security(Base):
         return out
 
     def unprotect(self, apdu):
-        """Check and decipher a ciphered APDU from the meter: parse, check SC (suite 0,
-        unicast, uncompressed, at least the protection we require), title and meter IC
-        (strictly increasing), verify the tag, decipher; returns the plain APDU. The meter
-        IC is recorded only after the tag verifies. SecurityError kinds: security-control,
-        system-title, replay, auth-tag."""
+        """The plain APDU of a ciphered one from the meter: SC (suite 0, unicast, at least our
+        protection), title, IC (increasing; kept once the tag verifies), tag checked.
+        SecurityError kinds: security-control, system-title, replay, auth-tag."""
         tag, title, sc, ic, payload = parse_ciphered(apdu)
         want = self.sc
         if sc & 0x0F:
@@ -375,10 +389,9 @@ class Security(Base):
 
     # -- HLS mechanism 5 (GMAC), Green Book §9.2.7.4 ---------------------------------------
     def f_stoc(self, challenge, ic=None, title=None, tag=None):
-        """Our reply to the meter's challenge StoC (pass 3): f(challenge) = 0x10 ‖ IC ‖
-        GMAC(EK; IV = title ‖ IC; AAD = 0x10 ‖ AK ‖ challenge) with IC = counter.next() and
-        our title (``ic``, ``title``: those instead); with ``tag``: check it instead
-        (SecurityError auth-tag when it does not match)."""
+        """Our reply to StoC (pass 3): 0x10 ‖ IC ‖ GMAC(EK; IV = title ‖ IC; AAD = 0x10 ‖ AK ‖
+        challenge), IC = counter.next() and our title unless given; ``tag``: check it instead
+        (SecurityError auth-tag)."""
         self._set_iv(title or self.system_title, ic)
         g, aad, iv = self.state
         aad[0] = _SC_AUTH
@@ -391,8 +404,7 @@ class Security(Base):
             return out
 
     def verify_ctos(self, challenge, tag):
-        """Check the meter's f(CtoS) ``tag`` (pass 4); SecurityError 'meter-proof' when it
-        fails."""
+        """Check the meter's f(CtoS) ``tag`` (pass 4); SecurityError 'meter-proof' if it fails."""
         if self.server_title is None:
             raise SecurityError("meter system title unknown: cannot check its proof",
                                 "system-title")
