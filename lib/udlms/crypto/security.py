@@ -175,7 +175,8 @@ def parse_ciphered(apdu):
     else:
         raise SecurityError("APDU 0x%02X is not ciphered but the association requires it"
                             % tag, "security-control")
-    pos, title = 1, None
+    pos = 1
+    title = None
     for k in (0, 1) if general else (1,):  # A-XDR lengths (0x81..0x83 n): title's, content's
         if pos >= end:
             raise ApduError("ciphered APDU truncated before its length", "malformed")
@@ -258,9 +259,8 @@ class Security(Base):
         self.sc = sc
         self.system_title = bytes(system_title)
         self.counter = counter
-        self.server_title = None
-        self.server_ic = None  # last meter IC accepted
-        self.last_ic = None  # last IC we sent
+        # the meter's title, the last meter IC accepted, the last IC we sent
+        self.server_title = self.server_ic = self.last_ic = None
         g = Gcm
         if _FULL:  # OpenSSL's GCM on a PC (udlms.crypto.gcm.new, registered by udlms.host)
             g = _pc.new or Gcm
