@@ -1,6 +1,8 @@
 """AES-GCM-128 (NIST SP 800-38D) for 96-bit IVs: the GCM API of the tools, tests and trace
 decoder. The code a session runs is :class:`udlms.crypto.security.Gcm` (one module for the
-ciphering phase); on a board this module only names it (``Gcm``, ``block``, ``ACCEL``).
+ciphering phase). No board build has this module (tools/build/mpy.py ``FULL_ONLY``); its
+device copy (the MicroPython lane's tests and GCM bench) only names ``Gcm``, ``block``,
+``ACCEL``.
 
 On a PC (``_FULL``) ``Gcm`` adds the convenience forms (``encrypt``, ``decrypt``, ``gmac``,
 ``*_into``: GCM-AE §7.1, GCM-AD §7.2, GMAC) and :func:`new` picks :data:`HOST`
