@@ -43,8 +43,8 @@ except Exception:  # noqa: BLE001 - ImportError, SyntaxError, MemoryError (no ex
 
 
 def block(key, backend=None):
-    """``(name, encrypt)`` for ``key`` (16 bytes) on the best (or the named) AES backend, with
-    ``encrypt(src16, dst16)`` (forward cipher only: CTR and GHASH never need the inverse)."""
+    """``(name, encrypt(src16, dst16))`` for ``key`` on the named or the first AES backend of
+    cryptolib, aesio, (a PC's) cryptography, pure; forward cipher only (CTR, GHASH)."""
     if key is None or len(key) != 16:
         raise ConfigError("AES key must be 16 bytes (security suite 0 is AES-128)", "key")
     names = ("cryptolib", "aesio", "pure")
