@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from udlms.crypto import aes, gcm
+from udlms.crypto import aes, gcm, pc
 from udlms.errors import ConfigError
 
 KEY = bytes(range(16))
@@ -47,7 +47,7 @@ def fake_aesio(monkeypatch):
     m.MODE_CBC = 2
     m.MODE_CTR = 6
     monkeypatch.setitem(sys.modules, "aesio", m)
-    monkeypatch.setattr(gcm, "_found", {})  # backends are looked up once per runtime (in gcm)
+    monkeypatch.setattr(pc, "_found", {})  # backends are looked up once per runtime (in pc)
     return m
 
 

@@ -137,6 +137,9 @@ def test_long_apdu_length_forms():
         plain = b"\xC4" + bytes(n - 1)
         c = sec(CLIENT, 5).protect(plain)
         assert bytes(sec(METER, server=CLIENT).unprotect(c)) == plain
+        d = sec(CLIENT, 5).protect_general(plain)  # general-glo: 0x81 / 0x82 length forms
+        assert bytes(sec(METER, server=CLIENT).unprotect(d)) == plain
+        assert security.general_glo(CLIENT, d[-(5 + n + 12):]) == d  # body: SH ‖ C ‖ T
 
 
 # --- named errors -------------------------------------------------------------------------

@@ -32,6 +32,10 @@ TARGETS = {"esp32": "xtensawin", "rp2040": "armv6m", "circuitpython": None}
 # CPython-only: udlms/host/ (CLI, trace decoder, cryptography/pyserial backends) and
 # ``python -m udlms``
 HOST_ONLY = ("host/", "__main__.py")
+# Imported only under ``if _FULL:`` (the crypto layer's PC half: AES registry, dedicated keys,
+# the GCM API of the tools and tests): the device build (_FULL 0) never loads them, so no
+# .mpy; ``mip install`` copies the full sources (_FULL 1), which do: package.json lists them
+FULL_ONLY = ("crypto/gcm.py", "crypto/pc.py")
 NO_CIRCUITPYTHON = ("crypto/ghash_viper.py",)  # @micropython.viper is a SyntaxError there
 # Device .mpy files: -O3 leaves out asserts and line numbers (bytecode loaded from a file
 # lives in the heap: -O3 makes the device modules 5.7% smaller than -O0/-O1; a traceback on
@@ -52,14 +56,15 @@ def source_name(rel):
     return ".".join(parts)
 
 
-def device_modules():
+def device_modules(full=False):
     """The .py files under lib/udlms that belong on a board, as sorted paths relative to
-    lib/udlms (``errors.py``, ``link/hdlc.py``, ...)."""
+    lib/udlms (``errors.py``, ``link/hdlc.py``, ...); ``full``: with :data:`FULL_ONLY` (the
+    sources ``mip`` installs)."""
     lib = os.path.join(ROOT, "lib", "udlms")
     out = []
     for f in glob.glob(os.path.join(lib, "**", "*.py"), recursive=True):
         name = os.path.relpath(f, lib).replace(os.sep, "/")
-        if not name.startswith(HOST_ONLY):
+        if not name.startswith(HOST_ONLY) and (full or name not in FULL_ONLY):
             out.append(name)
     return sorted(out)
 
@@ -159,7 +164,7 @@ def build(target, out_root, mpy_cross=None, verbose=False):
 
 
 def package_json():
-    urls = [["udlms/" + n, "lib/udlms/" + n] for n in device_modules()]
+    urls = [["udlms/" + n, "lib/udlms/" + n] for n in device_modules(True)]
     return {"urls": urls, "deps": [], "version": "0.1.0"}
 
 

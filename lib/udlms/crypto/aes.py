@@ -1,31 +1,24 @@
 """AES-128 block primitive (FIPS 197), the port layer for security suite 0.
 
-``block(key)`` returns ``(name, encrypt)`` with ``encrypt(src16, dst16)`` (forward cipher
-only: CTR and GHASH never need the inverse); ``new(key)`` wraps that in an object with
-``name`` and ``encrypt_block``. Backends, tried in this order:
-
-- ``cryptolib``: MicroPython ``cryptolib.aes(key, 1)`` (ECB), used as it is: on a board
-  this module is all the AES code in RAM;
-- ``aesio``: CircuitPython ``aesio.AES(key, MODE_ECB).encrypt_into``;
-- ``cryptography``: CPython, an ECB encryptor that the host package registers at start-up
-  (:mod:`udlms.host.aes_host`, :func:`register`; the crypto layer never imports host code);
-- ``pure``: byte-oriented table AES (:mod:`udlms.crypto.aes_pure`); slow but runs everywhere.
-
-The backend code lives in :mod:`udlms.crypto.gcm` (a session then loads one module); this
-module gives the same names and ``new`` (the REPL's self-test and the tools use it). In the
-device build (``_FULL`` 0) ``backends()`` asks each board backend in turn.
-
-Key bytes are never kept in a repr or put in an error message.
+``new(key)`` returns an object with ``name`` and ``encrypt_block(src16, dst16)`` (forward
+cipher only: CTR and GHASH never need the inverse) on the best (or the named) backend:
+``cryptolib`` (MicroPython, ECB), ``aesio`` (CircuitPython), ``cryptography`` (CPython,
+registered by :mod:`udlms.host`), ``pure`` (:mod:`udlms.crypto.aes_pure`, runs everywhere).
+The backend choice is :func:`udlms.crypto.security.block` (a session loads that module
+only); this module is for the REPL's self-test and the tools. In the device build
+(``_FULL`` 0) ``backends()`` asks each board backend in turn; on a PC the registry is
+:mod:`udlms.crypto.pc`. Key bytes are never kept in a repr or put in an error message.
 """
 
-from udlms.crypto.gcm import block
+from udlms.crypto.security import block
 from udlms.port import const
 
 # _FULL: 0 in the device build (tools/build/msgtable.py): the registry is the PC's
 _FULL = const(1)
 
 if _FULL:
-    from udlms.crypto.gcm import ORDER, backends, best, register  # noqa: F401
+    from udlms.crypto.gcm import register  # noqa: F401
+    from udlms.crypto.pc import ORDER, backends, best  # noqa: F401
 else:
     def backends():
         """Names of the AES backends this board has, best first (imports only: no key

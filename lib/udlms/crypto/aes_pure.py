@@ -1,18 +1,18 @@
-"""Pure-Python AES-128 encryption (FIPS 197), the last-resort backend of udlms.crypto.aes.
+"""Pure-Python AES-128 encryption (FIPS 197), the last-resort backend of
+:func:`udlms.crypto.security.block`.
 
 Byte-oriented: S-box and xtime tables (built once, 512 bytes, no other tables), round keys
 and state in preallocated bytearrays, so a block costs no allocation. Loaded only when used.
 """
 
-_SBOX = None  # bytearray(256), built on first use of the pure backend
-_XT = None  # xtime: multiply by x in GF(2^8)
+_TABLES = None  # (S-box, xtime: multiply by x in GF(2^8)), built on first use
 
 
 def _tables():
     """Build the S-box (FIPS 197 §5.1.1) from GF(2^8) inverses and the affine map."""
-    global _SBOX, _XT
-    if _SBOX is not None:
-        return
+    global _TABLES
+    if _TABLES is not None:
+        return _TABLES
     xt = bytearray(256)
     for a in range(256):
         b = a << 1
@@ -40,46 +40,37 @@ def _tables():
         sb[p] = s ^ 0x63
         if p == 1:
             break
-    _SBOX = sb
-    _XT = xt
+    _TABLES = (sb, xt)
+    return _TABLES
 
 
-class Aes:
-    """AES-128 encryption in plain Python; no allocation per block."""
+def block(key):
+    """``encrypt(src16, dst16)`` for ``key``: AES-128 in plain Python, no allocation per block
+    (one closed-over tuple: a closure call with more cells allocates on MicroPython)."""
+    sb, xt = _tables()
+    rk = bytearray(176)
+    rk[0:16] = key
+    rcon = 1
+    for i in range(16, 176, 4):
+        t0 = rk[i - 4]
+        t1 = rk[i - 3]
+        t2 = rk[i - 2]
+        t3 = rk[i - 1]
+        if i % 16 == 0:  # RotWord, SubWord, Rcon (FIPS 197 §5.2)
+            u = t0
+            t0 = sb[t1] ^ rcon
+            t1 = sb[t2]
+            t2 = sb[t3]
+            t3 = sb[u]
+            rcon = xt[rcon]
+        rk[i] = rk[i - 16] ^ t0
+        rk[i + 1] = rk[i - 15] ^ t1
+        rk[i + 2] = rk[i - 14] ^ t2
+        rk[i + 3] = rk[i - 13] ^ t3
+    st = (rk, bytearray(16), bytearray(16), sb, xt)
 
-    def __init__(self, key):
-        _tables()
-        sb = _SBOX
-        xt = _XT
-        rk = bytearray(176)
-        rk[0:16] = key
-        rcon = 1
-        for i in range(16, 176, 4):
-            t0 = rk[i - 4]
-            t1 = rk[i - 3]
-            t2 = rk[i - 2]
-            t3 = rk[i - 1]
-            if i % 16 == 0:  # RotWord, SubWord, Rcon (FIPS 197 §5.2)
-                u = t0
-                t0 = sb[t1] ^ rcon
-                t1 = sb[t2]
-                t2 = sb[t3]
-                t3 = sb[u]
-                rcon = xt[rcon]
-            rk[i] = rk[i - 16] ^ t0
-            rk[i + 1] = rk[i - 15] ^ t1
-            rk[i + 2] = rk[i - 14] ^ t2
-            rk[i + 3] = rk[i - 13] ^ t3
-        self._rk = rk
-        self._s = bytearray(16)
-        self._t = bytearray(16)
-
-    def encrypt_block(self, src, dst):
-        rk = self._rk
-        s = self._s
-        t = self._t
-        sb = _SBOX
-        xt = _XT
+    def encrypt(src, dst):
+        rk, s, t, sb, xt = st
         for i in range(16):
             s[i] = src[i] ^ rk[i]
         k = 16
@@ -117,3 +108,5 @@ class Aes:
             k += 16
         for i in range(16):
             dst[i] = t[i] ^ rk[160 + i]
+
+    return encrypt

@@ -1,12 +1,13 @@
-"""Pure-Python GHASH and GCTR helpers (NIST SP 800-38D §6.4, §6.5) for udlms.crypto.gcm.
+"""Pure-Python GHASH and GCTR helpers (NIST SP 800-38D §6.4, §6.5) for
+:class:`udlms.crypto.security.Gcm`: ``update`` (GHASH) and ``mask`` (one GCTR block).
 
-The fallback where udlms.crypto.ghash_viper cannot load (CircuitPython, CPython). Multiplication by
-H uses the 4-bit (Shoup) table built by gcm.Gcm(): 16-bit limbs, so every value stays a
-small int and nothing is allocated per block.
+The fallback where udlms.crypto.ghash_viper cannot load (CircuitPython, CPython, WebAssembly).
+Multiplication by H uses the 4-bit (Shoup) table built by ``Gcm()``: 16-bit limbs, so every
+value stays a small int and nothing is allocated per block.
 """
 
 
-def ghash(y, data, n, m):
+def update(y, data, n, m):
     """y = GHASH_H(y, data[:n]), last block zero-padded (pure Python): per block y ^= X,
     then y = y * H in GF(2^128), Horner over the 32 nibbles from the last (Shoup 4-bit)."""
     pos = 0
@@ -50,7 +51,7 @@ def ghash(y, data, n, m):
         pos += 16
 
 
-def xor_at(dst, src, ks, pn):
+def mask(dst, src, ks, pn):
     """dst[p:p+c] = src[p:p+c] ^ ks[:c] with pn = p << 5 | c (pure Python)."""
     p = pn >> 5
     for i in range(pn & 31):

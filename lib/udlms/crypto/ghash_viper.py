@@ -1,8 +1,9 @@
 """Optional @micropython.viper GHASH and GCTR helpers (NIST SP 800-38D §6.4, §6.5).
 
-Imported by :mod:`udlms.crypto.gcm` under try/except: on runtimes without a native emitter
-(CircuitPython, webassembly) this module is a SyntaxError and the pure functions are used.
-Same signatures and results as the pure functions in gcm.py; no allocation per call.
+Imported by :mod:`udlms.crypto.security` under try/except: on runtimes without a native
+emitter (CircuitPython, webassembly) this module is a SyntaxError and the pure functions are
+used. Same names, signatures and results as :mod:`udlms.crypto.ghash_pure` (``update``:
+GHASH, ``mask``: one GCTR block); no allocation per call.
 Works with 16-bit limbs so the code is the same on 32- and 64-bit machine words.
 """
 # ruff: noqa: F821  (ptr8/ptr16 are viper types, not names)
@@ -11,7 +12,7 @@ import micropython
 
 
 @micropython.viper
-def ghash(y: ptr8, data: ptr8, n: int, m: ptr16):
+def update(y: ptr8, data: ptr8, n: int, m: ptr16):
     """y = GHASH_H(y, data[:n]) with a zero-padded last block; m = 4-bit table + R table."""
     pos = 0
     while pos < n:
@@ -74,7 +75,7 @@ def ghash(y: ptr8, data: ptr8, n: int, m: ptr16):
 
 
 @micropython.viper
-def xor_at(dst: ptr8, src: ptr8, ks: ptr8, pn: int):
+def mask(dst: ptr8, src: ptr8, ks: ptr8, pn: int):
     """dst[p:p+c] = src[p:p+c] ^ ks[:c] with pn = p << 5 | c (c <= 16): one GCTR block."""
     p = pn >> 5
     c = pn & 31

@@ -1,18 +1,19 @@
-"""DLMS security suite 0 (Green Book §9.2.7): ciphered APDUs and HLS mechanism 5 (GMAC).
+"""DLMS security suite 0 (Green Book §9.2.7): ciphered APDUs and HLS mechanism 5 (GMAC) over
+AES-GCM-128 (NIST SP 800-38D) and the AES port (FIPS 197): one module for a session.
 
-Security control byte SC (§9.2.7.2.3): bit 7 compression, bit 6 key set (0 unicast),
-bit 5 encryption, bit 4 authentication, bits 3..0 suite id. Security header SH = SC ‖ IC.
-IV = system title (8) ‖ IC (4, big-endian). AAD: SC 0x30 -> SC ‖ AK; 0x10 -> SC ‖ AK ‖ APDU
-(sent in clear, 12-byte tag); 0x20 -> none, no tag. Ciphered APDU = tag ‖ length ‖ SH ‖ C ‖ T;
-general-glo-ciphering (DB) puts the length-prefixed system title after the tag (§9.5
-xDLMS-APDU tags: the glo-/ded- maps below). Keys never appear in repr(), str() or error
-messages.
-
-The device build (``_FULL`` 0, tools/build/msgtable.py) leaves out what a board's token
-path never calls: dedicated keys, sending general-glo-ciphering, the tag helpers' public
-forms and the reprs (a board still reads general-glo and refuses ded- APDUs by name).
+SC (§9.2.7.2.3): bit 7 compression, 6 key set (0 unicast), 5 encryption, 4 authentication,
+3..0 suite. SH = SC ‖ IC; IV = system title ‖ IC (4, big-endian). AAD: SC 0x30 -> SC ‖ AK;
+0x10 -> SC ‖ AK ‖ APDU (in clear, 12-byte tag); 0x20 -> none, no tag. Ciphered APDU = tag ‖
+length ‖ SH ‖ C ‖ T; general-glo-ciphering (DB) puts the length-prefixed system title after
+the tag (§9.5). Keys never appear in repr(), str() or error messages. The device build
+(``_FULL`` 0, tools/build/msgtable.py) leaves out :mod:`udlms.crypto.pc` (AES registry,
+dedicated keys, general-glo sending, tag helpers, reprs); :mod:`udlms.crypto.gcm` and
+:mod:`udlms.crypto.aes` are the GCM and AES API of the tools and tests.
 """
 
+from array import array
+
+from udlms.crypto import _TAGS, glo_tag  # the tag maps (the package)
 from udlms.errors import ApduError, ConfigError, SecurityError
 from udlms.port import const
 
@@ -27,76 +28,136 @@ _GENERAL_DED = const(0xDC)
 _TAG_LEN = const(12)
 _IC_MAX = const(0xFFFFFFFF)
 
-# (plain, ciphered) pairs, Green Book §9.5 xDLMS-APDU tags: the ded- pairs (14 bytes), then
-# the glo- ones
-_TAGS = (b"\xc0\xd0\xc1\xd1\xc2\xd2\xc3\xd3\xc4\xd4\xc5\xd5\xc7\xd7"
-         b"\x01\x21\x08\x28\x0e\x2e\xc0\xc8\xc1\xc9\xc2\xca\xc3\xcb\xc4\xcc\xc5\xcd\xc7\xcf")
+if _FULL:  # the PC half: AES registry, tag helpers, general-glo sending, dedicated keys
+    from udlms.crypto import pc as _pc
+    from udlms.crypto.pc import (GENERAL_DED, GENERAL_GLO, SC_AUTH, SC_AUTH_ENC,  # noqa: F401
+                                 SC_ENC, general_glo, is_ciphered, plain_tag)
+    from udlms.crypto.pc import SecurityPc as Base  # Security's PC methods
+else:
+    Base = object
+
+try:
+    from udlms.crypto import ghash_viper as viper  # SyntaxError without a native emitter
+except Exception:  # noqa: BLE001 - ImportError, SyntaxError, MemoryError (no exec RAM)
+    viper = None
 
 
-def glo_tag(tag, n=False):
-    """Ciphered tag for a plain xDLMS tag: glo- (C0->C8 ...) or, with ``n`` (a dedicated
-    key), ded- (initiate request/response stay glo-)."""
-    for i in range(0 if n else 14, len(_TAGS), 2):
-        if _TAGS[i] == tag:
-            return _TAGS[i + 1]
-    raise ApduError("APDU tag 0x%02X has no glo- ciphered form" % tag, "unexpected")
-
-
-if _FULL:
-    def plain_tag(ciphered, check=True):
-        """Plain xDLMS tag for a glo-/ded- tag (CB->C3); ApduError 'unexpected' for others
-        (``check`` False: None)."""
-        for i in range(1, len(_TAGS), 2):
-            if _TAGS[i] == ciphered:
-                return _TAGS[i - 1]
-        if check:
-            raise ApduError("APDU tag 0x%02X is not a glo-/ded- ciphered tag" % ciphered,
-                            "unexpected")
-
-    SC_AUTH = _SC_AUTH
-    SC_ENC = _SC_ENC
-    SC_AUTH_ENC = _SC_AUTH_ENC
-    GENERAL_GLO = _GENERAL_GLO
-    GENERAL_DED = _GENERAL_DED
-
-    def is_ciphered(tag):
-        """True for glo-, ded- and general-glo/ded-ciphering tags."""
-        return tag in (_GENERAL_GLO, _GENERAL_DED) or plain_tag(tag, False) is not None
-
-    def general_glo(title, body, tag=_GENERAL_GLO):
-        """general-glo-ciphering: DB ‖ len(title) ‖ title ‖ len(body) ‖ body (SH ‖ C ‖ T)."""
-        tl = len(title) if title else 0
-        n = len(body)
-        out = bytearray(_put_len(None, 2 + tl, n) + n)
-        out[0] = tag
-        out[1] = tl
-        if tl:
-            out[2:2 + tl] = title
-        p = _put_len(out, 2 + tl, n)
-        out[p:] = body
-        return bytes(out)
-
-    def _put_len(out, pos, n):
-        """A-XDR length (short form < 128, else 0x81 / 0x82 long form) at ``pos``; returns the
-        new pos. ``out`` None: only the new pos (the length's size)."""
-        k = 0 if n < 0x80 else (1 if n < 0x100 else 2)
-        if out is not None:
-            if k:
-                out[pos] = 0x80 | k
-                for i in range(k):
-                    out[pos + k - i] = (n >> (8 * i)) & 255
+def block(key, backend=None):
+    """``(name, encrypt(src16, dst16))`` for ``key`` on the named or the first AES backend of
+    cryptolib, aesio, (a PC's) cryptography, pure; forward cipher only (CTR, GHASH)."""
+    if key is None or len(key) != 16:
+        raise ConfigError("AES key must be 16 bytes (security suite 0 is AES-128)", "key")
+    names = ("cryptolib", "aesio", "pure")
+    if _FULL:
+        names = _pc.ORDER
+        if backend is not None and backend not in names:
+            raise ConfigError("unknown AES backend %s" % backend, "backend")
+    for n in names if backend is None else (backend,):
+        try:
+            if n == "pure":
+                from udlms.crypto.aes_pure import block as pure
+                return n, pure(key)
+            if _FULL:
+                m = _pc.load(n)
+                if n == "cryptography":
+                    return n, _pc.host.encryptor(key, m)
             else:
-                out[pos] = n
-        return pos + 1 + k
+                m = __import__(n)
+            if n == "aesio":
+                return n, m.AES(bytes(key), m.MODE_ECB).encrypt_into
+            return n, m.aes(bytes(key), 1).encrypt  # cryptolib, 1 = ECB (encrypt only)
+        except ImportError:
+            if backend is not None:
+                raise ConfigError("AES backend %s is not available here" % n, "backend")
 
 
-def new_challenge(n=16):
-    """A fresh HLS challenge (CtoS) of n bytes (Green Book: 8..64) from the runtime's RNG."""
-    if n < 8 or n > 64:
-        raise ConfigError("HLS challenge must be 8..64 bytes", "config")
-    from udlms.port import random_bytes
+class Gcm:
+    """AES-GCM-128 for one key: AES ``backend`` (:func:`block`), viper GHASH unless ``accel``
+    is False (:mod:`udlms.crypto.gcm`'s ``Gcm`` raises ConfigError for True without it)."""
 
-    return random_bytes(n)
+    def __init__(self, key, backend=None, accel=None):
+        self.backend, enc = block(key, backend)
+        g = viper
+        if accel is False or g is None:
+            from udlms.crypto import ghash_pure as g
+        h = bytearray(16)
+        enc(h, h)  # H = E_K(0^128)
+        # 16 multiples of H, 8 big-endian 16-bit limbs each (8: H, 4: H*x, 2: H*x^2, 1: H*x^3),
+        # then R: the reduction of the 4 bits i shifted out (x^128 = 1+x+x^2+x^7: R[8] 0xE100)
+        m = array("H", range(144))  # no 288-byte temporary; every entry is set below
+        for k in range(8):
+            m[k] = 0  # 0 * H
+            m[64 + k] = (h[2 * k] << 8) | h[2 * k + 1]
+        m[128] = 0
+        m[136] = 0xE100
+        s = 64
+        for d in (32, 16, 8):  # multiply by x: shift right one bit, reduce
+            c = m[s + 7] & 1
+            for k in range(7, 0, -1):
+                m[d + k] = (m[s + k] >> 1) | ((m[s + k - 1] & 1) << 15)
+            m[d] = (m[s] >> 1) ^ (0xE100 if c else 0)
+            m[128 + (d >> 3)] = m[128 + (s >> 3)] >> 1
+            s = d
+        for i in range(3, 16):
+            a = i & (i - 1)  # i without its lowest set bit
+            if a:  # not a power of two: the XOR of two entries
+                c = i ^ a
+                for k in range(8):
+                    m[8 * i + k] = m[8 * a + k] ^ m[8 * c + k]
+                m[128 + i] = m[128 + a] ^ m[128 + c]
+        # AES, table, GHASH, GCTR; counter, key stream, GHASH state, E_K(J0), tag (16 B each)
+        self.state = (enc, m, g.update, g.mask, h, bytearray(16), bytearray(16),
+                    bytearray(16), bytearray(16))
+
+    def crypt(self, iv, src, dst, aad=b"", tag=None):
+        """GCM-AE (§7.1), ``tag`` None: encrypt src into dst (may be src), return the 16-byte
+        tag buffer (reused: copy what you keep). GCM-AD (§7.2): check ``tag`` (4..16 bytes) over
+        (aad, src) first (SecurityError "auth-tag"), then decrypt into dst. GMAC: src empty."""
+        enc, m, gh, xor, c, ks, y, e, s = self.state
+        if len(iv) != 12:
+            raise ConfigError("GCM IV must be 12 bytes (system title 8 + invocation counter 4)",
+                              "iv")
+        if tag is not None and (len(tag) < 4 or len(tag) > 16):
+            raise ConfigError("GCM tag length must be 4..16 bytes (suite 0 uses 12)",
+                              "tag-length")
+        for i in range(16):  # J0 = IV || 0^31 || 1; GHASH state 0
+            c[i] = iv[i] if i < 12 else 0
+            y[i] = 0
+        c[15] = 1
+        enc(c, e)  # E_K(J0) masks the tag
+        n = len(src)
+        # encrypting: GCTR, then the tag over dst; decrypting: the tag over src checked first
+        for p in (1, 0) if tag is None else (0, 1):
+            if p:  # GCTR (§6.5): counter blocks inc32(J0) = IV || 2, 3, ... (n < 2^28)
+                pos = 0
+                while pos < n:
+                    v = (pos >> 4) + 2
+                    c[13] = v >> 16
+                    c[14] = (v >> 8) & 255
+                    c[15] = v & 255
+                    enc(c, ks)
+                    v = n - pos
+                    xor(dst, src, ks, (pos << 5) | (16 if v > 16 else v))
+                    pos += 16
+                continue
+            a = len(aad)  # the tag: GHASH(A, C, len(A) ‖ len(C)) xor E_K(J0) (§7.1 5-6)
+            gh(y, aad, a, m)
+            gh(y, src if tag else dst, n, m)
+            for i in range(8):  # the lengths in bits, 64-bit big-endian
+                s[7 - i] = (a << 3 >> (8 * i)) & 255
+                s[15 - i] = (n << 3 >> (8 * i)) & 255
+            gh(y, s, 16, m)
+            for i in range(16):
+                s[i] = y[i] ^ e[i]
+            if tag is None:
+                return s
+            a = 0
+            for i in range(len(tag)):
+                a |= s[i] ^ tag[i]
+            if a:
+                raise SecurityError("authentication tag does not match: wrong keys (check "
+                                    "EK/AK) or the data was altered", "auth-tag")
+        return dst
 
 
 def parse_ciphered(apdu):
@@ -116,8 +177,7 @@ def parse_ciphered(apdu):
                             % tag, "security-control")
     pos = 1
     title = None
-    for k in (0, 1) if general else (1,):  # k 0: the title's length, 1: the content's
-        # A-XDR length: short form, or 0x81..0x83 and that many bytes
+    for k in (0, 1) if general else (1,):  # A-XDR lengths (0x81..0x83 n): title's, content's
         if pos >= end:
             raise ApduError("ciphered APDU truncated before its length", "malformed")
         n = buf[pos]
@@ -147,6 +207,14 @@ def parse_ciphered(apdu):
     return tag, title, sc, ic, buf[pos + 5:]
 
 
+def new_challenge(n=16):
+    """A fresh HLS challenge (CtoS) of n bytes (Green Book: 8..64) from the runtime's RNG."""
+    if n < 8 or n > 64:
+        raise ConfigError("HLS challenge must be 8..64 bytes", "config")
+    from udlms.port import random_bytes
+    return random_bytes(n)
+
+
 class MemoryCounter:
     """Invocation counter held in RAM: ``next()`` returns a never-used value (for tests and
     one-shot host runs; boards use the firmware's persistent store)."""
@@ -170,7 +238,7 @@ class MemoryCounter:
             return "MemoryCounter(%d)" % self.value
 
 
-class Security:
+class Security(Base):
     """Security suite 0 for one association: our system title, EK/AK, the outgoing counter
     object (any object with ``next()``) and the meter's title and last invocation counter."""
 
@@ -191,66 +259,19 @@ class Security:
         self.sc = sc
         self.system_title = bytes(system_title)
         self.counter = counter
-        self.server_title = None
-        self.server_ic = None  # last meter IC accepted
-        self.last_ic = None  # last IC we sent
-        if _FULL:
-            from udlms.crypto.gcm import new
-
+        # the meter's title, the last meter IC accepted, the last IC we sent
+        self.server_title = self.server_ic = self.last_ic = None
+        g = Gcm
+        if _FULL:  # OpenSSL's GCM on a PC (udlms.crypto.gcm.new, registered by udlms.host)
+            g = _pc.new or Gcm
             self._ded = None
-            self._backend = (backend, accel)
-            self._gcm = new(ek, backend, accel)
-        else:
-            from udlms.crypto.gcm import Gcm
-
-            self._gcm = Gcm(ek, backend, accel)
-        self._aad = bytearray(17)  # SC ‖ AK
-        self._aad[1:] = ak
-        self._iv = bytearray(12)
-
-    if _FULL:  # dedicated keys, general-glo sending, reprs: a board's token path never uses them
-        def __repr__(self):
-            return "Security(sc=0x%02X, title=%s, server_title=%s, keys=set)" % (
-                self.sc, self.system_title.hex().upper(),
-                self.server_title.hex().upper() if self.server_title else None)
-
-        __str__ = __repr__
-
-        @property
-        def backend(self):
-            return self._gcm.backend
-
-        def set_dedicated_key(self, key):
-            """Use ded- tags under ``key`` for xDLMS services (None returns to glo-)."""
-            if key is None:
-                self._ded = None
-            else:
-                from udlms.crypto.gcm import new
-
-                self._ded = new(key, *self._backend)
-
-        def glo_tag(self, plain):
-            return glo_tag(plain, self._ded is not None)
-
-        def plain_tag(self, ciphered):
-            return plain_tag(ciphered)
-
-        def protect_general(self, apdu, dedicated=False):
-            """general-glo-ciphering (DB, or DC with the dedicated key) carrying our system
-            title."""
-            return self.protect(apdu, _GENERAL_DED if dedicated else _GENERAL_GLO)
-
-        def gmac_proof(self, challenge, ic, title):
-            """f(challenge) = 0x10 ‖ IC ‖ GMAC(EK; IV = title ‖ IC; AAD = 0x10 ‖ AK ‖
-            challenge)."""
-            return self.f_stoc(challenge, ic, title)
+            self._backend = (g, backend, accel)
+        self.state = (g(ek, backend, accel), bytearray(1) + ak, bytearray(12))  # AAD: SC ‖ AK
 
     def _set_iv(self, title, ic=None, tag=None):
-        """IV = title ‖ IC into the reused buffer, with IC = counter.next() when ``ic`` is
-        None (checked: never reused, recorded as ``last_ic``); returns the GCM for ``tag``
-        (ded- tags take the dedicated key; SecurityError when none is set: checked first, so
-        no counter value is used up for it)."""
-        g = self._gcm
+        """IV = title ‖ IC, IC = counter.next() (checked, kept as ``last_ic``) when ``ic`` is
+        None; returns the GCM for ``tag`` (ded-: the dedicated key, checked before any IC)."""
+        g = self.state[0]
         if tag is not None and (0xD0 <= tag <= 0xD7 or tag == _GENERAL_DED):
             g = None
             if _FULL:
@@ -259,10 +280,7 @@ class Security:
                 raise SecurityError("ded- ciphered APDU but no dedicated key is set",
                                     "security-control")
         if ic is None:
-            c = self.counter
-            if c is None:
-                raise SecurityError("no invocation counter", "counter-unavailable")
-            ic = c.next()
+            ic = self.counter.next()
             if not isinstance(ic, int) or ic < 0 or ic > _IC_MAX:
                 raise SecurityError("invocation counter unusable or exhausted",
                                     "counter-unavailable")
@@ -271,18 +289,15 @@ class Security:
                                     "refusing to reuse it" % (ic, self.last_ic),
                                     "counter-unavailable")
             self.last_ic = ic
-        iv = self._iv
+        iv = self.state[2]
         iv[0:8] = title
         for i in range(4):
             iv[11 - i] = (ic >> (8 * i)) & 255
         return g
 
-    # -- outgoing ------------------------------------------------------------------------
     def protect(self, apdu, tag=None):
-        """Cipher a plain APDU into a new bytearray: tag ‖ length ‖ SC ‖ IC ‖ C ‖ T with
-        IC = counter.next(). ``tag`` defaults to the glo-/ded- form of apdu[0] (0x21 for an
-        InitiateRequest); general-glo/ded-ciphering (DB/DC, PC-only) puts our system title
-        after the tag."""
+        """A new bytearray tag ‖ length ‖ SC ‖ IC ‖ C ‖ T, IC = counter.next(); ``tag``: the
+        glo-/ded- form of apdu[0] by default; DB/DC (PC-only) add our system title."""
         if tag is None:
             if _FULL:
                 tag = glo_tag(apdu[0], self._ded is not None)
@@ -290,7 +305,7 @@ class Security:
                 tag = glo_tag(apdu[0])
         title = self.system_title
         g = self._set_iv(title, None, tag)
-        iv = self._iv
+        _, aad, iv = self.state
         sc = self.sc
         n = len(apdu)
         body = 5 + n + (_TAG_LEN if sc & _SC_AUTH else 0)
@@ -306,13 +321,11 @@ class Security:
         for i in range(k):
             out[p + k - i] = (body >> (8 * i)) & 255
         p += 1 + k
-        # SC ‖ IC ‖ C ‖ T
-        out[p] = sc
+        out[p] = sc  # SC ‖ IC ‖ C ‖ T
         for i in range(4):
             out[p + 1 + i] = iv[8 + i]
         p += 5
         dst = memoryview(out)[p:p + n]
-        aad = self._aad
         aad[0] = sc
         if sc == _SC_AUTH_ENC:
             t = g.crypt(iv, apdu, dst, aad)
@@ -328,11 +341,9 @@ class Security:
         return out
 
     def unprotect(self, apdu):
-        """Check and decipher a ciphered APDU from the meter: parse, check SC (suite 0,
-        unicast, uncompressed, at least the protection we require), title and meter IC
-        (strictly increasing), verify the tag, decipher; returns the plain APDU. The meter
-        IC is recorded only after the tag verifies. SecurityError kinds: security-control,
-        system-title, replay, auth-tag."""
+        """The plain APDU of a ciphered one from the meter: SC (suite 0, unicast, at least our
+        protection), title, IC (increasing; kept once the tag verifies), tag checked.
+        SecurityError kinds: security-control, system-title, replay, auth-tag."""
         tag, title, sc, ic, payload = parse_ciphered(apdu)
         want = self.sc
         if sc & 0x0F:
@@ -359,13 +370,12 @@ class Security:
             raise SecurityError("meter invocation counter %d not above the last one %d: "
                                 "replayed or stale APDU" % (ic, self.server_ic), "replay")
         g = self._set_iv(title, ic, tag)
-        iv = self._iv
+        _, aad, iv = self.state
         tl = 12 if sc & 0x10 else 0
         n = len(payload) - tl
         if n < 0:
             raise ApduError("ciphered APDU too short for its %d-byte tag" % tl, "malformed")
         ct = payload[:n]
-        aad = self._aad
         aad[0] = sc
         if sc & 0x20:
             out = bytearray(n)
@@ -379,15 +389,13 @@ class Security:
 
     # -- HLS mechanism 5 (GMAC), Green Book §9.2.7.4 ---------------------------------------
     def f_stoc(self, challenge, ic=None, title=None, tag=None):
-        """Our reply to the meter's challenge StoC (pass 3): f(challenge) = 0x10 ‖ IC ‖
-        GMAC(EK; IV = title ‖ IC; AAD = 0x10 ‖ AK ‖ challenge) with IC = counter.next() and
-        our title (``ic``, ``title``: those instead); with ``tag``: check it instead
-        (SecurityError auth-tag when it does not match)."""
+        """Our reply to StoC (pass 3): 0x10 ‖ IC ‖ GMAC(EK; IV = title ‖ IC; AAD = 0x10 ‖ AK ‖
+        challenge), IC = counter.next() and our title unless given; ``tag``: check it instead
+        (SecurityError auth-tag)."""
         self._set_iv(title or self.system_title, ic)
-        iv = self._iv
-        aad = self._aad
+        g, aad, iv = self.state
         aad[0] = _SC_AUTH
-        t = self._gcm.crypt(iv, b"", b"", aad + challenge, tag)
+        t = g.crypt(iv, b"", b"", aad + challenge, tag)
         if tag is None:
             out = bytearray(5 + _TAG_LEN)
             out[0] = _SC_AUTH
@@ -396,8 +404,7 @@ class Security:
             return out
 
     def verify_ctos(self, challenge, tag):
-        """Check the meter's f(CtoS) ``tag`` (pass 4); SecurityError 'meter-proof' when it
-        fails."""
+        """Check the meter's f(CtoS) ``tag`` (pass 4); SecurityError 'meter-proof' if it fails."""
         if self.server_title is None:
             raise SecurityError("meter system title unknown: cannot check its proof",
                                 "system-title")
@@ -406,8 +413,7 @@ class Security:
             raise SecurityError("meter's HLS proof f(CtoS) is malformed (%d bytes)" % len(p),
                                 "meter-proof")
         try:
-            self.f_stoc(challenge, (p[1] << 24) | (p[2] << 16) | (p[3] << 8) | p[4],
-                        self.server_title, p[5:])
+            self.f_stoc(challenge, int.from_bytes(p[1:5], "big"), self.server_title, p[5:])
         except SecurityError:
             raise SecurityError("meter's HLS proof f(CtoS) does not verify: wrong keys (check "
                                 "EK/AK) or not the expected meter", "meter-proof")
