@@ -58,6 +58,11 @@ def _lean(f):
                 # MicroPython: machine.UART and the DE pin keep their state, so the stream
                 # (tokenpad.uart) leaves with the action too; the next one wraps them again.
                 # CircuitPython's busio.UART must stay: a second one on its pins is refused.
+                # deinit() frees the UART's ring buffers, which the port keeps referenced
+                # (held after the action otherwise: 1 KB rxbuf and the tx buffer on the rp2)
+                u = getattr(a[0].uart, "uart", None)
+                if hasattr(u, "deinit"):
+                    u.deinit()
                 a[0].uart = None
                 gone += ("tokenpad.uart",)
             forget_since(before, gone)
