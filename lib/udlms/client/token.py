@@ -178,7 +178,7 @@ def enter_token(session, digits, encoding=None):
     from udlms.client.session import _obis
 
     o = _obis(s.gateway)  # parsed once for the whole exchange
-    action = session._exchange(action_request(s.invoke, CLASS_ID, o, 1, data)).result
+    action = session.request(action_request(s.invoke, CLASS_ID, o, 1, data)).result
     code = None
     if action:  # the meter refused the action: does token_status say why?
         ours = False
