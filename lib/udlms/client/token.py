@@ -29,10 +29,12 @@ ENCODINGS = ("ascii", "bcd", "digits", "hex")
 
 CLASS_ID = const(115)
 GATEWAY_OBIS = b"\x00\x00\x13\x28\x00\xff"  # 0.0.19.40.0.255
-# attributes 2 (token) and 6 (token_status); method 1 (enter)
+# attributes 2 (token, tokenpad's check reads it) and 6 (token_status: a private constant,
+# folded in; TOKEN_STATUS is the PC's name for it); method 1 (enter)
 TOKEN = const(2)
-TOKEN_STATUS = const(6)
-if _FULL:  # the rest of IC 115's names (the host's decoder and tools use them)
+_STATUS = const(6)
+if _FULL:  # IC 115's other names (the host's decoder and tools use them)
+    TOKEN_STATUS = _STATUS
     MAX_VALUE = 73786976294838206463  # 2^66 - 1
     LOGICAL_NAME = 1
     TOKEN_TIME = 3
@@ -147,7 +149,7 @@ def read_token_status(session):
     """Read Token Gateway attribute 6 -> (code, bits)."""
     from udlms.cosem import axdr
 
-    value, _ = axdr.decode(session.get(CLASS_ID, session.settings.gateway, TOKEN_STATUS))
+    value, _ = axdr.decode(session.get(CLASS_ID, session.settings.gateway, _STATUS))
     return decode_status(value)
 
 
@@ -187,7 +189,7 @@ def enter_token(session, digits, encoding=None):
                 ours = session.get(CLASS_ID, o, TOKEN) == data
             except ServiceError:  # the last token is not readable: status is not trusted
                 pass
-            code = status_code(session.get(CLASS_ID, o, TOKEN_STATUS))
+            code = status_code(session.get(CLASS_ID, o, _STATUS))
         except DlmsError:  # not readable, or the line failed: the action's verdict stands
             pass
         if ours and code is not None and 3 <= code <= 7:
@@ -196,7 +198,7 @@ def enter_token(session, digits, encoding=None):
         return TokenResult(False, None, code, action, ours)
     for _ in range(s.status_polls if s.status_polls > 1 else 1):
         try:
-            code = status_code(session.get(CLASS_ID, o, TOKEN_STATUS))
+            code = status_code(session.get(CLASS_ID, o, _STATUS))
         except ServiceError:
             code = None
             break

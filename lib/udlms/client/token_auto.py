@@ -91,9 +91,9 @@ def verdict(r):
         return " (meter wants %s; remembered)" % r.encoding.upper(), r.message
     tried = getattr(r, "attempts", ())
     if len(tried) == len(ORDER) and wrong_form(r) is not None:
-        from udlms.client import token_forms  # the words, loaded once the session is over
+        from udlms.client import token_status  # the words, loaded once the session is over
 
-        return "", token_forms.every_form(tried)
+        return "", token_status.every_form(tried)
     return "", r.message
 
 
