@@ -296,11 +296,12 @@ class Session:
         """One request ``data`` -> the parsed response (Green Book §9.4); errors the meter
         sends raise ServiceError, and with ``kind`` ("get", "set", "action") so does a
         result other than success."""
-        if self.sec is not None:
-            data = self.sec.protect(data)
+        sec = self.sec
+        if sec is not None:
+            data = sec.protect(data)
         r = self.link.request(data)
-        if self.sec is not None and len(r) and r[0] not in (0xD8, 0x0E):
-            r = self.sec.unprotect(r)
+        if sec is not None and len(r) and r[0] not in (0xD8, 0x0E):
+            r = sec.unprotect(r)
         r = apdu.parse_response(r)
         if r.kind in ("exception", "confirmed-service-error"):
             from udlms import results
@@ -313,11 +314,14 @@ class Session:
         if kind and r.result:
             from udlms import results
 
-            kind = kind == "action"
-            name, msg, hint = (results.action_result if kind
-                               else results.data_access_result)(r.result)
-            raise ServiceError("meter says %s (%d): %s" % (name, r.result, hint or msg),
-                               "action-result" if kind else "data-access-result", r.result)
+            if _FULL and kind == "action":  # (a board never passes "action": see action())
+                name, msg, hint = results.action_result(r.result)
+                kind = "action-result"
+            else:
+                name, msg, hint = results.data_access_result(r.result)
+                kind = "data-access-result"
+            raise ServiceError("meter says %s (%d): %s" % (name, r.result, hint or msg), kind,
+                               r.result)
         return r
 
     def get(self, class_id, obis, attr):

@@ -17,19 +17,16 @@ def format(digits, sep=" "):  # noqa: A001 - the contract's name
 def decode(raw, encoding):
     """Token octets in a known encoding -> 20 digits, or raise TokenError "encoding"."""
     raw = bytes(raw)
-    d = None
-    if encoding == "ascii" and len(raw) == 20 and all(0x30 <= b <= 0x39 for b in raw):
-        d = raw.decode()
-    elif encoding == "digits" and len(raw) == 20 and all(b <= 9 for b in raw):
-        d = "".join(chr(48 + b) for b in raw)
-    elif encoding == "bcd" and len(raw) == 10 and all(b >> 4 <= 9 and b & 15 <= 9
-                                                      for b in raw):
+    d = ""  # read the encoding's way, then it must be 20 decimal digits
+    if encoding == "ascii" or encoding == "digits":  # 31 37 38 ... or 01 07 08 ...
+        d = "".join(chr(b + (48 if encoding == "digits" else 0)) for b in raw)
+    elif encoding == "bcd" and len(raw) == 10:  # two digits a byte
         d = "".join("%d%d" % (b >> 4, b & 15) for b in raw)
     elif encoding == "hex" and len(raw) == 9:
         v = int.from_bytes(raw, "big")
         if v < 1 << 66:  # the largest token is 2^66 - 1
             d = ("0" * 20 + str(v))[-20:]
-    if d is None:
+    if len(d) != 20 or not all("0" <= c <= "9" for c in d):
         raise TokenError("these %d bytes are not a token in %s encoding" % (len(raw),
                          encoding), "encoding")
     return d
