@@ -19,7 +19,7 @@ octets back to digits, the plain ``enter`` APDU) are in :mod:`udlms.client.token
 token_status words in :mod:`udlms.client.token_status`.
 """
 
-from udlms.errors import ApduError, DlmsError, ServiceError, TokenError
+from udlms.errors import DlmsError, ServiceError, TokenError
 from udlms.port import const, sleep_ms
 
 # _FULL: 0 in the device build (tools/build/msgtable.py): names a board never reads are
@@ -96,24 +96,19 @@ def octet_string(digits, encoding="ascii"):
 def status_code(data):
     """token_status code straight from its A-XDR bytes: ``16 cc`` or a structure whose
     first element is that enum (``02 02 16 cc 04 ...``); a board reads it this way without
-    loading :mod:`udlms.cosem.axdr`. Other shapes go through axdr and :func:`decode_status`."""
+    loading :mod:`udlms.cosem.axdr`. Other shapes go through axdr
+    (:func:`udlms.client.token_status.decode`)."""
     if len(data) >= 2 and data[0] == 0x16:
         return data[1]
     if len(data) >= 4 and data[0] == 0x02 and 0 < data[1] < 0x80 and data[2] == 0x16:
         return data[3]
-    from udlms.cosem import axdr
+    from udlms.client import token_status
 
-    return decode_status(axdr.decode(data)[0])[0]
+    return token_status.decode(data)[0]
 
 
-def decode_status(value):
-    """Decoded token_status (structure{enum status_code, bit-string data_value}) ->
-    ``(code, bits)``; bits is an ``axdr.BitString`` or None."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value, None
-    if isinstance(value, (tuple, list)) and len(value) >= 1 and isinstance(value[0], int):
-        return value[0], (value[1] if len(value) > 1 else None)
-    raise ApduError("token_status is not structure{enum, bit-string}", "unexpected")
+if _FULL:  # the PC's name for it (a board's token_status reads go through token_status)
+    from udlms.client.token_status import decode_status  # noqa: E402, F401
 
 
 # -- Token Gateway client (IC 115 over an open session) ---------------------------------
@@ -147,10 +142,9 @@ class TokenResult:
 
 def read_token_status(session):
     """Read Token Gateway attribute 6 -> (code, bits)."""
-    from udlms.cosem import axdr
+    from udlms.client import token_status
 
-    value, _ = axdr.decode(session.get(CLASS_ID, session.settings.gateway, _STATUS))
-    return decode_status(value)
+    return token_status.decode(session.get(CLASS_ID, session.settings.gateway, _STATUS))
 
 
 def enter_token(session, digits, encoding=None):

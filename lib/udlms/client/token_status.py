@@ -1,10 +1,12 @@
-"""Token Gateway ``token_status`` (IC 115 attribute 6, Blue Book 4.6.x) in words: what the
-display and the CLI say about a token's fate. A module of its own, loaded when a verdict
-is shown, so that a delivered token does not load all of :mod:`udlms.results`. It also
-words a whole verdict (:func:`message`, ``TokenResult.message``), out of the module a
-session holds while it runs, and encoding ``auto``'s wrong forms (issue 24: what a meter said
-to each, :func:`every_form`, for the verdict shown once the session is over; the search
-itself is :mod:`udlms.client.token_auto`)."""
+"""Token Gateway ``token_status`` (IC 115 attribute 6, Blue Book 4.6.x) decoded in any
+shape (:func:`decode`; :func:`udlms.client.token.status_code` reads the usual two) and in
+words: what the display and the CLI say about a token's fate. A module of its own, loaded
+when a verdict is shown, so that a delivered token does not load all of
+:mod:`udlms.results`. It also words a whole verdict (:func:`message`,
+``TokenResult.message``), out of the module a session holds while it runs, and encoding
+``auto``'s wrong forms (issue 24: what a meter said to each, :func:`every_form`, for the
+verdict shown once the session is over; the search itself is
+:mod:`udlms.client.token_auto`)."""
 
 _WORDS = (
     ("format-ok", "token format OK"),
@@ -17,6 +19,26 @@ _WORDS = (
     ("execution-failure", "meter could not apply the token"),
     ("received", "token received, not yet processed"),
 )
+
+
+def decode(data):
+    """token_status's A-XDR bytes (any shape :mod:`udlms.cosem.axdr` reads) -> ``(code,
+    bits)``: what :func:`udlms.client.token.status_code` does not read by itself."""
+    from udlms.cosem import axdr
+
+    return decode_status(axdr.decode(data)[0])
+
+
+def decode_status(value):
+    """Decoded token_status (structure{enum status_code, bit-string data_value}) ->
+    ``(code, bits)``; bits is an ``axdr.BitString`` or None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value, None
+    if isinstance(value, (tuple, list)) and len(value) >= 1 and isinstance(value[0], int):
+        return value[0], (value[1] if len(value) > 1 else None)
+    from udlms.errors import ApduError
+
+    raise ApduError("token_status is not structure{enum, bit-string}", "unexpected")
 
 
 def text(code):
