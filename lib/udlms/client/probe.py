@@ -16,9 +16,8 @@ BAUDS = (9600, 19200, 115200)
 SIZES = (1, 2, 4)
 PHYSICALS = (17, 16, 1)  # lower (physical) addresses seen most on meters
 PUBLIC = 16
-LDN = "0.0.42.0.0.255"
-FRAME_COUNTER = "0.0.43.1.1.255"
-FRAME_COUNTERS = (FRAME_COUNTER, "0.0.43.1.0.255")  # resync.candidates for client 1
+# the logical device name is 0.0.42.0.0.255; the frame counter 0.0.43.1.1.255 (the usual
+# place), else 0.0.43.1.0.255 (as resync.candidates for client 1)
 
 
 class Found:
@@ -54,7 +53,7 @@ class Found:
             d["mode_e"] = True
         if self.mode == "wrapper":
             d["transport"] = "wrapper"
-        if self.frame_counter_obis not in (None, FRAME_COUNTER):
+        if self.frame_counter_obis not in (None, "0.0.43.1.1.255"):
             d["frame_counter"] = self.frame_counter_obis
         return d
 
@@ -171,7 +170,8 @@ def probe_wrapper(stream, logical=1, timeout_ms=1000, report=None, trace=None):
     return f
 
 
-def identify(stream, found, timeout_ms=2000, trace=None, frame_counters=FRAME_COUNTERS):
+def identify(stream, found, timeout_ms=2000, trace=None,
+             frame_counters=("0.0.43.1.1.255", "0.0.43.1.0.255")):
     """Read the logical device name and the frame counter with the public client over the
     link the probe left connected; fills ``found.ldn`` / ``found.frame_counter`` (the
     first of ``frame_counters`` that answers, named in ``found.frame_counter_obis``).
@@ -191,9 +191,8 @@ def identify(stream, found, timeout_ms=2000, trace=None, frame_counters=FRAME_CO
         sess.open()  # SNRM again (resets the link) and AARQ
     try:
         found.frame_counter_tried = tuple(frame_counters)
-        for attr, obis in (("ldn", LDN),) + tuple(("frame_counter", o)
-                                                  for o in frame_counters):
-            if attr == "frame_counter" and found.frame_counter is not None:
+        for i, obis in enumerate(("0.0.42.0.0.255",) + found.frame_counter_tried):
+            if i and found.frame_counter is not None:  # i: a frame counter (0: the LDN)
                 break
             try:
                 value, _ = axdr.decode(sess.get(1, obis, 2))
@@ -206,11 +205,11 @@ def identify(stream, found, timeout_ms=2000, trace=None, frame_counters=FRAME_CO
                     value = bytes(value).decode()
                 except (UnicodeError, ValueError):
                     value = bytes(value)
-            if attr == "frame_counter":
-                if not isinstance(value, int) or isinstance(value, bool):
-                    continue
+            if not i:
+                found.ldn = value
+            elif isinstance(value, int) and not isinstance(value, bool):
                 found.frame_counter_obis = obis
-            setattr(found, attr, value)
+                found.frame_counter = value
     finally:
         sess.close()
     return found

@@ -22,11 +22,13 @@ def candidates(settings, first=None):
 
 
 def _public(s):
-    return Settings(client=16, server_logical=s.server_logical,
-                    server_physical=s.server_physical, address_size=s.address_size,
-                    mechanism=0, max_info_tx=s.max_info_tx, max_info_rx=s.max_info_rx,
-                    timeout_ms=s.timeout_ms, retries=s.retries, conformance=s.conformance,
-                    max_pdu=s.max_pdu, invoke=s.invoke, transport=s.transport)
+    """``s``'s link and xDLMS settings for the public client (SAP 16, no security); the
+    rest (window, inter-character time-out, keys) are the defaults."""
+    p = Settings(client=16, mechanism=0)
+    for k in ("server_logical server_physical address_size max_info_tx max_info_rx timeout_ms "
+              "retries conformance max_pdu invoke transport").split():
+        setattr(p, k, getattr(s, k))
+    return p
 
 
 def find_frame_counter(stream, settings, first=None, trace=None):
