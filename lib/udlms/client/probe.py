@@ -11,6 +11,11 @@ It never sends a token and never uses keys.
 
 from udlms.link import hdlc
 from udlms.errors import DlmsError, LinkError, NoAnswer
+from udlms.port import const
+
+# _FULL: 0 in the device build (tools/build/msgtable.py): a board probes over HDLC (its
+# REPL's tp.probe); the IEC 62056-47 wrapper probe is the PC's (udlms probe over TCP)
+_FULL = const(1)
 
 BAUDS = (9600, 19200, 115200)
 SIZES = (1, 2, 4)
@@ -51,7 +56,7 @@ class Found:
             d["baud"] = self.baud
         if self.mode == "mode-e":
             d["mode_e"] = True
-        if self.mode == "wrapper":
+        if _FULL and self.mode == "wrapper":  # (probe_wrapper's, PC build)
             d["transport"] = "wrapper"
         if self.frame_counter_obis not in (None, "0.0.43.1.1.255"):
             d["frame_counter"] = self.frame_counter_obis
@@ -152,22 +157,23 @@ def probe(stream, serial=True, bauds=BAUDS, sizes=SIZES, physicals=PHYSICALS, lo
     return None
 
 
-def probe_wrapper(stream, logical=1, timeout_ms=1000, report=None, trace=None):
-    """IEC 62056-47: an AARQ from the public client; Found when an AARE comes back."""
-    from udlms.client import session
+if _FULL:  # (a board calls probe() and identify() only)
+    def probe_wrapper(stream, logical=1, timeout_ms=1000, report=None, trace=None):
+        """IEC 62056-47: an AARQ from the public client; Found when an AARE comes back."""
+        from udlms.client import session
 
-    s = session.Settings(client=PUBLIC, server_logical=logical, mechanism=0,
-                         transport="wrapper", timeout_ms=timeout_ms)
-    sess = session.Session(stream, s, trace=trace)
-    try:
-        sess.open()
-    except DlmsError as e:
-        _say(report, "  wrapper, server wPort %d: %s" % (logical, e.message))
-        return None
-    _say(report, "  wrapper, server wPort %d: ANSWERED (AARE)" % logical)
-    f = Found("wrapper", None, None, logical, None, sess.link)
-    f._session = sess
-    return f
+        s = session.Settings(client=PUBLIC, server_logical=logical, mechanism=0,
+                             transport="wrapper", timeout_ms=timeout_ms)
+        sess = session.Session(stream, s, trace=trace)
+        try:
+            sess.open()
+        except DlmsError as e:
+            _say(report, "  wrapper, server wPort %d: %s" % (logical, e.message))
+            return None
+        _say(report, "  wrapper, server wPort %d: ANSWERED (AARE)" % logical)
+        f = Found("wrapper", None, None, logical, None, sess.link)
+        f._session = sess
+        return f
 
 
 def identify(stream, found, timeout_ms=2000, trace=None,
@@ -179,7 +185,9 @@ def identify(stream, found, timeout_ms=2000, trace=None,
     from udlms.cosem import axdr
     from udlms.client import session
 
-    sess = getattr(found, "_session", None)
+    sess = None
+    if _FULL:  # probe_wrapper's association, still open
+        sess = getattr(found, "_session", None)
     if sess is None:
         s = session.Settings(client=PUBLIC, server_logical=found.server_logical,
                              server_physical=found.server_physical,
