@@ -104,14 +104,15 @@ def every_form(tried):
     """The message after a wrong-form answer to every form: the meter's own words, once
     when it said the same to each (IEC 62056-5-3 Action-Result, Blue Book IC 115)."""
     said = []
+    forms = each = ""  # (loops: a generator is a code object of its own)
     for a in tried:
         if a[1] not in said:
             said.append(a[1])
-    forms = ", ".join(a[0] for a in tried)
+        forms += ", " + a[0]
+        each += ", %s: %s" % (a[0], words(a[1]))
     if len(said) == 1:
-        how = "%s to every token form (%s)" % (words(said[0]), forms)
+        how = "%s to every token form (%s)" % (words(said[0]), forms[2:])
     else:
-        how = "every token form is the wrong one (%s)" % ", ".join(
-            "%s: %s" % (a[0], words(a[1])) for a in tried)
+        how = "every token form is the wrong one (%s)" % each[2:]
     return ("meter says %s: check the Token Gateway object and the meter's token format"
             % how)
