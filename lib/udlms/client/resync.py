@@ -49,7 +49,12 @@ def find_frame_counter(stream, settings, first=None, trace=None):
                 if e.kind not in ("data-access-result", "exception",
                                   "confirmed-service-error", "malformed"):
                     raise  # the link failed: no point asking the next object
-                tried.append("%s: %s" % (obis, _short(e)))
+                value = e.kind  # what it answered, short: e.g. "object-undefined (4)"
+                if value == "data-access-result" and e.code is not None:
+                    from udlms import results
+
+                    value = "%s (%d)" % (results.data_access_result(e.code)[0], e.code)
+                tried.append("%s: %s" % (obis, value))
                 continue
             if isinstance(value, int) and not isinstance(value, bool):
                 return value, obis
@@ -59,14 +64,6 @@ def find_frame_counter(stream, settings, first=None, trace=None):
     raise SecurityError("could not read the meter's frame counter (tried %s): set "
                         "frame_counter to the meter's object" % "; ".join(tried),
                         "counter-unavailable")
-
-
-def _short(e):
-    if e.kind == "data-access-result" and e.code is not None:
-        from udlms import results
-
-        return "%s (%d)" % (results.data_access_result(e.code)[0], e.code)
-    return e.kind
 
 
 def read_frame_counter(stream, settings, obis=None, trace=None):
