@@ -90,12 +90,13 @@ class Settings:
             if v is None:  # the class's default (None)
                 continue
             if not isinstance(v, (bytes, bytearray)):
-                try:
-                    v = bytes.fromhex(str(v).replace(" ", "").replace(":", ""))
-                except ValueError:
-                    if _FULL:  # (a board's config checks the digits: tokenpad.settings_check)
+                v = str(v).replace(" ", "").replace(":", "")
+                if _FULL:  # (a board's config checks the digits: tokenpad.settings_check)
+                    try:
+                        bytes.fromhex(v)
+                    except ValueError:
                         raise ConfigError("%s is not hexadecimal" % _KEYS[k][1], "config")
-                    raise
+                v = bytes.fromhex(v)
                 setattr(self, k, v)
             if _FULL and k != "ctos" and len(v) != _KEYS[k][0]:
                 raise ConfigError("%s must be %d bytes (%d hex digits), got %d bytes"
