@@ -72,12 +72,10 @@ def encodings():
 @test
 def gateway():
     _unload()
-    from udlms.cosem import axdr
-
     eq(hx(token_info.enter_request(0xC1, T)),
        "C301C100730000132800FF010109143035373138383534353930313937323131323431")
     eq(token_info.format("17813034313191558529"), "1781 3034 3131 9155 8529")
-    code, bits = token.decode_status(axdr.decode(binascii.unhexlify("02021603040800"))[0])
+    code, bits = token_status.decode(binascii.unhexlify("02021603040800"))
     eq(code, 3)
     eq(bits.bits(), "00000000")
     eq(token_status.text(3)[0], "execution-ok")

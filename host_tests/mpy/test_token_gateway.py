@@ -32,7 +32,7 @@ class _Gateway:
         self.action, self.status, self.last = action, status, last
         self.token_sent = False
 
-    def _exchange(self, req):
+    def request(self, req):
         return _Answer(self.action)
 
     def get(self, cid, obis, attr):

@@ -11,14 +11,18 @@ It never sends a token and never uses keys.
 
 from udlms.link import hdlc
 from udlms.errors import DlmsError, LinkError, NoAnswer
+from udlms.port import const
+
+# _FULL: 0 in the device build (tools/build/msgtable.py): a board probes over HDLC (its
+# REPL's tp.probe); the IEC 62056-47 wrapper probe is the PC's (udlms probe over TCP)
+_FULL = const(1)
 
 BAUDS = (9600, 19200, 115200)
 SIZES = (1, 2, 4)
 PHYSICALS = (17, 16, 1)  # lower (physical) addresses seen most on meters
 PUBLIC = 16
-LDN = "0.0.42.0.0.255"
-FRAME_COUNTER = "0.0.43.1.1.255"
-FRAME_COUNTERS = (FRAME_COUNTER, "0.0.43.1.0.255")  # resync.candidates for client 1
+# the logical device name is 0.0.42.0.0.255; the frame counter 0.0.43.1.1.255 (the usual
+# place), else 0.0.43.1.0.255 (as resync.candidates for client 1)
 
 
 class Found:
@@ -52,9 +56,9 @@ class Found:
             d["baud"] = self.baud
         if self.mode == "mode-e":
             d["mode_e"] = True
-        if self.mode == "wrapper":
+        if _FULL and self.mode == "wrapper":  # (probe_wrapper's, PC build)
             d["transport"] = "wrapper"
-        if self.frame_counter_obis not in (None, FRAME_COUNTER):
+        if self.frame_counter_obis not in (None, "0.0.43.1.1.255"):
             d["frame_counter"] = self.frame_counter_obis
         return d
 
@@ -153,25 +157,27 @@ def probe(stream, serial=True, bauds=BAUDS, sizes=SIZES, physicals=PHYSICALS, lo
     return None
 
 
-def probe_wrapper(stream, logical=1, timeout_ms=1000, report=None, trace=None):
-    """IEC 62056-47: an AARQ from the public client; Found when an AARE comes back."""
-    from udlms.client import session
+if _FULL:  # (a board calls probe() and identify() only)
+    def probe_wrapper(stream, logical=1, timeout_ms=1000, report=None, trace=None):
+        """IEC 62056-47: an AARQ from the public client; Found when an AARE comes back."""
+        from udlms.client import session
 
-    s = session.Settings(client=PUBLIC, server_logical=logical, mechanism=0,
-                         transport="wrapper", timeout_ms=timeout_ms)
-    sess = session.Session(stream, s, trace=trace)
-    try:
-        sess.open()
-    except DlmsError as e:
-        _say(report, "  wrapper, server wPort %d: %s" % (logical, e.message))
-        return None
-    _say(report, "  wrapper, server wPort %d: ANSWERED (AARE)" % logical)
-    f = Found("wrapper", None, None, logical, None, sess.link)
-    f._session = sess
-    return f
+        s = session.Settings(client=PUBLIC, server_logical=logical, mechanism=0,
+                             transport="wrapper", timeout_ms=timeout_ms)
+        sess = session.Session(stream, s, trace=trace)
+        try:
+            sess.open()
+        except DlmsError as e:
+            _say(report, "  wrapper, server wPort %d: %s" % (logical, e.message))
+            return None
+        _say(report, "  wrapper, server wPort %d: ANSWERED (AARE)" % logical)
+        f = Found("wrapper", None, None, logical, None, sess.link)
+        f._session = sess
+        return f
 
 
-def identify(stream, found, timeout_ms=2000, trace=None, frame_counters=FRAME_COUNTERS):
+def identify(stream, found, timeout_ms=2000, trace=None,
+             frame_counters=("0.0.43.1.1.255", "0.0.43.1.0.255")):
     """Read the logical device name and the frame counter with the public client over the
     link the probe left connected; fills ``found.ldn`` / ``found.frame_counter`` (the
     first of ``frame_counters`` that answers, named in ``found.frame_counter_obis``).
@@ -179,7 +185,9 @@ def identify(stream, found, timeout_ms=2000, trace=None, frame_counters=FRAME_CO
     from udlms.cosem import axdr
     from udlms.client import session
 
-    sess = getattr(found, "_session", None)
+    sess = None
+    if _FULL:  # probe_wrapper's association, still open
+        sess = getattr(found, "_session", None)
     if sess is None:
         s = session.Settings(client=PUBLIC, server_logical=found.server_logical,
                              server_physical=found.server_physical,
@@ -191,9 +199,8 @@ def identify(stream, found, timeout_ms=2000, trace=None, frame_counters=FRAME_CO
         sess.open()  # SNRM again (resets the link) and AARQ
     try:
         found.frame_counter_tried = tuple(frame_counters)
-        for attr, obis in (("ldn", LDN),) + tuple(("frame_counter", o)
-                                                  for o in frame_counters):
-            if attr == "frame_counter" and found.frame_counter is not None:
+        for i, obis in enumerate(("0.0.42.0.0.255",) + found.frame_counter_tried):
+            if i and found.frame_counter is not None:  # i: a frame counter (0: the LDN)
                 break
             try:
                 value, _ = axdr.decode(sess.get(1, obis, 2))
@@ -206,11 +213,11 @@ def identify(stream, found, timeout_ms=2000, trace=None, frame_counters=FRAME_CO
                     value = bytes(value).decode()
                 except (UnicodeError, ValueError):
                     value = bytes(value)
-            if attr == "frame_counter":
-                if not isinstance(value, int) or isinstance(value, bool):
-                    continue
+            if not i:
+                found.ldn = value
+            elif isinstance(value, int) and not isinstance(value, bool):
                 found.frame_counter_obis = obis
-            setattr(found, attr, value)
+                found.frame_counter = value
     finally:
         sess.close()
     return found

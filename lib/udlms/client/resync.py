@@ -22,11 +22,13 @@ def candidates(settings, first=None):
 
 
 def _public(s):
-    return Settings(client=16, server_logical=s.server_logical,
-                    server_physical=s.server_physical, address_size=s.address_size,
-                    mechanism=0, max_info_tx=s.max_info_tx, max_info_rx=s.max_info_rx,
-                    timeout_ms=s.timeout_ms, retries=s.retries, conformance=s.conformance,
-                    max_pdu=s.max_pdu, invoke=s.invoke, transport=s.transport)
+    """``s``'s link and xDLMS settings for the public client (SAP 16, no security); the
+    rest (window, inter-character time-out, keys) are the defaults."""
+    p = Settings(client=16, mechanism=0)
+    for k in ("server_logical server_physical address_size max_info_tx max_info_rx timeout_ms "
+              "retries conformance max_pdu invoke transport").split():
+        setattr(p, k, getattr(s, k))
+    return p
 
 
 def find_frame_counter(stream, settings, first=None, trace=None):
@@ -47,7 +49,12 @@ def find_frame_counter(stream, settings, first=None, trace=None):
                 if e.kind not in ("data-access-result", "exception",
                                   "confirmed-service-error", "malformed"):
                     raise  # the link failed: no point asking the next object
-                tried.append("%s: %s" % (obis, _short(e)))
+                value = e.kind  # what it answered, short: e.g. "object-undefined (4)"
+                if value == "data-access-result" and e.code is not None:
+                    from udlms import results
+
+                    value = "%s (%d)" % (results.data_access_result(e.code)[0], e.code)
+                tried.append("%s: %s" % (obis, value))
                 continue
             if isinstance(value, int) and not isinstance(value, bool):
                 return value, obis
@@ -57,14 +64,6 @@ def find_frame_counter(stream, settings, first=None, trace=None):
     raise SecurityError("could not read the meter's frame counter (tried %s): set "
                         "frame_counter to the meter's object" % "; ".join(tried),
                         "counter-unavailable")
-
-
-def _short(e):
-    if e.kind == "data-access-result" and e.code is not None:
-        from udlms import results
-
-        return "%s (%d)" % (results.data_access_result(e.code)[0], e.code)
-    return e.kind
 
 
 def read_frame_counter(stream, settings, obis=None, trace=None):

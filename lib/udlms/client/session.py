@@ -90,12 +90,13 @@ class Settings:
             if v is None:  # the class's default (None)
                 continue
             if not isinstance(v, (bytes, bytearray)):
-                try:
-                    v = bytes.fromhex(str(v).replace(" ", "").replace(":", ""))
-                except ValueError:
-                    if _FULL:  # (a board's config checks the digits: tokenpad.settings_check)
+                v = str(v).replace(" ", "").replace(":", "")
+                if _FULL:  # (a board's config checks the digits: tokenpad.settings_check)
+                    try:
+                        bytes.fromhex(v)
+                    except ValueError:
                         raise ConfigError("%s is not hexadecimal" % _KEYS[k][1], "config")
-                    raise
+                v = bytes.fromhex(v)
                 setattr(self, k, v)
             if _FULL and k != "ctos" and len(v) != _KEYS[k][0]:
                 raise ConfigError("%s must be %d bytes (%d hex digits), got %d bytes"
@@ -117,13 +118,15 @@ class Settings:
 class Session:
     """An association with one meter: open()/close() (a context manager too, PC build).
 
-    ``sec`` (the security context, HLS-GMAC), ``server_max_pdu`` and ``conformance`` (the
-    InitiateResponse's; ``conformance`` in the PC build only) are set by :meth:`open`;
-    ``token_sent`` (PC build) once a Token Gateway enter request has gone out;
-    ``release_note`` (PC build) says why the meter refused the release."""
+    ``sec`` (the security context, HLS-GMAC), ``max_pdu`` and ``conformance`` (the
+    InitiateResponse's: the meter's, not ``settings.max_pdu``; ``conformance`` in the PC
+    build only) are set by :meth:`open`; ``token_sent`` (PC build) once a Token Gateway
+    enter request has gone out; ``release_note`` (PC build) says why the meter refused the
+    release."""
 
-    sec = server_max_pdu = conformance = release_note = None
+    sec = max_pdu = None
     if _FULL:
+        conformance = release_note = None
         token_sent = False
     # None: nothing to release; b"": a plain RLRQ; else the plain InitiateRequest of a
     # ciphered AARQ, which the RLRQ carries ciphered again (Green Book §9.3.3)
@@ -137,9 +140,9 @@ class Session:
         elif s.transport == "wrapper":  # IEC 62056-47 over TCP/UDP
             from udlms.link import wrapper
 
-            self.link = wrapper.WrapperLink(stream, client_sap=s.client,
-                                            server_logical=s.server_logical,
-                                            timeout_ms=s.timeout_ms, trace=trace)
+            # positional (client_sap, server_logical, timeout_ms, trace), as for hdlc.Link
+            self.link = wrapper.WrapperLink(stream, s.client, s.server_logical, s.timeout_ms,
+                                            trace)
         else:
             # positional, in hdlc.Link's order: keywords would be names in this .mpy
             self.link = hdlc.Link(stream, s.client, s.server_logical, s.server_physical,
@@ -214,7 +217,7 @@ class Session:
                 r = apdu.parse_response(info)
                 raise ServiceError(results.response_text(r), r.kind, r.result)
             r = apdu.parse_initiate_response(info)
-            self.server_max_pdu = r["max_pdu"]
+            self.max_pdu = r["max_pdu"]
             if _FULL:  # (read by PC tools only)
                 self.conformance = r["conformance"]
             if sec is not None:
@@ -228,18 +231,24 @@ class Session:
                     raise AssociationError("meter sent no challenge (StoC) for HLS-GMAC",
                                            "auth-failed")
                 r = sec.f_stoc(a.auth_value)
+                e = None  # pass 4 refused (not a token problem): why, in words
                 try:
-                    r = self.action(15, b"\x00\x00\x28\x00\x00\xff", 1, bytes((9, len(r))) + r)
-                except ServiceError as e:  # pass 4 refused: not a token problem
-                    r = e.message  # e.g. an exception-response
-                    if e.kind == "action-result" and e.code is not None:
+                    r = self.request(apdu.action_request(
+                        s.invoke, 15, b"\x00\x00\x28\x00\x00\xff", 1, bytes((9, len(r))) + r))
+                    code = r.result
+                    if code:
                         from udlms import results
 
-                        r = "%s (%d)" % (results.action_result(e.code)[0], e.code)
+                        e = "%s (%d)" % (results.action_result(code)[0], code)
+                    r = r.data
+                except ServiceError as x:  # e.g. an exception-response
+                    e = x.message
+                    code = x.code
+                if e is not None:
                     raise AssociationError("meter refused our HLS-GMAC reply f(StoC) (%s): "
                                            "the association was not authenticated: check "
-                                           "EK/AK, system title and invocation counter" % r,
-                                           "auth-failed", e.code)
+                                           "EK/AK, system title and invocation counter" % e,
+                                           "auth-failed", code)
                 if r is None:
                     raise AssociationError("meter returned no f(CtoS): cannot verify it is the "
                                            "right meter", "auth-failed")
@@ -253,49 +262,47 @@ class Session:
         return self
 
     def close(self):
-        """Release the association and disconnect. Never raises."""
-        if self._init is not None:
+        """Release the association and disconnect. Never raises.
+
+        RLRQ/RLRE (Green Book §9.3.3): after a ciphered AARQ the RLRQ carries the ciphered
+        xDLMS InitiateRequest as user-information, with a fresh invocation counter (a
+        secured release: meters refuse a plain RLRQ there). A refused release is only
+        noted (``release_note``, PC build): the DISC that follows ends the association."""
+        r = self._init
+        if r is not None:
+            self._init = None
             try:
-                self._release()
+                r = self.link.request(apdu.rlrq(self.sec.protect(r, 0x21)
+                                                if r and self.sec is not None else None))
+                if _FULL:
+                    try:  # RLRE, reason normal: nothing to note
+                        e = len(r) and r[0] == 0x63 and not apdu.parse_rlre(r)
+                    except ApduError:  # a malformed RLRE: said in the note
+                        e = False
+                    if not e:
+                        from udlms import results
+
+                        self.release_note = results.release_refused(r)
             except Exception as e:  # noqa: BLE001 - teardown must not mask the real error
                 if _FULL:  # the note is for PC tools (a board does not show it)
                     self.release_note = ("the release failed (%s); the link was disconnected"
                                          % (getattr(e, "message", None) or e,))
-            self._init = None
         try:
             self.link.disconnect()
         except Exception:  # noqa: BLE001
             pass
 
-    def _release(self):
-        """RLRQ/RLRE (Green Book §9.3.3). After a ciphered AARQ the RLRQ carries the
-        ciphered xDLMS InitiateRequest as user-information, with a fresh invocation
-        counter (a secured release: meters refuse a plain RLRQ there). A refused release
-        is only noted (``release_note``, PC build): the DISC that follows ends the
-        association."""
-        r = self._init
-        r = self.link.request(apdu.rlrq(self.sec.protect(r, 0x21) if r and self.sec is not None
-                                        else None))
-        if _FULL:
-            try:
-                if len(r) and r[0] == 0x63 and not apdu.parse_rlre(r):  # RLRE, reason normal
-                    return
-            except ApduError:  # a malformed RLRE: said in the note
-                pass
-            from udlms import results
-
-            self.release_note = results.release_refused(r)
-
     # -- services -----------------------------------------------------------------------
-    def _exchange(self, data, kind=None):
+    def request(self, data, kind=None):
         """One request ``data`` -> the parsed response (Green Book §9.4); errors the meter
         sends raise ServiceError, and with ``kind`` ("get", "set", "action") so does a
         result other than success."""
-        if self.sec is not None:
-            data = self.sec.protect(data)
+        sec = self.sec
+        if sec is not None:
+            data = sec.protect(data)
         r = self.link.request(data)
-        if self.sec is not None and len(r) and r[0] not in (0xD8, 0x0E):
-            r = self.sec.unprotect(r)
+        if sec is not None and len(r) and r[0] not in (0xD8, 0x0E):
+            r = sec.unprotect(r)
         r = apdu.parse_response(r)
         if r.kind in ("exception", "confirmed-service-error"):
             from udlms import results
@@ -308,16 +315,19 @@ class Session:
         if kind and r.result:
             from udlms import results
 
-            kind = kind == "action"
-            name, msg, hint = (results.action_result if kind
-                               else results.data_access_result)(r.result)
-            raise ServiceError("meter says %s (%d): %s" % (name, r.result, hint or msg),
-                               "action-result" if kind else "data-access-result", r.result)
+            if _FULL and kind == "action":  # (a board never passes "action": see action())
+                name, msg, hint = results.action_result(r.result)
+                kind = "action-result"
+            else:
+                name, msg, hint = results.data_access_result(r.result)
+                kind = "data-access-result"
+            raise ServiceError("meter says %s (%d): %s" % (name, r.result, hint or msg), kind,
+                               r.result)
         return r
 
     def get(self, class_id, obis, attr):
         """GET-request-normal, following data blocks; returns A-XDR bytes of the value."""
-        r = self._exchange(apdu.get_request(self.settings.invoke, class_id, _obis(obis), attr),
+        r = self.request(apdu.get_request(self.settings.invoke, class_id, _obis(obis), attr),
                            "get")
         if r.block is None:
             return bytes(r.data)
@@ -327,20 +337,21 @@ class Session:
             buf += r.data
             if last:
                 return bytes(buf)
-            if len(buf) > 8 * (self.server_max_pdu or 1024):
+            if len(buf) > 8 * (self.max_pdu or 1024):
                 raise ApduError("block transfer larger than expected", "too-long")
-            r = self._exchange(apdu.get_request_next(self.settings.invoke, number), "get")
+            r = self.request(apdu.get_request_next(self.settings.invoke, number), "get")
             if r.block is None or r.block[0] != number + 1:
                 raise ApduError("block number out of sequence", "unexpected")
 
-    if _FULL:  # a token session never writes an attribute: not in the device build
+    if _FULL:  # a token session never writes an attribute nor calls ACTION by name
         def set(self, class_id, obis, attr, data):
             """SET-request-normal with A-XDR ``data``."""
-            self._exchange(apdu.set_request(self.settings.invoke, class_id, _obis(obis),
+            self.request(apdu.set_request(self.settings.invoke, class_id, _obis(obis),
                                             attr, data), "set")
 
-    def action(self, class_id, obis, method, data=None):
-        """ACTION-request-normal; returns the return-parameters' A-XDR bytes or None."""
-        r = self._exchange(apdu.action_request(self.settings.invoke, class_id,
-                                               _obis(obis), method, data), "action")
-        return bytes(r.data) if r.data is not None else None
+        # a board's token path acts through request() (the Token Gateway's enter, HLS pass 3)
+        def action(self, class_id, obis, method, data=None):
+            """ACTION-request-normal; returns the return-parameters' A-XDR bytes or None."""
+            r = self.request(apdu.action_request(self.settings.invoke, class_id,
+                                                 _obis(obis), method, data), "action")
+            return bytes(r.data) if r.data is not None else None

@@ -19,7 +19,7 @@ octets back to digits, the plain ``enter`` APDU) are in :mod:`udlms.client.token
 token_status words in :mod:`udlms.client.token_status`.
 """
 
-from udlms.errors import ApduError, DlmsError, ServiceError, TokenError
+from udlms.errors import DlmsError, ServiceError, TokenError
 from udlms.port import const, sleep_ms
 
 # _FULL: 0 in the device build (tools/build/msgtable.py): names a board never reads are
@@ -29,10 +29,12 @@ ENCODINGS = ("ascii", "bcd", "digits", "hex")
 
 CLASS_ID = const(115)
 GATEWAY_OBIS = b"\x00\x00\x13\x28\x00\xff"  # 0.0.19.40.0.255
-# attributes 2 (token) and 6 (token_status); method 1 (enter)
+# attributes 2 (token, tokenpad's check reads it) and 6 (token_status: a private constant,
+# folded in; TOKEN_STATUS is the PC's name for it); method 1 (enter)
 TOKEN = const(2)
-TOKEN_STATUS = const(6)
-if _FULL:  # the rest of IC 115's names (the host's decoder and tools use them)
+_STATUS = const(6)
+if _FULL:  # IC 115's other names (the host's decoder and tools use them)
+    TOKEN_STATUS = _STATUS
     MAX_VALUE = 73786976294838206463  # 2^66 - 1
     LOGICAL_NAME = 1
     TOKEN_TIME = 3
@@ -94,24 +96,19 @@ def octet_string(digits, encoding="ascii"):
 def status_code(data):
     """token_status code straight from its A-XDR bytes: ``16 cc`` or a structure whose
     first element is that enum (``02 02 16 cc 04 ...``); a board reads it this way without
-    loading :mod:`udlms.cosem.axdr`. Other shapes go through axdr and :func:`decode_status`."""
+    loading :mod:`udlms.cosem.axdr`. Other shapes go through axdr
+    (:func:`udlms.client.token_status.decode`)."""
     if len(data) >= 2 and data[0] == 0x16:
         return data[1]
     if len(data) >= 4 and data[0] == 0x02 and 0 < data[1] < 0x80 and data[2] == 0x16:
         return data[3]
-    from udlms.cosem import axdr
+    from udlms.client import token_status
 
-    return decode_status(axdr.decode(data)[0])[0]
+    return token_status.decode(data)[0]
 
 
-def decode_status(value):
-    """Decoded token_status (structure{enum status_code, bit-string data_value}) ->
-    ``(code, bits)``; bits is an ``axdr.BitString`` or None."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value, None
-    if isinstance(value, (tuple, list)) and len(value) >= 1 and isinstance(value[0], int):
-        return value[0], (value[1] if len(value) > 1 else None)
-    raise ApduError("token_status is not structure{enum, bit-string}", "unexpected")
+if _FULL:  # the PC's name for it (a board's token_status reads go through token_status)
+    from udlms.client.token_status import decode_status  # noqa: E402, F401
 
 
 # -- Token Gateway client (IC 115 over an open session) ---------------------------------
@@ -145,10 +142,9 @@ class TokenResult:
 
 def read_token_status(session):
     """Read Token Gateway attribute 6 -> (code, bits)."""
-    from udlms.cosem import axdr
+    from udlms.client import token_status
 
-    value, _ = axdr.decode(session.get(CLASS_ID, session.settings.gateway, TOKEN_STATUS))
-    return decode_status(value)
+    return token_status.decode(session.get(CLASS_ID, session.settings.gateway, _STATUS))
 
 
 def enter_token(session, digits, encoding=None):
@@ -178,7 +174,7 @@ def enter_token(session, digits, encoding=None):
     from udlms.client.session import _obis
 
     o = _obis(s.gateway)  # parsed once for the whole exchange
-    action = session._exchange(action_request(s.invoke, CLASS_ID, o, 1, data)).result
+    action = session.request(action_request(s.invoke, CLASS_ID, o, 1, data)).result
     code = None
     if action:  # the meter refused the action: does token_status say why?
         ours = False
@@ -187,7 +183,7 @@ def enter_token(session, digits, encoding=None):
                 ours = session.get(CLASS_ID, o, TOKEN) == data
             except ServiceError:  # the last token is not readable: status is not trusted
                 pass
-            code = status_code(session.get(CLASS_ID, o, TOKEN_STATUS))
+            code = status_code(session.get(CLASS_ID, o, _STATUS))
         except DlmsError:  # not readable, or the line failed: the action's verdict stands
             pass
         if ours and code is not None and 3 <= code <= 7:
@@ -196,7 +192,7 @@ def enter_token(session, digits, encoding=None):
         return TokenResult(False, None, code, action, ours)
     for _ in range(s.status_polls if s.status_polls > 1 else 1):
         try:
-            code = status_code(session.get(CLASS_ID, o, TOKEN_STATUS))
+            code = status_code(session.get(CLASS_ID, o, _STATUS))
         except ServiceError:
             code = None
             break

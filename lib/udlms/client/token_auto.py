@@ -23,7 +23,11 @@ def order(first=None):
     """The forms to try: ``first`` (when it is one of ORDER), then the rest of ORDER."""
     if first not in ORDER:
         return ORDER
-    return (first,) + tuple(e for e in ORDER if e != first)
+    out = (first,)
+    for e in ORDER:  # (a loop: a generator is a code object of its own)
+        if e != first:
+            out += (e,)
+    return out
 
 
 def wrong_form(r):
@@ -91,13 +95,16 @@ def verdict(r):
         return " (meter wants %s; remembered)" % r.encoding.upper(), r.message
     tried = getattr(r, "attempts", ())
     if len(tried) == len(ORDER) and wrong_form(r) is not None:
-        from udlms.client import token_forms  # the words, loaded once the session is over
+        from udlms.client import token_status  # the words, loaded once the session is over
 
-        return "", token_forms.every_form(tried)
+        return "", token_status.every_form(tried)
     return "", r.message
 
 
 def journal_note(attempts):
     """``"ascii:12 digits:12 bcd:accepted"``: each attempt's form and result, short enough
     for a board's journal."""
-    return " ".join("%s:%s" % (a[0], "unknown" if a[1] is None else a[1]) for a in attempts)
+    out = ""
+    for a in attempts:
+        out += " %s:%s" % (a[0], "unknown" if a[1] is None else a[1])
+    return out[1:]

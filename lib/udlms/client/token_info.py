@@ -11,25 +11,33 @@ from udlms.client.token import CLASS_ID, ENCODINGS, GATEWAY_OBIS, octet_string
 def format(digits, sep=" "):  # noqa: A001 - the contract's name
     """"17813034313191558529" -> "1781 3034 3131 9155 8529"."""
     d = str(digits)
-    return sep.join(d[i:i + 4] for i in range(0, len(d), 4))
+    out = d[:4]
+    for i in range(4, len(d), 4):  # (a loop: a generator is a code object of its own)
+        out += sep + d[i:i + 4]
+    return out
 
 
 def decode(raw, encoding):
     """Token octets in a known encoding -> 20 digits, or raise TokenError "encoding"."""
     raw = bytes(raw)
-    d = None
-    if encoding == "ascii" and len(raw) == 20 and all(0x30 <= b <= 0x39 for b in raw):
-        d = raw.decode()
-    elif encoding == "digits" and len(raw) == 20 and all(b <= 9 for b in raw):
-        d = "".join(chr(48 + b) for b in raw)
-    elif encoding == "bcd" and len(raw) == 10 and all(b >> 4 <= 9 and b & 15 <= 9
-                                                      for b in raw):
-        d = "".join("%d%d" % (b >> 4, b & 15) for b in raw)
+    d = ""  # read the encoding's way, then it must be 20 decimal digits (loops: a generator
+    # is a code object of its own)
+    if encoding == "ascii" or encoding == "digits":  # 31 37 38 ... or 01 07 08 ...
+        n = 48 if encoding == "digits" else 0
+        for b in raw:
+            d += chr(b + n)
+    elif encoding == "bcd" and len(raw) == 10:  # two digits a byte
+        for b in raw:
+            d += "%d%d" % (b >> 4, b & 15)
     elif encoding == "hex" and len(raw) == 9:
-        v = int.from_bytes(raw, "big")
-        if v < 1 << 66:  # the largest token is 2^66 - 1
-            d = ("0" * 20 + str(v))[-20:]
-    if d is None:
+        n = int.from_bytes(raw, "big")
+        if n < 1 << 66:  # the largest token is 2^66 - 1
+            d = ("0" * 20 + str(n))[-20:]
+    for n in d:
+        if not "0" <= n <= "9":
+            d = ""
+            break
+    if len(d) != 20:
         raise TokenError("these %d bytes are not a token in %s encoding" % (len(raw),
                          encoding), "encoding")
     return d

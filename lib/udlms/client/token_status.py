@@ -1,8 +1,12 @@
-"""Token Gateway ``token_status`` (IC 115 attribute 6, Blue Book 4.6.x) in words: what the
-display and the CLI say about a token's fate. A module of its own, loaded when a verdict
-is shown, so that a delivered token does not load all of :mod:`udlms.results`. It also
-words a whole verdict (:func:`message`, ``TokenResult.message``), out of the module a
-session holds while it runs."""
+"""Token Gateway ``token_status`` (IC 115 attribute 6, Blue Book 4.6.x) decoded in any
+shape (:func:`decode`; :func:`udlms.client.token.status_code` reads the usual two) and in
+words: what the display and the CLI say about a token's fate. A module of its own, loaded
+when a verdict is shown, so that a delivered token does not load all of
+:mod:`udlms.results`. It also words a whole verdict (:func:`message`,
+``TokenResult.message``), out of the module a session holds while it runs, and encoding
+``auto``'s wrong forms (issue 24: what a meter said to each, :func:`every_form`, for the
+verdict shown once the session is over; the search itself is
+:mod:`udlms.client.token_auto`)."""
 
 _WORDS = (
     ("format-ok", "token format OK"),
@@ -15,6 +19,26 @@ _WORDS = (
     ("execution-failure", "meter could not apply the token"),
     ("received", "token received, not yet processed"),
 )
+
+
+def decode(data):
+    """token_status's A-XDR bytes (any shape :mod:`udlms.cosem.axdr` reads) -> ``(code,
+    bits)``: what :func:`udlms.client.token.status_code` does not read by itself."""
+    from udlms.cosem import axdr
+
+    return decode_status(axdr.decode(data)[0])
+
+
+def decode_status(value):
+    """Decoded token_status (structure{enum status_code, bit-string data_value}) ->
+    ``(code, bits)``; bits is an ``axdr.BitString`` or None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value, None
+    if isinstance(value, (tuple, list)) and len(value) >= 1 and isinstance(value[0], int):
+        return value[0], (value[1] if len(value) > 1 else None)
+    from udlms.errors import ApduError
+
+    raise ApduError("token_status is not structure{enum, bit-string}", "unexpected")
 
 
 def text(code):
@@ -64,3 +88,31 @@ def message(r):
         return ("meter has not finished with the token (%s): check token_status later "
                 "before entering it again" % name)
     return msg + beside
+
+
+# -- encoding auto: the wrong forms in words ---------------------------------------------
+def words(result):
+    """A wrong-form result (:func:`udlms.client.token_auto.wrong_form`) in words:
+    ``type-unmatched (12)``, ``object-class-inconsistent (9)``, ``type-unmatched (12) with
+    token_status format-failure (4)``."""
+    s = str(result)
+    a = "type-unmatched (12)" if s[:2] == "12" else "object-class-inconsistent (9)"
+    return a + (" with token_status format-failure (4)" if "+" in s else "")
+
+
+def every_form(tried):
+    """The message after a wrong-form answer to every form: the meter's own words, once
+    when it said the same to each (IEC 62056-5-3 Action-Result, Blue Book IC 115)."""
+    said = []
+    forms = each = ""  # (loops: a generator is a code object of its own)
+    for a in tried:
+        if a[1] not in said:
+            said.append(a[1])
+        forms += ", " + a[0]
+        each += ", %s: %s" % (a[0], words(a[1]))
+    if len(said) == 1:
+        how = "%s to every token form (%s)" % (words(said[0]), forms[2:])
+    else:
+        how = "every token form is the wrong one (%s)" % each[2:]
+    return ("meter says %s: check the Token Gateway object and the meter's token format"
+            % how)
