@@ -47,6 +47,8 @@ def test_staged_module_is_the_source_with_offsets(staged, path):
     out = (d / os.path.basename(path)).read_text(encoding="utf-8")
     if os.path.basename(path) in msgtable.TABLES:  # its record tables moved too (same shape)
         src = msgtable.tables(src, msgtable.Table(), 0)
+    if os.path.basename(path) in msgtable.WORDS:  # its other words moved too (same offsets)
+        src = msgtable.words(src, table, _calls())
     a, b = ast.parse(src), ast.parse(out)
     compile(out, path, "exec")
     assert src.count("\n") == out.count("\n")
@@ -174,7 +176,8 @@ def test_record_tables_move_to_the_file_and_read_back(tmp_path):
     for rel in msgtable.TABLES:
         src = open(os.path.join(LIB, rel), encoding="utf-8").read()
         out = (d / rel).read_text(encoding="utf-8")
-        assert src.count("\n") == out.count("\n")
+        # every line where it was; WORDS modules get one line at the end (the import of _msg)
+        assert out.count("\n") - src.count("\n") == (rel in msgtable.WORDS)
         assert "scope-of-access-violated" not in out and "general-block-transfer" not in out, rel
     script = (
         "import json\nfrom udlms import results as r\nfrom udlms.cosem import names as n\n"
@@ -196,3 +199,41 @@ def test_record_tables_move_to_the_file_and_read_back(tmp_path):
             n.apdu_name(0xCB), n.apdu_name(0x61), n.service_name(1)]
     assert got == json.loads(json.dumps(want))
     assert got[0][0] == "type-unmatched" and got[7] == "glo-action-request"
+
+
+def test_words_move_to_the_file_and_read_back(tmp_path):
+    """The WORDS modules' other texts (plain words, format strings, type names) are read from
+    messages.txt in the device copy: the unix MicroPython port gives the text CPython gives."""
+    import json
+    import subprocess
+
+    d = tmp_path / "udlms"
+    msgtable.stage(str(d))
+    for rel in msgtable.WORDS:
+        out = (d / rel).read_text(encoding="utf-8")
+        assert "_msg(" in out and out.endswith(msgtable.WORDS_IMPORT), rel
+    assert "which udlms does not know" not in (d / "results.py").read_text(encoding="utf-8")
+    calls = (
+        "[r.explain(E.ServiceError('x', 'action-result', 12)),"
+        " r.explain(E.NoAnswer('no answer from the meter')),"
+        " r.explain(E.SecurityError('bad tag', 'auth-tag')),"
+        " r.explain(E.AssociationError('x', 'auth-failed')), r.explain(ValueError('v')),"
+        " r.response_text(a.parse_response(bytes([0xD8, 1, 6, 0, 0, 1, 0]))),"
+        " r.response_text(a.parse_response(bytes([0x0E, 1, 6, 1]))),"
+        " r.release_refused(bytes([0x63, 3, 0x80, 1, 1])), r.release_refused(b''),"
+        " str(r.aarq_exception(a.parse_response(bytes([0xD8, 1, 6, 0, 0, 0, 9])), 5)),"
+        " r.action_result(99), o.class_name(115), o.class_name(2),"
+        " o.datetime_text(bytes(3)), o.value_text(x.decode(bytes([9, 2, 1, 2]))[0]),"
+        " x.type_name(9), x.type_name(99)]")
+    script = ("import json\nfrom udlms import results as r, errors as E\n"
+              "from udlms.cosem import apdu as a, obis as o, axdr as x\n"
+              "print(json.dumps(%s))\n" % calls)
+    mp = os.path.join(ROOT, ".venv", "bin", "micropython")
+    env = dict(os.environ, MICROPYPATH=str(tmp_path))
+    p = subprocess.run([mp, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    from udlms import errors as E  # noqa: F401
+    from udlms import results as r  # noqa: F401
+    from udlms.cosem import apdu as a, axdr as x, obis as o  # noqa: F401
+
+    assert json.loads(p.stdout) == json.loads(json.dumps(eval(calls)))

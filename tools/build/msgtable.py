@@ -180,6 +180,52 @@ def strip(source, table, calls):
     return _apply(raw, edits)
 
 
+# modules off the session path whose other words (plain-language texts, format strings, names
+# of fields and types: every str literal of 10 characters or more in a function, not a
+# docstring) go to messages.txt too: the device copy reads each when it is used, through
+# ``errors._text`` bound to ``_msg`` by a line added at the end (lines keep their numbers)
+WORDS = ("results.py", "cosem/obis.py", "cosem/axdr.py", "cosem/axdr_enc.py", "cosem/names.py")
+WORDS_MIN = 10  # shorter strings are names in the .mpy (qstrs): moving them gains nothing
+WORDS_IMPORT = "\nfrom udlms.errors import _text as _msg  # (tools/build/msgtable.py)\n"
+
+
+def words(source, table, calls=()):
+    """``source`` with each one-line str literal (``WORDS_MIN`` characters or more) in its
+    functions replaced by ``_msg(offset)`` (its line in ``table``), docstrings, f-strings and
+    the messages of the calls named in ``calls`` (:func:`strip` moves those) left alone, and
+    the import of ``_msg`` added at the end."""
+    raw = source.encode("utf-8")
+    span = _spanner(raw)
+    tree = ast.parse(source)
+    keep = set()  # docstrings and the parts of f-strings
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)):
+            keep.add(id(body[0].value))
+        if isinstance(node, ast.JoinedStr):
+            keep.update(id(n) for n in ast.walk(node))
+        if isinstance(node, ast.Call) and node.args and _callee(node.func) in calls:
+            arg = node.args[0]
+            keep.add(id(arg.left if isinstance(arg, ast.BinOp) else arg))
+    edits = []
+    for f in ast.walk(tree):
+        if not isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for stmt in f.body:
+            for node in ast.walk(stmt):
+                if (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                        and id(node) not in keep and len(node.value) >= WORDS_MIN
+                        and "\n" not in node.value and "\r" not in node.value):
+                    keep.add(id(node))  # (a nested function's body is walked twice)
+                    a, b = span(node)
+                    new = b"_msg(%d" % table.add(node.value)
+                    edits.append((a, b, new + b"\n" * raw[a:b].count(b"\n") + b")"))
+    if not edits:
+        return source
+    return _apply(raw, edits).rstrip("\n") + WORDS_IMPORT
+
+
 # compile-time switch of the device build: a module that says ``_FULL = const(1)`` gets
 # ``const(0)`` in the device copy, so mpy-cross drops its ``if _FULL:`` blocks (generality
 # the token path never uses: extra names, host-side helpers) while CPython keeps them
@@ -195,7 +241,11 @@ def stage(dest, src=LIB):
     out = []
     for path in sorted(glob.glob(os.path.join(src, "**", "*.py"), recursive=True)):
         with open(path, encoding="utf-8") as f:
-            out.append((os.path.relpath(path, src), strip(f.read(), table, calls)))
+            rel = os.path.relpath(path, src)
+            text = strip(f.read(), table, calls)
+            if rel.replace(os.sep, "/") in WORDS:
+                text = words(text, table, calls)
+            out.append((rel, text))
     blocks = Table()  # the record tables, after the messages (their offsets known now)
     base = len(table.data) + len(TABLES_MARK)
     os.makedirs(dest, exist_ok=True)
