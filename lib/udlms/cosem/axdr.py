@@ -131,8 +131,13 @@ def decode_length(buf, pos):
     return n, pos + k
 
 
-def _need(buf, pos, n, what):
+def _need(buf, pos, n, what, count=-1):
+    """ApduError unless n bytes remain at pos; ``what`` a type tag (named only when the
+    error is raised) and ``count`` its number of elements (an array's or structure's)."""
     if n > len(buf) - pos:
+        what = type_name(what)
+        if count >= 0:
+            what = "%s of %d elements" % (what, count)
         raise _bad("%s claims %d bytes at byte %d but only %d remain: the data is "
                    "cut short or corrupt" % (what, n, pos, len(buf) - pos))
 
@@ -153,7 +158,7 @@ def _scalar(buf, pos, tag):
     size = _SIZE[tag]
     if tag in _STRINGS:
         n, pos = decode_length(buf, pos)
-        _need(buf, pos, n, type_name(tag))
+        _need(buf, pos, n, tag)
         raw = bytes(buf[pos:pos + n])
         pos += n
         if tag == OCTET_STRING:
@@ -165,12 +170,12 @@ def _scalar(buf, pos, tag):
     if tag == BIT_STRING:
         n, pos = decode_length(buf, pos)
         nb = (n + 7) >> 3
-        _need(buf, pos, nb, "bit-string")
+        _need(buf, pos, nb, BIT_STRING)
         return BitString(n, buf[pos:pos + nb]), pos + nb
     if tag == COMPACT_ARRAY:
         raise ApduError("compact-array data at byte %d is not supported" % (pos - 1),
                         "unexpected")
-    _need(buf, pos, size, type_name(tag))
+    _need(buf, pos, size, tag)
     raw = buf[pos:pos + size]
     pos += size
     if tag in (DATETIME, DATE, TIME):
@@ -197,7 +202,7 @@ def _decode(buf, pos, depth, typed):
     if tag == ARRAY or tag == STRUCTURE:
         n, pos = decode_length(buf, pos)
         # every element needs at least its tag byte: check before building anything
-        _need(buf, pos, n, "%s of %d elements" % (type_name(tag), n))
+        _need(buf, pos, n, tag, n)
         items = []
         for _ in range(n):
             v, pos = _decode(buf, pos, depth + 1, typed)
