@@ -8,7 +8,7 @@ kind "malformed" on truncation or "unexpected" on an APDU of the wrong kind. Cip
 done elsewhere (:mod:`udlms.crypto.security`); this module only places the bytes.
 """
 
-from udlms.errors import ApduError, ServiceError
+from udlms.errors import ApduError
 from udlms.port import const
 
 # _FULL: 0 in the device build (tools/build/msgtable.py), which leaves out what a board
@@ -24,7 +24,6 @@ _GET_RESPONSE = const(0xC4)
 _SET_RESPONSE = const(0xC5)
 _ACTION_RESPONSE = const(0xC7)
 _EXCEPTION_RESPONSE = const(0xD8)
-_OID_PREFIX = b"\x60\x85\x74\x05\x08"  # 2.16.756.5.8 (DLMS UA)
 if _FULL:  # the tag names the host's tools and tests read
     AARQ, AARE, RLRQ, RLRE = _AARQ, _AARE, 0x62, _RLRE
     CONFIRMED_SERVICE_ERROR, EXCEPTION_RESPONSE = _CONFIRMED_SERVICE_ERROR, _EXCEPTION_RESPONSE
@@ -127,18 +126,18 @@ def aarq(ciphered=True, mechanism=5, calling_title=None, auth_value=None, user_i
     ``mechanism`` 0 none, 1 LLS (``auth_value`` = password), 5 HLS-GMAC (``auth_value``
     = CtoS). ``user_info`` is the (glo-)InitiateRequest bytes, placed in BE 04.
     """
-    b = bytearray(b"\x60\x00\xA1\x09\x06\x07")  # AARQ, its length filled in at the end
-    b += _OID_PREFIX
-    b += b"\x01\x03" if ciphered else b"\x01\x01"
+    # AARQ (its length filled in at the end), application-context-name 2.16.756.5.8.1.x
+    b = bytearray(b"\x60\x00\xA1\x09\x06\x07\x60\x85\x74\x05\x08\x01\x01")
+    if ciphered:
+        b[-1] = 3
     if calling_title is not None:
         _put(b, calling_title, 0xA6, 0x04)
     if mechanism:
         if auth_value is None:
             raise ApduError("authentication mechanism %d needs a value (password or "
                             "challenge)" % mechanism, "malformed")
-        b += b"\x8A\x02\x07\x80\x8B\x07"  # sender-acse-requirements: authentication
-        b += _OID_PREFIX
-        b.append(2)
+        # sender-acse-requirements: authentication; mechanism-name 2.16.756.5.8.2.m
+        b += b"\x8A\x02\x07\x80\x8B\x07\x60\x85\x74\x05\x08\x02"
         b.append(mechanism)
         _put(b, auth_value, 0xAC, 0x80)
     if user_info:
@@ -188,7 +187,7 @@ def parse_aare(b, tag=_AARE):
         elif t == 0xBE:  # user-information
             a.user_info = bytes(_in(v, "user-information") if len(v)
                                 and v[0] == 0x04 else v)
-        elif t == 0x89 and len(v):  # mechanism-name (Ziv meters end it with 0x85)
+        elif _FULL and t == 0x89 and len(v):  # mechanism-name (Ziv meters end it 0x85)
             a.mechanism = v[-1] & 0x7F
         elif t == 0xA1:  # application-context-name (checked; only a PC shows it)
             v = _in(v, "application-context-name")
@@ -206,6 +205,7 @@ def parse_initiate_response(b):
     ``ServiceError``."""
     if _FULL and len(b) and b[0] == _CONFIRMED_SERVICE_ERROR:  # (a session checks it)
         from udlms.cosem import names
+        from udlms.errors import ServiceError
 
         r = parse_response(b)
         raise ServiceError("meter refused the %s service: %s" % (
@@ -275,9 +275,10 @@ def get_request_next(invoke, block):
     return b"\xC0\x02" + bytes((invoke & 0xFF,)) + (block & 0xFFFFFFFF).to_bytes(4, "big")
 
 
-def set_request(invoke, class_id, obis6, attr, data, access=None):
-    """set-request-normal ``C1 01 iid desc [access] data`` (``data`` A-XDR bytes)."""
-    return get_request(invoke, class_id, obis6, attr, access, b"\xC1\x01") + bytes(data)
+if _FULL:  # a token session never writes an attribute
+    def set_request(invoke, class_id, obis6, attr, data, access=None):
+        """set-request-normal ``C1 01 iid desc [access] data`` (``data`` A-XDR bytes)."""
+        return get_request(invoke, class_id, obis6, attr, access, b"\xC1\x01") + bytes(data)
 
 
 def action_request(invoke, class_id, obis6, attr, data=None):
@@ -297,8 +298,8 @@ class Response:
     The defaults are class attributes: an instance holds only what was parsed. An AARE or
     RLRE (:func:`parse_aare`, kind "AARE"/"RLRE") is one too, with its own fields."""
 
-    invoke = data = block = dar = state = service = choice = None
-    diagnostic = responding_title = auth_value = user_info = mechanism = None
+    invoke = data = block = state = service = choice = None
+    diagnostic = responding_title = auth_value = user_info = None
     result = 0
 
     def __init__(self, tag, kind):
@@ -306,7 +307,7 @@ class Response:
         self.kind = kind
 
     if _FULL:  # for people at a PC (the device build leaves them out)
-        context = None
+        dar = mechanism = context = None
         context_ciphered = False
 
         @property
@@ -388,8 +389,8 @@ def parse_response(b):
         r.result = b[3]
         if len(b) > 4 and b[4]:
             _need(b, 5, 2, tag)
-            if b[5]:
-                r.dar = b[6]
-            else:
+            if not b[5]:
                 r.data = b[6:]
+            elif _FULL:  # (read by the PC's trace decoder only)
+                r.dar = b[6]
     return r
