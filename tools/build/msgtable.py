@@ -233,6 +233,39 @@ FULL_ON = "\n_FULL = const(1)"
 FULL_OFF = "\n_FULL = const(0)"
 
 
+def unconst(source):
+    """``source`` without ``const`` in its ``from udlms.port import`` line when every use of
+    it is a module-level ``NAME = const(...)``: MicroPython's compiler folds those whether or
+    not the name is imported (CPython needs the import), so the device copy saves the import
+    (the line stays, blank if nothing else was imported from the port)."""
+    tree = ast.parse(source)
+    folded = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        for stmt in getattr(node, "body", ()) if isinstance(node, (ast.Module, ast.If, ast.Try)) \
+                else ():
+            if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                    and isinstance(stmt.targets[0], ast.Name)
+                    and isinstance(stmt.value, ast.Call)
+                    and isinstance(stmt.value.func, ast.Name) and stmt.value.func.id == "const"):
+                folded.add(id(stmt.value.func))
+    uses = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == "const"]
+    imports = [n for n in tree.body if isinstance(n, ast.ImportFrom) and n.module == "udlms.port"
+               and any(a.name == "const" and a.asname is None for a in n.names)]
+    if len(imports) != 1 or any(id(n) not in folded for n in uses):
+        return source
+    node = imports[0]
+    rest = [a.name for a in node.names if a.name != "const"]
+    if any(a.asname for a in node.names) or node.lineno != node.end_lineno:
+        return source
+    lines = source.splitlines(keepends=True)
+    line = lines[node.lineno - 1]
+    lines[node.lineno - 1] = (line[:node.col_offset] + "from udlms.port import "
+                              + ", ".join(rest) + line[node.end_col_offset:] if rest else "\n")
+    return "".join(lines)
+
+
 def stage(dest, src=LIB):
     """Write the device copy of ``src`` (lib/udlms) to ``dest``: every .py with its
     messages moved, plus messages.txt. Returns the number of messages."""
@@ -242,7 +275,7 @@ def stage(dest, src=LIB):
     for path in sorted(glob.glob(os.path.join(src, "**", "*.py"), recursive=True)):
         with open(path, encoding="utf-8") as f:
             rel = os.path.relpath(path, src)
-            text = strip(f.read(), table, calls)
+            text = unconst(strip(f.read(), table, calls))
             if rel.replace(os.sep, "/") in WORDS:
                 text = words(text, table, calls)
             out.append((rel, text))
