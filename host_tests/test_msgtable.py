@@ -223,7 +223,7 @@ def test_words_move_to_the_file_and_read_back(tmp_path):
         " r.response_text(a.parse_response(bytes([0x0E, 1, 6, 1]))),"
         " r.release_refused(bytes([0x63, 3, 0x80, 1, 1])), r.release_refused(b''),"
         " str(r.aarq_exception(a.parse_response(bytes([0xD8, 1, 6, 0, 0, 0, 9])), 5)),"
-        " r.action_result(99), o.class_name(115), o.class_name(2),"
+        " r.action_result(99), o.obis_str(o.obis('0-0:19.40.0*255')),"
         " o.datetime_text(bytes(3)), o.value_text(x.decode(bytes([9, 2, 1, 2]))[0]),"
         " x.type_name(9), x.type_name(99)]")
     script = ("import json\nfrom udlms import results as r, errors as E\n"

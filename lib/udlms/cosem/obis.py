@@ -4,38 +4,42 @@ date-time octet-string (Blue Book §4.1.6.1)."""
 from udlms.errors import ConfigError
 from udlms.port import const
 
-DATA = const(1)
-REGISTER = const(3)
-EXTENDED_REGISTER = const(4)
-DEMAND_REGISTER = const(5)
-PROFILE_GENERIC = const(7)
-CLOCK = const(8)
-SCRIPT_TABLE = const(9)
-ASSOCIATION_SN = const(12)
-ASSOCIATION_LN = const(15)
-IMAGE_TRANSFER = const(18)
-IEC_HDLC_SETUP = const(23)
-SECURITY_SETUP = const(64)
-DISCONNECT_CONTROL = const(70)
-LIMITER = const(71)
-ACCOUNT = const(111)
-CREDIT = const(112)
-CHARGE = const(113)
-TOKEN_GATEWAY = const(115)
+# _FULL: 0 in the device build (tools/build/msgtable.py): a board only reads OBIS codes
+# (obis()); the class ids and their names are for the PC's tools
+_FULL = const(1)
+if _FULL:
+    DATA = const(1)
+    REGISTER = const(3)
+    EXTENDED_REGISTER = const(4)
+    DEMAND_REGISTER = const(5)
+    PROFILE_GENERIC = const(7)
+    CLOCK = const(8)
+    SCRIPT_TABLE = const(9)
+    ASSOCIATION_SN = const(12)
+    ASSOCIATION_LN = const(15)
+    IMAGE_TRANSFER = const(18)
+    IEC_HDLC_SETUP = const(23)
+    SECURITY_SETUP = const(64)
+    DISCONNECT_CONTROL = const(70)
+    LIMITER = const(71)
+    ACCOUNT = const(111)
+    CREDIT = const(112)
+    CHARGE = const(113)
+    TOKEN_GATEWAY = const(115)
 
-_CLASS_NAMES = ("1 data 3 register 4 extended-register 5 demand-register 7 profile-generic "
-                "8 clock 9 script-table 12 association-sn 15 association-ln 18 image-transfer "
-                "23 iec-hdlc-setup 64 security-setup 70 disconnect-control 71 limiter "
-                "111 account 112 credit 113 charge 115 token-gateway")
+    _CLASS_NAMES = ("1 data 3 register 4 extended-register 5 demand-register "
+                    "7 profile-generic 8 clock 9 script-table 12 association-sn "
+                    "15 association-ln 18 image-transfer 23 iec-hdlc-setup 64 security-setup "
+                    "70 disconnect-control 71 limiter 111 account 112 credit 113 charge "
+                    "115 token-gateway")
 
-
-def class_name(class_id):
-    """Name of a COSEM interface class id, e.g. 115 -> "token-gateway"."""
-    w = _CLASS_NAMES.split()
-    for i in range(0, len(w), 2):
-        if int(w[i]) == class_id:
-            return w[i + 1]
-    return "class-%d" % class_id
+    def class_name(class_id):
+        """Name of a COSEM interface class id, e.g. 115 -> "token-gateway"."""
+        w = _CLASS_NAMES.split()
+        for i in range(0, len(w), 2):
+            if int(w[i]) == class_id:
+                return w[i + 1]
+        return "class-%d" % class_id
 
 
 def obis(x):
