@@ -219,6 +219,11 @@ def test_words_move_to_the_file_and_read_back(tmp_path):
         " r.explain(E.NoAnswer('no answer from the meter')),"
         " r.explain(E.SecurityError('bad tag', 'auth-tag')),"
         " r.explain(E.AssociationError('x', 'auth-failed')), r.explain(ValueError('v')),"
+        " [r.explain(c('m', k, 13)) for c in (E.DlmsError, E.FrameError, E.LinkError,"
+        " E.NoAnswer, E.SecurityError, E.ApduError, E.AssociationError, E.ServiceError,"
+        " E.TokenError, E.ConfigError) for k in (None, 'no-answer', 'replay',"
+        " 'counter-unavailable', 'auth-failed', 'data-access-result', 'exception-response')],"
+        " r.explain(E.AssociationError('m', 'association-rejected', 2)),"
         " r.response_text(a.parse_response(bytes([0xD8, 1, 6, 0, 0, 1, 0]))),"
         " r.response_text(a.parse_response(bytes([0x0E, 1, 6, 1]))),"
         " r.release_refused(bytes([0x63, 3, 0x80, 1, 1])), r.release_refused(b''),"
@@ -233,8 +238,9 @@ def test_words_move_to_the_file_and_read_back(tmp_path):
     env = dict(os.environ, MICROPYPATH=str(tmp_path))
     p = subprocess.run([mp, "-c", script], env=env, capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
-    from udlms import errors as E  # noqa: F401
-    from udlms import results as r  # noqa: F401
-    from udlms.cosem import apdu as a, axdr as x, obis as o  # noqa: F401
+    from udlms import errors as E
+    from udlms import results as r
+    from udlms.cosem import apdu as a, axdr as x, obis as o
 
-    assert json.loads(p.stdout) == json.loads(json.dumps(eval(calls)))
+    want = eval(calls, {"r": r, "E": E, "a": a, "x": x, "o": o})
+    assert json.loads(p.stdout) == json.loads(json.dumps(want))
