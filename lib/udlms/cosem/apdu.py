@@ -187,7 +187,7 @@ def parse_aare(b, tag=_AARE):
         elif t == 0xBE:  # user-information
             a.user_info = bytes(_in(v, "user-information") if len(v)
                                 and v[0] == 0x04 else v)
-        elif _FULL and t == 0x89 and len(v):  # mechanism-name (Ziv meters end it 0x85)
+        elif t == 0x89 and len(v):  # mechanism-name (Ziv meters end it with 0x85)
             a.mechanism = v[-1] & 0x7F
         elif t == 0xA1:  # application-context-name (checked; only a PC shows it)
             v = _in(v, "application-context-name")
@@ -275,10 +275,9 @@ def get_request_next(invoke, block):
     return b"\xC0\x02" + bytes((invoke & 0xFF,)) + (block & 0xFFFFFFFF).to_bytes(4, "big")
 
 
-if _FULL:  # a token session never writes an attribute
-    def set_request(invoke, class_id, obis6, attr, data, access=None):
-        """set-request-normal ``C1 01 iid desc [access] data`` (``data`` A-XDR bytes)."""
-        return get_request(invoke, class_id, obis6, attr, access, b"\xC1\x01") + bytes(data)
+def set_request(invoke, class_id, obis6, attr, data, access=None):
+    """set-request-normal ``C1 01 iid desc [access] data`` (``data`` A-XDR bytes)."""
+    return get_request(invoke, class_id, obis6, attr, access, b"\xC1\x01") + bytes(data)
 
 
 def action_request(invoke, class_id, obis6, attr, data=None):
@@ -299,7 +298,7 @@ class Response:
     RLRE (:func:`parse_aare`, kind "AARE"/"RLRE") is one too, with its own fields."""
 
     invoke = data = block = state = service = choice = None
-    diagnostic = responding_title = auth_value = user_info = None
+    diagnostic = responding_title = auth_value = user_info = mechanism = None
     result = 0
 
     def __init__(self, tag, kind):
@@ -307,7 +306,7 @@ class Response:
         self.kind = kind
 
     if _FULL:  # for people at a PC (the device build leaves them out)
-        dar = mechanism = context = None
+        dar = context = None
         context_ciphered = False
 
         @property
