@@ -244,3 +244,49 @@ def test_words_move_to_the_file_and_read_back(tmp_path):
 
     want = eval(calls, {"r": r, "E": E, "a": a, "x": x, "o": o})
     assert json.loads(p.stdout) == json.loads(json.dumps(want))
+
+
+def test_apdu_error_messages_name_their_fields_on_the_device(tmp_path):
+    """apdu names a field or tag only when an error is raised (its field names are a record
+    table in messages.txt in the device copy): the same messages as CPython."""
+    import binascii
+    import json
+    import subprocess
+
+    d = tmp_path / "udlms"
+    msgtable.stage(str(d))
+    aare = ("6142A109060760857405080103A203020100A305A10302010EA40A04084D4D4D0000BC614E8802078089"
+            "0760857405080285AA0A8008503677524A323146BE0404022800")
+    cases = [("parse_aare", aare[:n]) for n in range(0, len(aare), 6)]
+    cases += [("parse_aare", "6104A2020205"), ("parse_aare", "6105A303A10102"),
+              ("parse_initiate_response", "0800065F1F0400001E1D0200"),
+              ("parse_initiate_response", "0801"), ("parse_initiate_response", "08"),
+              ("parse_response", ""), ("parse_response", "C402C101000000"),
+              ("parse_response", "C701C100010009"), ("parse_response", "CB01"),
+              ("parse_rlre", "6305800101BE"), ("parse_response", "D8")]
+    script = ("import json, binascii\nfrom udlms.cosem import apdu\n"
+              "from udlms.errors import DlmsError\nout = []\n"
+              "for f, h in %r:\n"
+              "    try:\n"
+              "        getattr(apdu, f)(binascii.unhexlify(h))\n"
+              "        out.append(None)\n"
+              "    except DlmsError as e:\n"
+              "        out.append([e.kind, str(e)])\n"
+              "print(json.dumps(out))\n" % (cases,))
+    mp = os.path.join(ROOT, ".venv", "bin", "micropython")
+    env = dict(os.environ, MICROPYPATH=str(tmp_path))
+    p = subprocess.run([mp, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    from udlms.cosem import apdu
+    from udlms.errors import DlmsError
+
+    want = []
+    for f, h in cases:
+        try:
+            getattr(apdu, f)(binascii.unhexlify(h))
+            want.append(None)
+        except DlmsError as e:
+            want.append([e.kind, str(e)])
+    assert json.loads(p.stdout) == want
+    assert sum(1 for w in want if w and "cut short" in w[1]) >= 8
+    assert any(w and "AARE result" in w[1] for w in want)

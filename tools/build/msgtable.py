@@ -110,7 +110,7 @@ def _movable(node):
 # modules whose module-level record tables (``_NAME = "...\n..."``, read only through
 # ``udlms.cosem.names._text``) go to messages.txt too, after the messages and this line: the
 # device copy keeps ``(offset, length)`` instead of the text
-TABLES = ("results.py", "cosem/names.py")
+TABLES = ("results.py", "cosem/names.py", "cosem/apdu.py")
 TABLES_MARK = b"\x00record tables\n"
 
 

@@ -24,6 +24,22 @@ _GET_RESPONSE = const(0xC4)
 _SET_RESPONSE = const(0xC5)
 _ACTION_RESPONSE = const(0xC7)
 _EXCEPTION_RESPONSE = const(0xD8)
+# the fields named in error messages: a number from 256 (below: an APDU tag), their names
+# in _FIELDS (read only when an error names one; the device build keeps the table in
+# udlms/messages.txt, tools/build/msgtable.py TABLES)
+_F_LENGTH = const(256)
+_F_RESULT = const(257)
+_F_DIAGNOSTIC = const(258)
+_F_TITLE = const(259)
+_F_AUTH = const(260)
+_F_USER = const(261)
+_F_CONTEXT = const(262)
+_F_INITIATE = const(263)
+_F_BLOCK = const(264)
+_F_APDU = const(265)
+_FIELDS = ("length field|AARE result|result-source-diagnostic|responding-AP-title|"
+           "responding-authentication-value|user-information|application-context-name|"
+           "InitiateResponse|block number|APDU")
 if _FULL:  # the tag names the host's tools and tests read
     AARQ, AARE, RLRQ, RLRE = _AARQ, _AARE, 0x62, _RLRE
     CONFIRMED_SERVICE_ERROR, EXCEPTION_RESPONSE = _CONFIRMED_SERVICE_ERROR, _EXCEPTION_RESPONSE
@@ -40,24 +56,26 @@ if _FULL:  # the tag names the host's tools and tests read
 
 def _need(b, p, n, w):
     """ApduError "malformed" unless n bytes remain at p; ``w`` names the field (an APDU
-    tag number is named only when the error is raised)."""
+    tag or a _F_ number is named only when the error is raised)."""
     if n > len(b) - p:
         if isinstance(w, int):
-            w = apdu_name(w)
+            from udlms.cosem import names
+
+            w = names.apdu_name(w) if w < 256 else names._text(_FIELDS).split("|")[w - 256]
         raise ApduError("%s is cut short: needs %d bytes at byte %d, %d remain"
                         % (w, n, p, len(b) - p), "malformed")
 
 
 def _len(b, p):
     """BER/A-XDR length at p -> (n, newpos); raises ApduError when it is cut short."""
-    _need(b, p, 1, "length field")
+    _need(b, p, 1, _F_LENGTH)
     n = b[p]
     if n < 0x80:
         return n, p + 1
     k = n & 0x7F
     if k == 0 or k > 4:
         raise ApduError("length field 0x%02X at byte %d is not valid" % (n, p), "malformed")
-    _need(b, p + 1, k, "length field")
+    _need(b, p + 1, k, _F_LENGTH)
     return int.from_bytes(b[p + 1:p + 1 + k], "big"), p + 1 + k
 
 
@@ -175,22 +193,21 @@ def parse_aare(b, tag=_AARE):
             if t == 0x80:
                 a.result = int.from_bytes(v, "big")
         elif t == 0xA2:  # result
-            a.result = int.from_bytes(_in(v, "AARE result"), "big")
+            a.result = int.from_bytes(_in(v, _F_RESULT), "big")
         elif t == 0xA3:  # result-source-diagnostic
-            x = "result-source-diagnostic"
-            d = _in(v, x)  # (checks that v has its tag byte)
-            a.diagnostic = (v[0] & 0x1F, int.from_bytes(_in(d, x), "big"))
+            d = _in(v, _F_DIAGNOSTIC)  # (checks that v has its tag byte)
+            a.diagnostic = (v[0] & 0x1F, int.from_bytes(_in(d, _F_DIAGNOSTIC), "big"))
         elif t == 0xA4:  # responding-AP-title
-            a.responding_title = bytes(_in(v, "responding-AP-title"))
+            a.responding_title = bytes(_in(v, _F_TITLE))
         elif t == 0xAA:  # responding-authentication-value
-            a.auth_value = bytes(_in(v, "responding-authentication-value"))
+            a.auth_value = bytes(_in(v, _F_AUTH))
         elif t == 0xBE:  # user-information
-            a.user_info = bytes(_in(v, "user-information") if len(v)
+            a.user_info = bytes(_in(v, _F_USER) if len(v)
                                 and v[0] == 0x04 else v)
         elif t == 0x89 and len(v):  # mechanism-name (Ziv meters end it with 0x85)
             a.mechanism = v[-1] & 0x7F
         elif t == 0xA1:  # application-context-name (checked; only a PC shows it)
-            v = _in(v, "application-context-name")
+            v = _in(v, _F_CONTEXT)
             if _FULL and len(v):
                 a.context = v[-1]
                 a.context_ciphered = a.context in (3, 4)
@@ -214,15 +231,15 @@ def parse_initiate_response(b):
     if not len(b) or b[0] != _INITIATE_RESPONSE:
         raise ApduError("expected an InitiateResponse (08), got %s"
                         % (apdu_name(b[0]) if len(b) else "nothing"), "unexpected")
-    _need(b, 1, 1, "InitiateResponse")
+    _need(b, 1, 1, _F_INITIATE)
     p = 3 if b[1] else 2  # negotiated-quality-of-service present: one more byte
     if b[1]:
-        _need(b, 2, 1, "InitiateResponse")
-    _need(b, p, 12, "InitiateResponse")
+        _need(b, 2, 1, _F_INITIATE)
+    _need(b, p, 12, _F_INITIATE)
     if b[p + 1] != 0x5F or b[p + 2] != 0x1F:
         raise ApduError("InitiateResponse conformance block is not tagged 5F 1F", "malformed")
     n = b[p + 3]
-    _need(b, p + 4, n + 4, "InitiateResponse")
+    _need(b, p + 4, n + 4, _F_INITIATE)
     c = 0
     for i in range(p + 5, p + 4 + n):  # the first byte counts unused bits
         c = (c << 8) | b[i]
@@ -326,7 +343,7 @@ def parse_response(b):
     exception-response (D8) or a confirmed-service-error (0E) -> :class:`Response`.
     ``data`` runs to the end of the APDU (the Data is its last field)."""
     b = memoryview(b)
-    _need(b, 0, 1, "APDU")
+    _need(b, 0, 1, _F_APDU)
     tag = b[0]
     if tag == _EXCEPTION_RESPONSE:  # state-error, service-error [, expected IC]
         r = Response(tag, "exception")
@@ -353,7 +370,7 @@ def parse_response(b):
     r.choice = c = b[1]
     r.invoke = b[2]
     if c == 2 and tag != _SET_RESPONSE:  # get with-datablock / action with-pblock
-        _need(b, 4, 4, "block number")
+        _need(b, 4, 4, _F_BLOCK)
         r.block = (int.from_bytes(b[4:8], "big"), b[3] != 0)
         p = 8
         if tag == _GET_RESPONSE:  # DataBlock-G result: 00 raw-data | 01 data-access-result
@@ -368,12 +385,12 @@ def parse_response(b):
         r.data = b[p:p + n]
     elif _FULL and tag == _SET_RESPONSE and c in (1, 2, 3):
         if c == 2:  # datablock: block-number
-            _need(b, 3, 4, "block number")
+            _need(b, 3, 4, _F_BLOCK)
             r.block = (int.from_bytes(b[3:7], "big"), False)
         else:
             r.result = b[3]
             if c == 3:  # last-datablock: result, block-number
-                _need(b, 4, 4, "block number")
+                _need(b, 4, 4, _F_BLOCK)
                 r.block = (int.from_bytes(b[4:8], "big"), True)
     elif c != 1:
         raise ApduError("%s type %d (with-list) is not supported" % (apdu_name(tag), c),
