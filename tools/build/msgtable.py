@@ -36,7 +36,8 @@ HELPERS = ("_error", "_bad")
 
 
 def error_classes(path=None):
-    """Names of DlmsError and its subclasses defined in errors.py."""
+    """Names of DlmsError and its subclasses defined in errors.py (by a class statement or
+    as ``Name = _kind("Name", Base, kind)``)."""
     with open(path or os.path.join(LIB, "errors.py"), encoding="utf-8") as f:
         tree = ast.parse(f.read())
     names = {"DlmsError"}
@@ -44,10 +45,18 @@ def error_classes(path=None):
     while grew:
         grew = False
         for node in tree.body:
-            if isinstance(node, ast.ClassDef) and node.name not in names:
-                if any(isinstance(b, ast.Name) and b.id in names for b in node.bases):
-                    names.add(node.name)
-                    grew = True
+            if isinstance(node, ast.ClassDef):
+                name, bases = node.name, node.bases
+            elif (isinstance(node, ast.Assign) and len(node.targets) == 1
+                  and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Call)
+                  and _callee(node.value.func) == "_kind"):
+                name, bases = node.targets[0].id, node.value.args[1:2]
+            else:
+                continue
+            if name not in names and any(isinstance(b, ast.Name) and b.id in names
+                                         for b in bases):
+                names.add(name)
+                grew = True
     return names
 
 
