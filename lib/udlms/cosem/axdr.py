@@ -12,6 +12,8 @@ is bounded (``MAX_DEPTH``): hostile input raises only ``ApduError`` kind "malfor
 from udlms.errors import ApduError
 from udlms.port import const
 
+# _FULL: 0 in the device build (tools/build/msgtable.py): what only a PC uses is left out
+_FULL = const(1)
 NULL = const(0)
 ARRAY = const(1)
 STRUCTURE = const(2)
@@ -79,9 +81,6 @@ class BitString:
             return False
         return self.nbits == n and self.data == bytes(d)
 
-    def __ne__(self, other):
-        return not self.__eq__(other)
-
     __hash__ = None
 
     def bits(self):
@@ -89,8 +88,9 @@ class BitString:
         d = self.data
         return "".join(str((d[i >> 3] >> (7 - (i & 7))) & 1) for i in range(self.nbits))
 
-    def __repr__(self):
-        return "BitString(%d, %r)" % (self.nbits, self.data)
+    if _FULL:  # (a board shows no BitString repr)
+        def __repr__(self):
+            return "BitString(%d, %r)" % (self.nbits, self.data)
 
 
 def _bad(msg):
@@ -143,9 +143,10 @@ def _need(buf, pos, n, what, count=-1):
 
 
 # -- encoding --------------------------------------------------------------------------
-def octet_string(b):
-    """``09 len b`` (A-XDR octet-string)."""
-    return b"\x09" + encode_length(len(b)) + bytes(b)
+if _FULL:  # (the PC's tools; a board's token code builds its own)
+    def octet_string(b):
+        """``09 len b`` (A-XDR octet-string)."""
+        return b"\x09" + encode_length(len(b)) + bytes(b)
 
 
 # -- decoding --------------------------------------------------------------------------
