@@ -167,7 +167,7 @@ def test_device_build_drops_full_blocks(staged, tmp_path):
 
 
 def test_record_tables_move_to_the_file_and_read_back(tmp_path):
-    """results.py and cosem/names.py keep ``(offset, length)`` for their record tables in the
+    """results.py and cosem/names.py keep the offset of a line for their record tables in the
     device copy; the unix MicroPython port, running that copy, gives the words CPython gives."""
     import json
     import subprocess

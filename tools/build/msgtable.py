@@ -15,10 +15,12 @@ message is shown, so ``str(e)`` on the device is the same text as on CPython. On
 first argument of calls to the error classes of ``errors.py`` and of the helpers in
 ``HELPERS`` is touched; kinds, codes and every other string stay. The replacement keeps
 each line where it was (tracebacks on the device name the source line), and the
-CPython sources and tests are unchanged. The record tables of ``results.py`` and
-``cosem/names.py`` (the words for result codes and the standard's names) go to the same
-file after a marker line; the device copy keeps ``(offset, length)`` and
-``udlms.cosem.names._text`` reads a table when a code is to be explained.
+CPython sources and tests are unchanged. The record tables of ``TABLES`` (the words for
+result codes, the standard's names, the fields apdu's errors name) go to the same file, a
+line each; the device copy keeps the offset and ``udlms.cosem.names._text`` reads a table
+when a code is to be explained. The other words of the ``WORDS`` modules (off the session
+path) are lines there too, read by ``_msg(offset)``; and the device copy imports ``const`` only
+where MicroPython's compiler does not fold it (``unconst``).
 
     python -m tools.build.msgtable OUT_DIR      # write OUT_DIR/udlms/*.py and messages.txt
 """
@@ -84,14 +86,6 @@ class Table:
                 t.add(line[:-1].decode("utf-8"))
         return t
 
-    def add_block(self, text):
-        """A multi-line record table: stored whole, found by (offset, byte length)."""
-        b = text.encode("utf-8")
-        if text not in self.at:
-            self.at[text] = len(self.data)
-            self.data += b + b"\n"
-        return self.at[text], len(b)
-
     def text(self, offset):
         end = self.data.index(b"\n", offset)
         return self.data[offset:end].decode("utf-8")
@@ -117,10 +111,11 @@ def _movable(node):
 
 
 # modules whose module-level record tables (``_NAME = "...\n..."``, read only through
-# ``udlms.cosem.names._text``) go to messages.txt too, after the messages and this line: the
-# device copy keeps ``(offset, length)`` instead of the text
+# ``udlms.cosem.names._text`` or ``errors._text``) go to messages.txt too, one line each (their
+# records split by RS): the device copy keeps the line's offset instead of the text
 TABLES = ("results.py", "cosem/names.py", "cosem/apdu.py")
-TABLES_MARK = b"\x00record tables\n"
+RS = "\x1e"
+TABLES_MARK = b"\x00record tables\n"  # ends the file (Table.read stops there)
 
 
 def _spanner(raw):
@@ -143,9 +138,10 @@ def _apply(raw, edits):
     return raw.decode("utf-8")
 
 
-def tables(source, blocks, base):
+def tables(source, table, base=0):
     """``source`` with each module-level str table (over 64 characters) replaced by
-    ``(base + its offset in blocks, its length)``; every line stays where it was."""
+    ``base +`` the offset of its line in ``table`` (its records split by ``RS`` there, not by
+    newlines); every line stays where it was."""
     raw = source.encode("utf-8")
     span = _spanner(raw)
     edits = []
@@ -157,8 +153,8 @@ def tables(source, blocks, base):
                 and len(node.value.value) > 64):
             continue
         a, b = span(node.value)
-        at, n = blocks.add_block(node.value.value)
-        new = b"(%d, %d)" % (base + at, n) + b"\n" * raw[a:b].count(b"\n")
+        at = table.add(node.value.value.replace("\n", RS))
+        new = b"%d" % (base + at) + b"\n" * raw[a:b].count(b"\n")
         edits.append((a, b, new))
     return _apply(raw, edits)
 
@@ -288,18 +284,16 @@ def stage(dest, src=LIB):
             if rel.replace(os.sep, "/") in WORDS:
                 text = words(text, table, calls)
             out.append((rel, text))
-    blocks = Table()  # the record tables, after the messages (their offsets known now)
-    base = len(table.data) + len(TABLES_MARK)
     os.makedirs(dest, exist_ok=True)
     for rel, text in out:
         if rel.replace(os.sep, "/") in TABLES:
-            text = tables(text, blocks, base)
+            text = tables(text, table)
         path = os.path.join(dest, rel)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w", encoding="utf-8") as f:
             f.write(text.replace(FULL_ON, FULL_OFF))
     with open(os.path.join(dest, MESSAGES), "wb") as f:
-        f.write(table.data + TABLES_MARK + blocks.data)
+        f.write(table.data + TABLES_MARK)
     return len(table.at)
 
 
