@@ -114,12 +114,13 @@ def datetime_text(b, strict=False):
     return text
 
 
-def datetime_bytes(year, month, day, hour=0, minute=0, second=0, deviation=None,
-                   status=0, weekday=0xFF):
-    """A 12-byte date-time (deviation None = not specified, 0x8000)."""
-    dev = 0x8000 if deviation is None else deviation & 0xFFFF
-    return bytes((year >> 8, year & 0xFF, month, day, weekday, hour, minute, second, 0,
-                  dev >> 8, dev & 0xFF, status))
+if _FULL:  # (the PC's tools)
+    def datetime_bytes(year, month, day, hour=0, minute=0, second=0, deviation=None,
+                       status=0, weekday=0xFF):
+        """A 12-byte date-time (deviation None = not specified, 0x8000)."""
+        dev = 0x8000 if deviation is None else deviation & 0xFFFF
+        return bytes((year >> 8, year & 0xFF, month, day, weekday, hour, minute, second, 0,
+                      dev >> 8, dev & 0xFF, status))
 
 
 # -- decoded A-XDR values as text (value_text / typed_text) -----------------------------------
@@ -166,13 +167,14 @@ def _text(v):
     return str(v)
 
 
-def typed_text(tag, value):
-    """Text for an ``axdr.decode_typed`` result, naming each type: ``enum 3``."""
-    from udlms.cosem import axdr
+if _FULL:  # (the PC's trace decoder)
+    def typed_text(tag, value):
+        """Text for an ``axdr.decode_typed`` result, naming each type: ``enum 3``."""
+        from udlms.cosem import axdr
 
-    if tag == 1 or tag == 2:
-        inner = ", ".join(typed_text(t, v) for t, v in value)
-        return "%s(%d){%s}" % (axdr.type_name(tag), len(value), inner)
-    if tag == 25:
-        return "date-time " + datetime_text(value)
-    return "%s %s" % (axdr.type_name(tag), _text(value))
+        if tag == 1 or tag == 2:
+            inner = ", ".join(typed_text(t, v) for t, v in value)
+            return "%s(%d){%s}" % (axdr.type_name(tag), len(value), inner)
+        if tag == 25:
+            return "date-time " + datetime_text(value)
+        return "%s %s" % (axdr.type_name(tag), _text(value))
