@@ -233,18 +233,15 @@ def parse_initiate_response(b):
                         % (apdu_name(b[0]) if len(b) else "nothing"), "unexpected")
     _need(b, 1, 1, _F_INITIATE)
     p = 3 if b[1] else 2  # negotiated-quality-of-service present: one more byte
-    if b[1]:
-        _need(b, 2, 1, _F_INITIATE)
+    _need(b, p - 1, 1, _F_INITIATE)
     _need(b, p, 12, _F_INITIATE)
     if b[p + 1] != 0x5F or b[p + 2] != 0x1F:
         raise ApduError("InitiateResponse conformance block is not tagged 5F 1F", "malformed")
     n = b[p + 3]
     _need(b, p + 4, n + 4, _F_INITIATE)
-    c = 0
-    for i in range(p + 5, p + 4 + n):  # the first byte counts unused bits
-        c = (c << 8) | b[i]
     i = p + 4 + n
-    return {"version": b[p], "conformance": c, "max_pdu": (b[i] << 8) | b[i + 1],
+    return {"version": b[p],  # (the conformance's first byte counts unused bits)
+            "conformance": int.from_bytes(b[p + 5:i], "big"), "max_pdu": (b[i] << 8) | b[i + 1],
             "vaa": (b[i + 2] << 8) | b[i + 3]}
 
 
@@ -345,18 +342,17 @@ def parse_response(b):
     b = memoryview(b)
     _need(b, 0, 1, _F_APDU)
     tag = b[0]
-    if tag == _EXCEPTION_RESPONSE:  # state-error, service-error [, expected IC]
-        r = Response(tag, "exception")
-        _need(b, 1, 1, r.kind)
-        r.state = b[1]
-        r.service = r.result = b[2] if len(b) > 2 else 0
-        if r.service == 6 and len(b) >= 7:
-            r.data = b[3:7]
-        return r
-    if tag == _CONFIRMED_SERVICE_ERROR:  # service, ServiceError choice, value
-        r = Response(tag, "confirmed-service-error")
-        _need(b, 1, 3, r.kind)
-        r.service, r.choice, r.result = b[1], b[2], b[3]
+    if tag == _EXCEPTION_RESPONSE or tag == _CONFIRMED_SERVICE_ERROR:
+        e = tag == _EXCEPTION_RESPONSE
+        r = Response(tag, "exception" if e else "confirmed-service-error")
+        _need(b, 1, 1 if e else 3, r.kind)
+        if e:  # state-error, service-error [, expected IC]
+            r.state = b[1]
+            r.service = r.result = b[2] if len(b) > 2 else 0
+            if r.service == 6 and len(b) >= 7:
+                r.data = b[3:7]
+        else:  # service, ServiceError choice, value
+            r.service, r.choice, r.result = b[1], b[2], b[3]
         return r
     r = ("get" if tag == _GET_RESPONSE else "action" if tag == _ACTION_RESPONSE
          else "set" if _FULL and tag == _SET_RESPONSE else None)  # a board never sets
