@@ -290,3 +290,29 @@ def test_apdu_error_messages_name_their_fields_on_the_device(tmp_path):
     assert json.loads(p.stdout) == want
     assert sum(1 for w in want if w and "cut short" in w[1]) >= 8
     assert any(w and "AARE result" in w[1] for w in want)
+
+
+def test_unconst_and_words_edge_cases():
+    """``unconst`` drops the import only when MicroPython folds every use; ``words`` leaves
+    docstrings, f-strings, short strings and the error calls' messages alone."""
+    u = msgtable.unconst
+    assert u("from udlms.port import const\n_A = const(1)\nif x:\n    B = const(2)\n") == (
+        "\n_A = const(1)\nif x:\n    B = const(2)\n")
+    assert u("from udlms.port import const, ticks_ms\n_A = const(1)\n") == (
+        "from udlms.port import ticks_ms\n_A = const(1)\n")
+    for kept in ("from udlms.port import const\n_A = const(1)\ndef f():\n    _B = const(2)\n",
+                 "from udlms.port import const\nf = const\n",
+                 "from udlms.port import const as c\n_A = c(1)\n"):
+        assert u(kept) == kept
+    src = ('def f(x):\n    """A docstring of some length."""\n    y = f"{x} formatted text"\n'
+           '    raise LinkError("a message of some length", "kind-of-error")\n'
+           '    return "short" + "a longer string" % x\n')
+    t = msgtable.Table()
+    out = msgtable.words(src, t, {"LinkError"})
+    assert out.endswith(msgtable.WORDS_IMPORT)
+    for same in ('"""A docstring of some length."""', 'f"{x} formatted text"',
+                 '"a message of some length"', '"short"'):
+        assert same in out
+    assert "_msg(%d)" % t.at["kind-of-error"] in out
+    assert "_msg(%d) %% x" % t.at["a longer string"] in out
+    assert out.count("\n") == src.count("\n") + 1

@@ -245,16 +245,17 @@ def unconst(source):
     (the line stays, blank if nothing else was imported from the port)."""
     tree = ast.parse(source)
     folded = set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            continue
-        for stmt in getattr(node, "body", ()) if isinstance(node, (ast.Module, ast.If, ast.Try)) \
-                else ():
-            if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
-                    and isinstance(stmt.targets[0], ast.Name)
-                    and isinstance(stmt.value, ast.Call)
-                    and isinstance(stmt.value.func, ast.Name) and stmt.value.func.id == "const"):
-                folded.add(id(stmt.value.func))
+    todo = list(tree.body)  # module-level statements, and those of its if/try blocks
+    while todo:
+        stmt = todo.pop()
+        if isinstance(stmt, (ast.If, ast.Try)):
+            todo += stmt.body + stmt.orelse + getattr(stmt, "finalbody", [])
+            for h in getattr(stmt, "handlers", []):
+                todo += h.body
+        elif (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+              and isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.Call)
+              and isinstance(stmt.value.func, ast.Name) and stmt.value.func.id == "const"):
+            folded.add(id(stmt.value.func))
     uses = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == "const"]
     imports = [n for n in tree.body if isinstance(n, ast.ImportFrom) and n.module == "udlms.port"
                and any(a.name == "const" and a.asname is None for a in n.names)]
