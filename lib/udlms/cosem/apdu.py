@@ -286,7 +286,8 @@ def get_request(invoke, class_id, obis6, attr, access=None, head=b"\xC0\x01"):
 
 def get_request_next(invoke, block):
     """get-request-next ``C0 02 iid bbbbbbbb`` acknowledging data block ``block``."""
-    return b"\xC0\x02" + bytes((invoke & 0xFF,)) + (block & 0xFFFFFFFF).to_bytes(4, "big")
+    return b"\xC0\x02" + bytes((invoke & 0xFF, block >> 24 & 0xFF, block >> 16 & 0xFF,
+                                 block >> 8 & 0xFF, block & 0xFF))
 
 
 def set_request(invoke, class_id, obis6, attr, data, access=None):
