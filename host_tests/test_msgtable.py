@@ -47,6 +47,9 @@ def test_staged_module_is_the_source_with_offsets(staged, path):
     out = (d / os.path.basename(path)).read_text(encoding="utf-8")
     if os.path.basename(path) in msgtable.TABLES:  # its record tables moved too (same shape)
         src = msgtable.tables(src, msgtable.Table(), 0)
+    src = msgtable.unconst(src)  # (a folded const needs no import on MicroPython)
+    if os.path.basename(path) in msgtable.WORDS:  # its other words moved too (same offsets)
+        src = msgtable.words(src, table, _calls())
     a, b = ast.parse(src), ast.parse(out)
     compile(out, path, "exec")
     assert src.count("\n") == out.count("\n")
@@ -164,7 +167,7 @@ def test_device_build_drops_full_blocks(staged, tmp_path):
 
 
 def test_record_tables_move_to_the_file_and_read_back(tmp_path):
-    """results.py and cosem/names.py keep ``(offset, length)`` for their record tables in the
+    """results.py and cosem/names.py keep the offset of a line for their record tables in the
     device copy; the unix MicroPython port, running that copy, gives the words CPython gives."""
     import json
     import subprocess
@@ -174,7 +177,8 @@ def test_record_tables_move_to_the_file_and_read_back(tmp_path):
     for rel in msgtable.TABLES:
         src = open(os.path.join(LIB, rel), encoding="utf-8").read()
         out = (d / rel).read_text(encoding="utf-8")
-        assert src.count("\n") == out.count("\n")
+        # every line where it was; WORDS modules get one line at the end (the import of _msg)
+        assert out.count("\n") - src.count("\n") == (rel in msgtable.WORDS)
         assert "scope-of-access-violated" not in out and "general-block-transfer" not in out, rel
     script = (
         "import json\nfrom udlms import results as r\nfrom udlms.cosem import names as n\n"
@@ -196,3 +200,119 @@ def test_record_tables_move_to_the_file_and_read_back(tmp_path):
             n.apdu_name(0xCB), n.apdu_name(0x61), n.service_name(1)]
     assert got == json.loads(json.dumps(want))
     assert got[0][0] == "type-unmatched" and got[7] == "glo-action-request"
+
+
+def test_words_move_to_the_file_and_read_back(tmp_path):
+    """The WORDS modules' other texts (plain words, format strings, type names) are read from
+    messages.txt in the device copy: the unix MicroPython port gives the text CPython gives."""
+    import json
+    import subprocess
+
+    d = tmp_path / "udlms"
+    msgtable.stage(str(d))
+    for rel in msgtable.WORDS:
+        out = (d / rel).read_text(encoding="utf-8")
+        assert "_msg(" in out and out.endswith(msgtable.WORDS_IMPORT), rel
+    assert "which udlms does not know" not in (d / "results.py").read_text(encoding="utf-8")
+    calls = (
+        "[r.explain(E.ServiceError('x', 'action-result', 12)),"
+        " r.explain(E.NoAnswer('no answer from the meter')),"
+        " r.explain(E.SecurityError('bad tag', 'auth-tag')),"
+        " r.explain(E.AssociationError('x', 'auth-failed')), r.explain(ValueError('v')),"
+        " [r.explain(c('m', k, 13)) for c in (E.DlmsError, E.FrameError, E.LinkError,"
+        " E.NoAnswer, E.SecurityError, E.ApduError, E.AssociationError, E.ServiceError,"
+        " E.TokenError, E.ConfigError) for k in (None, 'no-answer', 'replay',"
+        " 'counter-unavailable', 'auth-failed', 'data-access-result', 'exception-response')],"
+        " r.explain(E.AssociationError('m', 'association-rejected', 2)),"
+        " r.response_text(a.parse_response(bytes([0xD8, 1, 6, 0, 0, 1, 0]))),"
+        " r.response_text(a.parse_response(bytes([0x0E, 1, 6, 1]))),"
+        " r.release_refused(bytes([0x63, 3, 0x80, 1, 1])), r.release_refused(b''),"
+        " str(r.aarq_exception(a.parse_response(bytes([0xD8, 1, 6, 0, 0, 0, 9])), 5)),"
+        " r.action_result(99), o.obis_str(o.obis('0-0:19.40.0*255')),"
+        " o.datetime_text(bytes(3)), o.value_text(x.decode(bytes([9, 2, 1, 2]))[0]),"
+        " x.type_name(9), x.type_name(99)]")
+    script = ("import json\nfrom udlms import results as r, errors as E\n"
+              "from udlms.cosem import apdu as a, obis as o, axdr as x\n"
+              "print(json.dumps(%s))\n" % calls)
+    mp = os.path.join(ROOT, ".venv", "bin", "micropython")
+    env = dict(os.environ, MICROPYPATH=str(tmp_path))
+    p = subprocess.run([mp, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    from udlms import errors as E
+    from udlms import results as r
+    from udlms.cosem import apdu as a, axdr as x, obis as o
+
+    want = eval(calls, {"r": r, "E": E, "a": a, "x": x, "o": o})
+    assert json.loads(p.stdout) == json.loads(json.dumps(want))
+
+
+def test_apdu_error_messages_name_their_fields_on_the_device(tmp_path):
+    """apdu names a field or tag only when an error is raised (its field names are a record
+    table in messages.txt in the device copy): the same messages as CPython."""
+    import binascii
+    import json
+    import subprocess
+
+    d = tmp_path / "udlms"
+    msgtable.stage(str(d))
+    aare = ("6142A109060760857405080103A203020100A305A10302010EA40A04084D4D4D0000BC614E8802078089"
+            "0760857405080285AA0A8008503677524A323146BE0404022800")
+    cases = [("parse_aare", aare[:n]) for n in range(0, len(aare), 6)]
+    cases += [("parse_aare", "6104A2020205"), ("parse_aare", "6105A303A10102"),
+              ("parse_initiate_response", "0800065F1F0400001E1D0200"),
+              ("parse_initiate_response", "0801"), ("parse_initiate_response", "08"),
+              ("parse_response", ""), ("parse_response", "C402C101000000"),
+              ("parse_response", "C701C100010009"), ("parse_response", "CB01"),
+              ("parse_rlre", "6305800101BE"), ("parse_response", "D8")]
+    script = ("import json, binascii\nfrom udlms.cosem import apdu\n"
+              "from udlms.errors import DlmsError\nout = []\n"
+              "for f, h in %r:\n"
+              "    try:\n"
+              "        getattr(apdu, f)(binascii.unhexlify(h))\n"
+              "        out.append(None)\n"
+              "    except DlmsError as e:\n"
+              "        out.append([e.kind, str(e)])\n"
+              "print(json.dumps(out))\n" % (cases,))
+    mp = os.path.join(ROOT, ".venv", "bin", "micropython")
+    env = dict(os.environ, MICROPYPATH=str(tmp_path))
+    p = subprocess.run([mp, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    from udlms.cosem import apdu
+    from udlms.errors import DlmsError
+
+    want = []
+    for f, h in cases:
+        try:
+            getattr(apdu, f)(binascii.unhexlify(h))
+            want.append(None)
+        except DlmsError as e:
+            want.append([e.kind, str(e)])
+    assert json.loads(p.stdout) == want
+    assert sum(1 for w in want if w and "cut short" in w[1]) >= 8
+    assert any(w and "AARE result" in w[1] for w in want)
+
+
+def test_unconst_and_words_edge_cases():
+    """``unconst`` drops the import only when MicroPython folds every use; ``words`` leaves
+    docstrings, f-strings, short strings and the error calls' messages alone."""
+    u = msgtable.unconst
+    assert u("from udlms.port import const\n_A = const(1)\nif x:\n    B = const(2)\n") == (
+        "\n_A = const(1)\nif x:\n    B = const(2)\n")
+    assert u("from udlms.port import const, ticks_ms\n_A = const(1)\n") == (
+        "from udlms.port import ticks_ms\n_A = const(1)\n")
+    for kept in ("from udlms.port import const\n_A = const(1)\ndef f():\n    _B = const(2)\n",
+                 "from udlms.port import const\nf = const\n",
+                 "from udlms.port import const as c\n_A = c(1)\n"):
+        assert u(kept) == kept
+    src = ('def f(x):\n    """A docstring of some length."""\n    y = f"{x} formatted text"\n'
+           '    raise LinkError("a message of some length", "kind-of-error")\n'
+           '    return "short" + "a longer string" % x\n')
+    t = msgtable.Table()
+    out = msgtable.words(src, t, {"LinkError"})
+    assert out.endswith(msgtable.WORDS_IMPORT)
+    for same in ('"""A docstring of some length."""', 'f"{x} formatted text"',
+                 '"a message of some length"', '"short"'):
+        assert same in out
+    assert "_msg(%d)" % t.at["kind-of-error"] in out
+    assert "_msg(%d) %% x" % t.at["a longer string"] in out
+    assert out.count("\n") == src.count("\n") + 1

@@ -47,67 +47,34 @@ class DlmsError(Exception):
         return "%s: %s" % (type(self).__name__, self.message)
 
 
-class FrameError(DlmsError):
-    """A received HDLC frame is unusable (IEC 62056-46 clause 8.4).
-
-    kinds: bad-hcs, bad-fcs, truncated, too-long, other-address, bad-format, bad-control.
-    """
-
-    kind = "bad-frame"
+def _kind(name, base, kind):
+    """The subclass ``name`` of ``base`` whose errors are of ``kind`` unless told otherwise
+    (one call each, not a class statement: a class body is a code object in a board's heap)."""
+    return type(name, (base,), {"kind": kind})
 
 
-class LinkError(DlmsError):
-    """The HDLC link failed: no-answer, link-refused (DM), frame-rejected (FRMR), link-lost,
-    sequence (N(S)/N(R) out of order)."""
-
-    kind = "link"
-
-
-class NoAnswer(LinkError):
-    """The meter did not answer within the response timeout after all retries."""
-
-    kind = "no-answer"
-
-
-class SecurityError(DlmsError):
-    """Security suite 0 failure (Green Book 9.2.7).
-
-    kinds: auth-tag (GCM tag mismatch / wrong key / tampered), replay (invocation counter
-    not increasing), meter-proof (HLS f(CtoS) does not verify), counter-unavailable
-    (no usable invocation counter), system-title, key.
-    """
-
-    kind = "security"
-
-
-class ApduError(DlmsError):
-    """A malformed or unexpected APDU: malformed, unexpected, invoke-id, too-long."""
-
-    kind = "malformed"
-
-
-class AssociationError(DlmsError):
-    """The meter refused the association (AARE result/diagnostic) or HLS failed:
-    association-rejected, auth-failed."""
-
-    kind = "association-rejected"
-
-
-class ServiceError(DlmsError):
-    """The meter answered a service with an error: action-result, data-access-result,
-    exception-response, confirmed-service-error. ``code`` is the DLMS code."""
-
-    kind = "service"
-
-
-class TokenError(DlmsError):
-    """A token typed by a person is not a valid STS token (IEC 62055-41): token-format,
-    token-range, encoding."""
-
-    kind = "token-format"
-
-
-class ConfigError(DlmsError):
-    """A setting is missing or invalid; the device refuses to send rather than guess."""
-
-    kind = "config"
+# A received HDLC frame is unusable (IEC 62056-46 clause 8.4). kinds: bad-hcs, bad-fcs,
+# truncated, too-long, other-address, bad-format, bad-control.
+FrameError = _kind("FrameError", DlmsError, "bad-frame")
+# The HDLC link failed: no-answer, link-refused (DM), frame-rejected (FRMR), link-lost,
+# sequence (N(S)/N(R) out of order).
+LinkError = _kind("LinkError", DlmsError, "link")
+# The meter did not answer within the response timeout after all retries.
+NoAnswer = _kind("NoAnswer", LinkError, "no-answer")
+# Security suite 0 failure (Green Book 9.2.7). kinds: auth-tag (GCM tag mismatch / wrong
+# key / tampered), replay (invocation counter not increasing), meter-proof (HLS f(CtoS)
+# does not verify), counter-unavailable (no usable invocation counter), system-title, key.
+SecurityError = _kind("SecurityError", DlmsError, "security")
+# A malformed or unexpected APDU: malformed, unexpected, invoke-id, too-long.
+ApduError = _kind("ApduError", DlmsError, "malformed")
+# The meter refused the association (AARE result/diagnostic) or HLS failed:
+# association-rejected, auth-failed.
+AssociationError = _kind("AssociationError", DlmsError, "association-rejected")
+# The meter answered a service with an error: action-result, data-access-result,
+# exception-response, confirmed-service-error. ``code`` is the DLMS code.
+ServiceError = _kind("ServiceError", DlmsError, "service")
+# A token typed by a person is not a valid STS token (IEC 62055-41): token-format,
+# token-range, encoding.
+TokenError = _kind("TokenError", DlmsError, "token-format")
+# A setting is missing or invalid; the device refuses to send rather than guess.
+ConfigError = _kind("ConfigError", DlmsError, "config")

@@ -268,34 +268,23 @@ def aare_reason(aare, ciphered):
 
 
 def _prefix(exc):
+    """The display's word for ``exc``: by its class, tried in order (a subclass before its
+    base), then the alternatives some kinds take."""
     from udlms import errors as E
 
-    kind = getattr(exc, "kind", "")
-    if isinstance(exc, E.TokenError):
-        return "BAD TOKEN"
-    if isinstance(exc, E.NoAnswer) or kind == "no-answer":
-        return "NO ANSWER"
-    if isinstance(exc, E.FrameError):
-        return "LINE ERROR"
-    if isinstance(exc, E.LinkError):
-        return "LINK FAILED"
-    if isinstance(exc, E.SecurityError):
-        if kind == "replay" or kind == "counter-unavailable":
-            return "COUNTER"
-        return "AUTH FAILED"
-    if isinstance(exc, E.AssociationError):
-        if kind == "auth-failed" or exc.code in (11, 12, 13):
-            return "AUTH FAILED"
-        return "REFUSED"
-    if isinstance(exc, E.ServiceError):
-        if kind in ("action-result", "data-access-result"):
-            return "REJECTED"
-        return "METER ERROR"
-    if isinstance(exc, E.ApduError):
-        return "PROTOCOL"
-    if isinstance(exc, E.ConfigError):
-        return "SETTINGS"
-    return "ERROR"
+    kind = exc.kind
+    i = 0
+    for c in (E.TokenError, E.NoAnswer, E.FrameError, E.LinkError, E.SecurityError,
+              E.AssociationError, E.ServiceError, E.ApduError, E.ConfigError):
+        if isinstance(exc, c) or i == 1 and kind == "no-answer":
+            break
+        i += 1
+    if (i == 4 and kind in ("replay", "counter-unavailable")
+            or i == 5 and kind != "auth-failed" and exc.code not in (11, 12, 13)
+            or i == 6 and kind not in ("action-result", "data-access-result")):
+        i += 6  # SecurityError -> COUNTER, AssociationError -> REFUSED, ServiceError -> METER ERROR
+    return ("BAD TOKEN|NO ANSWER|LINE ERROR|LINK FAILED|AUTH FAILED|AUTH FAILED|REJECTED|"
+            "PROTOCOL|SETTINGS|ERROR|COUNTER|REFUSED|METER ERROR").split("|")[i]
 
 
 def explain(exc):

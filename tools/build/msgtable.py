@@ -15,10 +15,12 @@ message is shown, so ``str(e)`` on the device is the same text as on CPython. On
 first argument of calls to the error classes of ``errors.py`` and of the helpers in
 ``HELPERS`` is touched; kinds, codes and every other string stay. The replacement keeps
 each line where it was (tracebacks on the device name the source line), and the
-CPython sources and tests are unchanged. The record tables of ``results.py`` and
-``cosem/names.py`` (the words for result codes and the standard's names) go to the same
-file after a marker line; the device copy keeps ``(offset, length)`` and
-``udlms.cosem.names._text`` reads a table when a code is to be explained.
+CPython sources and tests are unchanged. The record tables of ``TABLES`` (the words for
+result codes, the standard's names, the fields apdu's errors name) go to the same file, a
+line each; the device copy keeps the offset and ``udlms.cosem.names._text`` reads a table
+when a code is to be explained. The other words of the ``WORDS`` modules (off the session
+path) are lines there too, read by ``_msg(offset)``; and the device copy imports ``const`` only
+where MicroPython's compiler does not fold it (``unconst``).
 
     python -m tools.build.msgtable OUT_DIR      # write OUT_DIR/udlms/*.py and messages.txt
 """
@@ -36,7 +38,8 @@ HELPERS = ("_error", "_bad")
 
 
 def error_classes(path=None):
-    """Names of DlmsError and its subclasses defined in errors.py."""
+    """Names of DlmsError and its subclasses defined in errors.py (by a class statement or
+    as ``Name = _kind("Name", Base, kind)``)."""
     with open(path or os.path.join(LIB, "errors.py"), encoding="utf-8") as f:
         tree = ast.parse(f.read())
     names = {"DlmsError"}
@@ -44,10 +47,18 @@ def error_classes(path=None):
     while grew:
         grew = False
         for node in tree.body:
-            if isinstance(node, ast.ClassDef) and node.name not in names:
-                if any(isinstance(b, ast.Name) and b.id in names for b in node.bases):
-                    names.add(node.name)
-                    grew = True
+            if isinstance(node, ast.ClassDef):
+                name, bases = node.name, node.bases
+            elif (isinstance(node, ast.Assign) and len(node.targets) == 1
+                  and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Call)
+                  and _callee(node.value.func) == "_kind"):
+                name, bases = node.targets[0].id, node.value.args[1:2]
+            else:
+                continue
+            if name not in names and any(isinstance(b, ast.Name) and b.id in names
+                                         for b in bases):
+                names.add(name)
+                grew = True
     return names
 
 
@@ -75,14 +86,6 @@ class Table:
                 t.add(line[:-1].decode("utf-8"))
         return t
 
-    def add_block(self, text):
-        """A multi-line record table: stored whole, found by (offset, byte length)."""
-        b = text.encode("utf-8")
-        if text not in self.at:
-            self.at[text] = len(self.data)
-            self.data += b + b"\n"
-        return self.at[text], len(b)
-
     def text(self, offset):
         end = self.data.index(b"\n", offset)
         return self.data[offset:end].decode("utf-8")
@@ -108,10 +111,11 @@ def _movable(node):
 
 
 # modules whose module-level record tables (``_NAME = "...\n..."``, read only through
-# ``udlms.cosem.names._text``) go to messages.txt too, after the messages and this line: the
-# device copy keeps ``(offset, length)`` instead of the text
-TABLES = ("results.py", "cosem/names.py")
-TABLES_MARK = b"\x00record tables\n"
+# ``udlms.cosem.names._text`` or ``errors._text``) go to messages.txt too, one line each (their
+# records split by RS): the device copy keeps the line's offset instead of the text
+TABLES = ("results.py", "cosem/names.py", "cosem/apdu.py")
+RS = "\x1e"
+TABLES_MARK = b"\x00record tables\n"  # ends the file (Table.read stops there)
 
 
 def _spanner(raw):
@@ -134,9 +138,10 @@ def _apply(raw, edits):
     return raw.decode("utf-8")
 
 
-def tables(source, blocks, base):
+def tables(source, table, base=0):
     """``source`` with each module-level str table (over 64 characters) replaced by
-    ``(base + its offset in blocks, its length)``; every line stays where it was."""
+    ``base +`` the offset of its line in ``table`` (its records split by ``RS`` there, not by
+    newlines); every line stays where it was."""
     raw = source.encode("utf-8")
     span = _spanner(raw)
     edits = []
@@ -148,8 +153,8 @@ def tables(source, blocks, base):
                 and len(node.value.value) > 64):
             continue
         a, b = span(node.value)
-        at, n = blocks.add_block(node.value.value)
-        new = b"(%d, %d)" % (base + at, n) + b"\n" * raw[a:b].count(b"\n")
+        at = table.add(node.value.value.replace("\n", RS))
+        new = b"%d" % (base + at) + b"\n" * raw[a:b].count(b"\n")
         edits.append((a, b, new))
     return _apply(raw, edits)
 
@@ -180,11 +185,91 @@ def strip(source, table, calls):
     return _apply(raw, edits)
 
 
+# modules off the session path whose other words (plain-language texts, format strings, names
+# of fields and types: every str literal of 10 characters or more in a function, not a
+# docstring) go to messages.txt too: the device copy reads each when it is used, through
+# ``errors._text`` bound to ``_msg`` by a line added at the end (lines keep their numbers)
+WORDS = ("results.py", "cosem/obis.py", "cosem/axdr.py", "cosem/axdr_enc.py", "cosem/names.py")
+WORDS_MIN = 10  # shorter strings are names in the .mpy (qstrs): moving them gains nothing
+WORDS_IMPORT = "\nfrom udlms.errors import _text as _msg  # (tools/build/msgtable.py)\n"
+
+
+def words(source, table, calls=()):
+    """``source`` with each one-line str literal (``WORDS_MIN`` characters or more) in its
+    functions replaced by ``_msg(offset)`` (its line in ``table``), docstrings, f-strings and
+    the messages of the calls named in ``calls`` (:func:`strip` moves those) left alone, and
+    the import of ``_msg`` added at the end."""
+    raw = source.encode("utf-8")
+    span = _spanner(raw)
+    tree = ast.parse(source)
+    keep = set()  # docstrings and the parts of f-strings
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)):
+            keep.add(id(body[0].value))
+        if isinstance(node, ast.JoinedStr):
+            keep.update(id(n) for n in ast.walk(node))
+        if isinstance(node, ast.Call) and node.args and _callee(node.func) in calls:
+            arg = node.args[0]
+            keep.add(id(arg.left if isinstance(arg, ast.BinOp) else arg))
+    edits = []
+    for f in ast.walk(tree):
+        if not isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for stmt in f.body:
+            for node in ast.walk(stmt):
+                if (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                        and id(node) not in keep and len(node.value) >= WORDS_MIN
+                        and "\n" not in node.value and "\r" not in node.value):
+                    keep.add(id(node))  # (a nested function's body is walked twice)
+                    a, b = span(node)
+                    new = b"_msg(%d" % table.add(node.value)
+                    edits.append((a, b, new + b"\n" * raw[a:b].count(b"\n") + b")"))
+    if not edits:
+        return source
+    return _apply(raw, edits).rstrip("\n") + WORDS_IMPORT
+
+
 # compile-time switch of the device build: a module that says ``_FULL = const(1)`` gets
 # ``const(0)`` in the device copy, so mpy-cross drops its ``if _FULL:`` blocks (generality
 # the token path never uses: extra names, host-side helpers) while CPython keeps them
 FULL_ON = "\n_FULL = const(1)"
 FULL_OFF = "\n_FULL = const(0)"
+
+
+def unconst(source):
+    """``source`` without ``const`` in its ``from udlms.port import`` line when every use of
+    it is a module-level ``NAME = const(...)``: MicroPython's compiler folds those whether or
+    not the name is imported (CPython needs the import), so the device copy saves the import
+    (the line stays, blank if nothing else was imported from the port)."""
+    tree = ast.parse(source)
+    folded = set()
+    todo = list(tree.body)  # module-level statements, and those of its if/try blocks
+    while todo:
+        stmt = todo.pop()
+        if isinstance(stmt, (ast.If, ast.Try)):
+            todo += stmt.body + stmt.orelse + getattr(stmt, "finalbody", [])
+            for h in getattr(stmt, "handlers", []):
+                todo += h.body
+        elif (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+              and isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.Call)
+              and isinstance(stmt.value.func, ast.Name) and stmt.value.func.id == "const"):
+            folded.add(id(stmt.value.func))
+    uses = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == "const"]
+    imports = [n for n in tree.body if isinstance(n, ast.ImportFrom) and n.module == "udlms.port"
+               and any(a.name == "const" and a.asname is None for a in n.names)]
+    if len(imports) != 1 or any(id(n) not in folded for n in uses):
+        return source
+    node = imports[0]
+    rest = [a.name for a in node.names if a.name != "const"]
+    if any(a.asname for a in node.names) or node.lineno != node.end_lineno:
+        return source
+    lines = source.splitlines(keepends=True)
+    line = lines[node.lineno - 1]
+    lines[node.lineno - 1] = (line[:node.col_offset] + "from udlms.port import "
+                              + ", ".join(rest) + line[node.end_col_offset:] if rest else "\n")
+    return "".join(lines)
 
 
 def stage(dest, src=LIB):
@@ -195,19 +280,21 @@ def stage(dest, src=LIB):
     out = []
     for path in sorted(glob.glob(os.path.join(src, "**", "*.py"), recursive=True)):
         with open(path, encoding="utf-8") as f:
-            out.append((os.path.relpath(path, src), strip(f.read(), table, calls)))
-    blocks = Table()  # the record tables, after the messages (their offsets known now)
-    base = len(table.data) + len(TABLES_MARK)
+            rel = os.path.relpath(path, src)
+            text = unconst(strip(f.read(), table, calls))
+            if rel.replace(os.sep, "/") in WORDS:
+                text = words(text, table, calls)
+            out.append((rel, text))
     os.makedirs(dest, exist_ok=True)
     for rel, text in out:
         if rel.replace(os.sep, "/") in TABLES:
-            text = tables(text, blocks, base)
+            text = tables(text, table)
         path = os.path.join(dest, rel)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w", encoding="utf-8") as f:
             f.write(text.replace(FULL_ON, FULL_OFF))
     with open(os.path.join(dest, MESSAGES), "wb") as f:
-        f.write(table.data + TABLES_MARK + blocks.data)
+        f.write(table.data + TABLES_MARK)
     return len(table.at)
 
 

@@ -8,7 +8,7 @@ kind "malformed" on truncation or "unexpected" on an APDU of the wrong kind. Cip
 done elsewhere (:mod:`udlms.crypto.security`); this module only places the bytes.
 """
 
-from udlms.errors import ApduError, ServiceError
+from udlms.errors import ApduError
 from udlms.port import const
 
 # _FULL: 0 in the device build (tools/build/msgtable.py), which leaves out what a board
@@ -24,7 +24,22 @@ _GET_RESPONSE = const(0xC4)
 _SET_RESPONSE = const(0xC5)
 _ACTION_RESPONSE = const(0xC7)
 _EXCEPTION_RESPONSE = const(0xD8)
-_OID_PREFIX = b"\x60\x85\x74\x05\x08"  # 2.16.756.5.8 (DLMS UA)
+# the fields named in error messages: a number from 256 (below: an APDU tag), their names
+# in _FIELDS (read only when an error names one; the device build keeps the table in
+# udlms/messages.txt, tools/build/msgtable.py TABLES)
+_F_LENGTH = const(256)
+_F_RESULT = const(257)
+_F_DIAGNOSTIC = const(258)
+_F_TITLE = const(259)
+_F_AUTH = const(260)
+_F_USER = const(261)
+_F_CONTEXT = const(262)
+_F_INITIATE = const(263)
+_F_BLOCK = const(264)
+_F_APDU = const(265)
+_FIELDS = ("length field|AARE result|result-source-diagnostic|responding-AP-title|"
+           "responding-authentication-value|user-information|application-context-name|"
+           "InitiateResponse|block number|APDU")
 if _FULL:  # the tag names the host's tools and tests read
     AARQ, AARE, RLRQ, RLRE = _AARQ, _AARE, 0x62, _RLRE
     CONFIRMED_SERVICE_ERROR, EXCEPTION_RESPONSE = _CONFIRMED_SERVICE_ERROR, _EXCEPTION_RESPONSE
@@ -41,24 +56,26 @@ if _FULL:  # the tag names the host's tools and tests read
 
 def _need(b, p, n, w):
     """ApduError "malformed" unless n bytes remain at p; ``w`` names the field (an APDU
-    tag number is named only when the error is raised)."""
+    tag or a _F_ number is named only when the error is raised)."""
     if n > len(b) - p:
         if isinstance(w, int):
-            w = apdu_name(w)
+            from udlms.cosem import names
+
+            w = names.apdu_name(w) if w < 256 else names._text(_FIELDS).split("|")[w - 256]
         raise ApduError("%s is cut short: needs %d bytes at byte %d, %d remain"
                         % (w, n, p, len(b) - p), "malformed")
 
 
 def _len(b, p):
     """BER/A-XDR length at p -> (n, newpos); raises ApduError when it is cut short."""
-    _need(b, p, 1, "length field")
+    _need(b, p, 1, _F_LENGTH)
     n = b[p]
     if n < 0x80:
         return n, p + 1
     k = n & 0x7F
     if k == 0 or k > 4:
         raise ApduError("length field 0x%02X at byte %d is not valid" % (n, p), "malformed")
-    _need(b, p + 1, k, "length field")
+    _need(b, p + 1, k, _F_LENGTH)
     return int.from_bytes(b[p + 1:p + 1 + k], "big"), p + 1 + k
 
 
@@ -127,18 +144,18 @@ def aarq(ciphered=True, mechanism=5, calling_title=None, auth_value=None, user_i
     ``mechanism`` 0 none, 1 LLS (``auth_value`` = password), 5 HLS-GMAC (``auth_value``
     = CtoS). ``user_info`` is the (glo-)InitiateRequest bytes, placed in BE 04.
     """
-    b = bytearray(b"\x60\x00\xA1\x09\x06\x07")  # AARQ, its length filled in at the end
-    b += _OID_PREFIX
-    b += b"\x01\x03" if ciphered else b"\x01\x01"
+    # AARQ (its length filled in at the end), application-context-name 2.16.756.5.8.1.x
+    b = bytearray(b"\x60\x00\xA1\x09\x06\x07\x60\x85\x74\x05\x08\x01\x01")
+    if ciphered:
+        b[-1] = 3
     if calling_title is not None:
         _put(b, calling_title, 0xA6, 0x04)
     if mechanism:
         if auth_value is None:
             raise ApduError("authentication mechanism %d needs a value (password or "
                             "challenge)" % mechanism, "malformed")
-        b += b"\x8A\x02\x07\x80\x8B\x07"  # sender-acse-requirements: authentication
-        b += _OID_PREFIX
-        b.append(2)
+        # sender-acse-requirements: authentication; mechanism-name 2.16.756.5.8.2.m
+        b += b"\x8A\x02\x07\x80\x8B\x07\x60\x85\x74\x05\x08\x02"
         b.append(mechanism)
         _put(b, auth_value, 0xAC, 0x80)
     if user_info:
@@ -176,22 +193,21 @@ def parse_aare(b, tag=_AARE):
             if t == 0x80:
                 a.result = int.from_bytes(v, "big")
         elif t == 0xA2:  # result
-            a.result = int.from_bytes(_in(v, "AARE result"), "big")
+            a.result = int.from_bytes(_in(v, _F_RESULT), "big")
         elif t == 0xA3:  # result-source-diagnostic
-            x = "result-source-diagnostic"
-            d = _in(v, x)  # (checks that v has its tag byte)
-            a.diagnostic = (v[0] & 0x1F, int.from_bytes(_in(d, x), "big"))
+            d = _in(v, _F_DIAGNOSTIC)  # (checks that v has its tag byte)
+            a.diagnostic = (v[0] & 0x1F, int.from_bytes(_in(d, _F_DIAGNOSTIC), "big"))
         elif t == 0xA4:  # responding-AP-title
-            a.responding_title = bytes(_in(v, "responding-AP-title"))
+            a.responding_title = bytes(_in(v, _F_TITLE))
         elif t == 0xAA:  # responding-authentication-value
-            a.auth_value = bytes(_in(v, "responding-authentication-value"))
+            a.auth_value = bytes(_in(v, _F_AUTH))
         elif t == 0xBE:  # user-information
-            a.user_info = bytes(_in(v, "user-information") if len(v)
+            a.user_info = bytes(_in(v, _F_USER) if len(v)
                                 and v[0] == 0x04 else v)
         elif t == 0x89 and len(v):  # mechanism-name (Ziv meters end it with 0x85)
             a.mechanism = v[-1] & 0x7F
         elif t == 0xA1:  # application-context-name (checked; only a PC shows it)
-            v = _in(v, "application-context-name")
+            v = _in(v, _F_CONTEXT)
             if _FULL and len(v):
                 a.context = v[-1]
                 a.context_ciphered = a.context in (3, 4)
@@ -206,6 +222,7 @@ def parse_initiate_response(b):
     ``ServiceError``."""
     if _FULL and len(b) and b[0] == _CONFIRMED_SERVICE_ERROR:  # (a session checks it)
         from udlms.cosem import names
+        from udlms.errors import ServiceError
 
         r = parse_response(b)
         raise ServiceError("meter refused the %s service: %s" % (
@@ -214,20 +231,17 @@ def parse_initiate_response(b):
     if not len(b) or b[0] != _INITIATE_RESPONSE:
         raise ApduError("expected an InitiateResponse (08), got %s"
                         % (apdu_name(b[0]) if len(b) else "nothing"), "unexpected")
-    _need(b, 1, 1, "InitiateResponse")
+    _need(b, 1, 1, _F_INITIATE)
     p = 3 if b[1] else 2  # negotiated-quality-of-service present: one more byte
-    if b[1]:
-        _need(b, 2, 1, "InitiateResponse")
-    _need(b, p, 12, "InitiateResponse")
+    _need(b, p - 1, 1, _F_INITIATE)
+    _need(b, p, 12, _F_INITIATE)
     if b[p + 1] != 0x5F or b[p + 2] != 0x1F:
         raise ApduError("InitiateResponse conformance block is not tagged 5F 1F", "malformed")
     n = b[p + 3]
-    _need(b, p + 4, n + 4, "InitiateResponse")
-    c = 0
-    for i in range(p + 5, p + 4 + n):  # the first byte counts unused bits
-        c = (c << 8) | b[i]
+    _need(b, p + 4, n + 4, _F_INITIATE)
     i = p + 4 + n
-    return {"version": b[p], "conformance": c, "max_pdu": (b[i] << 8) | b[i + 1],
+    return {"version": b[p],  # (the conformance's first byte counts unused bits)
+            "conformance": int.from_bytes(b[p + 5:i], "big"), "max_pdu": (b[i] << 8) | b[i + 1],
             "vaa": (b[i + 2] << 8) | b[i + 3]}
 
 
@@ -272,7 +286,8 @@ def get_request(invoke, class_id, obis6, attr, access=None, head=b"\xC0\x01"):
 
 def get_request_next(invoke, block):
     """get-request-next ``C0 02 iid bbbbbbbb`` acknowledging data block ``block``."""
-    return b"\xC0\x02" + bytes((invoke & 0xFF,)) + (block & 0xFFFFFFFF).to_bytes(4, "big")
+    return b"\xC0\x02" + bytes((invoke & 0xFF, block >> 24 & 0xFF, block >> 16 & 0xFF,
+                                 block >> 8 & 0xFF, block & 0xFF))
 
 
 def set_request(invoke, class_id, obis6, attr, data, access=None):
@@ -297,7 +312,7 @@ class Response:
     The defaults are class attributes: an instance holds only what was parsed. An AARE or
     RLRE (:func:`parse_aare`, kind "AARE"/"RLRE") is one too, with its own fields."""
 
-    invoke = data = block = dar = state = service = choice = None
+    invoke = data = block = state = service = choice = None
     diagnostic = responding_title = auth_value = user_info = mechanism = None
     result = 0
 
@@ -306,7 +321,7 @@ class Response:
         self.kind = kind
 
     if _FULL:  # for people at a PC (the device build leaves them out)
-        context = None
+        dar = context = None
         context_ciphered = False
 
         @property
@@ -326,20 +341,19 @@ def parse_response(b):
     exception-response (D8) or a confirmed-service-error (0E) -> :class:`Response`.
     ``data`` runs to the end of the APDU (the Data is its last field)."""
     b = memoryview(b)
-    _need(b, 0, 1, "APDU")
+    _need(b, 0, 1, _F_APDU)
     tag = b[0]
-    if tag == _EXCEPTION_RESPONSE:  # state-error, service-error [, expected IC]
-        r = Response(tag, "exception")
-        _need(b, 1, 1, r.kind)
-        r.state = b[1]
-        r.service = r.result = b[2] if len(b) > 2 else 0
-        if r.service == 6 and len(b) >= 7:
-            r.data = b[3:7]
-        return r
-    if tag == _CONFIRMED_SERVICE_ERROR:  # service, ServiceError choice, value
-        r = Response(tag, "confirmed-service-error")
-        _need(b, 1, 3, r.kind)
-        r.service, r.choice, r.result = b[1], b[2], b[3]
+    if tag == _EXCEPTION_RESPONSE or tag == _CONFIRMED_SERVICE_ERROR:
+        e = tag == _EXCEPTION_RESPONSE
+        r = Response(tag, "exception" if e else "confirmed-service-error")
+        _need(b, 1, 1 if e else 3, r.kind)
+        if e:  # state-error, service-error [, expected IC]
+            r.state = b[1]
+            r.service = r.result = b[2] if len(b) > 2 else 0
+            if r.service == 6 and len(b) >= 7:
+                r.data = b[3:7]
+        else:  # service, ServiceError choice, value
+            r.service, r.choice, r.result = b[1], b[2], b[3]
         return r
     r = ("get" if tag == _GET_RESPONSE else "action" if tag == _ACTION_RESPONSE
          else "set" if _FULL and tag == _SET_RESPONSE else None)  # a board never sets
@@ -353,7 +367,7 @@ def parse_response(b):
     r.choice = c = b[1]
     r.invoke = b[2]
     if c == 2 and tag != _SET_RESPONSE:  # get with-datablock / action with-pblock
-        _need(b, 4, 4, "block number")
+        _need(b, 4, 4, _F_BLOCK)
         r.block = (int.from_bytes(b[4:8], "big"), b[3] != 0)
         p = 8
         if tag == _GET_RESPONSE:  # DataBlock-G result: 00 raw-data | 01 data-access-result
@@ -368,12 +382,12 @@ def parse_response(b):
         r.data = b[p:p + n]
     elif _FULL and tag == _SET_RESPONSE and c in (1, 2, 3):
         if c == 2:  # datablock: block-number
-            _need(b, 3, 4, "block number")
+            _need(b, 3, 4, _F_BLOCK)
             r.block = (int.from_bytes(b[3:7], "big"), False)
         else:
             r.result = b[3]
             if c == 3:  # last-datablock: result, block-number
-                _need(b, 4, 4, "block number")
+                _need(b, 4, 4, _F_BLOCK)
                 r.block = (int.from_bytes(b[4:8], "big"), True)
     elif c != 1:
         raise ApduError("%s type %d (with-list) is not supported" % (apdu_name(tag), c),
@@ -388,8 +402,8 @@ def parse_response(b):
         r.result = b[3]
         if len(b) > 4 and b[4]:
             _need(b, 5, 2, tag)
-            if b[5]:
-                r.dar = b[6]
-            else:
+            if not b[5]:
                 r.data = b[6:]
+            elif _FULL:  # (read by the PC's trace decoder only)
+                r.dar = b[6]
     return r

@@ -12,6 +12,8 @@ is bounded (``MAX_DEPTH``): hostile input raises only ``ApduError`` kind "malfor
 from udlms.errors import ApduError
 from udlms.port import const
 
+# _FULL: 0 in the device build (tools/build/msgtable.py): what only a PC uses is left out
+_FULL = const(1)
 NULL = const(0)
 ARRAY = const(1)
 STRUCTURE = const(2)
@@ -79,9 +81,6 @@ class BitString:
             return False
         return self.nbits == n and self.data == bytes(d)
 
-    def __ne__(self, other):
-        return not self.__eq__(other)
-
     __hash__ = None
 
     def bits(self):
@@ -89,8 +88,9 @@ class BitString:
         d = self.data
         return "".join(str((d[i >> 3] >> (7 - (i & 7))) & 1) for i in range(self.nbits))
 
-    def __repr__(self):
-        return "BitString(%d, %r)" % (self.nbits, self.data)
+    if _FULL:  # (a board shows no BitString repr)
+        def __repr__(self):
+            return "BitString(%d, %r)" % (self.nbits, self.data)
 
 
 def _bad(msg):
@@ -131,16 +131,22 @@ def decode_length(buf, pos):
     return n, pos + k
 
 
-def _need(buf, pos, n, what):
+def _need(buf, pos, n, what, count=-1):
+    """ApduError unless n bytes remain at pos; ``what`` a type tag (named only when the
+    error is raised) and ``count`` its number of elements (an array's or structure's)."""
     if n > len(buf) - pos:
+        what = type_name(what)
+        if count >= 0:
+            what = "%s of %d elements" % (what, count)
         raise _bad("%s claims %d bytes at byte %d but only %d remain: the data is "
                    "cut short or corrupt" % (what, n, pos, len(buf) - pos))
 
 
 # -- encoding --------------------------------------------------------------------------
-def octet_string(b):
-    """``09 len b`` (A-XDR octet-string)."""
-    return b"\x09" + encode_length(len(b)) + bytes(b)
+if _FULL:  # (the PC's tools; a board's token code builds its own)
+    def octet_string(b):
+        """``09 len b`` (A-XDR octet-string)."""
+        return b"\x09" + encode_length(len(b)) + bytes(b)
 
 
 # -- decoding --------------------------------------------------------------------------
@@ -153,7 +159,7 @@ def _scalar(buf, pos, tag):
     size = _SIZE[tag]
     if tag in _STRINGS:
         n, pos = decode_length(buf, pos)
-        _need(buf, pos, n, type_name(tag))
+        _need(buf, pos, n, tag)
         raw = bytes(buf[pos:pos + n])
         pos += n
         if tag == OCTET_STRING:
@@ -165,12 +171,12 @@ def _scalar(buf, pos, tag):
     if tag == BIT_STRING:
         n, pos = decode_length(buf, pos)
         nb = (n + 7) >> 3
-        _need(buf, pos, nb, "bit-string")
+        _need(buf, pos, nb, BIT_STRING)
         return BitString(n, buf[pos:pos + nb]), pos + nb
     if tag == COMPACT_ARRAY:
         raise ApduError("compact-array data at byte %d is not supported" % (pos - 1),
                         "unexpected")
-    _need(buf, pos, size, type_name(tag))
+    _need(buf, pos, size, tag)
     raw = buf[pos:pos + size]
     pos += size
     if tag in (DATETIME, DATE, TIME):
@@ -197,7 +203,7 @@ def _decode(buf, pos, depth, typed):
     if tag == ARRAY or tag == STRUCTURE:
         n, pos = decode_length(buf, pos)
         # every element needs at least its tag byte: check before building anything
-        _need(buf, pos, n, "%s of %d elements" % (type_name(tag), n))
+        _need(buf, pos, n, tag, n)
         items = []
         for _ in range(n):
             v, pos = _decode(buf, pos, depth + 1, typed)

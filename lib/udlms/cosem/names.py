@@ -5,16 +5,14 @@ wanted (tables are single strings: on MicroPython a fraction of the RAM of tuple
 
 
 def _text(table):
-    """A record table as text. In the device build (tools/build/msgtable.py) a table is
-    ``(offset, length)`` in udlms/messages.txt, read only when a name is wanted."""
+    """A record table as text. In the device build (tools/build/msgtable.py) a table is the
+    offset of its line in udlms/messages.txt (records split by \\x1e there), read only when
+    a name is wanted."""
     if isinstance(table, str):
         return table
-    try:
-        with open(__file__.rsplit("/", 2)[0] + "/messages.txt", "rb") as f:
-            f.seek(table[0])
-            return f.read(table[1]).decode()
-    except OSError:  # not installed: every name reads as unknown, with its number
-        return ""
+    from udlms.errors import _text
+
+    return _text(table).replace("\x1e", "\n")
 
 
 def _row(table, key):

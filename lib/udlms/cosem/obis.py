@@ -4,38 +4,42 @@ date-time octet-string (Blue Book §4.1.6.1)."""
 from udlms.errors import ConfigError
 from udlms.port import const
 
-DATA = const(1)
-REGISTER = const(3)
-EXTENDED_REGISTER = const(4)
-DEMAND_REGISTER = const(5)
-PROFILE_GENERIC = const(7)
-CLOCK = const(8)
-SCRIPT_TABLE = const(9)
-ASSOCIATION_SN = const(12)
-ASSOCIATION_LN = const(15)
-IMAGE_TRANSFER = const(18)
-IEC_HDLC_SETUP = const(23)
-SECURITY_SETUP = const(64)
-DISCONNECT_CONTROL = const(70)
-LIMITER = const(71)
-ACCOUNT = const(111)
-CREDIT = const(112)
-CHARGE = const(113)
-TOKEN_GATEWAY = const(115)
+# _FULL: 0 in the device build (tools/build/msgtable.py): a board only reads OBIS codes
+# (obis()); the class ids and their names are for the PC's tools
+_FULL = const(1)
+if _FULL:
+    DATA = const(1)
+    REGISTER = const(3)
+    EXTENDED_REGISTER = const(4)
+    DEMAND_REGISTER = const(5)
+    PROFILE_GENERIC = const(7)
+    CLOCK = const(8)
+    SCRIPT_TABLE = const(9)
+    ASSOCIATION_SN = const(12)
+    ASSOCIATION_LN = const(15)
+    IMAGE_TRANSFER = const(18)
+    IEC_HDLC_SETUP = const(23)
+    SECURITY_SETUP = const(64)
+    DISCONNECT_CONTROL = const(70)
+    LIMITER = const(71)
+    ACCOUNT = const(111)
+    CREDIT = const(112)
+    CHARGE = const(113)
+    TOKEN_GATEWAY = const(115)
 
-_CLASS_NAMES = ("1 data 3 register 4 extended-register 5 demand-register 7 profile-generic "
-                "8 clock 9 script-table 12 association-sn 15 association-ln 18 image-transfer "
-                "23 iec-hdlc-setup 64 security-setup 70 disconnect-control 71 limiter "
-                "111 account 112 credit 113 charge 115 token-gateway")
+    _CLASS_NAMES = ("1 data 3 register 4 extended-register 5 demand-register "
+                    "7 profile-generic 8 clock 9 script-table 12 association-sn "
+                    "15 association-ln 18 image-transfer 23 iec-hdlc-setup 64 security-setup "
+                    "70 disconnect-control 71 limiter 111 account 112 credit 113 charge "
+                    "115 token-gateway")
 
-
-def class_name(class_id):
-    """Name of a COSEM interface class id, e.g. 115 -> "token-gateway"."""
-    w = _CLASS_NAMES.split()
-    for i in range(0, len(w), 2):
-        if int(w[i]) == class_id:
-            return w[i + 1]
-    return "class-%d" % class_id
+    def class_name(class_id):
+        """Name of a COSEM interface class id, e.g. 115 -> "token-gateway"."""
+        w = _CLASS_NAMES.split()
+        for i in range(0, len(w), 2):
+            if int(w[i]) == class_id:
+                return w[i + 1]
+        return "class-%d" % class_id
 
 
 def obis(x):
@@ -110,12 +114,13 @@ def datetime_text(b, strict=False):
     return text
 
 
-def datetime_bytes(year, month, day, hour=0, minute=0, second=0, deviation=None,
-                   status=0, weekday=0xFF):
-    """A 12-byte date-time (deviation None = not specified, 0x8000)."""
-    dev = 0x8000 if deviation is None else deviation & 0xFFFF
-    return bytes((year >> 8, year & 0xFF, month, day, weekday, hour, minute, second, 0,
-                  dev >> 8, dev & 0xFF, status))
+if _FULL:  # (the PC's tools)
+    def datetime_bytes(year, month, day, hour=0, minute=0, second=0, deviation=None,
+                       status=0, weekday=0xFF):
+        """A 12-byte date-time (deviation None = not specified, 0x8000)."""
+        dev = 0x8000 if deviation is None else deviation & 0xFFFF
+        return bytes((year >> 8, year & 0xFF, month, day, weekday, hour, minute, second, 0,
+                      dev >> 8, dev & 0xFF, status))
 
 
 # -- decoded A-XDR values as text (value_text / typed_text) -----------------------------------
@@ -162,13 +167,14 @@ def _text(v):
     return str(v)
 
 
-def typed_text(tag, value):
-    """Text for an ``axdr.decode_typed`` result, naming each type: ``enum 3``."""
-    from udlms.cosem import axdr
+if _FULL:  # (the PC's trace decoder)
+    def typed_text(tag, value):
+        """Text for an ``axdr.decode_typed`` result, naming each type: ``enum 3``."""
+        from udlms.cosem import axdr
 
-    if tag == 1 or tag == 2:
-        inner = ", ".join(typed_text(t, v) for t, v in value)
-        return "%s(%d){%s}" % (axdr.type_name(tag), len(value), inner)
-    if tag == 25:
-        return "date-time " + datetime_text(value)
-    return "%s %s" % (axdr.type_name(tag), _text(value))
+        if tag == 1 or tag == 2:
+            inner = ", ".join(typed_text(t, v) for t, v in value)
+            return "%s(%d){%s}" % (axdr.type_name(tag), len(value), inner)
+        if tag == 25:
+            return "date-time " + datetime_text(value)
+        return "%s %s" % (axdr.type_name(tag), _text(value))
