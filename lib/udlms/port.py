@@ -15,40 +15,43 @@ except ImportError:  # CPython
         return x
 
 
-# MicroPython or CircuitPython: code loaded from .mpy files lives in the heap (see forget)
-_MP = sys.implementation.name in ("micropython", "circuitpython")
+# _FULL: 0 in the device build (tools/build/msgtable.py), which MicroPython and CircuitPython
+# run (code loaded from .mpy files lives in the heap: see forget); 1 on CPython
+_FULL = const(1)
 
-import time as _time  # noqa: E402
+import time  # noqa: E402
 
-if hasattr(_time, "ticks_ms"):  # MicroPython
-    ticks_ms = _time.ticks_ms
-    ticks_diff = _time.ticks_diff
-    sleep_ms = _time.sleep_ms
+if hasattr(time, "ticks_ms"):  # MicroPython
+    ticks_ms = time.ticks_ms
+    ticks_diff = time.ticks_diff
+    sleep_ms = time.sleep_ms
 else:  # CPython, CircuitPython (supervisor ticks are an option); one set of functions, not
     # one a runtime: MicroPython holds the code of every branch of a module (issue 26)
 
     def ticks_ms():
-        ns = getattr(_time, "monotonic_ns", None)  # very old CircuitPython: none
-        return ns() // 1000000 if ns else int(_time.monotonic() * 1000)
+        ns = getattr(time, "monotonic_ns", None)  # very old CircuitPython: none
+        return ns() // 1000000 if ns else int(time.monotonic() * 1000)
 
     def ticks_diff(a, b):
         return a - b
 
     def sleep_ms(ms):
-        _time.sleep(ms / 1000)
+        time.sleep(ms / 1000)
 
 
 def forget(name):
     """MicroPython and CircuitPython: drop a module that only one phase of a session needs
     (``udlms.cosem.acse`` once the association stands) so its code leaves the heap at the next
     collection; a later import loads it again. A no-op on CPython (one module object)."""
-    if _MP and name in sys.modules:
+    if name in sys.modules:
         forget_since(None, name)
 
 
 def loaded():
     """The names in sys.modules now: pass them to :func:`forget_since` after a phase."""
-    return list(sys.modules) if _MP else ()
+    if _FULL:
+        return ()
+    return list(sys.modules)
 
 
 def forget_since(before, prefixes=("udlms.",)):
@@ -57,7 +60,7 @@ def forget_since(before, prefixes=("udlms.",)):
     then collect: code loaded from .mpy files lives in the heap, so what a phase loaded
     leaves with it. A no-op on CPython. (``before`` None: ``prefixes`` is the one name to
     forget, for :func:`forget`.)"""
-    if before == ():
+    if _FULL:
         return
     for name in list(sys.modules):
         if before is None:
