@@ -6,6 +6,7 @@ device build of :mod:`udlms.crypto.security` does not import it): the AES backen
 token path never calls (dedicated keys, reprs). Key bytes never appear in a repr.
 """
 
+from udlms.crypto import _TAGS, glo_tag
 from udlms.errors import ApduError
 
 ORDER = ("cryptolib", "aesio", "cryptography", "pure")
@@ -76,8 +77,6 @@ def best():
 def plain_tag(ciphered, check=True):
     """Plain xDLMS tag for a glo-/ded- tag (CB->C3); ApduError 'unexpected' for others
     (``check`` False: None)."""
-    from udlms.crypto.security import _TAGS  # (security imports this module)
-
     for i in range(1, len(_TAGS), 2):
         if _TAGS[i] == ciphered:
             return _TAGS[i - 1]
@@ -121,8 +120,6 @@ class SecurityPc:
         self._ded = None if key is None else make(key, backend, accel)
 
     def glo_tag(self, plain):
-        from udlms.crypto.security import glo_tag
-
         return glo_tag(plain, self._ded is not None)
 
     def plain_tag(self, ciphered):

@@ -13,6 +13,7 @@ dedicated keys, general-glo sending, tag helpers, reprs); :mod:`udlms.crypto.gcm
 
 from array import array
 
+from udlms.crypto import _TAGS, glo_tag  # the tag maps (the package)
 from udlms.errors import ApduError, ConfigError, SecurityError
 from udlms.port import const
 
@@ -26,21 +27,6 @@ _GENERAL_GLO = const(0xDB)
 _GENERAL_DED = const(0xDC)
 _TAG_LEN = const(12)
 _IC_MAX = const(0xFFFFFFFF)
-
-# (plain, ciphered) pairs, Green Book §9.5 xDLMS-APDU tags: the ded- pairs (14 bytes), then
-# the glo- ones
-_TAGS = (b"\xc0\xd0\xc1\xd1\xc2\xd2\xc3\xd3\xc4\xd4\xc5\xd5\xc7\xd7"
-         b"\x01\x21\x08\x28\x0e\x2e\xc0\xc8\xc1\xc9\xc2\xca\xc3\xcb\xc4\xcc\xc5\xcd\xc7\xcf")
-
-
-def glo_tag(tag, n=False):
-    """Ciphered tag for a plain xDLMS tag: glo- (C0->C8 ...) or, with ``n`` (a dedicated
-    key), ded- (initiate request/response stay glo-)."""
-    for i in range(0 if n else 14, len(_TAGS), 2):
-        if _TAGS[i] == tag:
-            return _TAGS[i + 1]
-    raise ApduError("APDU tag 0x%02X has no glo- ciphered form" % tag, "unexpected")
-
 
 if _FULL:  # the PC half: AES registry, tag helpers, general-glo sending, dedicated keys
     from udlms.crypto import pc as _pc

@@ -245,42 +245,48 @@ class Link(Receiver):
         self.vs = self.vr = 0
         self.connected = True
 
-    def send(self, apdu):
-        """Send one APDU in I-frames (LLC E6 E6 00 first), segmented by max_info_tx."""
-        if not self.connected:
-            raise LinkError("link not connected", "link-lost")
-        mv = memoryview(apdu)
-        n = len(apdu)
-        # the first segment holds the LLC in max_info_tx - 3 bytes, as gurux-dlms (spec.md §4f)
-        k = min(self.max_info_tx - 6, n)
-        data = bytearray(b"\xe6\xe6\x00")  # LLC_REQUEST
-        data += mv[0:k]
-        p = k
-        while True:
-            more = p < n
-            self.write((self.vr << 5) | 0x10 | (self.vs << 1), data, more)  # I, P bit set
-            self.vs = (self.vs + 1) & 7
-            if not more:
-                return
-            self.tries = 0
-            t0 = ticks_ms()
-            while True:
-                f = self.read()
-                if f is None:
-                    raise NoAnswer("meter stopped answering while we sent a segmented APDU",
-                                   "no-answer")
-                c = f.control
-                if c & 0x0F == 0x01 and c >> 5 == self.vs:  # RR for this segment
-                    break
-                if ticks_diff(ticks_ms(), t0) > 2 * self.timeout_ms * (self.retries + 1):
-                    raise LinkError("meter does not acknowledge our segments (expected RR "
-                                    "N(R)=%d): link out of step" % self.vs, "sequence")
-            k = min(self.max_info_tx, n - p)
-            data = mv[p:p + k]
-            p += k
+    def request(self, apdu, mode=3):
+        """Send an APDU and return the meter's answer (one method: fewer names on a board).
+        ``mode`` 1 only sends (:meth:`send`), 2 only receives (:meth:`receive`), PC-only.
 
-    def receive(self):
-        """One APDU (segments reassembled, each answered by RR) as a memoryview, no LLC."""
+        Sending: I-frames (LLC E6 E6 00 first), segmented by max_info_tx, each segment but
+        the last acknowledged by RR. Receiving: one APDU (segments reassembled, each answered
+        by RR) as a memoryview, no LLC."""
+        if mode & 1:
+            if not self.connected:
+                raise LinkError("link not connected", "link-lost")
+            mv = memoryview(apdu)
+            n = len(apdu)
+            # the first segment holds the LLC in max_info_tx - 3 bytes, as gurux-dlms
+            # (spec.md §4f)
+            k = min(self.max_info_tx - 6, n)
+            data = bytearray(b"\xe6\xe6\x00")  # LLC_REQUEST
+            data += mv[0:k]
+            p = k
+            while True:
+                more = p < n
+                self.write((self.vr << 5) | 0x10 | (self.vs << 1), data, more)  # I, P bit set
+                self.vs = (self.vs + 1) & 7
+                if not more:
+                    break
+                self.tries = 0
+                t0 = ticks_ms()
+                while True:
+                    f = self.read()
+                    if f is None:
+                        raise NoAnswer("meter stopped answering while we sent a segmented "
+                                       "APDU", "no-answer")
+                    c = f.control
+                    if c & 0x0F == 0x01 and c >> 5 == self.vs:  # RR for this segment
+                        break
+                    if ticks_diff(ticks_ms(), t0) > 2 * self.timeout_ms * (self.retries + 1):
+                        raise LinkError("meter does not acknowledge our segments (expected RR "
+                                        "N(R)=%d): link out of step" % self.vs, "sequence")
+                k = min(self.max_info_tx, n - p)
+                data = mv[p:p + k]
+                p += k
+        if not mode & 2:
+            return
         out = self.apdu
         n = 0
         self.tries = 0
@@ -323,10 +329,14 @@ class Link(Receiver):
             # else a repeat of a frame we already have (our RR was lost): acknowledge again
             self.write((self.vr << 5) | 0x11)  # RR, P bit set, N(R) (clause 8.4.3)
 
-    def request(self, apdu):
-        """Send an APDU and return the meter's answer."""
-        self.send(apdu)
-        return self.receive()
+    if _FULL:
+        def send(self, apdu):
+            """Send one APDU in I-frames (:meth:`request`)."""
+            self.request(apdu, 1)
+
+        def receive(self):
+            """One APDU from the meter as a memoryview, no LLC (:meth:`request`)."""
+            return self.request(None, 2)
 
     def disconnect(self):
         """DISC/UA (clause 6.4.4.4.3.3); never raises (a dead line is already disconnected)."""
