@@ -13,8 +13,8 @@ to this module, not in the heap: an error carries ``offset`` or ``(offset, args)
 
 def _text(code):
     """The message ``code`` as text (see the module docstring)."""
-    at = code if isinstance(code, int) else code[0] if isinstance(code, tuple) else None
-    if at is None:
+    at = code[0] if isinstance(code, tuple) else code
+    if not isinstance(at, int):
         return code
     try:
         with open(__file__.rsplit("/", 1)[0] + "/messages.txt", "rb") as f:
@@ -36,15 +36,13 @@ class DlmsError(Exception):
             self.kind = kind
         self.code = code
 
-    @property
-    def message(self):
-        return _text(self.args[0]) if self.args else self.kind
-
     def __str__(self):
-        return str(self.message)
+        return str(_text(self.args[0]) if self.args else self.kind)
+
+    message = property(__str__)  # the text, the error kind when none was given
 
     def __repr__(self):  # MicroPython prints an uncaught exception with its repr
-        return "%s: %s" % (type(self).__name__, self.message)
+        return "%s: %s" % (type(self).__name__, self)
 
 
 def _kind(name, base, kind):

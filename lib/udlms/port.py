@@ -63,15 +63,12 @@ def forget_since(before, prefixes=("udlms.",)):
     if _FULL:
         return
     for name in list(sys.modules):
-        if before is None:
-            hit = name == prefixes
-        else:  # str.startswith takes no tuple before MicroPython 1.25 (ESP32 v1.23 image)
-            hit = False
-            if name not in before:
-                for p in prefixes:
-                    if name.startswith(p):
-                        hit = True
-                        break
+        hit = name == prefixes  # (a tuple of prefixes: False)
+        if before is not None and name not in before:
+            for p in prefixes:  # str.startswith takes no tuple before MicroPython 1.25
+                if name.startswith(p):  # (the ESP32 v1.23 image)
+                    hit = True
+                    break
         if hit:
             del sys.modules[name]
             pkg, _, short = name.rpartition(".")
@@ -93,16 +90,12 @@ def random_bytes(n):
 
         return os.urandom(n)
     except (ImportError, AttributeError, NotImplementedError):
-        pass
-    try:
         import random
 
         b = bytearray(n)  # a loop, not a generator: no code object of its own (issue 26)
         for i in range(n):
             b[i] = random.getrandbits(8)
         return bytes(b)
-    except ImportError:  # pragma: no cover
-        raise RuntimeError("no random source")
 
 
 def sha256(data=b""):
