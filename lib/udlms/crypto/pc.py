@@ -6,7 +6,7 @@ device build of :mod:`udlms.crypto.security` does not import it): the AES backen
 token path never calls (dedicated keys, reprs). Key bytes never appear in a repr.
 """
 
-from udlms.crypto import _TAGS, glo_tag
+from udlms.crypto import _TAGS
 from udlms.errors import ApduError
 
 ORDER = ("cryptolib", "aesio", "cryptography", "pure")
@@ -16,6 +16,7 @@ GENERAL_GLO, GENERAL_DED = 0xDB, 0xDC  # general-glo-/ded-ciphering
 _found = {}
 host = None  # the PC back-end (udlms.host.aes_host), set by register()
 new = None  # the GCM a Security uses on a PC (udlms.crypto.gcm.new), idem
+glo_tag = None  # udlms.crypto.security.glo_tag, set there (it imports this module)
 
 
 def register(aes_host, gcm_new=None):

@@ -1,21 +1,18 @@
-"""DLMS security suite 0 (Green Book §9.2.7): ciphered APDUs and HLS mechanism 5 (GMAC) over
+"""DLMS security suite 0 (Green Book §9.2.7): ciphered APDUs, HLS mechanism 5 (GMAC) over
 AES-GCM-128 (NIST SP 800-38D) and the AES port (FIPS 197): one module for a session.
-
 SC (§9.2.7.2.3): bit 7 compression, 6 key set (0 unicast), 5 encryption, 4 authentication,
 3..0 suite. SH = SC ‖ IC; IV = system title ‖ IC (4, big-endian). AAD: SC 0x30 -> SC ‖ AK;
 0x10 -> SC ‖ AK ‖ APDU (in clear, 12-byte tag); 0x20 -> none, no tag. Ciphered APDU = tag ‖
 length ‖ SH ‖ C ‖ T; general-glo-ciphering (DB) puts the length-prefixed system title after
 the tag (§9.5). Keys never appear in repr(), str() or error messages. The device build
-(``_FULL`` 0, tools/build/msgtable.py) leaves out :mod:`udlms.crypto.pc` (AES registry,
-dedicated keys, general-glo sending, tag helpers, reprs); :mod:`udlms.crypto.gcm` and
-:mod:`udlms.crypto.aes` are the GCM and AES API of the tools and tests.
-"""
+(``_FULL`` 0) leaves out :mod:`udlms.crypto.pc` (AES registry, dedicated keys, general-glo
+sending, tag helpers, reprs); :mod:`.gcm` and :mod:`.aes` are the tools' and tests' API."""
 
 from array import array
 
-from udlms.crypto import _TAGS, glo_tag  # the tag maps (the package)
+from udlms.crypto import _TAGS  # the tag maps (the package)
 from udlms.errors import ApduError, ConfigError, SecurityError
-from udlms.port import const
+from udlms.port import const, random_bytes
 
 # _FULL: 0 in the device build (tools/build/msgtable.py): the PC's generality is left out
 _FULL = const(1)
@@ -28,11 +25,23 @@ _GENERAL_DED = const(0xDC)
 _TAG_LEN = const(12)
 _IC_MAX = const(0xFFFFFFFF)
 
+
+def glo_tag(tag, n=False):
+    """Ciphered tag for a plain xDLMS tag: glo- (C0->C8 ...) or, with ``n`` (a dedicated
+    key), ded- (initiate request/response stay glo-)."""
+    for i in range(0 if n else 14, len(_TAGS), 2):
+        if _TAGS[i] == tag:
+            return _TAGS[i + 1]
+    raise ApduError("APDU tag 0x%02X has no glo- ciphered form" % tag, "unexpected")
+
+
 if _FULL:  # the PC half: AES registry, tag helpers, general-glo sending, dedicated keys
     from udlms.crypto import pc as _pc
     from udlms.crypto.pc import (GENERAL_DED, GENERAL_GLO, SC_AUTH, SC_AUTH_ENC,  # noqa: F401
                                  SC_ENC, general_glo, is_ciphered, plain_tag)
     from udlms.crypto.pc import SecurityPc as Base  # Security's PC methods
+
+    _pc.glo_tag = glo_tag  # (the one copy: pc cannot import this module)
 else:
     Base = object
 
@@ -73,7 +82,7 @@ def block(key, backend=None):
 
 class Gcm:
     """AES-GCM-128 for one key: AES ``backend`` (:func:`block`), viper GHASH unless ``accel``
-    is False (:mod:`udlms.crypto.gcm`'s ``Gcm`` raises ConfigError for True without it)."""
+    is False (:mod:`.gcm`'s ``Gcm``: ConfigError for True without it)."""
 
     def __init__(self, key, backend=None, accel=None):
         self.backend, enc = block(key, backend)
@@ -211,7 +220,6 @@ def new_challenge(n=16):
     """A fresh HLS challenge (CtoS) of n bytes (Green Book: 8..64) from the runtime's RNG."""
     if _FULL and (n < 8 or n > 64):  # a board's session asks for 8
         raise ConfigError("HLS challenge must be 8..64 bytes", "config")
-    from udlms.port import random_bytes
     return random_bytes(n)
 
 
@@ -259,8 +267,7 @@ class Security(Base):
         self.sc = sc
         self.system_title = bytes(system_title)
         self.counter = counter
-        # the meter's title, the last meter IC accepted, the last IC we sent
-        self.server_title = self.server_ic = self.last_ic = None
+        self.server_title = self.server_ic = self.last_ic = None  # the meter's; our last IC
         g = Gcm
         if _FULL:  # OpenSSL's GCM on a PC (udlms.crypto.gcm.new, registered by udlms.host)
             g = _pc.new or Gcm
@@ -273,10 +280,8 @@ class Security(Base):
         None; returns the GCM for ``tag`` (ded-: the dedicated key, checked before any IC)."""
         g = self.state[0]
         if tag is not None and (0xD0 <= tag <= 0xD7 or tag == _GENERAL_DED):
-            g = None
-            if _FULL:
-                g = self._ded
-            if g is None:
+            g = _FULL and self._ded  # (none on a board)
+            if not g:
                 raise SecurityError("ded- ciphered APDU but no dedicated key is set",
                                     "security-control")
         if ic is None:
@@ -298,11 +303,8 @@ class Security(Base):
     def protect(self, apdu, tag=None):
         """A new bytearray tag ‖ length ‖ SC ‖ IC ‖ C ‖ T, IC = counter.next(); ``tag``: the
         glo-/ded- form of apdu[0] by default; DB/DC (PC-only) add our system title."""
-        if tag is None:
-            if _FULL:
-                tag = glo_tag(apdu[0], self._ded is not None)
-            else:
-                tag = glo_tag(apdu[0])
+        if tag is None:  # (PC: ded- under a dedicated key)
+            tag = glo_tag(apdu[0], _FULL and self._ded is not None)
         title = self.system_title
         g = self._set_iv(title, None, tag)
         _, aad, iv = self.state
@@ -341,9 +343,8 @@ class Security(Base):
         return out
 
     def unprotect(self, apdu):
-        """The plain APDU of a ciphered one from the meter: SC (suite 0, unicast, at least our
-        protection), title, IC (increasing; kept once the tag verifies), tag checked.
-        SecurityError kinds: security-control, system-title, replay, auth-tag."""
+        """The plain APDU of the meter's ciphered one: SC (suite 0, unicast, at least our
+        protection), title, IC (increasing; kept once the tag verifies), tag checked."""
         tag, title, sc, ic, payload = parse_ciphered(apdu)
         want = self.sc
         if sc & 0x0F:
@@ -389,9 +390,8 @@ class Security(Base):
 
     # -- HLS mechanism 5 (GMAC), Green Book §9.2.7.4 ---------------------------------------
     def f_stoc(self, challenge, ic=None, title=None, tag=None):
-        """Our reply to StoC (pass 3): 0x10 ‖ IC ‖ GMAC(EK; IV = title ‖ IC; AAD = 0x10 ‖ AK ‖
-        challenge), IC = counter.next() and our title unless given; ``tag``: check it instead
-        (SecurityError auth-tag)."""
+        """f(StoC), pass 3: 0x10 ‖ IC ‖ GMAC(EK; IV = title ‖ IC; AAD = 0x10 ‖ AK ‖ challenge),
+        IC = counter.next() and our title unless given; ``tag``: check it (auth-tag) instead."""
         self._set_iv(title or self.system_title, ic)
         g, aad, iv = self.state
         aad[0] = _SC_AUTH
