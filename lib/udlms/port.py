@@ -72,12 +72,10 @@ def forget_since(before, prefixes=("udlms.",)):
         if hit:
             del sys.modules[name]
             pkg, _, short = name.rpartition(".")
-            pkg = sys.modules.get(pkg)
-            if pkg is not None and short in pkg.__dict__:
-                try:
-                    delattr(pkg, short)
-                except (AttributeError, TypeError):  # a module dict that cannot shrink
-                    pass
+            try:  # and from its package (none loaded, or a module dict that cannot shrink)
+                delattr(sys.modules[pkg], short)
+            except Exception:  # noqa: BLE001, S110 - KeyError, AttributeError, TypeError
+                pass
     import gc
 
     gc.collect()
