@@ -188,12 +188,12 @@ def strip(source, table, calls):
 
 
 # modules off the session path whose other words (plain-language texts, format strings, names
-# of fields and types: every str literal of 10 characters or more in a function, not a
+# of fields and types: every str literal of WORDS_MIN characters or more in a function, not a
 # docstring) go to messages.txt too: the device copy reads each when it is used, through
 # ``errors._text`` bound to ``_msg`` by a line added at the end (lines keep their numbers)
 WORDS = ("results.py", "cosem/obis.py", "cosem/axdr.py", "cosem/axdr_enc.py", "cosem/names.py",
          "client/probe.py", "client/resync.py", "client/token_status.py", "client/token_auto.py")
-WORDS_MIN = 10  # shorter strings are names in the .mpy (qstrs): moving them gains nothing
+WORDS_MIN = 6  # shorter strings cost less in the .mpy (qstrs) than the call that reads them back
 WORDS_IMPORT = "\nfrom udlms.errors import _text as _msg  # (tools/build/msgtable.py)\n"
 
 
