@@ -113,7 +113,7 @@ def _movable(node):
 # modules whose module-level record tables (``_NAME = "...\n..."``, read only through
 # ``udlms.cosem.names._text`` or ``errors._text``) go to messages.txt too, one line each (their
 # records split by RS): the device copy keeps the line's offset instead of the text
-TABLES = ("results.py", "cosem/names.py", "cosem/apdu.py")
+TABLES = ("results.py", "cosem/names.py", "cosem/apdu.py", "client/token_status.py")
 RS = "\x1e"
 TABLES_MARK = b"\x00record tables\n"  # ends the file (Table.read stops there)
 
