@@ -72,8 +72,8 @@ class MpUart:
 
 class CpUart(MpUart):
     """CircuitPython ``busio.UART`` as a configurable stream (``readinto``/``close`` as
-    MpUart's); ``busio`` may be injected (tests pass a fake). Extra keyword arguments (``rs485_dir``, ``receiver_buffer_size``,
-    ...) are given to every UART it creates."""
+    MpUart's); ``busio`` may be injected (tests pass a fake). Extra keyword arguments
+    (``rs485_dir``, ``receiver_buffer_size``, ...) are given to every UART it creates."""
 
     def __init__(self, tx, rx, baud=9600, bits=8, parity="N", busio=None, **kw):
         if busio is None:
