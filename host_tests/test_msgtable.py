@@ -316,3 +316,36 @@ def test_unconst_and_words_edge_cases():
     assert "_msg(%d)" % t.at["kind-of-error"] in out
     assert "_msg(%d) %% x" % t.at["a longer string"] in out
     assert out.count("\n") == src.count("\n") + 1
+
+
+def test_tables_become_folded_consts_and_names_stay(tmp_path):
+    """A record table's name becomes ``_NAME = const(offset)`` in the device copy (no name
+    stored in the .mpy); a words literal that is also a name in the module stays a literal;
+    token_status's words read back on the unix MicroPython port as CPython gives them."""
+    import json
+    import subprocess
+
+    t = msgtable.Table()
+    rec = "a|a record table of more than sixty-four characters"
+    src = '_T = (\n    "%s\\n"\n    "b|its second record"\n)\n' % rec
+    out = msgtable.tables(src, t)
+    assert out == "_T = const(%d)\n\n\n\n" % t.at[rec + "\x1eb|its second record"]
+    src = 'def f(r):\n    return getattr(r, "status_name")\n'
+    assert '"status_name"' not in msgtable.words(src, msgtable.Table())  # only a literal
+    src = 'def f(r):\n    return r.status_name, getattr(r, "status_name")\n'
+    assert '"status_name"' in msgtable.words(src, msgtable.Table())  # a name anyway
+    d = tmp_path / "udlms"
+    msgtable.stage(str(d))
+    assert "_WORDS = const(" in (d / "client" / "token_status.py").read_text(encoding="utf-8")
+    calls = "[t.text(0), t.text(4), t.text(8), t.text(9)]"
+    script = ("import json\nfrom udlms.client import token_status as t\n"
+              "print(json.dumps(%s))\n" % calls)
+    mp = os.path.join(ROOT, ".venv", "bin", "micropython")
+    env = dict(os.environ, MICROPYPATH=str(tmp_path))
+    p = subprocess.run([mp, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    from udlms.client import token_status as ts
+
+    want = eval(calls, {"t": ts})
+    assert json.loads(p.stdout) == json.loads(json.dumps(want))
+    assert want[0] == ("format-ok", "token format OK") and want[3][0] == "status-9"

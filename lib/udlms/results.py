@@ -162,16 +162,11 @@ def association_diagnostic(source, value):
     return _lookup(_DIAG_USER, value, "acse-service-user")
 
 
-def _name2(table, code, what):
-    r = _row(table, code)
-    return r[1] if r else "%s-%d" % (what, code)
-
-
 def exception_response(state, service):
     """ExceptionResponse (D8) state-error, service-error -> (name, message, hint)."""
-    sname = _name2(_STATE_ERRORS, state, "state-error")
+    r = _row(_STATE_ERRORS, state)
     name, msg, hint = _lookup(_EXC_SERVICE, service, "service-error")
-    return "%s/%s" % (sname, name), msg, hint
+    return "%s/%s" % (r[1] if r else "state-error-%d" % state, name), msg, hint
 
 
 
@@ -267,12 +262,17 @@ def aare_reason(aare, ciphered):
     return text + (": " + hint if hint else "")
 
 
-def _prefix(exc):
-    """The display's word for ``exc``: by its class, tried in order (a subclass before its
-    base), then the alternatives some kinds take."""
+def explain(exc):
+    """One line for a display or REPL, e.g.
+    "REJECTED: meter says type-unmatched (12): check token encoding". The word before the
+    colon is by the error's class, tried in order (a subclass before its base), then the
+    alternatives some kinds take."""
     from udlms import errors as E
 
+    if not isinstance(exc, E.DlmsError):
+        return "ERROR: %s" % (exc,)
     kind = exc.kind
+    code = exc.code
     i = 0
     for c in (E.TokenError, E.NoAnswer, E.FrameError, E.LinkError, E.SecurityError,
               E.AssociationError, E.ServiceError, E.ApduError, E.ConfigError):
@@ -280,23 +280,11 @@ def _prefix(exc):
             break
         i += 1
     if (i == 4 and kind in ("replay", "counter-unavailable")
-            or i == 5 and kind != "auth-failed" and exc.code not in (11, 12, 13)
+            or i == 5 and kind != "auth-failed" and code not in (11, 12, 13)
             or i == 6 and kind not in ("action-result", "data-access-result")):
         i += 6  # SecurityError -> COUNTER, AssociationError -> REFUSED, ServiceError -> METER ERROR
-    return ("BAD TOKEN|NO ANSWER|LINE ERROR|LINK FAILED|AUTH FAILED|AUTH FAILED|REJECTED|"
-            "PROTOCOL|SETTINGS|ERROR|COUNTER|REFUSED|METER ERROR").split("|")[i]
-
-
-def explain(exc):
-    """One line for a display or REPL, e.g.
-    "REJECTED: meter says type-unmatched (12): check token encoding"."""
-    from udlms.errors import DlmsError
-
-    if not isinstance(exc, DlmsError):
-        return "ERROR: %s" % (exc,)
-    p = _prefix(exc)
-    kind = exc.kind
-    code = exc.code
+    p = ("BAD TOKEN|NO ANSWER|LINE ERROR|LINK FAILED|AUTH FAILED|AUTH FAILED|REJECTED|"
+         "PROTOCOL|SETTINGS|ERROR|COUNTER|REFUSED|METER ERROR").split("|")[i]
     if kind in ("action-result", "data-access-result") and code is not None:
         f = action_result if kind == "action-result" else data_access_result
         name, msg, hint = f(code)

@@ -113,7 +113,7 @@ def _movable(node):
 # modules whose module-level record tables (``_NAME = "...\n..."``, read only through
 # ``udlms.cosem.names._text`` or ``errors._text``) go to messages.txt too, one line each (their
 # records split by RS): the device copy keeps the line's offset instead of the text
-TABLES = ("results.py", "cosem/names.py", "cosem/apdu.py")
+TABLES = ("results.py", "cosem/names.py", "cosem/apdu.py", "client/token_status.py")
 RS = "\x1e"
 TABLES_MARK = b"\x00record tables\n"  # ends the file (Table.read stops there)
 
@@ -141,7 +141,8 @@ def _apply(raw, edits):
 def tables(source, table, base=0):
     """``source`` with each module-level str table (over 64 characters) replaced by
     ``base +`` the offset of its line in ``table`` (its records split by ``RS`` there, not by
-    newlines); every line stays where it was."""
+    newlines), as ``_NAME = const(offset)``: MicroPython folds it, so the name is not stored
+    in the .mpy; every line stays where it was."""
     raw = source.encode("utf-8")
     span = _spanner(raw)
     edits = []
@@ -152,9 +153,10 @@ def tables(source, table, base=0):
                 and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
                 and len(node.value.value) > 64):
             continue
-        a, b = span(node.value)
+        a, b = span(node)  # the whole statement: the name becomes a folded const
         at = table.add(node.value.value.replace("\n", RS))
-        new = b"%d" % (base + at) + b"\n" * raw[a:b].count(b"\n")
+        new = (b"%s = const(%d)" % (node.targets[0].id.encode(), base + at)
+               + b"\n" * raw[a:b].count(b"\n"))
         edits.append((a, b, new))
     return _apply(raw, edits)
 
@@ -186,11 +188,12 @@ def strip(source, table, calls):
 
 
 # modules off the session path whose other words (plain-language texts, format strings, names
-# of fields and types: every str literal of 10 characters or more in a function, not a
+# of fields and types: every str literal of WORDS_MIN characters or more in a function, not a
 # docstring) go to messages.txt too: the device copy reads each when it is used, through
 # ``errors._text`` bound to ``_msg`` by a line added at the end (lines keep their numbers)
-WORDS = ("results.py", "cosem/obis.py", "cosem/axdr.py", "cosem/axdr_enc.py", "cosem/names.py")
-WORDS_MIN = 10  # shorter strings are names in the .mpy (qstrs): moving them gains nothing
+WORDS = ("results.py", "cosem/obis.py", "cosem/axdr.py", "cosem/axdr_enc.py", "cosem/names.py",
+         "client/probe.py", "client/resync.py", "client/token_status.py", "client/token_auto.py")
+WORDS_MIN = 6  # shorter strings cost less in the .mpy (qstrs) than the call that reads them back
 WORDS_IMPORT = "\nfrom udlms.errors import _text as _msg  # (tools/build/msgtable.py)\n"
 
 
@@ -198,11 +201,18 @@ def words(source, table, calls=()):
     """``source`` with each one-line str literal (``WORDS_MIN`` characters or more) in its
     functions replaced by ``_msg(offset)`` (its line in ``table``), docstrings, f-strings and
     the messages of the calls named in ``calls`` (:func:`strip` moves those) left alone, and
-    the import of ``_msg`` added at the end."""
+    the import of ``_msg`` added at the end. A literal that is also a name in the module (an
+    attribute read with getattr) stays: that name is in the .mpy anyway."""
     raw = source.encode("utf-8")
     span = _spanner(raw)
     tree = ast.parse(source)
     keep = set()  # docstrings and the parts of f-strings
+    names = set()
+    for node in ast.walk(tree):
+        for f in ("id", "attr", "arg", "name"):
+            v = getattr(node, f, None)
+            if isinstance(v, str):
+                names.add(v)
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
         if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
@@ -221,6 +231,7 @@ def words(source, table, calls=()):
             for node in ast.walk(stmt):
                 if (isinstance(node, ast.Constant) and isinstance(node.value, str)
                         and id(node) not in keep and len(node.value) >= WORDS_MIN
+                        and node.value not in names
                         and "\n" not in node.value and "\r" not in node.value):
                     keep.add(id(node))  # (a nested function's body is walked twice)
                     a, b = span(node)

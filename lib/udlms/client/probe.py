@@ -17,10 +17,12 @@ from udlms.port import const
 # REPL's tp.probe); the IEC 62056-47 wrapper probe is the PC's (udlms probe over TCP)
 _FULL = const(1)
 
-BAUDS = (9600, 19200, 115200)
-SIZES = (1, 2, 4)
-PHYSICALS = (17, 16, 1)  # lower (physical) addresses seen most on meters
-PUBLIC = 16
+_PUBLIC = const(16)  # the public client's SAP
+if _FULL:  # the defaults by name (the PC's CLI)
+    BAUDS = (9600, 19200, 115200)
+    SIZES = (1, 2, 4)
+    PHYSICALS = (17, 16, 1)  # lower (physical) addresses seen most on meters
+    PUBLIC = _PUBLIC
 # the logical device name is 0.0.42.0.0.255; the frame counter 0.0.43.1.1.255 (the usual
 # place), else 0.0.43.1.0.255 (as resync.candidates for client 1)
 
@@ -67,20 +69,6 @@ class Found:
             self.mode, self.baud, self.server_logical, self.server_physical, self.address_size)
 
 
-def addresses(sizes=SIZES, physicals=PHYSICALS):
-    """(size, physical) pairs to try; size 1 has no physical part."""
-    out = []
-    for size in sizes:
-        if size == 1:
-            out.append((1, None))
-            continue
-        for ph in physicals:
-            if size == 2 and ph > 0x7F:
-                continue
-            out.append((size, ph))
-    return out
-
-
 def _say(report, text):
     if report is not None:
         report(text)
@@ -89,7 +77,7 @@ def _say(report, text):
 def try_hdlc(stream, size, physical, logical=1, timeout_ms=300, trace=None):
     """SNRM with the public client; the connected Link, or None on silence.
     DM (refused) and a lost connection raise LinkError."""
-    link = hdlc.Link(stream, client_sap=PUBLIC, server_logical=logical,
+    link = hdlc.Link(stream, client_sap=_PUBLIC, server_logical=logical,
                      server_physical=physical, address_size=size, timeout_ms=timeout_ms,
                      retries=0, trace=trace)
     try:
@@ -119,13 +107,21 @@ def _scan(stream, mode, baud, pairs, logical, timeout_ms, report, trace, ident=N
     return None
 
 
-def probe(stream, serial=True, bauds=BAUDS, sizes=SIZES, physicals=PHYSICALS, logical=1,
-          mode_e=True, direct=True, timeout_ms=300, iec_address="", report=None, trace=None):
+def probe(stream, serial=True, bauds=(9600, 19200, 115200), sizes=(1, 2, 4),
+          physicals=(17, 16, 1), logical=1, mode_e=True, direct=True, timeout_ms=300,
+          iec_address="", report=None, trace=None):
     """Try the combinations in turn; the first that answers -> Found, else None.
 
-    ``report(text)`` gets one line per attempt. ``serial=False`` (TCP) skips mode E and
-    baud changes. The stream needs ``configure()`` for mode E and baud changes."""
-    pairs = addresses(sizes, physicals)
+    ``sizes`` x ``physicals``: the server address sizes and lower (physical) addresses to
+    try (size 1 has no physical part, size 2 none above 0x7F); the defaults are those seen
+    most on meters. ``report(text)`` gets one line per attempt. ``serial=False`` (TCP)
+    skips mode E and baud changes. The stream needs ``configure()`` for mode E and baud
+    changes."""
+    pairs = []  # (size, physical) in the order tried
+    for size in sizes:
+        for ph in (None,) if size == 1 else physicals:
+            if size != 2 or ph <= 0x7F:
+                pairs.append((size, ph))
     if serial and mode_e:
         from udlms.link import iec21
 
@@ -162,7 +158,7 @@ if _FULL:  # (a board calls probe() and identify() only)
         """IEC 62056-47: an AARQ from the public client; Found when an AARE comes back."""
         from udlms.client import session
 
-        s = session.Settings(client=PUBLIC, server_logical=logical, mechanism=0,
+        s = session.Settings(client=_PUBLIC, server_logical=logical, mechanism=0,
                              transport="wrapper", timeout_ms=timeout_ms)
         sess = session.Session(stream, s, trace=trace)
         try:
@@ -189,7 +185,7 @@ def identify(stream, found, timeout_ms=2000, trace=None,
     if _FULL:  # probe_wrapper's association, still open
         sess = getattr(found, "_session", None)
     if sess is None:
-        s = session.Settings(client=PUBLIC, server_logical=found.server_logical,
+        s = session.Settings(client=_PUBLIC, server_logical=found.server_logical,
                              server_physical=found.server_physical,
                              address_size=found.address_size or 2, mechanism=0,
                              timeout_ms=timeout_ms)

@@ -8,6 +8,11 @@ one public association (:func:`candidates`, :func:`find_frame_counter`)."""
 
 from udlms.errors import ApduError, DlmsError, SecurityError
 from udlms.client.session import Session, Settings
+from udlms.port import const
+
+# _FULL: 0 in the device build (tools/build/msgtable.py): a board reads the counter with
+# find_frame_counter (tokenpad.counter); read_frame_counter is the PC's
+_FULL = const(1)
 
 
 def candidates(settings, first=None):
@@ -66,21 +71,22 @@ def find_frame_counter(stream, settings, first=None, trace=None):
                         "counter-unavailable")
 
 
-def read_frame_counter(stream, settings, obis=None, trace=None):
-    """The meter's frame counter as an integer: ``obis`` alone when given, else
-    :func:`find_frame_counter` over the usual places."""
-    if obis is None:
-        return find_frame_counter(stream, settings, trace=trace)[0]
-    from udlms.cosem import axdr
+if _FULL:
+    def read_frame_counter(stream, settings, obis=None, trace=None):
+        """The meter's frame counter as an integer: ``obis`` alone when given, else
+        :func:`find_frame_counter` over the usual places."""
+        if obis is None:
+            return find_frame_counter(stream, settings, trace=trace)[0]
+        from udlms.cosem import axdr
 
-    sess = Session(stream, _public(settings), trace=trace).open()
-    try:
-        value, _ = axdr.decode(sess.get(1, obis, 2))
-    finally:
-        sess.close()
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ApduError("frame counter object does not hold an integer", "unexpected")
-    return value
+        sess = Session(stream, _public(settings), trace=trace).open()
+        try:
+            value, _ = axdr.decode(sess.get(1, obis, 2))
+        finally:
+            sess.close()
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ApduError("frame counter object does not hold an integer", "unexpected")
+        return value
 
 
 def stale(e):

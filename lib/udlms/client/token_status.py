@@ -8,16 +8,18 @@ when a verdict is shown, so that a delivered token does not load all of
 verdict shown once the session is over; the search itself is
 :mod:`udlms.client.token_auto`)."""
 
+# status_code (0..8)|name|plain message, one a line: a record table (in the device build an
+# offset in udlms/messages.txt, its lines split by \x1e there: tools/build/msgtable.py)
 _WORDS = (
-    ("format-ok", "token format OK"),
-    ("authentication-ok", "token authenticated OK"),
-    ("validation-ok", "token validated OK"),
-    ("execution-ok", "token accepted and applied"),
-    ("format-failure", "meter says the token format is wrong: check the digits"),
-    ("authentication-failure", "token is not for this meter or was mistyped"),
-    ("validation-failure", "token refused: already used, expired or out of order"),
-    ("execution-failure", "meter could not apply the token"),
-    ("received", "token received, not yet processed"),
+    "format-ok|token format OK\n"
+    "authentication-ok|token authenticated OK\n"
+    "validation-ok|token validated OK\n"
+    "execution-ok|token accepted and applied\n"
+    "format-failure|meter says the token format is wrong: check the digits\n"
+    "authentication-failure|token is not for this meter or was mistyped\n"
+    "validation-failure|token refused: already used, expired or out of order\n"
+    "execution-failure|meter could not apply the token\n"
+    "received|token received, not yet processed"
 )
 
 
@@ -43,8 +45,10 @@ def decode_status(value):
 
 def text(code):
     """token_status status_code (0..8) -> ``(name, plain message)``."""
-    if 0 <= code < len(_WORDS):
-        return _WORDS[code]
+    if 0 <= code < 9:
+        from udlms.errors import _text
+
+        return tuple(_text(_WORDS).replace("\x1e", "\n").split("\n")[code].split("|"))
     return "status-%d" % code, "meter reports unknown token status %d" % code
 
 

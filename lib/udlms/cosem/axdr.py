@@ -14,33 +14,40 @@ from udlms.port import const
 
 # _FULL: 0 in the device build (tools/build/msgtable.py): what only a PC uses is left out
 _FULL = const(1)
-NULL = const(0)
-ARRAY = const(1)
-STRUCTURE = const(2)
-BOOLEAN = const(3)
-BIT_STRING = const(4)
-INT32 = const(5)
-UINT32 = const(6)
-OCTET_STRING = const(9)
-VISIBLE_STRING = const(10)
-UTF8 = const(12)
-BCD = const(13)
-INT8 = const(15)
-INT16 = const(16)
-UINT8 = const(17)
-UINT16 = const(18)
-COMPACT_ARRAY = const(19)
-INT64 = const(20)
-UINT64 = const(21)
-ENUM = const(22)
-FLOAT32 = const(23)
-FLOAT64 = const(24)
-DATETIME = const(25)
-DATE = const(26)
-TIME = const(27)
-DONT_CARE = const(255)
+_NULL = const(0)
+_ARRAY = const(1)
+_STRUCTURE = const(2)
+_BOOLEAN = const(3)
+_BIT_STRING = const(4)
+_INT32 = const(5)
+_UINT32 = const(6)
+_OCTET_STRING = const(9)
+_VISIBLE_STRING = const(10)
+_UTF8 = const(12)
+_BCD = const(13)
+_INT8 = const(15)
+_INT16 = const(16)
+_UINT8 = const(17)
+_UINT16 = const(18)
+_COMPACT_ARRAY = const(19)
+_INT64 = const(20)
+_UINT64 = const(21)
+_ENUM = const(22)
+_FLOAT32 = const(23)
+_FLOAT64 = const(24)
+_DATETIME = const(25)
+_DATE = const(26)
+_TIME = const(27)
+_DONT_CARE = const(255)
 
-MAX_DEPTH = 16
+_MAX_DEPTH = const(16)
+if _FULL:  # the tags by name (PC tools and tests; a board's code uses the numbers)
+    (NULL, ARRAY, STRUCTURE, BOOLEAN, BIT_STRING, INT32, UINT32, OCTET_STRING, VISIBLE_STRING,
+     UTF8, BCD, INT8, INT16, UINT8, UINT16, COMPACT_ARRAY, INT64, UINT64, ENUM, FLOAT32, FLOAT64,
+     DATETIME, DATE, TIME, DONT_CARE, MAX_DEPTH) = (
+        _NULL, _ARRAY, _STRUCTURE, _BOOLEAN, _BIT_STRING, _INT32, _UINT32, _OCTET_STRING,
+        _VISIBLE_STRING, _UTF8, _BCD, _INT8, _INT16, _UINT8, _UINT16, _COMPACT_ARRAY, _INT64,
+        _UINT64, _ENUM, _FLOAT32, _FLOAT64, _DATETIME, _DATE, _TIME, _DONT_CARE, _MAX_DEPTH)
 
 # names and fixed sizes indexed by tag (0..27); size 0 = length-prefixed or container
 _NAMES = ("null array structure boolean bit-string int32 uint32 7 8 octet-string "
@@ -54,7 +61,7 @@ _KNOWN = (7, 8, 11, 14)  # unused tag numbers below 28
 
 def type_name(tag):
     """Name of an A-XDR data type tag, e.g. 9 -> "octet-string"."""
-    if tag == DONT_CARE:
+    if tag == _DONT_CARE:
         return "dont-care"
     if tag < 28 and tag not in _KNOWN:
         return _NAMES.split()[tag]
@@ -152,7 +159,7 @@ if _FULL:  # (the PC's tools; a board's token code builds its own)
 # -- decoding --------------------------------------------------------------------------
 def _scalar(buf, pos, tag):
     """Decode a non-container value whose tag byte is already consumed."""
-    if tag == NULL or tag == DONT_CARE:
+    if tag == _NULL or tag == _DONT_CARE:
         return None, pos
     if tag > 27 or tag in _KNOWN:
         raise _bad("unknown A-XDR data type %d at byte %d" % (tag, pos - 1))
@@ -162,31 +169,31 @@ def _scalar(buf, pos, tag):
         _need(buf, pos, n, tag)
         raw = bytes(buf[pos:pos + n])
         pos += n
-        if tag == OCTET_STRING:
+        if tag == _OCTET_STRING:
             return raw, pos
         try:
             return raw.decode(), pos
         except UnicodeError:
             return "".join(chr(c) for c in raw), pos
-    if tag == BIT_STRING:
+    if tag == _BIT_STRING:
         n, pos = decode_length(buf, pos)
         nb = (n + 7) >> 3
-        _need(buf, pos, nb, BIT_STRING)
+        _need(buf, pos, nb, _BIT_STRING)
         return BitString(n, buf[pos:pos + nb]), pos + nb
-    if tag == COMPACT_ARRAY:
+    if tag == _COMPACT_ARRAY:
         raise ApduError("compact-array data at byte %d is not supported" % (pos - 1),
                         "unexpected")
     _need(buf, pos, size, tag)
     raw = buf[pos:pos + size]
     pos += size
-    if tag in (DATETIME, DATE, TIME):
+    if tag in (_DATETIME, _DATE, _TIME):
         return bytes(raw), pos
-    if tag == BOOLEAN:
+    if tag == _BOOLEAN:
         return raw[0] != 0, pos
-    if tag == FLOAT32 or tag == FLOAT64:
+    if tag == _FLOAT32 or tag == _FLOAT64:
         import struct
 
-        return struct.unpack(">f" if tag == FLOAT32 else ">d", bytes(raw))[0], pos
+        return struct.unpack(">f" if tag == _FLOAT32 else ">d", bytes(raw))[0], pos
     v = int.from_bytes(bytes(raw), "big")
     if tag in _SIGNED and v >= 1 << (8 * size - 1):
         v -= 1 << (8 * size)
@@ -194,13 +201,13 @@ def _scalar(buf, pos, tag):
 
 
 def _decode(buf, pos, depth, typed):
-    if depth > MAX_DEPTH:
-        raise _bad("data nested deeper than %d levels at byte %d" % (MAX_DEPTH, pos))
+    if depth > _MAX_DEPTH:
+        raise _bad("data nested deeper than %d levels at byte %d" % (_MAX_DEPTH, pos))
     if pos >= len(buf):
         raise _bad("data type missing at byte %d: the data is cut short" % pos)
     tag = buf[pos]
     pos += 1
-    if tag == ARRAY or tag == STRUCTURE:
+    if tag == _ARRAY or tag == _STRUCTURE:
         n, pos = decode_length(buf, pos)
         # every element needs at least its tag byte: check before building anything
         _need(buf, pos, n, tag, n)
@@ -210,7 +217,7 @@ def _decode(buf, pos, depth, typed):
             items.append(v)
         if typed:
             return (tag, items), pos
-        return (tuple(items) if tag == STRUCTURE else items), pos
+        return (tuple(items) if tag == _STRUCTURE else items), pos
     v, pos = _scalar(buf, pos, tag)
     if typed:
         return (tag, v), pos

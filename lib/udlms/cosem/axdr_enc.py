@@ -26,52 +26,33 @@ _TIME = const(27)
 _DONT_CARE = const(255)
 
 
-def _int_bytes(tag, v):
-    size = _SIZE[tag]
-    if tag in _SIGNED:
-        lim = 1 << (8 * size - 1)
-        if not -lim <= v < lim:
-            raise ValueError("%d does not fit %s" % (v, type_name(tag)))
-        if v < 0:
-            v += 1 << (8 * size)
-    elif not 0 <= v < (1 << (8 * size)):
-        raise ValueError("%d does not fit %s" % (v, type_name(tag)))
-    return v.to_bytes(size, "big")
-
-
-def _guess_tag(value):
-    if value is None:
-        return _NULL
-    if value is True or value is False:
-        return _BOOLEAN
-    if isinstance(value, int):
-        if -(1 << 31) <= value < (1 << 31):
-            return _INT32
-        if -(1 << 63) <= value < (1 << 63):
-            return _INT64
-        return _UINT64
-    if isinstance(value, float):
-        return _FLOAT64
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return _OCTET_STRING
-    if isinstance(value, str):
-        return _VISIBLE_STRING
-    if isinstance(value, BitString):
-        return _BIT_STRING
-    if isinstance(value, tuple):
-        return _STRUCTURE
-    if isinstance(value, list):
-        return _ARRAY
-    raise ValueError("cannot encode %s as A-XDR" % type(value).__name__)
-
-
 def encode(value, tag=None):
     """A-XDR bytes of a plain value. Without ``tag`` the type is inferred (int -> int32,
     or int64/uint64 when larger; bytes -> octet-string; str -> visible-string; tuple ->
     structure; list -> array; float -> float64). Containers encode their items by
     inference; use :func:`encode_typed` for full control."""
-    if tag is None:
-        tag = _guess_tag(value)
+    if tag is None:  # inferred
+        if value is None:
+            tag = _NULL
+        elif value is True or value is False:
+            tag = _BOOLEAN
+        elif isinstance(value, int):
+            tag = (_INT32 if -(1 << 31) <= value < (1 << 31) else
+                   _INT64 if -(1 << 63) <= value < (1 << 63) else _UINT64)
+        elif isinstance(value, float):
+            tag = _FLOAT64
+        elif isinstance(value, (bytes, bytearray, memoryview)):
+            tag = _OCTET_STRING
+        elif isinstance(value, str):
+            tag = _VISIBLE_STRING
+        elif isinstance(value, BitString):
+            tag = _BIT_STRING
+        elif isinstance(value, tuple):
+            tag = _STRUCTURE
+        elif isinstance(value, list):
+            tag = _ARRAY
+        else:
+            raise ValueError("cannot encode %s as A-XDR" % type(value).__name__)
     if tag in (_ARRAY, _STRUCTURE):
         out = bytearray((tag,))
         out += encode_length(len(value))
@@ -106,8 +87,15 @@ def _encode_simple(tag, value):
         import struct
 
         return bytes((tag,)) + struct.pack(">f" if tag == _FLOAT32 else ">d", value)
-    if tag < 28 and _SIZE[tag]:
-        return bytes((tag,)) + _int_bytes(tag, int(value))
+    size = _SIZE[tag] if tag < 28 else 0
+    if size:  # an integer type: in range for its size and sign, two's complement
+        v = int(value)
+        lim = 1 << (8 * size - 1) if tag in _SIGNED else 0
+        if not -lim <= v < (lim or 1 << (8 * size)):
+            raise ValueError("%d does not fit %s" % (v, type_name(tag)))
+        if v < 0:
+            v += 1 << (8 * size)
+        return bytes((tag,)) + v.to_bytes(size, "big")
     raise ValueError("cannot encode A-XDR type %s" % type_name(tag))
 
 

@@ -70,10 +70,6 @@ def obis_str(b):
     return ".".join(str(v) for v in bytes(b))
 
 
-def _two(v):
-    return ("0" + str(v))[-2:]
-
-
 def datetime_text(b, strict=False):
     """12-byte COSEM date-time -> "2024-01-01 00:00:00"; unspecified fields show as "*",
     a specified deviation as " dev=-60min" and clock status bits as " st=0x80".
@@ -95,16 +91,12 @@ def datetime_text(b, strict=False):
         ok = ok and (ss == 0xFF or ss < 60) and (cc == 0xFF or cc < 100)
         if not ok:
             return None
-    text = "%s-%s-%s %s:%s:%s" % (
-        "*" if year == 0xFFFF else str(year),
-        "*" if mon == 0xFF else _two(mon),
-        "*" if day == 0xFF else _two(day),
-        "*" if hh == 0xFF else _two(hh),
-        "*" if mm == 0xFF else _two(mm),
-        "*" if ss == 0xFF else _two(ss),
-    )
+    f = ["*" if year == 0xFFFF else str(year)]
+    for v in (mon, day, hh, mm, ss):  # two digits (the last two of a larger value)
+        f.append("*" if v == 0xFF else "%02d" % (v % 100))
+    text = "%s-%s-%s %s:%s:%s" % tuple(f)
     if cc != 0xFF and cc != 0:
-        text += "." + _two(cc)
+        text += ".%02d" % (cc % 100)
     if dev != 0x8000:
         if dev >= 0x8000:
             dev -= 0x10000
@@ -124,13 +116,6 @@ if _FULL:  # (the PC's tools)
 
 
 # -- decoded A-XDR values as text (value_text / typed_text) -----------------------------------
-def _printable(b):
-    for c in b:
-        if c < 0x20 or c > 0x7E:
-            return False
-    return len(b) > 0
-
-
 def value_text(v, limit=200):
     """Short human text for a decoded A-XDR value."""
     s = _text(v)
@@ -151,7 +136,12 @@ def _text(v):
         t = datetime_text(b, True)
         if t is not None:
             return t
-        if _printable(b):
+        ok = len(b) > 0  # printable ASCII: shown as text
+        for c in b:
+            if c < 0x20 or c > 0x7E:
+                ok = False
+                break
+        if ok:
             return '"%s"' % b.decode()
         import binascii
 

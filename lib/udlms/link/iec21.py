@@ -29,20 +29,27 @@ _CHAR_GAP_MS = const(1500)  # ta
 _MAX_LINE = const(64)
 
 
-def baud_for(z):
-    """Baud rate of a mode C/E baud character '0'..'6' (int or str); None when unknown."""
-    c = z if isinstance(z, int) else ord(z)
-    if 0x30 <= c <= 0x36:
-        return BAUDS[c - 0x30]
-    return None
+if _FULL:  # (tools and tests; sign_on works the characters out inline)
+    def baud_for(z):
+        """Baud rate of a mode C/E baud character '0'..'6' (int or str); None when unknown."""
+        c = z if isinstance(z, int) else ord(z)
+        if 0x30 <= c <= 0x36:
+            return BAUDS[c - 0x30]
+        return None
 
+    def baud_char(baud):
+        """The mode C/E baud character for a baud rate ('5' for 9600)."""
+        for i, b in enumerate(BAUDS):
+            if b == baud:
+                return chr(0x30 + i)
+        raise LinkError("%d baud has no IEC 62056-21 baud character" % baud, "baud")
 
-def baud_char(baud):
-    """The mode C/E baud character for a baud rate ('5' for 9600)."""
-    for i, b in enumerate(BAUDS):
-        if b == baud:
-            return chr(0x30 + i)
-    raise LinkError("%d baud has no IEC 62056-21 baud character" % baud, "baud")
+    def ack_message(z, protocol="2", mode="2"):
+        """Acknowledgement/option select ``ACK V Z Y CR LF`` (clause 6.3.3); V=2 Y=2 is
+        HDLC."""
+        if isinstance(z, int):
+            z = chr(z)
+        return bytes((_ACK, ord(protocol), ord(z), ord(mode), 0x0D, 0x0A))
 
 
 def sign_on_message(address=""):
@@ -54,13 +61,6 @@ def sign_on_message(address=""):
     return ("/?" + address + "!\r\n").encode()
 
 
-def ack_message(z, protocol="2", mode="2"):
-    """Acknowledgement/option select ``ACK V Z Y CR LF`` (clause 6.3.3); V=2 Y=2 is HDLC."""
-    if isinstance(z, int):
-        z = chr(z)
-    return bytes((_ACK, ord(protocol), ord(z), ord(mode), 0x0D, 0x0A))
-
-
 class Identification:
     """A parsed identification message: ``manufacturer`` (3 chars), ``baud_char``,
     ``baud`` (None for mode A/B characters), ``ident`` (text after Z, escapes kept),
@@ -69,7 +69,7 @@ class Identification:
     def __init__(self, manufacturer, z, ident):
         self.manufacturer = manufacturer
         self.baud_char = z
-        self.baud = baud_for(z)
+        self.baud = BAUDS[ord(z) - 0x30] if "0" <= z <= "6" else None  # mode C/E characters
         self.ident = ident
         self.mode_e = "\\2" in ident
         self.fast = manufacturer[2:3].islower() if manufacturer else False
@@ -186,7 +186,8 @@ def sign_on(stream, address="", max_baud=None, timeout_ms=None, switch_ms=300, s
     baud = ident.baud
     if max_baud and baud > max_baud:
         baud = max(b for b in BAUDS if b <= max_baud)
-    ack = ack_message(baud_char(baud))
+    # ACK 2 Z 2 CR LF: protocol control 2 (HDLC), Z the baud's character, mode control 2
+    ack = bytes((_ACK, 0x32, 0x30 + BAUDS.index(baud), 0x32, 0x0D, 0x0A))
     stream.write(ack)
     if trace:
         trace("TX", ack)

@@ -35,12 +35,12 @@ def frame_ms(n, baud, bits=8, parity="N"):
 class MpUart:
     """MicroPython ``machine.UART`` (opened with ``timeout=0``) as a configurable stream."""
 
-    def __init__(self, uart, baud=9600, bits=8, parity="N", **init_kw):
+    def __init__(self, uart, baud=9600, bits=8, parity="N", **kw):
         self.uart = uart
         self.baud = baud
         self.bits = bits
         self.parity = parity
-        self.init_kw = init_kw  # extra init() arguments kept across changes (timeout=0...)
+        self.kw = kw  # extra init() arguments kept across changes (timeout=0...)
 
     def write(self, b):
         self.uart.write(b)
@@ -61,7 +61,7 @@ class MpUart:
         _check(bits, parity)
         self.flush()
         p = None if parity == "N" else (0 if parity == "E" else 1)  # machine.UART: 0 even
-        self.uart.init(baudrate=baud, bits=bits, parity=p, stop=1, **self.init_kw)
+        self.uart.init(baudrate=baud, bits=bits, parity=p, stop=1, **self.kw)
         self.baud = baud
         self.bits = bits
         self.parity = parity
@@ -70,10 +70,10 @@ class MpUart:
         pass  # the UART stays open for the next session
 
 
-class CpUart:
-    """CircuitPython ``busio.UART`` as a configurable stream; ``busio`` may be injected
-    (tests pass a fake). Extra keyword arguments (``rs485_dir``, ``receiver_buffer_size``,
-    ...) are given to every UART it creates."""
+class CpUart(MpUart):
+    """CircuitPython ``busio.UART`` as a configurable stream (``readinto``/``close`` as
+    MpUart's); ``busio`` may be injected (tests pass a fake). Extra keyword arguments
+    (``rs485_dir``, ``receiver_buffer_size``, ...) are given to every UART it creates."""
 
     def __init__(self, tx, rx, baud=9600, bits=8, parity="N", busio=None, **kw):
         if busio is None:
@@ -83,8 +83,8 @@ class CpUart:
         self.rx = rx
         self.kw = kw
         self.uart = None
-        self._sent_at = 0
-        self._sent_ms = 0
+        self._t = 0  # when the last write started
+        self._n = 0  # and the ms it takes on the line
         self._make(baud, bits, parity)
 
     def _make(self, baud, bits, parity):
@@ -101,18 +101,15 @@ class CpUart:
 
     def write(self, b):
         self.uart.write(b)
-        self._sent_at = ticks_ms()
-        self._sent_ms = frame_ms(len(b), self.baud, self.bits, self.parity) + 1
-
-    def readinto(self, buf):
-        return self.uart.readinto(buf) or 0
+        self._t = ticks_ms()
+        self._n = frame_ms(len(b), self.baud, self.bits, self.parity) + 1
 
     def flush(self):
         """busio has no flush: wait the frame time of the last write."""
-        left = self._sent_ms - ticks_diff(ticks_ms(), self._sent_at)
+        left = self._n - ticks_diff(ticks_ms(), self._t)
         if left > 0:
             sleep_ms(left)
-        self._sent_ms = 0
+        self._n = 0
 
     def configure(self, baud, bits=8, parity="N"):
         _check(bits, parity)
@@ -123,9 +120,6 @@ class CpUart:
             return
         self.uart.deinit()
         self._make(baud, bits, parity)
-
-    def close(self):
-        pass
 
 
 def _set_pin(pin, v):

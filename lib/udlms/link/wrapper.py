@@ -19,21 +19,22 @@ _PORT = const(4059)
 _HEADER = const(8)
 
 
-def header(src, dst, length):
+def _header(src, dst, length):
     """The 8 header bytes of a wrapper frame."""
     return bytes((0, _VERSION, src >> 8, src & 0xFF, dst >> 8, dst & 0xFF, length >> 8,
                   length & 0xFF))
 
 
-if _FULL:
+if _FULL:  # (tools and tests; a link reads a header in receive())
+    header = _header
+
     def frame(src, dst, apdu):
         """A whole wrapper frame (tools and tests)."""
         return header(src, dst, len(apdu)) + bytes(apdu)
 
-
-def parse_header(h):
-    """(version, source, destination, length) of 8 header bytes."""
-    return ((h[0] << 8) | h[1], (h[2] << 8) | h[3], (h[4] << 8) | h[5], (h[6] << 8) | h[7])
+    def parse_header(h):
+        """(version, source, destination, length) of 8 header bytes."""
+        return ((h[0] << 8) | h[1], (h[2] << 8) | h[3], (h[4] << 8) | h[5], (h[6] << 8) | h[7])
 
 
 class WrapperLink:
@@ -66,7 +67,7 @@ class WrapperLink:
         if n > 0xFFFF:
             raise LinkError("APDU of %d bytes does not fit a wrapper frame" % n, "too-long")
         out = bytearray(_HEADER + n)
-        out[:_HEADER] = header(self.client, self.server, n)
+        out[:_HEADER] = _header(self.client, self.server, n)
         out[_HEADER:] = apdu
         self.stream.write(out)
         if _FULL:
@@ -99,7 +100,9 @@ class WrapperLink:
             if not self._fill(hv, ticks_ms()):
                 raise NoAnswer("no answer from the meter within %d ms: check the address "
                                "and port (4059)" % self.timeout_ms, "no-answer")
-            ver, src, dst, n = parse_header(self.hdr)
+            h = self.hdr  # version, source, destination, length: 16 bits each
+            ver, src, dst, n = (h[0] << 8 | h[1], h[2] << 8 | h[3], h[4] << 8 | h[5],
+                                h[6] << 8 | h[7])
             if ver != _VERSION:
                 raise FrameError("wrapper version %d, expected 1: is this port speaking "
                                  "HDLC? (drop --wrapper)" % ver, "bad-format")
