@@ -277,7 +277,8 @@ def bench_wasm(quick):
                     "the imports",
              note="the names the session path interned: part of the session bound, and "
                   "held for good after it on a board (a module dropped after the session "
-                  "leaves its names behind); the pools' entries and slack count, ROMFS or not", **ctx)
+                  "leaves its names behind); the pools' entries and slack count, ROMFS or "
+                  "not", **ctx)
         emit("wasm32_heap_total_bytes", r["total"], "B", mode=mode,
              fits=r["total"] <= WASM_HEAP,
              note="GC total at the end: the port adds heap when an allocation does not "
