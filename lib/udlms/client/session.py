@@ -75,7 +75,8 @@ class Settings:
     frame_counter = "0.0.43.1.1.255"
     status_polls = 5
     status_poll_ms = 300
-    transport = "hdlc"
+    if _FULL:  # a board talks HDLC only (its config has no transport)
+        transport = "hdlc"
 
     def __init__(self, **kw):
         if _FULL:  # a board's settings come checked from its config (tokenpad.settings_check)
@@ -137,7 +138,7 @@ class Session:
         self.counter = counter
         if link is not None:  # an already built link (the probe hands over its own)
             self.link = link
-        elif s.transport == "wrapper":  # IEC 62056-47 over TCP/UDP
+        elif _FULL and s.transport == "wrapper":  # IEC 62056-47 over TCP/UDP (a PC's)
             from udlms.link import wrapper
 
             # positional (client_sap, server_logical, timeout_ms, trace), as for hdlc.Link
@@ -339,7 +340,9 @@ class Session:
                 return bytes(buf)
             if len(buf) > 8 * (self.max_pdu or 1024):
                 raise ApduError("block transfer larger than expected", "too-long")
-            r = self.request(apdu.get_request_next(self.settings.invoke, number), "get")
+            # get-request-next ``C0 02 iid bbbbbbbb``, acknowledging block ``number``
+            r = self.request(b"\xC0\x02" + bytes((self.settings.invoke & 0xFF,))
+                             + number.to_bytes(4, "big"), "get")
             if r.block is None or r.block[0] != number + 1:
                 raise ApduError("block number out of sequence", "unexpected")
 

@@ -54,16 +54,21 @@ if _FULL:  # the tag names the host's tools and tests read
         return 0xC8 <= tag <= 0xD7 or 0xDB <= tag <= 0xDD or 0x21 <= tag <= 0x5F
 
 
+def _name(w):
+    """The name of an APDU tag (below 256) or of a _F_ field, for an error message (the
+    words live in :mod:`udlms.cosem.names`, loaded only then)."""
+    from udlms.cosem import names
+
+    return names.apdu_name(w) if w < 256 else names._text(_FIELDS).split("|")[w - 256]
+
+
 def _need(b, p, n, w):
     """ApduError "malformed" unless n bytes remain at p; ``w`` names the field (an APDU
     tag or a _F_ number is named only when the error is raised)."""
     if n > len(b) - p:
-        if isinstance(w, int):
-            from udlms.cosem import names
-
-            w = names.apdu_name(w) if w < 256 else names._text(_FIELDS).split("|")[w - 256]
         raise ApduError("%s is cut short: needs %d bytes at byte %d, %d remain"
-                        % (w, n, p, len(b) - p), "malformed")
+                        % (_name(w) if isinstance(w, int) else w, n, p, len(b) - p),
+                        "malformed")
 
 
 def _len(b, p):
@@ -79,12 +84,11 @@ def _len(b, p):
     return int.from_bytes(b[p + 1:p + 1 + k], "big"), p + 1 + k
 
 
-def apdu_name(tag):
-    """Name of an APDU tag byte, e.g. 0xCB -> "glo-action-request" (the names live in
-    :mod:`udlms.cosem.names`, loaded only when a name is wanted)."""
-    from udlms.cosem import names
-
-    return names.apdu_name(tag)
+if _FULL:  # the host's name for it (a board's errors name tags through _name)
+    def apdu_name(tag):
+        """Name of an APDU tag byte, e.g. 0xCB -> "glo-action-request" (the names live in
+        :mod:`udlms.cosem.names`, loaded only when a name is wanted)."""
+        return _name(tag)
 
 
 def _put(b, data, tag, w=0):
@@ -116,7 +120,7 @@ def _in(b, w, tag=0):
         if not len(b):
             raise ApduError("expected %s, got nothing" % w, "unexpected")
         if b[0] != tag:
-            raise ApduError("expected %s (%02X), got %s" % (w, tag, apdu_name(b[0])),
+            raise ApduError("expected %s (%02X), got %s" % (w, tag, _name(b[0])),
                             "unexpected")
     else:
         _need(b, 0, 1, w)
@@ -230,7 +234,7 @@ def parse_initiate_response(b):
             "confirmed-service-error", r.result)
     if not len(b) or b[0] != _INITIATE_RESPONSE:
         raise ApduError("expected an InitiateResponse (08), got %s"
-                        % (apdu_name(b[0]) if len(b) else "nothing"), "unexpected")
+                        % (_name(b[0]) if len(b) else "nothing"), "unexpected")
     _need(b, 1, 1, _F_INITIATE)
     p = 3 if b[1] else 2  # negotiated-quality-of-service present: one more byte
     _need(b, p - 1, 1, _F_INITIATE)
@@ -284,15 +288,14 @@ def get_request(invoke, class_id, obis6, attr, access=None, head=b"\xC0\x01"):
     return b
 
 
-def get_request_next(invoke, block):
-    """get-request-next ``C0 02 iid bbbbbbbb`` acknowledging data block ``block``."""
-    return b"\xC0\x02" + bytes((invoke & 0xFF, block >> 24 & 0xFF, block >> 16 & 0xFF,
-                                 block >> 8 & 0xFF, block & 0xFF))
+if _FULL:  # a board's session builds the next-block request itself, and never sets
+    def get_request_next(invoke, block):
+        """get-request-next ``C0 02 iid bbbbbbbb`` acknowledging data block ``block``."""
+        return b"\xC0\x02" + bytes((invoke & 0xFF,)) + block.to_bytes(4, "big")
 
-
-def set_request(invoke, class_id, obis6, attr, data, access=None):
-    """set-request-normal ``C1 01 iid desc [access] data`` (``data`` A-XDR bytes)."""
-    return get_request(invoke, class_id, obis6, attr, access, b"\xC1\x01") + bytes(data)
+    def set_request(invoke, class_id, obis6, attr, data, access=None):
+        """set-request-normal ``C1 01 iid desc [access] data`` (``data`` A-XDR bytes)."""
+        return get_request(invoke, class_id, obis6, attr, access, b"\xC1\x01") + bytes(data)
 
 
 def action_request(invoke, class_id, obis6, attr, data=None):
@@ -359,9 +362,9 @@ def parse_response(b):
          else "set" if _FULL and tag == _SET_RESPONSE else None)  # a board never sets
     if r is None:
         if 0xC8 <= tag <= 0xD7 or 0xDB <= tag <= 0xDD or 0x21 <= tag <= 0x5F:
-            raise ApduError("%s is ciphered: decipher it before parsing" % apdu_name(tag),
+            raise ApduError("%s is ciphered: decipher it before parsing" % _name(tag),
                             "unexpected")
-        raise ApduError("%s is not a get/set/action response" % apdu_name(tag), "unexpected")
+        raise ApduError("%s is not a get/set/action response" % _name(tag), "unexpected")
     _need(b, 0, 4, tag)  # a tag number: _need names it only in an error message
     r = Response(tag, r)
     r.choice = c = b[1]
@@ -390,7 +393,7 @@ def parse_response(b):
                 _need(b, 4, 4, _F_BLOCK)
                 r.block = (int.from_bytes(b[4:8], "big"), True)
     elif c != 1:
-        raise ApduError("%s type %d (with-list) is not supported" % (apdu_name(tag), c),
+        raise ApduError("%s type %d (with-list) is not supported" % (_name(tag), c),
                         "unexpected")
     elif tag == _GET_RESPONSE:  # Get-Data-Result: 00 Data | 01 data-access-result
         _need(b, 4, 1, tag)
