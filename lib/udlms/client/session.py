@@ -167,7 +167,7 @@ class Session:
         try:
             self.link.connect()
             s = self.settings
-            init = apdu.initiate_request(s.conformance, s.max_pdu)
+            init = info = apdu.initiate_request(s.conformance, s.max_pdu)
             sec = auth = title = None
             if s.mechanism == _MECH_GMAC:
                 from udlms.crypto import security
@@ -187,9 +187,6 @@ class Session:
                 if _FULL and not s.password:  # (as for HLS-GMAC's keys)
                     raise ConfigError("LLS needs a password", "config")
                 auth = s.password
-                info = init
-            else:
-                info = init
             resp = self.link.request(apdu.aarq(sec is not None, s.mechanism, title, auth, info))
             if len(resp) and resp[0] == 0xD8:  # an exception-response, before any AARE
                 from udlms import results
@@ -221,9 +218,8 @@ class Session:
             self.max_pdu = r["max_pdu"]
             if _FULL:  # (read by PC tools only)
                 self.conformance = r["conformance"]
-            if sec is not None:
-                self._init = init
-            if s.mechanism == _MECH_GMAC:  # HLS pass 3/4: f(StoC) by ACTION
+            if sec is not None:  # HLS-GMAC: pass 3/4, f(StoC) by ACTION
+                self._init = init  # (released ciphered from now on)
                 # reply_to_HLS_authentication on the current Association LN (IC 15,
                 # 0.0.40.0.0.255, method 1), then the meter's f(CtoS) checked. Both travel
                 # as A-XDR octet-strings of 17 bytes (09 11 ...), coded here so that axdr is
@@ -234,8 +230,9 @@ class Session:
                 r = sec.f_stoc(a.auth_value)
                 e = None  # pass 4 refused (not a token problem): why, in words
                 try:
-                    r = self.request(apdu.action_request(
-                        s.invoke, 15, b"\x00\x00\x28\x00\x00\xff", 1, bytes((9, len(r))) + r))
+                    r = self.request(apdu.get_request(  # action-request-normal
+                        s.invoke, 15, b"\x00\x00\x28\x00\x00\xff", 1, bytes((9, len(r))) + r,
+                        b"\xC3\x01"))
                     code = r.result
                     if code:
                         from udlms import results

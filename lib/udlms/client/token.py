@@ -170,11 +170,12 @@ def enter_token(session, digits, encoding=None):
     data = octet_string(digits, encoding)
     if _FULL:
         session.token_sent = True
-    from udlms.cosem.apdu import action_request
+    from udlms.cosem.apdu import get_request
     from udlms.client.session import _obis
 
     o = _obis(s.gateway)  # parsed once for the whole exchange
-    action = session.request(action_request(s.invoke, CLASS_ID, o, 1, data)).result
+    # action-request-normal (get_request with its head: apdu's one request builder)
+    action = session.request(get_request(s.invoke, CLASS_ID, o, 1, data, b"\xC3\x01")).result
     code = None
     if action:  # the meter refused the action: does token_status say why?
         ours = False

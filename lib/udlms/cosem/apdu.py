@@ -288,7 +288,7 @@ def get_request(invoke, class_id, obis6, attr, access=None, head=b"\xC0\x01"):
     return b
 
 
-if _FULL:  # a board's session builds the next-block request itself, and never sets
+if _FULL:  # a board never sets; its session and token build get-next and ACTION requests
     def get_request_next(invoke, block):
         """get-request-next ``C0 02 iid bbbbbbbb`` acknowledging data block ``block``."""
         return b"\xC0\x02" + bytes((invoke & 0xFF,)) + block.to_bytes(4, "big")
@@ -297,11 +297,11 @@ if _FULL:  # a board's session builds the next-block request itself, and never s
         """set-request-normal ``C1 01 iid desc [access] data`` (``data`` A-XDR bytes)."""
         return get_request(invoke, class_id, obis6, attr, access, b"\xC1\x01") + bytes(data)
 
-
-def action_request(invoke, class_id, obis6, attr, data=None):
-    """action-request-normal ``C3 01 iid desc 01 data`` or ``... 00`` without data (``attr``:
-    the method)."""
-    return get_request(invoke, class_id, obis6, attr, data, b"\xC3\x01")
+    def action_request(invoke, class_id, obis6, attr, data=None):
+        """action-request-normal ``C3 01 iid desc 01 data`` or ``... 00`` without data
+        (``attr``: the method). (A board's session and token call get_request with that
+        head: one builder.)"""
+        return get_request(invoke, class_id, obis6, attr, data, b"\xC3\x01")
 
 
 # -- responses --------------------------------------------------------------------------
