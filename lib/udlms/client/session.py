@@ -75,8 +75,7 @@ class Settings:
     frame_counter = "0.0.43.1.1.255"
     status_polls = 5
     status_poll_ms = 300
-    if _FULL:  # a board talks HDLC only (its config has no transport)
-        transport = "hdlc"
+    transport = "hdlc"  # (a board's is: its config has none; resync copies it)
 
     def __init__(self, **kw):
         if _FULL:  # a board's settings come checked from its config (tokenpad.settings_check)
