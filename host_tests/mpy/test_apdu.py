@@ -129,7 +129,7 @@ def responses():
     b = h("C701C100010009111001234567FE1466AFB3DBCD4F9389E2B7")
     for n in list(range(4)) + list(range(5, 7)):
         raises(ApduError, apdu.parse_response, b[:n])
-    eq(apdu._name(0xCB), "glo-action-request")  # apdu_name on a PC
+    eq(apdu.apdu_name(0xCB), "glo-action-request")
 
 
 @test

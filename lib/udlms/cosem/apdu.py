@@ -54,9 +54,10 @@ if _FULL:  # the tag names the host's tools and tests read
         return 0xC8 <= tag <= 0xD7 or 0xDB <= tag <= 0xDD or 0x21 <= tag <= 0x5F
 
 
-def _name(w):
-    """The name of an APDU tag (below 256) or of a _F_ field, for an error message (the
-    words live in :mod:`udlms.cosem.names`, loaded only then)."""
+def apdu_name(w):
+    """Name of an APDU tag byte, e.g. 0xCB -> "glo-action-request", or (from 256) of a
+    _F_ field, for an error message (the names live in :mod:`udlms.cosem.names` and
+    messages.txt, loaded only when a name is wanted)."""
     from udlms.cosem import names
 
     return names.apdu_name(w) if w < 256 else names._text(_FIELDS).split("|")[w - 256]
@@ -67,7 +68,7 @@ def _need(b, p, n, w):
     tag or a _F_ number is named only when the error is raised)."""
     if n > len(b) - p:
         raise ApduError("%s is cut short: needs %d bytes at byte %d, %d remain"
-                        % (_name(w) if isinstance(w, int) else w, n, p, len(b) - p),
+                        % (apdu_name(w) if isinstance(w, int) else w, n, p, len(b) - p),
                         "malformed")
 
 
@@ -82,13 +83,6 @@ def _len(b, p):
         raise ApduError("length field 0x%02X at byte %d is not valid" % (n, p), "malformed")
     _need(b, p + 1, k, _F_LENGTH)
     return int.from_bytes(b[p + 1:p + 1 + k], "big"), p + 1 + k
-
-
-if _FULL:  # the host's name for it (a board's errors name tags through _name)
-    def apdu_name(tag):
-        """Name of an APDU tag byte, e.g. 0xCB -> "glo-action-request" (the names live in
-        :mod:`udlms.cosem.names`, loaded only when a name is wanted)."""
-        return _name(tag)
 
 
 def _put(b, data, tag, w=0):
@@ -120,7 +114,7 @@ def _in(b, w, tag=0):
         if not len(b):
             raise ApduError("expected %s, got nothing" % w, "unexpected")
         if b[0] != tag:
-            raise ApduError("expected %s (%02X), got %s" % (w, tag, _name(b[0])),
+            raise ApduError("expected %s (%02X), got %s" % (w, tag, apdu_name(b[0])),
                             "unexpected")
     else:
         _need(b, 0, 1, w)
@@ -234,7 +228,7 @@ def parse_initiate_response(b):
             "confirmed-service-error", r.result)
     if not len(b) or b[0] != _INITIATE_RESPONSE:
         raise ApduError("expected an InitiateResponse (08), got %s"
-                        % (_name(b[0]) if len(b) else "nothing"), "unexpected")
+                        % (apdu_name(b[0]) if len(b) else "nothing"), "unexpected")
     _need(b, 1, 1, _F_INITIATE)
     p = 3 if b[1] else 2  # negotiated-quality-of-service present: one more byte
     _need(b, p - 1, 1, _F_INITIATE)
@@ -362,9 +356,9 @@ def parse_response(b):
          else "set" if _FULL and tag == _SET_RESPONSE else None)  # a board never sets
     if r is None:
         if 0xC8 <= tag <= 0xD7 or 0xDB <= tag <= 0xDD or 0x21 <= tag <= 0x5F:
-            raise ApduError("%s is ciphered: decipher it before parsing" % _name(tag),
+            raise ApduError("%s is ciphered: decipher it before parsing" % apdu_name(tag),
                             "unexpected")
-        raise ApduError("%s is not a get/set/action response" % _name(tag), "unexpected")
+        raise ApduError("%s is not a get/set/action response" % apdu_name(tag), "unexpected")
     _need(b, 0, 4, tag)  # a tag number: _need names it only in an error message
     r = Response(tag, r)
     r.choice = c = b[1]
@@ -393,7 +387,7 @@ def parse_response(b):
                 _need(b, 4, 4, _F_BLOCK)
                 r.block = (int.from_bytes(b[4:8], "big"), True)
     elif c != 1:
-        raise ApduError("%s type %d (with-list) is not supported" % (_name(tag), c),
+        raise ApduError("%s type %d (with-list) is not supported" % (apdu_name(tag), c),
                         "unexpected")
     elif tag == _GET_RESPONSE:  # Get-Data-Result: 00 Data | 01 data-access-result
         _need(b, 4, 1, tag)
