@@ -33,7 +33,7 @@ def _obis(data):
         b = bytearray()
         for p in data.split("."):
             p = int(p)
-            if p < 0 or p > 255:
+            if p >> 8:  # below 0 or above 255
                 raise ValueError
             b.append(p)
         if len(b) == 6:
@@ -186,7 +186,8 @@ class Session:
                 if _FULL and not s.password:  # (as for HLS-GMAC's keys)
                     raise ConfigError("LLS needs a password", "config")
                 auth = s.password
-            resp = self.link.request(apdu.aarq(sec is not None, s.mechanism, title, auth, info))
+            c = sec is not None  # ciphered (HLS-GMAC)
+            resp = self.link.request(apdu.aarq(c, s.mechanism, title, auth, info))
             if len(resp) and resp[0] == 0xD8:  # an exception-response, before any AARE
                 from udlms import results
 
@@ -195,14 +196,14 @@ class Session:
             if a.result != 0:
                 from udlms import results
 
-                raise AssociationError(results.aare_reason(a, sec is not None),
+                raise AssociationError(results.aare_reason(a, c),
                                        "association-rejected",
                                        a.diagnostic[1] if a.diagnostic else None)
             self._init = b""  # associated
             info = a.user_info
             if info is None:
                 raise ApduError("AARE carries no InitiateResponse", "malformed")
-            if sec is not None:
+            if c:
                 if a.responding_title is None:
                     raise SecurityError("AARE has no responding-AP-title: cannot decipher the "
                                         "meter's responses", "system-title")
@@ -217,7 +218,7 @@ class Session:
             self.max_pdu = r["max_pdu"]
             if _FULL:  # (read by PC tools only)
                 self.conformance = r["conformance"]
-            if sec is not None:  # HLS-GMAC: pass 3/4, f(StoC) by ACTION
+            if c:  # HLS-GMAC: pass 3/4, f(StoC) by ACTION
                 self._init = init  # (released ciphered from now on)
                 # reply_to_HLS_authentication on the current Association LN (IC 15,
                 # 0.0.40.0.0.255, method 1), then the meter's f(CtoS) checked. Both travel
