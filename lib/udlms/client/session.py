@@ -33,7 +33,7 @@ def _obis(data):
         b = bytearray()
         for p in data.split("."):
             p = int(p)
-            if p < 0 or p > 255:
+            if p >> 8:  # below 0 or above 255
                 raise ValueError
             b.append(p)
         if len(b) == 6:
@@ -75,7 +75,7 @@ class Settings:
     frame_counter = "0.0.43.1.1.255"
     status_polls = 5
     status_poll_ms = 300
-    transport = "hdlc"
+    transport = "hdlc"  # (a board's is: its config has none; resync copies it)
 
     def __init__(self, **kw):
         if _FULL:  # a board's settings come checked from its config (tokenpad.settings_check)
@@ -137,7 +137,7 @@ class Session:
         self.counter = counter
         if link is not None:  # an already built link (the probe hands over its own)
             self.link = link
-        elif s.transport == "wrapper":  # IEC 62056-47 over TCP/UDP
+        elif _FULL and s.transport == "wrapper":  # IEC 62056-47 over TCP/UDP (a PC's)
             from udlms.link import wrapper
 
             # positional (client_sap, server_logical, timeout_ms, trace), as for hdlc.Link
@@ -166,7 +166,7 @@ class Session:
         try:
             self.link.connect()
             s = self.settings
-            init = apdu.initiate_request(s.conformance, s.max_pdu)
+            init = info = apdu.initiate_request(s.conformance, s.max_pdu)
             sec = auth = title = None
             if s.mechanism == _MECH_GMAC:
                 from udlms.crypto import security
@@ -186,10 +186,8 @@ class Session:
                 if _FULL and not s.password:  # (as for HLS-GMAC's keys)
                     raise ConfigError("LLS needs a password", "config")
                 auth = s.password
-                info = init
-            else:
-                info = init
-            resp = self.link.request(apdu.aarq(sec is not None, s.mechanism, title, auth, info))
+            c = sec is not None  # ciphered (HLS-GMAC)
+            resp = self.link.request(apdu.aarq(c, s.mechanism, title, auth, info))
             if len(resp) and resp[0] == 0xD8:  # an exception-response, before any AARE
                 from udlms import results
 
@@ -198,14 +196,14 @@ class Session:
             if a.result != 0:
                 from udlms import results
 
-                raise AssociationError(results.aare_reason(a, sec is not None),
+                raise AssociationError(results.aare_reason(a, c),
                                        "association-rejected",
                                        a.diagnostic[1] if a.diagnostic else None)
             self._init = b""  # associated
             info = a.user_info
             if info is None:
                 raise ApduError("AARE carries no InitiateResponse", "malformed")
-            if sec is not None:
+            if c:
                 if a.responding_title is None:
                     raise SecurityError("AARE has no responding-AP-title: cannot decipher the "
                                         "meter's responses", "system-title")
@@ -220,9 +218,8 @@ class Session:
             self.max_pdu = r["max_pdu"]
             if _FULL:  # (read by PC tools only)
                 self.conformance = r["conformance"]
-            if sec is not None:
-                self._init = init
-            if s.mechanism == _MECH_GMAC:  # HLS pass 3/4: f(StoC) by ACTION
+            if c:  # HLS-GMAC: pass 3/4, f(StoC) by ACTION
+                self._init = init  # (released ciphered from now on)
                 # reply_to_HLS_authentication on the current Association LN (IC 15,
                 # 0.0.40.0.0.255, method 1), then the meter's f(CtoS) checked. Both travel
                 # as A-XDR octet-strings of 17 bytes (09 11 ...), coded here so that axdr is
@@ -233,8 +230,9 @@ class Session:
                 r = sec.f_stoc(a.auth_value)
                 e = None  # pass 4 refused (not a token problem): why, in words
                 try:
-                    r = self.request(apdu.action_request(
-                        s.invoke, 15, b"\x00\x00\x28\x00\x00\xff", 1, bytes((9, len(r))) + r))
+                    r = self.request(apdu.get_request(  # action-request-normal
+                        s.invoke, 15, b"\x00\x00\x28\x00\x00\xff", 1, bytes((9, len(r))) + r,
+                        b"\xC3\x01"))
                     code = r.result
                     if code:
                         from udlms import results
@@ -339,7 +337,9 @@ class Session:
                 return bytes(buf)
             if len(buf) > 8 * (self.max_pdu or 1024):
                 raise ApduError("block transfer larger than expected", "too-long")
-            r = self.request(apdu.get_request_next(self.settings.invoke, number), "get")
+            # get-request-next ``C0 02 iid bbbbbbbb``, acknowledging block ``number``
+            r = self.request(b"\xC0\x02" + bytes((self.settings.invoke & 0xFF,))
+                             + number.to_bytes(4, "big"), "get")
             if r.block is None or r.block[0] != number + 1:
                 raise ApduError("block number out of sequence", "unexpected")
 

@@ -51,25 +51,25 @@ def parse(text):
     "token-range" (value 2^66 or more)."""
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode()
-    text = str(text)
-    digits = []
-    for i in range(len(text)):
-        ch = text[i]
-        if ch in " -\t\r\n":
+    b = str(text).encode()  # read as bytes: a str's characters would each be a heap name
+    d = bytearray()
+    for i in range(len(b)):
+        c = b[i]
+        if c in b" -\t\r\n":
             continue
-        if not "0" <= ch <= "9":
+        if c < 48 or c > 57:  # (the bytes before it are ASCII: i counts characters)
             raise TokenError("a token has only digits, found %r at position %d: retype "
-                             "the 20 digits" % (ch, i + 1), "token-format")
-        digits.append(ch)
-    digits = "".join(digits)
-    if len(digits) != 20:
+                             "the 20 digits" % (b[i:].decode()[0], i + 1), "token-format")
+        d.append(c)
+    if len(d) != 20:
         raise TokenError("a token has 20 digits, found %d: check for a missing or extra "
-                         "digit" % len(digits), "token-format")
-    if int(digits) > 73786976294838206463:  # 2^66 - 1
+                         "digit" % len(d), "token-format")
+    d = d.decode()
+    if int(d) > 73786976294838206463:  # 2^66 - 1
         raise TokenError("this number is too large to be a token (largest is "
                          "73786976294838206463): check for a mistyped digit",
                          "token-range")
-    return digits
+    return d
 
 
 def encode(digits, encoding="ascii"):
@@ -170,11 +170,12 @@ def enter_token(session, digits, encoding=None):
     data = octet_string(digits, encoding)
     if _FULL:
         session.token_sent = True
-    from udlms.cosem.apdu import action_request
+    from udlms.cosem.apdu import get_request
     from udlms.client.session import _obis
 
     o = _obis(s.gateway)  # parsed once for the whole exchange
-    action = session.request(action_request(s.invoke, CLASS_ID, o, 1, data)).result
+    # action-request-normal (get_request with its head: apdu's one request builder)
+    action = session.request(get_request(s.invoke, CLASS_ID, o, 1, data, b"\xC3\x01")).result
     code = None
     if action:  # the meter refused the action: does token_status say why?
         ours = False

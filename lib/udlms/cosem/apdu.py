@@ -54,16 +54,22 @@ if _FULL:  # the tag names the host's tools and tests read
         return 0xC8 <= tag <= 0xD7 or 0xDB <= tag <= 0xDD or 0x21 <= tag <= 0x5F
 
 
+def apdu_name(w):
+    """Name of an APDU tag byte, e.g. 0xCB -> "glo-action-request", or (from 256) of a
+    _F_ field, for an error message (the names live in :mod:`udlms.cosem.names` and
+    messages.txt, loaded only when a name is wanted)."""
+    from udlms.cosem import names
+
+    return names.apdu_name(w) if w < 256 else names._text(_FIELDS).split("|")[w - 256]
+
+
 def _need(b, p, n, w):
     """ApduError "malformed" unless n bytes remain at p; ``w`` names the field (an APDU
     tag or a _F_ number is named only when the error is raised)."""
     if n > len(b) - p:
-        if isinstance(w, int):
-            from udlms.cosem import names
-
-            w = names.apdu_name(w) if w < 256 else names._text(_FIELDS).split("|")[w - 256]
         raise ApduError("%s is cut short: needs %d bytes at byte %d, %d remain"
-                        % (w, n, p, len(b) - p), "malformed")
+                        % (apdu_name(w) if isinstance(w, int) else w, n, p, len(b) - p),
+                        "malformed")
 
 
 def _len(b, p):
@@ -77,14 +83,6 @@ def _len(b, p):
         raise ApduError("length field 0x%02X at byte %d is not valid" % (n, p), "malformed")
     _need(b, p + 1, k, _F_LENGTH)
     return int.from_bytes(b[p + 1:p + 1 + k], "big"), p + 1 + k
-
-
-def apdu_name(tag):
-    """Name of an APDU tag byte, e.g. 0xCB -> "glo-action-request" (the names live in
-    :mod:`udlms.cosem.names`, loaded only when a name is wanted)."""
-    from udlms.cosem import names
-
-    return names.apdu_name(tag)
 
 
 def _put(b, data, tag, w=0):
@@ -284,21 +282,20 @@ def get_request(invoke, class_id, obis6, attr, access=None, head=b"\xC0\x01"):
     return b
 
 
-def get_request_next(invoke, block):
-    """get-request-next ``C0 02 iid bbbbbbbb`` acknowledging data block ``block``."""
-    return b"\xC0\x02" + bytes((invoke & 0xFF, block >> 24 & 0xFF, block >> 16 & 0xFF,
-                                 block >> 8 & 0xFF, block & 0xFF))
+if _FULL:  # a board never sets; its session and token build get-next and ACTION requests
+    def get_request_next(invoke, block):
+        """get-request-next ``C0 02 iid bbbbbbbb`` acknowledging data block ``block``."""
+        return b"\xC0\x02" + bytes((invoke & 0xFF,)) + block.to_bytes(4, "big")
 
+    def set_request(invoke, class_id, obis6, attr, data, access=None):
+        """set-request-normal ``C1 01 iid desc [access] data`` (``data`` A-XDR bytes)."""
+        return get_request(invoke, class_id, obis6, attr, access, b"\xC1\x01") + bytes(data)
 
-def set_request(invoke, class_id, obis6, attr, data, access=None):
-    """set-request-normal ``C1 01 iid desc [access] data`` (``data`` A-XDR bytes)."""
-    return get_request(invoke, class_id, obis6, attr, access, b"\xC1\x01") + bytes(data)
-
-
-def action_request(invoke, class_id, obis6, attr, data=None):
-    """action-request-normal ``C3 01 iid desc 01 data`` or ``... 00`` without data (``attr``:
-    the method)."""
-    return get_request(invoke, class_id, obis6, attr, data, b"\xC3\x01")
+    def action_request(invoke, class_id, obis6, attr, data=None):
+        """action-request-normal ``C3 01 iid desc 01 data`` or ``... 00`` without data
+        (``attr``: the method). (A board's session and token call get_request with that
+        head: one builder.)"""
+        return get_request(invoke, class_id, obis6, attr, data, b"\xC3\x01")
 
 
 # -- responses --------------------------------------------------------------------------
