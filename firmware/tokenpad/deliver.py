@@ -3,7 +3,6 @@ validate -> journal as pending -> CONNECTING -> AUTH -> SENDING -> outcome -> jo
 accepted/refused/unknown, over the library's session (Green Book 4.7: Token Gateway IC 115,
 method 1 enter; encoding ``auto`` in :mod:`udlms.client.token_auto`)."""
 
-from tokenpad.store_write import settled
 from udlms.errors import TokenError
 
 
@@ -88,7 +87,7 @@ def enter(app, text, jid=None, encoding=None):
 
                 def note(form, result, sess=sess):
                     if result is not None:  # journaled before the next form goes out
-                        settled(app.store, jid, "pending", token_auto.journal_note(sess.attempts))
+                        app.store.settled(jid, "pending", token_auto.journal_note(sess.attempts))
                     elif len(sess.attempts) > 1:
                         app.display.show("SENDING", "%s as %s" % (_groups(digits), form))
 
@@ -102,7 +101,7 @@ def enter(app, text, jid=None, encoding=None):
                 from udlms.client.token_auto import journal_note
 
                 note = journal_note(sess.attempts) + " " + note
-            settled(app.store, jid, "unknown" if sent else "pending", note)
+            app.store.settled(jid, "unknown" if sent else "pending", note)
             if attempt == 1 and not sent and _stale(e):
                 stale = e
             else:
@@ -139,14 +138,14 @@ def enter(app, text, jid=None, encoding=None):
             except Exception as e:  # noqa: BLE001 - the token is in; say what was lost
                 suffix = " (meter wants %s; not remembered: %s)" % (r.encoding.upper(), e)
         label = "ACCEPTED" if r.accepted else "UNKNOWN" if r.kind == "unknown" else "REJECTED"
-        settled(app.store, jid, "refused" if label == "REJECTED" else label.lower(),
+        app.store.settled(jid, "refused" if label == "REJECTED" else label.lower(),
                     token_auto.journal_note(r.attempts))
         return app.say(label + suffix, message)
     if r.accepted:
-        settled(app.store, jid, "accepted", r.status_name or "")
+        app.store.settled(jid, "accepted", r.status_name or "")
         return app.say("ACCEPTED", r.message)
     if r.kind == "unknown":
-        settled(app.store, jid, "unknown", r.status_name or "")
+        app.store.settled(jid, "unknown", r.status_name or "")
         return app.say("UNKNOWN", r.message)
-    settled(app.store, jid, "refused", r.status_name or r.kind)
+    app.store.settled(jid, "refused", r.status_name or r.kind)
     return app.say("REJECTED", r.message)
