@@ -20,20 +20,17 @@ class Udlms:
         return getattr(m, name)
 
 
-def _stale(e):
-    """The meter refused our AARQ over the invocation counter (udlms.client.resync.stale,
-    imported only for the two kinds it may be)."""
-    if getattr(e, "kind", None) not in ("counter-stale", "association-rejected"):
-        return False
-    from udlms.client import resync
+def _why(e, s):
+    """(label, message) for a failure (``udlms.results.explain``, loaded only then); on a
+    second association the meter that still refuses the counter is named (``s``)."""
+    from udlms import results
 
-    return resync.stale(e)
-
-
-def _groups(d):
-    """"17813034313191558529" -> "1781 3034 3131 9155 8529" (as udlms.client.token_info.format,
-    which a delivery need not load)."""
-    return " ".join(d[i:i + 4] for i in range(0, len(d), 4))
+    text = results.explain(e)
+    if s:
+        text += ("; still refused after the counter was resynchronised: "
+                 "check EK/AK and the system title")
+    i = text.find(": ")
+    return (text,) if i < 0 else (text[:i], text[i + 2:])
 
 
 def enter(app, text, jid=None, encoding=None):
@@ -61,16 +58,19 @@ def enter(app, text, jid=None, encoding=None):
     auto = settings.encoding == "auto"
     lib = app.lib
 
-    def trace(direction, frame):  # the meter's first answer: connected, now AUTH
-        if direction == "RX" and app.phase == "CONNECTING":
+    # "1781 3034 3131 9155 8529" (as udlms.client.token_info.format, not loaded here)
+    g = " ".join(digits[i:i + 4] for i in range(0, len(digits), 4))
+
+    def trace(d, f):  # the meter's first answer: connected, now AUTH
+        if d == "RX" and app.phase == "CONNECTING":
             app.phase = "AUTH"
             app.display.show("AUTH")
 
     for attempt in (1, 2):  # a second one only after a counter resync (nothing sent)
         app.phase = "CONNECTING"
-        app.display.show("CONNECTING", _groups(digits))
+        app.display.show("CONNECTING", g)
         sent = False
-        stream = sess = fail = stale = None
+        stream = sess = fail = stale = err = None
         try:
             stream = app.open_stream()
             if app._counter_missing():  # read where the meter publishes it; corrupt: fails closed
@@ -80,16 +80,16 @@ def enter(app, text, jid=None, encoding=None):
             sess = lib.Session(stream, settings, app.store, trace=trace)
             sess.open()
             app.phase = "SENDING"
-            app.display.show("SENDING", _groups(digits))
+            app.display.show("SENDING", g)
             sent = True
             if auto:  # the remembered form first, the next only on "not this form"
                 from udlms.client import token_auto
 
-                def note(form, result, sess=sess):
-                    if result is not None:  # journaled before the next form goes out
-                        app.store.settled(jid, "pending", token_auto.journal_note(sess.attempts))
-                    elif len(sess.attempts) > 1:
-                        app.display.show("SENDING", "%s as %s" % (_groups(digits), form))
+                def note(f, r, s=sess):  # (form, its result or None before it goes out)
+                    if r is not None:  # journaled before the next form goes out
+                        app.store.settled(jid, "pending", token_auto.journal_note(s.attempts))
+                    elif len(s.attempts) > 1:
+                        app.display.show("SENDING", "%s as %s" % (g, f))
 
                 r = token_auto.enter(sess, digits, app.store.form(app.cfg.context()), note,
                                      lib.enter_token)
@@ -102,23 +102,26 @@ def enter(app, text, jid=None, encoding=None):
 
                 note = journal_note(sess.attempts) + " " + note
             app.store.settled(jid, "unknown" if sent else "pending", note)
-            if attempt == 1 and not sent and _stale(e):
-                stale = e
-            else:
-                from udlms import results  # the words for a failure: loaded only then
+            # the meter refused our AARQ over the invocation counter?
+            # (udlms.client.resync.stale, imported only for the two kinds it may be)
+            st = False
+            if getattr(e, "kind", None) in ("counter-stale", "association-rejected"):
+                from udlms.client import resync
 
-                text = results.explain(e)
-                if attempt == 2 and _stale(e):
-                    text += ("; still refused after the counter was resynchronised: "
-                             "check EK/AK and the system title")
-                i = text.find(": ")
-                fail = (text,) if i < 0 else (text[:i], text[i + 2:])
+                st = resync.stale(e)
+            if attempt == 1 and not sent and st:
+                stale = e
+            else:  # its words once the session is closed and dropped
+                err = (e, attempt == 2 and st)
         finally:
             app.phase = None
             if sess is not None:
                 sess.close()
             if stream is not None and hasattr(stream, "close"):
                 stream.close()
+        if err is not None:
+            sess = stream = None
+            fail = _why(*err)
         if stale is None:
             break
         from tokenpad import counter  # forgotten with the action (app._lean)
@@ -139,7 +142,7 @@ def enter(app, text, jid=None, encoding=None):
                 suffix = " (meter wants %s; not remembered: %s)" % (r.encoding.upper(), e)
         label = "ACCEPTED" if r.accepted else "UNKNOWN" if r.kind == "unknown" else "REJECTED"
         app.store.settled(jid, "refused" if label == "REJECTED" else label.lower(),
-                    token_auto.journal_note(r.attempts))
+                          token_auto.journal_note(r.attempts))
         return app.say(label + suffix, message)
     if r.accepted:
         app.store.settled(jid, "accepted", r.status_name or "")
