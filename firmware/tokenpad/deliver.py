@@ -1,9 +1,9 @@
 """tokenpad delivery (loaded on ``#``, ``R`` or ``tp.enter`` and forgotten after it, issue 26):
 validate -> journal as pending -> CONNECTING -> AUTH -> SENDING -> outcome -> journal
 accepted/refused/unknown, over the library's session (Green Book 4.7: Token Gateway IC 115,
-method 1 enter; encoding ``auto`` in :mod:`udlms.client.token_auto`)."""
-
-from udlms.errors import TokenError
+method 1 enter; encoding ``auto`` in :mod:`udlms.client.token_auto`). The two ends, before
+and after the session, are :mod:`tokenpad.verdict`'s: loaded for each and not held while
+the session runs (its peak, issue 26)."""
 
 
 class Udlms:
@@ -20,41 +20,26 @@ class Udlms:
         return getattr(m, name)
 
 
-def _why(e, s):
-    """(label, message) for a failure (``udlms.results.explain``, loaded only then); on a
-    second association the meter that still refuses the counter is named (``s``)."""
-    from udlms import results
+def _v(name, *a):
+    """:mod:`tokenpad.verdict`'s ``name``, loaded for this call only."""
+    from udlms.port import forget_since, loaded
 
-    text = results.explain(e)
-    if s:
-        text += ("; still refused after the counter was resynchronised: "
-                 "check EK/AK and the system title")
-    i = text.find(": ")
-    return (text,) if i < 0 else (text[:i], text[i + 2:])
+    b = loaded()
+    try:
+        from tokenpad import verdict
+
+        return getattr(verdict, name)(*a)
+    finally:
+        forget_since(b, ("tokenpad.verdict",))
 
 
 def enter(app, text, jid=None, encoding=None):
     """Validate, journal, deliver one token; returns (label, message). ``encoding``
     overrides the config's for this token (one of udlms.client.token.ENCODINGS or "auto")."""
-    from udlms.client import token
-
-    try:
-        digits = token.parse(text)
-    except TokenError as e:
-        return app.say("BAD TOKEN", e.message)
-    if not app.cfg.ok:
-        return app.say("SETTINGS", "; ".join(app.cfg.errors))
-    if encoding is not None and encoding not in token.ENCODINGS and encoding != "auto":
-        return app.say("SETTINGS", "encoding: must be one of %s or auto, got %s: not "
-                        "sent" % (", ".join(token.ENCODINGS), encoding))
-    if jid is None:
-        try:
-            jid = app.store.add(digits)
-        except Exception as e:  # noqa: BLE001 - never send what we could not journal
-            return app.say("STORE", "cannot journal the token (%s): not sent" % (e,))
-    settings = app.cfg.settings(getattr(app.lib, "Settings", None))
-    if encoding is not None:
-        settings.encoding = encoding
+    p = _v("prepare", app, text, jid, encoding)
+    if len(p) == 2:  # (label, message): not sent
+        return p
+    digits, jid, settings = p
     auto = settings.encoding == "auto"
     lib = app.lib
 
@@ -66,6 +51,7 @@ def enter(app, text, jid=None, encoding=None):
             app.phase = "AUTH"
             app.display.show("AUTH")
 
+    r = None
     for attempt in (1, 2):  # a second one only after a counter resync (nothing sent)
         app.phase = "CONNECTING"
         app.display.show("CONNECTING", g)
@@ -119,9 +105,6 @@ def enter(app, text, jid=None, encoding=None):
                 sess.close()
             if stream is not None and hasattr(stream, "close"):
                 stream.close()
-        if err is not None:
-            sess = stream = None
-            fail = _why(*err)
         if stale is None:
             break
         from tokenpad import counter  # forgotten with the action (app._lean)
@@ -129,26 +112,5 @@ def enter(app, text, jid=None, encoding=None):
         fail = counter.resync_after(app, stale, settings)  # never reuses a counter
         if fail is not None:
             break
-    if fail is not None:  # shown once the link is released: keys work again from here
-        return app.say(*fail)
-    if auto:  # settle, say, and remember the form the meter took (said once)
-        from udlms.client import token_auto
-
-        suffix, message = token_auto.verdict(r)
-        if r.accepted:
-            try:
-                app.store.remember(app.cfg.context(), r.encoding)
-            except Exception as e:  # noqa: BLE001 - the token is in; say what was lost
-                suffix = " (meter wants %s; not remembered: %s)" % (r.encoding.upper(), e)
-        label = "ACCEPTED" if r.accepted else "UNKNOWN" if r.kind == "unknown" else "REJECTED"
-        app.store.settled(jid, "refused" if label == "REJECTED" else label.lower(),
-                          token_auto.journal_note(r.attempts))
-        return app.say(label + suffix, message)
-    if r.accepted:
-        app.store.settled(jid, "accepted", r.status_name or "")
-        return app.say("ACCEPTED", r.message)
-    if r.kind == "unknown":
-        app.store.settled(jid, "unknown", r.status_name or "")
-        return app.say("UNKNOWN", r.message)
-    app.store.settled(jid, "refused", r.status_name or r.kind)
-    return app.say("REJECTED", r.message)
+    sess = stream = note = None  # the session's objects go before its verdict's code comes
+    return _v("outcome", app, jid, r, auto, fail, err)
