@@ -20,26 +20,55 @@ class Udlms:
         return getattr(m, name)
 
 
-def _v(name, *a):
-    """:mod:`tokenpad.verdict`'s ``name``, loaded for this call only."""
+def _v(mod, name, *a):
+    """``tokenpad.<mod>``'s ``name`` (verdict, store_write), loaded for this call only, with
+    what it loaded of the store's writes and the settings' session part (issue 26)."""
+    import sys
+
     from udlms.port import forget_since, loaded
 
     b = loaded()
     try:
-        from tokenpad import verdict
-
-        return getattr(verdict, name)(*a)
+        __import__("tokenpad." + mod)
+        return getattr(sys.modules["tokenpad." + mod], name)(*a)
     finally:
-        forget_since(b, ("tokenpad.verdict",))
+        forget_since(b, _GONE)
+
+
+class _Ic:
+    """The session's invocation counter (Green Book 9.2.7.3): a value below the ceiling the
+    store has reserved is handed out here, and the store's write (tokenpad.store_write, to
+    reserve more before any value above it is used) is loaded only when one is due, and
+    forgotten after it (so it is not held while the token goes out)."""
+
+    def __init__(self, st):
+        self.st = st
+
+    def next(self):
+        st = self.st
+        n = getattr(st, "_next", None)
+        if n is not None and n < (getattr(st, "_ceiling", None) or 0):
+            st._next = n + 1
+            return n
+        from udlms.port import forget_since, loaded
+
+        b = loaded()
+        try:
+            return st.next()
+        finally:
+            forget_since(b, _GONE)
+
+
+_GONE = ("tokenpad.verdict", "tokenpad.store_write", "tokenpad.media", "tokenpad.settings_s")
 
 
 def enter(app, text, jid=None, encoding=None):
     """Validate, journal, deliver one token; returns (label, message). ``encoding``
     overrides the config's for this token (one of udlms.client.token.ENCODINGS or "auto")."""
-    p = _v("prepare", app, text, jid, encoding)
+    p = _v("verdict", "prepare", app, text, jid, encoding)
     if len(p) == 2:  # (label, message): not sent
         return p
-    digits, jid, settings = p
+    digits, jid, settings, form = p
     auto = settings.encoding == "auto"
     lib = app.lib
 
@@ -63,7 +92,7 @@ def enter(app, text, jid=None, encoding=None):
                 from tokenpad import counter  # forgotten with the action
 
                 counter.counter_from_meter(app, stream, settings, "reading meter (first use)")
-            sess = lib.Session(stream, settings, app.store, trace=trace)
+            sess = lib.Session(stream, settings, _Ic(app.store), trace=trace)
             sess.open()
             app.phase = "SENDING"
             app.display.show("SENDING", g)
@@ -73,12 +102,12 @@ def enter(app, text, jid=None, encoding=None):
 
                 def note(f, r, s=sess):  # (form, its result or None before it goes out)
                     if r is not None:  # journaled before the next form goes out
-                        app.store.settled(jid, "pending", token_auto.journal_note(s.attempts))
+                        _v("store_write", "settled", app.store, jid, "pending",
+                           token_auto.journal_note(s.attempts))
                     elif len(s.attempts) > 1:
                         app.display.show("SENDING", "%s as %s" % (g, f))
 
-                r = token_auto.enter(sess, digits, app.store.form(app.cfg.context()), note,
-                                     lib.enter_token)
+                r = token_auto.enter(sess, digits, form, note, lib.enter_token)
             else:
                 r = lib.enter_token(sess, digits, settings.encoding)
         except Exception as e:  # noqa: BLE001 - every failure becomes a plain outcome
@@ -87,7 +116,7 @@ def enter(app, text, jid=None, encoding=None):
                 from udlms.client.token_auto import journal_note
 
                 note = journal_note(sess.attempts) + " " + note
-            app.store.settled(jid, "unknown" if sent else "pending", note)
+            _v("store_write", "settled", app.store, jid, "unknown" if sent else "pending", note)
             # the meter refused our AARQ over the invocation counter?
             # (udlms.client.resync.stale, imported only for the two kinds it may be)
             st = False
@@ -113,4 +142,4 @@ def enter(app, text, jid=None, encoding=None):
         if fail is not None:
             break
     sess = stream = note = None  # the session's objects go before its verdict's code comes
-    return _v("outcome", app, jid, r, auto, fail, err)
+    return _v("verdict", "outcome", app, jid, r, auto, fail, err)

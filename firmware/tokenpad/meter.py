@@ -12,6 +12,7 @@ def _settings(app):
 
 def confirm(app):
     """Read the meter's last token and token_status; settle matching journal entries."""
+    from tokenpad.store_write import settled as settle
     from udlms import results
     from udlms.client import token_info
 
@@ -54,10 +55,10 @@ def confirm(app):
     for e in app.store.unresolved():
         if last is not None and e[1] == last:
             if code == 3:
-                app.store.settled(e[0], "accepted", name)
+                settle(app.store, e[0], "accepted", name)
                 settled += 1
             elif 4 <= code <= 7:
-                app.store.settled(e[0], "refused", name)
+                settle(app.store, e[0], "refused", name)
                 settled += 1
     label = "METER: " + name
     if last is not None:

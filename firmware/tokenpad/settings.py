@@ -28,19 +28,6 @@ def validate(d):
         forget_since(before, ("udlms.", "tokenpad.settings_check"))
 
 
-def _session(name, *a):
-    """:mod:`tokenpad.settings_session`'s ``name``, loaded for this call only."""
-    from udlms.port import forget_since, loaded
-
-    before = loaded()
-    try:
-        from tokenpad import settings_session
-
-        return getattr(settings_session, name)(*a)
-    finally:
-        forget_since(before, ("tokenpad.settings_session",))
-
-
 class Config:
     """Validated settings. ``ok`` is False when any field is bad; ``errors`` says which."""
 
@@ -57,20 +44,23 @@ class Config:
     def __getitem__(self, k):
         return self.values[k]
 
-    # the bodies live in tokenpad.settings_session (settings, context: loaded for the call
-    # and forgotten after it, so a session does not hold them, issue 26) and
-    # tokenpad.settings_check (masked, forgotten with the action, tokenpad.app._lean): the
-    # idle app holds only these lines
+    # the bodies live in tokenpad.settings_session (settings, context) and
+    # tokenpad.settings_check (masked), loaded for the action that asks and forgotten with
+    # it (tokenpad.app._lean): the idle app holds only these lines
     def settings(self, cls=None, **over):
         """-> udlms.client.session.Settings (or ``cls``); raises ConfigError naming every bad
         field."""
-        return _session("settings", self, cls, over)
+        from tokenpad import settings_session
+
+        return settings_session.settings(self, cls, over)
 
     def context(self):
         """A short fingerprint of the security context toward the meter (keys, system
         title, addresses): what the store remembers the meter's token form under. The
         keys go only into the hash, never out."""
-        return _session("context", self.values)
+        from tokenpad import settings_session
+
+        return settings_session.context(self.values)
 
     def masked(self):
         """Lines for the REPL: every setting, keys shown only as set/missing."""

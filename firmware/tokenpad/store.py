@@ -82,20 +82,12 @@ class FileMedium:
 # -- the store ----------------------------------------------------------------------------
 
 def _w(name):
-    """A Store method whose body is :mod:`tokenpad.store_write`'s ``name``: that module and
-    the record framing (:mod:`tokenpad.media`, for a file store) are loaded for the write and
-    forgotten after it, so a session does not hold them between its writes (issue 26)."""
+    """A Store method whose body is :mod:`tokenpad.store_write`'s ``name``."""
 
     def write(self, *a, **k):
-        from udlms.port import forget_since, loaded
+        from tokenpad import store_write
 
-        before = loaded()  # a write within a write: the outer one forgets
-        try:
-            from tokenpad import store_write
-
-            return getattr(store_write, name)(self, *a, **k)
-        finally:
-            forget_since(before, ("tokenpad.store_write", "tokenpad.media"))
+        return getattr(store_write, name)(self, *a, **k)
 
     return write
 
@@ -122,14 +114,12 @@ class Store:
     # ahead on the medium first); resync(meter_value) moves the counter past the meter's
     # frame counter; remember(context, form) the form a meter accepted (True when news);
     # add(digits, note="") journals a token as pending, returns its id; set(entry_id, state,
-    # note="") records its outcome; settled(entry_id, state, note) the same for an action's
-    # outcome, never raising; _save(ceiling, journal, next_id, forms=None) one record
+    # note="") records its outcome; _save(ceiling, journal, next_id, forms=None) one record
     next = _w("next_value")
     resync = _w("resync")
     remember = _w("remember")
     add = _w("add")
     set = _w("settle")
-    settled = _w("settled")
     _save = _w("save")
 
     # -- invocation counter -------------------------------------------------------------

@@ -7,8 +7,9 @@ or ``udlms.results.explain`` for failures; encoding ``auto``'s verdict from
 
 
 def prepare(app, text, jid, encoding):
-    """-> (digits, jid, settings) for the session; or the (label, message) said when the
-    token is not sent: a bad token or setting, or a journal that cannot take it."""
+    """-> (digits, jid, settings, remembered form) for the session; or the (label, message)
+    said when the token is not sent: a bad token or setting, or a journal that cannot take
+    it."""
     from udlms.client import token
     from udlms.errors import TokenError
 
@@ -29,7 +30,9 @@ def prepare(app, text, jid, encoding):
     settings = app.cfg.settings(getattr(app.lib, "Settings", None))
     if encoding is not None:
         settings.encoding = encoding
-    return digits, jid, settings
+    # encoding auto: the form remembered for this meter goes first (None: ascii first)
+    form = app.store.form(app.cfg.context()) if settings.encoding == "auto" else None
+    return digits, jid, settings, form
 
 
 def _why(e, s):
@@ -54,6 +57,8 @@ def outcome(app, jid, r, auto, fail, err):
         fail = _why(*err)
     if fail is not None:  # shown once the link is released: keys work again from here
         return app.say(*fail)
+    from tokenpad.store_write import settled
+
     if auto:  # settle, say, and remember the form the meter took (said once)
         from udlms.client import token_auto
 
@@ -64,14 +69,14 @@ def outcome(app, jid, r, auto, fail, err):
             except Exception as e:  # noqa: BLE001 - the token is in; say what was lost
                 suffix = " (meter wants %s; not remembered: %s)" % (r.encoding.upper(), e)
         label = "ACCEPTED" if r.accepted else "UNKNOWN" if r.kind == "unknown" else "REJECTED"
-        app.store.settled(jid, "refused" if label == "REJECTED" else label.lower(),
-                          token_auto.journal_note(r.attempts))
+        settled(app.store, jid, "refused" if label == "REJECTED" else label.lower(),
+                token_auto.journal_note(r.attempts))
         return app.say(label + suffix, message)
     if r.accepted:
-        app.store.settled(jid, "accepted", r.status_name or "")
+        settled(app.store, jid, "accepted", r.status_name or "")
         return app.say("ACCEPTED", r.message)
     if r.kind == "unknown":
-        app.store.settled(jid, "unknown", r.status_name or "")
+        settled(app.store, jid, "unknown", r.status_name or "")
         return app.say("UNKNOWN", r.message)
-    app.store.settled(jid, "refused", r.status_name or r.kind)
+    settled(app.store, jid, "refused", r.status_name or r.kind)
     return app.say("REJECTED", r.message)
