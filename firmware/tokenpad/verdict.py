@@ -35,28 +35,23 @@ def prepare(app, text, jid, encoding):
     return digits, jid, settings, form
 
 
-def _why(e, s):
-    """(label, message) for a failure (``udlms.results.explain``, loaded only then); on a
-    second association the meter that still refuses the counter is named (``s``)."""
-    from udlms import results
-
-    text = results.explain(e)
-    if s:
-        text += ("; still refused after the counter was resynchronised: "
-                 "check EK/AK and the system title")
-    i = text.find(": ")
-    return (text,) if i < 0 else (text[:i], text[i + 2:])
-
-
-def outcome(app, jid, r, auto, fail, err):
+def outcome(app, jid, r, auto, f, err):
     """Settle journal entry ``jid`` and say how it went: ``r`` the TokenResult (or None),
-    ``auto`` whether encoding auto chose the form, ``fail`` a (label, message) already
-    decided, ``err`` (exception, second association) for a failure; returns (label,
-    message)."""
+    ``auto`` whether encoding auto chose the form, ``f`` a (label, message) already
+    decided, ``err`` (exception, second association) for a failure: its words are
+    ``udlms.results.explain``'s (loaded only then), and on a second association the meter
+    that still refuses the counter is named. Returns (label, message)."""
     if err is not None:
-        fail = _why(*err)
-    if fail is not None:  # shown once the link is released: keys work again from here
-        return app.say(*fail)
+        from udlms import results
+
+        text = results.explain(err[0])
+        if err[1]:
+            text += ("; still refused after the counter was resynchronised: "
+                     "check EK/AK and the system title")
+        i = text.find(": ")
+        f = (text,) if i < 0 else (text[:i], text[i + 2:])
+    if f is not None:  # shown once the link is released: keys work again from here
+        return app.say(*f)
     from tokenpad.store_write import settled
 
     if auto:  # settle, say, and remember the form the meter took (said once)
