@@ -10,22 +10,19 @@ Each call prints a short answer. The app is built on first use from ``/board.jso
 module is ``tokenpad.settings`` (a submodule named ``config`` would replace ``tp.config``).
 """
 
-BOARD = "board.json"
-CONFIG = "config.json"
-
-
 def build(board_path=None, config_path=None, with_inputs=False):
-    """An App from the board and config files (:func:`tokenpad.board.build`)."""
+    """An App from the board and config files (:func:`tokenpad.board.build`; board.json and
+    config.json unless named)."""
     from tokenpad import board
 
-    return board.build(board_path or BOARD, config_path or CONFIG, with_inputs)
+    return board.build(board_path or "board.json", config_path or "config.json", with_inputs)
 
 
-def use(app_obj):
+def use(a):
     import tokenpad
 
-    tokenpad._app = app_obj  # kept by the package: this module may be forgotten (idle)
-    return app_obj
+    tokenpad._app = a  # kept by the package: this module may be forgotten (idle)
+    return a
 
 
 def current():
