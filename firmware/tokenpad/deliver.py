@@ -1,10 +1,9 @@
 """tokenpad delivery (loaded on ``#``, ``R`` or ``tp.enter`` and forgotten after it, issue 26):
 validate -> journal as pending -> CONNECTING -> AUTH -> SENDING -> outcome -> journal
 accepted/refused/unknown, over the library's session (Green Book 4.7: Token Gateway IC 115,
-method 1 enter; encoding ``auto`` in :mod:`udlms.client.token_auto`)."""
-
-from tokenpad.store_write import settled
-from udlms.errors import TokenError
+method 1 enter; encoding ``auto`` in :mod:`udlms.client.token_auto`). The two ends, before
+and after the session, are :mod:`tokenpad.verdict`'s: loaded for each and not held while
+the session runs (its peak, issue 26)."""
 
 
 class Udlms:
@@ -21,79 +20,94 @@ class Udlms:
         return getattr(m, name)
 
 
-def _stale(e):
-    """The meter refused our AARQ over the invocation counter (udlms.client.resync.stale,
-    imported only for the two kinds it may be)."""
-    if getattr(e, "kind", None) not in ("counter-stale", "association-rejected"):
-        return False
-    from udlms.client import resync
+def _v(mod, name, *a):
+    """``tokenpad.<mod>``'s ``name`` (verdict, store_write), loaded for this call only, with
+    what it loaded of the store's writes and the settings' session part (issue 26)."""
+    import sys
 
-    return resync.stale(e)
+    from udlms.port import forget_since, loaded
+
+    b = loaded()
+    try:
+        __import__("tokenpad." + mod)
+        return getattr(sys.modules["tokenpad." + mod], name)(*a)
+    finally:
+        forget_since(b, _GONE)
 
 
-def _groups(d):
-    """"17813034313191558529" -> "1781 3034 3131 9155 8529" (as udlms.client.token_info.format,
-    which a delivery need not load)."""
-    return " ".join(d[i:i + 4] for i in range(0, len(d), 4))
+class _Ic:
+    """The session's invocation counter (Green Book 9.2.7.3): a value below the ceiling the
+    store has reserved is handed out here, and the store's write (tokenpad.store_write, to
+    reserve more before any value above it is used) is loaded only when one is due, and
+    forgotten after it (so it is not held while the token goes out)."""
+
+    def __init__(self, st):
+        self.st = st
+
+    def next(self):
+        st = self.st
+        n = getattr(st, "_next", None)
+        if n is not None and n < (getattr(st, "_ceiling", None) or 0):
+            st._next = n + 1
+            return n
+        from udlms.port import forget_since, loaded
+
+        b = loaded()
+        try:
+            return st.next()
+        finally:
+            forget_since(b, _GONE)
+
+
+_GONE = ("tokenpad.verdict", "tokenpad.store_write", "tokenpad.media", "tokenpad.settings_s")
 
 
 def enter(app, text, jid=None, encoding=None):
     """Validate, journal, deliver one token; returns (label, message). ``encoding``
     overrides the config's for this token (one of udlms.client.token.ENCODINGS or "auto")."""
-    from udlms.client import token
-
-    try:
-        digits = token.parse(text)
-    except TokenError as e:
-        return app.say("BAD TOKEN", e.message)
-    if not app.cfg.ok:
-        return app.say("SETTINGS", "; ".join(app.cfg.errors))
-    if encoding is not None and encoding not in token.ENCODINGS and encoding != "auto":
-        return app.say("SETTINGS", "encoding: must be one of %s or auto, got %s: not "
-                        "sent" % (", ".join(token.ENCODINGS), encoding))
-    if jid is None:
-        try:
-            jid = app.store.add(digits)
-        except Exception as e:  # noqa: BLE001 - never send what we could not journal
-            return app.say("STORE", "cannot journal the token (%s): not sent" % (e,))
-    settings = app.cfg.settings(getattr(app.lib, "Settings", None))
-    if encoding is not None:
-        settings.encoding = encoding
+    p = _v("verdict", "prepare", app, text, jid, encoding)
+    if len(p) == 2:  # (label, message): not sent
+        return p
+    digits, jid, settings, form = p
     auto = settings.encoding == "auto"
     lib = app.lib
 
-    def trace(direction, frame):  # the meter's first answer: connected, now AUTH
-        if direction == "RX" and app.phase == "CONNECTING":
+    # "1781 3034 3131 9155 8529" (as udlms.client.token_info.format, not loaded here)
+    g = " ".join(digits[i:i + 4] for i in range(0, len(digits), 4))
+
+    def trace(d, f):  # the meter's first answer: connected, now AUTH
+        if d == "RX" and app.phase == "CONNECTING":
             app.phase = "AUTH"
             app.display.show("AUTH")
 
+    r = None
     for attempt in (1, 2):  # a second one only after a counter resync (nothing sent)
         app.phase = "CONNECTING"
-        app.display.show("CONNECTING", _groups(digits))
+        app.display.show("CONNECTING", g)
         sent = False
-        stream = sess = fail = stale = None
+        stream = sess = fail = stale = err = None
         try:
             stream = app.open_stream()
             if app._counter_missing():  # read where the meter publishes it; corrupt: fails closed
                 from tokenpad import counter  # forgotten with the action
 
                 counter.counter_from_meter(app, stream, settings, "reading meter (first use)")
-            sess = lib.Session(stream, settings, app.store, trace=trace)
+            sess = lib.Session(stream, settings, _Ic(app.store), trace=trace)
             sess.open()
             app.phase = "SENDING"
-            app.display.show("SENDING", _groups(digits))
+            app.display.show("SENDING", g)
             sent = True
             if auto:  # the remembered form first, the next only on "not this form"
                 from udlms.client import token_auto
 
-                def note(form, result, sess=sess):
-                    if result is not None:  # journaled before the next form goes out
-                        settled(app.store, jid, "pending", token_auto.journal_note(sess.attempts))
-                    elif len(sess.attempts) > 1:
-                        app.display.show("SENDING", "%s as %s" % (_groups(digits), form))
+                def note(f, r, s=sess):  # (form, its result or None before it goes out)
+                    if r is not None:  # journaled before the next form goes out
+                        _v("store_write", "settled", app.store, jid, "pending",
+                           token_auto.journal_note(s.attempts))
+                    elif len(s.attempts) > 1:
+                        app.display.show("SENDING", "%s as %s" % (g, f))
 
-                r = token_auto.enter(sess, digits, app.store.form(app.cfg.context()), note,
-                                     lib.enter_token)
+                r = token_auto.enter(sess, digits, form, note, lib.enter_token)
             else:
                 r = lib.enter_token(sess, digits, settings.encoding)
         except Exception as e:  # noqa: BLE001 - every failure becomes a plain outcome
@@ -102,18 +116,18 @@ def enter(app, text, jid=None, encoding=None):
                 from udlms.client.token_auto import journal_note
 
                 note = journal_note(sess.attempts) + " " + note
-            settled(app.store, jid, "unknown" if sent else "pending", note)
-            if attempt == 1 and not sent and _stale(e):
-                stale = e
-            else:
-                from udlms import results  # the words for a failure: loaded only then
+            _v("store_write", "settled", app.store, jid, "unknown" if sent else "pending", note)
+            # the meter refused our AARQ over the invocation counter?
+            # (udlms.client.resync.stale, imported only for the two kinds it may be)
+            st = False
+            if getattr(e, "kind", None) in ("counter-stale", "association-rejected"):
+                from udlms.client import resync
 
-                text = results.explain(e)
-                if attempt == 2 and _stale(e):
-                    text += ("; still refused after the counter was resynchronised: "
-                             "check EK/AK and the system title")
-                i = text.find(": ")
-                fail = (text,) if i < 0 else (text[:i], text[i + 2:])
+                st = resync.stale(e)
+            if attempt == 1 and not sent and st:
+                stale = e
+            else:  # its words once the session is closed and dropped
+                err = (e, attempt == 2 and st)
         finally:
             app.phase = None
             if sess is not None:
@@ -127,26 +141,5 @@ def enter(app, text, jid=None, encoding=None):
         fail = counter.resync_after(app, stale, settings)  # never reuses a counter
         if fail is not None:
             break
-    if fail is not None:  # shown once the link is released: keys work again from here
-        return app.say(*fail)
-    if auto:  # settle, say, and remember the form the meter took (said once)
-        from udlms.client import token_auto
-
-        suffix, message = token_auto.verdict(r)
-        if r.accepted:
-            try:
-                app.store.remember(app.cfg.context(), r.encoding)
-            except Exception as e:  # noqa: BLE001 - the token is in; say what was lost
-                suffix = " (meter wants %s; not remembered: %s)" % (r.encoding.upper(), e)
-        label = "ACCEPTED" if r.accepted else "UNKNOWN" if r.kind == "unknown" else "REJECTED"
-        settled(app.store, jid, "refused" if label == "REJECTED" else label.lower(),
-                    token_auto.journal_note(r.attempts))
-        return app.say(label + suffix, message)
-    if r.accepted:
-        settled(app.store, jid, "accepted", r.status_name or "")
-        return app.say("ACCEPTED", r.message)
-    if r.kind == "unknown":
-        settled(app.store, jid, "unknown", r.status_name or "")
-        return app.say("UNKNOWN", r.message)
-    settled(app.store, jid, "refused", r.status_name or r.kind)
-    return app.say("REJECTED", r.message)
+    sess = stream = note = None  # the session's objects go before its verdict's code comes
+    return _v("verdict", "outcome", app, jid, r, auto, fail, err)
