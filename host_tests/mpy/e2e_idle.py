@@ -164,7 +164,7 @@ def idle_then_session_then_idle_again():
 
 @test
 def idle_loads_no_session_code():
-    for m in ("udlms.client.session", "udlms.link.hdlc", "udlms.crypto.gcm",
+    for m in ("udlms.client.session", "udlms.link.hdlc", "udlms.crypto.security",
               "udlms.client.token", "udlms.cosem.apdu", "udlms.results", "tokenpad.deliver",
               "tokenpad.verdict", "tokenpad.settings_session"):
         assert m not in _S["idle modules"], m + " loaded while idle"
