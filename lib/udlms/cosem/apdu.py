@@ -340,17 +340,18 @@ def parse_response(b):
     b = memoryview(b)
     _need(b, 0, 1, _F_APDU)
     tag = b[0]
-    if tag == _EXCEPTION_RESPONSE or tag == _CONFIRMED_SERVICE_ERROR:
-        e = tag == _EXCEPTION_RESPONSE
-        r = Response(tag, "exception" if e else "confirmed-service-error")
-        _need(b, 1, 1 if e else 3, r.kind)
-        if e:  # state-error, service-error [, expected IC]
-            r.state = b[1]
-            r.service = r.result = b[2] if len(b) > 2 else 0
-            if r.service == 6 and len(b) >= 7:
-                r.data = b[3:7]
-        else:  # service, ServiceError choice, value
-            r.service, r.choice, r.result = b[1], b[2], b[3]
+    if tag == _EXCEPTION_RESPONSE:  # state-error, service-error [, expected IC]
+        r = Response(tag, "exception")
+        _need(b, 1, 1, r.kind)
+        r.state = b[1]
+        r.service = r.result = c = b[2] if len(b) > 2 else 0
+        if c == 6 and len(b) >= 7:
+            r.data = b[3:7]
+        return r
+    if tag == _CONFIRMED_SERVICE_ERROR:  # service, ServiceError choice, value
+        r = Response(tag, "confirmed-service-error")
+        _need(b, 1, 3, r.kind)
+        r.service, r.choice, r.result = b[1], b[2], b[3]
         return r
     r = ("get" if tag == _GET_RESPONSE else "action" if tag == _ACTION_RESPONSE
          else "set" if _FULL and tag == _SET_RESPONSE else None)  # a board never sets
@@ -363,21 +364,7 @@ def parse_response(b):
     r = Response(tag, r)
     r.choice = c = b[1]
     r.invoke = b[2]
-    if c == 2 and tag != _SET_RESPONSE:  # get with-datablock / action with-pblock
-        _need(b, 4, 4, _F_BLOCK)
-        r.block = (int.from_bytes(b[4:8], "big"), b[3] != 0)
-        p = 8
-        if tag == _GET_RESPONSE:  # DataBlock-G result: 00 raw-data | 01 data-access-result
-            _need(b, p, 1, tag)
-            p += 1
-            if b[p - 1]:
-                _need(b, p, 1, tag)
-                r.result = b[p]
-                return r
-        n, p = _len(b, p)
-        _need(b, p, n, tag)
-        r.data = b[p:p + n]
-    elif _FULL and tag == _SET_RESPONSE and c in (1, 2, 3):
+    if _FULL and tag == _SET_RESPONSE and c in (1, 2, 3):
         if c == 2:  # datablock: block-number
             _need(b, 3, 4, _F_BLOCK)
             r.block = (int.from_bytes(b[3:7], "big"), False)
@@ -386,6 +373,20 @@ def parse_response(b):
             if c == 3:  # last-datablock: result, block-number
                 _need(b, 4, 4, _F_BLOCK)
                 r.block = (int.from_bytes(b[4:8], "big"), True)
+    elif c == 2:  # get with-datablock / action with-pblock (a set's: above)
+        _need(b, 4, 4, _F_BLOCK)
+        r.block = (int.from_bytes(b[4:8], "big"), b[3] != 0)
+        p = 8
+        if tag == _GET_RESPONSE:  # DataBlock-G result: 00 raw-data | 01 data-access-result
+            _need(b, 8, 1, tag)
+            p = 9
+            if b[8]:
+                _need(b, 9, 1, tag)
+                r.result = b[9]
+                return r
+        n, p = _len(b, p)
+        _need(b, p, n, tag)
+        r.data = b[p:p + n]
     elif c != 1:
         raise ApduError("%s type %d (with-list) is not supported" % (apdu_name(tag), c),
                         "unexpected")
