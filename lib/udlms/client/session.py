@@ -28,7 +28,7 @@ def _obis(data):
     """6 OBIS bytes from bytes or "A.B.C.D.E.F" text; other spellings go to obis.obis
     (imported only then, to keep a session's heap small)."""
     if isinstance(data, (bytes, bytearray)) and len(data) == 6:
-        return data if type(data) is bytes else bytes(data)
+        return bytes(data)  # (the same object when it is bytes already)
     try:
         b = bytearray()
         for p in data.split("."):
