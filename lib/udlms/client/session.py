@@ -228,25 +228,21 @@ class Session:
                     raise AssociationError("meter sent no challenge (StoC) for HLS-GMAC",
                                            "auth-failed")
                 r = sec.f_stoc(a.auth_value)
-                e = None  # pass 4 refused (not a token problem): why, in words
-                try:
+                try:  # pass 4 refused (not a token problem): why, in words
                     r = self.request(apdu.get_request(  # action-request-normal
                         s.invoke, 15, b"\x00\x00\x28\x00\x00\xff", 1, bytes((9, len(r))) + r,
                         b"\xC3\x01"))
-                    code = r.result
-                    if code:
+                    if r.result:  # said as the exception-response below is
                         from udlms import results
 
-                        e = "%s (%d)" % (results.action_result(code)[0], code)
-                    r = r.data
+                        raise ServiceError("%s (%d)" % (results.action_result(r.result)[0],
+                                                        r.result), None, r.result)
                 except ServiceError as x:  # e.g. an exception-response
-                    e = x.message
-                    code = x.code
-                if e is not None:
                     raise AssociationError("meter refused our HLS-GMAC reply f(StoC) (%s): "
                                            "the association was not authenticated: check "
-                                           "EK/AK, system title and invocation counter" % e,
-                                           "auth-failed", code)
+                                           "EK/AK, system title and invocation counter"
+                                           % x.message, "auth-failed", x.code)
+                r = r.data
                 if r is None:
                     raise AssociationError("meter returned no f(CtoS): cannot verify it is the "
                                            "right meter", "auth-failed")
@@ -270,8 +266,8 @@ class Session:
         if r is not None:
             self._init = None
             try:
-                r = self.link.request(apdu.rlrq(self.sec.protect(r, 0x21)
-                                                if r and self.sec is not None else None))
+                # (a non-empty _init is set only once ``sec`` is: open())
+                r = self.link.request(apdu.rlrq(self.sec.protect(r, 0x21) if r else None))
                 if _FULL:
                     try:  # RLRE, reason normal: nothing to note
                         e = len(r) and r[0] == 0x63 and not apdu.parse_rlre(r)
