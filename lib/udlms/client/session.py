@@ -28,7 +28,7 @@ def _obis(data):
     """6 OBIS bytes from bytes or "A.B.C.D.E.F" text; other spellings go to obis.obis
     (imported only then, to keep a session's heap small)."""
     if isinstance(data, (bytes, bytearray)) and len(data) == 6:
-        return data if type(data) is bytes else bytes(data)
+        return bytes(data)  # (the same object when it is bytes already)
     try:
         b = bytearray()
         for p in data.split("."):
@@ -186,8 +186,8 @@ class Session:
                 if _FULL and not s.password:  # (as for HLS-GMAC's keys)
                     raise ConfigError("LLS needs a password", "config")
                 auth = s.password
-            c = sec is not None  # ciphered (HLS-GMAC)
-            resp = self.link.request(apdu.aarq(c, s.mechanism, title, auth, info))
+            # ciphered (HLS-GMAC) when sec is set: a Security object is true
+            resp = self.link.request(apdu.aarq(sec, s.mechanism, title, auth, info))
             if len(resp) and resp[0] == 0xD8:  # an exception-response, before any AARE
                 from udlms import results
 
@@ -196,14 +196,14 @@ class Session:
             if a.result != 0:
                 from udlms import results
 
-                raise AssociationError(results.aare_reason(a, c),
+                raise AssociationError(results.aare_reason(a, sec),
                                        "association-rejected",
                                        a.diagnostic[1] if a.diagnostic else None)
             self._init = b""  # associated
             info = a.user_info
             if info is None:
                 raise ApduError("AARE carries no InitiateResponse", "malformed")
-            if c:
+            if sec:
                 if a.responding_title is None:
                     raise SecurityError("AARE has no responding-AP-title: cannot decipher the "
                                         "meter's responses", "system-title")
@@ -218,7 +218,7 @@ class Session:
             self.max_pdu = r["max_pdu"]
             if _FULL:  # (read by PC tools only)
                 self.conformance = r["conformance"]
-            if c:  # HLS-GMAC: pass 3/4, f(StoC) by ACTION
+            if sec:  # HLS-GMAC: pass 3/4, f(StoC) by ACTION
                 self._init = init  # (released ciphered from now on)
                 # reply_to_HLS_authentication on the current Association LN (IC 15,
                 # 0.0.40.0.0.255, method 1), then the meter's f(CtoS) checked. Both travel
@@ -228,25 +228,21 @@ class Session:
                     raise AssociationError("meter sent no challenge (StoC) for HLS-GMAC",
                                            "auth-failed")
                 r = sec.f_stoc(a.auth_value)
-                e = None  # pass 4 refused (not a token problem): why, in words
-                try:
+                try:  # pass 4 refused (not a token problem): why, in words
                     r = self.request(apdu.get_request(  # action-request-normal
                         s.invoke, 15, b"\x00\x00\x28\x00\x00\xff", 1, bytes((9, len(r))) + r,
                         b"\xC3\x01"))
-                    code = r.result
-                    if code:
+                    if r.result:  # said as the exception-response below is
                         from udlms import results
 
-                        e = "%s (%d)" % (results.action_result(code)[0], code)
-                    r = r.data
+                        raise ServiceError("%s (%d)" % (results.action_result(r.result)[0],
+                                                        r.result), None, r.result)
                 except ServiceError as x:  # e.g. an exception-response
-                    e = x.message
-                    code = x.code
-                if e is not None:
                     raise AssociationError("meter refused our HLS-GMAC reply f(StoC) (%s): "
                                            "the association was not authenticated: check "
-                                           "EK/AK, system title and invocation counter" % e,
-                                           "auth-failed", code)
+                                           "EK/AK, system title and invocation counter"
+                                           % x.message, "auth-failed", x.code)
+                r = r.data
                 if r is None:
                     raise AssociationError("meter returned no f(CtoS): cannot verify it is the "
                                            "right meter", "auth-failed")
@@ -270,8 +266,8 @@ class Session:
         if r is not None:
             self._init = None
             try:
-                r = self.link.request(apdu.rlrq(self.sec.protect(r, 0x21)
-                                                if r and self.sec is not None else None))
+                # (a non-empty _init is set only once ``sec`` is: open())
+                r = self.link.request(apdu.rlrq(self.sec.protect(r, 0x21) if r else None))
                 if _FULL:
                     try:  # RLRE, reason normal: nothing to note
                         e = len(r) and r[0] == 0x63 and not apdu.parse_rlre(r)
@@ -302,14 +298,14 @@ class Session:
         if sec is not None and len(r) and r[0] not in (0xD8, 0x0E):
             r = sec.unprotect(r)
         r = apdu.parse_response(r)
-        if r.kind in ("exception", "confirmed-service-error"):
+        if r.invoke is None:  # an exception-response or a confirmed-service-error
             from udlms import results
 
             raise ServiceError(results.response_text(r), r.kind, r.result)
-        data = self.settings.invoke & 0x0F
-        if (r.invoke & 0x0F) != data:
+        data = self.settings.invoke
+        if (r.invoke ^ data) & 0x0F:
             raise ApduError("response invoke-id %d does not match request %d"
-                            % (r.invoke & 0x0F, data), "invoke-id")
+                            % (r.invoke & 0x0F, data & 0x0F), "invoke-id")
         if kind and r.result:
             from udlms import results
 
@@ -338,7 +334,7 @@ class Session:
             if len(buf) > 8 * (self.max_pdu or 1024):
                 raise ApduError("block transfer larger than expected", "too-long")
             # get-request-next ``C0 02 iid bbbbbbbb``, acknowledging block ``number``
-            r = self.request(b"\xC0\x02" + bytes((self.settings.invoke & 0xFF,))
+            r = self.request(bytes((0xC0, 2, self.settings.invoke & 0xFF))
                              + number.to_bytes(4, "big"), "get")
             if r.block is None or r.block[0] != number + 1:
                 raise ApduError("block number out of sequence", "unexpected")

@@ -53,13 +53,14 @@ def parse(text):
         text = bytes(text).decode()
     b = str(text).encode()  # read as bytes: a str's characters would each be a heap name
     d = bytearray()
-    for i in range(len(b)):
-        c = b[i]
+    i = 0  # (the bytes before a non-digit are ASCII: i counts characters)
+    for c in b:
+        i += 1
         if c in b" -\t\r\n":
             continue
-        if c < 48 or c > 57:  # (the bytes before it are ASCII: i counts characters)
+        if c < 48 or c > 57:
             raise TokenError("a token has only digits, found %r at position %d: retype "
-                             "the 20 digits" % (b[i:].decode()[0], i + 1), "token-format")
+                             "the 20 digits" % (b[i - 1:].decode()[0], i), "token-format")
         d.append(c)
     if len(d) != 20:
         raise TokenError("a token has 20 digits, found %d: check for a missing or extra "

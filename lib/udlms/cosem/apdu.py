@@ -91,36 +91,31 @@ def _put(b, data, tag, w=0):
     ``b[0]`` (a zero at b[1] held its place). Lengths: short form < 0x80, else 0x8k and k
     bytes. Written in place: no temporaries (the WebAssembly port frees nothing in a run)."""
     n = len(b) - 2 if data is None else len(data)
-    m = n + (0 if n < 0x80 else 1 if n < 0x100 else 2 if n < 0x10000 else 4) + 2 if w else n
+    # k length bytes after 0x8k: 0 (short form), 1, 2 or 4 (bools add up as 0 or 1)
+    m = n + (n > 0x7F) + (n > 0xFF) + (n > 0xFFFF) * 2 + 2 if w else n
     for t in (tag, w) if w else (tag,):
-        k = 0 if m < 0x80 else 1 if m < 0x100 else 2 if m < 0x10000 else 4
+        k = (m > 0x7F) + (m > 0xFF) + (m > 0xFFFF) * 2
         if data is None:  # the envelope's length, in place of its placeholder
-            b[1:2] = bytes((0x80 | k,)) + m.to_bytes(k, "big") if k else bytes((m,))
-            return b
-        b.append(t)
-        if k:
-            b.append(0x80 | k)
-            b += m.to_bytes(k, "big")
+            b[1:2] = m.to_bytes(k + 1, "big")  # (its first byte: 0x8k, below)
+            i = 1
         else:
-            b.append(m)
+            b.append(t)
+            i = len(b)
+            b += m.to_bytes(k + 1, "big")
+        if k:
+            b[i] = 0x80 | k
+        if data is None:
+            return b
         m = n
     b += data
 
 
-def _in(b, w, tag=0):
-    """The value of the BER TLV ``b`` (``w`` names it): a memoryview, or (start, end) in
-    an APDU envelope ``tag`` (checked)."""
-    if tag:
-        if not len(b):
-            raise ApduError("expected %s, got nothing" % w, "unexpected")
-        if b[0] != tag:
-            raise ApduError("expected %s (%02X), got %s" % (w, tag, apdu_name(b[0])),
-                            "unexpected")
-    else:
-        _need(b, 0, 1, w)
+def _in(b, w):
+    """The value of the BER TLV ``b`` (``w`` names it), a memoryview."""
+    _need(b, 0, 1, w)
     n, p = _len(b, 1)
     _need(b, p, n, w)
-    return (p, p + n) if tag else b[p:p + n]
+    return b[p:p + n]
 
 
 # -- ACSE: AARQ / AARE (IEC 62056-5-3 §7, Green Book §9.3) -----------------------------
@@ -172,7 +167,14 @@ def parse_aare(b, tag=_AARE):
     way (:func:`parse_rlre`): its reason lands in ``result``."""
     b = memoryview(b)
     w = "AARE" if tag == _AARE else "RLRE"
-    p, end = _in(b, w, tag)
+    if not len(b):
+        raise ApduError("expected %s, got nothing" % w, "unexpected")
+    if b[0] != tag:
+        raise ApduError("expected %s (%02X), got %s" % (w, tag, apdu_name(b[0])),
+                        "unexpected")
+    n, p = _len(b, 1)
+    _need(b, p, n, w)
+    end = p + n
     a = Response(tag, w)
     a.result = None
     while p < end:
@@ -271,10 +273,8 @@ def get_request(invoke, class_id, obis6, attr, access=None, head=b"\xC0\x01"):
     b += bytes((invoke & 0xFF, class_id >> 8 & 0xFF, class_id & 0xFF))
     b += obis6
     b.append(attr & 0xFF)
-    if access is None:
-        b.append(0)
-    else:
-        b.append(1)
+    b.append(access is not None)  # 00, or 01 and ``access``
+    if access is not None:
         if _FULL and head[0] != 0xC3:  # get/set: Selective-Access-Descriptor (PC only)
             b.append(access[0] & 0xFF)
             access = access[1]
@@ -340,17 +340,18 @@ def parse_response(b):
     b = memoryview(b)
     _need(b, 0, 1, _F_APDU)
     tag = b[0]
-    if tag == _EXCEPTION_RESPONSE or tag == _CONFIRMED_SERVICE_ERROR:
-        e = tag == _EXCEPTION_RESPONSE
-        r = Response(tag, "exception" if e else "confirmed-service-error")
-        _need(b, 1, 1 if e else 3, r.kind)
-        if e:  # state-error, service-error [, expected IC]
-            r.state = b[1]
-            r.service = r.result = b[2] if len(b) > 2 else 0
-            if r.service == 6 and len(b) >= 7:
-                r.data = b[3:7]
-        else:  # service, ServiceError choice, value
-            r.service, r.choice, r.result = b[1], b[2], b[3]
+    if tag == _EXCEPTION_RESPONSE:  # state-error, service-error [, expected IC]
+        r = Response(tag, "exception")
+        _need(b, 1, 1, r.kind)
+        r.state = b[1]
+        r.service = r.result = c = b[2] if len(b) > 2 else 0
+        if c == 6 and len(b) >= 7:
+            r.data = b[3:7]
+        return r
+    if tag == _CONFIRMED_SERVICE_ERROR:  # service, ServiceError choice, value
+        r = Response(tag, "confirmed-service-error")
+        _need(b, 1, 3, r.kind)
+        r.service, r.choice, r.result = b[1], b[2], b[3]
         return r
     r = ("get" if tag == _GET_RESPONSE else "action" if tag == _ACTION_RESPONSE
          else "set" if _FULL and tag == _SET_RESPONSE else None)  # a board never sets
@@ -363,21 +364,7 @@ def parse_response(b):
     r = Response(tag, r)
     r.choice = c = b[1]
     r.invoke = b[2]
-    if c == 2 and tag != _SET_RESPONSE:  # get with-datablock / action with-pblock
-        _need(b, 4, 4, _F_BLOCK)
-        r.block = (int.from_bytes(b[4:8], "big"), b[3] != 0)
-        p = 8
-        if tag == _GET_RESPONSE:  # DataBlock-G result: 00 raw-data | 01 data-access-result
-            _need(b, p, 1, tag)
-            p += 1
-            if b[p - 1]:
-                _need(b, p, 1, tag)
-                r.result = b[p]
-                return r
-        n, p = _len(b, p)
-        _need(b, p, n, tag)
-        r.data = b[p:p + n]
-    elif _FULL and tag == _SET_RESPONSE and c in (1, 2, 3):
+    if _FULL and tag == _SET_RESPONSE and c in (1, 2, 3):
         if c == 2:  # datablock: block-number
             _need(b, 3, 4, _F_BLOCK)
             r.block = (int.from_bytes(b[3:7], "big"), False)
@@ -386,6 +373,20 @@ def parse_response(b):
             if c == 3:  # last-datablock: result, block-number
                 _need(b, 4, 4, _F_BLOCK)
                 r.block = (int.from_bytes(b[4:8], "big"), True)
+    elif c == 2:  # get with-datablock / action with-pblock (a set's: above)
+        _need(b, 4, 4, _F_BLOCK)
+        r.block = (int.from_bytes(b[4:8], "big"), b[3] != 0)
+        p = 8
+        if tag == _GET_RESPONSE:  # DataBlock-G result: 00 raw-data | 01 data-access-result
+            _need(b, 8, 1, tag)
+            p = 9
+            if b[8]:
+                _need(b, 9, 1, tag)
+                r.result = b[9]
+                return r
+        n, p = _len(b, p)
+        _need(b, p, n, tag)
+        r.data = b[p:p + n]
     elif c != 1:
         raise ApduError("%s type %d (with-list) is not supported" % (apdu_name(tag), c),
                         "unexpected")
