@@ -329,16 +329,13 @@ class Security(Base):
         p += 5
         dst = memoryview(out)[p:p + n]
         aad[0] = sc
-        if sc == _SC_AUTH_ENC:
+        if sc & _SC_ENC:  # (SC 0x20: its tag is not sent)
             t = g.crypt(iv, apdu, dst, aad)
-        elif sc == _SC_ENC:
-            g.crypt(iv, apdu, dst, b"")
-            return out
         else:
             dst[:] = apdu
             t = g.crypt(iv, b"", b"", aad + apdu)
         p += n
-        for i in range(_TAG_LEN):
+        for i in range(len(out) - p):  # the tag (none for SC 0x20)
             out[p + i] = t[i]
         return out
 
