@@ -275,11 +275,13 @@ class Security(Base):
             self._backend = (g, backend, accel)
         self.state = (g(ek, backend, accel), bytearray(1) + ak, bytearray(12))  # AAD: SC ‖ AK
 
-    def _set_iv(self, title, ic=None, tag=None):
+    def _set_iv(self, title, ic, key, sc, src, tag=None):
         """IV = title ‖ IC, IC = counter.next() (checked, kept as ``last_ic``) when ``ic`` is
-        None; returns the GCM for ``tag`` (ded-: the dedicated key, checked before any IC)."""
-        g = self.state[0]
-        if tag is not None and (0xD0 <= tag <= 0xD7 or tag == _GENERAL_DED):
+        None; the GCM for APDU tag ``key`` (ded-: the dedicated key, checked before any IC)
+        over ``src`` (SC ``sc``, §9.2.7.2.4): GCM-AE (GCM-AD when given ``tag``) in place with
+        AAD SC ‖ AK, or SC 0x10: GMAC over SC ‖ AK ‖ src. Returns the tag buffer."""
+        g, aad, iv = self.state
+        if key is not None and (0xD0 <= key <= 0xD7 or key == _GENERAL_DED):
             g = _FULL and self._ded  # (none on a board)
             if not g:
                 raise SecurityError("ded- ciphered APDU but no dedicated key is set",
@@ -289,16 +291,19 @@ class Security(Base):
             if not isinstance(ic, int) or ic < 0 or ic > _IC_MAX:
                 raise SecurityError("invocation counter unusable or exhausted",
                                     "counter-unavailable")
-            if self.last_ic is not None and ic <= self.last_ic:
+            v = self.last_ic
+            if v is not None and ic <= v:
                 raise SecurityError("invocation counter did not increase (%d after %d): "
-                                    "refusing to reuse it" % (ic, self.last_ic),
+                                    "refusing to reuse it" % (ic, v),
                                     "counter-unavailable")
             self.last_ic = ic
-        iv = self.state[2]
         iv[0:8] = title
         for i in range(4):
             iv[11 - i] = (ic >> (8 * i)) & 255
-        return g
+        aad[0] = sc
+        if sc & _SC_ENC:
+            return g.crypt(iv, src, src, aad, tag)
+        return g.crypt(iv, b"", b"", aad + src, tag)
 
     def protect(self, apdu, tag=None):
         """A new bytearray tag ‖ length ‖ SC ‖ IC ‖ C ‖ T, IC = counter.next(); ``tag``: the
@@ -306,8 +311,6 @@ class Security(Base):
         if tag is None:  # (PC: ded- under a dedicated key)
             tag = glo_tag(apdu[0], _FULL and self._ded is not None)
         title = self.system_title
-        g = self._set_iv(title, None, tag)
-        _, aad, iv = self.state
         sc = self.sc
         n = len(apdu)
         body = 5 + n + (_TAG_LEN if sc & _SC_AUTH else 0)
@@ -323,18 +326,14 @@ class Security(Base):
         for i in range(k):
             out[p + k - i] = (body >> (8 * i)) & 255
         p += 1 + k
+        dst = memoryview(out)[p + 5:p + 5 + n]
+        dst[:] = apdu  # (SC 0x20: its tag is not sent)
+        t = self._set_iv(title, None, tag, sc, dst)
+        iv = self.state[2]
         out[p] = sc  # SC ‖ IC ‖ C ‖ T
         for i in range(4):
             out[p + 1 + i] = iv[8 + i]
-        p += 5
-        dst = memoryview(out)[p:p + n]
-        aad[0] = sc
-        if sc & _SC_ENC:  # (SC 0x20: its tag is not sent)
-            t = g.crypt(iv, apdu, dst, aad)
-        else:
-            dst[:] = apdu
-            t = g.crypt(iv, b"", b"", aad + apdu)
-        p += n
+        p += 5 + n
         for i in range(len(out) - p):  # the tag (none for SC 0x20)
             out[p + i] = t[i]
         return out
@@ -356,32 +355,25 @@ class Security(Base):
         if (sc & want & 0x30) != (want & 0x30):
             raise SecurityError("meter answered with weaker protection (SC 0x%02X, need "
                                 "0x%02X)" % (sc, want), "security-control")
-        if title is not None:
-            if self.server_title is not None and title != self.server_title:
-                raise SecurityError("general-ciphering system title is not the meter's",
-                                    "system-title")
-        else:
-            title = self.server_title
+        v = self.server_title
+        if title is None:
+            title = v
+        elif v is not None and title != v:
+            raise SecurityError("general-ciphering system title is not the meter's",
+                                "system-title")
         if title is None or len(title) != 8:
             raise SecurityError("meter system title unknown: cannot decipher", "system-title")
-        if self.server_ic is not None and ic <= self.server_ic:
+        v = self.server_ic
+        if v is not None and ic <= v:
             raise SecurityError("meter invocation counter %d not above the last one %d: "
-                                "replayed or stale APDU" % (ic, self.server_ic), "replay")
-        g = self._set_iv(title, ic, tag)
-        _, aad, iv = self.state
+                                "replayed or stale APDU" % (ic, v), "replay")
         tl = 12 if sc & 0x10 else 0
         n = len(payload) - tl
         if n < 0:
             raise ApduError("ciphered APDU too short for its %d-byte tag" % tl, "malformed")
-        ct = payload[:n]
-        aad[0] = sc
-        if sc & 0x20:
-            out = bytearray(n)
-            # SC 0x20: CTR only, no integrity (GCM-AE's key stream, its tag unused)
-            g.crypt(iv, ct, out, aad, payload[n:] if tl else None)
-        else:  # SC 0x10: the tag covers AAD ‖ APDU, the APDU is in clear
-            g.crypt(iv, b"", b"", aad + ct, payload[n:])
-            out = bytearray(ct)
+        out = bytearray(payload[:n])
+        # SC 0x20: CTR only, no integrity (GCM-AE's key stream, its tag unused)
+        self._set_iv(title, ic, tag, sc, out, payload[n:] if tl else None)
         self.server_ic = ic
         return out
 
@@ -389,10 +381,8 @@ class Security(Base):
     def f_stoc(self, challenge, ic=None, title=None, tag=None):
         """f(StoC), pass 3: 0x10 ‖ IC ‖ GMAC(EK; IV = title ‖ IC; AAD = 0x10 ‖ AK ‖ challenge),
         IC = counter.next() and our title unless given; ``tag``: check it (auth-tag) instead."""
-        self._set_iv(title or self.system_title, ic)
-        g, aad, iv = self.state
-        aad[0] = _SC_AUTH
-        t = g.crypt(iv, b"", b"", aad + challenge, tag)
+        t = self._set_iv(title or self.system_title, ic, None, _SC_AUTH, challenge, tag)
+        iv = self.state[2]
         if tag is None:
             out = bytearray(5 + _TAG_LEN)
             out[0] = _SC_AUTH
