@@ -252,6 +252,7 @@ class Link(Receiver):
         Sending: I-frames (LLC E6 E6 00 first), segmented by max_info_tx, each segment but
         the last acknowledged by RR. Receiving: one APDU (segments reassembled, each answered
         by RR) as a memoryview, no LLC."""
+        lim = 2 * self.timeout_ms * (self.retries + 1)  # (see above)
         if mode & 1:
             if not self.connected:
                 raise LinkError("link not connected", "link-lost")
@@ -279,7 +280,7 @@ class Link(Receiver):
                     c = f.control
                     if c & 0x0F == 0x01 and c >> 5 == self.vs:  # RR for this segment
                         break
-                    if ticks_diff(ticks_ms(), t0) > 2 * self.timeout_ms * (self.retries + 1):
+                    if ticks_diff(ticks_ms(), t0) > lim:
                         raise LinkError("meter does not acknowledge our segments (expected RR "
                                         "N(R)=%d): link out of step" % self.vs, "sequence")
                 k = min(self.max_info_tx, n - p)
@@ -293,7 +294,7 @@ class Link(Receiver):
         skip = 3
         t0 = ticks_ms()
         while True:
-            if ticks_diff(ticks_ms(), t0) > 2 * self.timeout_ms * (self.retries + 1):
+            if ticks_diff(ticks_ms(), t0) > lim:
                 raise LinkError("meter keeps sending frames that do not answer us (expected "
                                 "N(S)=%d): link out of step" % self.vr, "sequence")
             f = self.read()
