@@ -95,25 +95,23 @@ class Gcm:
         # then R: the reduction of the 4 bits i shifted out (x^128 = 1+x+x^2+x^7: R[8] 0xE100)
         m = array("H", range(144))  # no 288-byte temporary; every entry is set below
         for k in range(8):
-            m[k] = 0  # 0 * H
             m[64 + k] = (h[2 * k] << 8) | h[2 * k + 1]
-        m[128] = 0
         m[136] = 0xE100
-        s = 64
         for d in (32, 16, 8):  # multiply by x: shift right one bit, reduce
-            c = m[s + 7] & 1
-            for k in range(7, 0, -1):
-                m[d + k] = (m[s + k] >> 1) | ((m[s + k - 1] & 1) << 15)
-            m[d] = (m[s] >> 1) ^ (0xE100 if c else 0)
-            m[128 + (d >> 3)] = m[128 + (s >> 3)] >> 1
-            s = d
-        for i in range(3, 16):
-            a = i & (i - 1)  # i without its lowest set bit
-            if a:  # not a power of two: the XOR of two entries
-                c = i ^ a
-                for k in range(8):
-                    m[8 * i + k] = m[8 * a + k] ^ m[8 * c + k]
-                m[128 + i] = m[128 + a] ^ m[128 + c]
+            c = 0
+            for k in range(8):
+                a = m[2 * d + k]
+                m[d + k] = (a >> 1) | c
+                c = (a & 1) << 15
+            if c:
+                m[d] ^= 0xE100
+            m[128 + (d >> 3)] = m[128 + (d >> 2)] >> 1
+        for i in range(16):  # the XOR of i's lowest set bit's entry and the rest's: 0 first
+            a = i & (i - 1)  # (entry 0: an entry XOR itself; powers of two: XOR entry 0)
+            c = i ^ a
+            for k in range(8):
+                m[8 * i + k] = m[8 * a + k] ^ m[8 * c + k]
+            m[128 + i] = m[128 + a] ^ m[128 + c]
         # AES, table, GHASH, GCTR; counter, key stream, GHASH state, E_K(J0), tag (16 B each)
         self.state = (enc, m, g.update, g.mask, h, bytearray(16), bytearray(16),
                     bytearray(16), bytearray(16))
