@@ -127,9 +127,9 @@ class Gcm:
         if tag is not None and (len(tag) < 4 or len(tag) > 16):
             raise ConfigError("GCM tag length must be 4..16 bytes (suite 0 uses 12)",
                               "tag-length")
-        for i in range(16):  # J0 = IV || 0^31 || 1; GHASH state 0
-            c[i] = iv[i] if i < 12 else 0
-            y[i] = 0
+        xor(y, y, y, 16)  # GHASH state 0
+        xor(c, iv, y, 12)  # J0 = IV || 0^31 || 1
+        c[12] = c[13] = c[14] = 0
         c[15] = 1
         enc(c, e)  # E_K(J0) masks the tag
         n = len(src)
@@ -154,8 +154,7 @@ class Gcm:
                 s[7 - i] = (a << 3 >> (8 * i)) & 255
                 s[15 - i] = (n << 3 >> (8 * i)) & 255
             gh(y, s, 16, m)
-            for i in range(16):
-                s[i] = y[i] ^ e[i]
+            xor(s, y, e, 16)
             if tag is None:
                 return s
             a = 0
