@@ -116,10 +116,11 @@ class Gcm:
         self.state = (enc, m, g.update, g.mask, h, bytearray(16), bytearray(16),
                     bytearray(16), bytearray(16))
 
-    def crypt(self, iv, src, dst, aad=b"", tag=None):
-        """GCM-AE (§7.1), ``tag`` None: encrypt src into dst (may be src), return the 16-byte
+    def crypt(self, iv, src, dest, data=b"", tag=None):
+        """GCM-AE (§7.1), ``tag`` None: encrypt src into dest (may be src), return the 16-byte
         tag buffer (reused: copy what you keep). GCM-AD (§7.2): check ``tag`` (4..16 bytes) over
-        (aad, src) first (SecurityError "auth-tag"), then decrypt into dst. GMAC: src empty."""
+        (AAD ``data``, src) first (SecurityError "auth-tag"), then decrypt into dest. GMAC: src
+        empty."""
         enc, m, gh, xor, c, ks, y, e, s = self.state
         if len(iv) != 12:
             raise ConfigError("GCM IV must be 12 bytes (system title 8 + invocation counter 4)",
@@ -133,7 +134,7 @@ class Gcm:
         c[15] = 1
         enc(c, e)  # E_K(J0) masks the tag
         n = len(src)
-        # encrypting: GCTR, then the tag over dst; decrypting: the tag over src checked first
+        # encrypting: GCTR, then the tag over dest; decrypting: the tag over src checked first
         for p in (1, 0) if tag is None else (0, 1):
             if p:  # GCTR (§6.5): counter blocks inc32(J0) = IV || 2, 3, ... (n < 2^28)
                 pos = 0
@@ -144,12 +145,12 @@ class Gcm:
                     c[15] = v & 255
                     enc(c, ks)
                     v = n - pos
-                    xor(dst, src, ks, (pos << 5) | (16 if v > 16 else v))
+                    xor(dest, src, ks, (pos << 5) | (16 if v > 16 else v))
                     pos += 16
                 continue
-            a = len(aad)  # the tag: GHASH(A, C, len(A) ‖ len(C)) xor E_K(J0) (§7.1 5-6)
-            gh(y, aad, a, m)
-            gh(y, src if tag else dst, n, m)
+            a = len(data)  # the tag: GHASH(A, C, len(A) ‖ len(C)) xor E_K(J0) (§7.1 5-6)
+            gh(y, data, a, m)
+            gh(y, src if tag else dest, n, m)
             for i in range(8):  # the lengths in bits, 64-bit big-endian
                 s[7 - i] = (a << 3 >> (8 * i)) & 255
                 s[15 - i] = (n << 3 >> (8 * i)) & 255
@@ -163,7 +164,7 @@ class Gcm:
             if a:
                 raise SecurityError("authentication tag does not match: wrong keys (check "
                                     "EK/AK) or the data was altered", "auth-tag")
-        return dst
+        return dest
 
 
 def parse_ciphered(apdu):
@@ -272,7 +273,7 @@ class Security(Base):
             self._backend = (g, backend, accel)
         self.state = (g(ek, backend, accel), bytearray(1) + ak, bytearray(12))  # AAD: SC ‖ AK
 
-    def _set_iv(self, title, ic, key, sc, src, tag=None):
+    def crypt(self, title, ic, key, sc, src, tag=None):
         """IV = title ‖ IC, IC = counter.next() (checked, kept as ``last_ic``) when ``ic`` is
         None; the GCM for APDU tag ``key`` (ded-: the dedicated key, checked before any IC)
         over ``src`` (SC ``sc``, §9.2.7.2.4): GCM-AE (GCM-AD when given ``tag``) in place with
@@ -325,7 +326,7 @@ class Security(Base):
         p += 1 + k
         dst = memoryview(out)[p + 5:p + 5 + n]
         dst[:] = apdu  # (SC 0x20: its tag is not sent)
-        t = self._set_iv(title, None, tag, sc, dst)
+        t = self.crypt(title, None, tag, sc, dst)
         iv = self.state[2]
         out[p] = sc  # SC ‖ IC ‖ C ‖ T
         for i in range(4):
@@ -370,7 +371,7 @@ class Security(Base):
             raise ApduError("ciphered APDU too short for its %d-byte tag" % tl, "malformed")
         out = bytearray(payload[:n])
         # SC 0x20: CTR only, no integrity (GCM-AE's key stream, its tag unused)
-        self._set_iv(title, ic, tag, sc, out, payload[n:] if tl else None)
+        self.crypt(title, ic, tag, sc, out, payload[n:] if tl else None)
         self.server_ic = ic
         return out
 
@@ -378,7 +379,7 @@ class Security(Base):
     def f_stoc(self, challenge, ic=None, title=None, tag=None):
         """f(StoC), pass 3: 0x10 ‖ IC ‖ GMAC(EK; IV = title ‖ IC; AAD = 0x10 ‖ AK ‖ challenge),
         IC = counter.next() and our title unless given; ``tag``: check it (auth-tag) instead."""
-        t = self._set_iv(title or self.system_title, ic, None, _SC_AUTH, challenge, tag)
+        t = self.crypt(title or self.system_title, ic, None, _SC_AUTH, challenge, tag)
         iv = self.state[2]
         if tag is None:
             out = bytearray(5 + _TAG_LEN)

@@ -28,9 +28,10 @@ def fcs16(buf, start=0, end=None):
     return c ^ 0xFFFF
 
 
-def encode_frame(out, addr, control, info=None, segmented=False):
+def encode_frame(out, addr, control, info=None, split=False):
     """Write a frame (clause 8.4.1) into bytearray ``out``; return its length. ``addr``: the
-    destination address then the source address (clause 8.4.2)."""
+    destination address then the source address (clause 8.4.2); ``split``: the segmentation
+    bit (more segments follow)."""
     k = len(info) if info else 0
     n = 2 + len(addr) + 1 + (2 + k if k else 0) + 2
     if n > 0x7FF:
@@ -38,7 +39,7 @@ def encode_frame(out, addr, control, info=None, segmented=False):
     if len(out) < n + 2:
         raise LinkError("frame buffer too small", "too-long")
     out[0] = _FLAG
-    out[1] = 0xA0 | (0x08 if segmented else 0) | (n >> 8)
+    out[1] = 0xA0 | (0x08 if split else 0) | (n >> 8)
     out[2] = n & 0xFF
     p = 3
     for b in addr:

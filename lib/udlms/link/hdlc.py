@@ -52,14 +52,15 @@ def server_address(server_logical, server_physical=None, size=2):
     return bytes((u << 1, (w << 1) | 1))
 
 
-def snrm_info(tx=_MAX_INFO, rx=_MAX_INFO, window=_WINDOW, win_rx=_WINDOW, every=False):
+def snrm_info(tx=_MAX_INFO, rx=_MAX_INFO, window=_WINDOW, w=_WINDOW, full=False):
     """SNRM/UA information field (Annex A): maximum information field length (``tx``, ``rx``)
-    and window size, transmit/receive; only those that differ from the defaults (``every``:
-    all four, as meters answer); empty when none is written (as the gurux-dlms client does)."""
+    and window size (``window``, ``w``), transmit/receive; only those that differ from the
+    defaults (``full``: all four, as meters answer); empty when none is written (as the
+    gurux-dlms client does)."""
     b = bytearray(b"\x81\x80\x00")
     i = 5
-    for v in (tx, rx, window, win_rx):
-        if every or v != (_MAX_INFO if i < 7 else _WINDOW):
+    for v in (tx, rx, window, w):
+        if full or v != (_MAX_INFO if i < 7 else _WINDOW):
             if i > 6:
                 b += bytes((i, 4, 0, 0, 0, v & 0xFF))
             elif v < 256:
@@ -129,13 +130,14 @@ class Link(Receiver):
         self.vs = self.vr = self.tries = 0
         self.connected = False
 
-    def write(self, control, info=None, segmented=False):
-        """Send a frame; ``control`` None sends the last frame again (clause 6.4.4.2)."""
+    def write(self, control, info=None, split=False):
+        """Send a frame (``split``: the segmentation bit, more follow); ``control`` None sends
+        the last frame again (clause 6.4.4.2)."""
         if control is None:
             if _FULL:
                 self.stats["resent"] += 1
         else:
-            encode_frame(self.out, self.addr, control, info, segmented)
+            encode_frame(self.out, self.addr, control, info, split)
         out = self.out  # the last frame sent is still there: its length field says how long
         mv = memoryview(out)[:(((out[1] & 7) << 8) | out[2]) + 2]
         self.stream.write(mv)
