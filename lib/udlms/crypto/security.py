@@ -350,7 +350,7 @@ class Security(Base):
         if not sc & 0x30:
             raise SecurityError("security control 0x%02X has no protection" % sc,
                                 "security-control")
-        if (sc & want & 0x30) != (want & 0x30):
+        if (sc & want) != want:  # (want: 0x10, 0x20 or 0x30)
             raise SecurityError("meter answered with weaker protection (SC 0x%02X, need "
                                 "0x%02X)" % (sc, want), "security-control")
         v = self.server_title
