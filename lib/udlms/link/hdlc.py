@@ -61,12 +61,11 @@ def snrm_info(tx=_MAX_INFO, rx=_MAX_INFO, window=_WINDOW, w=_WINDOW, full=False)
     i = 5
     for v in (tx, rx, window, w):
         if full or v != (_MAX_INFO if i < 7 else _WINDOW):
+            k = 1 if v < 256 else 2  # windows: 4 bytes, the last one set
             if i > 6:
-                b += bytes((i, 4, 0, 0, 0, v & 0xFF))
-            elif v < 256:
-                b += bytes((i, 1, v))
-            else:
-                b += bytes((i, 2, v >> 8, v & 0xFF))
+                k = 4
+                v &= 0xFF
+            b += bytes((i, k)) + v.to_bytes(k, "big")
         i += 1
     if len(b) == 3:
         return b""
