@@ -29,9 +29,9 @@ _IC_MAX = const(0xFFFFFFFF)
 def glo_tag(tag, n=False):
     """Ciphered tag for a plain xDLMS tag: glo- (C0->C8 ...) or, with ``n`` (a dedicated
     key), ded- (initiate request/response stay glo-)."""
-    for i in range(0 if n else 14, len(_TAGS), 2):
-        if _TAGS[i] == tag:
-            return _TAGS[i + 1]
+    i = _TAGS.find(tag, 0 if n else 14)  # (plain tags sit at even, ciphered at odd places)
+    if i >= 0 and not i & 1:
+        return _TAGS[i + 1]
     raise ApduError("APDU tag 0x%02X has no glo- ciphered form" % tag, "unexpected")
 
 
@@ -176,10 +176,8 @@ def parse_ciphered(apdu):
         raise ApduError("ciphered APDU too short", "malformed")
     tag = buf[0]
     general = tag in (_GENERAL_GLO, _GENERAL_DED)
-    for i in range(1, len(_TAGS), 2):  # glo- or ded- (the ciphered half of the pairs)
-        if general or _TAGS[i] == tag:
-            break
-    else:
+    i = _TAGS.find(tag)  # glo- or ded-: the ciphered half of the pairs (odd places)
+    if not (general or i > 0 and i & 1):
         raise SecurityError("APDU 0x%02X is not ciphered but the association requires it"
                             % tag, "security-control")
     pos = 1
