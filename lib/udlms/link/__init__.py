@@ -15,6 +15,7 @@ from udlms.port import const
 _FULL = const(1)
 _FLAG = const(0x7E)
 _OVH = const(16)  # flags, format, 4+1 address bytes, control, HCS, FCS (worst case)
+_GOOD = const(0x0F47)  # fcs16 of bytes followed by their own FCS (the CRC's residue)
 
 
 def fcs16(buf, start=0, end=None):
@@ -149,7 +150,7 @@ class Receiver:
                 a = r
             if not whole:
                 if r < 0 or r and n - 1 > r + 1 - s and r + 3 <= e and \
-                        (buf[r + 1] | (buf[r + 2] << 8)) != fcs16(buf, s + 1, r + 1):
+                        fcs16(buf, s + 1, r + 3) != _GOOD:
                     if _FULL:
                         self._error(0)
                     continue
@@ -165,12 +166,12 @@ class Receiver:
                                 else 8)
                 continue
             if h:
-                if (buf[i] | (buf[i + 1] << 8)) != fcs16(buf, s + 1, i):
+                if fcs16(buf, s + 1, i + 2) != _GOOD:
                     if _FULL:
                         self._error(9)
                     continue
                 i += 2
-            if (buf[end - 2] | (buf[end - 1] << 8)) != fcs16(buf, s + 1, end - 2):
+            if fcs16(buf, s + 1, end) != _GOOD:
                 if _FULL:
                     self._error(10)
                 if i > r + 1:  # the HCS proved the header
