@@ -137,8 +137,7 @@ class Gcm:
         # encrypting: GCTR, then the tag over dest; decrypting: the tag over src checked first
         for p in (1, 0) if tag is None else (0, 1):
             if p:  # GCTR (§6.5): counter blocks inc32(J0) = IV || 2, 3, ... (n < 2^28)
-                pos = 0
-                while pos < n:
+                for pos in range(0, n, 16):
                     v = (pos >> 4) + 2
                     c[13] = v >> 16
                     c[14] = (v >> 8) & 255
@@ -146,7 +145,6 @@ class Gcm:
                     enc(c, ks)
                     v = n - pos
                     xor(dest, src, ks, (pos << 5) | (16 if v > 16 else v))
-                    pos += 16
                 continue
             a = len(data)  # the tag: GHASH(A, C, len(A) ‖ len(C)) xor E_K(J0) (§7.1 5-6)
             gh(y, data, a, m)
@@ -257,7 +255,7 @@ class Security(Base):
         if sc not in (_SC_AUTH, _SC_ENC, _SC_AUTH_ENC):
             raise ConfigError("security control 0x%02X not supported: use 0x10, 0x20 or 0x30"
                               % sc, "security-control")
-        if counter is None or not hasattr(counter, "next"):
+        if not hasattr(counter, "next"):  # (None has none)
             raise SecurityError("no invocation counter object: resync from the meter's frame "
                                 "counter first", "counter-unavailable")
         self.sc = sc
