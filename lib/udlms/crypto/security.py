@@ -29,9 +29,9 @@ _IC_MAX = const(0xFFFFFFFF)
 def glo_tag(tag, n=False):
     """Ciphered tag for a plain xDLMS tag: glo- (C0->C8 ...) or, with ``n`` (a dedicated
     key), ded- (initiate request/response stay glo-)."""
-    for i in range(0 if n else 14, len(_TAGS), 2):
-        if _TAGS[i] == tag:
-            return _TAGS[i + 1]
+    i = _TAGS.find(tag, 0 if n else 14)  # (plain tags sit at even, ciphered at odd places)
+    if i >= 0 and not i & 1:
+        return _TAGS[i + 1]
     raise ApduError("APDU tag 0x%02X has no glo- ciphered form" % tag, "unexpected")
 
 
@@ -95,33 +95,32 @@ class Gcm:
         # then R: the reduction of the 4 bits i shifted out (x^128 = 1+x+x^2+x^7: R[8] 0xE100)
         m = array("H", range(144))  # no 288-byte temporary; every entry is set below
         for k in range(8):
-            m[k] = 0  # 0 * H
             m[64 + k] = (h[2 * k] << 8) | h[2 * k + 1]
-        m[128] = 0
         m[136] = 0xE100
-        s = 64
         for d in (32, 16, 8):  # multiply by x: shift right one bit, reduce
-            c = m[s + 7] & 1
-            for k in range(7, 0, -1):
-                m[d + k] = (m[s + k] >> 1) | ((m[s + k - 1] & 1) << 15)
-            m[d] = (m[s] >> 1) ^ (0xE100 if c else 0)
-            m[128 + (d >> 3)] = m[128 + (s >> 3)] >> 1
-            s = d
-        for i in range(3, 16):
-            a = i & (i - 1)  # i without its lowest set bit
-            if a:  # not a power of two: the XOR of two entries
-                c = i ^ a
-                for k in range(8):
-                    m[8 * i + k] = m[8 * a + k] ^ m[8 * c + k]
-                m[128 + i] = m[128 + a] ^ m[128 + c]
+            c = 0
+            for k in range(8):
+                a = m[2 * d + k]
+                m[d + k] = (a >> 1) | c
+                c = (a & 1) << 15
+            if c:
+                m[d] ^= 0xE100
+            m[128 + (d >> 3)] = m[128 + (d >> 2)] >> 1
+        for i in range(16):  # the XOR of i's lowest set bit's entry and the rest's: 0 first
+            a = i & (i - 1)  # (entry 0: an entry XOR itself; powers of two: XOR entry 0)
+            c = i ^ a
+            for k in range(8):
+                m[8 * i + k] = m[8 * a + k] ^ m[8 * c + k]
+            m[128 + i] = m[128 + a] ^ m[128 + c]
         # AES, table, GHASH, GCTR; counter, key stream, GHASH state, E_K(J0), tag (16 B each)
         self.state = (enc, m, g.update, g.mask, h, bytearray(16), bytearray(16),
                     bytearray(16), bytearray(16))
 
-    def crypt(self, iv, src, dst, aad=b"", tag=None):
-        """GCM-AE (§7.1), ``tag`` None: encrypt src into dst (may be src), return the 16-byte
+    def crypt(self, iv, src, dest, data=b"", tag=None):
+        """GCM-AE (§7.1), ``tag`` None: encrypt src into dest (may be src), return the 16-byte
         tag buffer (reused: copy what you keep). GCM-AD (§7.2): check ``tag`` (4..16 bytes) over
-        (aad, src) first (SecurityError "auth-tag"), then decrypt into dst. GMAC: src empty."""
+        (AAD ``data``, src) first (SecurityError "auth-tag"), then decrypt into dest. GMAC: src
+        empty."""
         enc, m, gh, xor, c, ks, y, e, s = self.state
         if len(iv) != 12:
             raise ConfigError("GCM IV must be 12 bytes (system title 8 + invocation counter 4)",
@@ -129,35 +128,32 @@ class Gcm:
         if tag is not None and (len(tag) < 4 or len(tag) > 16):
             raise ConfigError("GCM tag length must be 4..16 bytes (suite 0 uses 12)",
                               "tag-length")
-        for i in range(16):  # J0 = IV || 0^31 || 1; GHASH state 0
-            c[i] = iv[i] if i < 12 else 0
-            y[i] = 0
+        xor(y, y, y, 16)  # GHASH state 0
+        xor(c, iv, y, 12)  # J0 = IV || 0^31 || 1
+        c[12] = c[13] = c[14] = 0
         c[15] = 1
         enc(c, e)  # E_K(J0) masks the tag
         n = len(src)
-        # encrypting: GCTR, then the tag over dst; decrypting: the tag over src checked first
+        # encrypting: GCTR, then the tag over dest; decrypting: the tag over src checked first
         for p in (1, 0) if tag is None else (0, 1):
             if p:  # GCTR (§6.5): counter blocks inc32(J0) = IV || 2, 3, ... (n < 2^28)
-                pos = 0
-                while pos < n:
+                for pos in range(0, n, 16):
                     v = (pos >> 4) + 2
                     c[13] = v >> 16
                     c[14] = (v >> 8) & 255
                     c[15] = v & 255
                     enc(c, ks)
                     v = n - pos
-                    xor(dst, src, ks, (pos << 5) | (16 if v > 16 else v))
-                    pos += 16
+                    xor(dest, src, ks, (pos << 5) | (16 if v > 16 else v))
                 continue
-            a = len(aad)  # the tag: GHASH(A, C, len(A) ‖ len(C)) xor E_K(J0) (§7.1 5-6)
-            gh(y, aad, a, m)
-            gh(y, src if tag else dst, n, m)
+            a = len(data)  # the tag: GHASH(A, C, len(A) ‖ len(C)) xor E_K(J0) (§7.1 5-6)
+            gh(y, data, a, m)
+            gh(y, src if tag else dest, n, m)
             for i in range(8):  # the lengths in bits, 64-bit big-endian
                 s[7 - i] = (a << 3 >> (8 * i)) & 255
                 s[15 - i] = (n << 3 >> (8 * i)) & 255
             gh(y, s, 16, m)
-            for i in range(16):
-                s[i] = y[i] ^ e[i]
+            xor(s, y, e, 16)
             if tag is None:
                 return s
             a = 0
@@ -166,7 +162,7 @@ class Gcm:
             if a:
                 raise SecurityError("authentication tag does not match: wrong keys (check "
                                     "EK/AK) or the data was altered", "auth-tag")
-        return dst
+        return dest
 
 
 def parse_ciphered(apdu):
@@ -178,10 +174,8 @@ def parse_ciphered(apdu):
         raise ApduError("ciphered APDU too short", "malformed")
     tag = buf[0]
     general = tag in (_GENERAL_GLO, _GENERAL_DED)
-    for i in range(1, len(_TAGS), 2):  # glo- or ded- (the ciphered half of the pairs)
-        if general or _TAGS[i] == tag:
-            break
-    else:
+    i = _TAGS.find(tag)  # glo- or ded-: the ciphered half of the pairs (odd places)
+    if not (general or i > 0 and i & 1):
         raise SecurityError("APDU 0x%02X is not ciphered but the association requires it"
                             % tag, "security-control")
     pos = 1
@@ -261,7 +255,7 @@ class Security(Base):
         if sc not in (_SC_AUTH, _SC_ENC, _SC_AUTH_ENC):
             raise ConfigError("security control 0x%02X not supported: use 0x10, 0x20 or 0x30"
                               % sc, "security-control")
-        if counter is None or not hasattr(counter, "next"):
+        if not hasattr(counter, "next"):  # (None has none)
             raise SecurityError("no invocation counter object: resync from the meter's frame "
                                 "counter first", "counter-unavailable")
         self.sc = sc
@@ -275,11 +269,13 @@ class Security(Base):
             self._backend = (g, backend, accel)
         self.state = (g(ek, backend, accel), bytearray(1) + ak, bytearray(12))  # AAD: SC ‖ AK
 
-    def _set_iv(self, title, ic=None, tag=None):
+    def crypt(self, title, ic, key, sc, src, tag=None):
         """IV = title ‖ IC, IC = counter.next() (checked, kept as ``last_ic``) when ``ic`` is
-        None; returns the GCM for ``tag`` (ded-: the dedicated key, checked before any IC)."""
-        g = self.state[0]
-        if tag is not None and (0xD0 <= tag <= 0xD7 or tag == _GENERAL_DED):
+        None; the GCM for APDU tag ``key`` (ded-: the dedicated key, checked before any IC)
+        over ``src`` (SC ``sc``, §9.2.7.2.4): GCM-AE (GCM-AD when given ``tag``) in place with
+        AAD SC ‖ AK, or SC 0x10: GMAC over SC ‖ AK ‖ src. Returns the tag buffer."""
+        g, aad, iv = self.state
+        if key is not None and (0xD0 <= key <= 0xD7 or key == _GENERAL_DED):
             g = _FULL and self._ded  # (none on a board)
             if not g:
                 raise SecurityError("ded- ciphered APDU but no dedicated key is set",
@@ -289,16 +285,19 @@ class Security(Base):
             if not isinstance(ic, int) or ic < 0 or ic > _IC_MAX:
                 raise SecurityError("invocation counter unusable or exhausted",
                                     "counter-unavailable")
-            if self.last_ic is not None and ic <= self.last_ic:
+            v = self.last_ic
+            if v is not None and ic <= v:
                 raise SecurityError("invocation counter did not increase (%d after %d): "
-                                    "refusing to reuse it" % (ic, self.last_ic),
+                                    "refusing to reuse it" % (ic, v),
                                     "counter-unavailable")
             self.last_ic = ic
-        iv = self.state[2]
         iv[0:8] = title
         for i in range(4):
             iv[11 - i] = (ic >> (8 * i)) & 255
-        return g
+        aad[0] = sc
+        if sc & _SC_ENC:
+            return g.crypt(iv, src, src, aad, tag)
+        return g.crypt(iv, b"", b"", aad + src, tag)
 
     def protect(self, apdu, tag=None):
         """A new bytearray tag ‖ length ‖ SC ‖ IC ‖ C ‖ T, IC = counter.next(); ``tag``: the
@@ -306,8 +305,6 @@ class Security(Base):
         if tag is None:  # (PC: ded- under a dedicated key)
             tag = glo_tag(apdu[0], _FULL and self._ded is not None)
         title = self.system_title
-        g = self._set_iv(title, None, tag)
-        _, aad, iv = self.state
         sc = self.sc
         n = len(apdu)
         body = 5 + n + (_TAG_LEN if sc & _SC_AUTH else 0)
@@ -323,22 +320,15 @@ class Security(Base):
         for i in range(k):
             out[p + k - i] = (body >> (8 * i)) & 255
         p += 1 + k
+        dst = memoryview(out)[p + 5:p + 5 + n]
+        dst[:] = apdu  # (SC 0x20: its tag is not sent)
+        t = self.crypt(title, None, tag, sc, dst)
+        iv = self.state[2]
         out[p] = sc  # SC ‖ IC ‖ C ‖ T
         for i in range(4):
             out[p + 1 + i] = iv[8 + i]
-        p += 5
-        dst = memoryview(out)[p:p + n]
-        aad[0] = sc
-        if sc == _SC_AUTH_ENC:
-            t = g.crypt(iv, apdu, dst, aad)
-        elif sc == _SC_ENC:
-            g.crypt(iv, apdu, dst, b"")
-            return out
-        else:
-            dst[:] = apdu
-            t = g.crypt(iv, b"", b"", aad + apdu)
-        p += n
-        for i in range(_TAG_LEN):
+        p += 5 + n
+        for i in range(len(out) - p):  # the tag (none for SC 0x20)
             out[p + i] = t[i]
         return out
 
@@ -356,35 +346,28 @@ class Security(Base):
         if not sc & 0x30:
             raise SecurityError("security control 0x%02X has no protection" % sc,
                                 "security-control")
-        if (sc & want & 0x30) != (want & 0x30):
+        if (sc & want) != want:  # (want: 0x10, 0x20 or 0x30)
             raise SecurityError("meter answered with weaker protection (SC 0x%02X, need "
                                 "0x%02X)" % (sc, want), "security-control")
-        if title is not None:
-            if self.server_title is not None and title != self.server_title:
-                raise SecurityError("general-ciphering system title is not the meter's",
-                                    "system-title")
-        else:
-            title = self.server_title
+        v = self.server_title
+        if title is None:
+            title = v
+        elif v is not None and title != v:
+            raise SecurityError("general-ciphering system title is not the meter's",
+                                "system-title")
         if title is None or len(title) != 8:
             raise SecurityError("meter system title unknown: cannot decipher", "system-title")
-        if self.server_ic is not None and ic <= self.server_ic:
+        v = self.server_ic
+        if v is not None and ic <= v:
             raise SecurityError("meter invocation counter %d not above the last one %d: "
-                                "replayed or stale APDU" % (ic, self.server_ic), "replay")
-        g = self._set_iv(title, ic, tag)
-        _, aad, iv = self.state
+                                "replayed or stale APDU" % (ic, v), "replay")
         tl = 12 if sc & 0x10 else 0
         n = len(payload) - tl
         if n < 0:
             raise ApduError("ciphered APDU too short for its %d-byte tag" % tl, "malformed")
-        ct = payload[:n]
-        aad[0] = sc
-        if sc & 0x20:
-            out = bytearray(n)
-            # SC 0x20: CTR only, no integrity (GCM-AE's key stream, its tag unused)
-            g.crypt(iv, ct, out, aad, payload[n:] if tl else None)
-        else:  # SC 0x10: the tag covers AAD ‖ APDU, the APDU is in clear
-            g.crypt(iv, b"", b"", aad + ct, payload[n:])
-            out = bytearray(ct)
+        out = bytearray(payload[:n])
+        # SC 0x20: CTR only, no integrity (GCM-AE's key stream, its tag unused)
+        self.crypt(title, ic, tag, sc, out, payload[n:] if tl else None)
         self.server_ic = ic
         return out
 
@@ -392,10 +375,8 @@ class Security(Base):
     def f_stoc(self, challenge, ic=None, title=None, tag=None):
         """f(StoC), pass 3: 0x10 ‖ IC ‖ GMAC(EK; IV = title ‖ IC; AAD = 0x10 ‖ AK ‖ challenge),
         IC = counter.next() and our title unless given; ``tag``: check it (auth-tag) instead."""
-        self._set_iv(title or self.system_title, ic)
-        g, aad, iv = self.state
-        aad[0] = _SC_AUTH
-        t = g.crypt(iv, b"", b"", aad + challenge, tag)
+        t = self.crypt(title or self.system_title, ic, None, _SC_AUTH, challenge, tag)
+        iv = self.state[2]
         if tag is None:
             out = bytearray(5 + _TAG_LEN)
             out[0] = _SC_AUTH

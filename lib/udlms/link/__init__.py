@@ -15,6 +15,7 @@ from udlms.port import const
 _FULL = const(1)
 _FLAG = const(0x7E)
 _OVH = const(16)  # flags, format, 4+1 address bytes, control, HCS, FCS (worst case)
+_GOOD = const(0x0F47)  # fcs16 of bytes followed by their own FCS (the CRC's residue)
 
 
 def fcs16(buf, start=0, end=None):
@@ -28,9 +29,10 @@ def fcs16(buf, start=0, end=None):
     return c ^ 0xFFFF
 
 
-def encode_frame(out, addr, control, info=None, segmented=False):
+def encode_frame(out, addr, control, info=None, split=False):
     """Write a frame (clause 8.4.1) into bytearray ``out``; return its length. ``addr``: the
-    destination address then the source address (clause 8.4.2)."""
+    destination address then the source address (clause 8.4.2); ``split``: the segmentation
+    bit (more segments follow)."""
     k = len(info) if info else 0
     n = 2 + len(addr) + 1 + (2 + k if k else 0) + 2
     if n > 0x7FF:
@@ -38,7 +40,7 @@ def encode_frame(out, addr, control, info=None, segmented=False):
     if len(out) < n + 2:
         raise LinkError("frame buffer too small", "too-long")
     out[0] = _FLAG
-    out[1] = 0xA0 | (0x08 if segmented else 0) | (n >> 8)
+    out[1] = 0xA0 | (0x08 if split else 0) | (n >> 8)
     out[2] = n & 0xFF
     p = 3
     for b in addr:
@@ -148,7 +150,7 @@ class Receiver:
                 a = r
             if not whole:
                 if r < 0 or r and n - 1 > r + 1 - s and r + 3 <= e and \
-                        (buf[r + 1] | (buf[r + 2] << 8)) != fcs16(buf, s + 1, r + 1):
+                        fcs16(buf, s + 1, r + 3) != _GOOD:
                     if _FULL:
                         self._error(0)
                     continue
@@ -164,12 +166,12 @@ class Receiver:
                                 else 8)
                 continue
             if h:
-                if (buf[i] | (buf[i + 1] << 8)) != fcs16(buf, s + 1, i):
+                if fcs16(buf, s + 1, i + 2) != _GOOD:
                     if _FULL:
                         self._error(9)
                     continue
                 i += 2
-            if (buf[end - 2] | (buf[end - 1] << 8)) != fcs16(buf, s + 1, end - 2):
+            if fcs16(buf, s + 1, end) != _GOOD:
                 if _FULL:
                     self._error(10)
                 if i > r + 1:  # the HCS proved the header

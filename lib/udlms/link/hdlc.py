@@ -52,20 +52,20 @@ def server_address(server_logical, server_physical=None, size=2):
     return bytes((u << 1, (w << 1) | 1))
 
 
-def snrm_info(tx=_MAX_INFO, rx=_MAX_INFO, window=_WINDOW, win_rx=_WINDOW, every=False):
+def snrm_info(tx=_MAX_INFO, rx=_MAX_INFO, window=_WINDOW, w=_WINDOW, full=False):
     """SNRM/UA information field (Annex A): maximum information field length (``tx``, ``rx``)
-    and window size, transmit/receive; only those that differ from the defaults (``every``:
-    all four, as meters answer); empty when none is written (as the gurux-dlms client does)."""
+    and window size (``window``, ``w``), transmit/receive; only those that differ from the
+    defaults (``full``: all four, as meters answer); empty when none is written (as the
+    gurux-dlms client does)."""
     b = bytearray(b"\x81\x80\x00")
     i = 5
-    for v in (tx, rx, window, win_rx):
-        if every or v != (_MAX_INFO if i < 7 else _WINDOW):
+    for v in (tx, rx, window, w):
+        if full or v != (_MAX_INFO if i < 7 else _WINDOW):
+            k = 1 if v < 256 else 2  # windows: 4 bytes, the last one set
             if i > 6:
-                b += bytes((i, 4, 0, 0, 0, v & 0xFF))
-            elif v < 256:
-                b += bytes((i, 1, v))
-            else:
-                b += bytes((i, 2, v >> 8, v & 0xFF))
+                k = 4
+                v &= 0xFF
+            b += bytes((i, k)) + v.to_bytes(k, "big")
         i += 1
     if len(b) == 3:
         return b""
@@ -129,13 +129,14 @@ class Link(Receiver):
         self.vs = self.vr = self.tries = 0
         self.connected = False
 
-    def write(self, control, info=None, segmented=False):
-        """Send a frame; ``control`` None sends the last frame again (clause 6.4.4.2)."""
+    def write(self, control, info=None, split=False):
+        """Send a frame (``split``: the segmentation bit, more follow); ``control`` None sends
+        the last frame again (clause 6.4.4.2)."""
         if control is None:
             if _FULL:
                 self.stats["resent"] += 1
         else:
-            encode_frame(self.out, self.addr, control, info, segmented)
+            encode_frame(self.out, self.addr, control, info, split)
         out = self.out  # the last frame sent is still there: its length field says how long
         mv = memoryview(out)[:(((out[1] & 7) << 8) | out[2]) + 2]
         self.stream.write(mv)
@@ -252,6 +253,7 @@ class Link(Receiver):
         Sending: I-frames (LLC E6 E6 00 first), segmented by max_info_tx, each segment but
         the last acknowledged by RR. Receiving: one APDU (segments reassembled, each answered
         by RR) as a memoryview, no LLC."""
+        lim = 2 * self.timeout_ms * (self.retries + 1)  # (see above)
         if mode & 1:
             if not self.connected:
                 raise LinkError("link not connected", "link-lost")
@@ -279,7 +281,7 @@ class Link(Receiver):
                     c = f.control
                     if c & 0x0F == 0x01 and c >> 5 == self.vs:  # RR for this segment
                         break
-                    if ticks_diff(ticks_ms(), t0) > 2 * self.timeout_ms * (self.retries + 1):
+                    if ticks_diff(ticks_ms(), t0) > lim:
                         raise LinkError("meter does not acknowledge our segments (expected RR "
                                         "N(R)=%d): link out of step" % self.vs, "sequence")
                 k = min(self.max_info_tx, n - p)
@@ -293,7 +295,7 @@ class Link(Receiver):
         skip = 3
         t0 = ticks_ms()
         while True:
-            if ticks_diff(ticks_ms(), t0) > 2 * self.timeout_ms * (self.retries + 1):
+            if ticks_diff(ticks_ms(), t0) > lim:
                 raise LinkError("meter keeps sending frames that do not answer us (expected "
                                 "N(S)=%d): link out of step" % self.vr, "sequence")
             f = self.read()
