@@ -29,7 +29,9 @@ _IC_MAX = const(0xFFFFFFFF)
 def glo_tag(tag, n=False):
     """Ciphered tag for a plain xDLMS tag: glo- (C0->C8 ...) or, with ``n`` (a dedicated
     key), ded- (initiate request/response stay glo-)."""
-    i = _TAGS.find(tag, 0 if n else 14)  # (plain tags sit at even, ciphered at odd places)
+    # bytes, not the int: bytes.find(int) fails on MicroPython v1.25 (the Pico lane's
+    # firmware); plain tags sit at even, ciphered at odd places
+    i = _TAGS.find(bytes((tag,)), 0 if n else 14)
     if i >= 0 and not i & 1:
         return _TAGS[i + 1]
     raise ApduError("APDU tag 0x%02X has no glo- ciphered form" % tag, "unexpected")
@@ -174,7 +176,7 @@ def parse_ciphered(apdu):
         raise ApduError("ciphered APDU too short", "malformed")
     tag = buf[0]
     general = tag in (_GENERAL_GLO, _GENERAL_DED)
-    i = _TAGS.find(tag)  # glo- or ded-: the ciphered half of the pairs (odd places)
+    i = _TAGS.find(bytes((tag,)))  # glo- or ded-: the ciphered half of the pairs (odd places)
     if not (general or i > 0 and i & 1):
         raise SecurityError("APDU 0x%02X is not ciphered but the association requires it"
                             % tag, "security-control")
