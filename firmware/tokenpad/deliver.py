@@ -36,27 +36,25 @@ def _v(mod, name, *a):
 
 
 class _Ic:
-    """The session's invocation counter (Green Book 9.2.7.3): a value below the ceiling the
-    store has reserved is handed out here, and the store's write (tokenpad.store_write, to
-    reserve more before any value above it is used) is loaded only when one is due, and
-    forgotten after it (so it is not held while the token goes out)."""
+    """The session's invocation counter (Green Book 9.2.7.3): the store's ``next()``; when
+    that loaded the store's write to reserve more, the write is forgotten again at once, so
+    it is not held while the token goes out (issue 26)."""
 
     def __init__(self, st):
+        from udlms.port import loaded
+
         self.st = st
+        self.b = loaded()
 
     def next(self):
-        st = self.st
-        n = getattr(st, "_next", None)
-        if n is not None and n < (getattr(st, "_ceiling", None) or 0):
-            st._next = n + 1
-            return n
-        from udlms.port import forget_since, loaded
+        import sys
 
-        b = loaded()
-        try:
-            return st.next()
-        finally:
-            forget_since(b, _GONE)
+        v = self.st.next()
+        if "tokenpad.store_write" in sys.modules:
+            from udlms.port import forget_since
+
+            forget_since(self.b, _GONE)
+        return v
 
 
 _GONE = ("tokenpad.verdict", "tokenpad.store_write", "tokenpad.media", "tokenpad.settings_s")

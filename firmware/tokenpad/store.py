@@ -110,12 +110,23 @@ class Store:
         restore(self)  # the fields, from the medium's record (tokenpad.media)
 
     # the writes (bodies in tokenpad.store_write, loaded by the action that writes and
-    # forgotten with it, issue 26): next() a never-used invocation counter value (reserves
-    # ahead on the medium first); resync(meter_value) moves the counter past the meter's
+    # forgotten with it, issue 26): resync(meter_value) moves the counter past the meter's
     # frame counter; remember(context, form) the form a meter accepted (True when news);
     # add(digits, note="") journals a token as pending, returns its id; set(entry_id, state,
     # note="") records its outcome; _save(ceiling, journal, next_id, forms=None) one record
-    next = _w("next_value")
+
+    def next(self):
+        """A never-used invocation counter value: one the medium already has reserved is
+        handed out here; reserving more first (or refusing) is :mod:`tokenpad.store_write`'s,
+        loaded only then."""
+        n = self._next
+        if n is not None and n < self._ceiling:
+            self._next = n + 1
+            return n
+        from tokenpad import store_write
+
+        return store_write.next_value(self)
+
     resync = _w("resync")
     remember = _w("remember")
     add = _w("add")
