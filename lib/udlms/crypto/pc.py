@@ -16,7 +16,6 @@ GENERAL_GLO, GENERAL_DED = 0xDB, 0xDC  # general-glo-/ded-ciphering
 _found = {}
 host = None  # the PC back-end (udlms.host.aes_host), set by register()
 new = None  # the GCM a Security uses on a PC (udlms.crypto.gcm.new), idem
-glo_tag = None  # udlms.crypto.security.glo_tag, set there (it imports this module)
 
 
 def register(aes_host, gcm_new=None):
@@ -119,9 +118,6 @@ class SecurityPc:
         """Use ded- tags under ``key`` for xDLMS services (None returns to glo-)."""
         make, backend, accel = self._backend
         self._ded = None if key is None else make(key, backend, accel)
-
-    def glo_tag(self, plain):
-        return glo_tag(plain, self._ded is not None)
 
     def plain_tag(self, ciphered):
         return plain_tag(ciphered)

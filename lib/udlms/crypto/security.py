@@ -43,7 +43,6 @@ if _FULL:  # the PC half: AES registry, tag helpers, general-glo sending, dedica
                                  SC_ENC, general_glo, is_ciphered, plain_tag)
     from udlms.crypto.pc import SecurityPc as Base  # Security's PC methods
 
-    _pc.glo_tag = glo_tag  # (the one copy: pc cannot import this module)
 else:
     Base = object
 
@@ -245,6 +244,10 @@ class MemoryCounter:
 class Security(Base):
     """Security suite 0 for one association: our system title, EK/AK, the outgoing counter
     object (any object with ``next()``) and the meter's title and last invocation counter."""
+
+    if _FULL:  # (here, not in pc: glo_tag is this module's)
+        def glo_tag(self, plain):
+            return glo_tag(plain, self._ded is not None)
 
     def __init__(self, ek, ak, system_title, counter, sc=_SC_AUTH_ENC, backend=None,
                  accel=None):
