@@ -58,16 +58,9 @@ def _lean(f):
                 # MicroPython: machine.UART and the DE pin keep their state, so the stream
                 # (tokenpad.uart) leaves with the action too; the next one wraps them again.
                 # CircuitPython's busio.UART must stay: a second one on its pins is refused.
-                # rp2: deinit() frees the UART's ring buffers, which the port keeps
-                # referenced (1 KB rxbuf and the tx buffer held after the action otherwise).
-                # The ESP32's live in ESP-IDF's heap, not MicroPython's: no deinit there (the
-                # emulated ESP32 took an interrupt storm at the next UART after one)
-                u = getattr(a[0].uart, "uart", None)
-                if hasattr(u, "deinit"):
-                    import sys
-
-                    if sys.platform == "rp2":
-                        u.deinit()
+                u = a[0].uart
+                if hasattr(u, "release"):
+                    u.release()
                 a[0].uart = None
                 gone += ("tokenpad.uart",)
             forget_since(before, gone)

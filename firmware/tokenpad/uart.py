@@ -53,6 +53,17 @@ class UartStream:
     def close(self):
         pass  # the UART stays open for the next session
 
+    def release(self):
+        """The app drops this stream after an action (MicroPython). On the rp2 ``deinit()``
+        frees the UART's ring buffers, which the port keeps referenced otherwise (1 KB rxbuf
+        and the tx buffer held after the action). The ESP32's live in ESP-IDF's heap, not
+        MicroPython's: no deinit there (the emulated ESP32 took an interrupt storm at the
+        next UART after one)."""
+        import sys
+
+        if sys.platform == "rp2":
+            self.uart.deinit()
+
 
 def open_uart(b, baud=None):
     """A UartStream for the board's meter port at ``baud`` (default: the board's)."""
