@@ -14,6 +14,7 @@ Exit status 0 only if every step behaved as described.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -65,7 +66,8 @@ def udlms(args):
 def main():
     print("== starting the simulated meter")
     sim, url = start_sim()
-    counters = os.path.join(tempfile.mkdtemp(), "counters.json")
+    tmp = tempfile.mkdtemp(prefix="udlms-demo-")  # the counter file: gone after the demo
+    counters = os.path.join(tmp, "counters.json")
     conn = ["--port", url, "--ek", EK, "--ak", AK, "--system-title", "4D4D4D0000000001",
             "--counter-file", counters]
     ok = True
@@ -86,6 +88,7 @@ def main():
     finally:
         sim.terminate()
         sim.wait(5)
+        shutil.rmtree(tmp, ignore_errors=True)
     print("\ndemo: %s" % ("every step behaved as expected" if ok else "SOMETHING WENT WRONG"))
     sys.exit(0 if ok else 1)
 

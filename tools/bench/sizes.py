@@ -2,6 +2,7 @@
 
 import concurrent.futures
 import os
+import shutil
 import subprocess
 import tempfile
 from tools.bench.common import MPY_CROSS, ROOT, WORK, emit
@@ -21,6 +22,13 @@ def _mod_file(mod):
 
 def bench_sizes(session_mods):
     out_dir = tempfile.mkdtemp(prefix="bench-mpy-", dir=WORK)
+    try:
+        _sizes(out_dir, session_mods)
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
+
+
+def _sizes(out_dir, session_mods):
     mods = build_mpy.device_modules()
     staged = os.path.join(out_dir, "staged")  # as boards get it: messages moved out
     msgtable.stage(staged)
