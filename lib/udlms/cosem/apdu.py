@@ -144,7 +144,7 @@ def aarq(ciphered=True, mechanism=5, calling_title=None, auth_value=None, user_i
     if calling_title is not None:
         _put(b, calling_title, 0xA6, 0x04)
     if mechanism:
-        if auth_value is None:
+        if _FULL and auth_value is None:  # (a board's config gives one: settings_check)
             raise ApduError("authentication mechanism %d needs a value (password or "
                             "challenge)" % mechanism, "malformed")
         # sender-acse-requirements: authentication; mechanism-name 2.16.756.5.8.2.m
@@ -267,7 +267,7 @@ def get_request(invoke, class_id, obis6, attr, access=None, head=b"\xC0\x01"):
     a board never asks for it). (With
     another ``head``, the start of another request: ``set_request``, ``action_request``,
     whose ``access`` is the method's data.)"""
-    if len(obis6) != 6:
+    if _FULL and len(obis6) != 6:  # (a board's come from session._obis: 6 bytes)
         raise ApduError("logical name must be 6 bytes, got %d" % len(obis6), "malformed")
     b = bytearray(head)
     b += bytes((invoke & 0xFF, class_id >> 8 & 0xFF, class_id & 0xFF))
