@@ -66,7 +66,7 @@ def parse(text):
         raise TokenError("a token has 20 digits, found %d: check for a missing or extra "
                          "digit" % len(d), "token-format")
     d = d.decode()
-    if int(d) > 73786976294838206463:  # 2^66 - 1
+    if int(d) >> 66:  # above 2^66 - 1
         raise TokenError("this number is too large to be a token (largest is "
                          "73786976294838206463): check for a mistyped digit",
                          "token-range")
@@ -171,12 +171,12 @@ def enter_token(session, digits, encoding=None):
     data = octet_string(digits, encoding)
     if _FULL:
         session.token_sent = True
-    from udlms.cosem.apdu import get_request
-    from udlms.client.session import _obis
+    from udlms.client.session import _obis, apdu
 
     o = _obis(s.gateway)  # parsed once for the whole exchange
     # action-request-normal (get_request with its head: apdu's one request builder)
-    action = session.request(get_request(s.invoke, CLASS_ID, o, 1, data, b"\xC3\x01")).result
+    action = session.request(apdu.get_request(s.invoke, CLASS_ID, o, 1, data,
+                                              b"\xC3\x01")).result
     code = None
     if action:  # the meter refused the action: does token_status say why?
         ours = False

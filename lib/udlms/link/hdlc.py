@@ -254,7 +254,7 @@ class Link(Receiver):
         the last acknowledged by RR. Receiving: one APDU (segments reassembled, each answered
         by RR) as a memoryview, no LLC."""
         lim = 2 * self.timeout_ms * (self.retries + 1)  # (see above)
-        if mode & 1:
+        if not _FULL or mode & 1:  # (a board sends and receives: mode 3)
             if not self.connected:
                 raise LinkError("link not connected", "link-lost")
             mv = memoryview(apdu)
@@ -287,7 +287,7 @@ class Link(Receiver):
                 k = min(self.max_info_tx, n - p)
                 data = mv[p:p + k]
                 p += k
-        if not mode & 2:
+        if _FULL and not mode & 2:
             return
         out = self.apdu
         n = 0
