@@ -302,7 +302,8 @@ class Security(Base):
                                     "counter-unavailable")
             self.last_ic = ic
         iv[0:8] = title
-        iv[8:12] = ic.to_bytes(4, "big")
+        for i in range(4):
+            iv[11 - i] = (ic >> (8 * i)) & 255
         aad[0] = sc
         if sc & _SC_ENC:
             return g.crypt(iv, src, src, aad, tag)
@@ -334,9 +335,11 @@ class Security(Base):
         t = self.crypt(title, None, tag, sc, dst)
         iv = self.state[2]
         out[p] = sc  # SC ‖ IC ‖ C ‖ T
-        out[p + 1:p + 5] = iv[8:12]
+        for i in range(4):
+            out[p + 1 + i] = iv[8 + i]
         p += 5 + n
-        out[p:] = t[:len(out) - p]  # the tag (none for SC 0x20)
+        for i in range(len(out) - p):  # the tag (none for SC 0x20)
+            out[p + i] = t[i]
         return out
 
     def unprotect(self, apdu):
