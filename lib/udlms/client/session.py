@@ -189,16 +189,14 @@ class Session:
             # ciphered (HLS-GMAC) when sec is set: a Security object is true
             resp = self.link.request(apdu.aarq(sec, s.mechanism, title, auth, info))
             if len(resp) and resp[0] == 0xD8:  # an exception-response, before any AARE
-                from udlms import results
+                from udlms.client import refused
 
-                raise results.aarq_exception(apdu.parse_response(resp), sec and sec.last_ic)
+                refused.aarq(resp, sec)
             a = apdu.parse_aare(resp)
             if a.result != 0:
-                from udlms import results
+                from udlms.client import refused
 
-                raise AssociationError(results.aare_reason(a, sec),
-                                       "association-rejected",
-                                       a.diagnostic[1] if a.diagnostic else None)
+                refused.aare(a, sec)
             self._init = b""  # associated
             info = a.user_info
             if info is None:
@@ -210,10 +208,9 @@ class Session:
                 sec.server_title = a.responding_title
                 info = sec.unprotect(info)
             if len(info) and info[0] == 0x0E:  # confirmed-service-error: InitiateRequest refused
-                from udlms import results
+                from udlms.client import refused
 
-                r = apdu.parse_response(info)
-                raise ServiceError(results.response_text(r), r.kind, r.result)
+                refused.request(apdu.parse_response(info), 0, None)
             r = apdu.parse_initiate_response(info)
             self.max_pdu = r["max_pdu"]
             if _FULL:  # (read by PC tools only)
@@ -232,16 +229,12 @@ class Session:
                     r = self.request(apdu.get_request(  # action-request-normal
                         s.invoke, 15, b"\x00\x00\x28\x00\x00\xff", 1, bytes((9, len(r))) + r,
                         b"\xC3\x01"))
-                    if r.result:  # said as the exception-response below is
-                        from udlms import results
-
-                        raise ServiceError("%s (%d)" % (results.action_result(r.result)[0],
-                                                        r.result), None, r.result)
                 except ServiceError as x:  # e.g. an exception-response
-                    raise AssociationError("meter refused our HLS-GMAC reply f(StoC) (%s): "
-                                           "the association was not authenticated: check "
-                                           "EK/AK, system title and invocation counter"
-                                           % x.message, "auth-failed", x.code)
+                    r = x
+                if isinstance(r, ServiceError) or r.result:
+                    from udlms.client import refused
+
+                    refused.hls(r)
                 r = r.data
                 if r is None:
                     raise AssociationError("meter returned no f(CtoS): cannot verify it is the "
@@ -298,25 +291,13 @@ class Session:
         if sec is not None and len(r) and r[0] not in (0xD8, 0x0E):
             r = sec.unprotect(r)
         r = apdu.parse_response(r)
-        if r.invoke is None:  # an exception-response or a confirmed-service-error
-            from udlms import results
-
-            raise ServiceError(results.response_text(r), r.kind, r.result)
         data = self.settings.invoke
-        if (r.invoke ^ data) & 0x0F:
-            raise ApduError("response invoke-id %d does not match request %d"
-                            % (r.invoke & 0x0F, data & 0x0F), "invoke-id")
-        if kind and r.result:
-            from udlms import results
+        # an exception-response or a confirmed-service-error (no invoke-id), another
+        # request's invoke-id, a result other than success: said in words by refused
+        if r.invoke is None or (r.invoke ^ data) & 0x0F or kind and r.result:
+            from udlms.client import refused
 
-            if _FULL and kind == "action":  # (a board never passes "action": see action())
-                name, msg, hint = results.action_result(r.result)
-                kind = "action-result"
-            else:
-                name, msg, hint = results.data_access_result(r.result)
-                kind = "data-access-result"
-            raise ServiceError("meter says %s (%d): %s" % (name, r.result, hint or msg), kind,
-                               r.result)
+            refused.request(r, data, kind)
         return r
 
     def get(self, class_id, obis, attr):

@@ -1,0 +1,51 @@
+"""What a meter refused during a session, raised in words (IEC 62056-5-3 / Green Book §9.3.2
+AARE, §9.4 responses, §9.2.7.4 HLS pass 4): the failing half of :mod:`udlms.client.session`,
+imported only when the meter says no, so a session that goes well never holds it in a
+board's heap (issue 26). The words are :mod:`udlms.results`'."""
+
+from udlms import results
+from udlms.errors import ApduError, AssociationError, ServiceError
+
+
+def aarq(resp, sec):
+    """An AARQ answered with an exception-response ``resp`` (no AARE; ``sec`` the HLS-GMAC
+    context, if any, whose last invocation counter the AARQ carried)."""
+    from udlms.cosem import apdu
+
+    raise results.aarq_exception(apdu.parse_response(resp), sec and sec.last_ic)
+
+
+def aare(a, sec):
+    """A rejecting AARE ``a`` (result other than accepted, §9.3.2)."""
+    raise AssociationError(results.aare_reason(a, sec), "association-rejected",
+                           a.diagnostic[1] if a.diagnostic else None)
+
+
+def request(r, invoke, kind):
+    """A parsed response ``r`` that fails the request with invoke-id-and-priority ``invoke``
+    (Green Book §9.4): an exception-response or confirmed-service-error, an invoke-id of
+    another request, or (``kind``: "get", "set", "action") a result other than success."""
+    if r.invoke is None:
+        raise ServiceError(results.response_text(r), r.kind, r.result)
+    if (r.invoke ^ invoke) & 0x0F:
+        raise ApduError("response invoke-id %d does not match request %d"
+                        % (r.invoke & 0x0F, invoke & 0x0F), "invoke-id")
+    if kind == "action":
+        name, msg, hint = results.action_result(r.result)
+        kind = "action-result"
+    else:
+        name, msg, hint = results.data_access_result(r.result)
+        kind = "data-access-result"
+    raise ServiceError("meter says %s (%d): %s" % (name, r.result, hint or msg), kind,
+                       r.result)
+
+
+def hls(x):
+    """HLS pass 4 refused (§9.2.7.4): the ACTION's ServiceError ``x``, or the parsed
+    action-response whose result is not success, as an AssociationError "auth-failed"."""
+    if not isinstance(x, ServiceError):  # said as the exception-response's ServiceError is
+        x = ServiceError("%s (%d)" % (results.action_result(x.result)[0], x.result), None,
+                         x.result)
+    raise AssociationError("meter refused our HLS-GMAC reply f(StoC) (%s): the association "
+                           "was not authenticated: check EK/AK, system title and invocation "
+                           "counter" % x.message, "auth-failed", x.code)
