@@ -1,15 +1,16 @@
 """What a meter refused during a session, raised in words (IEC 62056-5-3 / Green Book §9.3.2
-AARE, §9.4 responses, §9.2.7.4 HLS pass 4): the failing half of :mod:`udlms.client.session`,
-imported only when the meter says no, so a session that goes well never holds it in a
-board's heap (issue 26). The words are :mod:`udlms.results`'."""
+AARE, §9.4 responses, §9.2.7.4 HLS pass 4), and a refused Token Gateway ``enter`` (IC 115):
+the failing half of :mod:`udlms.client.session` and :mod:`udlms.client.token`, imported only
+when the meter says no, so a session that goes well never holds it in a board's heap (issue
+26). The words are :mod:`udlms.results`'."""
 
-from udlms import results
-from udlms.errors import ApduError, AssociationError, ServiceError
+from udlms.errors import ApduError, AssociationError, DlmsError, ServiceError
 
 
 def aarq(resp, sec):
     """An AARQ answered with an exception-response ``resp`` (no AARE; ``sec`` the HLS-GMAC
     context, if any, whose last invocation counter the AARQ carried)."""
+    from udlms import results
     from udlms.cosem import apdu
 
     raise results.aarq_exception(apdu.parse_response(resp), sec and sec.last_ic)
@@ -17,6 +18,8 @@ def aarq(resp, sec):
 
 def aare(a, sec):
     """A rejecting AARE ``a`` (result other than accepted, §9.3.2)."""
+    from udlms import results
+
     raise AssociationError(results.aare_reason(a, sec), "association-rejected",
                            a.diagnostic[1] if a.diagnostic else None)
 
@@ -25,11 +28,13 @@ def request(r, invoke, kind):
     """A parsed response ``r`` that fails the request with invoke-id-and-priority ``invoke``
     (Green Book §9.4): an exception-response or confirmed-service-error, an invoke-id of
     another request, or (``kind``: "get", "set", "action") a result other than success."""
-    if r.invoke is None:
-        raise ServiceError(results.response_text(r), r.kind, r.result)
-    if (r.invoke ^ invoke) & 0x0F:
+    if r.invoke is not None and (r.invoke ^ invoke) & 0x0F:
         raise ApduError("response invoke-id %d does not match request %d"
                         % (r.invoke & 0x0F, invoke & 0x0F), "invoke-id")
+    from udlms import results
+
+    if r.invoke is None:
+        raise ServiceError(results.response_text(r), r.kind, r.result)
     if kind == "action":
         name, msg, hint = results.action_result(r.result)
         kind = "action-result"
@@ -44,8 +49,31 @@ def hls(x):
     """HLS pass 4 refused (§9.2.7.4): the ACTION's ServiceError ``x``, or the parsed
     action-response whose result is not success, as an AssociationError "auth-failed"."""
     if not isinstance(x, ServiceError):  # said as the exception-response's ServiceError is
+        from udlms import results
+
         x = ServiceError("%s (%d)" % (results.action_result(x.result)[0], x.result), None,
                          x.result)
     raise AssociationError("meter refused our HLS-GMAC reply f(StoC) (%s): the association "
                            "was not authenticated: check EK/AK, system title and invocation "
                            "counter" % x.message, "auth-failed", x.code)
+
+
+def enter(session, obis6, data, action):
+    """Token Gateway ``enter`` failed with action-result ``action`` (IC 115 method 1): the
+    verdict is token_status's (attribute 6) when the gateway's last token (attribute 2) is
+    ours, ``data``, and says 3..7, else the action's (:func:`udlms.client.token.enter_token`)."""
+    from udlms.client.token import CLASS_ID, TOKEN, TokenResult, status_code
+
+    ours = False
+    code = None
+    try:
+        try:
+            ours = session.get(CLASS_ID, obis6, TOKEN) == data
+        except ServiceError:  # the last token is not readable: status is not trusted
+            pass
+        code = status_code(session.get(CLASS_ID, obis6, 6))  # token_status
+    except DlmsError:  # not readable, or the line failed: the action's verdict stands
+        pass
+    if ours and code is not None and 3 <= code <= 7:
+        return TokenResult(code == 3, "accepted" if code == 3 else "refused", code, action)
+    return TokenResult(False, None, code, action, ours)

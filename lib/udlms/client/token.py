@@ -19,7 +19,7 @@ octets back to digits, the plain ``enter`` APDU) are in :mod:`udlms.client.token
 token_status words in :mod:`udlms.client.token_status`.
 """
 
-from udlms.errors import DlmsError, ServiceError, TokenError
+from udlms.errors import ServiceError, TokenError
 from udlms.port import const, sleep_ms
 
 # _FULL: 0 in the device build (tools/build/msgtable.py): names a board never reads are
@@ -177,21 +177,11 @@ def enter_token(session, digits, encoding=None):
     # action-request-normal (get_request with its head: apdu's one request builder)
     action = session.request(apdu.get_request(s.invoke, CLASS_ID, o, 1, data,
                                               b"\xC3\x01")).result
-    code = None
     if action:  # the meter refused the action: does token_status say why?
-        ours = False
-        try:
-            try:
-                ours = session.get(CLASS_ID, o, TOKEN) == data
-            except ServiceError:  # the last token is not readable: status is not trusted
-                pass
-            code = status_code(session.get(CLASS_ID, o, _STATUS))
-        except DlmsError:  # not readable, or the line failed: the action's verdict stands
-            pass
-        if ours and code is not None and 3 <= code <= 7:
-            return TokenResult(code == 3, "accepted" if code == 3 else "refused", code,
-                               action)
-        return TokenResult(False, None, code, action, ours)
+        from udlms.client import refused
+
+        return refused.enter(session, o, data, action)
+    code = None
     for _ in range(s.status_polls if s.status_polls > 1 else 1):
         try:
             code = status_code(session.get(CLASS_ID, o, _STATUS))
