@@ -58,22 +58,22 @@ def hls(x):
                            "counter" % x.message, "auth-failed", x.code)
 
 
-def enter(session, obis6, data, action):
+def enter(session, obis6, data, action, result, status_code):
     """Token Gateway ``enter`` failed with action-result ``action`` (IC 115 method 1): the
     verdict is token_status's (attribute 6) when the gateway's last token (attribute 2) is
-    ours, ``data``, and says 3..7, else the action's (:func:`udlms.client.token.enter_token`)."""
-    from udlms.client.token import CLASS_ID, TOKEN, TokenResult, status_code
-
+    ours, ``data``, and says 3..7, else the action's. ``result`` and ``status_code``:
+    :mod:`udlms.client.token`'s TokenResult and status_code (:func:`enter_token`; this module
+    does not import it: no import cycle)."""
     ours = False
     code = None
     try:
         try:
-            ours = session.get(CLASS_ID, obis6, TOKEN) == data
+            ours = session.get(115, obis6, 2) == data  # Token Gateway (IC 115) token
         except ServiceError:  # the last token is not readable: status is not trusted
             pass
-        code = status_code(session.get(CLASS_ID, obis6, 6))  # token_status
+        code = status_code(session.get(115, obis6, 6))  # token_status
     except DlmsError:  # not readable, or the line failed: the action's verdict stands
         pass
     if ours and code is not None and 3 <= code <= 7:
-        return TokenResult(code == 3, "accepted" if code == 3 else "refused", code, action)
-    return TokenResult(False, None, code, action, ours)
+        return result(code == 3, "accepted" if code == 3 else "refused", code, action)
+    return result(False, None, code, action, ours)

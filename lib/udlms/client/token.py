@@ -180,7 +180,7 @@ def enter_token(session, digits, encoding=None):
     if action:  # the meter refused the action: does token_status say why?
         from udlms.client import refused
 
-        return refused.enter(session, o, data, action)
+        return refused.enter(session, o, data, action, TokenResult, status_code)
     code = None
     for _ in range(s.status_polls if s.status_polls > 1 else 1):
         try:
