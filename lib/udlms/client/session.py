@@ -306,19 +306,9 @@ class Session:
                            "get")
         if r.block is None:
             return bytes(r.data)
-        buf = bytearray()
-        while True:
-            number, last = r.block
-            buf += r.data
-            if last:
-                return bytes(buf)
-            if len(buf) > 8 * (self.max_pdu or 1024):
-                raise ApduError("block transfer larger than expected", "too-long")
-            # get-request-next ``C0 02 iid bbbbbbbb``, acknowledging block ``number``
-            r = self.request(bytes((0xC0, 2, self.settings.invoke & 0xFF))
-                             + number.to_bytes(4, "big"), "get")
-            if r.block is None or r.block[0] != number + 1:
-                raise ApduError("block number out of sequence", "unexpected")
+        from udlms.client import blocks  # (a value in data blocks: get-request-next)
+
+        return blocks.follow(self, r)
 
     if _FULL:  # a token session never writes an attribute nor calls ACTION by name
         def set(self, class_id, obis, attr, data):
