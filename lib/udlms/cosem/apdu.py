@@ -340,26 +340,12 @@ def parse_response(b):
     b = memoryview(b)
     _need(b, 0, 1, _F_APDU)
     tag = b[0]
-    if tag == _EXCEPTION_RESPONSE:  # state-error, service-error [, expected IC]
-        r = Response(tag, "exception")
-        _need(b, 1, 1, r.kind)
-        r.state = b[1]
-        r.service = r.result = c = b[2] if len(b) > 2 else 0
-        if c == 6 and len(b) >= 7:
-            r.data = b[3:7]
-        return r
-    if tag == _CONFIRMED_SERVICE_ERROR:  # service, ServiceError choice, value
-        r = Response(tag, "confirmed-service-error")
-        _need(b, 1, 3, r.kind)
-        r.service, r.choice, r.result = b[1], b[2], b[3]
-        return r
     r = ("get" if tag == _GET_RESPONSE else "action" if tag == _ACTION_RESPONSE
          else "set" if _FULL and tag == _SET_RESPONSE else None)  # a board never sets
-    if r is None:
-        if 0xC8 <= tag <= 0xD7 or 0xDB <= tag <= 0xDD or 0x21 <= tag <= 0x5F:
-            raise ApduError("%s is ciphered: decipher it before parsing" % apdu_name(tag),
-                            "unexpected")
-        raise ApduError("%s is not a get/set/action response" % apdu_name(tag), "unexpected")
+    if r is None:  # an exception-response (D8), a confirmed-service-error (0E) or no response
+        from udlms.cosem import apdu_more
+
+        return apdu_more.other(b, tag, Response, _need)
     _need(b, 0, 4, tag)  # a tag number: _need names it only in an error message
     r = Response(tag, r)
     r.choice = c = b[1]
