@@ -4,7 +4,7 @@ the failing half of :mod:`udlms.client.session` and :mod:`udlms.client.token`, i
 when the meter says no, so a session that goes well never holds it in a board's heap (issue
 26). The words are :mod:`udlms.results`'."""
 
-from udlms.errors import ApduError, AssociationError, DlmsError, ServiceError
+from udlms.errors import ApduError, AssociationError, DlmsError, SecurityError, ServiceError
 
 
 def aarq(resp, sec):
@@ -16,12 +16,20 @@ def aarq(resp, sec):
     raise results.aarq_exception(apdu.parse_response(resp), sec and sec.last_ic)
 
 
-def aare(a, sec):
-    """A rejecting AARE ``a`` (result other than accepted, §9.3.2)."""
-    from udlms import results
+def aare(session, a, sec):
+    """An AARE ``a`` that rejects the association (result other than accepted, §9.3.2), or
+    accepts it (``session`` is then associated: its close() releases it) without an
+    InitiateResponse or, ciphered (``sec``), without the meter's system title."""
+    if a.result != 0:
+        from udlms import results
 
-    raise AssociationError(results.aare_reason(a, sec), "association-rejected",
-                           a.diagnostic[1] if a.diagnostic else None)
+        raise AssociationError(results.aare_reason(a, sec), "association-rejected",
+                               a.diagnostic[1] if a.diagnostic else None)
+    session._init = b""  # associated
+    if a.user_info is None:
+        raise ApduError("AARE carries no InitiateResponse", "malformed")
+    raise SecurityError("AARE has no responding-AP-title: cannot decipher the meter's "
+                        "responses", "system-title")
 
 
 def request(r, invoke, kind):
@@ -46,8 +54,17 @@ def request(r, invoke, kind):
 
 
 def hls(x):
-    """HLS pass 4 refused (§9.2.7.4): the ACTION's ServiceError ``x``, or the parsed
-    action-response whose result is not success, as an AssociationError "auth-failed"."""
+    """HLS-GMAC pass 3/4 failed (§9.2.7.4), as an AssociationError "auth-failed": ``x`` None,
+    the AARE had no challenge (StoC); the ACTION's ServiceError, or its parsed response whose
+    result is not success; 0, the response had no return-parameters (no f(CtoS)); bytes, its
+    return-parameters are not an A-XDR octet-string."""
+    if x is None:
+        raise AssociationError("meter sent no challenge (StoC) for HLS-GMAC", "auth-failed")
+    if isinstance(x, int):
+        raise AssociationError("meter returned no f(CtoS): cannot verify it is the right "
+                               "meter", "auth-failed")
+    if isinstance(x, (bytes, bytearray, memoryview)):
+        raise AssociationError("meter's f(CtoS) is not an octet-string", "auth-failed")
     if not isinstance(x, ServiceError):  # said as the exception-response's ServiceError is
         from udlms import results
 

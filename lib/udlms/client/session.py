@@ -9,13 +9,13 @@ link down. The Token Gateway client is :mod:`udlms.client.token`, the frame-coun
 
 from udlms.cosem import apdu
 from udlms.link import hdlc
-from udlms.errors import ApduError, AssociationError, SecurityError, ServiceError
+from udlms.errors import SecurityError, ServiceError
 from udlms.port import const
 
 # _FULL: 0 in the device build (tools/build/msgtable.py): what a board never calls is left out
 _FULL = const(1)
 if _FULL:  # the settings' checks (a board's config is checked by tokenpad.settings_check)
-    from udlms.errors import ConfigError
+    from udlms.errors import ApduError, ConfigError
 _MECH_LLS = const(1)
 _MECH_GMAC = const(5)  # HLS-GMAC, the default mechanism
 if _FULL:
@@ -193,18 +193,15 @@ class Session:
 
                 refused.aarq(resp, sec)
             a = apdu.parse_aare(resp)
-            if a.result != 0:
+            info = a.user_info
+            # rejected, or (associated: released at close) no InitiateResponse, or no title
+            # to decipher the meter's responses with: said by refused
+            if a.result != 0 or info is None or sec and a.responding_title is None:
                 from udlms.client import refused
 
-                refused.aare(a, sec)
+                refused.aare(self, a, sec)
             self._init = b""  # associated
-            info = a.user_info
-            if info is None:
-                raise ApduError("AARE carries no InitiateResponse", "malformed")
             if sec:
-                if a.responding_title is None:
-                    raise SecurityError("AARE has no responding-AP-title: cannot decipher the "
-                                        "meter's responses", "system-title")
                 sec.server_title = a.responding_title
                 info = sec.unprotect(info)
             if len(info) and info[0] == 0x0E:  # confirmed-service-error: InitiateRequest refused
@@ -221,28 +218,26 @@ class Session:
                 # 0.0.40.0.0.255, method 1), then the meter's f(CtoS) checked. Both travel
                 # as A-XDR octet-strings of 17 bytes (09 11 ...), coded here so that axdr is
                 # not loaded during the association.
-                if a.auth_value is None:
-                    raise AssociationError("meter sent no challenge (StoC) for HLS-GMAC",
-                                           "auth-failed")
-                r = sec.f_stoc(a.auth_value)
-                try:  # pass 4 refused (not a token problem): why, in words
-                    r = self.request(apdu.get_request(  # action-request-normal
-                        s.invoke, 15, b"\x00\x00\x28\x00\x00\xff", 1, bytes((9, len(r))) + r,
-                        b"\xC3\x01"))
-                except ServiceError as x:  # e.g. an exception-response
-                    r = x
-                if isinstance(r, ServiceError) or r.result:
+                r = a.auth_value
+                if r is not None:
+                    r = sec.f_stoc(r)
+                    try:  # pass 4 refused (not a token problem): why, in words
+                        r = self.request(apdu.get_request(  # action-request-normal
+                            s.invoke, 15, b"\x00\x00\x28\x00\x00\xff", 1,
+                            bytes((9, len(r))) + r, b"\xC3\x01"))
+                    except ServiceError as x:  # e.g. an exception-response
+                        r = x
+                    if not isinstance(r, ServiceError) and not r.result:
+                        r = r.data  # f(CtoS), an octet-string
+                        if r is None:
+                            r = 0
+                        elif len(r) > 1 and r[0] == 9 and r[1] < 128 and len(r) == 2 + r[1]:
+                            r = sec.verify_ctos(auth, r[2:])
+                # None: no StoC; else pass 4 refused, 0: no f(CtoS), bytes: not an octet-string
+                if r is not True:
                     from udlms.client import refused
 
                     refused.hls(r)
-                r = r.data
-                if r is None:
-                    raise AssociationError("meter returned no f(CtoS): cannot verify it is the "
-                                           "right meter", "auth-failed")
-                if len(r) < 2 or r[0] != 9 or r[1] > 127 or len(r) != 2 + r[1]:
-                    raise AssociationError("meter's f(CtoS) is not an octet-string",
-                                           "auth-failed")
-                sec.verify_ctos(auth, r[2:])
         except BaseException:
             self.close()
             raise
