@@ -57,7 +57,11 @@ def hls(x):
     """HLS-GMAC pass 3/4 failed (§9.2.7.4), as an AssociationError "auth-failed": ``x`` None,
     the AARE had no challenge (StoC); the ACTION's ServiceError, or its parsed response whose
     result is not success; 0, the response had no return-parameters (no f(CtoS)); bytes, its
-    return-parameters are not an A-XDR octet-string."""
+    return-parameters are not an A-XDR octet-string. False: no invocation counter (before
+    the AARQ), a SecurityError "counter-unavailable"."""
+    if x is False:
+        raise SecurityError("no invocation counter: resync from the meter's frame counter "
+                            "first", "counter-unavailable")
     if x is None:
         raise AssociationError("meter sent no challenge (StoC) for HLS-GMAC", "auth-failed")
     if isinstance(x, int):

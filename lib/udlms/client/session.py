@@ -9,7 +9,7 @@ link down. The Token Gateway client is :mod:`udlms.client.token`, the frame-coun
 
 from udlms.cosem import apdu
 from udlms.link import hdlc
-from udlms.errors import SecurityError, ServiceError
+from udlms.errors import ServiceError
 from udlms.port import const
 
 # _FULL: 0 in the device build (tools/build/msgtable.py): what a board never calls is left out
@@ -174,9 +174,10 @@ class Session:
                 # (a board's config requires them: tokenpad.settings_check)
                 if _FULL and (s.ek is None or s.ak is None or s.system_title is None):
                     raise ConfigError("HLS-GMAC needs ek, ak and system_title", "config")
-                if self.counter is None:
-                    raise SecurityError("no invocation counter: resync from the meter's frame "
-                                        "counter first", "counter-unavailable")
+                if self.counter is None:  # (said by refused)
+                    from udlms.client import refused
+
+                    refused.hls(False)
                 self.sec = sec = security.Security(s.ek, s.ak, s.system_title, self.counter,
                                                    s.security)
                 auth = s.ctos or security.new_challenge(8)

@@ -167,11 +167,10 @@ def parse_aare(b, tag=_AARE):
     way (:func:`parse_rlre`): its reason lands in ``result``."""
     b = memoryview(b)
     w = "AARE" if tag == _AARE else "RLRE"
-    if not len(b):
-        raise ApduError("expected %s, got nothing" % w, "unexpected")
-    if b[0] != tag:
-        raise ApduError("expected %s (%02X), got %s" % (w, tag, apdu_name(b[0])),
-                        "unexpected")
+    if not len(b) or b[0] != tag:
+        from udlms.cosem import apdu_more
+
+        apdu_more.unexpected(b, w, tag)
     n, p = _len(b, 1)
     _need(b, p, n, w)
     end = p + n
@@ -229,8 +228,9 @@ def parse_initiate_response(b):
             names.service_name(r.service), names.service_error_name(r.choice, r.result)),
             "confirmed-service-error", r.result)
     if not len(b) or b[0] != _INITIATE_RESPONSE:
-        raise ApduError("expected an InitiateResponse (08), got %s"
-                        % (apdu_name(b[0]) if len(b) else "nothing"), "unexpected")
+        from udlms.cosem import apdu_more
+
+        apdu_more.unexpected(b, None, _INITIATE_RESPONSE)
     _need(b, 1, 1, _F_INITIATE)
     p = 3 if b[1] else 2  # negotiated-quality-of-service present: one more byte
     _need(b, p - 1, 1, _F_INITIATE)
@@ -374,8 +374,9 @@ def parse_response(b):
         _need(b, p, n, tag)
         r.data = b[p:p + n]
     elif c != 1:
-        raise ApduError("%s type %d (with-list) is not supported" % (apdu_name(tag), c),
-                        "unexpected")
+        from udlms.cosem import apdu_more
+
+        apdu_more.unexpected(b, c, tag)
     elif tag == _GET_RESPONSE:  # Get-Data-Result: 00 Data | 01 data-access-result
         _need(b, 4, 1, tag)
         if b[3]:

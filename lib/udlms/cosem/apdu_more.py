@@ -30,3 +30,21 @@ def other(b, tag, response, need):
                         "unexpected")
     raise ApduError("%s is not a get/set/action response" % names.apdu_name(tag),
                     "unexpected")
+
+
+def unexpected(b, w, tag):
+    """ApduError "unexpected" for ``b``, not the APDU wanted: ``w`` "AARE" or "RLRE" with
+    its ``tag`` (parse_aare), None for an InitiateResponse, or the response type (an int)
+    other than normal or with-datablock of the response ``tag`` (with-list)."""
+    from udlms.cosem import names
+
+    if isinstance(w, int):
+        raise ApduError("%s type %d (with-list) is not supported" % (names.apdu_name(tag), w),
+                        "unexpected")
+    if w is None:
+        raise ApduError("expected an InitiateResponse (08), got %s"
+                        % (names.apdu_name(b[0]) if len(b) else "nothing"), "unexpected")
+    if not len(b):
+        raise ApduError("expected %s, got nothing" % w, "unexpected")
+    raise ApduError("expected %s (%02X), got %s" % (w, tag, names.apdu_name(b[0])),
+                    "unexpected")
