@@ -4,7 +4,8 @@ the failing half of :mod:`udlms.client.session` and :mod:`udlms.client.token`, i
 when the meter says no, so a session that goes well never holds it in a board's heap (issue
 26). The words are :mod:`udlms.results`'."""
 
-from udlms.errors import ApduError, AssociationError, DlmsError, SecurityError, ServiceError
+from udlms.errors import (ApduError, AssociationError, DlmsError, SecurityError, ServiceError,
+                          TokenError)
 
 
 def aarq(resp, sec):
@@ -98,3 +99,21 @@ def enter(session, obis6, data, action, result, status_code):
     if ours and code is not None and 3 <= code <= 7:
         return result(code == 3, "accepted" if code == 3 else "refused", code, action)
     return result(False, None, code, action, ours)
+
+
+def token(b, i, d):
+    """The TokenError for a token typed (:func:`udlms.client.token.parse`, IEC 62055-41: 20
+    digits below 2^66): ``b`` the bytes typed, ``i`` the 1-based position of the character
+    that is no digit; ``b`` None: ``d`` the digits, not 20 or too large; ``b`` and ``d`` a
+    tuple of encodings: ``i`` is not one of them (:func:`udlms.client.token.encode`)."""
+    if isinstance(d, tuple):
+        raise TokenError("unknown token encoding %r: use one of %s" % (i, "/".join(d)),
+                         "encoding")
+    if b is not None:
+        raise TokenError("a token has only digits, found %r at position %d: retype the 20 "
+                         "digits" % (b[i - 1:].decode()[0], i), "token-format")
+    if len(d) != 20:
+        raise TokenError("a token has 20 digits, found %d: check for a missing or extra digit"
+                         % len(d), "token-format")
+    raise TokenError("this number is too large to be a token (largest is "
+                     "73786976294838206463): check for a mistyped digit", "token-range")

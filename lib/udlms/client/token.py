@@ -19,7 +19,7 @@ octets back to digits, the plain ``enter`` APDU) are in :mod:`udlms.client.token
 token_status words in :mod:`udlms.client.token_status`.
 """
 
-from udlms.errors import ServiceError, TokenError
+from udlms.errors import ServiceError
 from udlms.port import const, sleep_ms
 
 # _FULL: 0 in the device build (tools/build/msgtable.py): names a board never reads are
@@ -58,19 +58,18 @@ def parse(text):
         i += 1
         if c in b" -\t\r\n":
             continue
-        if c < 48 or c > 57:
-            raise TokenError("a token has only digits, found %r at position %d: retype "
-                             "the 20 digits" % (b[i - 1:].decode()[0], i), "token-format")
+        if c < 48 or c > 57:  # not a digit (said by refused)
+            break
         d.append(c)
-    if len(d) != 20:
-        raise TokenError("a token has 20 digits, found %d: check for a missing or extra "
-                         "digit" % len(d), "token-format")
-    d = d.decode()
-    if int(d) >> 66:  # above 2^66 - 1
-        raise TokenError("this number is too large to be a token (largest is "
-                         "73786976294838206463): check for a mistyped digit",
-                         "token-range")
-    return d
+    else:
+        if len(d) == 20:
+            d = d.decode()
+            if not int(d) >> 66:  # below 2^66
+                return d
+        b = None  # not 20 digits, or too large (said by refused)
+    from udlms.client import refused
+
+    refused.token(b, i, d)
 
 
 def encode(digits, encoding="ascii"):
@@ -84,8 +83,9 @@ def encode(digits, encoding="ascii"):
         return bytes.fromhex(d)
     if encoding == "hex":
         return int(d).to_bytes(9, "big")
-    raise TokenError("unknown token encoding %r: use one of %s"
-                     % (encoding, "/".join(ENCODINGS)), "encoding")
+    from udlms.client import refused
+
+    refused.token(None, encoding, ENCODINGS)
 
 
 def octet_string(digits, encoding="ascii"):
