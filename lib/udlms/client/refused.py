@@ -36,7 +36,12 @@ def aare(session, a, sec):
 def request(r, invoke, kind):
     """A parsed response ``r`` that fails the request with invoke-id-and-priority ``invoke``
     (Green Book §9.4): an exception-response or confirmed-service-error, an invoke-id of
-    another request, or (``kind``: "get", "set", "action") a result other than success."""
+    another request, or (``kind``: "get", "set", "action") a result other than success.
+    ``r`` may be the APDU still (a confirmed-service-error in place of an InitiateResponse)."""
+    if isinstance(r, (bytes, bytearray, memoryview)):
+        from udlms.cosem import apdu
+
+        r = apdu.parse_response(r)
     if r.invoke is not None and (r.invoke ^ invoke) & 0x0F:
         raise ApduError("response invoke-id %d does not match request %d"
                         % (r.invoke & 0x0F, invoke & 0x0F), "invoke-id")

@@ -208,7 +208,7 @@ class Session:
             if len(info) and info[0] == 0x0E:  # confirmed-service-error: InitiateRequest refused
                 from udlms.client import refused
 
-                refused.request(apdu.parse_response(info), 0, None)
+                refused.request(info, 0, None)
             r = apdu.parse_initiate_response(info)
             self.max_pdu = r["max_pdu"]
             if _FULL:  # (read by PC tools only)
