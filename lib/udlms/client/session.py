@@ -4,7 +4,9 @@
 authenticate (HLS pass 3/4, ACTION on the current Association LN object, §9.2.7.4);
 ``close()`` runs release (RLRQ/RLRE) → disconnect (DISC/UA). Every error path tears the
 link down. The Token Gateway client is :mod:`udlms.client.token`, the frame-counter read
-:mod:`udlms.client.resync`.
+:mod:`udlms.client.resync`. What the meter refuses is raised in words by
+:mod:`udlms.client.refused` and a value in data blocks is followed by
+:mod:`udlms.client.blocks`: each imported only then (issue 26).
 """
 
 from udlms.cosem import apdu

@@ -5,7 +5,9 @@ requests and their responses.
 Builders return ``bytes`` or a ``bytearray`` (built in place, not copied); parsers take
 bytes/bytearray/memoryview, check every length against the buffer and raise ``ApduError``
 kind "malformed" on truncation or "unexpected" on an APDU of the wrong kind. Ciphering is
-done elsewhere (:mod:`udlms.crypto.security`); this module only places the bytes.
+done elsewhere (:mod:`udlms.crypto.security`); this module only places the bytes. The
+answers that refuse (exception-response, confirmed-service-error) and the errors for an APDU
+of the wrong kind are :mod:`udlms.cosem.apdu_more`'s, imported only then.
 """
 
 from udlms.errors import ApduError

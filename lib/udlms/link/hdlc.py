@@ -1,7 +1,8 @@
 """The HDLC link, client side (IEC 62056-46 clause 6.4): addresses (clause 8.4.2.2), SNRM/UA
 with parameter negotiation (Annex A / Green Book §8.4.5.3.2), I-frames with N(S)/N(R)
 (control fields, clause 8.4.3), segmentation in both directions (RR between segments), DISC.
-Frames and the receiver are :mod:`udlms.link` (the package). The PC-only names (``frame()``,
+Frames and the receiver are :mod:`udlms.link` (the package); a meter's DM/FRMR and an APDU
+sent in segments, :mod:`udlms.link.hdlc_more` (imported only then). The PC-only names (``frame()``,
 ``ua_info()``, ``i_control()``, ``rr_control()``, the control constants, ``fcs16``) are added
 by :mod:`udlms.host.frames` (this layer never imports host code); ``_FULL`` parts (the stats,
 the negotiated receive size and window) are left out of the device build."""
