@@ -12,8 +12,6 @@ from udlms.port import const
 # _FULL: 0 in the device build (tools/build/msgtable.py): there only MicroPython's way
 _FULL = const(1)
 _POLL_S = 0.02
-if _FULL:
-    from udlms.errors import ConfigError
 
 
 class TcpStream:
@@ -91,12 +89,3 @@ def _is_timeout(e):
     if _FULL and type(e).__name__ in ("timeout", "TimeoutError"):
         return True
     return (e.args[0] if e.args else None) in (11, 110, 116, "timed out")
-
-
-if _FULL:  # (udlms.host.ports: a PC's port strings)
-    def _host_port(url, scheme):
-        host, _, port = url[len(scheme):].rpartition(":")
-        if not host or not port.isdigit():
-            raise ConfigError("port must look like %sHOST:PORT, not %s" % (scheme, url),
-                              "config")
-        return host.strip("[]"), int(port)
