@@ -4,18 +4,20 @@
 authenticate (HLS pass 3/4, ACTION on the current Association LN object, §9.2.7.4);
 ``close()`` runs release (RLRQ/RLRE) → disconnect (DISC/UA). Every error path tears the
 link down. The Token Gateway client is :mod:`udlms.client.token`, the frame-counter read
-:mod:`udlms.client.resync`.
+:mod:`udlms.client.resync`. What the meter refuses is raised in words by
+:mod:`udlms.client.refused` and a value in data blocks is followed by
+:mod:`udlms.client.blocks`: each imported only then (issue 26).
 """
 
 from udlms.cosem import apdu
 from udlms.link import hdlc
-from udlms.errors import ApduError, AssociationError, SecurityError, ServiceError
+from udlms.errors import ServiceError
 from udlms.port import const
 
 # _FULL: 0 in the device build (tools/build/msgtable.py): what a board never calls is left out
 _FULL = const(1)
 if _FULL:  # the settings' checks (a board's config is checked by tokenpad.settings_check)
-    from udlms.errors import ConfigError
+    from udlms.errors import ApduError, ConfigError
 _MECH_LLS = const(1)
 _MECH_GMAC = const(5)  # HLS-GMAC, the default mechanism
 if _FULL:
@@ -174,9 +176,10 @@ class Session:
                 # (a board's config requires them: tokenpad.settings_check)
                 if _FULL and (s.ek is None or s.ak is None or s.system_title is None):
                     raise ConfigError("HLS-GMAC needs ek, ak and system_title", "config")
-                if self.counter is None:
-                    raise SecurityError("no invocation counter: resync from the meter's frame "
-                                        "counter first", "counter-unavailable")
+                if self.counter is None:  # (said by refused)
+                    from udlms.client import refused
+
+                    refused.hls(False)
                 self.sec = sec = security.Security(s.ek, s.ak, s.system_title, self.counter,
                                                    s.security)
                 auth = s.ctos or security.new_challenge(8)
@@ -189,31 +192,25 @@ class Session:
             # ciphered (HLS-GMAC) when sec is set: a Security object is true
             resp = self.link.request(apdu.aarq(sec, s.mechanism, title, auth, info))
             if len(resp) and resp[0] == 0xD8:  # an exception-response, before any AARE
-                from udlms import results
+                from udlms.client import refused
 
-                raise results.aarq_exception(apdu.parse_response(resp), sec and sec.last_ic)
+                refused.aarq(resp, sec)
             a = apdu.parse_aare(resp)
-            if a.result != 0:
-                from udlms import results
-
-                raise AssociationError(results.aare_reason(a, sec),
-                                       "association-rejected",
-                                       a.diagnostic[1] if a.diagnostic else None)
-            self._init = b""  # associated
             info = a.user_info
-            if info is None:
-                raise ApduError("AARE carries no InitiateResponse", "malformed")
+            # rejected, or (associated: released at close) no InitiateResponse, or no title
+            # to decipher the meter's responses with: said by refused
+            if a.result != 0 or info is None or sec and a.responding_title is None:
+                from udlms.client import refused
+
+                refused.aare(self, a, sec)
+            self._init = b""  # associated
             if sec:
-                if a.responding_title is None:
-                    raise SecurityError("AARE has no responding-AP-title: cannot decipher the "
-                                        "meter's responses", "system-title")
                 sec.server_title = a.responding_title
                 info = sec.unprotect(info)
             if len(info) and info[0] == 0x0E:  # confirmed-service-error: InitiateRequest refused
-                from udlms import results
+                from udlms.client import refused
 
-                r = apdu.parse_response(info)
-                raise ServiceError(results.response_text(r), r.kind, r.result)
+                refused.request(info, 0, None)
             r = apdu.parse_initiate_response(info)
             self.max_pdu = r["max_pdu"]
             if _FULL:  # (read by PC tools only)
@@ -224,32 +221,26 @@ class Session:
                 # 0.0.40.0.0.255, method 1), then the meter's f(CtoS) checked. Both travel
                 # as A-XDR octet-strings of 17 bytes (09 11 ...), coded here so that axdr is
                 # not loaded during the association.
-                if a.auth_value is None:
-                    raise AssociationError("meter sent no challenge (StoC) for HLS-GMAC",
-                                           "auth-failed")
-                r = sec.f_stoc(a.auth_value)
-                try:  # pass 4 refused (not a token problem): why, in words
-                    r = self.request(apdu.get_request(  # action-request-normal
-                        s.invoke, 15, b"\x00\x00\x28\x00\x00\xff", 1, bytes((9, len(r))) + r,
-                        b"\xC3\x01"))
-                    if r.result:  # said as the exception-response below is
-                        from udlms import results
+                r = a.auth_value
+                if r is not None:
+                    r = sec.f_stoc(r)
+                    try:  # pass 4 refused (not a token problem): why, in words
+                        r = self.request(apdu.get_request(  # action-request-normal
+                            s.invoke, 15, b"\x00\x00\x28\x00\x00\xff", 1,
+                            bytes((9, len(r))) + r, b"\xC3\x01"))
+                    except ServiceError as x:  # e.g. an exception-response
+                        r = x
+                    if not isinstance(r, ServiceError) and not r.result:
+                        r = r.data  # f(CtoS), an octet-string
+                        if r is None:
+                            r = 0
+                        elif len(r) > 1 and r[0] == 9 and r[1] < 128 and len(r) == 2 + r[1]:
+                            r = sec.verify_ctos(auth, r[2:])
+                # None: no StoC; else pass 4 refused, 0: no f(CtoS), bytes: not an octet-string
+                if r is not True:
+                    from udlms.client import refused
 
-                        raise ServiceError("%s (%d)" % (results.action_result(r.result)[0],
-                                                        r.result), None, r.result)
-                except ServiceError as x:  # e.g. an exception-response
-                    raise AssociationError("meter refused our HLS-GMAC reply f(StoC) (%s): "
-                                           "the association was not authenticated: check "
-                                           "EK/AK, system title and invocation counter"
-                                           % x.message, "auth-failed", x.code)
-                r = r.data
-                if r is None:
-                    raise AssociationError("meter returned no f(CtoS): cannot verify it is the "
-                                           "right meter", "auth-failed")
-                if len(r) < 2 or r[0] != 9 or r[1] > 127 or len(r) != 2 + r[1]:
-                    raise AssociationError("meter's f(CtoS) is not an octet-string",
-                                           "auth-failed")
-                sec.verify_ctos(auth, r[2:])
+                    refused.hls(r)
         except BaseException:
             self.close()
             raise
@@ -298,25 +289,13 @@ class Session:
         if sec is not None and len(r) and r[0] not in (0xD8, 0x0E):
             r = sec.unprotect(r)
         r = apdu.parse_response(r)
-        if r.invoke is None:  # an exception-response or a confirmed-service-error
-            from udlms import results
-
-            raise ServiceError(results.response_text(r), r.kind, r.result)
         data = self.settings.invoke
-        if (r.invoke ^ data) & 0x0F:
-            raise ApduError("response invoke-id %d does not match request %d"
-                            % (r.invoke & 0x0F, data & 0x0F), "invoke-id")
-        if kind and r.result:
-            from udlms import results
+        # an exception-response or a confirmed-service-error (no invoke-id), another
+        # request's invoke-id, a result other than success: said in words by refused
+        if r.invoke is None or (r.invoke ^ data) & 0x0F or kind and r.result:
+            from udlms.client import refused
 
-            if _FULL and kind == "action":  # (a board never passes "action": see action())
-                name, msg, hint = results.action_result(r.result)
-                kind = "action-result"
-            else:
-                name, msg, hint = results.data_access_result(r.result)
-                kind = "data-access-result"
-            raise ServiceError("meter says %s (%d): %s" % (name, r.result, hint or msg), kind,
-                               r.result)
+            refused.request(r, data, kind)
         return r
 
     def get(self, class_id, obis, attr):
@@ -325,19 +304,9 @@ class Session:
                            "get")
         if r.block is None:
             return bytes(r.data)
-        buf = bytearray()
-        while True:
-            number, last = r.block
-            buf += r.data
-            if last:
-                return bytes(buf)
-            if len(buf) > 8 * (self.max_pdu or 1024):
-                raise ApduError("block transfer larger than expected", "too-long")
-            # get-request-next ``C0 02 iid bbbbbbbb``, acknowledging block ``number``
-            r = self.request(bytes((0xC0, 2, self.settings.invoke & 0xFF))
-                             + number.to_bytes(4, "big"), "get")
-            if r.block is None or r.block[0] != number + 1:
-                raise ApduError("block number out of sequence", "unexpected")
+        from udlms.client import blocks  # (a value in data blocks: get-request-next)
+
+        return blocks.follow(self, r)
 
     if _FULL:  # a token session never writes an attribute nor calls ACTION by name
         def set(self, class_id, obis, attr, data):

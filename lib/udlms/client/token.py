@@ -19,7 +19,7 @@ octets back to digits, the plain ``enter`` APDU) are in :mod:`udlms.client.token
 token_status words in :mod:`udlms.client.token_status`.
 """
 
-from udlms.errors import DlmsError, ServiceError, TokenError
+from udlms.errors import ServiceError
 from udlms.port import const, sleep_ms
 
 # _FULL: 0 in the device build (tools/build/msgtable.py): names a board never reads are
@@ -58,19 +58,18 @@ def parse(text):
         i += 1
         if c in b" -\t\r\n":
             continue
-        if c < 48 or c > 57:
-            raise TokenError("a token has only digits, found %r at position %d: retype "
-                             "the 20 digits" % (b[i - 1:].decode()[0], i), "token-format")
+        if c < 48 or c > 57:  # not a digit (said by refused)
+            break
         d.append(c)
-    if len(d) != 20:
-        raise TokenError("a token has 20 digits, found %d: check for a missing or extra "
-                         "digit" % len(d), "token-format")
-    d = d.decode()
-    if int(d) > 73786976294838206463:  # 2^66 - 1
-        raise TokenError("this number is too large to be a token (largest is "
-                         "73786976294838206463): check for a mistyped digit",
-                         "token-range")
-    return d
+    else:
+        if len(d) == 20:
+            d = d.decode()
+            if not int(d) >> 66:  # below 2^66
+                return d
+        b = None  # not 20 digits, or too large (said by refused)
+    from udlms.client import refused
+
+    refused.token(b, i, d)
 
 
 def encode(digits, encoding="ascii"):
@@ -84,8 +83,9 @@ def encode(digits, encoding="ascii"):
         return bytes.fromhex(d)
     if encoding == "hex":
         return int(d).to_bytes(9, "big")
-    raise TokenError("unknown token encoding %r: use one of %s"
-                     % (encoding, "/".join(ENCODINGS)), "encoding")
+    from udlms.client import refused
+
+    refused.token(None, encoding, ENCODINGS)
 
 
 def octet_string(digits, encoding="ascii"):
@@ -171,27 +171,17 @@ def enter_token(session, digits, encoding=None):
     data = octet_string(digits, encoding)
     if _FULL:
         session.token_sent = True
-    from udlms.cosem.apdu import get_request
-    from udlms.client.session import _obis
+    from udlms.client.session import _obis, apdu
 
     o = _obis(s.gateway)  # parsed once for the whole exchange
     # action-request-normal (get_request with its head: apdu's one request builder)
-    action = session.request(get_request(s.invoke, CLASS_ID, o, 1, data, b"\xC3\x01")).result
-    code = None
+    action = session.request(apdu.get_request(s.invoke, CLASS_ID, o, 1, data,
+                                              b"\xC3\x01")).result
     if action:  # the meter refused the action: does token_status say why?
-        ours = False
-        try:
-            try:
-                ours = session.get(CLASS_ID, o, TOKEN) == data
-            except ServiceError:  # the last token is not readable: status is not trusted
-                pass
-            code = status_code(session.get(CLASS_ID, o, _STATUS))
-        except DlmsError:  # not readable, or the line failed: the action's verdict stands
-            pass
-        if ours and code is not None and 3 <= code <= 7:
-            return TokenResult(code == 3, "accepted" if code == 3 else "refused", code,
-                               action)
-        return TokenResult(False, None, code, action, ours)
+        from udlms.client import refused
+
+        return refused.enter(session, o, data, action, TokenResult, status_code)
+    code = None
     for _ in range(s.status_polls if s.status_polls > 1 else 1):
         try:
             code = status_code(session.get(CLASS_ID, o, _STATUS))

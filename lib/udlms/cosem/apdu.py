@@ -5,7 +5,9 @@ requests and their responses.
 Builders return ``bytes`` or a ``bytearray`` (built in place, not copied); parsers take
 bytes/bytearray/memoryview, check every length against the buffer and raise ``ApduError``
 kind "malformed" on truncation or "unexpected" on an APDU of the wrong kind. Ciphering is
-done elsewhere (:mod:`udlms.crypto.security`); this module only places the bytes.
+done elsewhere (:mod:`udlms.crypto.security`); this module only places the bytes. The
+answers that refuse (exception-response, confirmed-service-error) and the errors for an APDU
+of the wrong kind are :mod:`udlms.cosem.apdu_more`'s, imported only then.
 """
 
 from udlms.errors import ApduError
@@ -144,7 +146,7 @@ def aarq(ciphered=True, mechanism=5, calling_title=None, auth_value=None, user_i
     if calling_title is not None:
         _put(b, calling_title, 0xA6, 0x04)
     if mechanism:
-        if auth_value is None:
+        if _FULL and auth_value is None:  # (a board's config gives one: settings_check)
             raise ApduError("authentication mechanism %d needs a value (password or "
                             "challenge)" % mechanism, "malformed")
         # sender-acse-requirements: authentication; mechanism-name 2.16.756.5.8.2.m
@@ -167,11 +169,10 @@ def parse_aare(b, tag=_AARE):
     way (:func:`parse_rlre`): its reason lands in ``result``."""
     b = memoryview(b)
     w = "AARE" if tag == _AARE else "RLRE"
-    if not len(b):
-        raise ApduError("expected %s, got nothing" % w, "unexpected")
-    if b[0] != tag:
-        raise ApduError("expected %s (%02X), got %s" % (w, tag, apdu_name(b[0])),
-                        "unexpected")
+    if not len(b) or b[0] != tag:
+        from udlms.cosem import apdu_more
+
+        apdu_more.unexpected(b, w, tag)
     n, p = _len(b, 1)
     _need(b, p, n, w)
     end = p + n
@@ -229,8 +230,9 @@ def parse_initiate_response(b):
             names.service_name(r.service), names.service_error_name(r.choice, r.result)),
             "confirmed-service-error", r.result)
     if not len(b) or b[0] != _INITIATE_RESPONSE:
-        raise ApduError("expected an InitiateResponse (08), got %s"
-                        % (apdu_name(b[0]) if len(b) else "nothing"), "unexpected")
+        from udlms.cosem import apdu_more
+
+        apdu_more.unexpected(b, None, _INITIATE_RESPONSE)
     _need(b, 1, 1, _F_INITIATE)
     p = 3 if b[1] else 2  # negotiated-quality-of-service present: one more byte
     _need(b, p - 1, 1, _F_INITIATE)
@@ -267,7 +269,7 @@ def get_request(invoke, class_id, obis6, attr, access=None, head=b"\xC0\x01"):
     a board never asks for it). (With
     another ``head``, the start of another request: ``set_request``, ``action_request``,
     whose ``access`` is the method's data.)"""
-    if len(obis6) != 6:
+    if _FULL and len(obis6) != 6:  # (a board's come from session._obis: 6 bytes)
         raise ApduError("logical name must be 6 bytes, got %d" % len(obis6), "malformed")
     b = bytearray(head)
     b += bytes((invoke & 0xFF, class_id >> 8 & 0xFF, class_id & 0xFF))
@@ -340,26 +342,12 @@ def parse_response(b):
     b = memoryview(b)
     _need(b, 0, 1, _F_APDU)
     tag = b[0]
-    if tag == _EXCEPTION_RESPONSE:  # state-error, service-error [, expected IC]
-        r = Response(tag, "exception")
-        _need(b, 1, 1, r.kind)
-        r.state = b[1]
-        r.service = r.result = c = b[2] if len(b) > 2 else 0
-        if c == 6 and len(b) >= 7:
-            r.data = b[3:7]
-        return r
-    if tag == _CONFIRMED_SERVICE_ERROR:  # service, ServiceError choice, value
-        r = Response(tag, "confirmed-service-error")
-        _need(b, 1, 3, r.kind)
-        r.service, r.choice, r.result = b[1], b[2], b[3]
-        return r
     r = ("get" if tag == _GET_RESPONSE else "action" if tag == _ACTION_RESPONSE
          else "set" if _FULL and tag == _SET_RESPONSE else None)  # a board never sets
-    if r is None:
-        if 0xC8 <= tag <= 0xD7 or 0xDB <= tag <= 0xDD or 0x21 <= tag <= 0x5F:
-            raise ApduError("%s is ciphered: decipher it before parsing" % apdu_name(tag),
-                            "unexpected")
-        raise ApduError("%s is not a get/set/action response" % apdu_name(tag), "unexpected")
+    if r is None:  # an exception-response (D8), a confirmed-service-error (0E) or no response
+        from udlms.cosem import apdu_more
+
+        return apdu_more.other(b, tag, Response, _need)
     _need(b, 0, 4, tag)  # a tag number: _need names it only in an error message
     r = Response(tag, r)
     r.choice = c = b[1]
@@ -388,8 +376,9 @@ def parse_response(b):
         _need(b, p, n, tag)
         r.data = b[p:p + n]
     elif c != 1:
-        raise ApduError("%s type %d (with-list) is not supported" % (apdu_name(tag), c),
-                        "unexpected")
+        from udlms.cosem import apdu_more
+
+        apdu_more.unexpected(b, c, tag)
     elif tag == _GET_RESPONSE:  # Get-Data-Result: 00 Data | 01 data-access-result
         _need(b, 4, 1, tag)
         if b[3]:

@@ -211,11 +211,15 @@ def parse_ciphered(apdu):
     return tag, title, sc, ic, buf[pos + 5:]
 
 
-def new_challenge(n=16):
-    """A fresh HLS challenge (CtoS) of n bytes (Green Book: 8..64) from the runtime's RNG."""
-    if _FULL and (n < 8 or n > 64):  # a board's session asks for 8
-        raise ConfigError("HLS challenge must be 8..64 bytes", "config")
-    return random_bytes(n)
+if _FULL:
+    def new_challenge(n=16):
+        """A fresh HLS challenge (CtoS) of n bytes (Green Book: 8..64) from the runtime's
+        RNG."""
+        if n < 8 or n > 64:
+            raise ConfigError("HLS challenge must be 8..64 bytes", "config")
+        return random_bytes(n)
+else:  # a board's session asks for 8: the port's function itself
+    new_challenge = random_bytes
 
 
 class MemoryCounter:
@@ -223,7 +227,7 @@ class MemoryCounter:
     one-shot host runs; boards use the firmware's persistent store)."""
 
     def __init__(self, start=0):
-        if not isinstance(start, int) or start < 0 or start > _IC_MAX:
+        if _FULL and (not isinstance(start, int) or start < 0 or start > _IC_MAX):
             raise ConfigError("invocation counter start must be 0..4294967295",
                               "counter-unavailable")
         self.value = start
@@ -251,16 +255,18 @@ class Security(Base):
 
     def __init__(self, ek, ak, system_title, counter, sc=_SC_AUTH_ENC, backend=None,
                  accel=None):
-        if ek is None or len(ek) != 16:
-            raise ConfigError("block cipher key EK must be 16 bytes", "key")
-        if ak is None or len(ak) != 16:
-            raise ConfigError("authentication key AK must be 16 bytes", "key")
-        if system_title is None or len(system_title) != 8:
-            raise ConfigError("system title must be 8 bytes", "system-title")
-        if sc not in (_SC_AUTH, _SC_ENC, _SC_AUTH_ENC):
-            raise ConfigError("security control 0x%02X not supported: use 0x10, 0x20 or 0x30"
-                              % sc, "security-control")
-        if not hasattr(counter, "next"):  # (None has none)
+        if _FULL:  # (a board's config is checked: tokenpad.settings_check)
+            if ek is None or len(ek) != 16:
+                raise ConfigError("block cipher key EK must be 16 bytes", "key")
+            if ak is None or len(ak) != 16:
+                raise ConfigError("authentication key AK must be 16 bytes", "key")
+            if system_title is None or len(system_title) != 8:
+                raise ConfigError("system title must be 8 bytes", "system-title")
+            if sc not in (_SC_AUTH, _SC_ENC, _SC_AUTH_ENC):
+                raise ConfigError("security control 0x%02X not supported: use 0x10, 0x20 or "
+                                  "0x30" % sc, "security-control")
+        if _FULL and not hasattr(counter, "next"):  # (None has none; a board's session
+            # passes its store's counter, checked for None first: refused.hls)
             raise SecurityError("no invocation counter object: resync from the meter's frame "
                                 "counter first", "counter-unavailable")
         self.sc = sc
@@ -391,7 +397,7 @@ class Security(Base):
 
     def verify_ctos(self, challenge, tag):
         """Check the meter's f(CtoS) ``tag`` (pass 4); SecurityError 'meter-proof' if it fails."""
-        if self.server_title is None:
+        if _FULL and self.server_title is None:  # (a board's session sets it first)
             raise SecurityError("meter system title unknown: cannot check its proof",
                                 "system-title")
         p = bytes(tag)

@@ -3,7 +3,16 @@ simulators and gateways use), ``udp://HOST:PORT`` (IEC 62056-47 wrapper only), a
 a serial device or pty path. The one place that knows every transport; boards open their
 UART through :mod:`udlms.link.uart`."""
 
-from udlms.link.transport import TcpStream, _host_port
+from udlms.errors import ConfigError
+from udlms.link.transport import TcpStream
+
+
+def _host_port(url, scheme):
+    """``scheme`` ``HOST:PORT`` (an IPv6 host in brackets) -> (host, port)."""
+    host, _, port = url[len(scheme):].rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError("port must look like %sHOST:PORT, not %s" % (scheme, url), "config")
+    return host.strip("[]"), int(port)
 
 
 def open_stream(url, baud=9600, timeout_ms=3000):

@@ -1,7 +1,8 @@
 """The HDLC link, client side (IEC 62056-46 clause 6.4): addresses (clause 8.4.2.2), SNRM/UA
 with parameter negotiation (Annex A / Green Book §8.4.5.3.2), I-frames with N(S)/N(R)
 (control fields, clause 8.4.3), segmentation in both directions (RR between segments), DISC.
-Frames and the receiver are :mod:`udlms.link` (the package). The PC-only names (``frame()``,
+Frames and the receiver are :mod:`udlms.link` (the package); a meter's DM/FRMR and an APDU
+sent in segments, :mod:`udlms.link.hdlc_more` (imported only then). The PC-only names (``frame()``,
 ``ua_info()``, ``i_control()``, ``rr_control()``, the control constants, ``fcs16``) are added
 by :mod:`udlms.host.frames` (this layer never imports host code); ``_FULL`` parts (the stats,
 the negotiated receive size and window) are left out of the device build."""
@@ -192,20 +193,9 @@ class Link(Receiver):
             if f is not None:
                 c = f.control & 0xEF
                 if c == _DM or c == _FRMR:
-                    was = self.connected
-                    self.connected = False
-                    if c == _FRMR:
-                        if was:
-                            raise LinkError("meter rejected our frame (FRMR)",
-                                            "frame-rejected")
-                        raise LinkError("meter rejected our frame (FRMR): check the server "
-                                        "address and frame sizes", "frame-rejected")
-                    if was:
-                        raise LinkError("meter dropped the link (DM): it timed out or was "
-                                        "reset", "link-lost")
-                    raise LinkError("meter refused the connection (DM): it is busy with "
-                                    "another client or the server address is wrong",
-                                    "link-refused")
+                    from udlms.link import hdlc_more
+
+                    hdlc_more.refused(self, c)
                 return f
             self.tries += 1
             if self.tries > self.retries:
@@ -241,8 +231,6 @@ class Link(Receiver):
         if m_tx + 16 > len(self.buf) // 2 - _OVH:  # a meter that sends more than we proposed
             self.buf = bytearray(2 * (m_tx + 16 + _OVH))
             self.start = self.end = 0
-        if self.max_info_tx + 2 * _OVH > len(self.out):
-            self.out = bytearray(self.max_info_tx + 2 * _OVH)
         self.vs = self.vr = 0
         self.connected = True
 
@@ -254,7 +242,7 @@ class Link(Receiver):
         the last acknowledged by RR. Receiving: one APDU (segments reassembled, each answered
         by RR) as a memoryview, no LLC."""
         lim = 2 * self.timeout_ms * (self.retries + 1)  # (see above)
-        if mode & 1:
+        if not _FULL or mode & 1:  # (a board sends and receives: mode 3)
             if not self.connected:
                 raise LinkError("link not connected", "link-lost")
             mv = memoryview(apdu)
@@ -264,30 +252,13 @@ class Link(Receiver):
             k = min(self.max_info_tx - 6, n)
             data = bytearray(b"\xe6\xe6\x00")  # LLC_REQUEST
             data += mv[0:k]
-            p = k
-            while True:
-                more = p < n
-                self.write((self.vr << 5) | 0x10 | (self.vs << 1), data, more)  # I, P bit set
-                self.vs = (self.vs + 1) & 7
-                if not more:
-                    break
-                self.tries = 0
-                t0 = ticks_ms()
-                while True:
-                    f = self.read()
-                    if f is None:
-                        raise NoAnswer("meter stopped answering while we sent a segmented "
-                                       "APDU", "no-answer")
-                    c = f.control
-                    if c & 0x0F == 0x01 and c >> 5 == self.vs:  # RR for this segment
-                        break
-                    if ticks_diff(ticks_ms(), t0) > lim:
-                        raise LinkError("meter does not acknowledge our segments (expected RR "
-                                        "N(R)=%d): link out of step" % self.vs, "sequence")
-                k = min(self.max_info_tx, n - p)
-                data = mv[p:p + k]
-                p += k
-        if not mode & 2:
+            self.write((self.vr << 5) | 0x10 | (self.vs << 1), data, k < n)  # I, P bit set
+            self.vs = (self.vs + 1) & 7
+            if k < n:  # the rest in segments, each after the RR of the one before
+                from udlms.link import hdlc_more
+
+                hdlc_more.send(self, mv, k, lim)
+        if _FULL and not mode & 2:
             return
         out = self.apdu
         n = 0

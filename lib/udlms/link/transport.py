@@ -6,7 +6,7 @@ A stream has ``write(b)``, ``readinto(buf) -> int`` (0 when nothing arrived with
 poll interval) and ``close()``. Boards wrap their UART the same way (firmware port layer).
 """
 
-from udlms.errors import ConfigError, LinkError, NoAnswer
+from udlms.errors import LinkError, NoAnswer
 from udlms.port import const
 
 # _FULL: 0 in the device build (tools/build/msgtable.py): there only MicroPython's way
@@ -89,10 +89,3 @@ def _is_timeout(e):
     if _FULL and type(e).__name__ in ("timeout", "TimeoutError"):
         return True
     return (e.args[0] if e.args else None) in (11, 110, 116, "timed out")
-
-
-def _host_port(url, scheme):
-    host, _, port = url[len(scheme):].rpartition(":")
-    if not host or not port.isdigit():
-        raise ConfigError("port must look like %sHOST:PORT, not %s" % (scheme, url), "config")
-    return host.strip("[]"), int(port)
