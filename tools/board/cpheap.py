@@ -23,9 +23,9 @@ as the Pico lane's raw-REPL scripts):
   lane_peak.py      the live heap at its highest during one ``App.enter``
                     (tokenpad.uart.UartStream wrapped: gc.collect() and gc.mem_alloc() at
                     every frame sent and every read that brought bytes: the Pico's PEAK)
-  lane_port.py      after the figures: what the meter port the app keeps open holds
-                    (CircuitPython refuses a second busio.UART on its pins: the app keeps
-                    it), and its module
+  lane_port.py      after the figures: what the meter port the app keeps open between
+                    actions on CircuitPython holds (busio.UART, its receive buffer, the
+                    UartStream; deinit() frees it), then its module (tokenpad.uart)
 
 Then, at the REPL: the bare firmware (a fresh REPL, gc.collect(), gc.mem_alloc()).
 
