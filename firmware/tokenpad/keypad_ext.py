@@ -2,8 +2,8 @@
 
 - ``KeyMatrix`` / ``Keys``: CircuitPython ``keypad`` (scanning and debounce in the core).
 - ``Console``: the console key hook (board.json ``"keypad": {"type": "console"}``), which
-  lives in :mod:`tokenpad.console` as ``Keys`` beside the console display (a Feather waiting
-  for keys holds none of its code, issue 26); named here as before.
+  lives in :mod:`tokenpad.keyhook` (a Feather waiting for keys holds none of its code,
+  issue 26); named here as before.
 
 Its own module: a MicroPython board scanning ``machine.Pin`` never loads it, a CircuitPython
 board loads no pin scanning (issue 26).
@@ -37,9 +37,9 @@ class KeyMatrix:
 
 
 def __getattr__(name):
-    """``Console``, the console key hook: :class:`tokenpad.console.Keys` (loaded now)."""
+    """``Console``, the console key hook: :class:`tokenpad.keyhook.Console` (loaded now)."""
     if name == "Console":
-        from tokenpad.console import Keys
+        from tokenpad.keyhook import Console
 
-        return Keys
+        return Console
     raise AttributeError(name)
