@@ -31,17 +31,14 @@ def use(app):
 def idle():
     """main.py, once the app is built: forget what only building it needed
     (``tokenpad.repl``, ``tokenpad.board``, the error classes ``board`` raises with, the
-    record framing a file store read its record with), so the app waits for keys holding
+    record framing the store read its record with), so the app waits for keys holding
     what waiting needs (issue 26); ``tp.status()`` and the other helpers load
     ``tokenpad.repl`` again."""
-    import sys
-
     from udlms.port import forget
 
-    gone = ["tokenpad.repl", "tokenpad.board", "udlms.errors", "tokenpad.store_write"]
-    if "tokenpad.twoslot" not in sys.modules and "tokenpad.nvmlog" not in sys.modules:
-        gone.append("tokenpad.media")  # a file store: loaded again to read or write a record
-    for name in gone:
+    # the record framing (tokenpad.media): every medium loads it again to read or write one
+    for name in ("tokenpad.repl", "tokenpad.board", "udlms.errors", "tokenpad.store_write",
+                 "tokenpad.media"):
         forget(name)
 
 

@@ -267,7 +267,7 @@ def build(board_path="board.json", config_path="config.json", with_inputs=False)
         disp = console.Console()
     inputs = []
     k = b["keypad"]
-    if with_inputs:  # -- the key sources (tokenpad.keypad; tokenpad.keypad_ext)
+    if with_inputs:  # -- the key sources (tokenpad.keypad; tokenpad.keypad_ext; keyhook)
         if cp:  # the core scans: no pin scanning code loaded (issue 26)
             import board
 
@@ -282,9 +282,9 @@ def build(board_path="board.json", config_path="config.json", with_inputs=False)
             def p(name):
                 return name
         if k.get("type") == "console":  # test hook: keys typed on the REPL
-            from tokenpad import keypad_ext
+            from tokenpad import keyhook
 
-            inputs.append(keypad_ext.Console())
+            inputs.append(keyhook.Console())
         elif k.get("type", "matrix") == "matrix":
             rows = [p(x) for x in k["rows"]]
             cols = [p(x) for x in k["cols"]]

@@ -1,5 +1,6 @@
 """The console display for ``tokenpad.display`` (a board without one, or whose display
-failed to start): its own module, loaded only then (issue 26)."""
+failed to start): its own module, loaded only then (issue 26). The console key hook is
+:mod:`tokenpad.keyhook`."""
 
 from tokenpad.display import Display
 

@@ -1,15 +1,13 @@
 """Key sources that scan no pins themselves (``poll()`` as in :mod:`tokenpad.keypad`):
 
 - ``KeyMatrix`` / ``Keys``: CircuitPython ``keypad`` (scanning and debounce in the core).
-- ``Console``: a test hook of our own (board.json ``"keypad": {"type": "console"}``): keys
-  typed on the REPL console, for emulators that model no GPIO inputs (Espressif's QEMU
-  reads every pin as pressed) and for trying a board before the keypad is wired.
+- ``Console``: the console key hook (board.json ``"keypad": {"type": "console"}``), which
+  lives in :mod:`tokenpad.keyhook` (a Feather waiting for keys holds none of its code,
+  issue 26); named here as before.
 
 Its own module: a MicroPython board scanning ``machine.Pin`` never loads it, a CircuitPython
 board loads no pin scanning (issue 26).
 """
-
-from udlms.port import ticks_ms
 
 
 class KeyMatrix:
@@ -19,10 +17,14 @@ class KeyMatrix:
     def __init__(self, rows=None, cols=None, keys="123A456B789C*0#D", pins=None, active=0):
         import keypad
 
+        # a queue of 8 events (4 presses), not the core's 64: the loop reads it every 10 ms,
+        # and keys pressed while a token goes to the meter are dropped, as the Pico's scan
+        # never sees them (issue 26: the queues are the Feather's heap)
         if pins is not None:
-            self.km = keypad.Keys(pins, value_when_pressed=bool(active), pull=True)
+            self.km = keypad.Keys(pins, value_when_pressed=bool(active), pull=True,
+                                  max_events=8)
         else:
-            self.km = keypad.KeyMatrix(row_pins=rows, column_pins=cols)
+            self.km = keypad.KeyMatrix(row_pins=rows, column_pins=cols, max_events=8)
         self.keys = keys
         self.ev = keypad.Event()
 
@@ -34,48 +36,10 @@ class KeyMatrix:
                 self.ev.timestamp)
 
 
-class Console:
-    """Test hook: each key character typed on the console (``0``-``9``, ``*``, ``#``,
-    ``A``-``D``, ``R`` the resend button; ``!`` a long press of ``*``) is one press and its
-    release. ``stream`` (default ``sys.stdin``) needs ``readinto``; ``ready()`` (default a
-    ``select.poll`` of it) says whether a byte is waiting. One preallocated byte buffer."""
+def __getattr__(name):
+    """``Console``, the console key hook: :class:`tokenpad.keyhook.Console` (loaded now)."""
+    if name == "Console":
+        from tokenpad.keyhook import Console
 
-    KEYS = "0123456789*#ABCDR"
-
-    def __init__(self, stream=None, ready=None):
-        if stream is None:
-            import sys
-
-            stream = getattr(sys.stdin, "buffer", sys.stdin)
-        if ready is None:
-            import select
-
-            p = select.poll()
-            p.register(stream, select.POLLIN)
-
-            def ready():
-                return bool(p.poll(0))
-        self.stream = stream
-        self.ready = ready
-        self.buf = bytearray(1)
-        self.release = None  # the release owed for the last press
-
-    def poll(self):
-        if self.release is not None:
-            ev, self.release = self.release, None
-            return ev
-        while self.ready():
-            if not self.stream.readinto(self.buf):
-                return None
-            ch = chr(self.buf[0])
-            if ch == "!":
-                key, hold = "*", 1000
-            elif ch in self.KEYS:
-                key, hold = ch, 60
-            else:
-                continue  # spaces, line ends: ignored
-            t = ticks_ms()
-            self.release = (key, False, t + hold)
-            return (key, True, t)
-        return None
-
+        return Console
+    raise AttributeError(name)

@@ -1,9 +1,10 @@
 """The CircuitPython store medium: a log of records in ``microcontroller.nvm``.
 
-Its own module so that boards with a filesystem store never load it.
+Its own module so that boards with a filesystem store never load it. The record framing
+(:mod:`tokenpad.media`) is loaded to read or write a record, as ``store.FileMedium`` does,
+and the app forgets it after (issue 26: the Feather holds no framing code while it waits
+for keys).
 """
-
-from tokenpad.media import MAGIC, CorruptError, _blank, _newer, pack, unpack
 
 
 class NvmLog:
@@ -26,30 +27,33 @@ class NvmLog:
         self.size = size
         self.seq = 0
         self.end = 0  # first byte after the last written one
-        self.compactions = 0
 
     def describe(self):
         return "nvm[%d:%d] log" % (self.offset, self.offset + self.size)
 
     def load(self):
+        from tokenpad import media as m
+
         data = bytes(self.buf[self.offset:self.offset + self.size])
         self.end = len(data.rstrip(b"\xff"))
         best = None
-        i = data.find(MAGIC)
+        i = data.find(m.MAGIC)
         while 0 <= i < self.end:
-            r = unpack(data[i:])
-            if r is not None and (best is None or _newer(r[0], best[0])):
+            r = m.unpack(data[i:])
+            if r is not None and (best is None or m._newer(r[0], best[0])):
                 best = r
-            i = data.find(MAGIC, i + 1)
+            i = data.find(m.MAGIC, i + 1)
         if best is None:
-            if self.end and not _blank(data):
-                raise CorruptError("no record in %s verifies" % self.describe())
+            if self.end and not m._blank(data):
+                raise m.CorruptError("no record in %s verifies" % self.describe())
             self.end = 0
             return None
         self.seq = best[0]
         return best[1]
 
     def save(self, payload):
+        from tokenpad.media import pack
+
         rec = pack(self.seq + 1, payload)
         if len(rec) > self.size:
             raise OSError("record of %d bytes does not fit the %d-byte nvm region"
@@ -62,5 +66,4 @@ class NvmLog:
             self.buf[self.offset:self.offset + self.size] = rec + b"\xff" * (self.size
                                                                              - len(rec))
             self.end = len(rec)
-            self.compactions += 1
         self.seq += 1

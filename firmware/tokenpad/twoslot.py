@@ -3,10 +3,10 @@ record framing): for media where a write can tear (FAT files, a region of nvm); 
 copy that verifies wins. Slots: ``NvmSlot(buf, offset, size)`` and ``FileSlot(path)``.
 
 Its own module: a board whose store is one littlefs file (``FileMedium``) never loads it
-(issue 26); ``tokenpad.store.TwoSlot`` and the others name these classes.
+(issue 26); ``tokenpad.store.TwoSlot`` and the others name these classes. The record
+framing is loaded to read or write a record (as ``store.FileMedium`` does), so the app can
+forget it while it waits for keys.
 """
-
-from tokenpad.media import _CHK, _HDR, CorruptError, _blank, _newer, pack, unpack
 
 
 class NvmSlot:
@@ -15,7 +15,8 @@ class NvmSlot:
     The whole record goes in one slice assignment (one erase/write cycle on CircuitPython)."""
 
     def __init__(self, buf, offset, size):
-        if offset < 0 or size < _HDR + _CHK + 16 or offset + size > len(buf):
+        # the smallest slot: the framing's header (10) and check (4), 16 bytes of payload
+        if offset < 0 or size < 30 or offset + size > len(buf):
             raise ValueError("nvm slot %d+%d does not fit in %d bytes" % (offset, size,
                                                                            len(buf)))
         self.buf = buf
@@ -72,23 +73,27 @@ class TwoSlot:
         return "two slots: %s, %s" % (self.slots[0].describe(), self.slots[1].describe())
 
     def load(self):
+        from tokenpad import media as m
+
         best = None
         written = False
         for i in (0, 1):
             data = self.slots[i].read()
-            if not _blank(data):
+            if not m._blank(data):
                 written = True
-            r = unpack(data)
-            if r is not None and (best is None or _newer(r[0], best[1])):
+            r = m.unpack(data)
+            if r is not None and (best is None or m._newer(r[0], best[1])):
                 best = (i, r[0], r[1])
         if best is None:
             if written:
-                raise CorruptError("neither copy of the record verifies")
+                raise m.CorruptError("neither copy of the record verifies")
             return None
         self.active, self.seq = best[0], best[1]
         return best[2]
 
     def save(self, payload):
+        from tokenpad.media import pack
+
         target = 1 - self.active
         self.slots[target].write(pack(self.seq + 1, payload))
         self.active = target

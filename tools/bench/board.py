@@ -19,8 +19,12 @@ BOARD_NAMES = ("board_heap_free_boot_bytes", "board_heap_resident_idle_bytes",
                "board_session_peak_bytes",
                "board_session_first_ms",
                "board_session_ms", "board_session_tx_bytes", "board_session_rx_bytes")
-CP_NAMES = ("board_cp_free_after_boot", "board_cp_resident_idle", "board_cp_session_growth",
-            "board_cp_resident_after_session", "board_cp_held_over_idle",
+CP_NAMES = ("board_cp_bare_repl", "board_cp_app_idle", "board_cp_session_first_alloc",
+            "board_cp_session_alloc", "board_cp_app_after_sessions", "board_cp_held_over_idle",
+            "board_cp_held_meter_port", "board_cp_session_peak", "board_cp_session_first_ms",
+            "board_cp_session_ms",
+            "board_cp_free_after_boot", "board_cp_resident_idle", "board_cp_session_growth",
+            "board_cp_resident_after_session", "board_cp_repl_held_over_idle",
             "board_cp_session_emulated_ms",
             "board_cp_session_wall_s")
 
@@ -34,8 +38,12 @@ def not_run(names, why):
 
 def bench_board_cp(quick):
     """board_cp_*: CircuitPython 10.2.1 on the emulated Feather RP2040 (the real firmware in
-    rp2040js, tools/board/cp_lane.py --figures-only): free heap at the REPL after boot, what
-    tokenpad keeps idle, what one token session leaves held, and the session's time."""
+    rp2040js, tools/board/cp_lane.py --figures-only). Measured as the Pico's board_* figures
+    (tools/board/cpheap.py): the bare firmware, the app idle (READY, Ctrl-C), the heap
+    over two token sessions and held after them, the meter port the app keeps, the live
+    heap at a session's peak. Then the REPL's: free heap at the REPL after boot, what
+    ``import tokenpad as tp; tp.status()`` keeps, what one ``tp.enter`` at the prompt
+    leaves held, and that session's time."""
     names = CP_NAMES
     try:
         uf2 = cpboard.firmware()
@@ -57,12 +65,40 @@ def bench_board_cp(quick):
     ctx = {"firmware": os.path.basename(uf2), "board": "Adafruit Feather RP2040 (rp2040js)",
            "code": ("CircuitPython .mpy (CIRCUITPY_MPY_CROSS=)" if mpy else ".py sources")
            + " from make mpy on CIRCUITPY"}
+    emit("board_cp_bare_repl", figs["board_cp_bare_repl"], "B",
+         code_file=figs["board_cp_bare_code"],
+         note="gc.mem_alloc() at a fresh REPL, nothing imported: the firmware's own "
+              "(code_file: at the start of the code file); part of every figure below", **ctx)
+    emit("board_cp_app_idle", figs["board_cp_app_idle"], "B",
+         free=figs["board_cp_app_free_idle"], modules=figs["board_cp_idle_modules"],
+         qstr=figs["board_cp_qstr"],
+         note="code.py's app at READY, Ctrl-C, gc.collect(), gc.mem_alloc() (as "
+              "board_heap_resident_idle_bytes; issue 26: <= 24 KB)", **ctx)
+    emit("board_cp_session_first_alloc", figs["board_cp_session_first_alloc"], "B",
+         note="heap growth over the first tp.enter, automatic collection off", **ctx)
+    emit("board_cp_session_alloc", figs["board_cp_session_alloc"], "B", **ctx)
+    emit("board_cp_app_after_sessions", figs["board_cp_app_after_sessions"], "B",
+         added_modules=figs["board_cp_modules_added_by_sessions"], **ctx)
+    emit("board_cp_held_over_idle", figs["board_cp_held_over_idle"], "B",
+         note="held after the two sessions minus app idle (issue 26: <= 2 KB)", **ctx)
+    emit("board_cp_held_meter_port", figs["board_cp_held_meter_port"], "B",
+         uart_module=figs["board_cp_held_uart_module"],
+         note="part of board_cp_held_over_idle: the busio.UART (its receive buffer) and "
+              "UartStream the app keeps after a session; uart_module: tokenpad.uart", **ctx)
+    emit("board_cp_session_peak", figs["board_cp_session_peak"], "B",
+         before=figs["board_cp_session_peak_before"],
+         note="live heap at its highest during App.enter: gc.collect() then gc.mem_alloc() "
+              "at every frame sent and every read that brought bytes (issue 26: <= 56 KB)",
+         **ctx)
+    emit("board_cp_session_first_ms", figs["board_cp_session_first_ms"], "ms emulated", **ctx)
+    emit("board_cp_session_ms", figs["board_cp_session_ms"], "ms emulated", **ctx)
     for name in ("board_cp_free_after_boot", "board_cp_resident_idle",
                  "board_cp_session_growth", "board_cp_resident_after_session"):
-        emit(name, figs[name], "B", **ctx)
-    emit("board_cp_held_over_idle", figs["board_cp_resident_after_session"]
+        emit(name, figs[name], "B", measured="at the REPL", **ctx)
+    emit("board_cp_repl_held_over_idle", figs["board_cp_resident_after_session"]
          - figs["board_cp_resident_idle"], "B",
-         note="held after a token session minus resident idle (issue 26: <= 2 KB)", **ctx)
+         note="REPL: held after a tp.enter at the prompt minus what import tokenpad + "
+              "tp.status() keeps", **ctx)
     emit("board_cp_session_emulated_ms", figs["board_cp_session_emulated_ms"], "ms", **ctx)
     emit("board_cp_session_wall_s", figs["board_cp_session_wall_s"], "s", **ctx)
 

@@ -56,9 +56,13 @@ NAMES = (
     "mpy_turnaround_median_ms",
     "wasm32_session_peak_bytes", "wasm32_heap_total_bytes", "wasm32_firmware_import_bytes",
     "wasm32_session_qstr_bytes",
+    "board_cp_bare_repl", "board_cp_app_idle", "board_cp_session_first_alloc",
+    "board_cp_session_alloc", "board_cp_app_after_sessions", "board_cp_held_over_idle",
+    "board_cp_held_meter_port", "board_cp_session_peak", "board_cp_session_first_ms",
+    "board_cp_session_ms",
     "board_cp_free_after_boot", "board_cp_resident_idle", "board_cp_session_growth",
-    "board_cp_resident_after_session", "board_cp_held_over_idle", "board_cp_session_emulated_ms",
-    "board_cp_session_wall_s",
+    "board_cp_resident_after_session", "board_cp_repl_held_over_idle",
+    "board_cp_session_emulated_ms", "board_cp_session_wall_s",
 )
 
 FIGURES = []

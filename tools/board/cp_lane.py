@@ -7,8 +7,12 @@ Checks (each one line, PASS/FAIL; the closing line is ``N passed, N failed``):
   code.py runs the app (READY on the LCD); a token typed on the keypad is ACCEPTED (the
   fresh board reads the meter's frame counter itself); the same token again is REJECTED
   with the meter's reason; a silent meter gives NO ANSWER; the REPL helpers (tp.status,
-  tp.history, tp.resync, tp.enter, tp.probe); the nvm store under power cuts at seeded
-  instants (no invocation counter reused, no journal entry lost); heap figures.
+  tp.history, tp.resync, tp.enter, tp.probe) and what they hold (board_cp_resident_idle,
+  board_cp_session_growth); the nvm store under power cuts at seeded instants (no
+  invocation counter reused, no journal entry lost); the app's heap measured as the Pico
+  lane measures it (tools/board/cpheap.py, on a board of its own: app idle after READY
+  and Ctrl-C, held after token sessions, the live heap at a session's peak, the bare
+  firmware).
 
   python tools/board/cp_lane.py [--cuts N] [--seed S] [--json FIGURES.json]
 
@@ -26,7 +30,7 @@ import sys
 import time
 import traceback
 
-from tools.board import cpboard
+from tools.board import cpheap, cpboard
 from udlms.host.sim import meter as meter_sim
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -123,6 +127,10 @@ def main(argv=None):
             check("heap and session figures", lambda: measure(b))
         else:
             run_checks(b, m, url, a)
+        b.close()
+        if a.only != "cuts":
+            check("memory: app idle, sessions, peak (as the Pico lane)",
+                  lambda: app_memory(files))
     finally:
         b.close()
         srv.stop()
@@ -252,6 +260,20 @@ def run_checks(b, m, url, a):
 
     check("nvm store: %d power cuts at seeded instants" % a.cuts,
           lambda: power_cuts(b, m, a.cuts, a.seed))
+
+
+def app_memory(files):
+    """tools/board/cpheap.py on a board of its own (power-on, the measuring files added
+    to the same drive): two tokens no check here delivers, then the first once more for the
+    peak (refused: a whole session all the same, as the Pico lane's)."""
+    m, srv = meter()
+    try:
+        f = cpheap.measure(dict(files, **cpheap.drive_files(TOKENS[-3:-1], TOKENS[-3])),
+                              "tcp://127.0.0.1:%d" % srv.port)
+    finally:
+        srv.stop()
+    figures.update(f)
+    return cpheap.summary(f)
 
 
 def measure(b):
