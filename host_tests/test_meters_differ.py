@@ -367,7 +367,7 @@ def test_rlre_with_short_lengths_is_a_release_with_a_note():
 def test_tokenpad_store_keeps_frame_counter_objects_beside_forms():
     sys.path.insert(0, os.path.join(ROOT, "firmware"))
     from tokenpad import store
-    from tokenpad.counter import frame_counter
+    from tokenpad.verdict import frame_counter
 
     mem = bytearray(b"\xff" * 2048)
 

@@ -38,7 +38,7 @@ def idle():
 
     from udlms.port import forget
 
-    gone = ["tokenpad.repl", "tokenpad.board", "udlms.errors", "tokenpad.store_write"]
+    gone = ["tokenpad.repl", "tokenpad.board", "udlms.errors", "tokenpad.verdict"]
     if "tokenpad.twoslot" not in sys.modules and "tokenpad.nvmlog" not in sys.modules:
         gone.append("tokenpad.media")  # a file store: loaded again to read or write a record
     for name in gone:

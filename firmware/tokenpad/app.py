@@ -23,7 +23,7 @@ the CLI does, and says so (``COUNTER: reading meter``); a stored record that fai
 (*corrupt*) fails closed: ``COUNTER: invocation counter corrupt: run tp.resync()``.
 A meter that refuses the AARQ over the invocation counter (udlms.client.resync.stale) gets
 one more association after the store moved up to the counter it names or past its frame
-counter (``tokenpad.counter``, loaded only then); nothing was sent, so nothing goes twice.
+counter (``tokenpad.verdict``, loaded only then); nothing was sent, so nothing goes twice.
 """
 
 from udlms.port import const
@@ -51,8 +51,8 @@ def _lean(f):
         try:
             return f(*a, **k)
         finally:
-            gone = ("udlms.", "tokenpad.meter", "tokenpad.deliver", "tokenpad.counter",
-                    "tokenpad.settings_", "tokenpad.store_", "tokenpad.media")
+            gone = ("udlms.", "tokenpad.meter", "tokenpad.deliver", "tokenpad.verdict",
+                    "tokenpad.media")
             b = getattr(a[0], "board", None)
             if b and b["runtime"] != "circuitpython":
                 # MicroPython: machine.UART and the DE pin keep their state, so the stream

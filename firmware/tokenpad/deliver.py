@@ -2,8 +2,9 @@
 validate -> journal as pending -> CONNECTING -> AUTH -> SENDING -> outcome -> journal
 accepted/refused/unknown, over the library's session (Green Book 4.7: Token Gateway IC 115,
 method 1 enter; encoding ``auto`` in :mod:`udlms.client.token_auto`). The two ends, before
-and after the session, are :mod:`tokenpad.verdict`'s: loaded for each and not held while
-the session runs (its peak, issue 26)."""
+and after the session, are :mod:`tokenpad.verdict`'s (with the store's writes and the
+counter read from the meter): loaded for each and not held while the session runs (its
+peak, issue 26)."""
 
 
 class Udlms:
@@ -20,19 +21,19 @@ class Udlms:
         return getattr(m, name)
 
 
-def _v(mod, name, *a):
-    """``tokenpad.<mod>``'s ``name`` (verdict, store_write), loaded for this call only, with
-    what it loaded of the store's writes and the settings' session part (issue 26)."""
-    import sys
-
+def _v(name, *a):
+    """:mod:`tokenpad.verdict`'s ``name``, loaded for this call only, with the record
+    framing it loaded to write (issue 26)."""
     from udlms.port import forget_since, loaded
 
     b = loaded()
     try:
-        __import__("tokenpad." + mod)
-        return getattr(sys.modules["tokenpad." + mod], name)(*a)
+        from tokenpad import verdict
+
+        return getattr(verdict, name)(*a)
     finally:
-        forget_since(b, _GONE)
+        verdict = None
+        forget_since(b, ("tokenpad.verdict", "tokenpad.media"))
 
 
 class _Ic:
@@ -50,20 +51,17 @@ class _Ic:
         import sys
 
         v = self.st.next()
-        if "tokenpad.store_write" in sys.modules:
+        if "tokenpad.verdict" in sys.modules:
             from udlms.port import forget_since
 
-            forget_since(self.b, _GONE)
+            forget_since(self.b, ("tokenpad.verdict", "tokenpad.media"))
         return v
-
-
-_GONE = ("tokenpad.verdict", "tokenpad.store_write", "tokenpad.media", "tokenpad.settings_s")
 
 
 def enter(app, text, jid=None, encoding=None):
     """Validate, journal, deliver one token; returns (label, message). ``encoding``
     overrides the config's for this token (one of udlms.client.token.ENCODINGS or "auto")."""
-    p = _v("verdict", "prepare", app, text, jid, encoding)
+    p = _v("prepare", app, text, jid, encoding)
     if len(p) == 2:  # (label, message): not sent
         return p
     digits, jid, settings, form = p
@@ -87,9 +85,7 @@ def enter(app, text, jid=None, encoding=None):
         try:
             stream = app.open_stream()
             if app._counter_missing():  # read where the meter publishes it; corrupt: fails closed
-                from tokenpad import counter  # forgotten with the action
-
-                counter.counter_from_meter(app, stream, settings, "reading meter (first use)")
+                _v("counter_from_meter", app, stream, settings, "reading meter (first use)")
             sess = lib.Session(stream, settings, _Ic(app.store), trace=trace)
             sess.open()
             app.phase = "SENDING"
@@ -100,7 +96,7 @@ def enter(app, text, jid=None, encoding=None):
 
                 def note(f, r, s=sess):  # (form, its result or None before it goes out)
                     if r is not None:  # journaled before the next form goes out
-                        _v("store_write", "settled", app.store, jid, "pending",
+                        _v("settled", app.store, jid, "pending",
                            token_auto.journal_note(s.attempts))
                     elif len(s.attempts) > 1:
                         app.display.show("SENDING", "%s as %s" % (g, f))
@@ -114,7 +110,7 @@ def enter(app, text, jid=None, encoding=None):
                 from udlms.client.token_auto import journal_note
 
                 note = journal_note(sess.attempts) + " " + note
-            _v("store_write", "settled", app.store, jid, "unknown" if sent else "pending", note)
+            _v("settled", app.store, jid, "unknown" if sent else "pending", note)
             # the meter refused our AARQ over the invocation counter?
             # (udlms.client.resync.stale, imported only for the two kinds it may be)
             st = False
@@ -134,10 +130,8 @@ def enter(app, text, jid=None, encoding=None):
                 stream.close()
         if stale is None:
             break
-        from tokenpad import counter  # forgotten with the action (app._lean)
-
-        fail = counter.resync_after(app, stale, settings)  # never reuses a counter
+        fail = _v("resync_after", app, stale, settings)  # never reuses a counter
         if fail is not None:
             break
     sess = stream = note = None  # the session's objects go before its verdict's code comes
-    return _v("verdict", "outcome", app, jid, r, auto, fail, err)
+    return _v("outcome", app, jid, r, auto, fail, err)

@@ -65,7 +65,7 @@ def status(meter=False):
         print("counter: MISSING - %s" % st.problem)
     else:
         print("counter: CORRUPT - %s" % st.problem)
-    for e in getattr(st, "fcs", ()):  # tokenpad.counter.frame_counter
+    for e in getattr(st, "fcs", ()):  # tokenpad.verdict.frame_counter
         if a.cfg.ok and e[0] == a.cfg.context():
             print("meter's frame counter: at %s (found there last)" % e[1])
     if a.cfg.ok and a.cfg["encoding"] == "auto":

@@ -166,7 +166,7 @@ def idle_then_session_then_idle_again():
 def idle_loads_no_session_code():
     for m in ("udlms.client.session", "udlms.link.hdlc", "udlms.crypto.security",
               "udlms.client.token", "udlms.cosem.apdu", "udlms.results", "tokenpad.deliver",
-              "tokenpad.verdict", "tokenpad.settings_session"):
+              "tokenpad.verdict"):
         assert m not in _S["idle modules"], m + " loaded while idle"
         assert m not in _S["after modules"], m + " still loaded after the session"
 

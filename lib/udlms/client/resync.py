@@ -11,7 +11,7 @@ from udlms.client.session import Session, Settings
 from udlms.port import const
 
 # _FULL: 0 in the device build (tools/build/msgtable.py): a board reads the counter with
-# find_frame_counter (tokenpad.counter); read_frame_counter is the PC's
+# find_frame_counter (tokenpad.verdict); read_frame_counter is the PC's
 _FULL = const(1)
 
 
