@@ -36,28 +36,6 @@ def _v(name, *a):
         forget_since(b, ("tokenpad.verdict", "tokenpad.media"))
 
 
-class _Ic:
-    """The session's invocation counter (Green Book 9.2.7.3): the store's ``next()``; when
-    that loaded the store's write to reserve more, the write is forgotten again at once, so
-    it is not held while the token goes out (issue 26)."""
-
-    def __init__(self, st):
-        from udlms.port import loaded
-
-        self.st = st
-        self.b = loaded()
-
-    def next(self):
-        import sys
-
-        v = self.st.next()
-        if "tokenpad.verdict" in sys.modules:
-            from udlms.port import forget_since
-
-            forget_since(self.b, ("tokenpad.verdict", "tokenpad.media"))
-        return v
-
-
 def enter(app, text, jid=None, encoding=None):
     """Validate, journal, deliver one token; returns (label, message). ``encoding``
     overrides the config's for this token (one of udlms.client.token.ENCODINGS or "auto")."""
@@ -86,7 +64,7 @@ def enter(app, text, jid=None, encoding=None):
             stream = app.open_stream()
             if app._counter_missing():  # read where the meter publishes it; corrupt: fails closed
                 _v("counter_from_meter", app, stream, settings, "reading meter (first use)")
-            sess = lib.Session(stream, settings, _Ic(app.store), trace=trace)
+            sess = lib.Session(stream, settings, app.store, trace=trace)
             sess.open()
             app.phase = "SENDING"
             app.display.show("SENDING", g)

@@ -118,14 +118,22 @@ class Store:
     def next(self):
         """A never-used invocation counter value: one the medium already has reserved is
         handed out here; reserving more first (or refusing) is :mod:`tokenpad.verdict`'s,
-        loaded only then."""
+        loaded only then and forgotten at once, with the record framing it wrote with, so
+        neither is held while the session that asked goes on (issue 26)."""
         n = self._next
         if n is not None and n < self._ceiling:
             self._next = n + 1
             return n
-        from tokenpad import verdict
+        from udlms.port import forget_since, loaded
 
-        return verdict.next_value(self)
+        n = loaded()
+        try:
+            from tokenpad import verdict
+
+            return verdict.next_value(self)
+        finally:
+            verdict = None
+            forget_since(n, ("tokenpad.verdict", "tokenpad.media"))
 
     resync = _w("resync")
     remember = _w("remember")

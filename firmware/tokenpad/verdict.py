@@ -21,9 +21,10 @@ import json
 
 
 # -- config.json -> the session's settings ------------------------------------------------
-def settings(cfg, cls, over):
+def settings(cfg, cls, k):
     """``Config.settings``: the validated values -> udlms.client.session.Settings (or
-    ``cls``) with ``over`` applied; raises ConfigError naming every bad field."""
+    ``cls``) with the caller's overrides ``k`` applied; raises ConfigError naming every
+    bad field."""
     if cfg.errors:
         from udlms.errors import ConfigError
 
@@ -45,7 +46,7 @@ def settings(cfg, cls, over):
         kw["system_title"] = v["system_title"]
     if v["mode"] == "lls":
         kw["password"] = v["password"]
-    kw.update(over)
+    kw.update(k)
     return cls(**kw)
 
 
@@ -243,9 +244,9 @@ def outcome(app, jid, r, auto, f, err):
 
 
 # -- the invocation counter from the meter ------------------------------------------------
-def counter_from_meter(app, stream, settings, why):
+def counter_from_meter(app, stream, settings, text):
     """Read the meter's frame counter (public client, no keys) and move ours past it."""
-    app.display.show("COUNTER", why)
+    app.display.show("COUNTER", text)
     value = read_counter(app, stream, settings)[0]
     new = app.store.resync(value)
     app.display.show("COUNTER", "from meter: %d" % new)
