@@ -83,19 +83,8 @@ def enter(app, text, jid=None, encoding=None):
             else:
                 r = lib.enter_token(sess, digits, settings.encoding)
         except Exception as e:  # noqa: BLE001 - every failure becomes a plain outcome
-            note = getattr(e, "kind", None) or "error"
-            if auto and getattr(sess, "attempts", None):
-                from udlms.client.token_auto import journal_note
-
-                note = journal_note(sess.attempts) + " " + note
-            _v("settled", app.store, jid, "unknown" if sent else "pending", note)
-            # the meter refused our AARQ over the invocation counter?
-            # (udlms.client.resync.stale, imported only for the two kinds it may be)
-            st = False
-            if getattr(e, "kind", None) in ("counter-stale", "association-rejected"):
-                from udlms.client import resync
-
-                st = resync.stale(e)
+            # journaled; the meter refused our AARQ over the invocation counter?
+            st = _v("failed", app, jid, e, sent, auto and getattr(sess, "attempts", None))
             if attempt == 1 and not sent and st:
                 stale = e
             else:  # its words once the session is closed and dropped
