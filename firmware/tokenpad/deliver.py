@@ -84,7 +84,8 @@ def enter(app, text, jid=None, encoding=None):
                 r = lib.enter_token(sess, digits, settings.encoding)
         except Exception as e:  # noqa: BLE001 - every failure becomes a plain outcome
             # journaled; the meter refused our AARQ over the invocation counter?
-            st = _v("failed", app, jid, e, sent, auto and getattr(sess, "attempts", None))
+            st = _v("failed", app, jid, e, "unknown" if sent else "pending",
+                    auto and getattr(sess, "attempts", None))
             if attempt == 1 and not sent and st:
                 stale = e
             else:  # its words once the session is closed and dropped

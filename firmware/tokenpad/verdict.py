@@ -203,10 +203,10 @@ def prepare(app, text, jid, encoding):
     return digits, jid, settings, form
 
 
-def failed(app, jid, e, sent, attempts):
-    """A delivery attempt that raised ``e``: journal entry ``jid`` stays pending when
-    nothing was ``sent``, else it is unknown, its note the error's kind after encoding
-    auto's ``attempts`` (if any). -> True when the meter refused our AARQ over the
+def failed(app, jid, e, state, attempts):
+    """A delivery attempt that raised ``e``: journal entry ``jid`` goes to ``state``
+    (pending when nothing was sent, else unknown), its note the error's kind after
+    encoding auto's ``attempts`` (if any). -> True when the meter refused our AARQ over the
     invocation counter (udlms.client.resync.stale, imported only for the two kinds it may
     be): one resync and one more association may help."""
     note = getattr(e, "kind", None) or "error"
@@ -214,7 +214,7 @@ def failed(app, jid, e, sent, attempts):
         from udlms.client.token_auto import journal_note
 
         note = journal_note(attempts) + " " + note
-    settled(app.store, jid, "unknown" if sent else "pending", note)
+    settled(app.store, jid, state, note)
     if getattr(e, "kind", None) in ("counter-stale", "association-rejected"):
         from udlms.client import resync
 
