@@ -305,7 +305,7 @@ class _ProbeApp:
 
             self.cfg = settings.Config(cfg)
 
-    class lib:  # the app's library (tokenpad.deliver.Udlms): its Settings class is udlms's
+    class lib:  # the app's library (tokenpad.deliver): its Settings class is udlms's
         Settings = session.Settings
 
     def open_stream(self):

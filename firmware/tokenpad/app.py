@@ -73,8 +73,8 @@ class App:
     ``inputs`` key sources (keypad.*), ``open_stream()`` returns the meter port stream
     (default :meth:`port`: the board's UART).
     ``lib`` provides Session, Settings, enter_token, read_token_status and
-    read_frame_counter (default: :class:`tokenpad.deliver.Udlms`, the library; tests inject
-    a fake)."""
+    read_frame_counter (default: the module :mod:`tokenpad.deliver`, whose ``__getattr__``
+    imports them from the library; tests inject a fake)."""
 
     def __init__(self, cfg, store, display, inputs=(), open_stream=None, lib=None):
         self.cfg = cfg
@@ -106,9 +106,9 @@ class App:
     @property
     def lib(self):
         if self._lib is None:  # not kept: the delivery code leaves with the action
-            from tokenpad.deliver import Udlms
+            from tokenpad import deliver
 
-            return Udlms()
+            return deliver
         return self._lib
 
     # -- screens ----------------------------------------------------------------------

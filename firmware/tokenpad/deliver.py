@@ -7,18 +7,20 @@ counter read from the meter): loaded for each and not held while the session run
 peak, issue 26)."""
 
 
-class Udlms:
-    """The library names the app uses, each module imported when first asked for:
-    session (Session, Settings), token (enter_token, read_token_status), resync."""
-
-    def __getattr__(self, name):
-        if name in ("Session", "Settings"):
-            from udlms.client import session as m
-        elif name in ("read_frame_counter", "find_frame_counter"):
-            from udlms.client import resync as m
-        else:
-            from udlms.client import token as m
-        return getattr(m, name)
+def __getattr__(name):
+    """This module is the app's ``lib`` (``App.lib``): the library names the app uses, each
+    module imported when first asked for: session (Session, Settings), token (enter_token,
+    read_token_status), resync (a module's ``__getattr__``: no class to hold while a session
+    runs, issue 26)."""
+    if name in ("Session", "Settings"):
+        from udlms.client import session as m
+    elif name in ("read_frame_counter", "find_frame_counter"):
+        from udlms.client import resync as m
+    elif name.startswith("__"):  # (CPython, a debugger: __path__, __spec__, ...)
+        raise AttributeError(name)
+    else:
+        from udlms.client import token as m
+    return getattr(m, name)
 
 
 def _v(name, *a):
