@@ -64,12 +64,14 @@ def __getattr__(name):
         return f
 
     def helper(*a, **k):
-        from udlms.port import forget
+        from udlms.port import forget, forget_since, loaded
 
+        b = loaded()
         try:
             __import__("tokenpad.repl")
             return getattr(sys.modules["tokenpad.repl"], name)(*a, **k)
-        finally:
+        finally:  # and tokenpad.verdict if it loaded it (Config.context() in tp.status())
             forget("tokenpad.repl")
+            forget_since(b, ("tokenpad.verdict",))
 
     return helper
