@@ -64,14 +64,12 @@ def __getattr__(name):
         return f
 
     def helper(*a, **k):
-        from udlms.port import forget, forget_since, loaded
+        from udlms.port import forget
 
-        b = loaded()
         try:
             __import__("tokenpad.repl")
             return getattr(sys.modules["tokenpad.repl"], name)(*a, **k)
-        finally:  # and tokenpad.verdict if it loaded it (Config.context() in tp.status())
+        finally:
             forget("tokenpad.repl")
-            forget_since(b, ("tokenpad.verdict",))
 
     return helper
