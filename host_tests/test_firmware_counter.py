@@ -61,25 +61,29 @@ def test_store_next_names_the_state():
 
 
 def test_session_counter_is_the_stores():
-    """tokenpad.deliver hands the session a counter that gives the values the store has
-    reserved itself and asks the store (its write) only to reserve more: the same values,
-    the same refusals, and a reserve on the medium before any value above it is used."""
+    """tokenpad.deliver hands the session the store itself: it gives the values it has
+    reserved itself and asks its write (tokenpad.verdict, forgotten at once on a board)
+    only to reserve more: the refusals, the values in order, and a reserve on the medium
+    before any value above it is used."""
+    import inspect
+
     from tokenpad import deliver
 
+    assert "app.store, trace=trace" in inspect.getsource(deliver.enter)
     fresh, _ = app_cases.ram_store()
-    e = pytest.raises(SecurityError, deliver._Ic(fresh).next).value
+    e = pytest.raises(SecurityError, fresh.next).value
     assert e.kind == "counter-unavailable" and "missing" in e.message, e.message
     torn = app_cases._torn_store()
-    e = pytest.raises(SecurityError, deliver._Ic(torn).next).value
+    e = pytest.raises(SecurityError, torn.next).value
     assert e.message == "invocation counter corrupt: run tp.resync()", e.message
     a, _ = app_cases.ram_store()
     b, _ = app_cases.ram_store()
     a.resync(1000)
     b.resync(1000)
-    ic = deliver._Ic(a)
     saves = []
     a.medium.save = (lambda f: lambda p: saves.append(a._next) or f(p))(a.medium.save)
-    got = [ic.next() for _ in range(3 * a.step + 5)]
+    got = [a.next() for _ in range(3 * a.step + 5)]
+    assert got == list(range(1001, 1001 + 3 * a.step + 5))
     assert got == [b.next() for _ in range(3 * a.step + 5)]
     assert saves == [1001, 1001 + a.step, 1001 + 2 * a.step, 1001 + 3 * a.step]
     assert a.ceiling == b.ceiling and a.value == b.value

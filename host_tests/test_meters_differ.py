@@ -121,6 +121,33 @@ def test_lib_finds_the_frame_counter_elsewhere(sim):
         stream.close()
 
 
+def test_board_counter_integer_decode_agrees_with_axdr():
+    """A board reads the frame counter with resync._int, not axdr: the same integer for
+    every integer type, None for the other types, "malformed" for an integer cut short."""
+    from udlms.cosem import axdr
+    from udlms.errors import DlmsError
+
+    for tag in range(256):
+        for tail in (b"", b"\x80", bytes(range(0x81, 0x8A))):
+            data = bytes((tag,)) + tail
+            try:
+                v = axdr.decode(data)[0]
+            except DlmsError as e:
+                v = e.kind
+            try:
+                w = resync._int(data)
+            except DlmsError as e:
+                w = e.kind
+            if isinstance(v, int) and not isinstance(v, bool):
+                assert w == v and type(w) is int, (data, v, w)
+            elif v not in ("malformed", "unexpected"):  # a string, structure, null, ...
+                assert w is None, (data, v, w)
+            else:  # cut short or unknown: malformed, or (a container's) not an integer
+                assert w in (None, "malformed"), (data, v, w)
+    with pytest.raises(DlmsError):
+        resync._int(b"")
+
+
 def test_lib_no_frame_counter_names_what_was_tried(sim):
     meter, conn, port = sim(frame_counter_at="0.0.43.1.5.255")
     s = session.Settings(ek=EK, ak=AK, system_title=TITLE, timeout_ms=1000)
@@ -278,7 +305,7 @@ class _ProbeApp:
 
             self.cfg = settings.Config(cfg)
 
-    class lib:  # the app's library (tokenpad.deliver.Udlms): its Settings class is udlms's
+    class lib:  # the app's library (tokenpad.deliver): its Settings class is udlms's
         Settings = session.Settings
 
     def open_stream(self):
@@ -340,7 +367,7 @@ def test_rlre_with_short_lengths_is_a_release_with_a_note():
 def test_tokenpad_store_keeps_frame_counter_objects_beside_forms():
     sys.path.insert(0, os.path.join(ROOT, "firmware"))
     from tokenpad import store
-    from tokenpad.counter import frame_counter
+    from tokenpad.verdict import frame_counter
 
     mem = bytearray(b"\xff" * 2048)
 

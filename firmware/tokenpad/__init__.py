@@ -37,7 +37,7 @@ def idle():
     from udlms.port import forget
 
     # the record framing (tokenpad.media): every medium loads it again to read or write one
-    for name in ("tokenpad.repl", "tokenpad.board", "udlms.errors", "tokenpad.store_write",
+    for name in ("tokenpad.repl", "tokenpad.board", "udlms.errors", "tokenpad.verdict",
                  "tokenpad.media"):
         forget(name)
 

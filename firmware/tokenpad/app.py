@@ -23,7 +23,7 @@ the CLI does, and says so (``COUNTER: reading meter``); a stored record that fai
 (*corrupt*) fails closed: ``COUNTER: invocation counter corrupt: run tp.resync()``.
 A meter that refuses the AARQ over the invocation counter (udlms.client.resync.stale) gets
 one more association after the store moved up to the counter it names or past its frame
-counter (``tokenpad.counter``, loaded only then); nothing was sent, so nothing goes twice.
+counter (``tokenpad.verdict``, loaded only then); nothing was sent, so nothing goes twice.
 """
 
 from udlms.port import const
@@ -51,8 +51,8 @@ def _lean(f):
         try:
             return f(*a, **k)
         finally:
-            gone = ("udlms.", "tokenpad.meter", "tokenpad.deliver", "tokenpad.counter",
-                    "tokenpad.settings_", "tokenpad.store_", "tokenpad.media")
+            gone = ("udlms.", "tokenpad.meter", "tokenpad.deliver", "tokenpad.verdict",
+                    "tokenpad.media")
             b = getattr(a[0], "board", None)
             if b and b["runtime"] != "circuitpython":
                 # MicroPython: machine.UART and the DE pin keep their state, so the stream
@@ -73,8 +73,8 @@ class App:
     ``inputs`` key sources (keypad.*), ``open_stream()`` returns the meter port stream
     (default :meth:`port`: the board's UART).
     ``lib`` provides Session, Settings, enter_token, read_token_status and
-    read_frame_counter (default: :class:`tokenpad.deliver.Udlms`, the library; tests inject
-    a fake)."""
+    read_frame_counter (default: the module :mod:`tokenpad.deliver`, whose ``__getattr__``
+    imports them from the library; tests inject a fake)."""
 
     def __init__(self, cfg, store, display, inputs=(), open_stream=None, lib=None):
         self.cfg = cfg
@@ -106,9 +106,9 @@ class App:
     @property
     def lib(self):
         if self._lib is None:  # not kept: the delivery code leaves with the action
-            from tokenpad.deliver import Udlms
+            from tokenpad import deliver
 
-            return Udlms()
+            return deliver
         return self._lib
 
     # -- screens ----------------------------------------------------------------------

@@ -2,68 +2,46 @@
 validate -> journal as pending -> CONNECTING -> AUTH -> SENDING -> outcome -> journal
 accepted/refused/unknown, over the library's session (Green Book 4.7: Token Gateway IC 115,
 method 1 enter; encoding ``auto`` in :mod:`udlms.client.token_auto`). The two ends, before
-and after the session, are :mod:`tokenpad.verdict`'s: loaded for each and not held while
-the session runs (its peak, issue 26)."""
+and after the session, are :mod:`tokenpad.verdict`'s (with the store's writes and the
+counter read from the meter): loaded for each and not held while the session runs (its
+peak, issue 26)."""
 
 
-class Udlms:
-    """The library names the app uses, each module imported when first asked for:
-    session (Session, Settings), token (enter_token, read_token_status), resync."""
+def __getattr__(name):
+    """This module is the app's ``lib`` (``App.lib``): the library names the app uses, each
+    module imported when first asked for: session (Session, Settings), token (enter_token,
+    read_token_status), resync (a module's ``__getattr__``: no class to hold while a session
+    runs, issue 26)."""
+    if name in ("Session", "Settings"):
+        from udlms.client import session as m
+    elif name in ("read_frame_counter", "find_frame_counter"):
+        from udlms.client import resync as m
+    elif name.startswith("__"):  # (CPython, a debugger: __path__, __spec__, ...)
+        raise AttributeError(name)
+    else:
+        from udlms.client import token as m
+    return getattr(m, name)
 
-    def __getattr__(self, name):
-        if name in ("Session", "Settings"):
-            from udlms.client import session as m
-        elif name in ("read_frame_counter", "find_frame_counter"):
-            from udlms.client import resync as m
-        else:
-            from udlms.client import token as m
-        return getattr(m, name)
 
-
-def _v(mod, name, *a):
-    """``tokenpad.<mod>``'s ``name`` (verdict, store_write), loaded for this call only, with
-    what it loaded of the store's writes and the settings' session part (issue 26)."""
-    import sys
-
+def _v(name, *a):
+    """:mod:`tokenpad.verdict`'s ``name``, loaded for this call only, with the record
+    framing it loaded to write (issue 26)."""
     from udlms.port import forget_since, loaded
 
     b = loaded()
     try:
-        __import__("tokenpad." + mod)
-        return getattr(sys.modules["tokenpad." + mod], name)(*a)
+        from tokenpad import verdict
+
+        return getattr(verdict, name)(*a)
     finally:
-        forget_since(b, _GONE)
-
-
-class _Ic:
-    """The session's invocation counter (Green Book 9.2.7.3): the store's ``next()``; when
-    that loaded the store's write to reserve more, the write is forgotten again at once, so
-    it is not held while the token goes out (issue 26)."""
-
-    def __init__(self, st):
-        from udlms.port import loaded
-
-        self.st = st
-        self.b = loaded()
-
-    def next(self):
-        import sys
-
-        v = self.st.next()
-        if "tokenpad.store_write" in sys.modules:
-            from udlms.port import forget_since
-
-            forget_since(self.b, _GONE)
-        return v
-
-
-_GONE = ("tokenpad.verdict", "tokenpad.store_write", "tokenpad.media", "tokenpad.settings_s")
+        verdict = None
+        forget_since(b, ("tokenpad.verdict", "tokenpad.media"))
 
 
 def enter(app, text, jid=None, encoding=None):
     """Validate, journal, deliver one token; returns (label, message). ``encoding``
     overrides the config's for this token (one of udlms.client.token.ENCODINGS or "auto")."""
-    p = _v("verdict", "prepare", app, text, jid, encoding)
+    p = _v("prepare", app, text, jid, encoding)
     if len(p) == 2:  # (label, message): not sent
         return p
     digits, jid, settings, form = p
@@ -87,10 +65,8 @@ def enter(app, text, jid=None, encoding=None):
         try:
             stream = app.open_stream()
             if app._counter_missing():  # read where the meter publishes it; corrupt: fails closed
-                from tokenpad import counter  # forgotten with the action
-
-                counter.counter_from_meter(app, stream, settings, "reading meter (first use)")
-            sess = lib.Session(stream, settings, _Ic(app.store), trace=trace)
+                _v("counter_from_meter", app, stream, settings, "reading meter (first use)")
+            sess = lib.Session(stream, settings, app.store, trace=trace)
             sess.open()
             app.phase = "SENDING"
             app.display.show("SENDING", g)
@@ -100,7 +76,7 @@ def enter(app, text, jid=None, encoding=None):
 
                 def note(f, r, s=sess):  # (form, its result or None before it goes out)
                     if r is not None:  # journaled before the next form goes out
-                        _v("store_write", "settled", app.store, jid, "pending",
+                        _v("settled", app.store, jid, "pending",
                            token_auto.journal_note(s.attempts))
                     elif len(s.attempts) > 1:
                         app.display.show("SENDING", "%s as %s" % (g, f))
@@ -109,19 +85,9 @@ def enter(app, text, jid=None, encoding=None):
             else:
                 r = lib.enter_token(sess, digits, settings.encoding)
         except Exception as e:  # noqa: BLE001 - every failure becomes a plain outcome
-            note = getattr(e, "kind", None) or "error"
-            if auto and getattr(sess, "attempts", None):
-                from udlms.client.token_auto import journal_note
-
-                note = journal_note(sess.attempts) + " " + note
-            _v("store_write", "settled", app.store, jid, "unknown" if sent else "pending", note)
-            # the meter refused our AARQ over the invocation counter?
-            # (udlms.client.resync.stale, imported only for the two kinds it may be)
-            st = False
-            if getattr(e, "kind", None) in ("counter-stale", "association-rejected"):
-                from udlms.client import resync
-
-                st = resync.stale(e)
+            # journaled; the meter refused our AARQ over the invocation counter?
+            st = _v("failed", app, jid, e, "unknown" if sent else "pending",
+                    auto and getattr(sess, "attempts", None))
             if attempt == 1 and not sent and st:
                 stale = e
             else:  # its words once the session is closed and dropped
@@ -134,10 +100,8 @@ def enter(app, text, jid=None, encoding=None):
                 stream.close()
         if stale is None:
             break
-        from tokenpad import counter  # forgotten with the action (app._lean)
-
-        fail = counter.resync_after(app, stale, settings)  # never reuses a counter
+        fail = _v("resync_after", app, stale, settings)  # never reuses a counter
         if fail is not None:
             break
     sess = stream = note = None  # the session's objects go before its verdict's code comes
-    return _v("verdict", "outcome", app, jid, r, auto, fail, err)
+    return _v("outcome", app, jid, r, auto, fail, err)

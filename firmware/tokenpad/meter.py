@@ -12,7 +12,6 @@ def _settings(app):
 
 def confirm(app):
     """Read the meter's last token and token_status; settle matching journal entries."""
-    from tokenpad.store_write import settled as settle
     from udlms import results
     from udlms.client import token_info
 
@@ -28,9 +27,12 @@ def confirm(app):
         settings = _settings(app)
         stream = app.open_stream()
         if app._counter_missing():  # read where the meter publishes it; corrupt: fails closed
-            from tokenpad import counter  # forgotten with the action
+            from tokenpad import verdict
+            from udlms.port import forget
 
-            counter.counter_from_meter(app, stream, settings, "reading meter (first use)")
+            verdict.counter_from_meter(app, stream, settings, "reading meter (first use)")
+            verdict = None
+            forget("tokenpad.verdict")  # not held while the check's session runs
         sess = lib.Session(stream, settings, app.store)
         sess.open()
         code, _ = app.lib.read_token_status(sess)
@@ -49,6 +51,7 @@ def confirm(app):
         if stream is not None and hasattr(stream, "close"):
             stream.close()
     from udlms.client import token_status
+    from tokenpad.verdict import settled as settle  # the journal's writes, after the session
 
     name, msg = token_status.text(code)
     settled = 0
@@ -86,12 +89,12 @@ def resync(app):
     stream = None
     try:
         stream = app.open_stream()
-        from tokenpad import counter
+        from tokenpad import verdict
         from udlms.port import forget
 
-        value, obis = counter.read_counter(app, stream, _settings(app))
-        counter = None
-        forget("tokenpad.counter")
+        value, obis = verdict.read_counter(app, stream, _settings(app))
+        verdict = None
+        forget("tokenpad.verdict")
         new = app.store.resync(value)
     except Exception as e:  # noqa: BLE001
         text = results.explain(e)

@@ -54,8 +54,13 @@ def resend():
 def status(meter=False):
     """Settings, counter and pending tokens; with meter=True also the meter's token_status."""
     from udlms.client import token_info
+    from udlms.port import forget
 
     a = current()
+    ctx = None
+    if a.cfg.ok:  # (Config.context() loads tokenpad.verdict: not held after the helper)
+        ctx = a.cfg.context()
+        forget("tokenpad.verdict")
     print("settings: %s" % ("OK" if a.cfg.ok else "%d problem(s), tp.config()"
                                                      % len(a.cfg.errors)))
     st = a.store
@@ -65,11 +70,11 @@ def status(meter=False):
         print("counter: MISSING - %s" % st.problem)
     else:
         print("counter: CORRUPT - %s" % st.problem)
-    for e in getattr(st, "fcs", ()):  # tokenpad.counter.frame_counter
-        if a.cfg.ok and e[0] == a.cfg.context():
+    for e in getattr(st, "fcs", ()):  # tokenpad.verdict.frame_counter
+        if a.cfg.ok and e[0] == ctx:
             print("meter's frame counter: at %s (found there last)" % e[1])
     if a.cfg.ok and a.cfg["encoding"] == "auto":
-        form = st.form(a.cfg.context())
+        form = st.form(ctx)
         print("encoding: auto, %s" % ("this meter wants %s (remembered)" % form if form
                                       else "nothing remembered yet (ascii first)"))
     pend = st.unresolved()
@@ -132,3 +137,4 @@ def _aside(name):
         return getattr(repl_probe, name)(current())
     finally:
         forget("tokenpad.repl_probe")
+        forget("tokenpad.verdict")  # (Config.settings() for the probe's session)

@@ -44,23 +44,23 @@ class Config:
     def __getitem__(self, k):
         return self.values[k]
 
-    # the bodies live in tokenpad.settings_session (settings, context) and
-    # tokenpad.settings_check (masked), loaded for the action that asks and forgotten with
-    # it (tokenpad.app._lean): the idle app holds only these lines
+    # the bodies live in tokenpad.verdict (settings, context) and tokenpad.settings_check
+    # (masked), loaded for the action that asks and forgotten with it (tokenpad.app._lean):
+    # the idle app holds only these lines
     def settings(self, cls=None, **over):
         """-> udlms.client.session.Settings (or ``cls``); raises ConfigError naming every bad
         field."""
-        from tokenpad import settings_session
+        from tokenpad import verdict
 
-        return settings_session.settings(self, cls, over)
+        return verdict.settings(self, cls, over)
 
     def context(self):
         """A short fingerprint of the security context toward the meter (keys, system
         title, addresses): what the store remembers the meter's token form under. The
         keys go only into the hash, never out."""
-        from tokenpad import settings_session
+        from tokenpad import verdict
 
-        return settings_session.context(self.values)
+        return verdict.context(self.values)
 
     def masked(self):
         """Lines for the REPL: every setting, keys shown only as set/missing."""

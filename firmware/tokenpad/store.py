@@ -21,7 +21,7 @@ meters; written in the same record, so a power cut keeps the old memory or the n
 
 Frame-counter objects (issue 24): where each meter published its frame counter
 (``"f": [[context, obis], ...]``, the last ``FORMS`` meters), tried first at the next resync;
-read and written by ``tokenpad.counter.frame_counter`` (loaded only then).
+read and written by ``tokenpad.verdict.frame_counter`` (loaded only then).
 
 Media: ``FileMedium`` (write-then-rename: littlefs, host; the record framing it loads
 to read or write is tokenpad/media.py) and
@@ -82,12 +82,12 @@ class FileMedium:
 # -- the store ----------------------------------------------------------------------------
 
 def _w(name):
-    """A Store method whose body is :mod:`tokenpad.store_write`'s ``name``."""
+    """A Store method whose body is :mod:`tokenpad.verdict`'s ``name``."""
 
     def write(self, *a, **k):
-        from tokenpad import store_write
+        from tokenpad import verdict
 
-        return getattr(store_write, name)(self, *a, **k)
+        return getattr(verdict, name)(self, *a, **k)
 
     return write
 
@@ -109,23 +109,31 @@ class Store:
 
         restore(self)  # the fields, from the medium's record (tokenpad.media)
 
-    # the writes (bodies in tokenpad.store_write, loaded by the action that writes and
-    # forgotten with it, issue 26): resync(meter_value) moves the counter past the meter's
-    # frame counter; remember(context, form) the form a meter accepted (True when news);
+    # the writes (bodies in tokenpad.verdict, loaded by the action that writes and
+    # forgotten with it, issue 26): resync(v) moves the counter past the meter's frame
+    # counter v; remember(context, form) the form a meter accepted (True when news);
     # add(digits, note="") journals a token as pending, returns its id; set(entry_id, state,
     # note="") records its outcome; _save(ceiling, journal, next_id, forms=None) one record
 
     def next(self):
         """A never-used invocation counter value: one the medium already has reserved is
-        handed out here; reserving more first (or refusing) is :mod:`tokenpad.store_write`'s,
-        loaded only then."""
+        handed out here; reserving more first (or refusing) is :mod:`tokenpad.verdict`'s,
+        loaded only then and forgotten at once, with the record framing it wrote with, so
+        neither is held while the session that asked goes on (issue 26)."""
         n = self._next
         if n is not None and n < self._ceiling:
             self._next = n + 1
             return n
-        from tokenpad import store_write
+        from udlms.port import forget_since, loaded
 
-        return store_write.next_value(self)
+        n = loaded()
+        try:
+            from tokenpad import verdict
+
+            return verdict.next_value(self)
+        finally:
+            verdict = None
+            forget_since(n, ("tokenpad.verdict", "tokenpad.media"))
 
     resync = _w("resync")
     remember = _w("remember")

@@ -20,31 +20,27 @@ class UartStream:
             de.value(1 - self.on)  # receive
 
     def write(self, b):
+        """Send ``b``; with DE, raised for it and dropped once the bytes have left the wire
+        (one method: each is a function object and a name held while a session runs)."""
         u = self.uart
         if self.de is None:
             u.write(b)
             return
         self.de.value(self.on)
-        t0 = ticks_ms()
+        t = ticks_ms()
         try:
             u.write(b)
-            self._drain(len(b), t0)
+            if hasattr(u, "flush"):
+                u.flush()
+            if hasattr(u, "txdone"):
+                while not u.txdone():
+                    pass
+            elif not hasattr(u, "flush"):  # busio.UART: wait the frame time (10 bits/byte)
+                t = (len(b) * 10000) // self.baud + 2 - ticks_diff(ticks_ms(), t)
+                if t > 0:
+                    sleep_ms(t)
         finally:
             self.de.value(1 - self.on)
-
-    def _drain(self, n, t0):
-        """Wait until the bytes have left the wire."""
-        u = self.uart
-        if hasattr(u, "flush"):
-            u.flush()
-        if hasattr(u, "txdone"):
-            while not u.txdone():
-                pass
-            return
-        if not hasattr(u, "flush"):  # busio.UART: wait the frame time (10 bits/byte)
-            left = (n * 10000) // self.baud + 2 - ticks_diff(ticks_ms(), t0)
-            if left > 0:
-                sleep_ms(left)
 
     def readinto(self, buf):
         n = self.uart.readinto(buf)

@@ -11,7 +11,7 @@ from udlms.client.session import Session, Settings
 from udlms.port import const
 
 # _FULL: 0 in the device build (tools/build/msgtable.py): a board reads the counter with
-# find_frame_counter (tokenpad.counter); read_frame_counter is the PC's
+# find_frame_counter (tokenpad.verdict); read_frame_counter is the PC's
 _FULL = const(1)
 
 
@@ -36,20 +36,44 @@ def _public(s):
     return p
 
 
+def _int(data):
+    """The integer an A-XDR Data value holds (IEC 62056-6-2 Data: double-long (5),
+    double-long-unsigned (6), bcd (13), integer (15), long (16), unsigned (17),
+    long-unsigned (18), long64 (20), long64-unsigned (21), enum (22)), as
+    :func:`udlms.cosem.axdr.decode` reads it; None for any other type it knows (a string or
+    structure cut short is "not an integer" here, malformed there). A board reads the
+    counter with this instead of loading axdr (its code and ~30 names, issue 26). An
+    integer cut short or an unknown type: ApduError "malformed"."""
+    t = data[0] if data else 7  # nothing, or a tag axdr does not know: malformed
+    n = b"\0\0\0\0\0\4\4\0\0\0\0\0\0\1\0\1\2\1\2\0\x08\x08\1"[t] if t < 23 else 0
+    if not n and (t < 28 and t not in (7, 8, 11, 14) or t == 255):
+        return None
+    if not n or len(data) <= n:
+        raise ApduError("data of type %d cut short at byte %d" % (t, len(data)), "malformed")
+    v = int.from_bytes(bytes(data[1:n + 1]), "big")
+    if t in (5, 15, 16, 20) and v >= 1 << (8 * n - 1):
+        v -= 1 << (8 * n)
+    return v
+
+
 def find_frame_counter(stream, settings, first=None, trace=None):
     """Read the meter's frame counter with the public client (SAP 16, no security),
     trying :func:`candidates` in turn. Returns ``(value, obis text)``; the caller moves
     its own counter past ``value`` and may remember the OBIS code for next time. When no
     object answers with an integer: SecurityError kind "counter-unavailable" naming every
     object tried and what each answered."""
-    from udlms.cosem import axdr
+    if _FULL:  # the PC decodes any A-XDR Data; a board only the integers (_int)
+        from udlms.cosem import axdr
 
     tried = []
     sess = Session(stream, _public(settings), trace=trace).open()
     try:
         for obis in candidates(settings, first):
             try:
-                value, _ = axdr.decode(sess.get(1, obis, 2))
+                if _FULL:
+                    value, _ = axdr.decode(sess.get(1, obis, 2))
+                else:
+                    value = _int(sess.get(1, obis, 2))
             except DlmsError as e:
                 if e.kind not in ("data-access-result", "exception",
                                   "confirmed-service-error", "malformed"):
