@@ -51,19 +51,14 @@ def _lean(f):
         try:
             return f(*a, **k)
         finally:
-            gone = ("udlms.", "tokenpad.meter", "tokenpad.deliver", "tokenpad.verdict",
-                    "tokenpad.media")
-            b = getattr(a[0], "board", None)
-            if b and b["runtime"] != "circuitpython":
-                # MicroPython: machine.UART and the DE pin keep their state, so the stream
-                # (tokenpad.uart) leaves with the action too; the next one wraps them again.
-                # CircuitPython's busio.UART must stay: a second one on its pins is refused.
-                u = a[0].uart
-                if hasattr(u, "release"):
-                    u.release()
-                a[0].uart = None
-                gone += ("tokenpad.uart",)
-            forget_since(before, gone)
+            # the meter port (tokenpad.uart) leaves with the action too, its buffers released
+            # (UartStream.release); the next action opens it again
+            u = a[0].uart
+            if hasattr(u, "release"):
+                u.release()
+            a[0].uart = None
+            forget_since(before, ("udlms.", "tokenpad.meter", "tokenpad.deliver",
+                                  "tokenpad.verdict", "tokenpad.media", "tokenpad.uart"))
 
     return action
 
@@ -93,8 +88,8 @@ class App:
 
     def port(self):
         """The UART of ``self.board`` at ``self.baud`` (set by :func:`tokenpad.board.build`),
-        opened by the first action that talks to the meter (kept on CircuitPython; on
-        MicroPython wrapped again by each action, see ``_lean``). A method of the app, not a
+        opened by the first action that talks to the meter and released when it ends (see
+        ``_lean``). A method of the app, not a
         closure of the code that built it: a closure would keep that module's code in the
         heap (issue 26)."""
         if self.uart is None:

@@ -67,7 +67,7 @@ def validate(b):
         number(u.get("baud", 9600), 300, 115200, w_u + "baud")
         if u.get("de_active", 1) not in (0, 1):
             err("uart.de_active", "must be 1 (DE high while sending) or 0")
-        number(u.get("rxbuf", 1024), 64, 8192, w_u + "rxbuf")
+        number(u.get("rxbuf", 256), 64, 8192, w_u + "rxbuf")
     k = b.get("keypad")
     if not isinstance(k, dict):
         err("keypad", "missing: a 4x4 matrix {\"type\": \"matrix\", \"rows\": [...], "
@@ -163,7 +163,6 @@ def check(b, source="board.json"):
     u.setdefault("rs485_de", None)
     u.setdefault("de_active", 1)
     u.setdefault("baud", 9600)
-    u.setdefault("rxbuf", 1024)
     b["uart"] = u
     k = dict(b["keypad"])
     k.setdefault("type", "matrix")
@@ -302,5 +301,8 @@ def build(board_path="board.json", config_path="config.json", with_inputs=False)
                           if cp else kp.Button([r["pin"]], "R", act))
     a = _a.App(cfg, st, disp, inputs)  # its meter port: App.port, from a.board (uart)
     a.baud = cfg["baud"] if cfg.ok else b["uart"]["baud"]
-    a.board = {"runtime": b["runtime"], "uart": b["uart"]}  # what App.port needs, no more
+    u = b["uart"]
+    if "rxbuf" not in u:  # one whole frame the meter may send (window 1): info + framing
+        u["rxbuf"] = max(256, (cfg["max_info"] if cfg.ok else 128) + 32)
+    a.board = {"runtime": b["runtime"], "uart": u}  # what App.port needs, no more
     return a

@@ -50,14 +50,15 @@ class UartStream:
         pass  # the UART stays open for the next session
 
     def release(self):
-        """The app drops this stream after an action (MicroPython). On the rp2 ``deinit()``
-        frees the UART's ring buffers, which the port keeps referenced otherwise (1 KB rxbuf
-        and the tx buffer held after the action). The ESP32's live in ESP-IDF's heap, not
-        MicroPython's: no deinit there (the emulated ESP32 took an interrupt storm at the
-        next UART after one)."""
+        """The app drops this stream after an action. On the rp2 and on CircuitPython
+        ``deinit()`` frees the UART's ring buffers, which the port keeps referenced otherwise
+        (the rxbuf and the tx buffer held after the action); CircuitPython also frees the
+        pins, so the next action opens a new ``busio.UART`` on them. The ESP32's buffers live
+        in ESP-IDF's heap, not MicroPython's: no deinit there (the emulated ESP32 took an
+        interrupt storm at the next UART after one)."""
         import sys
 
-        if sys.platform == "rp2":
+        if sys.platform != "esp32":
             self.uart.deinit()
 
 
@@ -70,7 +71,7 @@ def open_uart(b, baud=None):
         import board
         import busio
 
-        kw = {"baudrate": baud, "timeout": 0, "receiver_buffer_size": u.get("rxbuf", 1024)}
+        kw = {"baudrate": baud, "timeout": 0, "receiver_buffer_size": u.get("rxbuf", 256)}
         if de_pin is not None:  # CircuitPython drives DE itself
             kw["rs485_dir"] = getattr(board, de_pin)
             kw["rs485_invert"] = not u.get("de_active", 1)
@@ -79,6 +80,6 @@ def open_uart(b, baud=None):
     from machine import UART, Pin
 
     uart = UART(u["id"], baudrate=baud, bits=8, parity=None, stop=1, tx=Pin(u["tx"]),
-                rx=Pin(u["rx"]), timeout=0, timeout_char=0, rxbuf=u.get("rxbuf", 1024))
+                rx=Pin(u["rx"]), timeout=0, timeout_char=0, rxbuf=u.get("rxbuf", 256))
     de = Pin(de_pin, Pin.OUT) if de_pin is not None else None
     return UartStream(uart, de, u.get("de_active", 1), baud)
