@@ -109,19 +109,24 @@ def test_cpheap_files_and_parse():
     from tools.board import cpheap
 
     files = cpheap.drive_files(["1" * 20, "2" * 20], "1" * 20)
-    assert sorted(files) == ["code.txt", "lane_idle.py", "lane_mods.py", "lane_peak.py",
-                             "lane_port.py", "lane_session.py"]
+    assert sorted(files) == ["code.txt", "lane_base.py", "lane_idle.py", "lane_mods.py",
+                             "lane_peak.py", "lane_port.py", "lane_session.py"]
     for name, text in files.items():
         compile(text.decode(), name, "exec")
     out = ("IDLE 23000 140000 700\r\nMODS tokenpad tokenpad.app udlms\r\nQSTR False\r\n"
            "ACCEPTED: x\r\nFIG 10000 30000 1600\r\nACCEPTED: y\r\nFIG 2000 31000 1200\r\n"
-           "AFTER tokenpad tokenpad.app tokenpad.uart udlms\r\nREJECTED: z\r\n"
-           "PEAK 31000 59000\r\nUART 31000 29900 28800\r\nMEASURED\r\n")
+           "AFTER tokenpad tokenpad.app tokenpad.verdict udlms\r\nBASE 30000\r\n"
+           "REJECTED: z\r\nPEAK 31000 59000\r\nUART 31000 29900 28800\r\nMEASURED\r\n")
     f = cpheap.parse(out, 368)
     assert f["board_cp_app_idle"] == 23000 and f["board_cp_bare_code"] == 700
     assert f["board_cp_held_over_idle"] == 31000 - 23000
-    assert f["board_cp_session_peak"] == 59000 and f["board_cp_session_peak_before"] == 31000
-    assert f["board_cp_modules_added_by_sessions"] == ["tokenpad.uart"]
+    # the harness's own 1000 B (armed 31000 - base 30000) left out of the peak
+    assert f["board_cp_session_peak"] == 58000 and f["board_cp_session_peak_before"] == 30000
+    assert f["board_cp_session_peak_harness"] == 1000
+    assert f["board_cp_modules_added_by_sessions"] == ["tokenpad.verdict"]
     assert f["board_cp_held_meter_port"] == 1100 and f["board_cp_held_uart_module"] == 1100
     assert f["board_cp_qstr"].startswith("not measured")
     assert "held after 31000 = idle +8000" in cpheap.summary(f)
+    kept = out.replace("tokenpad.verdict", "tokenpad.uart")
+    with pytest.raises(AssertionError, match="kept its meter port"):
+        cpheap.parse(kept, 368)

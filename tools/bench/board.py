@@ -83,12 +83,15 @@ def bench_board_cp(quick):
          note="held after the two sessions minus app idle (issue 26: <= 2 KB)", **ctx)
     emit("board_cp_held_meter_port", figs["board_cp_held_meter_port"], "B",
          uart_module=figs["board_cp_held_uart_module"],
-         note="part of board_cp_held_over_idle: the busio.UART (its receive buffer) and "
-              "UartStream the app keeps after a session; uart_module: tokenpad.uart", **ctx)
+         note="part of board_cp_held_over_idle: what the busio.UART (its receive buffer) and "
+              "UartStream would hold if the app kept them after a session (it releases "
+              "them: about 0); uart_module: tokenpad.uart", **ctx)
     emit("board_cp_session_peak", figs["board_cp_session_peak"], "B",
          before=figs["board_cp_session_peak_before"],
+         harness=figs.get("board_cp_session_peak_harness"),
          note="live heap at its highest during App.enter: gc.collect() then gc.mem_alloc() "
-              "at every frame sent and every read that brought bytes (issue 26: <= 56 KB)",
+              "at every frame sent and every read that brought bytes, less what the "
+              "measuring harness itself holds (issue 26: <= 56 KB)",
          **ctx)
     emit("board_cp_session_first_ms", figs["board_cp_session_first_ms"], "ms emulated", **ctx)
     emit("board_cp_session_ms", figs["board_cp_session_ms"], "ms emulated", **ctx)

@@ -110,7 +110,7 @@ TABLE = (
      {}),
     ("CircuitPython Feather: heap resident after sessions", "board_cp_app_after_sessions", {}),
     ("CircuitPython Feather: held after sessions minus idle", "board_cp_held_over_idle", {}),
-    ("CircuitPython Feather: of which the kept meter UART", "board_cp_held_meter_port", {}),
+    ("CircuitPython Feather: of which a kept meter UART", "board_cp_held_meter_port", {}),
     ("CircuitPython Feather: live heap at a session's peak", "board_cp_session_peak", {}),
     ("CircuitPython Feather: free heap at the REPL", "board_cp_free_after_boot", {}),
     ("CircuitPython Feather: REPL tokenpad + tp.status()", "board_cp_resident_idle", {}),

@@ -23,9 +23,12 @@ as the Pico lane's raw-REPL scripts):
   lane_peak.py      the live heap at its highest during one ``App.enter``
                     (tokenpad.uart.UartStream wrapped: gc.collect() and gc.mem_alloc() at
                     every frame sent and every read that brought bytes: the Pico's PEAK)
-  lane_port.py      after the figures: what the meter port the app keeps open between
-                    actions on CircuitPython holds (busio.UART, its receive buffer, the
-                    UartStream; deinit() frees it), then its module (tokenpad.uart)
+  lane_base.py      the heap before the peak's harness is set up (the harness's own is
+                    left out of the peak, as in the Pico lane)
+  lane_port.py      after the figures: what a meter port the app kept open between
+                    actions would hold (busio.UART, its receive buffer, the UartStream;
+                    deinit() frees it), then its module (tokenpad.uart): about 0, the app
+                    releases both after every action
 
 Then, at the REPL: the bare firmware (a fresh REPL, gc.collect(), gc.mem_alloc()).
 
@@ -40,7 +43,7 @@ MEASURE = """import gc
 gc.collect()
 z = gc.mem_alloc()
 exec(open("code.py").read())
-for f in ("idle", "mods", "session", "session", "peak", "port"):
+for f in ("idle", "mods", "session", "session", "base", "peak", "port"):
     exec(open("lane_%s.py" % f).read())
 print("MEASURED")
 """
@@ -72,6 +75,11 @@ if not T:
     print("AFTER", " ".join(sorted(sys.modules)))
 """
 
+# before the peak's harness is set up: what the app holds (the harness's own is left out)
+BASE = """gc.collect()
+print("BASE", gc.mem_alloc())
+"""
+
 # lane.PEAK
 PEAK = """import tokenpad as tp
 from tokenpad import uart as U
@@ -100,14 +108,17 @@ finally:
 print("PEAK", a, P[0])
 """
 
-# after the figures: what the meter port the app keeps open on CircuitPython holds (the
-# busio.UART, its receive buffer, the UartStream), then its module (tokenpad.uart)
+# after the figures: what a meter port the app kept open between actions would hold (the
+# busio.UART, its receive buffer, the UartStream), then its module (tokenpad.uart); the app
+# releases both after every action (the lane checks tokenpad.uart is not loaded after the
+# sessions), so both figures are about 0
 PORT = """P = W = R = _at = _w = _r = U = None
 gc.collect()
 a = gc.mem_alloc()
 u = tp._app.uart
-tp._app.uart = None
-u.uart.deinit()
+if u is not None:
+    tp._app.uart = None
+    u.uart.deinit()
 u = None
 gc.collect()
 b = gc.mem_alloc()
@@ -124,7 +135,8 @@ def drive_files(tokens, peak_token):
     already delivered: REJECTED, a whole session all the same)."""
     return {"code.txt": MEASURE.encode(), "lane_idle.py": IDLE.encode(),
             "lane_mods.py": (MODS % (tuple(tokens),)).encode(),
-            "lane_session.py": SESSION.encode(), "lane_peak.py": (PEAK % peak_token).encode(),
+            "lane_session.py": SESSION.encode(), "lane_base.py": BASE.encode(),
+            "lane_peak.py": (PEAK % peak_token).encode(),
             "lane_port.py": PORT.encode()}
 
 
@@ -167,11 +179,15 @@ def parse(text, bare):
                                                           text).groups())
     figs = [tuple(int(x) for x in m) for m in re.findall(r"FIG (\d+) (\d+) (\d+)", text)]
     assert len(figs) == 2, text
-    before, peak = (int(x) for x in re.search(r"PEAK (\d+) (\d+)", text).groups())
+    base = int(re.search(r"BASE (\d+)", text).group(1))
+    armed, raw = (int(x) for x in re.search(r"PEAK (\d+) (\d+)", text).groups())
+    # as the Pico lane: what the harness adds before the session (armed - base) is left out
+    peak = base + raw - armed
     assert text.count("ACCEPTED") >= 2, text
     (g1, _r1, t1), (g2, r2, t2) = figs
     mods = re.search(r"MODS ([^\r\n]*)", text).group(1).split()
     after = re.search(r"AFTER ([^\r\n]*)", text).group(1).split()
+    assert "tokenpad.uart" not in after, "the app kept its meter port after the sessions"
     u0, u1, u2 = (int(x) for x in re.search(r"UART (\d+) (\d+) (\d+)", text).groups())
     qstr = re.search(r"QSTR (\w+)", text).group(1) == "True"
     assert "display:" not in text, text  # the app as built at power-on, its LCD included
@@ -181,7 +197,8 @@ def parse(text, bare):
             "board_cp_session_first_alloc": g1, "board_cp_session_alloc": g2,
             "board_cp_app_after_sessions": r2, "board_cp_held_over_idle": r2 - idle,
             "board_cp_session_first_ms": t1, "board_cp_session_ms": t2,
-            "board_cp_session_peak": peak, "board_cp_session_peak_before": before,
+            "board_cp_session_peak": peak, "board_cp_session_peak_before": base,
+            "board_cp_session_peak_harness": armed - base,
             "board_cp_idle_modules": mods,
             "board_cp_modules_added_by_sessions": sorted(set(after) - set(mods)),
             "board_cp_held_meter_port": u0 - u1, "board_cp_held_uart_module": u1 - u2,
