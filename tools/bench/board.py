@@ -85,7 +85,8 @@ def bench_board_cp(quick):
          uart_module=figs["board_cp_held_uart_module"],
          note="part of board_cp_held_over_idle: what the busio.UART (its receive buffer) and "
               "UartStream would hold if the app kept them after a session (it releases "
-              "them: about 0); uart_module: tokenpad.uart", **ctx)
+              "them: about 0); uart_module: tokenpad.uart, which the peak's harness imported "
+              "(the app forgets it after every action)", **ctx)
     emit("board_cp_session_peak", figs["board_cp_session_peak"], "B",
          before=figs["board_cp_session_peak_before"],
          harness=figs.get("board_cp_session_peak_harness"),

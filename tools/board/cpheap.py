@@ -27,8 +27,8 @@ as the Pico lane's raw-REPL scripts):
                     left out of the peak, as in the Pico lane)
   lane_port.py      after the figures: what a meter port the app kept open between
                     actions would hold (busio.UART, its receive buffer, the UartStream;
-                    deinit() frees it), then its module (tokenpad.uart): about 0, the app
-                    releases both after every action
+                    deinit() frees it): about 0, the app releases it after every
+                    action; then tokenpad.uart, which the peak's harness imported
 
 Then, at the REPL: the bare firmware (a fresh REPL, gc.collect(), gc.mem_alloc()).
 
