@@ -99,6 +99,7 @@ TABLE = (
     ("BOARD heap growth over a later token session", "board_session_alloc_bytes", {}),
     ("BOARD heap resident after sessions", "board_heap_resident_after_session_bytes", {}),
     ("BOARD held after sessions minus idle", "board_held_over_idle_bytes", {}),
+    ("BOARD  the same without the names interned", "board_held_over_idle_less_names_bytes", {}),
     ("BOARD live heap at a session's peak", "board_session_peak_bytes", {}),
     ("BOARD first session, emulated time (9600 baud)", "board_session_first_ms", {}),
     ("BOARD later session, emulated time", "board_session_ms", {}),
