@@ -229,3 +229,29 @@ def test_torn_tmp_file_is_ignored(tmp_path):
         f.write(b"TPS1garbage")
     s2 = store.Store(store.FileMedium(path))
     assert s2.known and s2.value == 8
+
+
+def test_reserve_before_a_session_keeps_writes_out_of_it(tmp_path):
+    """verdict.reserve (run before a session opens: the token's preparation, the counter
+    read from the meter) persists enough headroom that the session's own next() calls
+    never write (nor load tokenpad.verdict on a board) while its frames go on."""
+    from tokenpad import verdict
+
+    path = str(tmp_path / "tp.dat")
+    s = store.Store(store.FileMedium(path))
+    verdict.reserve(s)  # unknown counter: nothing to reserve, nothing written
+    assert not os.path.exists(path)
+    s.resync(99)  # ceiling 100: no headroom
+    verdict.reserve(s)
+    assert s.ceiling == 100 + store.Store.STEP
+    saves = []
+    real = s.medium.save
+    s.medium.save = lambda payload: (saves.append(1), real(payload))
+    assert [s.next() for _ in range(16)] == list(range(100, 116))
+    assert saves == []  # the session's values were on the medium already
+    verdict.reserve(s)  # 16 left: enough, no write
+    assert saves == []
+    s.next()
+    verdict.reserve(s)  # 15 left: reserved ahead again, persisted before use
+    assert saves == [1] and s.ceiling == 117 + store.Store.STEP
+    assert store.Store(store.FileMedium(path)).next() == 117 + store.Store.STEP  # reboot
