@@ -89,9 +89,8 @@ class App:
     def port(self):
         """The UART of ``self.board`` at ``self.baud`` (set by :func:`tokenpad.board.build`),
         opened by the first action that talks to the meter and released when it ends (see
-        ``_lean``). A method of the app, not a
-        closure of the code that built it: a closure would keep that module's code in the
-        heap (issue 26)."""
+        ``_lean``). A method of the app, not a closure of the code that built it: a closure
+        would keep that module's code in the heap (issue 26)."""
         if self.uart is None:
             from tokenpad import uart
 

@@ -39,6 +39,8 @@ Names (qstrs): CircuitPython 10.2.1's ``micropython`` module has no ``qstr_info`
 import re
 import time
 
+from tools.board import lane
+
 MEASURE = """import gc
 gc.collect()
 z = gc.mem_alloc()
@@ -80,33 +82,7 @@ BASE = """gc.collect()
 print("BASE", gc.mem_alloc())
 """
 
-# lane.PEAK
-PEAK = """import tokenpad as tp
-from tokenpad import uart as U
-P = [0]
-W, R = U.UartStream.write, U.UartStream.readinto
-def _at():
-    gc.collect()
-    m = gc.mem_alloc()
-    if m > P[0]:
-        P[0] = m
-def _w(self, b):
-    _at()
-    return W(self, b)
-def _r(self, buf):
-    n = R(self, buf)
-    if n:
-        _at()
-    return n
-U.UartStream.write, U.UartStream.readinto = _w, _r
-gc.collect()
-a = gc.mem_alloc()
-try:
-    print(tp._app.enter(%r))
-finally:
-    U.UartStream.write, U.UartStream.readinto = W, R
-print("PEAK", a, P[0])
-"""
+PEAK = lane.PEAK  # the Pico lane's (the same tokenpad.uart.UartStream on CircuitPython)
 
 # after the figures: what a meter port the app kept open between actions would hold (the
 # busio.UART, its receive buffer, the UartStream), then its module (tokenpad.uart); the app
